@@ -1,0 +1,180 @@
+/*
+ * args.c: see args.h. Every option is one row of a table; long and short
+ * spellings both end in apply().
+ */
+#include "args.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nmdl.h"
+
+enum { OPT_RM = 256, OPT_JSON, OPT_METHOD }; /* options with no short form */
+
+static const struct {
+    const char *name; /* long spelling, without "--" */
+    int key;          /* short letter, or an OPT_ value */
+    int has_value;
+} options[] = {
+    {"stdout", 'c', 0},  {"force", 'f', 0},  {"keep", 'k', 0},
+    {"rm", OPT_RM, 0},   {"quiet", 'q', 0},  {"verbose", 'v', 0},
+    {"test", 't', 0},    {"json", OPT_JSON, 0}, {"help", 'h', 0},
+    {"version", 'V', 0}, {"output", 'o', 1}, {"threads", 'T', 1},
+    {"method", OPT_METHOD, 1},
+};
+#define N_OPTIONS (int)(sizeof options / sizeof options[0])
+
+static const struct {
+    const char *name;
+    cli_command command;
+} commands[] = {
+    {"compress", CLI_COMPRESS}, {"decompress", CLI_DECOMPRESS},
+    {"info", CLI_INFO},         {"help", CLI_HELP},
+};
+
+static int usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, "nmdl: %s%s%s (see 'nmdl --help')\n", what,
+            arg ? ": " : "", arg ? arg : "");
+    return -1;
+}
+
+static int parse_threads(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > 1024)
+        return usage_error("-T needs a thread count from 0 to 1024", s);
+    *out = (int)v;
+    return 0;
+}
+
+static int apply(cli_opts *o, int key, const char *val)
+{
+    nmdl_method m;
+    switch (key) {
+    case 'c': o->to_stdout = 1; break;
+    case 'f': o->force = 1; break;
+    case 'k': o->remove_input = 0; break;
+    case OPT_RM: o->remove_input = 1; break;
+    case 'q': o->verbosity = 0; break;
+    case 'v': o->verbosity++; break;
+    case 't': o->test = 1; break;
+    case OPT_JSON: o->json = 1; break;
+    case 'h': o->command = CLI_HELP; break;
+    case 'V': o->command = CLI_VERSION; break;
+    case 'o': o->output = val; break;
+    case 'T': return parse_threads(val, &o->threads);
+    case OPT_METHOD:
+        if (nmdl_method_parse(val, &m))
+            return usage_error("unknown method (neural, zstd or stored)", val);
+        o->method = m;
+        break;
+    }
+    return 0;
+}
+
+static int find_long(const char *name, size_t n)
+{
+    for (int k = 0; k < N_OPTIONS; k++)
+        if (strlen(options[k].name) == n && !strncmp(options[k].name, name, n))
+            return k;
+    return -1;
+}
+
+static int find_short(char c)
+{
+    for (int k = 0; k < N_OPTIONS; k++)
+        if (options[k].key == (unsigned char)c)
+            return k;
+    return -1;
+}
+
+/* argv[*i] is "--name" or "--name=value". */
+static int long_option(int argc, char **argv, int *i, cli_opts *o)
+{
+    const char *arg = argv[*i] + 2, *eq = strchr(arg, '=');
+    int k = find_long(arg, eq ? (size_t)(eq - arg) : strlen(arg));
+    if (k < 0)
+        return usage_error("unknown option", argv[*i]);
+    if (!options[k].has_value) {
+        if (eq)
+            return usage_error("option takes no value", argv[*i]);
+        return apply(o, options[k].key, NULL);
+    }
+    const char *val = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+    if (!val)
+        return usage_error("option needs a value", argv[*i]);
+    return apply(o, options[k].key, val);
+}
+
+/* argv[*i] is a group of short flags such as "-kf" or "-T2". */
+static int short_options(int argc, char **argv, int *i, cli_opts *o)
+{
+    for (const char *p = argv[*i] + 1; *p; p++) {
+        int k = find_short(*p);
+        if (k < 0) {
+            char flag[3] = {'-', *p, 0};
+            return usage_error("unknown option", flag);
+        }
+        if (!options[k].has_value) {
+            if (apply(o, options[k].key, NULL))
+                return -1;
+            continue;
+        }
+        const char *val = p[1] ? p + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+        if (!val) {
+            char flag[3] = {'-', *p, 0};
+            return usage_error("option needs a value", flag);
+        }
+        return apply(o, options[k].key, val);
+    }
+    return 0;
+}
+
+static int parse_command(const char *s, cli_opts *o)
+{
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
+        if (!strcmp(s, commands[k].name)) {
+            o->command = commands[k].command;
+            return 0;
+        }
+    if (s[0] == '-') /* "nmdl --help", "nmdl -V" */
+        return 1;
+    return usage_error("unknown command", s);
+}
+
+int cli_parse(int argc, char **argv, cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->command = CLI_NONE;
+    o->verbosity = 1;
+    o->method = NMDL_METHOD_ZSTD;
+    o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
+    if (!o->inputs)
+        return usage_error("out of memory", NULL);
+    if (argc < 2)
+        return 0;
+    int first = 1, rc = parse_command(argv[1], o);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        first = 2;
+    int options_done = 0;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || !strcmp(a, "-"))
+            o->inputs[o->n_inputs++] = a;
+        else if (!strcmp(a, "--"))
+            options_done = 1;
+        else if ((a[1] == '-' ? long_option(argc, argv, &i, o)
+                              : short_options(argc, argv, &i, o)) < 0)
+            return -1;
+    }
+    if (o->command == CLI_NONE)
+        return usage_error("missing command before", argv[1]);
+    return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * args.h: the nmdl command line, parsed into one struct.
+ *
+ *   nmdl COMMAND [OPTIONS] [FILE...]
+ *
+ * Options follow zstd's spelling: short flags may be grouped (-kf), values
+ * may be attached or separate (-T2, -T 2, --threads=2, --threads 2), "--"
+ * ends the options and "-" names standard input.
+ */
+#ifndef NMDL_CLI_ARGS_H
+#define NMDL_CLI_ARGS_H
+
+typedef enum cli_command {
+    CLI_NONE, /* no command given */
+    CLI_COMPRESS,
+    CLI_DECOMPRESS,
+    CLI_INFO,
+    CLI_HELP,
+    CLI_VERSION
+} cli_command;
+
+typedef struct cli_opts {
+    cli_command command;
+    const char **inputs; /* FILE arguments; "-" is standard input */
+    int n_inputs;
+    const char *output;  /* -o, or NULL */
+    int to_stdout;       /* -c */
+    int force;           /* -f: overwrite outputs, write to a terminal */
+    int remove_input;    /* --rm: delete inputs after success */
+    int test;            /* -t (decompress): verify, write nothing */
+    int json;            /* --json (info) */
+    int verbosity;       /* 0 with -q, 1 by default, 2+ with -v */
+    int threads;         /* -T; 0 means one per core */
+    int method;          /* --method, an nmdl_method */
+} cli_opts;
+
+/* Parses argv into *o (o->inputs is malloc'd, free it). On a usage error
+ * prints one line to stderr and returns -1. */
+int cli_parse(int argc, char **argv, cli_opts *o);
+
+#endif /* NMDL_CLI_ARGS_H */

@@ -1,0 +1,278 @@
+/*
+ * commands.c: compress and decompress, file by file, as zstd does: each
+ * input is read whole, transformed by the library, and written through a
+ * temporary file; a failure on one file is reported and the next goes on.
+ */
+#include "commands.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "nmdl.h"
+
+#define SUFFIX ".nmdl"
+
+void cli_error(const char *name, const char *what)
+{
+    fprintf(stderr, "nmdl: %s: %s\n", name, what);
+}
+
+int cli_threads(const cli_opts *o)
+{
+    if (o->threads > 0)
+        return o->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 && n < 1024 ? (int)n : 1;
+}
+
+/* What one run needs besides the options: the library context. */
+typedef struct job {
+    const cli_opts *o;
+    int decompress;
+    nmdl_cctx *cctx;
+    nmdl_dctx *dctx;
+} job;
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int has_suffix(const char *s)
+{
+    size_t n = strlen(s), k = strlen(SUFFIX);
+    return n > k && !strcmp(s + n - k, SUFFIX);
+}
+
+/* The output file name for input `in`, malloc'd; NULL with *to_stdout set
+ * for standard output, NULL without it for "no output" (test mode) or on an
+ * error, which is reported here. */
+static char *output_name(const job *j, const char *in, int *to_stdout)
+{
+    const cli_opts *o = j->o;
+    *to_stdout = 0;
+    if (j->decompress && o->test)
+        return NULL;
+    if (o->to_stdout || (!strcmp(in, "-") && !o->output)) {
+        *to_stdout = 1;
+        return NULL;
+    }
+    if (o->output)
+        return strdup(o->output);
+    size_t n = strlen(in);
+    if (!j->decompress) {
+        if (has_suffix(in)) {
+            cli_error(in, "already has the " SUFFIX " suffix -- ignored");
+            return NULL;
+        }
+        char *s = malloc(n + sizeof SUFFIX);
+        if (s)
+            memcpy(s, in, n), memcpy(s + n, SUFFIX, sizeof SUFFIX);
+        return s;
+    }
+    if (!has_suffix(in)) {
+        cli_error(in, "unknown suffix (expected " SUFFIX "), use -o -- ignored");
+        return NULL;
+    }
+    char *s = strdup(in);
+    if (s)
+        s[n - strlen(SUFFIX)] = 0;
+    return s;
+}
+
+/* Refusals that must come before any work: terminals, overwriting, and
+ * writing over the input itself. */
+static int check_target(const job *j, const char *in, const char *out,
+                        int to_stdout)
+{
+    const cli_opts *o = j->o;
+    if (!j->decompress && !o->force) {
+        if (to_stdout && isatty(STDOUT_FILENO)) {
+            cli_error("stdout", "is a terminal; refusing to write compressed "
+                                "data to it (use -f to force)");
+            return -1;
+        }
+        if (!strcmp(in, "-") && isatty(STDIN_FILENO)) {
+            cli_error("stdin", "is a terminal; give a file or use -f");
+            return -1;
+        }
+    }
+    if (!out)
+        return 0;
+    struct stat si, so;
+    if (strcmp(in, "-") && stat(in, &si) == 0 && stat(out, &so) == 0 &&
+        si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+        cli_error(out, "is the input file itself; refusing to overwrite it");
+        return -1;
+    }
+    if (!o->force && access(out, F_OK) == 0) {
+        cli_error(out, "already exists; use -f to overwrite");
+        return -1;
+    }
+    return 0;
+}
+
+static int run_compress(job *j, const uint8_t *in, size_t n, uint8_t **out,
+                        size_t *out_len)
+{
+    size_t cap = nmdl_compress_bound(n);
+    if (cap < n)
+        return NMDL_ERR_TOO_LARGE;
+    *out = malloc(cap);
+    if (!*out)
+        return NMDL_ERR_NOMEM;
+    return nmdl_compress(j->cctx, *out, cap, out_len, in, n);
+}
+
+static int run_decompress(job *j, const uint8_t *in, size_t n, uint8_t **out,
+                          size_t *out_len)
+{
+    nmdl_info info;
+    int rc = nmdl_info_read(in, n, &info);
+    if (rc)
+        return rc;
+    if (info.original_bytes >= SIZE_MAX)
+        return NMDL_ERR_TOO_LARGE;
+    *out = malloc(info.original_bytes ? (size_t)info.original_bytes : 1);
+    if (!*out)
+        return NMDL_ERR_NOMEM;
+    return nmdl_decompress(j->dctx, *out, (size_t)info.original_bytes,
+                           out_len, in, n);
+}
+
+static void summary(const job *j, const char *in, const char *out,
+                    size_t in_len, size_t out_len, const uint8_t *frame,
+                    size_t frame_len, double secs)
+{
+    const cli_opts *o = j->o;
+    if (o->verbosity < 1)
+        return;
+    const char *iname = strcmp(in, "-") ? in : "stdin";
+    const char *oname = out ? out : (o->test ? "tested" : "stdout");
+    if (!j->decompress && in_len)
+        fprintf(stderr, "%s : %.2f%% (%zu => %zu bytes, %s)", iname,
+                100.0 * (double)out_len / (double)in_len, in_len, out_len, oname);
+    else if (!j->decompress)
+        fprintf(stderr, "%s : (%zu => %zu bytes, %s)", iname, in_len, out_len, oname);
+    else
+        fprintf(stderr, "%s : %zu bytes%s%s", iname, out_len,
+                o->test ? ", OK" : ", ", o->test ? "" : oname);
+    if (o->verbosity >= 2) {
+        nmdl_info info;
+        size_t raw = j->decompress ? out_len : in_len;
+        if (!nmdl_info_read(frame, frame_len, &info))
+            fprintf(stderr, ", method %s", nmdl_method_name(info.method));
+        fprintf(stderr, ", %.3f s, %.2f MB/s", secs,
+                secs > 0 ? (double)raw / secs / 1e6 : 0.0);
+    }
+    fputc('\n', stderr);
+}
+
+/* Writes the result where it belongs; 0 or an errno value. */
+static int deliver(const job *j, const char *in, const char *out,
+                   int to_stdout, const uint8_t *data, size_t n)
+{
+    if (to_stdout)
+        return cli_write_stdout(data, n);
+    if (!out)
+        return 0; /* test mode */
+    struct stat st;
+    int have_st = strcmp(in, "-") && stat(in, &st) == 0 && S_ISREG(st.st_mode);
+    return cli_write_file(out, data, n, have_st ? &st : NULL, j->o->force,
+                          j->o->remove_input);
+}
+
+static int process(job *j, const char *in)
+{
+    int to_stdout, status = 1;
+    char *out = output_name(j, in, &to_stdout);
+    if ((!out && !to_stdout && !(j->decompress && j->o->test)) ||
+        check_target(j, in, out, to_stdout)) {
+        free(out);
+        return 1;
+    }
+    uint8_t *src = NULL, *dst = NULL;
+    size_t n = 0, m = 0;
+    int err = cli_read_all(in, &src, &n);
+    if (err) {
+        cli_error(strcmp(in, "-") ? in : "stdin", strerror(err));
+        goto done;
+    }
+    double t0 = now_seconds();
+    int rc = j->decompress ? run_decompress(j, src, n, &dst, &m)
+                           : run_compress(j, src, n, &dst, &m);
+    double secs = now_seconds() - t0;
+    if (rc) {
+        cli_error(strcmp(in, "-") ? in : "stdin", nmdl_strerror(rc));
+        goto done;
+    }
+    if ((err = deliver(j, in, out, to_stdout, dst, m))) {
+        cli_error(out ? out : "stdout", strerror(err));
+        goto done;
+    }
+    summary(j, in, out, n, m, j->decompress ? src : dst, j->decompress ? n : m,
+            secs);
+    status = 0;
+    if (j->o->remove_input && out && strcmp(in, "-") && unlink(in) < 0) {
+        cli_error(in, strerror(errno));
+        status = 1;
+    }
+done:
+    free(src);
+    free(dst);
+    free(out);
+    return status;
+}
+
+static int run_all(job *j)
+{
+    const cli_opts *o = j->o;
+    static const char *stdin_only[] = {"-"};
+    const char **inputs = o->n_inputs ? o->inputs : stdin_only;
+    int n = o->n_inputs ? o->n_inputs : 1;
+    if (o->output && n > 1) {
+        cli_error("-o", "can only be used with a single input file");
+        return 1;
+    }
+    int status = 0;
+    for (int i = 0; i < n; i++)
+        status |= process(j, inputs[i]);
+    return status;
+}
+
+int cli_compress(const cli_opts *o)
+{
+    job j = {o, 0, nmdl_cctx_create(), NULL};
+    int status = 1;
+    if (!j.cctx)
+        cli_error("nmdl", "cannot create a compression context");
+    else if (nmdl_cctx_set_method(j.cctx, (nmdl_method)o->method) ||
+             nmdl_cctx_set_threads(j.cctx, cli_threads(o)))
+        cli_error("nmdl", "invalid method or thread count");
+    else
+        status = run_all(&j);
+    nmdl_cctx_free(j.cctx);
+    return status;
+}
+
+int cli_decompress(const cli_opts *o)
+{
+    job j = {o, 1, NULL, nmdl_dctx_create()};
+    int status = 1;
+    if (!j.dctx)
+        cli_error("nmdl", "cannot create a decompression context");
+    else if (nmdl_dctx_set_threads(j.dctx, cli_threads(o)))
+        cli_error("nmdl", "invalid thread count");
+    else
+        status = run_all(&j);
+    nmdl_dctx_free(j.dctx);
+    return status;
+}

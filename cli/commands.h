@@ -1,0 +1,19 @@
+/*
+ * commands.h: the subcommands of the nmdl command. Each returns the exit
+ * status: 0 when every file succeeded, 1 otherwise.
+ */
+#ifndef NMDL_CLI_COMMANDS_H
+#define NMDL_CLI_COMMANDS_H
+
+#include "args.h"
+
+int cli_compress(const cli_opts *o);
+int cli_decompress(const cli_opts *o);
+int cli_info(const cli_opts *o);
+
+/* Prints "nmdl: <name>: <what>" on standard error. */
+void cli_error(const char *name, const char *what);
+/* Threads to use: -T, or one per online core when it is 0. */
+int cli_threads(const cli_opts *o);
+
+#endif /* NMDL_CLI_COMMANDS_H */

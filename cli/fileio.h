@@ -1,0 +1,33 @@
+/*
+ * fileio.h: whole-file input and crash-safe output for the nmdl command.
+ *
+ * Outputs are written to a temporary file beside their final name and
+ * renamed into place only when complete; an interrupted or failed run leaves
+ * neither a partial output nor the temporary file behind.
+ */
+#ifndef NMDL_CLI_FILEIO_H
+#define NMDL_CLI_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/* Reads all of path ("-" is standard input) into a malloc'd buffer.
+ * Returns 0 or an errno value (EISDIR for a directory). */
+int cli_read_all(const char *path, uint8_t **data, size_t *len);
+
+/* Writes n bytes to standard output and flushes. 0 or an errno value. */
+int cli_write_stdout(const void *data, size_t n);
+
+/* Writes path atomically. `like` (may be NULL) gives the permissions and
+ * times to copy; without `force` an existing path is never replaced
+ * (EEXIST); with `durable` the data reaches the disk before the rename.
+ * Returns 0 or an errno value. */
+int cli_write_file(const char *path, const void *data, size_t n,
+                   const struct stat *like, int force, int durable);
+
+/* Removes a half-written temporary file when SIGINT, SIGTERM or SIGHUP
+ * arrives, then dies of the same signal. */
+void cli_install_signal_cleanup(void);
+
+#endif /* NMDL_CLI_FILEIO_H */

@@ -1,0 +1,118 @@
+/*
+ * info.c: `nmdl info`, where every byte of a container goes. The text form
+ * is for people; --json prints one object per file, one per line, with keys
+ * that stay stable across versions (new keys may be added).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "fileio.h"
+#include "nmdl.h"
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+/* Bits of the whole file per original byte; negative when there is none. */
+static double bits_per_byte(const nmdl_info *i)
+{
+    return i->original_bytes ? 8.0 * (double)i->file_bytes /
+                                   (double)i->original_bytes
+                             : -1.0;
+}
+
+static void print_json(const char *name, const nmdl_info *i)
+{
+    printf("{\"file\":");
+    json_string(name);
+    printf(",\"format_version\":%u,\"method\":\"%s\"", i->version,
+           nmdl_method_name(i->method));
+    printf(",\"original_bytes\":%llu,\"file_bytes\":%llu,\"header_bytes\":%llu"
+           ",\"model_bytes\":%llu,\"data_bytes\":%llu,\"checksum_bytes\":%llu",
+           (unsigned long long)i->original_bytes,
+           (unsigned long long)i->file_bytes,
+           (unsigned long long)i->header_bytes,
+           (unsigned long long)i->model_bytes,
+           (unsigned long long)i->data_bytes,
+           (unsigned long long)i->checksum_bytes);
+    double bpb = bits_per_byte(i);
+    if (bpb < 0)
+        printf(",\"bits_per_byte\":null}\n");
+    else
+        printf(",\"bits_per_byte\":%.6f}\n", bpb);
+}
+
+static void print_part(const char *what, uint64_t bytes, uint64_t original)
+{
+    printf("  %-14s %14llu bytes", what, (unsigned long long)bytes);
+    if (original)
+        printf("  %8.4f bits/byte", 8.0 * (double)bytes / (double)original);
+    putchar('\n');
+}
+
+static void print_text(const char *name, const nmdl_info *i)
+{
+    printf("%s\n", name);
+    printf("  %-14s %s (format version %u)\n", "method",
+           nmdl_method_name(i->method), i->version);
+    printf("  %-14s %14llu bytes\n", "original",
+           (unsigned long long)i->original_bytes);
+    print_part("file", i->file_bytes, i->original_bytes);
+    print_part("  header", i->header_bytes, i->original_bytes);
+    print_part("  model part", i->model_bytes, i->original_bytes);
+    print_part("  data part", i->data_bytes, i->original_bytes);
+    print_part("  checksums", i->checksum_bytes, i->original_bytes);
+}
+
+static int info_one(const cli_opts *o, const char *path)
+{
+    const char *name = strcmp(path, "-") ? path : "stdin";
+    uint8_t *buf;
+    size_t n;
+    int err = cli_read_all(path, &buf, &n);
+    if (err) {
+        cli_error(name, strerror(err));
+        return 1;
+    }
+    nmdl_info info;
+    int rc = nmdl_info_read(buf, n, &info);
+    free(buf);
+    if (rc) {
+        cli_error(name, nmdl_strerror(rc));
+        return 1;
+    }
+    if (o->json)
+        print_json(name, &info);
+    else
+        print_text(name, &info);
+    return 0;
+}
+
+int cli_info(const cli_opts *o)
+{
+    if (o->n_inputs == 0) {
+        cli_error("info", "needs at least one FILE");
+        return 1;
+    }
+    int status = 0;
+    for (int i = 0; i < o->n_inputs; i++)
+        status |= info_one(o, o->inputs[i]);
+    if (fflush(stdout) != 0) {
+        cli_error("stdout", "write error");
+        status = 1;
+    }
+    return status;
+}

@@ -1,0 +1,171 @@
+/*
+ * frame.c: writer and validating parser of the container (see frame.h and
+ * docs/FORMAT.md). The parser trusts nothing: every length is checked
+ * against the bytes actually present before anything uses it.
+ */
+#include "frame.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "nmdl.h"
+
+/* 0xB7 cannot start UTF-8 or ASCII text; "NMD" makes dumps readable. */
+const uint8_t nmdl_frame_magic[4] = {0xB7, 'N', 'M', 'D'};
+
+/* A zstd block of 4 bytes (RLE) decodes to at most 128 KiB. */
+#define ZSTD_MAX_RATIO 32768u
+
+void nmdl_frame_sum(const void *src, size_t n, uint8_t out[NMDL_FRAME_SUM_BYTES])
+{
+    crypto_generichash(out, NMDL_FRAME_SUM_BYTES, src, n, NULL, 0);
+}
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >>= 7)
+        n++;
+    return n;
+}
+
+static uint8_t *varint_put(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Reads a canonical LEB128 value of at most 63 bits from src[*pos..len). */
+static int varint_get(const uint8_t *src, size_t len, size_t *pos, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < NMDL_FRAME_VARINT_MAX; i++) {
+        if (*pos >= len)
+            return NMDL_ERR_TRUNCATED;
+        uint8_t b = src[(*pos)++];
+        x |= (uint64_t)(b & 0x7F) << (7 * i);
+        if (!(b & 0x80)) {
+            if (i > 0 && b == 0) /* not the shortest encoding */
+                return NMDL_ERR_CORRUPT;
+            *v = x;
+            return NMDL_OK;
+        }
+    }
+    return NMDL_ERR_CORRUPT; /* longer than 63 bits */
+}
+
+size_t nmdl_frame_size(uint64_t original_len, size_t model_len, size_t data_len)
+{
+    return NMDL_FRAME_FIXED_BYTES + varint_len(original_len) +
+           varint_len(model_len) + varint_len(data_len) + model_len +
+           data_len + 2 * NMDL_FRAME_SUM_BYTES;
+}
+
+int nmdl_frame_write(uint8_t *dst, size_t cap, size_t *written,
+                     unsigned method, uint64_t original_len,
+                     const uint8_t content_sum[NMDL_FRAME_SUM_BYTES],
+                     const uint8_t *model, size_t model_len,
+                     const uint8_t *data, size_t data_len)
+{
+    if (model_len > SIZE_MAX / 4 || data_len > SIZE_MAX / 4 ||
+        original_len >> 63 || method > 0xFF)
+        return NMDL_ERR_TOO_LARGE;
+    size_t size = nmdl_frame_size(original_len, model_len, data_len);
+    if (size > cap)
+        return NMDL_ERR_DST_SIZE;
+    uint8_t *p = dst;
+    memcpy(p, nmdl_frame_magic, sizeof nmdl_frame_magic);
+    p += sizeof nmdl_frame_magic;
+    *p++ = NMDL_FRAME_VERSION;
+    *p++ = (uint8_t)method;
+    *p++ = 0; /* flags: all reserved */
+    p = varint_put(p, original_len);
+    p = varint_put(p, model_len);
+    p = varint_put(p, data_len);
+    if (model_len)
+        memmove(p, model, model_len);
+    p += model_len;
+    if (data_len)
+        memmove(p, data, data_len);
+    p += data_len;
+    memcpy(p, content_sum, NMDL_FRAME_SUM_BYTES);
+    p += NMDL_FRAME_SUM_BYTES;
+    nmdl_frame_sum(dst, (size_t)(p - dst), p);
+    *written = size;
+    return NMDL_OK;
+}
+
+/* The fixed bytes: magic, version, method, flags. */
+static int parse_fixed(const uint8_t *src, size_t len, nmdl_frame *f)
+{
+    size_t m = len < sizeof nmdl_frame_magic ? len : sizeof nmdl_frame_magic;
+    if (m && memcmp(src, nmdl_frame_magic, m) != 0)
+        return NMDL_ERR_NOT_NMDL;
+    if (len < NMDL_FRAME_FIXED_BYTES)
+        return NMDL_ERR_TRUNCATED;
+    f->version = src[4];
+    f->method = src[5];
+    if (f->version != NMDL_FRAME_VERSION)
+        return NMDL_ERR_VERSION;
+    if (f->method > NMDL_METHOD_NEURAL)
+        return NMDL_ERR_METHOD;
+    if (src[6] != 0) /* reserved flags */
+        return NMDL_ERR_CORRUPT;
+    return NMDL_OK;
+}
+
+/* Constraints each method puts on the lengths. */
+static int check_method(const nmdl_frame *f)
+{
+    switch (f->method) {
+    case NMDL_METHOD_STORED:
+        return f->model_len == 0 && f->data_len == f->original_len
+                   ? NMDL_OK : NMDL_ERR_CORRUPT;
+    case NMDL_METHOD_ZSTD:
+        return f->model_len == 0 &&
+                       f->original_len / ZSTD_MAX_RATIO <= f->data_len
+                   ? NMDL_OK : NMDL_ERR_CORRUPT;
+    default: /* neural: number reserved, not yet defined */
+        return NMDL_ERR_UNSUPPORTED;
+    }
+}
+
+int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f)
+{
+    if (!f || (!src && len))
+        return NMDL_ERR_ARG;
+    memset(f, 0, sizeof *f);
+    int rc = parse_fixed(src, len, f);
+    if (rc)
+        return rc;
+    size_t pos = NMDL_FRAME_FIXED_BYTES;
+    uint64_t model_len, data_len;
+    if ((rc = varint_get(src, len, &pos, &f->original_len)) ||
+        (rc = varint_get(src, len, &pos, &model_len)) ||
+        (rc = varint_get(src, len, &pos, &data_len)))
+        return rc;
+    /* pos <= len, so this cannot wrap; then each part must fit what is left */
+    size_t room = len - pos;
+    if (model_len > room || data_len > room - model_len ||
+        2 * NMDL_FRAME_SUM_BYTES > room - model_len - data_len)
+        return NMDL_ERR_TRUNCATED;
+    if (room - model_len - data_len != 2 * NMDL_FRAME_SUM_BYTES)
+        return NMDL_ERR_CORRUPT; /* bytes after the frame */
+    f->header_len = pos;
+    f->model = src + pos;
+    f->model_len = (size_t)model_len;
+    f->data = f->model + model_len;
+    f->data_len = (size_t)data_len;
+    f->content_sum = f->data + data_len;
+    f->file_len = len;
+    uint8_t sum[NMDL_FRAME_SUM_BYTES];
+    nmdl_frame_sum(src, len - NMDL_FRAME_SUM_BYTES, sum);
+    if (sodium_memcmp(sum, src + len - NMDL_FRAME_SUM_BYTES, sizeof sum) != 0)
+        return NMDL_ERR_CHECKSUM;
+    return check_method(f);
+}

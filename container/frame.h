@@ -1,0 +1,58 @@
+/*
+ * frame.h: the nmdl container (docs/FORMAT.md is the specification).
+ *
+ *   header | model part | data part | content checksum | frame checksum
+ *
+ * The header holds the magic, the format version, the method, a flags byte
+ * and three LEB128 lengths (original, model part, data part). Both checksums
+ * are unkeyed BLAKE2b with a 16-byte output: the content checksum over the
+ * original data, the frame checksum over every byte before it.
+ */
+#ifndef NMDL_FRAME_H
+#define NMDL_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NMDL_FRAME_VERSION 1
+#define NMDL_FRAME_SUM_BYTES 16     /* one BLAKE2b-128 checksum */
+#define NMDL_FRAME_FIXED_BYTES 7    /* magic (4), version, method, flags */
+#define NMDL_FRAME_VARINT_MAX 9     /* LEB128 bytes of a 63-bit length */
+#define NMDL_FRAME_HEADER_MAX (NMDL_FRAME_FIXED_BYTES + 3 * NMDL_FRAME_VARINT_MAX)
+#define NMDL_FRAME_OVERHEAD_MAX (NMDL_FRAME_HEADER_MAX + 2 * NMDL_FRAME_SUM_BYTES)
+
+extern const uint8_t nmdl_frame_magic[4];
+
+/* A parsed frame: pointers into the buffer that was parsed. */
+typedef struct nmdl_frame {
+    unsigned version;      /* NMDL_FRAME_VERSION */
+    unsigned method;       /* an nmdl_method value */
+    uint64_t original_len; /* bytes after decoding */
+    size_t header_len;     /* bytes before the model part */
+    const uint8_t *model;  /* model part, model_len bytes */
+    size_t model_len;
+    const uint8_t *data;   /* data part, data_len bytes */
+    size_t data_len;
+    const uint8_t *content_sum; /* NMDL_FRAME_SUM_BYTES */
+    size_t file_len;       /* the whole frame */
+} nmdl_frame;
+
+/* BLAKE2b-128 of n bytes. */
+void nmdl_frame_sum(const void *src, size_t n, uint8_t out[NMDL_FRAME_SUM_BYTES]);
+
+/* Validates everything that can be checked without decoding: magic,
+ * version, method, reserved flags, lengths against the buffer, frame
+ * checksum, and the method's own constraints on the lengths. */
+int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f);
+
+/* Bytes a frame with these parts takes. */
+size_t nmdl_frame_size(uint64_t original_len, size_t model_len, size_t data_len);
+
+/* Writes a whole frame; content_sum is nmdl_frame_sum of the original. */
+int nmdl_frame_write(uint8_t *dst, size_t cap, size_t *written,
+                     unsigned method, uint64_t original_len,
+                     const uint8_t content_sum[NMDL_FRAME_SUM_BYTES],
+                     const uint8_t *model, size_t model_len,
+                     const uint8_t *data, size_t data_len);
+
+#endif /* NMDL_FRAME_H */

@@ -1,0 +1,138 @@
+/*
+ * nmdl.h: the public API of nmdl, a lossless compressor whose output is a
+ * two-part code in the minimum-description-length sense (model + data).
+ *
+ * Conventions
+ *   - Every function that can fail returns an int: NMDL_OK (0) or a negative
+ *     nmdl_error. nmdl_strerror() names it in words for users.
+ *   - Contexts are opaque, created with *_create() and released with *_free();
+ *     *_free(NULL) does nothing. A context is used by one thread at a time;
+ *     it may use several threads internally (see *_set_threads).
+ *   - The library keeps no global state, never prints and never exits.
+ *   - Buffers are caller-owned: the caller passes a destination and its
+ *     capacity, the library reports how many bytes it wrote.
+ *
+ * Minimal use
+ *   size_t cap = nmdl_compress_bound(n), len;
+ *   nmdl_cctx *c = nmdl_cctx_create();
+ *   int rc = nmdl_compress(c, dst, cap, &len, src, n);
+ *   ...
+ *   nmdl_info info;                     // how much room decoding needs
+ *   rc = nmdl_info_read(dst, len, &info);
+ *   rc = nmdl_decompress(d, out, info.original_bytes, &n, dst, len);
+ */
+#ifndef NMDL_H
+#define NMDL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NMDL_VERSION_MAJOR 0
+#define NMDL_VERSION_MINOR 1
+#define NMDL_VERSION_PATCH 0
+#define NMDL_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__)
+#define NMDL_NODISCARD __attribute__((warn_unused_result))
+#else
+#define NMDL_NODISCARD
+#endif
+
+/* Error codes. Values are part of the API and never change meaning. */
+typedef enum nmdl_error {
+    NMDL_OK = 0,
+    NMDL_ERR_ARG = -1,         /* invalid argument */
+    NMDL_ERR_NOMEM = -2,       /* out of memory */
+    NMDL_ERR_NOT_NMDL = -3,    /* input does not start with the nmdl magic */
+    NMDL_ERR_TRUNCATED = -4,   /* input ends before the frame does */
+    NMDL_ERR_CHECKSUM = -5,    /* a checksum does not match */
+    NMDL_ERR_VERSION = -6,     /* frame format version not supported */
+    NMDL_ERR_METHOD = -7,      /* unknown or unsupported method */
+    NMDL_ERR_CORRUPT = -8,     /* inconsistent or invalid content */
+    NMDL_ERR_DST_SIZE = -9,    /* destination buffer too small */
+    NMDL_ERR_TOO_LARGE = -10,  /* a size beyond what this build handles */
+    NMDL_ERR_BACKEND = -11,    /* a dependency (zstd, libsodium) failed */
+    NMDL_ERR_UNSUPPORTED = -12 /* feature not available in this version */
+} nmdl_error;
+
+/* One line in words, e.g. "checksum mismatch"; never NULL. */
+const char *nmdl_strerror(int err);
+/* The enum's name, e.g. "NMDL_ERR_CHECKSUM"; never NULL. */
+const char *nmdl_error_name(int err);
+/* The library's version string, e.g. "0.1.0". */
+const char *nmdl_version(void);
+
+/* How the data part of a frame is coded. Values are stored in files. */
+typedef enum nmdl_method {
+    NMDL_METHOD_STORED = 0, /* the bytes as they are */
+    NMDL_METHOD_ZSTD = 1,   /* one zstd frame, level 19, long window */
+    NMDL_METHOD_NEURAL = 2  /* two-part code under a trained transformer */
+} nmdl_method;
+
+/* "stored", "zstd" or "neural"; "unknown" for other values. */
+const char *nmdl_method_name(int method);
+/* Inverse of nmdl_method_name; NMDL_ERR_METHOD for unknown names. */
+NMDL_NODISCARD int nmdl_method_parse(const char *name, nmdl_method *out);
+
+/* ---------------------------------------------------------------- compress */
+
+typedef struct nmdl_cctx nmdl_cctx;
+
+/* NULL when out of memory or when libsodium cannot initialise. */
+nmdl_cctx *nmdl_cctx_create(void);
+void nmdl_cctx_free(nmdl_cctx *c);
+/* Method to try (default NMDL_METHOD_ZSTD). nmdl writes a stored frame
+ * instead whenever that is smaller, so the result may name another method. */
+NMDL_NODISCARD int nmdl_cctx_set_method(nmdl_cctx *c, nmdl_method m);
+/* Worker threads, >= 1 (default 1). The output never depends on it. */
+NMDL_NODISCARD int nmdl_cctx_set_threads(nmdl_cctx *c, int threads);
+
+/* Largest frame nmdl_compress can write for src_len input bytes. */
+size_t nmdl_compress_bound(size_t src_len);
+NMDL_NODISCARD int nmdl_compress(nmdl_cctx *c, void *dst, size_t dst_cap,
+                                 size_t *dst_len, const void *src,
+                                 size_t src_len);
+
+/* -------------------------------------------------------------- decompress */
+
+typedef struct nmdl_dctx nmdl_dctx;
+
+nmdl_dctx *nmdl_dctx_create(void);
+void nmdl_dctx_free(nmdl_dctx *d);
+NMDL_NODISCARD int nmdl_dctx_set_threads(nmdl_dctx *d, int threads);
+
+/* Decodes one whole frame. dst_cap must be at least info.original_bytes.
+ * The frame checksum is verified before decoding and the content checksum
+ * after; on any error the contents of dst are unspecified. */
+NMDL_NODISCARD int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap,
+                                   size_t *dst_len, const void *src,
+                                   size_t src_len);
+
+/* -------------------------------------------------------------------- info */
+
+/* Where every byte of a frame goes: header_bytes + model_bytes + data_bytes
+ * + checksum_bytes == file_bytes. */
+typedef struct nmdl_info {
+    unsigned version;        /* frame format version */
+    nmdl_method method;      /* method of the data part */
+    uint64_t original_bytes; /* size of the decompressed data */
+    uint64_t file_bytes;     /* size of the whole frame */
+    uint64_t header_bytes;   /* magic, version, method, flags, lengths */
+    uint64_t model_bytes;    /* model part (0 for stored and zstd) */
+    uint64_t data_bytes;     /* data part */
+    uint64_t checksum_bytes; /* content and frame checksums */
+} nmdl_info;
+
+/* Parses and validates a frame (structure and frame checksum; the content
+ * checksum needs decoding, see nmdl_decompress). */
+NMDL_NODISCARD int nmdl_info_read(const void *src, size_t src_len,
+                                  nmdl_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NMDL_H */

@@ -1,0 +1,66 @@
+/*
+ * testutil.c: see testutil.h.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t tu_next(tu_rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint32_t tu_below(tu_rng *r, uint32_t n)
+{
+    return (uint32_t)((tu_next(r) >> 32) * n >> 32);
+}
+
+double tu_uniform(tu_rng *r)
+{
+    return (double)(tu_next(r) >> 11) * 0x1.0p-53;
+}
+
+double tu_normal(tu_rng *r)
+{
+    double u = tu_uniform(r), v = tu_uniform(r);
+    return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
+}
+
+uint8_t *tu_text(tu_rng *r, size_t n)
+{
+    static const char *words[] = {
+        "the", "of", "and", "a", "to", "in", "is", "was", "that", "for",
+        "compression", "model", "description", "length", "transformer",
+        "data", "bits", "byte", "weights", "learning", "coefficient", "on",
+        "with", "as", "by", "Wikipedia", "article", "history", "city", "war"};
+    uint8_t *s = malloc(n ? n : 1);
+    size_t i = 0;
+    while (s && i < n) {
+        const char *w = words[tu_below(r, sizeof words / sizeof words[0])];
+        for (; *w && i < n; w++)
+            s[i++] = (uint8_t)*w;
+        if (i < n)
+            s[i++] = tu_below(r, 12) == 0 ? '.' : tu_below(r, 20) == 0 ? '\n' : ' ';
+    }
+    return s;
+}
+
+uint8_t *tu_corpus(size_t n)
+{
+    FILE *f = fopen(NMDL_CORPUS_DIR "/enwik8.head2M", "rb");
+    if (!f)
+        return NULL;
+    uint8_t *s = malloc(n ? n : 1);
+    if (s && fread(s, 1, n, f) != n) {
+        free(s);
+        s = NULL;
+    }
+    fclose(f);
+    return s;
+}

@@ -1,0 +1,36 @@
+/*
+ * testutil.h: small helpers shared by the test programs (cmocka must be
+ * included before this header by the test file).
+ */
+#ifndef NMDL_TESTUTIL_H
+#define NMDL_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fails the current test with nmdl's name for the error. */
+#define assert_nmdl_ok(expr)                                                   \
+    do {                                                                       \
+        int rc_ = (expr);                                                      \
+        if (rc_ != 0)                                                          \
+            fail_msg("%s returned %s", #expr, nmdl_error_name(rc_));           \
+    } while (0)
+
+/* splitmix64: a seedable generator that is the same on every machine. */
+typedef struct tu_rng { uint64_t s; } tu_rng;
+uint64_t tu_next(tu_rng *r);
+/* Uniform in [0, n). */
+uint32_t tu_below(tu_rng *r, uint32_t n);
+/* Uniform in [0, 1). */
+double tu_uniform(tu_rng *r);
+/* Standard normal (Box-Muller). */
+double tu_normal(tu_rng *r);
+
+/* n bytes of English-like text (words from a fixed list, punctuation,
+ * newlines), malloc'd. */
+uint8_t *tu_text(tu_rng *r, size_t n);
+/* The first n bytes of the enwik8 prefix in NMDL_CORPUS_DIR, malloc'd, or
+ * NULL when the corpus is not there. */
+uint8_t *tu_corpus(size_t n);
+
+#endif /* NMDL_TESTUTIL_H */
