@@ -11,7 +11,9 @@
 
 #include "nmdl.h"
 
-enum { OPT_RM = 256, OPT_JSON, OPT_METHOD }; /* options with no short form */
+/* options with no short form */
+enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
+       OPT_BATCH, OPT_LR, OPT_SEED, OPT_UNTIED };
 
 static const struct {
     const char *name; /* long spelling, without "--" */
@@ -22,7 +24,10 @@ static const struct {
     {"rm", OPT_RM, 0},   {"quiet", 'q', 0},  {"verbose", 'v', 0},
     {"test", 't', 0},    {"json", OPT_JSON, 0}, {"help", 'h', 0},
     {"version", 'V', 0}, {"output", 'o', 1}, {"threads", 'T', 1},
-    {"method", OPT_METHOD, 1},
+    {"method", OPT_METHOD, 1},  {"preset", OPT_PRESET, 1},
+    {"steps", OPT_STEPS, 1},    {"minutes", OPT_MINUTES, 1},
+    {"batch", OPT_BATCH, 1},    {"lr", OPT_LR, 1},
+    {"seed", OPT_SEED, 1},      {"untied", OPT_UNTIED, 0},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -31,7 +36,8 @@ static const struct {
     cli_command command;
 } commands[] = {
     {"compress", CLI_COMPRESS}, {"decompress", CLI_DECOMPRESS},
-    {"info", CLI_INFO},         {"help", CLI_HELP},
+    {"info", CLI_INFO},         {"train", CLI_TRAIN},
+    {"eval", CLI_EVAL},         {"help", CLI_HELP},
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -52,8 +58,25 @@ static int parse_threads(const char *s, int *out)
     return 0;
 }
 
+/* A number in [lo, hi]; the whole string must parse. */
+static int parse_number(const char *opt, const char *s, double lo, double hi,
+                        double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        char what[96];
+        snprintf(what, sizeof what, "%s needs a number from %g to %g", opt, lo, hi);
+        return usage_error(what, s);
+    }
+    *out = v;
+    return 0;
+}
+
 static int apply(cli_opts *o, int key, const char *val)
 {
+    double v;
     nmdl_method m;
     switch (key) {
     case 'c': o->to_stdout = 1; break;
@@ -68,6 +91,33 @@ static int apply(cli_opts *o, int key, const char *val)
     case 'V': o->command = CLI_VERSION; break;
     case 'o': o->output = val; break;
     case 'T': return parse_threads(val, &o->threads);
+    case OPT_PRESET: o->preset = val; break;
+    case OPT_UNTIED: o->untied = 1; break;
+    case OPT_STEPS:
+        if (parse_number("--steps", val, 1, 1e9, &v))
+            return -1;
+        o->steps = (long)v;
+        break;
+    case OPT_MINUTES:
+        if (parse_number("--minutes", val, 1e-3, 1e6, &v))
+            return -1;
+        o->minutes = v;
+        break;
+    case OPT_BATCH:
+        if (parse_number("--batch", val, 1, 4096, &v))
+            return -1;
+        o->batch = (int)v;
+        break;
+    case OPT_LR:
+        if (parse_number("--lr", val, 1e-9, 10, &v))
+            return -1;
+        o->lr = v;
+        break;
+    case OPT_SEED:
+        if (parse_number("--seed", val, 0, 9007199254740992.0, &v))
+            return -1;
+        o->seed = (uint64_t)v;
+        break;
     case OPT_METHOD:
         if (nmdl_method_parse(val, &m))
             return usage_error("unknown method (neural, zstd or stored)", val);
@@ -153,6 +203,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     o->command = CLI_NONE;
     o->verbosity = 1;
     o->method = NMDL_METHOD_ZSTD;
+    o->seed = 1;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)
         return usage_error("out of memory", NULL);

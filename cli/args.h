@@ -10,11 +10,15 @@
 #ifndef NMDL_CLI_ARGS_H
 #define NMDL_CLI_ARGS_H
 
+#include <stdint.h>
+
 typedef enum cli_command {
     CLI_NONE, /* no command given */
     CLI_COMPRESS,
     CLI_DECOMPRESS,
     CLI_INFO,
+    CLI_TRAIN,
+    CLI_EVAL,
     CLI_HELP,
     CLI_VERSION
 } cli_command;
@@ -32,6 +36,14 @@ typedef struct cli_opts {
     int verbosity;       /* 0 with -q, 1 by default, 2+ with -v */
     int threads;         /* -T; 0 means one per core */
     int method;          /* --method, an nmdl_method */
+    /* train */
+    const char *preset;  /* --preset, or NULL for the size-based choice */
+    long steps;          /* --steps, 0 = not given */
+    double minutes;      /* --minutes, 0 = not given */
+    int batch;           /* --batch, 0 = default */
+    double lr;           /* --lr, 0 = default */
+    uint64_t seed;       /* --seed */
+    int untied;          /* --untied: separate output projection */
 } cli_opts;
 
 /* Parses argv into *o (o->inputs is malloc'd, free it). On a usage error

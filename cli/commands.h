@@ -10,6 +10,8 @@
 int cli_compress(const cli_opts *o);
 int cli_decompress(const cli_opts *o);
 int cli_info(const cli_opts *o);
+int cli_train(const cli_opts *o);
+int cli_eval(const cli_opts *o);
 
 /* Prints "nmdl: <name>: <what>" on standard error. */
 void cli_error(const char *name, const char *what);

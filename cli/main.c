@@ -20,6 +20,8 @@ static const char usage[] =
     "  compress FILE...    write FILE.nmdl for each FILE (stdin to stdout if none)\n"
     "  decompress FILE...  restore FILE from FILE.nmdl\n"
     "  info FILE...        account for every byte of a container\n"
+    "  train CORPUS        train the transformer alone, write a checkpoint\n"
+    "  eval MODEL CORPUS   bits per byte of CORPUS under a checkpoint\n"
     "  help                this text\n"
     "\n"
     "Options:\n"
@@ -31,7 +33,16 @@ static const char usage[] =
     "  -t, --test          decompress: verify only, write nothing\n"
     "      --method NAME   compress: neural, zstd (default) or stored\n"
     "  -T, --threads N     worker threads, 0 = one per core (default)\n"
-    "      --json          info: one JSON object per file\n"
+    "      --json          info, eval: one JSON object per file\n"
+    "\n"
+    "Training (train):\n"
+    "      --preset NAME   tiny, mini, small, medium, base (default: by size)\n"
+    "      --steps N       optimizer steps (default 1000)\n"
+    "      --minutes M     train for M minutes instead\n"
+    "      --batch B       windows per step (default 16)\n"
+    "      --lr X          peak learning rate (default 0.002)\n"
+    "      --seed S        initialisation and data order (default 1)\n"
+    "      --untied        separate output projection\n"
     "  -q, --quiet         print errors only\n"
     "  -v, --verbose       print more (method, time, speed)\n"
     "  -h, --help          this text\n"
@@ -65,6 +76,12 @@ int main(int argc, char **argv)
             break;
         case CLI_INFO:
             status = cli_info(&o);
+            break;
+        case CLI_TRAIN:
+            status = cli_train(&o);
+            break;
+        case CLI_EVAL:
+            status = cli_eval(&o);
             break;
         }
     }

@@ -132,6 +132,95 @@ typedef struct nmdl_info {
 NMDL_NODISCARD int nmdl_info_read(const void *src, size_t src_len,
                                   nmdl_info *info);
 
+/* ------------------------------------------------------------------ models
+ *
+ * The byte-level transformer nmdl trains on its input, for people who study
+ * the model alone (`nmdl train`, `nmdl eval`). Training uses OpenBLAS and
+ * threads; its weights are reproducible for a fixed seed and thread count. */
+
+typedef struct nmdl_model nmdl_model;
+
+typedef struct nmdl_model_config {
+    int n_layer; /* transformer blocks, 1..32 */
+    int d_model; /* width of the residual stream, 8..4096 */
+    int n_head;  /* attention heads; d_model % n_head == 0 */
+    int d_ff;    /* hidden width of each MLP, 1..16384 */
+    int ctx;     /* context window in bytes, 2..8192 */
+    int tied;    /* 1: the output projection is the embedding matrix */
+} nmdl_model_config;
+
+/* Named configurations: "tiny" (about 50K parameters), "mini" (140K),
+ * "small" (470K), "medium" (1.2M), "base" (2.7M). */
+NMDL_NODISCARD int nmdl_model_preset(const char *name, nmdl_model_config *cfg);
+/* Name of preset i (0-based), NULL past the last. */
+const char *nmdl_model_preset_name(int i);
+/* The preset sized for n_bytes of training data. */
+const char *nmdl_model_preset_for_size(uint64_t n_bytes);
+/* NMDL_ERR_ARG when a configuration makes no sense (zero heads, d_model not
+ * divisible by n_head, sizes out of range). */
+NMDL_NODISCARD int nmdl_model_config_check(const nmdl_model_config *cfg);
+
+/* A model with freshly initialised weights (normal, std 0.02). */
+NMDL_NODISCARD int nmdl_model_create(const nmdl_model_config *cfg,
+                                     uint64_t seed, nmdl_model **out);
+void nmdl_model_free(nmdl_model *m);
+void nmdl_model_get_config(const nmdl_model *m, nmdl_model_config *cfg);
+size_t nmdl_model_n_params(const nmdl_model *m);
+
+/* Training progress, reported about every 0.2 s and at the end. */
+typedef struct nmdl_progress {
+    long step, total_steps;
+    double loss_bpb;     /* recent training loss, bits per byte */
+    double tokens_per_s; /* bytes trained on per second */
+    double elapsed_s, eta_s;
+} nmdl_progress;
+/* Return non-zero to stop training early (the weights stay usable). */
+typedef int (*nmdl_progress_fn)(void *user, const nmdl_progress *p);
+
+typedef struct nmdl_train_params {
+    long steps;          /* optimizer steps; 0: as many as `minutes` allow */
+    double minutes;      /* wall-clock budget when steps == 0 */
+    int batch;           /* windows of ctx bytes per step */
+    double lr;           /* peak learning rate */
+    double warmup;       /* fraction of the steps with linear warmup */
+    double lr_final;     /* final learning rate, as a fraction of lr */
+    double weight_decay; /* AdamW decoupled decay, matrices only */
+    double beta1, beta2, eps;
+    double clip;         /* clip the global gradient norm to this; 0: off */
+    uint64_t seed;       /* order of the training windows */
+    int threads;         /* >= 1 */
+    nmdl_progress_fn progress; /* may be NULL */
+    void *progress_user;
+} nmdl_train_params;
+
+void nmdl_train_params_default(nmdl_train_params *p);
+
+typedef struct nmdl_train_report {
+    long steps;
+    double tokens;         /* bytes trained on, counting repeats */
+    double seconds;
+    double loss_bpb;       /* mean training loss of the last 5% of steps */
+} nmdl_train_report;
+
+/* Trains on data[0..n) with AdamW, warmup and cosine decay. The data must
+ * be longer than the context window. */
+NMDL_NODISCARD int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
+                                    const nmdl_train_params *p,
+                                    nmdl_train_report *report);
+/* Bits per byte of data under the float model: every byte after the first
+ * is predicted from at least ctx/2 bytes before it where there are that
+ * many (windows of ctx advanced by ctx/2). */
+NMDL_NODISCARD int nmdl_model_eval(nmdl_model *m, const void *data, size_t n,
+                                   int threads, double *bits_per_byte);
+
+/* A checkpoint (docs/FORMAT.md) in a buffer the caller frees with
+ * nmdl_free(). */
+NMDL_NODISCARD int nmdl_model_save(const nmdl_model *m, void **buf,
+                                   size_t *len);
+NMDL_NODISCARD int nmdl_model_load(const void *buf, size_t len,
+                                   nmdl_model **out);
+void nmdl_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif

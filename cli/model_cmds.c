@@ -1,0 +1,197 @@
+/*
+ * model_cmds.c: `nmdl train` and `nmdl eval`, the transformer on its own,
+ * for people who study the model apart from the codec.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "fileio.h"
+#include "nmdl.h"
+
+#define CKPT_SUFFIX ".ckpt"
+
+static void clock_text(char *buf, size_t n, double s)
+{
+    long t = s > 0 && s < 1e8 ? (long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%02ld:%02ld", t / 60, t % 60);
+}
+
+/* A bar redrawn in place on a terminal; a line every 10% elsewhere with -v. */
+typedef struct bar {
+    int tty, verbose;
+    long next_line;
+} bar;
+
+static int draw(void *user, const nmdl_progress *p)
+{
+    bar *b = user;
+    char el[48], eta[48];
+    clock_text(el, sizeof el, p->elapsed_s);
+    clock_text(eta, sizeof eta, p->eta_s);
+    int done = p->total_steps ? (int)(20 * p->step / p->total_steps) : 20;
+    if (b->tty) {
+        fprintf(stderr, "\r[%.*s%*s] step %ld/%ld  %.3f bits/byte  %.1fk bytes/s  %s  ETA %s ",
+                done, "####################", 20 - done, "", p->step,
+                p->total_steps, p->loss_bpb, p->tokens_per_s / 1e3, el, eta);
+        if (p->step >= p->total_steps)
+            fputc('\n', stderr);
+    } else if (b->verbose && p->step >= b->next_line) {
+        fprintf(stderr, "step %ld/%ld  %.3f bits/byte  %.1fk bytes/s  %s\n",
+                p->step, p->total_steps, p->loss_bpb, p->tokens_per_s / 1e3, el);
+        b->next_line = p->step + (p->total_steps + 9) / 10;
+    }
+    return 0;
+}
+
+static int make_config(const cli_opts *o, size_t n, nmdl_model_config *c)
+{
+    const char *name = o->preset ? o->preset : nmdl_model_preset_for_size(n);
+    if (nmdl_model_preset(name, c)) {
+        cli_error(name, "unknown preset (tiny, mini, small, medium or base)");
+        return -1;
+    }
+    c->tied = !o->untied;
+    return 0;
+}
+
+static int train_params(const cli_opts *o, nmdl_train_params *p, bar *b)
+{
+    nmdl_train_params_default(p);
+    if (o->steps && o->minutes) {
+        cli_error("train", "give --steps or --minutes, not both");
+        return -1;
+    }
+    if (o->minutes)
+        p->steps = 0, p->minutes = o->minutes;
+    else if (o->steps)
+        p->steps = o->steps;
+    if (o->batch)
+        p->batch = o->batch;
+    if (o->lr)
+        p->lr = o->lr;
+    p->seed = o->seed;
+    p->threads = cli_threads(o);
+    b->tty = o->verbosity >= 1 && isatty(STDERR_FILENO);
+    b->verbose = o->verbosity >= 2;
+    if (b->tty || b->verbose) {
+        p->progress = draw;
+        p->progress_user = b;
+    }
+    return 0;
+}
+
+static int save(const cli_opts *o, const char *out, const nmdl_model *m)
+{
+    void *buf;
+    size_t len;
+    int rc = nmdl_model_save(m, &buf, &len), err;
+    if (rc) {
+        cli_error(out, nmdl_strerror(rc));
+        return -1;
+    }
+    err = cli_write_file(out, buf, len, NULL, o->force, 0);
+    nmdl_free(buf);
+    if (err)
+        cli_error(out, strerror(err));
+    return err ? -1 : 0;
+}
+
+int cli_train(const cli_opts *o)
+{
+    if (o->n_inputs != 1) {
+        cli_error("train", "needs exactly one CORPUS");
+        return 1;
+    }
+    const char *in = o->inputs[0];
+    char *out = o->output ? strdup(o->output) : malloc(strlen(in) + sizeof CKPT_SUFFIX);
+    if (!o->output && out)
+        sprintf(out, "%s%s", in, CKPT_SUFFIX);
+    uint8_t *data = NULL;
+    size_t n = 0;
+    nmdl_model *m = NULL;
+    nmdl_model_config c;
+    nmdl_train_params p;
+    nmdl_train_report r;
+    bar b = {0, 0, 0};
+    int status = 1, err, rc;
+    if (!out || make_config(o, 0, &c) || train_params(o, &p, &b))
+        goto done;
+    if (!o->force && access(out, F_OK) == 0) {
+        cli_error(out, "already exists; use -f to overwrite");
+        goto done;
+    }
+    if ((err = cli_read_all(in, &data, &n))) {
+        cli_error(in, strerror(err));
+        goto done;
+    }
+    if (make_config(o, n, &c))
+        goto done;
+    if (n <= (size_t)c.ctx) {
+        fprintf(stderr, "nmdl: %s: corpus of %zu bytes is not longer than the "
+                "context of %d bytes\n", in, n, c.ctx);
+        goto done;
+    }
+    if ((rc = nmdl_model_create(&c, o->seed, &m)) ||
+        (rc = nmdl_model_train(m, data, n, &p, &r))) {
+        cli_error(in, nmdl_strerror(rc));
+        goto done;
+    }
+    if (save(o, out, m))
+        goto done;
+    if (o->verbosity >= 1)
+        fprintf(stderr, "%s: %zu parameters (%d layers, d_model %d), %ld steps, "
+                "%.0f s, training loss %.4f bits/byte -> %s\n", in,
+                nmdl_model_n_params(m), c.n_layer, c.d_model, r.steps,
+                r.seconds, r.loss_bpb, out);
+    status = 0;
+done:
+    nmdl_model_free(m);
+    free(data);
+    free(out);
+    return status;
+}
+
+int cli_eval(const cli_opts *o)
+{
+    if (o->n_inputs != 2) {
+        cli_error("eval", "needs a MODEL and a CORPUS");
+        return 1;
+    }
+    const char *model = o->inputs[0], *corpus = o->inputs[1];
+    uint8_t *buf = NULL, *data = NULL;
+    size_t len, n;
+    nmdl_model *m = NULL;
+    int status = 1, err, rc;
+    double bpb;
+    if ((err = cli_read_all(model, &buf, &len))) {
+        cli_error(model, strerror(err));
+    } else if ((rc = nmdl_model_load(buf, len, &m))) {
+        cli_error(model, rc == NMDL_ERR_NOT_NMDL ? "not an nmdl checkpoint"
+                                                 : nmdl_strerror(rc));
+    } else if ((err = cli_read_all(corpus, &data, &n))) {
+        cli_error(corpus, strerror(err));
+    } else if (n < 2) {
+        cli_error(corpus, "needs at least 2 bytes");
+    } else if ((rc = nmdl_model_eval(m, data, n, cli_threads(o), &bpb))) {
+        cli_error(corpus, nmdl_strerror(rc));
+    } else {
+        if (o->json)
+            printf("{\"model\":\"%s\",\"corpus\":\"%s\",\"bytes\":%zu,"
+                   "\"params\":%zu,\"bits_per_byte\":%.6f}\n", model, corpus,
+                   n, nmdl_model_n_params(m), bpb);
+        else
+            printf("%s: %.4f bits/byte under %s (%zu bytes, %zu parameters)\n",
+                   corpus, bpb, model, n, nmdl_model_n_params(m));
+        status = 0;
+    }
+    nmdl_model_free(m);
+    free(buf);
+    free(data);
+    return status;
+}

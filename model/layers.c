@@ -1,0 +1,236 @@
+/*
+ * layers.c: see layers.h. Matrix products are cblas_sgemm calls on
+ * row-major buffers; a head's slice of qkv is addressed with the row stride
+ * 3C, so no data is copied per head. Attention runs one (window, head) per
+ * OpenMP task, each with single-threaded sgemm calls (OpenBLAS's OpenMP
+ * build does not fork inside a parallel region): on 2 cores this beat both
+ * threaded sgemm per head and hand-written causal loops (20 steps of the
+ * small preset: 3.5 s against 5.2 s for the loops).
+ */
+#include "layers.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "dmath.h"
+
+void nmdl_ly_matmul(float *out, const float *inp, const float *w, int N,
+                    int C, int OC, int accumulate)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp,
+                C, w, C, accumulate ? 1.0f : 0.0f, out, OC);
+}
+
+void nmdl_ly_matmul_backward(float *dinp, float *dw, const float *dout,
+                             const float *inp, const float *w, int N, int C,
+                             int OC)
+{
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f,
+                    dout, OC, w, C, 0.0f, dinp, C);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout,
+                OC, inp, C, 1.0f, dw, C);
+}
+
+void nmdl_ly_layernorm(float *out, float *mean, float *rstd, const float *inp,
+                       const float *g, const float *b, int N, int C, int nt)
+{
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *x = inp + (size_t)i * C;
+        float *y = out + (size_t)i * C;
+        float m = 0.0f, v = 0.0f;
+        for (int c = 0; c < C; c++)
+            m += x[c];
+        m /= (float)C;
+        for (int c = 0; c < C; c++)
+            v += (x[c] - m) * (x[c] - m);
+        float s = 1.0f / sqrtf(v / (float)C + 1e-5f);
+        for (int c = 0; c < C; c++)
+            y[c] = (x[c] - m) * s * g[c] + b[c];
+        mean[i] = m;
+        rstd[i] = s;
+    }
+}
+
+#define LN_COLS 16 /* columns per task of the dg/db reduction */
+
+void nmdl_ly_layernorm_backward(float *dinp, float *dg, float *db,
+                                const float *dout, const float *inp,
+                                const float *g, const float *mean,
+                                const float *rstd, int N, int C, int nt)
+{
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *x = inp + (size_t)i * C, *dy = dout + (size_t)i * C;
+        float *dx = dinp + (size_t)i * C;
+        float m = mean[i], s = rstd[i], mdn = 0.0f, mdnn = 0.0f;
+        for (int c = 0; c < C; c++) {
+            float dn = dy[c] * g[c];
+            mdn += dn;
+            mdnn += dn * (x[c] - m) * s;
+        }
+        mdn /= (float)C;
+        mdnn /= (float)C;
+        for (int c = 0; c < C; c++)
+            dx[c] += s * (dy[c] * g[c] - mdn - (x[c] - m) * s * mdnn);
+    }
+    /* dg, db: each task owns LN_COLS columns, so no two threads add into
+     * the same element */
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int c0 = 0; c0 < C; c0 += LN_COLS) {
+        int c1 = c0 + LN_COLS < C ? c0 + LN_COLS : C;
+        for (int i = 0; i < N; i++) {
+            const float *x = inp + (size_t)i * C, *dy = dout + (size_t)i * C;
+            for (int c = c0; c < c1; c++) {
+                dg[c] += dy[c] * (x[c] - mean[i]) * rstd[i];
+                db[c] += dy[c];
+            }
+        }
+    }
+}
+
+#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_A 0.044715f
+#define GELU_CHUNK 512 /* elements per task; a chunk's exps sit on the stack */
+
+/* The forward is dmath's GELU, the function the coding path evaluates. */
+void nmdl_ly_gelu(float *out, const float *inp, size_t n, int nt)
+{
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (size_t i = 0; i < n; i += GELU_CHUNK)
+        nmdl_dm_gelu_array(inp + i, out + i, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
+}
+
+/* gelu(x) = x s(u) with s the logistic function and u = 2K(x + A x^3), so
+ * gelu'(x) = s + x s (1 - s) 2K (1 + 3 A x^2). */
+void nmdl_ly_gelu_backward(float *dinp, const float *dout, const float *inp,
+                           size_t n, int nt)
+{
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (size_t i = 0; i < n; i += GELU_CHUNK) {
+        size_t m = n - i < GELU_CHUNK ? n - i : GELU_CHUNK;
+        const float *x = inp + i;
+        float e[GELU_CHUNK];
+        for (size_t j = 0; j < m; j++)
+            e[j] = -2.0f * GELU_K * (x[j] + GELU_A * x[j] * x[j] * x[j]);
+        nmdl_dm_exp_array(e, e, m);
+        for (size_t j = 0; j < m; j++) {
+            float s = 1.0f / (1.0f + e[j]);
+            float local = s + x[j] * s * (1.0f - s) * 2.0f * GELU_K *
+                                  (1.0f + 3.0f * GELU_A * x[j] * x[j]);
+            dinp[i + j] = dout[i + j] * local;
+        }
+    }
+}
+
+float nmdl_ly_alibi_slope(int h, int H)
+{
+    int e = 8 * (h + 1) / H;
+    float s = 1.0f;
+    while (e-- > 0)
+        s *= 0.5f;
+    return s;
+}
+
+/* In place over row t of one head's scores: bias, mask, softmax. */
+static void attention_row(float *row, int t, int T, float slope)
+{
+    float mx = -INFINITY, sum = 0.0f;
+    for (int s = 0; s <= t; s++) {
+        row[s] -= slope * (float)(t - s);
+        mx = row[s] > mx ? row[s] : mx;
+    }
+    for (int s = 0; s <= t; s++)
+        sum += row[s] = expf(row[s] - mx);
+    float inv = 1.0f / sum;
+    for (int s = 0; s <= t; s++)
+        row[s] *= inv;
+    memset(row + t + 1, 0, sizeof(float) * (size_t)(T - t - 1));
+}
+
+void nmdl_ly_attention(float *y, float *att, const float *qkv, int B, int T,
+                       int C, int H, int nt)
+{
+    const int D = C / H, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)D);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int bh = 0; bh < B * H; bh++) {
+        int b = bh / H, h = bh % H;
+        const float *q = qkv + (size_t)b * T * C3 + (size_t)h * D;
+        float *a = att + (size_t)bh * T * T;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, scale,
+                    q, C3, q + C, C3, 0.0f, a, T);
+        float slope = nmdl_ly_alibi_slope(h, H);
+        for (int t = 0; t < T; t++)
+            attention_row(a + (size_t)t * T, t, T, slope);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T,
+                    1.0f, a, T, q + 2 * C, C3, 0.0f,
+                    y + (size_t)b * T * C + (size_t)h * D, C);
+    }
+}
+
+void nmdl_ly_attention_backward(float *dqkv, float *scratch, const float *dy,
+                                const float *att, const float *qkv, int B,
+                                int T, int C, int H, int nt)
+{
+    const int D = C / H, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)D);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int bh = 0; bh < B * H; bh++) {
+        int b = bh / H, h = bh % H;
+        size_t qo = (size_t)b * T * C3 + (size_t)h * D;
+        const float *a = att + (size_t)bh * T * T;
+        const float *g = dy + (size_t)b * T * C + (size_t)h * D;
+        float *dp = scratch + (size_t)bh * T * T;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, 1.0f,
+                    g, C, qkv + qo + 2 * C, C3, 0.0f, dp, T);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, 1.0f,
+                    a, T, g, C, 0.0f, dqkv + qo + 2 * C, C3);
+        for (int t = 0; t < T; t++) {
+            const float *p = a + (size_t)t * T;
+            float *d = dp + (size_t)t * T, dot = 0.0f;
+            for (int s = 0; s <= t; s++)
+                dot += p[s] * d[s];
+            for (int s = 0; s <= t; s++)
+                d[s] = p[s] * (d[s] - dot);
+            memset(d + t + 1, 0, sizeof(float) * (size_t)(T - t - 1));
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T,
+                    scale, dp, T, qkv + qo + C, C3, 0.0f, dqkv + qo, C3);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T,
+                    scale, dp, T, qkv + qo, C3, 0.0f, dqkv + qo + C, C3);
+    }
+}
+
+void nmdl_ly_softmax_xent(float *probs, float *losses, const uint8_t *target,
+                          int N, int V, int nt)
+{
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int i = 0; i < N; i++) {
+        float *p = probs + (size_t)i * V, mx = -INFINITY, sum = 0.0f;
+        for (int v = 0; v < V; v++)
+            mx = p[v] > mx ? p[v] : mx;
+        float zy = p[target[i]] - mx;
+        for (int v = 0; v < V; v++)
+            sum += p[v] = expf(p[v] - mx);
+        float inv = 1.0f / sum;
+        for (int v = 0; v < V; v++)
+            p[v] *= inv;
+        losses[i] = logf(sum) - zy;
+    }
+}
+
+void nmdl_ly_softmax_xent_backward(float *probs, const uint8_t *target,
+                                   float scale, int N, int V, int nt)
+{
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int i = 0; i < N; i++) {
+        float *p = probs + (size_t)i * V;
+        p[target[i]] -= 1.0f;
+        for (int v = 0; v < V; v++)
+            p[v] *= scale;
+    }
+}

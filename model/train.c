@@ -1,0 +1,266 @@
+/*
+ * train.c: see train.h and nmdl.h. One step: sample windows, forward,
+ * backward, clip the global gradient norm, AdamW. Weight decay applies to
+ * matrices only (embedding and projections), never to LayerNorm vectors.
+ */
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#define PROGRESS_EVERY_S 0.2 /* seconds between progress reports */
+
+void nmdl_train_params_default(nmdl_train_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->steps = 1000;
+    p->batch = 16;
+    p->lr = 2e-3;
+    p->warmup = 0.02;
+    p->lr_final = 0.1;
+    p->weight_decay = 0.1;
+    p->beta1 = 0.9;
+    p->beta2 = 0.99;
+    p->eps = 1e-8;
+    p->clip = 1.0;
+    p->seed = 1;
+    p->threads = 1;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
+                      int T, uint8_t *x, uint8_t *y)
+{
+    for (int b = 0; b < B; b++) {
+        size_t s = (size_t)nmdl_rng_below(r, n - (size_t)T);
+        memcpy(x + (size_t)b * T, data + s, (size_t)T);
+        memcpy(y + (size_t)b * T, data + s + 1, (size_t)T);
+    }
+}
+
+double nmdl_train_lr(const nmdl_train_params *p, long s, long total)
+{
+    long warm = (long)(p->warmup * (double)total);
+    if (s < warm)
+        return p->lr * (double)(s + 1) / (double)(warm + 1);
+    double f = total > warm + 1 ? (double)(s - warm) / (double)(total - warm - 1) : 1.0;
+    double lo = p->lr * p->lr_final;
+    return lo + 0.5 * (p->lr - lo) * (1.0 + cos(3.141592653589793 * f));
+}
+
+static int check_params(const nmdl_model *m, size_t n, const nmdl_train_params *p)
+{
+    if (!p || p->batch < 1 || p->batch > 4096 || !(p->lr > 0) ||
+        p->steps < 0 || (p->steps == 0 && !(p->minutes > 0)) ||
+        p->threads < 1 || p->warmup < 0 || p->warmup >= 1 ||
+        !(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1) ||
+        !(p->eps > 0) || p->clip < 0 || p->weight_decay < 0)
+        return NMDL_ERR_ARG;
+    if (n <= (size_t)m->cfg.ctx)
+        return NMDL_ERR_ARG; /* shorter than one window and its target */
+    return NMDL_OK;
+}
+
+/* Scales the gradients so that their global norm is at most clip. */
+static void clip_grads(nmdl_model *m, double clip)
+{
+    double ss = 0.0;
+    const size_t n = m->lay.n_params;
+    for (size_t i = 0; i < n; i++)
+        ss += (double)m->grads[i] * m->grads[i];
+    double norm = sqrt(ss);
+    if (clip > 0 && norm > clip) {
+        float s = (float)(clip / norm);
+        for (size_t i = 0; i < n; i++)
+            m->grads[i] *= s;
+    }
+}
+
+/* One AdamW update; mom and vel hold n_params first and second moments. */
+static void adamw(nmdl_model *m, float *mom, float *vel, const nmdl_train_params *p,
+                  double lr, long t)
+{
+    const float b1 = (float)p->beta1, b2 = (float)p->beta2, eps = (float)p->eps;
+    const float c1 = (float)(1.0 / (1.0 - pow(p->beta1, (double)t)));
+    const float c2 = (float)(1.0 / (1.0 - pow(p->beta2, (double)t)));
+    for (int k = 0; k < m->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *ten = &m->lay.tensor[k];
+        const float wd = nmdl_tf_is_matrix(ten) ? (float)p->weight_decay : 0.0f;
+        const long n = (long)ten->rows * ten->cols;
+        float *w = m->params + ten->off, *g = m->grads + ten->off;
+        float *mo = mom + ten->off, *ve = vel + ten->off, flr = (float)lr;
+#pragma omp parallel for num_threads(m->threads) schedule(static)
+        for (long i = 0; i < n; i++) {
+            mo[i] = b1 * mo[i] + (1.0f - b1) * g[i];
+            ve[i] = b2 * ve[i] + (1.0f - b2) * g[i] * g[i];
+            float upd = (mo[i] * c1) / (sqrtf(ve[i] * c2) + eps);
+            w[i] -= flr * (upd + wd * w[i]);
+        }
+    }
+}
+
+/* Forward and backward of one batch; returns the loss in nats per token. */
+static double step_grads(nmdl_model *m, nmdl_rng *r, const uint8_t *data,
+                         size_t n, int B, uint8_t *x, uint8_t *y)
+{
+    const int T = m->cfg.ctx;
+    double loss = 0.0;
+    nmdl_train_batch(r, data, n, B, T, x, y);
+    nmdl_tf_zero_grad(m);
+    nmdl_tf_forward(m, x, y, B, T, &loss);
+    nmdl_tf_backward(m);
+    return loss;
+}
+
+typedef struct progress_state {
+    double t0, last_report, loss_sum;
+    long loss_count;
+} progress_state;
+
+/* Reports progress when due (or when `final`); returns non-zero to stop. */
+static int report_progress(const nmdl_train_params *p, progress_state *ps,
+                           long step, long total, double tokens_per_step,
+                           int final)
+{
+    double t = now();
+    if (!p->progress || (!final && t - ps->last_report < PROGRESS_EVERY_S))
+        return 0;
+    double el = t - ps->t0;
+    nmdl_progress pr = {step, total,
+                        ps->loss_count ? ps->loss_sum / ps->loss_count / log(2.0) : 0.0,
+                        el > 0 ? (double)step * tokens_per_step / el : 0.0, el,
+                        step > 0 ? el / (double)step * (double)(total - step) : 0.0};
+    ps->last_report = t;
+    ps->loss_sum = 0.0;
+    ps->loss_count = 0;
+    return p->progress(p->progress_user, &pr);
+}
+
+/* Steps that fit the time budget, from the time of one forward+backward. */
+static long steps_for_budget(nmdl_model *m, const nmdl_train_params *p,
+                             const uint8_t *data, size_t n, uint8_t *x,
+                             uint8_t *y)
+{
+    nmdl_rng r;
+    nmdl_rng_seed(&r, p->seed, 99);
+    step_grads(m, &r, data, n, p->batch, x, y); /* warm caches and threads */
+    double t = now();
+    step_grads(m, &r, data, n, p->batch, x, y);
+    double per_step = now() - t;
+    long steps = (long)(p->minutes * 60.0 * 0.97 / (per_step * 1.02 + 1e-9));
+    return steps > 1 ? steps : 1;
+}
+
+int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
+                     const nmdl_train_params *p, nmdl_train_report *report)
+{
+    if (!m || !data || check_params(m, n, p))
+        return NMDL_ERR_ARG;
+    const int B = p->batch, T = m->cfg.ctx;
+    int rc = nmdl_tf_reserve(m, B, T);
+    if (rc)
+        return rc;
+    m->threads = p->threads;
+    openblas_set_num_threads(p->threads);
+    float *mom = calloc(2 * m->lay.n_params, sizeof(float));
+    uint8_t *x = malloc(2 * (size_t)B * T);
+    if (!mom || !x) {
+        free(mom);
+        free(x);
+        return NMDL_ERR_NOMEM;
+    }
+    uint8_t *y = x + (size_t)B * T;
+    progress_state ps = {now(), 0.0, 0.0, 0};
+    long total = p->steps ? p->steps : steps_for_budget(m, p, data, n, x, y);
+    double budget = p->steps ? INFINITY : p->minutes * 60.0, tail_sum = 0.0;
+    long tail_from = total - (total + 19) / 20, tail_n = 0, s = 0;
+    nmdl_rng r;
+    nmdl_rng_seed(&r, p->seed, 1);
+    ps.t0 = ps.last_report = now();
+    for (; s < total && now() - ps.t0 < budget; s++) {
+        double loss = step_grads(m, &r, data, n, B, x, y);
+        clip_grads(m, p->clip);
+        adamw(m, mom, mom + m->lay.n_params, p, nmdl_train_lr(p, s, total), s + 1);
+        ps.loss_sum += loss;
+        ps.loss_count++;
+        if (s >= tail_from)
+            tail_sum += loss, tail_n++;
+        if (report_progress(p, &ps, s + 1, total, (double)B * T, 0)) {
+            s++;
+            break;
+        }
+    }
+    report_progress(p, &ps, s, s, (double)B * T, 1);
+    if (report) {
+        report->steps = s;
+        report->tokens = (double)s * B * T;
+        report->seconds = now() - ps.t0;
+        report->loss_bpb = tail_n ? tail_sum / tail_n / log(2.0) : NAN;
+    }
+    free(mom);
+    free(x);
+    return NMDL_OK;
+}
+
+/* Window starts for eval: every half window, the last one flush with the
+ * end; returns their count and fills starts (capacity n / half + 2). */
+static size_t eval_windows(size_t n, int T, size_t *starts)
+{
+    size_t half = T / 2 > 0 ? (size_t)T / 2 : 1, k = 0, s = 0;
+    for (; s + (size_t)T <= n - 1; s += half)
+        starts[k++] = s;
+    if (k == 0 || starts[k - 1] + (size_t)T < n - 1)
+        starts[k++] = n - 1 - (size_t)T;
+    return k;
+}
+
+#define EVAL_BATCH 8 /* windows per forward pass */
+
+int nmdl_model_eval(nmdl_model *m, const void *data, size_t n, int threads,
+                    double *bits_per_byte)
+{
+    if (!m || !data || n < 2 || threads < 1 || !bits_per_byte)
+        return NMDL_ERR_ARG;
+    const uint8_t *d = data;
+    const int T = n - 1 < (size_t)m->cfg.ctx ? (int)(n - 1) : m->cfg.ctx;
+    int rc = nmdl_tf_reserve(m, EVAL_BATCH, T);
+    size_t *starts = malloc((n / (T / 2 > 0 ? (size_t)T / 2 : 1) + 3) * sizeof *starts);
+    uint8_t *xy = malloc(2 * (size_t)EVAL_BATCH * T);
+    if (rc || !starts || !xy) {
+        free(starts);
+        free(xy);
+        return rc ? rc : NMDL_ERR_NOMEM;
+    }
+    m->threads = threads;
+    openblas_set_num_threads(threads);
+    size_t nw = eval_windows(n, T, starts), scored_to = 0; /* targets < it done */
+    double sum = 0.0;
+    for (size_t w0 = 0; w0 < nw; w0 += EVAL_BATCH) {
+        int B = nw - w0 < EVAL_BATCH ? (int)(nw - w0) : EVAL_BATCH;
+        for (int b = 0; b < B; b++) {
+            memcpy(xy + (size_t)b * T, d + starts[w0 + b], (size_t)T);
+            memcpy(xy + (size_t)(EVAL_BATCH + b) * T, d + starts[w0 + b] + 1, (size_t)T);
+        }
+        nmdl_tf_forward(m, xy, xy + (size_t)EVAL_BATCH * T, B, T, NULL);
+        for (int b = 0; b < B; b++) { /* window b predicts bytes s+1 .. s+T */
+            size_t s = starts[w0 + b], first = scored_to > s + 1 ? scored_to : s + 1;
+            for (size_t t = first; t <= s + (size_t)T; t++)
+                sum += m->a.losses[(size_t)b * T + (t - s - 1)];
+            scored_to = s + (size_t)T + 1;
+        }
+    }
+    free(starts);
+    free(xy);
+    *bits_per_byte = sum / (double)(n - 1) / log(2.0);
+    return NMDL_OK;
+}

@@ -1,0 +1,107 @@
+/*
+ * transformer.h: the byte-level decoder-only transformer on the training
+ * path: parameter layout, forward and backward over a batch of windows.
+ *
+ *   x0 = wte[byte]                                  (no position embedding)
+ *   per block: x += Wo  attn_alibi(Wqkv LN1(x))     causal, ALiBi biases
+ *              x += W2  gelu(W1 LN2(x))
+ *   logits = Wout LNf(x)                            Wout = wte when tied
+ *
+ * All parameters live in one float array; nmdl_tf_layout names every
+ * tensor (name, shape, offset), in order: wte, then per block ln1_g ln1_b
+ * wqkv wo ln2_g ln2_b w1 w2, then lnf_g lnf_b, then wout when untied. A
+ * block's parameters are contiguous. Matrices are (out, in), row-major.
+ */
+#ifndef NMDL_TRANSFORMER_H
+#define NMDL_TRANSFORMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nmdl.h"
+
+#define NMDL_TF_VOCAB 256
+#define NMDL_TF_MAX_LAYERS 32
+#define NMDL_TF_MAX_TENSORS (8 * NMDL_TF_MAX_LAYERS + 4)
+
+typedef struct nmdl_tf_block { /* offsets into the parameter array */
+    size_t ln1_g, ln1_b;       /* (C) */
+    size_t wqkv;               /* (3C, C): rows q, then k, then v */
+    size_t wo;                 /* (C, C) */
+    size_t ln2_g, ln2_b;       /* (C) */
+    size_t w1;                 /* (F, C) */
+    size_t w2;                 /* (C, F) */
+} nmdl_tf_block;
+
+typedef struct nmdl_tf_tensor {
+    char name[16];  /* "wte", "h0.wqkv", "lnf_g", ... */
+    size_t off;     /* first element in the parameter array */
+    int rows, cols; /* a vector has rows == 1 */
+} nmdl_tf_tensor;
+
+typedef struct nmdl_tf_layout {
+    size_t wte;          /* (256, C) */
+    size_t lnf_g, lnf_b; /* (C) */
+    size_t wout;         /* (256, C); equals wte when tied */
+    nmdl_tf_block block[NMDL_TF_MAX_LAYERS];
+    int n_tensors;
+    nmdl_tf_tensor tensor[NMDL_TF_MAX_TENSORS];
+    size_t n_params;
+} nmdl_tf_layout;
+
+/* Activations of one forward pass over N = B*T tokens, kept for backward;
+ * pointers into the model's arena. */
+typedef struct nmdl_tf_acts {
+    float *x[NMDL_TF_MAX_LAYERS + 1];  /* (N, C) residual entering block l;
+                                          x[L] leaves the last block */
+    float *ln1[NMDL_TF_MAX_LAYERS], *ln1_mean[NMDL_TF_MAX_LAYERS],
+        *ln1_rstd[NMDL_TF_MAX_LAYERS];   /* (N, C), (N), (N) */
+    float *qkv[NMDL_TF_MAX_LAYERS];      /* (N, 3C) */
+    float *att[NMDL_TF_MAX_LAYERS];      /* (B, H, T, T) probabilities */
+    float *atty[NMDL_TF_MAX_LAYERS];     /* (N, C) before Wo */
+    float *xmid[NMDL_TF_MAX_LAYERS];     /* (N, C) after the attention */
+    float *ln2[NMDL_TF_MAX_LAYERS], *ln2_mean[NMDL_TF_MAX_LAYERS],
+        *ln2_rstd[NMDL_TF_MAX_LAYERS];
+    float *fch[NMDL_TF_MAX_LAYERS];      /* (N, F) before gelu */
+    float *fcg[NMDL_TF_MAX_LAYERS];      /* (N, F) after gelu */
+    float *lnf, *lnf_mean, *lnf_rstd;    /* (N, C), (N), (N) */
+    float *probs;                        /* (N, 256); dlogits in backward */
+    float *losses;                       /* (N) nats */
+    /* backward scratch */
+    float *dx, *dln, *datty;             /* (N, C) */
+    float *dqkv;                         /* (N, 3C) */
+    float *dfc;                          /* (N, F) */
+    float *datt;                         /* (B, H, T, T) */
+} nmdl_tf_acts;
+
+struct nmdl_model {
+    nmdl_model_config cfg;
+    nmdl_tf_layout lay;
+    float *params; /* n_params */
+    float *grads;  /* n_params, allocated by nmdl_tf_reserve */
+    int threads;   /* OpenMP threads of the layer loops */
+    float *arena;  /* activations for up to cap_tokens tokens */
+    size_t arena_floats;
+    int cap_B, cap_T;
+    nmdl_tf_acts a;       /* laid out for the last forward's B, T */
+    const uint8_t *y;     /* targets of the last forward (N) */
+    const uint8_t *x;     /* inputs of the last forward (N) */
+    int B, T;             /* of the last forward */
+};
+
+void nmdl_tf_layout_make(const nmdl_model_config *c, nmdl_tf_layout *lay);
+/* Allocates gradients and an activation arena for batches of up to B
+ * windows of T <= ctx bytes. Nothing is allocated after this. */
+int nmdl_tf_reserve(nmdl_model *m, int B, int T);
+/* Forward over x (B, T) bytes. With targets y (B, T), fills a.losses and
+ * sets *loss to their mean in nats per token; without (y NULL), only the
+ * probabilities. */
+int nmdl_tf_forward(nmdl_model *m, const uint8_t *x, const uint8_t *y, int B,
+                    int T, double *loss);
+/* grads += d(mean loss of the last forward)/d(params). */
+int nmdl_tf_backward(nmdl_model *m);
+void nmdl_tf_zero_grad(nmdl_model *m);
+/* Is tensor k a matrix (weight decay applies)? */
+int nmdl_tf_is_matrix(const nmdl_tf_tensor *t);
+
+#endif /* NMDL_TRANSFORMER_H */

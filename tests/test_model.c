@@ -1,0 +1,311 @@
+/*
+ * test_model.c: the training-path transformer. Every parameter tensor's
+ * gradient against central finite differences; AdamW drives the loss on a
+ * repetitive text far below its order-0 entropy; training is reproducible;
+ * checkpoints roundtrip and reject damage; nonsense configurations and
+ * corpora get errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/rng.h"
+#include "model/transformer.h"
+#include "nmdl.h"
+#include "testutil.h"
+
+enum { GB = 2, GT = 8 }; /* gradient-check batch: 2 windows of 8 bytes */
+
+static double loss_at(nmdl_model *m, const uint8_t *x, const uint8_t *y)
+{
+    double loss;
+    assert_nmdl_ok(nmdl_tf_forward(m, x, y, GB, GT, &loss));
+    return loss;
+}
+
+/* (L(w + h u) - L(w - h u)) / 2h for a direction u over tensor t. */
+static double fd_along(nmdl_model *m, const nmdl_tf_tensor *t, const double *u,
+                       double h, const uint8_t *x, const uint8_t *y)
+{
+    size_t n = (size_t)t->rows * t->cols;
+    float *w = m->params + t->off, *save = malloc(n * sizeof(float));
+    memcpy(save, w, n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (float)(save[i] + h * u[i]);
+    double up = loss_at(m, x, y);
+    for (size_t i = 0; i < n; i++)
+        w[i] = (float)(save[i] - h * u[i]);
+    double down = loss_at(m, x, y);
+    memcpy(w, save, n * sizeof(float));
+    free(save);
+    return (up - down) / (2 * h);
+}
+
+/* Tolerances: the loss is a float32 computation (relative rounding ~1e-7,
+ * a few e-7 absolute on a loss near 5.5), so the central difference carries
+ * noise of about 1e-6 / h = 1e-4 at h = 1e-2, and a truncation error of
+ * order h^2 |L'''| ~ 1e-4. An absolute 2e-3 plus a relative 2% (5% for
+ * single coordinates, whose third derivatives are larger) leaves a margin
+ * over both, while any real error in a backward formula (a missing term, a
+ * wrong sign or factor) misses by far more. */
+static void check_tensor(nmdl_model *m, const nmdl_tf_tensor *t, const float *g,
+                         const uint8_t *x, const uint8_t *y, nmdl_rng *r)
+{
+    const size_t n = (size_t)t->rows * t->cols;
+    const double h = 1e-2;
+    double *u = calloc(n, sizeof *u), norm = 0;
+    for (size_t i = 0; i < n; i++)
+        norm += (double)g[i] * g[i];
+    norm = sqrt(norm);
+    assert_true(norm > 1e-6); /* every tensor takes part in the loss */
+    for (size_t i = 0; i < n; i++) /* along the gradient: d = |g| */
+        u[i] = g[i] / norm;
+    double fd = fd_along(m, t, u, h, x, y);
+    if (fabs(fd - norm) > 2e-3 + 0.02 * norm)
+        fail_msg("%s: along gradient fd %.6f analytic %.6f", t->name, fd, norm);
+    for (int k = 0; k < 3; k++) { /* random sign directions */
+        double dot = 0;
+        for (size_t i = 0; i < n; i++) {
+            u[i] = (nmdl_rng_next(r) & 1 ? 1.0 : -1.0) / sqrt((double)n);
+            dot += u[i] * g[i];
+        }
+        fd = fd_along(m, t, u, h, x, y);
+        if (fabs(fd - dot) > 2e-3 + 0.02 * norm)
+            fail_msg("%s: random direction fd %.6f analytic %.6f", t->name, fd, dot);
+    }
+    size_t picked[3];
+    for (int k = 0; k < 3 && k < (int)n; k++) { /* the largest coordinates */
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < n; i++) {
+            int taken = 0;
+            for (int j = 0; j < k; j++)
+                taken |= picked[j] == i;
+            if (!taken && (best == SIZE_MAX || fabsf(g[i]) > fabsf(g[best])))
+                best = i;
+        }
+        picked[k] = best;
+        memset(u, 0, n * sizeof *u);
+        u[best] = 1.0;
+        fd = fd_along(m, t, u, h, x, y);
+        if (fabs(fd - g[best]) > 2e-3 + 0.05 * fabs(g[best]))
+            fail_msg("%s[%zu]: fd %.6f analytic %.6f", t->name, best, fd, g[best]);
+    }
+    free(u);
+}
+
+static void gradients_match(int tied)
+{
+    nmdl_model_config c = {2, 16, 2, 24, GT, tied};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&c, 7, &m));
+    assert_nmdl_ok(nmdl_tf_reserve(m, GB, GT));
+    nmdl_rng r;
+    nmdl_rng_seed(&r, 8, 0);
+    for (size_t i = 0; i < m->lay.n_params; i++) /* away from the init's */
+        m->params[i] += (float)(0.3 * nmdl_rng_normal(&r)); /* symmetries */
+    uint8_t x[GB * GT], y[GB * GT];
+    for (int i = 0; i < GB * GT; i++) {
+        x[i] = (uint8_t)(nmdl_rng_below(&r, 6) * 40);
+        y[i] = (uint8_t)(nmdl_rng_below(&r, 6) * 40);
+    }
+    double loss;
+    nmdl_tf_zero_grad(m);
+    assert_nmdl_ok(nmdl_tf_forward(m, x, y, GB, GT, &loss));
+    assert_nmdl_ok(nmdl_tf_backward(m));
+    float *g = malloc(m->lay.n_params * sizeof(float));
+    memcpy(g, m->grads, m->lay.n_params * sizeof(float));
+    for (int k = 0; k < m->lay.n_tensors; k++)
+        check_tensor(m, &m->lay.tensor[k], g + m->lay.tensor[k].off, x, y, &r);
+    print_message("gradient check (%s): %d tensors, %zu parameters, loss %.4f nats\n",
+                  tied ? "tied" : "untied", m->lay.n_tensors, m->lay.n_params, loss);
+    free(g);
+    nmdl_model_free(m);
+}
+
+static void gradients_untied(void **state)
+{
+    (void)state;
+    gradients_match(0);
+}
+
+static void gradients_tied(void **state)
+{
+    (void)state;
+    gradients_match(1);
+}
+
+static const char phrase[] = "the quick brown fox jumps over the lazy dog; ";
+
+/* n bytes of the phrase repeated, malloc'd. */
+static uint8_t *repetitive(size_t n)
+{
+    uint8_t *s = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (uint8_t)phrase[i % (sizeof phrase - 1)];
+    return s;
+}
+
+static double order0_bits(const uint8_t *s, size_t n)
+{
+    double count[256] = {0}, h = 0;
+    for (size_t i = 0; i < n; i++)
+        count[s[i]]++;
+    for (int c = 0; c < 256; c++)
+        if (count[c] > 0)
+            h -= count[c] / n * log2(count[c] / n);
+    return h;
+}
+
+static nmdl_model *train_small(const uint8_t *text, size_t n, uint64_t seed,
+                               int threads, nmdl_train_report *rep)
+{
+    nmdl_model_config c = {2, 32, 2, 64, 32, 1};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&c, seed, &m));
+    nmdl_train_params p;
+    nmdl_train_params_default(&p);
+    p.steps = 300;
+    p.batch = 8;
+    p.lr = 3e-3;
+    p.seed = seed;
+    p.threads = threads;
+    assert_nmdl_ok(nmdl_model_train(m, text, n, &p, rep));
+    return m;
+}
+
+static void adamw_learns_repetitive_text(void **state)
+{
+    (void)state;
+    size_t n = 20000;
+    uint8_t *text = repetitive(n);
+    nmdl_train_report rep;
+    nmdl_model *m = train_small(text, n, 1, 1, &rep);
+    double h0 = order0_bits(text, n), eval;
+    assert_nmdl_ok(nmdl_model_eval(m, text, n, 1, &eval));
+    print_message("repetitive text: order-0 %.3f bits/byte, after %ld steps "
+                  "train %.3f, eval %.3f bits/byte\n", h0, rep.steps,
+                  rep.loss_bpb, eval);
+    assert_int_equal(rep.steps, 300);
+    assert_true(rep.loss_bpb < 0.25 * h0);
+    assert_true(eval < 0.25 * h0);
+    nmdl_model_free(m);
+    free(text);
+}
+
+static void training_is_reproducible(void **state)
+{
+    (void)state;
+    size_t n = 5000;
+    uint8_t *text = repetitive(n);
+    nmdl_train_report r1, r2;
+    nmdl_model *a = train_small(text, n, 3, 2, &r1);
+    nmdl_model *b = train_small(text, n, 3, 2, &r2);
+    assert_memory_equal(a->params, b->params, a->lay.n_params * sizeof(float));
+    nmdl_model_free(a);
+    nmdl_model_free(b);
+    free(text);
+}
+
+/* With one window (n = ctx + 1), eval is the mean loss of that window. */
+static void eval_scores_every_byte_once(void **state)
+{
+    (void)state;
+    nmdl_model_config c = {1, 16, 2, 32, 16, 1};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&c, 5, &m));
+    uint8_t *text = repetitive(17);
+    double eval, loss;
+    assert_nmdl_ok(nmdl_model_eval(m, text, 17, 1, &eval));
+    assert_nmdl_ok(nmdl_tf_reserve(m, 1, 16));
+    assert_nmdl_ok(nmdl_tf_forward(m, text, text + 1, 1, 16, &loss));
+    assert_float_equal(eval, loss / log(2.0), 1e-9);
+    assert_nmdl_ok(nmdl_model_eval(m, text, 2, 1, &eval)); /* shorter than ctx */
+    assert_true(eval > 7.0 && eval < 9.0); /* untrained: about 8 bits */
+    free(text);
+    nmdl_model_free(m);
+}
+
+static void checkpoints(void **state)
+{
+    (void)state;
+    nmdl_model_config c, d;
+    assert_nmdl_ok(nmdl_model_preset("tiny", &c));
+    nmdl_model *m, *back;
+    assert_nmdl_ok(nmdl_model_create(&c, 9, &m));
+    void *buf;
+    size_t len;
+    assert_nmdl_ok(nmdl_model_save(m, &buf, &len));
+    assert_int_equal(len, 36 + 4 * nmdl_model_n_params(m) + 16);
+    assert_nmdl_ok(nmdl_model_load(buf, len, &back));
+    nmdl_model_get_config(back, &d);
+    assert_memory_equal(&c, &d, sizeof c);
+    assert_memory_equal(m->params, back->params, m->lay.n_params * sizeof(float));
+    nmdl_model_free(back);
+    uint8_t *p = buf;
+    assert_int_equal(nmdl_model_load(p, len - 1, &back), NMDL_ERR_TRUNCATED);
+    assert_int_equal(nmdl_model_load(p, 20, &back), NMDL_ERR_TRUNCATED);
+    p[100] ^= 1;
+    assert_int_equal(nmdl_model_load(p, len, &back), NMDL_ERR_CHECKSUM);
+    p[100] ^= 1;
+    p[10] = 3; /* d_model 48 -> 0x30003: config nonsense before the checksum */
+    assert_int_equal(nmdl_model_load(p, len, &back), NMDL_ERR_CORRUPT);
+    assert_int_equal(nmdl_model_load("\xB7NMD\1\0\0\0", 8, &back), NMDL_ERR_NOT_NMDL);
+    assert_int_equal(nmdl_model_load("hello", 5, &back), NMDL_ERR_NOT_NMDL);
+    nmdl_free(buf);
+    nmdl_model_free(m);
+}
+
+static void nonsense_rejected(void **state)
+{
+    (void)state;
+    nmdl_model *m;
+    nmdl_model_config c = {2, 48, 0, 128, 256, 1};
+    assert_int_equal(nmdl_model_create(&c, 1, &m), NMDL_ERR_ARG); /* no heads */
+    c.n_head = 5;
+    assert_int_equal(nmdl_model_create(&c, 1, &m), NMDL_ERR_ARG); /* 48 % 5 */
+    c.n_head = 4;
+    c.n_layer = 0;
+    assert_int_equal(nmdl_model_config_check(&c), NMDL_ERR_ARG);
+    c.n_layer = 2;
+    c.ctx = 1;
+    assert_int_equal(nmdl_model_config_check(&c), NMDL_ERR_ARG);
+    c.ctx = 64;
+    assert_nmdl_ok(nmdl_model_create(&c, 1, &m));
+    nmdl_train_params p;
+    nmdl_train_params_default(&p);
+    p.steps = 2;
+    uint8_t text[65] = "short";
+    assert_int_equal(nmdl_model_train(m, text, 0, &p, NULL), NMDL_ERR_ARG);
+    assert_int_equal(nmdl_model_train(m, text, 1, &p, NULL), NMDL_ERR_ARG);
+    assert_int_equal(nmdl_model_train(m, text, 64, &p, NULL), NMDL_ERR_ARG);
+    assert_nmdl_ok(nmdl_model_train(m, text, 65, &p, NULL));
+    p.batch = 0;
+    assert_int_equal(nmdl_model_train(m, text, 65, &p, NULL), NMDL_ERR_ARG);
+    double bpb;
+    assert_int_equal(nmdl_model_eval(m, text, 1, 1, &bpb), NMDL_ERR_ARG);
+    nmdl_model_free(m);
+    assert_int_equal(nmdl_model_preset("huge", &c), NMDL_ERR_ARG);
+    assert_string_equal(nmdl_model_preset_for_size(100000), "tiny");
+    assert_string_equal(nmdl_model_preset_for_size(1000000), "mini");
+    assert_string_equal(nmdl_model_preset_for_size(100000000), "base");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gradients_untied),
+        cmocka_unit_test(gradients_tied),
+        cmocka_unit_test(adamw_learns_repetitive_text),
+        cmocka_unit_test(training_is_reproducible),
+        cmocka_unit_test(eval_scores_every_byte_once),
+        cmocka_unit_test(checkpoints),
+        cmocka_unit_test(nonsense_rejected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
