@@ -1,0 +1,286 @@
+/*
+ * infer.c: see infer.h. The formulas, in the order they are evaluated
+ * (fma(a, b, c) = a*b + c rounded once; sums run from index 0 upward):
+ *
+ *   embedding  x = wte[tok]
+ *   LayerNorm  m = (sum x_c) / C; d_c = x_c - m; v = (sum fma(d_c, d_c, .)) / C
+ *              r = 1 / sqrt(v + 1e-5); y_c = fma(d_c * r, g_c, b_c)
+ *   linear     y_o = fma chain over i of (W[o][i], x_i), from 0
+ *   attention  per head, for the n = min(t+1, ctx) newest positions j:
+ *              s_j = fma(q . k_j, 1/sqrt(D), -slope * (t - j))  (q . k_j an
+ *              fma chain over the head's D dimensions), p = softmax(s) with
+ *              nmdl_dm_softmax over j oldest first, y = fma chain over j of
+ *              (p_j, v_j), oldest first
+ *   residual   x_c = x_c + y_c
+ *   MLP        y = W2 gelu(W1 LN2(x)), gelu = nmdl_dm_gelu
+ *   output     p = nmdl_dm_softmax(Wout LNf(x))
+ *
+ * Matrices are stored transposed, (in, out), so that the loop over the
+ * inputs is outermost and the independent outputs sit side by side in
+ * memory, where the compiler may process 8 or 16 of them per instruction.
+ */
+#include "infer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dmath.h"
+#include "layers.h"
+
+#define LN_EPS 1e-5f
+#define SEG_BLOCK 4  /* segments sharing one pass over a weight matrix */
+#define OUT_BLOCK 16 /* outputs accumulated together */
+
+typedef struct inf_block { /* offsets into inf->w */
+    size_t ln1_g, ln1_b, wqkv, wo, ln2_g, ln2_b, w1, w2; /* matrices (in, out) */
+} inf_block;
+
+struct nmdl_inf {
+    nmdl_model_config cfg;
+    int S, C, F, H, D, L, W; /* W = ctx, the window */
+    long t;                  /* bytes fed to each segment so far */
+    float *w;                /* parameters, matrices transposed */
+    size_t wte, lnf_g, lnf_b, wout; /* wout (C, 256) */
+    inf_block blk[NMDL_TF_MAX_LAYERS];
+    float *kt;   /* (S, L, C, W): keys, transposed, slot = position % W */
+    float *v;    /* (S, L, W, C): values */
+    float *x, *h, *y, *proj; /* (S, C) */
+    float *qkv;  /* (S, 3C) */
+    float *ff;   /* (S, F) */
+    float *logits; /* (S, 256) */
+    float *sc, *e; /* (W) scores by slot, then by position */
+    size_t bytes;
+};
+
+/* dst (in, out) = src (out, in) transposed. */
+static void transpose(float *dst, const float *src, int out, int in)
+{
+    for (int o = 0; o < out; o++)
+        for (int i = 0; i < in; i++)
+            dst[(size_t)i * out + o] = src[(size_t)o * in + i];
+}
+
+/* Copies the parameters, transposing every matrix. */
+static void load_params(nmdl_inf *f, const nmdl_tf_layout *lay, const float *p)
+{
+    const int C = f->C, F = f->F;
+    memcpy(f->w, p, lay->n_params * sizeof(float));
+    f->wte = lay->wte;
+    f->lnf_g = lay->lnf_g;
+    f->lnf_b = lay->lnf_b;
+    for (int l = 0; l < f->L; l++) {
+        const nmdl_tf_block *b = &lay->block[l];
+        inf_block *d = &f->blk[l];
+        *d = (inf_block){b->ln1_g, b->ln1_b, b->wqkv, b->wo, b->ln2_g, b->ln2_b, b->w1, b->w2};
+        transpose(f->w + b->wqkv, p + b->wqkv, 3 * C, C);
+        transpose(f->w + b->wo, p + b->wo, C, C);
+        transpose(f->w + b->w1, p + b->w1, F, C);
+        transpose(f->w + b->w2, p + b->w2, C, F);
+    }
+    /* the output projection gets its own transposed copy after the table */
+    f->wout = lay->n_params;
+    transpose(f->w + f->wout, p + lay->wout, NMDL_TF_VOCAB, C);
+}
+
+int nmdl_inf_create(const nmdl_model_config *cfg, const float *params, int S,
+                    nmdl_inf **out)
+{
+    if (!cfg || !params || !out || S < 1 || nmdl_model_config_check(cfg))
+        return NMDL_ERR_ARG;
+    nmdl_tf_layout lay;
+    nmdl_tf_layout_make(cfg, &lay);
+    nmdl_inf *f = calloc(1, sizeof *f);
+    if (!f)
+        return NMDL_ERR_NOMEM;
+    f->cfg = *cfg;
+    f->S = S, f->C = cfg->d_model, f->F = cfg->d_ff, f->H = cfg->n_head;
+    f->D = f->C / f->H, f->L = cfg->n_layer, f->W = cfg->ctx;
+    const size_t C = (size_t)f->C, W = (size_t)f->W, Sz = (size_t)S;
+    size_t nw = lay.n_params + NMDL_TF_VOCAB * C;
+    size_t kv = Sz * f->L * C * W;
+    size_t act = Sz * (4 * C + 3 * C + (size_t)f->F + NMDL_TF_VOCAB) + 2 * W;
+    f->bytes = (nw + 2 * kv + act) * sizeof(float);
+    f->w = malloc(nw * sizeof(float));
+    f->kt = malloc(2 * kv * sizeof(float));
+    f->x = malloc(act * sizeof(float));
+    if (!f->w || !f->kt || !f->x) {
+        nmdl_inf_free(f);
+        return NMDL_ERR_NOMEM;
+    }
+    f->v = f->kt + kv;
+    f->h = f->x + Sz * C;
+    f->y = f->h + Sz * C;
+    f->proj = f->y + Sz * C;
+    f->qkv = f->proj + Sz * C;
+    f->ff = f->qkv + 3 * Sz * C;
+    f->logits = f->ff + Sz * f->F;
+    f->sc = f->logits + Sz * NMDL_TF_VOCAB;
+    f->e = f->sc + W;
+    load_params(f, &lay, params);
+    nmdl_inf_reset(f);
+    *out = f;
+    return NMDL_OK;
+}
+
+void nmdl_inf_free(nmdl_inf *f)
+{
+    if (!f)
+        return;
+    free(f->w);
+    free(f->kt);
+    free(f->x);
+    free(f);
+}
+
+void nmdl_inf_reset(nmdl_inf *f)
+{
+    f->t = 0;
+}
+
+size_t nmdl_inf_bytes(const nmdl_inf *f)
+{
+    return f->bytes;
+}
+
+/* out (S, O) = in (S, I) times wt (I, O): out[s][o] is the fma chain over
+ * i of (wt[i][o], in[s][i]). Full blocks of SEG_BLOCK x OUT_BLOCK have
+ * constant bounds so that they vectorize; edges take the same steps with
+ * variable bounds. */
+static void linear(float *out, const float *in, const float *wt, int S, int I,
+                   int O)
+{
+    for (int s0 = 0; s0 < S; s0 += SEG_BLOCK)
+        for (int o0 = 0; o0 < O; o0 += OUT_BLOCK) {
+            int ns = S - s0 < SEG_BLOCK ? S - s0 : SEG_BLOCK;
+            int no = O - o0 < OUT_BLOCK ? O - o0 : OUT_BLOCK;
+            float acc[SEG_BLOCK][OUT_BLOCK] = {{0}};
+            const float *x = in + (size_t)s0 * I;
+            if (ns == SEG_BLOCK && no == OUT_BLOCK) {
+                for (int i = 0; i < I; i++) {
+                    const float *w = wt + (size_t)i * O + o0;
+                    for (int s = 0; s < SEG_BLOCK; s++)
+                        for (int o = 0; o < OUT_BLOCK; o++)
+                            acc[s][o] = fmaf(w[o], x[(size_t)s * I + i], acc[s][o]);
+                }
+            } else {
+                for (int i = 0; i < I; i++) {
+                    const float *w = wt + (size_t)i * O + o0;
+                    for (int s = 0; s < ns; s++)
+                        for (int o = 0; o < no; o++)
+                            acc[s][o] = fmaf(w[o], x[(size_t)s * I + i], acc[s][o]);
+                }
+            }
+            for (int s = 0; s < ns; s++)
+                memcpy(out + (size_t)(s0 + s) * O + o0, acc[s], (size_t)no * sizeof(float));
+        }
+}
+
+static void layernorm(float *y, const float *x, const float *g, const float *b,
+                      int S, int C)
+{
+    for (int s = 0; s < S; s++) {
+        const float *xs = x + (size_t)s * C;
+        float *ys = y + (size_t)s * C, m = 0.0f, v = 0.0f;
+        for (int c = 0; c < C; c++)
+            m += xs[c];
+        m = m / (float)C;
+        for (int c = 0; c < C; c++) {
+            float d = xs[c] - m;
+            v = fmaf(d, d, v);
+        }
+        v = v / (float)C;
+        float r = 1.0f / sqrtf(v + LN_EPS);
+        for (int c = 0; c < C; c++)
+            ys[c] = fmaf((xs[c] - m) * r, g[c], b[c]);
+    }
+}
+
+/* nmdl_dm_softmax, or uniform when a logit is not finite (weights that
+ * overflow): still the same on every machine. */
+static void softmax(const float *logits, float *p, int n)
+{
+    if (nmdl_dm_softmax(logits, p, n) != 0)
+        for (int i = 0; i < n; i++)
+            p[i] = 1.0f / (float)n;
+}
+
+static void residual(float *x, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] + y[i];
+}
+
+/* One head of one segment at position t: q (D), the cache of its layer
+ * (kt rows h*D.., v columns h*D..), output y (D). */
+static void head(nmdl_inf *f, float *y, const float *q, const float *kt,
+                 const float *v, int h)
+{
+    const int D = f->D, W = f->W, C = f->C;
+    const long t = f->t;
+    const int n = t + 1 < W ? (int)(t + 1) : W; /* positions (and slots) */
+    const float scale = 1.0f / sqrtf((float)D), slope = nmdl_ly_alibi_slope(h, f->H);
+    for (int k = 0; k < n; k++)
+        f->sc[k] = 0.0f;
+    for (int d = 0; d < D; d++) {
+        const float qd = q[d], *kd = kt + (size_t)(h * D + d) * W;
+        for (int k = 0; k < n; k++)
+            f->sc[k] = fmaf(qd, kd[k], f->sc[k]);
+    }
+    const long j0 = t + 1 - n;
+    for (int k = 0; k < n; k++) {
+        long j = j0 + k;
+        f->e[k] = fmaf(f->sc[j % W], scale, -slope * (float)(t - j));
+    }
+    softmax(f->e, f->e, n);
+    for (int d = 0; d < D; d++)
+        y[d] = 0.0f;
+    for (int k = 0; k < n; k++) {
+        const float p = f->e[k], *vj = v + (size_t)((j0 + k) % W) * C + h * D;
+        for (int d = 0; d < D; d++)
+            y[d] = fmaf(p, vj[d], y[d]);
+    }
+}
+
+static void attention(nmdl_inf *f, int l)
+{
+    const int C = f->C, W = f->W, slot = (int)(f->t % W);
+    for (int s = 0; s < f->S; s++) {
+        const float *qkv = f->qkv + (size_t)s * 3 * C;
+        float *kt = f->kt + ((size_t)s * f->L + l) * C * W;
+        float *v = f->v + ((size_t)s * f->L + l) * W * C;
+        for (int c = 0; c < C; c++)
+            kt[(size_t)c * W + slot] = qkv[C + c];
+        memcpy(v + (size_t)slot * C, qkv + 2 * C, (size_t)C * sizeof(float));
+        for (int h = 0; h < f->H; h++)
+            head(f, f->y + (size_t)s * C + h * f->D, qkv + h * f->D, kt, v, h);
+    }
+}
+
+void nmdl_inf_step(nmdl_inf *f, const uint8_t *tok, float *probs)
+{
+    const int S = f->S, C = f->C, F = f->F;
+    const float *w = f->w;
+    for (int s = 0; s < S; s++)
+        memcpy(f->x + (size_t)s * C, w + f->wte + (size_t)tok[s] * C,
+               (size_t)C * sizeof(float));
+    for (int l = 0; l < f->L; l++) {
+        const inf_block *b = &f->blk[l];
+        layernorm(f->h, f->x, w + b->ln1_g, w + b->ln1_b, S, C);
+        linear(f->qkv, f->h, w + b->wqkv, S, C, 3 * C);
+        attention(f, l);
+        linear(f->proj, f->y, w + b->wo, S, C, C);
+        residual(f->x, f->proj, (size_t)S * C);
+        layernorm(f->h, f->x, w + b->ln2_g, w + b->ln2_b, S, C);
+        linear(f->ff, f->h, w + b->w1, S, C, F);
+        nmdl_dm_gelu_array(f->ff, f->ff, (size_t)S * F);
+        linear(f->proj, f->ff, w + b->w2, S, F, C);
+        residual(f->x, f->proj, (size_t)S * C);
+    }
+    layernorm(f->h, f->x, w + f->lnf_g, w + f->lnf_b, S, C);
+    linear(f->logits, f->h, w + f->wout, S, C, NMDL_TF_VOCAB);
+    for (int s = 0; s < S; s++)
+        softmax(f->logits + (size_t)s * NMDL_TF_VOCAB,
+                probs + (size_t)s * NMDL_TF_VOCAB, NMDL_TF_VOCAB);
+    f->t++;
+}

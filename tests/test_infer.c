@@ -1,0 +1,192 @@
+/*
+ * test_infer.c: the deterministic coding-path forward pass agrees with the
+ * training forward pass (up to float rounding), slides its window exactly
+ * like a training window of ctx bytes, does not depend on how segments are
+ * batched, and is pinned bit for bit by a golden hash.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "model/infer.h"
+#include "model/rng.h"
+#include "model/transformer.h"
+#include "nmdl.h"
+#include "testutil.h"
+
+enum { CTX = 16, LEN = 3 * CTX };
+
+/* A model whose weights come from integer arithmetic only (no libm), so
+ * the golden hash sees the same weights on every machine. */
+static nmdl_model *model(int layers, int tied)
+{
+    nmdl_model_config c = {layers, 32, 4, 48, CTX, tied};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&c, 1, &m));
+    tu_rng r = {40};
+    for (size_t i = 0; i < m->lay.n_params; i++) /* uniform in +-1/8 */
+        m->params[i] = (float)((int32_t)(tu_next(&r) >> 40) - (1 << 23)) * 0x1p-26f;
+    for (int k = 0; k < m->lay.n_tensors; k++) /* gains near 1 */
+        if (strstr(m->lay.tensor[k].name, "_g"))
+            for (int i = 0; i < m->lay.tensor[k].cols; i++)
+                m->params[m->lay.tensor[k].off + i] += 1.0f;
+    return m;
+}
+
+static void text(uint8_t *s, int n)
+{
+    tu_rng r = {41};
+    for (int i = 0; i < n; i++)
+        s[i] = (uint8_t)("abcdefgh ,."[tu_below(&r, 11)]);
+}
+
+/* Probabilities of the training forward at the last position of the
+ * window ending at byte t (the window holds bytes max(0, t-CTX+1) .. t). */
+static void training_probs(nmdl_model *m, const uint8_t *s, int t, float *p)
+{
+    int start = t + 1 > CTX ? t + 1 - CTX : 0, T = t + 1 - start;
+    uint8_t y[CTX] = {0};
+    double loss;
+    assert_nmdl_ok(nmdl_tf_reserve(m, 1, CTX));
+    assert_nmdl_ok(nmdl_tf_forward(m, s + start, y, 1, T, &loss));
+    memcpy(p, m->a.probs + (size_t)(T - 1) * 256, 256 * sizeof(float));
+}
+
+/* Largest |log p_coding - log p_training| over bytes with p > 1e-4 at
+ * positions 0 .. n-1 of a model with `layers` blocks. */
+static double max_log_gap(int layers, int tied, int n)
+{
+    nmdl_model *m = model(layers, tied);
+    uint8_t s[LEN];
+    text(s, LEN);
+    nmdl_inf *f;
+    assert_nmdl_ok(nmdl_inf_create(&m->cfg, m->params, 1, &f));
+    double worst = 0;
+    for (int t = 0; t < n; t++) {
+        float a[256], b[256];
+        nmdl_inf_step(f, s + t, a);
+        training_probs(m, s, t, b);
+        for (int i = 0; i < 256; i++)
+            if (b[i] > 1e-4)
+                worst = fmax(worst, fabs(log(a[i]) - log(b[i])));
+    }
+    nmdl_inf_free(f);
+    nmdl_model_free(m);
+    return worst;
+}
+
+/* Within the first window both passes see the same bytes: they differ only
+ * by rounding (order of sums, sgemm against fma chains, libm's expf against
+ * dmath's exp). */
+static void matches_training_forward(void **state)
+{
+    (void)state;
+    for (int tied = 0; tied <= 1; tied++) {
+        double gap = max_log_gap(2, tied, CTX);
+        print_message("coding vs training forward, 2 layers %s: max |log p "
+                      "difference| %.2e over the first window\n",
+                      tied ? "tied" : "untied", gap);
+        assert_true(gap < 1e-4);
+    }
+}
+
+/* Past the first window a one-block model sees exactly the ctx newest bytes,
+ * as a training window ending there does. (With more blocks the cached keys
+ * of older positions carry their own earlier context, so deeper layers see
+ * further back than a fresh training window; that is the design.) */
+static void window_slides_like_training(void **state)
+{
+    (void)state;
+    double gap = max_log_gap(1, 1, LEN);
+    print_message("one block, %d positions (window %d): max |log p difference| "
+                  "%.2e\n", LEN, CTX, gap);
+    assert_true(gap < 1e-4);
+}
+
+/* Five segments in one batch give the bits of five separate passes. */
+static void batching_does_not_matter(void **state)
+{
+    (void)state;
+    nmdl_model *m = model(2, 1);
+    enum { S = 5 };
+    uint8_t s[S][LEN];
+    for (int k = 0; k < S; k++) {
+        text(s[k], LEN);
+        s[k][k] = (uint8_t)('A' + k); /* make the segments differ */
+    }
+    nmdl_inf *all, *one[S];
+    assert_nmdl_ok(nmdl_inf_create(&m->cfg, m->params, S, &all));
+    for (int k = 0; k < S; k++)
+        assert_nmdl_ok(nmdl_inf_create(&m->cfg, m->params, 1, &one[k]));
+    for (int t = 0; t < LEN; t++) {
+        uint8_t tok[S];
+        float pa[S * 256], p1[256];
+        for (int k = 0; k < S; k++)
+            tok[k] = s[k][t];
+        nmdl_inf_step(all, tok, pa);
+        for (int k = 0; k < S; k++) {
+            nmdl_inf_step(one[k], &tok[k], p1);
+            assert_memory_equal(pa + k * 256, p1, sizeof p1);
+        }
+    }
+    nmdl_inf_free(all);
+    for (int k = 0; k < S; k++)
+        nmdl_inf_free(one[k]);
+    nmdl_model_free(m);
+}
+
+/* Every output bit, hashed: a second build (another compiler, -O0, no
+ * -march) must print the same hash. */
+static void golden_probabilities(void **state)
+{
+    (void)state;
+    nmdl_model *m = model(2, 0);
+    uint8_t s[2][LEN];
+    text(s[0], LEN);
+    text(s[1], LEN);
+    s[1][3] = 'z';
+    nmdl_inf *f;
+    assert_nmdl_ok(nmdl_inf_create(&m->cfg, m->params, 2, &f));
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 16);
+    for (int t = 0; t < LEN; t++) {
+        uint8_t tok[2] = {s[0][t], s[1][t]};
+        float p[2 * 256];
+        nmdl_inf_step(f, tok, p);
+        for (int i = 0; i < 2 * 256; i++) {
+            uint32_t b;
+            memcpy(&b, &p[i], 4);
+            uint8_t le[4] = {(uint8_t)b, (uint8_t)(b >> 8), (uint8_t)(b >> 16),
+                             (uint8_t)(b >> 24)};
+            crypto_generichash_update(&h, le, 4);
+        }
+    }
+    uint8_t sum[16];
+    char hex[33];
+    crypto_generichash_final(&h, sum, 16);
+    sodium_bin2hex(hex, sizeof hex, sum, 16);
+    print_message("golden inference hash %s\n", hex);
+    assert_string_equal(hex, GOLDEN_INFER_HASH);
+    nmdl_inf_free(f);
+    nmdl_model_free(m);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(matches_training_forward),
+        cmocka_unit_test(window_slides_like_training),
+        cmocka_unit_test(batching_does_not_matter),
+        cmocka_unit_test(golden_probabilities),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
