@@ -13,7 +13,8 @@
 
 /* options with no short form */
 enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
-       OPT_BATCH, OPT_LR, OPT_SEED, OPT_UNTIED };
+       OPT_BATCH, OPT_LR, OPT_SEED, OPT_UNTIED, OPT_EFFORT, OPT_BITS,
+       OPT_PER_TENSOR, OPT_NO_FALLBACK };
 
 static const struct {
     const char *name; /* long spelling, without "--" */
@@ -28,6 +29,8 @@ static const struct {
     {"steps", OPT_STEPS, 1},    {"minutes", OPT_MINUTES, 1},
     {"batch", OPT_BATCH, 1},    {"lr", OPT_LR, 1},
     {"seed", OPT_SEED, 1},      {"untied", OPT_UNTIED, 0},
+    {"effort", OPT_EFFORT, 1},  {"bits", OPT_BITS, 1},
+    {"per-tensor", OPT_PER_TENSOR, 0}, {"no-fallback", OPT_NO_FALLBACK, 0},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -92,6 +95,18 @@ static int apply(cli_opts *o, int key, const char *val)
     case 'o': o->output = val; break;
     case 'T': return parse_threads(val, &o->threads);
     case OPT_PRESET: o->preset = val; break;
+    case OPT_PER_TENSOR: o->per_tensor = 1; break;
+    case OPT_NO_FALLBACK: o->no_fallback = 1; break;
+    case OPT_EFFORT:
+        if (parse_number("--effort", val, 1, 9, &v))
+            return -1;
+        o->effort = (int)v;
+        break;
+    case OPT_BITS:
+        if (parse_number("--bits", val, 0.01, 32, &v))
+            return -1;
+        o->bits = v;
+        break;
     case OPT_UNTIED: o->untied = 1; break;
     case OPT_STEPS:
         if (parse_number("--steps", val, 1, 1e9, &v))
@@ -165,6 +180,10 @@ static int long_option(int argc, char **argv, int *i, cli_opts *o)
 static int short_options(int argc, char **argv, int *i, cli_opts *o)
 {
     for (const char *p = argv[*i] + 1; *p; p++) {
+        if (*p >= '1' && *p <= '9') { /* -1 .. -9: effort */
+            o->effort = *p - '0';
+            continue;
+        }
         int k = find_short(*p);
         if (k < 0) {
             char flag[3] = {'-', *p, 0};
@@ -202,7 +221,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     memset(o, 0, sizeof *o);
     o->command = CLI_NONE;
     o->verbosity = 1;
-    o->method = NMDL_METHOD_ZSTD;
+    o->method = NMDL_METHOD_NEURAL;
     o->seed = 1;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)

@@ -44,6 +44,11 @@ typedef struct cli_opts {
     double lr;           /* --lr, 0 = default */
     uint64_t seed;       /* --seed */
     int untied;          /* --untied: separate output projection */
+    /* neural method */
+    int effort;          /* -1 .. -9, --effort; 0 = default */
+    double bits;         /* --bits: bits per weight; 0 = the effort's */
+    int per_tensor;      /* --per-tensor: one quantization step per tensor */
+    int no_fallback;     /* --no-fallback: write the method asked for */
 } cli_opts;
 
 /* Parses argv into *o (o->inputs is malloc'd, free it). On a usage error

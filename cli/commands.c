@@ -15,6 +15,7 @@
 
 #include "fileio.h"
 #include "nmdl.h"
+#include "progress.h"
 
 #define SUFFIX ".nmdl"
 
@@ -123,13 +124,10 @@ static int check_target(const job *j, const char *in, const char *out,
 static int run_compress(job *j, const uint8_t *in, size_t n, uint8_t **out,
                         size_t *out_len)
 {
-    size_t cap = nmdl_compress_bound(n);
-    if (cap < n)
-        return NMDL_ERR_TOO_LARGE;
-    *out = malloc(cap);
-    if (!*out)
-        return NMDL_ERR_NOMEM;
-    return nmdl_compress(j->cctx, *out, cap, out_len, in, n);
+    void *frame = NULL;
+    int rc = nmdl_compress_alloc(j->cctx, in, n, &frame, out_len);
+    *out = frame;
+    return rc;
 }
 
 static int run_decompress(job *j, const uint8_t *in, size_t n, uint8_t **out,
@@ -146,6 +144,26 @@ static int run_decompress(job *j, const uint8_t *in, size_t n, uint8_t **out,
         return NMDL_ERR_NOMEM;
     return nmdl_decompress(j->dctx, *out, (size_t)info.original_bytes,
                            out_len, in, n);
+}
+
+/* With -v: what the neural attempt did and how the candidates compared. */
+static void neural_summary(const nmdl_cctx *c)
+{
+    nmdl_compress_report r;
+    nmdl_cctx_report(c, &r);
+    if (!r.neural_bytes)
+        return;
+    fprintf(stderr, "  neural: %llu parameters, %ld training + %ld fine-tuning steps "
+            "(%.0f + %.0f s), training loss %.3f bits/byte\n",
+            (unsigned long long)r.n_params, r.train_steps, r.tune_steps,
+            r.train_s, r.tune_s, r.loss_train_bpb);
+    fprintf(stderr, "  neural: model %llu bytes (%.3f bits/weight, step %.4f RMS), "
+            "data %llu bytes (%.4f bits/byte, %d segments, %.0f s)\n",
+            (unsigned long long)r.model_bytes, r.bits_per_weight, r.delta,
+            (unsigned long long)r.data_bytes, r.data_bpb, r.segments, r.code_s);
+    fprintf(stderr, "  frames: neural %llu, zstd %llu, stored %llu bytes -> %s\n",
+            (unsigned long long)r.neural_bytes, (unsigned long long)r.zstd_bytes,
+            (unsigned long long)r.stored_bytes, nmdl_method_name(r.method));
 }
 
 static void summary(const job *j, const char *in, const char *out,
@@ -170,10 +188,12 @@ static void summary(const job *j, const char *in, const char *out,
         size_t raw = j->decompress ? out_len : in_len;
         if (!nmdl_info_read(frame, frame_len, &info))
             fprintf(stderr, ", method %s", nmdl_method_name(info.method));
-        fprintf(stderr, ", %.3f s, %.2f MB/s", secs,
-                secs > 0 ? (double)raw / secs / 1e6 : 0.0);
+        fprintf(stderr, ", %.3f s, %.1f kB/s", secs,
+                secs > 0 ? (double)raw / secs / 1e3 : 0.0);
     }
     fputc('\n', stderr);
+    if (o->verbosity >= 2 && !j->decompress)
+        neural_summary(j->cctx);
 }
 
 /* Writes the result where it belongs; 0 or an errno value. */
@@ -248,15 +268,33 @@ static int run_all(job *j)
     return status;
 }
 
+/* The options into the context; non-zero when one is refused. */
+static int configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
+{
+    nmdl_model_config cfg;
+    nmdl_cctx_set_progress(c, cli_bar_init(bar, o->verbosity), bar);
+    if (o->preset && (nmdl_model_preset(o->preset, &cfg) ||
+                      nmdl_cctx_set_model(c, &cfg))) {
+        cli_error(o->preset, "unknown preset (tiny, mini, small, medium or base)");
+        return -1;
+    }
+    return nmdl_cctx_set_method(c, (nmdl_method)o->method) ||
+           nmdl_cctx_set_threads(c, cli_threads(o)) ||
+           (o->effort && nmdl_cctx_set_effort(c, o->effort)) ||
+           nmdl_cctx_set_bits(c, o->bits) || nmdl_cctx_set_seed(c, o->seed) ||
+           nmdl_cctx_set_per_row(c, !o->per_tensor) ||
+           nmdl_cctx_set_fallback(c, !o->no_fallback);
+}
+
 int cli_compress(const cli_opts *o)
 {
     job j = {o, 0, nmdl_cctx_create(), NULL};
+    cli_bar bar;
     int status = 1;
     if (!j.cctx)
         cli_error("nmdl", "cannot create a compression context");
-    else if (nmdl_cctx_set_method(j.cctx, (nmdl_method)o->method) ||
-             nmdl_cctx_set_threads(j.cctx, cli_threads(o)))
-        cli_error("nmdl", "invalid method or thread count");
+    else if (configure(j.cctx, o, &bar))
+        cli_error("nmdl", "invalid compression settings");
     else
         status = run_all(&j);
     nmdl_cctx_free(j.cctx);

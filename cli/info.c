@@ -50,9 +50,25 @@ static void print_json(const char *name, const nmdl_info *i)
            (unsigned long long)i->checksum_bytes);
     double bpb = bits_per_byte(i);
     if (bpb < 0)
-        printf(",\"bits_per_byte\":null}\n");
+        printf(",\"bits_per_byte\":null");
     else
-        printf(",\"bits_per_byte\":%.6f}\n", bpb);
+        printf(",\"bits_per_byte\":%.6f,\"data_bits_per_byte\":%.6f", bpb,
+               8.0 * (double)i->data_bytes / (double)i->original_bytes);
+    if (i->has_alternative)
+        printf(",\"alternative_method\":\"%s\",\"alternative_bytes\":%llu",
+               nmdl_method_name(i->alternative_method),
+               (unsigned long long)i->alternative_bytes);
+    if (i->method == NMDL_METHOD_NEURAL) {
+        const nmdl_model_config *c = &i->model;
+        printf(",\"n_params\":%llu,\"bits_per_weight\":%.6f,\"segments\":%d"
+               ",\"quantization\":\"%s\",\"model\":{\"n_layer\":%d,\"d_model\":%d"
+               ",\"n_head\":%d,\"d_ff\":%d,\"ctx\":%d,\"tied\":%s}",
+               (unsigned long long)i->n_params,
+               8.0 * (double)i->model_bytes / (double)i->n_params, i->segments,
+               i->per_row ? "per-row" : "per-tensor", c->n_layer, c->d_model,
+               c->n_head, c->d_ff, c->ctx, c->tied ? "true" : "false");
+    }
+    printf("}\n");
 }
 
 static void print_part(const char *what, uint64_t bytes, uint64_t original)
@@ -75,6 +91,21 @@ static void print_text(const char *name, const nmdl_info *i)
     print_part("  model part", i->model_bytes, i->original_bytes);
     print_part("  data part", i->data_bytes, i->original_bytes);
     print_part("  checksums", i->checksum_bytes, i->original_bytes);
+    if (i->method == NMDL_METHOD_NEURAL) {
+        const nmdl_model_config *c = &i->model;
+        printf("  %-14s %d layers, d_model %d, %d heads, d_ff %d, ctx %d%s\n",
+               "model", c->n_layer, c->d_model, c->n_head, c->d_ff, c->ctx,
+               c->tied ? ", tied" : "");
+        printf("  %-14s %llu parameters, %.3f bits/weight (%s steps)\n", "",
+               (unsigned long long)i->n_params,
+               8.0 * (double)i->model_bytes / (double)i->n_params,
+               i->per_row ? "per-row" : "per-tensor");
+        printf("  %-14s %d\n", "segments", i->segments);
+    }
+    if (i->has_alternative)
+        printf("  %-14s %s would have taken %llu bytes\n", "not used",
+               nmdl_method_name(i->alternative_method),
+               (unsigned long long)i->alternative_bytes);
 }
 
 static int info_one(const cli_opts *o, const char *path)

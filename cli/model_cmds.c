@@ -10,44 +10,9 @@
 #include "commands.h"
 #include "fileio.h"
 #include "nmdl.h"
+#include "progress.h"
 
 #define CKPT_SUFFIX ".ckpt"
-
-static void clock_text(char *buf, size_t n, double s)
-{
-    long t = s > 0 && s < 1e8 ? (long)(s + 0.5) : 0;
-    if (t >= 3600)
-        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(buf, n, "%02ld:%02ld", t / 60, t % 60);
-}
-
-/* A bar redrawn in place on a terminal; a line every 10% elsewhere with -v. */
-typedef struct bar {
-    int tty, verbose;
-    long next_line;
-} bar;
-
-static int draw(void *user, const nmdl_progress *p)
-{
-    bar *b = user;
-    char el[48], eta[48];
-    clock_text(el, sizeof el, p->elapsed_s);
-    clock_text(eta, sizeof eta, p->eta_s);
-    int done = p->total_steps ? (int)(20 * p->step / p->total_steps) : 20;
-    if (b->tty) {
-        fprintf(stderr, "\r[%.*s%*s] step %ld/%ld  %.3f bits/byte  %.1fk bytes/s  %s  ETA %s ",
-                done, "####################", 20 - done, "", p->step,
-                p->total_steps, p->loss_bpb, p->tokens_per_s / 1e3, el, eta);
-        if (p->step >= p->total_steps)
-            fputc('\n', stderr);
-    } else if (b->verbose && p->step >= b->next_line) {
-        fprintf(stderr, "step %ld/%ld  %.3f bits/byte  %.1fk bytes/s  %s\n",
-                p->step, p->total_steps, p->loss_bpb, p->tokens_per_s / 1e3, el);
-        b->next_line = p->step + (p->total_steps + 9) / 10;
-    }
-    return 0;
-}
 
 static int make_config(const cli_opts *o, size_t n, nmdl_model_config *c)
 {
@@ -60,7 +25,7 @@ static int make_config(const cli_opts *o, size_t n, nmdl_model_config *c)
     return 0;
 }
 
-static int train_params(const cli_opts *o, nmdl_train_params *p, bar *b)
+static int train_params(const cli_opts *o, nmdl_train_params *p, cli_bar *b)
 {
     nmdl_train_params_default(p);
     if (o->steps && o->minutes) {
@@ -77,12 +42,8 @@ static int train_params(const cli_opts *o, nmdl_train_params *p, bar *b)
         p->lr = o->lr;
     p->seed = o->seed;
     p->threads = cli_threads(o);
-    b->tty = o->verbosity >= 1 && isatty(STDERR_FILENO);
-    b->verbose = o->verbosity >= 2;
-    if (b->tty || b->verbose) {
-        p->progress = draw;
-        p->progress_user = b;
-    }
+    p->progress = cli_bar_init(b, o->verbosity);
+    p->progress_user = b;
     return 0;
 }
 
@@ -118,7 +79,7 @@ int cli_train(const cli_opts *o)
     nmdl_model_config c;
     nmdl_train_params p;
     nmdl_train_report r;
-    bar b = {0, 0, 0};
+    cli_bar b;
     int status = 1, err, rc;
     if (!out || make_config(o, 0, &c) || train_params(o, &p, &b))
         goto done;

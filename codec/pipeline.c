@@ -1,7 +1,7 @@
 /*
  * pipeline.c: the public compress / decompress / info entry points. They
- * choose a method, produce the model and data parts, and leave framing and
- * checksums to container/frame.c.
+ * produce the candidate parts (neural, zstd, stored), keep the smallest
+ * frame, and leave framing and checksums to container/frame.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +11,27 @@
 #include <zstd_errors.h>
 
 #include "../container/frame.h"
+#include "../model/quant.h"
+#include "neural.h"
 #include "nmdl.h"
 
 #define ZSTD_METHOD_LEVEL 19
 #define ZSTD_METHOD_WINDOW_LOG 27 /* 128 MiB, as zstd --long */
+#define NEURAL_MIN_BYTES 1024     /* below this the model cannot pay */
 
 struct nmdl_cctx {
-    nmdl_method method; /* method to try */
-    int threads;        /* zstd workers */
+    nmdl_method method;         /* method to try */
+    int threads;
+    nmdl_neural_params neural;  /* effort, bits, seed, ... */
+    nmdl_model_config cfg;      /* when has_cfg */
+    int has_cfg;
+    int fallback;               /* write the smallest candidate */
+    nmdl_compress_report report; /* of the last call */
     ZSTD_CCtx *zc;
 };
 
 struct nmdl_dctx {
-    int threads; /* reserved for the neural method */
+    int threads;
     ZSTD_DCtx *zd;
 };
 
@@ -34,8 +42,10 @@ nmdl_cctx *nmdl_cctx_create(void)
     nmdl_cctx *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->method = NMDL_METHOD_ZSTD;
+    c->method = NMDL_METHOD_NEURAL;
     c->threads = 1;
+    c->fallback = 1;
+    nmdl_neural_params_default(&c->neural);
     c->zc = ZSTD_createCCtx();
     if (!c->zc) {
         free(c);
@@ -66,6 +76,76 @@ int nmdl_cctx_set_threads(nmdl_cctx *c, int threads)
         return NMDL_ERR_ARG;
     c->threads = threads;
     return NMDL_OK;
+}
+
+int nmdl_cctx_set_effort(nmdl_cctx *c, int effort)
+{
+    if (!c || effort < 1 || effort > 9)
+        return NMDL_ERR_ARG;
+    c->neural.effort = effort;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_bits(nmdl_cctx *c, double bits)
+{
+    if (!c || !(bits >= 0 && bits <= 32))
+        return NMDL_ERR_ARG;
+    c->neural.bits = bits;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_seed(nmdl_cctx *c, uint64_t seed)
+{
+    if (!c)
+        return NMDL_ERR_ARG;
+    c->neural.seed = seed;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_per_row(nmdl_cctx *c, int per_row)
+{
+    if (!c || (per_row != 0 && per_row != 1))
+        return NMDL_ERR_ARG;
+    c->neural.per_row = per_row;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_model(nmdl_cctx *c, const nmdl_model_config *cfg)
+{
+    if (!c || (cfg && nmdl_model_config_check(cfg)))
+        return NMDL_ERR_ARG;
+    c->has_cfg = cfg != NULL;
+    if (cfg)
+        c->cfg = *cfg;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_steps(nmdl_cctx *c, long train, long tune)
+{
+    if (!c || train < -1 || tune < -1)
+        return NMDL_ERR_ARG;
+    c->neural.train_steps = train;
+    c->neural.qat_steps = tune;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_fallback(nmdl_cctx *c, int allow)
+{
+    if (!c || (allow != 0 && allow != 1))
+        return NMDL_ERR_ARG;
+    c->fallback = allow;
+    return NMDL_OK;
+}
+
+void nmdl_cctx_set_progress(nmdl_cctx *c, nmdl_progress_fn fn, void *user)
+{
+    c->neural.progress = fn;
+    c->neural.progress_user = user;
+}
+
+void nmdl_cctx_report(const nmdl_cctx *c, nmdl_compress_report *r)
+{
+    *r = c->report;
 }
 
 size_t nmdl_compress_bound(size_t src_len)
@@ -100,32 +180,140 @@ static int zstd_part(nmdl_cctx *c, const void *src, size_t n, uint8_t **out,
     return NMDL_OK;
 }
 
+/* A candidate frame: its parts and the size it would take. */
+typedef struct candidate {
+    nmdl_frame f;
+    uint8_t *model, *data; /* owned parts, freed at the end */
+    size_t size;           /* 0: not produced */
+} candidate;
+
+static void frame_of(candidate *k, unsigned method, uint64_t n, const uint8_t *sum,
+                     const uint8_t *model, size_t model_len, const uint8_t *data,
+                     size_t data_len)
+{
+    memset(&k->f, 0, sizeof k->f);
+    k->f.method = method;
+    k->f.original_len = n;
+    k->f.content_sum = sum;
+    k->f.model = model;
+    k->f.model_len = model_len;
+    k->f.data = data;
+    k->f.data_len = data_len;
+    k->size = nmdl_frame_size(&k->f);
+}
+
+static int neural_candidate(nmdl_cctx *c, const uint8_t *src, size_t n,
+                            const uint8_t *sum, candidate *k)
+{
+    nmdl_neural_params p = c->neural;
+    nmdl_neural_report r;
+    size_t ml, dl;
+    p.threads = c->threads;
+    p.cfg = c->has_cfg ? &c->cfg : NULL;
+    int rc = nmdl_neural_encode(&p, src, n, &k->model, &ml, &k->data, &dl, &r);
+    if (rc)
+        return rc;
+    frame_of(k, NMDL_METHOD_NEURAL, n, sum, k->model, ml, k->data, dl);
+    nmdl_compress_report *o = &c->report;
+    o->n_params = r.n_params;
+    o->model_bytes = ml;
+    o->data_bytes = dl;
+    o->bits_per_weight = r.bits_per_weight;
+    o->delta = r.delta;
+    o->loss_train_bpb = r.loss_train_bpb;
+    o->data_bpb = r.data_bpb;
+    o->train_steps = r.train_steps;
+    o->tune_steps = r.qat_steps;
+    o->segments = r.segments;
+    o->train_s = r.train_s;
+    o->tune_s = r.qat_s;
+    o->code_s = r.code_s;
+    return NMDL_OK;
+}
+
+/* Index of the smallest produced candidate (the stored one always is). */
+static int smallest(const candidate *k, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (k[i].size && k[i].size < k[best].size)
+            best = i;
+    return best;
+}
+
+/* Compresses into a malloc'd frame. */
+static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
+                          uint8_t **dst, size_t *dst_len)
+{
+    if (src_len > SIZE_MAX - NMDL_FRAME_OVERHEAD_MAX || src_len >> 62)
+        return NMDL_ERR_TOO_LARGE;
+    memset(&c->report, 0, sizeof c->report);
+    uint8_t sum[NMDL_FRAME_SUM_BYTES];
+    nmdl_frame_sum(src, src_len, sum);
+    enum { STORED, ZSTD, NEURAL };
+    candidate k[3];
+    memset(k, 0, sizeof k);
+    frame_of(&k[STORED], NMDL_METHOD_STORED, src_len, sum, NULL, 0, src, src_len);
+    int rc = NMDL_OK;
+    if (c->method != NMDL_METHOD_STORED && !(rc = zstd_part(c, src, src_len, &k[ZSTD].data, &k[ZSTD].f.data_len)))
+        frame_of(&k[ZSTD], NMDL_METHOD_ZSTD, src_len, sum, NULL, 0, k[ZSTD].data, k[ZSTD].f.data_len);
+    if (!rc && c->method == NMDL_METHOD_NEURAL && src_len >= NEURAL_MIN_BYTES)
+        rc = neural_candidate(c, src, src_len, sum, &k[NEURAL]);
+    if (!rc) {
+        int classic = smallest(k, 2), best = smallest(k, 3);
+        if (!c->fallback) /* the requested method, whatever its size */
+            best = c->method == NMDL_METHOD_NEURAL && k[NEURAL].size ? NEURAL
+                   : c->method == NMDL_METHOD_ZSTD ? ZSTD : STORED;
+        candidate *w = &k[best];
+        if (k[NEURAL].size) { /* record the loser of neural against classic */
+            w->f.has_alt = 1;
+            w->f.alt_method = best == NEURAL ? k[classic].f.method : NMDL_METHOD_NEURAL;
+            w->f.alt_size = best == NEURAL ? k[classic].size : k[NEURAL].size;
+        }
+        size_t size = nmdl_frame_size(&w->f);
+        *dst = malloc(size);
+        rc = *dst ? nmdl_frame_write(*dst, size, dst_len, &w->f) : NMDL_ERR_NOMEM;
+        c->report.method = (nmdl_method)w->f.method;
+        c->report.neural_bytes = k[NEURAL].size ? nmdl_frame_size(&k[NEURAL].f) : 0;
+        c->report.zstd_bytes = k[ZSTD].size;
+        c->report.stored_bytes = k[STORED].size;
+    }
+    for (int i = 0; i < 3; i++) {
+        free(k[i].model);
+        if (i != STORED)
+            free(k[i].data);
+    }
+    return rc;
+}
+
 int nmdl_compress(nmdl_cctx *c, void *dst, size_t dst_cap, size_t *dst_len,
                   const void *src, size_t src_len)
 {
     if (!c || (!dst && dst_cap) || !dst_len || (!src && src_len))
         return NMDL_ERR_ARG;
-    if (src_len > SIZE_MAX - NMDL_FRAME_OVERHEAD_MAX || src_len >> 62)
-        return NMDL_ERR_TOO_LARGE;
-    uint8_t sum[NMDL_FRAME_SUM_BYTES];
-    nmdl_frame_sum(src, src_len, sum);
-    uint8_t *part = NULL;
-    size_t part_len = 0;
-    if (c->method == NMDL_METHOD_NEURAL)
-        return NMDL_ERR_UNSUPPORTED;
-    if (c->method == NMDL_METHOD_ZSTD) {
-        int rc = zstd_part(c, src, src_len, &part, &part_len);
-        if (rc)
-            return rc;
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    int rc = compress_frame(c, src, src_len, &frame, &len);
+    if (!rc && len > dst_cap)
+        rc = NMDL_ERR_DST_SIZE;
+    if (!rc) {
+        memcpy(dst, frame, len);
+        *dst_len = len;
     }
-    int rc;
-    if (part && part_len < src_len) /* zstd won over the stored bytes */
-        rc = nmdl_frame_write(dst, dst_cap, dst_len, NMDL_METHOD_ZSTD, src_len,
-                              sum, NULL, 0, part, part_len);
-    else
-        rc = nmdl_frame_write(dst, dst_cap, dst_len, NMDL_METHOD_STORED,
-                              src_len, sum, NULL, 0, src, src_len);
-    free(part);
+    free(frame);
+    return rc;
+}
+
+int nmdl_compress_alloc(nmdl_cctx *c, const void *src, size_t src_len,
+                        void **dst, size_t *dst_len)
+{
+    if (!c || !dst || !dst_len || (!src && src_len))
+        return NMDL_ERR_ARG;
+    uint8_t *frame = NULL;
+    int rc = compress_frame(c, src, src_len, &frame, dst_len);
+    *dst = rc ? NULL : frame;
+    if (rc)
+        free(frame);
     return rc;
 }
 
@@ -192,15 +380,41 @@ int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,
     if (f.method == NMDL_METHOD_STORED) {
         if (f.data_len)
             memcpy(dst, f.data, f.data_len);
-    } else if ((rc = zstd_decode(d, &f, dst))) {
-        return rc;
+    } else if (f.method == NMDL_METHOD_ZSTD) {
+        rc = zstd_decode(d, &f, dst);
+    } else {
+        rc = nmdl_neural_decode(f.model, f.model_len, f.data, f.data_len, dst,
+                                (size_t)f.original_len, d->threads);
     }
+    if (rc)
+        return rc;
     uint8_t sum[NMDL_FRAME_SUM_BYTES];
     nmdl_frame_sum(dst, (size_t)f.original_len, sum);
     if (sodium_memcmp(sum, f.content_sum, sizeof sum) != 0)
         return NMDL_ERR_CHECKSUM;
     *dst_len = (size_t)f.original_len;
     return NMDL_OK;
+}
+
+/* The model shape and segment count of a neural frame, from the parts'
+ * headers. */
+static int neural_info(const nmdl_frame *f, nmdl_info *info)
+{
+    int rc = nmdl_q_read_header(f->model, f->model_len, &info->model, &info->per_row);
+    if (rc)
+        return rc;
+    nmdl_tf_layout lay;
+    nmdl_tf_layout_make(&info->model, &lay);
+    info->n_params = lay.n_params;
+    uint64_t s = 0;
+    for (size_t i = 0; i < f->data_len && i < 9; i++) {
+        s |= (uint64_t)(f->data[i] & 0x7F) << (7 * i);
+        if (!(f->data[i] & 0x80)) {
+            info->segments = s <= NMDL_NEURAL_MAX_SEGMENTS ? (int)s : 0;
+            return info->segments ? NMDL_OK : NMDL_ERR_CORRUPT;
+        }
+    }
+    return NMDL_ERR_CORRUPT;
 }
 
 int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
@@ -220,5 +434,8 @@ int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
     info->model_bytes = f.model_len;
     info->data_bytes = f.data_len;
     info->checksum_bytes = 2 * NMDL_FRAME_SUM_BYTES;
-    return NMDL_OK;
+    info->has_alternative = f.has_alt;
+    info->alternative_method = (nmdl_method)f.alt_method;
+    info->alternative_bytes = f.alt_size;
+    return f.method == NMDL_METHOD_NEURAL ? neural_info(&f, info) : NMDL_OK;
 }

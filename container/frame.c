@@ -59,41 +59,44 @@ static int varint_get(const uint8_t *src, size_t len, size_t *pos, uint64_t *v)
     return NMDL_ERR_CORRUPT; /* longer than 63 bits */
 }
 
-size_t nmdl_frame_size(uint64_t original_len, size_t model_len, size_t data_len)
+size_t nmdl_frame_size(const nmdl_frame *f)
 {
-    return NMDL_FRAME_FIXED_BYTES + varint_len(original_len) +
-           varint_len(model_len) + varint_len(data_len) + model_len +
-           data_len + 2 * NMDL_FRAME_SUM_BYTES;
+    size_t alt = f->has_alt ? 1 + varint_len(f->alt_size) : 0;
+    return NMDL_FRAME_FIXED_BYTES + varint_len(f->original_len) +
+           varint_len(f->model_len) + varint_len(f->data_len) + alt +
+           f->model_len + f->data_len + 2 * NMDL_FRAME_SUM_BYTES;
 }
 
 int nmdl_frame_write(uint8_t *dst, size_t cap, size_t *written,
-                     unsigned method, uint64_t original_len,
-                     const uint8_t content_sum[NMDL_FRAME_SUM_BYTES],
-                     const uint8_t *model, size_t model_len,
-                     const uint8_t *data, size_t data_len)
+                     const nmdl_frame *f)
 {
-    if (model_len > SIZE_MAX / 4 || data_len > SIZE_MAX / 4 ||
-        original_len >> 63 || method > 0xFF)
+    if (f->model_len > SIZE_MAX / 4 || f->data_len > SIZE_MAX / 4 ||
+        f->original_len >> 63 || f->alt_size >> 63 || f->method > 0xFF ||
+        f->alt_method > 0xFF)
         return NMDL_ERR_TOO_LARGE;
-    size_t size = nmdl_frame_size(original_len, model_len, data_len);
+    size_t size = nmdl_frame_size(f);
     if (size > cap)
         return NMDL_ERR_DST_SIZE;
     uint8_t *p = dst;
     memcpy(p, nmdl_frame_magic, sizeof nmdl_frame_magic);
     p += sizeof nmdl_frame_magic;
     *p++ = NMDL_FRAME_VERSION;
-    *p++ = (uint8_t)method;
-    *p++ = 0; /* flags: all reserved */
-    p = varint_put(p, original_len);
-    p = varint_put(p, model_len);
-    p = varint_put(p, data_len);
-    if (model_len)
-        memmove(p, model, model_len);
-    p += model_len;
-    if (data_len)
-        memmove(p, data, data_len);
-    p += data_len;
-    memcpy(p, content_sum, NMDL_FRAME_SUM_BYTES);
+    *p++ = (uint8_t)f->method;
+    *p++ = f->has_alt ? NMDL_FRAME_FLAG_ALT : 0;
+    p = varint_put(p, f->original_len);
+    p = varint_put(p, f->model_len);
+    p = varint_put(p, f->data_len);
+    if (f->has_alt) {
+        *p++ = (uint8_t)f->alt_method;
+        p = varint_put(p, f->alt_size);
+    }
+    if (f->model_len)
+        memmove(p, f->model, f->model_len);
+    p += f->model_len;
+    if (f->data_len)
+        memmove(p, f->data, f->data_len);
+    p += f->data_len;
+    memcpy(p, f->content_sum, NMDL_FRAME_SUM_BYTES);
     p += NMDL_FRAME_SUM_BYTES;
     nmdl_frame_sum(dst, (size_t)(p - dst), p);
     *written = size;
@@ -114,8 +117,9 @@ static int parse_fixed(const uint8_t *src, size_t len, nmdl_frame *f)
         return NMDL_ERR_VERSION;
     if (f->method > NMDL_METHOD_NEURAL)
         return NMDL_ERR_METHOD;
-    if (src[6] != 0) /* reserved flags */
+    if (src[6] & ~NMDL_FRAME_FLAG_ALT) /* reserved flags */
         return NMDL_ERR_CORRUPT;
+    f->has_alt = src[6] & NMDL_FRAME_FLAG_ALT;
     return NMDL_OK;
 }
 
@@ -130,8 +134,9 @@ static int check_method(const nmdl_frame *f)
         return f->model_len == 0 &&
                        f->original_len / ZSTD_MAX_RATIO <= f->data_len
                    ? NMDL_OK : NMDL_ERR_CORRUPT;
-    default: /* neural: number reserved, not yet defined */
-        return NMDL_ERR_UNSUPPORTED;
+    default: /* neural: the parts are checked as they are decoded */
+        return f->original_len >= 2 && f->model_len > 0 && f->data_len > 0
+                   ? NMDL_OK : NMDL_ERR_CORRUPT;
     }
 }
 
@@ -149,6 +154,15 @@ int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f)
         (rc = varint_get(src, len, &pos, &model_len)) ||
         (rc = varint_get(src, len, &pos, &data_len)))
         return rc;
+    if (f->has_alt) {
+        if (pos >= len)
+            return NMDL_ERR_TRUNCATED;
+        f->alt_method = src[pos++];
+        if (f->alt_method > NMDL_METHOD_NEURAL || f->alt_method == f->method)
+            return NMDL_ERR_CORRUPT;
+        if ((rc = varint_get(src, len, &pos, &f->alt_size)))
+            return rc;
+    }
     /* pos <= len, so this cannot wrap; then each part must fit what is left */
     size_t room = len - pos;
     if (model_len > room || data_len > room - model_len ||

@@ -18,7 +18,8 @@
 #define NMDL_FRAME_SUM_BYTES 16     /* one BLAKE2b-128 checksum */
 #define NMDL_FRAME_FIXED_BYTES 7    /* magic (4), version, method, flags */
 #define NMDL_FRAME_VARINT_MAX 9     /* LEB128 bytes of a 63-bit length */
-#define NMDL_FRAME_HEADER_MAX (NMDL_FRAME_FIXED_BYTES + 3 * NMDL_FRAME_VARINT_MAX)
+#define NMDL_FRAME_FLAG_ALT 1u   /* flags bit 0: an alternative is recorded */
+#define NMDL_FRAME_HEADER_MAX (NMDL_FRAME_FIXED_BYTES + 4 * NMDL_FRAME_VARINT_MAX + 1)
 #define NMDL_FRAME_OVERHEAD_MAX (NMDL_FRAME_HEADER_MAX + 2 * NMDL_FRAME_SUM_BYTES)
 
 extern const uint8_t nmdl_frame_magic[4];
@@ -35,6 +36,9 @@ typedef struct nmdl_frame {
     size_t data_len;
     const uint8_t *content_sum; /* NMDL_FRAME_SUM_BYTES */
     size_t file_len;       /* the whole frame */
+    int has_alt;           /* the encoder recorded the method it did not use */
+    unsigned alt_method;   /* ... which one */
+    uint64_t alt_size;     /* ... and the size of its frame in bytes */
 } nmdl_frame;
 
 /* BLAKE2b-128 of n bytes. */
@@ -45,14 +49,14 @@ void nmdl_frame_sum(const void *src, size_t n, uint8_t out[NMDL_FRAME_SUM_BYTES]
  * checksum, and the method's own constraints on the lengths. */
 int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f);
 
-/* Bytes a frame with these parts takes. */
-size_t nmdl_frame_size(uint64_t original_len, size_t model_len, size_t data_len);
+/* Bytes the frame f describes takes (method, lengths and alternative
+ * used; pointers ignored). */
+size_t nmdl_frame_size(const nmdl_frame *f);
 
-/* Writes a whole frame; content_sum is nmdl_frame_sum of the original. */
+/* Writes the frame f describes: method, original_len, model, data and
+ * their lengths, content_sum (nmdl_frame_sum of the original) and the
+ * alternative; the other fields are ignored. */
 int nmdl_frame_write(uint8_t *dst, size_t cap, size_t *written,
-                     unsigned method, uint64_t original_len,
-                     const uint8_t content_sum[NMDL_FRAME_SUM_BYTES],
-                     const uint8_t *model, size_t model_len,
-                     const uint8_t *data, size_t data_len);
+                     const nmdl_frame *f);
 
 #endif /* NMDL_FRAME_H */

@@ -78,6 +78,43 @@ const char *nmdl_method_name(int method);
 /* Inverse of nmdl_method_name; NMDL_ERR_METHOD for unknown names. */
 NMDL_NODISCARD int nmdl_method_parse(const char *name, nmdl_method *out);
 
+/* ------------------------------------------------------------ model shape
+ *
+ * The byte-level transformer of the neural method: decoder-only, pre-LN,
+ * ALiBi attention, GELU MLP, 256-symbol vocabulary. */
+
+typedef struct nmdl_model_config {
+    int n_layer; /* transformer blocks, 1..32 */
+    int d_model; /* width of the residual stream, 8..4096 */
+    int n_head;  /* attention heads; d_model % n_head == 0 */
+    int d_ff;    /* hidden width of each MLP, 1..16384 */
+    int ctx;     /* context window in bytes, 2..8192 */
+    int tied;    /* 1: the output projection is the embedding matrix */
+} nmdl_model_config;
+
+/* Named configurations: "tiny" (about 50K parameters), "mini" (140K),
+ * "small" (470K), "medium" (1.2M), "base" (2.7M). */
+NMDL_NODISCARD int nmdl_model_preset(const char *name, nmdl_model_config *cfg);
+/* Name of preset i (0-based), NULL past the last. */
+const char *nmdl_model_preset_name(int i);
+/* The preset sized for n_bytes of training data. */
+const char *nmdl_model_preset_for_size(uint64_t n_bytes);
+/* NMDL_ERR_ARG when a configuration makes no sense (zero heads, d_model not
+ * divisible by n_head, sizes out of range). */
+NMDL_NODISCARD int nmdl_model_config_check(const nmdl_model_config *cfg);
+
+/* Progress of the slow steps (training, fine-tuning), reported about every
+ * 0.2 s and at the end of each phase. */
+typedef struct nmdl_progress {
+    const char *phase;   /* "train" or "fine-tune" */
+    long step, total_steps;
+    double loss_bpb;     /* recent training loss, bits per byte */
+    double tokens_per_s; /* bytes trained on per second */
+    double elapsed_s, eta_s;
+} nmdl_progress;
+/* Return non-zero to stop training early (the weights stay usable). */
+typedef int (*nmdl_progress_fn)(void *user, const nmdl_progress *p);
+
 /* ---------------------------------------------------------------- compress */
 
 typedef struct nmdl_cctx nmdl_cctx;
@@ -85,17 +122,68 @@ typedef struct nmdl_cctx nmdl_cctx;
 /* NULL when out of memory or when libsodium cannot initialise. */
 nmdl_cctx *nmdl_cctx_create(void);
 void nmdl_cctx_free(nmdl_cctx *c);
-/* Method to try (default NMDL_METHOD_ZSTD). nmdl writes a stored frame
- * instead whenever that is smaller, so the result may name another method. */
+/* Method to try (default NMDL_METHOD_NEURAL). nmdl writes whichever of
+ * it, zstd and the stored bytes gives the smallest frame, so the result may
+ * name another method; a neural attempt that lost is recorded in the
+ * frame's header (nmdl_info.alternative_*). Inputs under 1 KiB are never
+ * coded neurally. */
 NMDL_NODISCARD int nmdl_cctx_set_method(nmdl_cctx *c, nmdl_method m);
 /* Worker threads, >= 1 (default 1). The output never depends on it. */
 NMDL_NODISCARD int nmdl_cctx_set_threads(nmdl_cctx *c, int threads);
+/* Neural method: effort 1..9 (default 6) sets the model size, training
+ * and fine-tuning budgets; about 10 minutes for 1 MB at 6 on 2 cores. */
+NMDL_NODISCARD int nmdl_cctx_set_effort(nmdl_cctx *c, int effort);
+/* Neural method: target bits per weight of the quantized model; 0 (the
+ * default) takes the effort's. */
+NMDL_NODISCARD int nmdl_cctx_set_bits(nmdl_cctx *c, double bits);
+/* Neural method: initialisation and data order (default 1). */
+NMDL_NODISCARD int nmdl_cctx_set_seed(nmdl_cctx *c, uint64_t seed);
+/* Neural method: one quantization step per matrix row (1, default) or per
+ * tensor (0). */
+NMDL_NODISCARD int nmdl_cctx_set_per_row(nmdl_cctx *c, int per_row);
+/* Neural method: a model shape instead of the effort's (NULL: automatic),
+ * and training / fine-tuning steps instead of the effort's (-1). */
+NMDL_NODISCARD int nmdl_cctx_set_model(nmdl_cctx *c,
+                                       const nmdl_model_config *cfg);
+NMDL_NODISCARD int nmdl_cctx_set_steps(nmdl_cctx *c, long train, long tune);
+/* 1 (default): write the smallest of the candidates; 0: write the
+ * requested method's frame even when larger (for measuring it). */
+NMDL_NODISCARD int nmdl_cctx_set_fallback(nmdl_cctx *c, int allow);
+/* Called during training and fine-tuning; NULL to stop. */
+void nmdl_cctx_set_progress(nmdl_cctx *c, nmdl_progress_fn fn, void *user);
 
-/* Largest frame nmdl_compress can write for src_len input bytes. */
+/* Largest frame nmdl_compress can write for src_len input bytes (with the
+ * fallback allowed, see nmdl_cctx_set_fallback). */
 size_t nmdl_compress_bound(size_t src_len);
 NMDL_NODISCARD int nmdl_compress(nmdl_cctx *c, void *dst, size_t dst_cap,
                                  size_t *dst_len, const void *src,
                                  size_t src_len);
+/* The same into a buffer the library allocates (free with nmdl_free):
+ * no bound needed, and the work is never lost to a small destination. */
+NMDL_NODISCARD int nmdl_compress_alloc(nmdl_cctx *c, const void *src,
+                                       size_t src_len, void **dst,
+                                       size_t *dst_len);
+
+/* What the last nmdl_compress measured; the neural fields are 0 when the
+ * neural method was not tried. */
+typedef struct nmdl_compress_report {
+    nmdl_method method;        /* the method written */
+    uint64_t neural_bytes;     /* size of the neural frame (0: not tried) */
+    uint64_t zstd_bytes;       /* size of the zstd frame (0: not tried) */
+    uint64_t stored_bytes;     /* size of the stored frame */
+    uint64_t n_params;         /* neural: parameters of the model */
+    uint64_t model_bytes;      /* neural: model part */
+    uint64_t data_bytes;       /* neural: data part */
+    double bits_per_weight;    /* neural: model part bits per parameter */
+    double delta;              /* neural: step size, in row RMS units */
+    double loss_train_bpb;     /* neural: final training loss, bits/byte */
+    double data_bpb;           /* neural: data part bits per input byte */
+    long train_steps, tune_steps;
+    int segments;
+    double train_s, tune_s, code_s; /* neural: seconds of each phase */
+} nmdl_compress_report;
+
+void nmdl_cctx_report(const nmdl_cctx *c, nmdl_compress_report *r);
 
 /* -------------------------------------------------------------- decompress */
 
@@ -125,6 +213,14 @@ typedef struct nmdl_info {
     uint64_t model_bytes;    /* model part (0 for stored and zstd) */
     uint64_t data_bytes;     /* data part */
     uint64_t checksum_bytes; /* content and frame checksums */
+    int has_alternative;     /* the encoder recorded the method it beat */
+    nmdl_method alternative_method;
+    uint64_t alternative_bytes; /* the size that method's frame had */
+    /* neural frames only, from the parts' headers (0 otherwise) */
+    nmdl_model_config model;
+    uint64_t n_params;
+    int per_row;             /* steps per row (1) or per tensor (0) */
+    int segments;            /* independent streams of the data part */
 } nmdl_info;
 
 /* Parses and validates a frame (structure and frame checksum; the content
@@ -134,31 +230,11 @@ NMDL_NODISCARD int nmdl_info_read(const void *src, size_t src_len,
 
 /* ------------------------------------------------------------------ models
  *
- * The byte-level transformer nmdl trains on its input, for people who study
- * the model alone (`nmdl train`, `nmdl eval`). Training uses OpenBLAS and
- * threads; its weights are reproducible for a fixed seed and thread count. */
+ * The transformer on its own, for people who study the model apart from the
+ * codec (`nmdl train`, `nmdl eval`). Training uses OpenBLAS and threads; its
+ * weights are reproducible for a fixed seed and thread count. */
 
 typedef struct nmdl_model nmdl_model;
-
-typedef struct nmdl_model_config {
-    int n_layer; /* transformer blocks, 1..32 */
-    int d_model; /* width of the residual stream, 8..4096 */
-    int n_head;  /* attention heads; d_model % n_head == 0 */
-    int d_ff;    /* hidden width of each MLP, 1..16384 */
-    int ctx;     /* context window in bytes, 2..8192 */
-    int tied;    /* 1: the output projection is the embedding matrix */
-} nmdl_model_config;
-
-/* Named configurations: "tiny" (about 50K parameters), "mini" (140K),
- * "small" (470K), "medium" (1.2M), "base" (2.7M). */
-NMDL_NODISCARD int nmdl_model_preset(const char *name, nmdl_model_config *cfg);
-/* Name of preset i (0-based), NULL past the last. */
-const char *nmdl_model_preset_name(int i);
-/* The preset sized for n_bytes of training data. */
-const char *nmdl_model_preset_for_size(uint64_t n_bytes);
-/* NMDL_ERR_ARG when a configuration makes no sense (zero heads, d_model not
- * divisible by n_head, sizes out of range). */
-NMDL_NODISCARD int nmdl_model_config_check(const nmdl_model_config *cfg);
 
 /* A model with freshly initialised weights (normal, std 0.02). */
 NMDL_NODISCARD int nmdl_model_create(const nmdl_model_config *cfg,
@@ -166,16 +242,6 @@ NMDL_NODISCARD int nmdl_model_create(const nmdl_model_config *cfg,
 void nmdl_model_free(nmdl_model *m);
 void nmdl_model_get_config(const nmdl_model *m, nmdl_model_config *cfg);
 size_t nmdl_model_n_params(const nmdl_model *m);
-
-/* Training progress, reported about every 0.2 s and at the end. */
-typedef struct nmdl_progress {
-    long step, total_steps;
-    double loss_bpb;     /* recent training loss, bits per byte */
-    double tokens_per_s; /* bytes trained on per second */
-    double elapsed_s, eta_s;
-} nmdl_progress;
-/* Return non-zero to stop training early (the weights stay usable). */
-typedef int (*nmdl_progress_fn)(void *user, const nmdl_progress *p);
 
 typedef struct nmdl_train_params {
     long steps;          /* optimizer steps; 0: as many as `minutes` allow */

@@ -50,6 +50,7 @@ struct nmdl_inf {
     float *ff;   /* (S, F) */
     float *logits; /* (S, 256) */
     float *sc, *e; /* (W) scores by slot, then by position */
+    float *bias;   /* (H, W): -slope_h * distance, exactly */
     size_t bytes;
 };
 
@@ -86,7 +87,8 @@ static void load_params(nmdl_inf *f, const nmdl_tf_layout *lay, const float *p)
 int nmdl_inf_create(const nmdl_model_config *cfg, const float *params, int S,
                     nmdl_inf **out)
 {
-    if (!cfg || !params || !out || S < 1 || nmdl_model_config_check(cfg))
+    if (!cfg || !params || !out || S < 1 || nmdl_model_config_check(cfg) ||
+        cfg->d_model / cfg->n_head > NMDL_INF_MAX_HEAD)
         return NMDL_ERR_ARG;
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(cfg, &lay);
@@ -99,7 +101,8 @@ int nmdl_inf_create(const nmdl_model_config *cfg, const float *params, int S,
     const size_t C = (size_t)f->C, W = (size_t)f->W, Sz = (size_t)S;
     size_t nw = lay.n_params + NMDL_TF_VOCAB * C;
     size_t kv = Sz * f->L * C * W;
-    size_t act = Sz * (4 * C + 3 * C + (size_t)f->F + NMDL_TF_VOCAB) + 2 * W;
+    size_t act = Sz * (4 * C + 3 * C + (size_t)f->F + NMDL_TF_VOCAB) +
+                 2 * W + (size_t)f->H * W;
     f->bytes = (nw + 2 * kv + act) * sizeof(float);
     f->w = malloc(nw * sizeof(float));
     f->kt = malloc(2 * kv * sizeof(float));
@@ -117,6 +120,10 @@ int nmdl_inf_create(const nmdl_model_config *cfg, const float *params, int S,
     f->logits = f->ff + Sz * f->F;
     f->sc = f->logits + Sz * NMDL_TF_VOCAB;
     f->e = f->sc + W;
+    f->bias = f->e + W;
+    for (int h = 0; h < f->H; h++)
+        for (int d = 0; d < f->W; d++)
+            f->bias[(size_t)h * W + d] = -nmdl_ly_alibi_slope(h, f->H) * (float)d;
     load_params(f, &lay, params);
     nmdl_inf_reset(f);
     *out = f;
@@ -143,37 +150,87 @@ size_t nmdl_inf_bytes(const nmdl_inf *f)
     return f->bytes;
 }
 
-/* out (S, O) = in (S, I) times wt (I, O): out[s][o] is the fma chain over
- * i of (wt[i][o], in[s][i]). Full blocks of SEG_BLOCK x OUT_BLOCK have
- * constant bounds so that they vectorize; edges take the same steps with
- * variable bounds. */
+/* One block of out (S, O) = in (S, I) times wt (I, O): segments s0 ..
+ * s0+ns-1, outputs o0 .. o0+no-1; out[s][o] is the fma chain over i of
+ * (wt[i][o], in[s][i]). The portable version. */
+static void linear_block(float *out, const float *x, const float *wt, int I,
+                         int O, int o0, int ns, int no)
+{
+    float acc[SEG_BLOCK][OUT_BLOCK] = {{0}};
+    for (int i = 0; i < I; i++) {
+        const float *w = wt + (size_t)i * O + o0;
+        for (int s = 0; s < ns; s++) {
+            const float xs = x[(size_t)s * I + i];
+            for (int o = 0; o < no; o++)
+                acc[s][o] = fmaf(w[o], xs, acc[s][o]);
+        }
+    }
+    for (int s = 0; s < ns; s++)
+        memcpy(out + (size_t)s * O + o0, acc[s], (size_t)no * sizeof(float));
+}
+
+#if defined(__AVX__) && defined(__FMA__)
+#include <immintrin.h>
+/* The same for no == 16 with AVX and FMA: _mm256_fmadd_ps rounds once,
+ * exactly as fmaf, so the bits are those of the portable version. NS is a
+ * constant in each expansion, so the accumulators stay in registers. */
+#define LINEAR_AVX(NS)                                                         \
+    static void linear_avx##NS(float *out, const float *x, const float *wt,   \
+                               int I, int O, int o0)                          \
+    {                                                                          \
+        __m256 a[NS][2];                                                       \
+        for (int s = 0; s < NS; s++)                                           \
+            a[s][0] = a[s][1] = _mm256_setzero_ps();                           \
+        for (int i = 0; i < I; i++) {                                          \
+            const float *w = wt + (size_t)i * O + o0;                          \
+            const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8); \
+            for (int s = 0; s < NS; s++) {                                     \
+                const __m256 xs = _mm256_broadcast_ss(x + (size_t)s * I + i);  \
+                a[s][0] = _mm256_fmadd_ps(w0, xs, a[s][0]);                    \
+                a[s][1] = _mm256_fmadd_ps(w1, xs, a[s][1]);                    \
+            }                                                                  \
+        }                                                                      \
+        for (int s = 0; s < NS; s++) {                                         \
+            _mm256_storeu_ps(out + (size_t)s * O + o0, a[s][0]);               \
+            _mm256_storeu_ps(out + (size_t)s * O + o0 + 8, a[s][1]);           \
+        }                                                                      \
+    }
+LINEAR_AVX(1)
+LINEAR_AVX(2)
+LINEAR_AVX(3)
+LINEAR_AVX(4)
+
+static void linear_16(float *out, const float *x, const float *wt, int I,
+                      int O, int o0, int ns)
+{
+    switch (ns) {
+    case 4: linear_avx4(out, x, wt, I, O, o0); break;
+    case 3: linear_avx3(out, x, wt, I, O, o0); break;
+    case 2: linear_avx2(out, x, wt, I, O, o0); break;
+    default: linear_avx1(out, x, wt, I, O, o0); break;
+    }
+}
+#else
+static void linear_16(float *out, const float *x, const float *wt, int I,
+                      int O, int o0, int ns)
+{
+    linear_block(out, x, wt, I, O, o0, ns, OUT_BLOCK);
+}
+#endif
+
 static void linear(float *out, const float *in, const float *wt, int S, int I,
                    int O)
 {
-    for (int s0 = 0; s0 < S; s0 += SEG_BLOCK)
-        for (int o0 = 0; o0 < O; o0 += OUT_BLOCK) {
-            int ns = S - s0 < SEG_BLOCK ? S - s0 : SEG_BLOCK;
-            int no = O - o0 < OUT_BLOCK ? O - o0 : OUT_BLOCK;
-            float acc[SEG_BLOCK][OUT_BLOCK] = {{0}};
-            const float *x = in + (size_t)s0 * I;
-            if (ns == SEG_BLOCK && no == OUT_BLOCK) {
-                for (int i = 0; i < I; i++) {
-                    const float *w = wt + (size_t)i * O + o0;
-                    for (int s = 0; s < SEG_BLOCK; s++)
-                        for (int o = 0; o < OUT_BLOCK; o++)
-                            acc[s][o] = fmaf(w[o], x[(size_t)s * I + i], acc[s][o]);
-                }
-            } else {
-                for (int i = 0; i < I; i++) {
-                    const float *w = wt + (size_t)i * O + o0;
-                    for (int s = 0; s < ns; s++)
-                        for (int o = 0; o < no; o++)
-                            acc[s][o] = fmaf(w[o], x[(size_t)s * I + i], acc[s][o]);
-                }
-            }
-            for (int s = 0; s < ns; s++)
-                memcpy(out + (size_t)(s0 + s) * O + o0, acc[s], (size_t)no * sizeof(float));
-        }
+    for (int s0 = 0; s0 < S; s0 += SEG_BLOCK) {
+        const int ns = S - s0 < SEG_BLOCK ? S - s0 : SEG_BLOCK;
+        const float *x = in + (size_t)s0 * I;
+        float *y = out + (size_t)s0 * O;
+        int o0 = 0;
+        for (; o0 + OUT_BLOCK <= O; o0 += OUT_BLOCK)
+            linear_16(y, x, wt, I, O, o0, ns);
+        if (o0 < O)
+            linear_block(y, x, wt, I, O, o0, ns, O - o0);
+    }
 }
 
 static void layernorm(float *y, const float *x, const float *g, const float *b,
@@ -211,6 +268,31 @@ static void residual(float *x, const float *y, size_t n)
         x[i] = x[i] + y[i];
 }
 
+#define KEY_BLOCK 16 /* keys scored together */
+
+/* Scores by slot: sc[k] = fma chain over d of (q[d], kt[d][k]) for the
+ * n live slots, KEY_BLOCK keys at a time in registers. */
+static void scores(float *sc, const float *q, const float *kt, int D, int W,
+                   int n)
+{
+    int k0 = 0;
+    for (; k0 + KEY_BLOCK <= n; k0 += KEY_BLOCK) {
+        float acc[KEY_BLOCK] = {0};
+        for (int d = 0; d < D; d++) {
+            const float qd = q[d], *kd = kt + (size_t)d * W + k0;
+            for (int k = 0; k < KEY_BLOCK; k++)
+                acc[k] = fmaf(qd, kd[k], acc[k]);
+        }
+        memcpy(sc + k0, acc, sizeof acc);
+    }
+    for (int k = k0; k < n; k++) {
+        float acc = 0.0f;
+        for (int d = 0; d < D; d++)
+            acc = fmaf(q[d], kt[(size_t)d * W + k], acc);
+        sc[k] = acc;
+    }
+}
+
 /* One head of one segment at position t: q (D), the cache of its layer
  * (kt rows h*D.., v columns h*D..), output y (D). */
 static void head(nmdl_inf *f, float *y, const float *q, const float *kt,
@@ -219,27 +301,26 @@ static void head(nmdl_inf *f, float *y, const float *q, const float *kt,
     const int D = f->D, W = f->W, C = f->C;
     const long t = f->t;
     const int n = t + 1 < W ? (int)(t + 1) : W; /* positions (and slots) */
-    const float scale = 1.0f / sqrtf((float)D), slope = nmdl_ly_alibi_slope(h, f->H);
-    for (int k = 0; k < n; k++)
-        f->sc[k] = 0.0f;
-    for (int d = 0; d < D; d++) {
-        const float qd = q[d], *kd = kt + (size_t)(h * D + d) * W;
-        for (int k = 0; k < n; k++)
-            f->sc[k] = fmaf(qd, kd[k], f->sc[k]);
-    }
-    const long j0 = t + 1 - n;
-    for (int k = 0; k < n; k++) {
-        long j = j0 + k;
-        f->e[k] = fmaf(f->sc[j % W], scale, -slope * (float)(t - j));
-    }
+    const float scale = 1.0f / sqrtf((float)D);
+    const float *bias = f->bias + (size_t)h * W; /* by distance t - j */
+    scores(f->sc, q, kt + (size_t)h * D * W, D, W, n);
+    /* by position, oldest first: slots first .. n-1, then 0 .. first-1 */
+    const int first = (int)((t + 1 - n) % W), part = n - first;
+    for (int k = 0; k < part; k++)
+        f->e[k] = fmaf(f->sc[first + k], scale, bias[n - 1 - k]);
+    for (int k = part; k < n; k++)
+        f->e[k] = fmaf(f->sc[k - part], scale, bias[n - 1 - k]);
     softmax(f->e, f->e, n);
+    float acc[NMDL_INF_MAX_HEAD];
     for (int d = 0; d < D; d++)
-        y[d] = 0.0f;
+        acc[d] = 0.0f;
     for (int k = 0; k < n; k++) {
-        const float p = f->e[k], *vj = v + (size_t)((j0 + k) % W) * C + h * D;
+        const int slot = k < part ? first + k : k - part;
+        const float p = f->e[k], *vj = v + (size_t)slot * C + h * D;
         for (int d = 0; d < D; d++)
-            y[d] = fmaf(p, vj[d], y[d]);
+            acc[d] = fmaf(p, vj[d], acc[d]);
     }
+    memcpy(y, acc, (size_t)D * sizeof(float));
 }
 
 static void attention(nmdl_inf *f, int l)

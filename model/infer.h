@@ -26,6 +26,8 @@
 
 #include "transformer.h"
 
+#define NMDL_INF_MAX_HEAD 256 /* largest head width d_model / n_head */
+
 typedef struct nmdl_inf nmdl_inf;
 
 /* A forward pass for S segments over parameters laid out as

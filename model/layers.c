@@ -16,22 +16,45 @@
 
 #include "dmath.h"
 
-void nmdl_ly_matmul(float *out, const float *inp, const float *w, int N,
-                    int C, int OC, int accumulate)
+#define TILE 128 /* rows and columns of C per sgemm call */
+
+/* C (M, N) = op(A) op(B) + beta C as TILE x TILE tiles of C, each one
+ * single-threaded sgemm (OpenBLAS's OpenMP build does not fork inside a
+ * parallel region), spread over nt threads. The tiles do not depend on nt
+ * and an element's sum over K depends only on its tile's shape, so the
+ * weights a training run produces are the same for every thread count
+ * (tested). */
+static void sgemm_tiles(int ta, int tb, int M, int N, int K, const float *A,
+                        int lda, const float *B, int ldb, float beta, float *C,
+                        int ldc, int nt)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp,
-                C, w, C, accumulate ? 1.0f : 0.0f, out, OC);
+    const int tn = (N + TILE - 1) / TILE, tiles = (M + TILE - 1) / TILE * tn;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < tiles; t++) {
+        int m0 = t / tn * TILE, n0 = t % tn * TILE;
+        int m = M - m0 < TILE ? M - m0 : TILE, n = N - n0 < TILE ? N - n0 : TILE;
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                    tb ? CblasTrans : CblasNoTrans, m, n, K, 1.0f,
+                    A + (ta ? (size_t)m0 : (size_t)m0 * lda), lda,
+                    B + (tb ? (size_t)n0 * ldb : (size_t)n0), ldb, beta,
+                    C + (size_t)m0 * ldc + n0, ldc);
+    }
+}
+
+void nmdl_ly_matmul(float *out, const float *inp, const float *w, int N,
+                    int C, int OC, int accumulate, int nt)
+{
+    sgemm_tiles(0, 1, N, OC, C, inp, C, w, C, accumulate ? 1.0f : 0.0f, out,
+               OC, nt);
 }
 
 void nmdl_ly_matmul_backward(float *dinp, float *dw, const float *dout,
                              const float *inp, const float *w, int N, int C,
-                             int OC)
+                             int OC, int nt)
 {
     if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f,
-                    dout, OC, w, C, 0.0f, dinp, C);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout,
-                OC, inp, C, 1.0f, dw, C);
+        sgemm_tiles(0, 0, N, C, OC, dout, OC, w, C, 0.0f, dinp, C, nt);
+    sgemm_tiles(1, 0, OC, C, N, dout, OC, inp, C, 1.0f, dw, C, nt);
 }
 
 void nmdl_ly_layernorm(float *out, float *mean, float *rstd, const float *inp,

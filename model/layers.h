@@ -8,8 +8,11 @@
  * gradients unless their comment says otherwise.
  *
  * This is the training path: matrix products go through cblas_sgemm and
- * loops run on OpenMP threads, so results may differ in the last bits
- * between machines and thread counts. The coding path never uses it.
+ * loops run on OpenMP threads. Every output element is computed by one
+ * thread in an order that does not depend on the thread count, so a
+ * training run is reproducible for a seed on one machine whatever -T is;
+ * other machines (other OpenBLAS kernels) differ in the last bits. The
+ * coding path never uses this file.
  */
 #ifndef NMDL_LAYERS_H
 #define NMDL_LAYERS_H
@@ -19,12 +22,12 @@
 
 /* out (N, OC) = inp (N, C) @ w^T, w (OC, C); with `accumulate` out += ... */
 void nmdl_ly_matmul(float *out, const float *inp, const float *w, int N,
-                    int C, int OC, int accumulate);
+                    int C, int OC, int accumulate, int nt);
 /* dinp (N, C) = dout (N, OC) @ w  (dinp may be NULL: not wanted);
  * dw (OC, C) += dout^T @ inp. */
 void nmdl_ly_matmul_backward(float *dinp, float *dw, const float *dout,
                              const float *inp, const float *w, int N, int C,
-                             int OC);
+                             int OC, int nt);
 
 /* out (N, C) = normalised inp * g + b; mean, rstd (N) kept for backward. */
 void nmdl_ly_layernorm(float *out, float *mean, float *rstd, const float *inp,

@@ -109,34 +109,46 @@ static void adamw(nmdl_model *m, float *mom, float *vel, const nmdl_train_params
     }
 }
 
-/* Forward and backward of one batch; returns the loss in nats per token. */
+/* Forward and backward of one batch; returns the loss in nats per token.
+ * With qm, the passes run on the rounded weights and master holds the
+ * float weights, which are put back afterwards (straight-through). */
 static double step_grads(nmdl_model *m, nmdl_rng *r, const uint8_t *data,
-                         size_t n, int B, uint8_t *x, uint8_t *y)
+                         size_t n, int B, uint8_t *x, uint8_t *y,
+                         nmdl_qmodel *qm, float *master)
 {
     const int T = m->cfg.ctx;
     double loss = 0.0;
     nmdl_train_batch(r, data, n, B, T, x, y);
+    if (qm) {
+        memcpy(master, m->params, m->lay.n_params * sizeof(float));
+        nmdl_q_quantize(qm, master);
+        nmdl_q_dequantize(qm, m->params);
+    }
     nmdl_tf_zero_grad(m);
     nmdl_tf_forward(m, x, y, B, T, &loss);
     nmdl_tf_backward(m);
+    if (qm)
+        memcpy(m->params, master, m->lay.n_params * sizeof(float));
     return loss;
 }
 
 typedef struct progress_state {
     double t0, last_report, loss_sum;
-    long loss_count;
+    long loss_count, last_step;
 } progress_state;
 
 /* Reports progress when due (or when `final`); returns non-zero to stop. */
 static int report_progress(const nmdl_train_params *p, progress_state *ps,
-                           long step, long total, double tokens_per_step,
-                           int final)
+                           const char *phase, long step, long total,
+                           double tokens_per_step, int final)
 {
     double t = now();
-    if (!p->progress || (!final && t - ps->last_report < PROGRESS_EVERY_S))
+    if (!p->progress || (!final && t - ps->last_report < PROGRESS_EVERY_S) ||
+        (final && step == ps->last_step))
         return 0;
+    ps->last_step = step;
     double el = t - ps->t0;
-    nmdl_progress pr = {step, total,
+    nmdl_progress pr = {phase, step, total,
                         ps->loss_count ? ps->loss_sum / ps->loss_count / log(2.0) : 0.0,
                         el > 0 ? (double)step * tokens_per_step / el : 0.0, el,
                         step > 0 ? el / (double)step * (double)(total - step) : 0.0};
@@ -149,13 +161,13 @@ static int report_progress(const nmdl_train_params *p, progress_state *ps,
 /* Steps that fit the time budget, from the time of one forward+backward. */
 static long steps_for_budget(nmdl_model *m, const nmdl_train_params *p,
                              const uint8_t *data, size_t n, uint8_t *x,
-                             uint8_t *y)
+                             uint8_t *y, nmdl_qmodel *qm, float *master)
 {
     nmdl_rng r;
     nmdl_rng_seed(&r, p->seed, 99);
-    step_grads(m, &r, data, n, p->batch, x, y); /* warm caches and threads */
+    step_grads(m, &r, data, n, p->batch, x, y, qm, master); /* warm up */
     double t = now();
-    step_grads(m, &r, data, n, p->batch, x, y);
+    step_grads(m, &r, data, n, p->batch, x, y, qm, master);
     double per_step = now() - t;
     long steps = (long)(p->minutes * 60.0 * 0.97 / (per_step * 1.02 + 1e-9));
     return steps > 1 ? steps : 1;
@@ -164,6 +176,13 @@ static long steps_for_budget(nmdl_model *m, const nmdl_train_params *p,
 int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
                      const nmdl_train_params *p, nmdl_train_report *report)
 {
+    return nmdl_train_run(m, data, n, p, NULL, report);
+}
+
+int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
+                   const nmdl_train_params *p, nmdl_qmodel *qm,
+                   nmdl_train_report *report)
+{
     if (!m || !data || check_params(m, n, p))
         return NMDL_ERR_ARG;
     const int B = p->batch, T = m->cfg.ctx;
@@ -171,8 +190,9 @@ int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
     if (rc)
         return rc;
     m->threads = p->threads;
-    openblas_set_num_threads(p->threads);
-    float *mom = calloc(2 * m->lay.n_params, sizeof(float));
+    openblas_set_num_threads(1); /* our threads split the products */
+    float *mom = calloc((qm ? 3 : 2) * m->lay.n_params, sizeof(float));
+    float *master = qm ? mom + 2 * m->lay.n_params : NULL;
     uint8_t *x = malloc(2 * (size_t)B * T);
     if (!mom || !x) {
         free(mom);
@@ -180,27 +200,29 @@ int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
         return NMDL_ERR_NOMEM;
     }
     uint8_t *y = x + (size_t)B * T;
-    progress_state ps = {now(), 0.0, 0.0, 0};
-    long total = p->steps ? p->steps : steps_for_budget(m, p, data, n, x, y);
+    const char *phase = qm ? "fine-tune" : "train";
+    progress_state ps = {now(), 0.0, 0.0, 0, -1};
+    long total = p->steps ? p->steps
+                          : steps_for_budget(m, p, data, n, x, y, qm, master);
     double budget = p->steps ? INFINITY : p->minutes * 60.0, tail_sum = 0.0;
     long tail_from = total - (total + 19) / 20, tail_n = 0, s = 0;
     nmdl_rng r;
     nmdl_rng_seed(&r, p->seed, 1);
     ps.t0 = ps.last_report = now();
     for (; s < total && now() - ps.t0 < budget; s++) {
-        double loss = step_grads(m, &r, data, n, B, x, y);
+        double loss = step_grads(m, &r, data, n, B, x, y, qm, master);
         clip_grads(m, p->clip);
         adamw(m, mom, mom + m->lay.n_params, p, nmdl_train_lr(p, s, total), s + 1);
         ps.loss_sum += loss;
         ps.loss_count++;
         if (s >= tail_from)
             tail_sum += loss, tail_n++;
-        if (report_progress(p, &ps, s + 1, total, (double)B * T, 0)) {
+        if (report_progress(p, &ps, phase, s + 1, total, (double)B * T, 0)) {
             s++;
             break;
         }
     }
-    report_progress(p, &ps, s, s, (double)B * T, 1);
+    report_progress(p, &ps, phase, s, s, (double)B * T, 1);
     if (report) {
         report->steps = s;
         report->tokens = (double)s * B * T;
@@ -242,7 +264,7 @@ int nmdl_model_eval(nmdl_model *m, const void *data, size_t n, int threads,
         return rc ? rc : NMDL_ERR_NOMEM;
     }
     m->threads = threads;
-    openblas_set_num_threads(threads);
+    openblas_set_num_threads(1);
     size_t nw = eval_windows(n, T, starts), scored_to = 0; /* targets < it done */
     double sum = 0.0;
     for (size_t w0 = 0; w0 < nw; w0 += EVAL_BATCH) {

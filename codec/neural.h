@@ -1,0 +1,66 @@
+/*
+ * neural.h: the neural method, a two-part code. Part one (the model part)
+ * is a transformer trained on the input, quantized and entropy-coded
+ * (model/quant.h); part two (the data part) is the input arithmetic-coded
+ * under that quantized model, cut into segments coded as independent
+ * streams so that decoding can use every core.
+ *
+ * Data part: LEB128 segment count S, then S LEB128 stream lengths, then the
+ * S range-coder streams. Segment s holds bytes [s*n/S ...] as split by
+ * nmdl_neural_segment(); its first byte is coded uniformly (8 bits), every
+ * later byte under the model's distribution given the bytes before it in
+ * the segment, with frequencies totalling 2^24 (codec/freq.h).
+ */
+#ifndef NMDL_NEURAL_H
+#define NMDL_NEURAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nmdl.h"
+
+#define NMDL_NEURAL_MAX_SEGMENTS 256
+#define NMDL_NEURAL_FREQ_BITS 24
+
+typedef struct nmdl_neural_params {
+    int effort;           /* 1..9: model size, training and fine-tuning */
+    double bits;          /* target bits per weight; <= 0: the effort's */
+    int per_row;          /* 1: a step per row; 0: per tensor */
+    uint64_t seed;
+    int threads;
+    const nmdl_model_config *cfg; /* NULL: chosen from effort and size */
+    long train_steps;     /* < 0: from the effort */
+    long qat_steps;       /* < 0: from the effort; 0: plain rounding */
+    nmdl_progress_fn progress;
+    void *progress_user;
+} nmdl_neural_params;
+
+typedef struct nmdl_neural_report {
+    size_t n_params;
+    int segments;
+    long train_steps, qat_steps;
+    double delta;             /* step size in units of a row's RMS */
+    double bits_per_weight;   /* model part bits / parameters */
+    double loss_train_bpb;    /* training loss at the end, bits per byte */
+    double data_bpb;          /* data part bits per input byte */
+    double train_s, qat_s, code_s;
+} nmdl_neural_report;
+
+void nmdl_neural_params_default(nmdl_neural_params *p);
+
+/* Segment count for n bytes (depends on n only, never on threads). */
+int nmdl_neural_segments(size_t n);
+/* Start and length of segment s of S over n bytes. */
+void nmdl_neural_segment(size_t n, int S, int s, size_t *start, size_t *len);
+
+/* Both parts for src[0..n), n >= 2; malloc'd buffers. */
+int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
+                       size_t n, uint8_t **model, size_t *model_len,
+                       uint8_t **data, size_t *data_len,
+                       nmdl_neural_report *report);
+/* Rebuilds n bytes into dst from the two parts. */
+int nmdl_neural_decode(const uint8_t *model, size_t model_len,
+                       const uint8_t *data, size_t data_len, uint8_t *dst,
+                       size_t n, int threads);
+
+#endif /* NMDL_NEURAL_H */

@@ -1,0 +1,399 @@
+/*
+ * quant.c: see quant.h.
+ */
+#include "quant.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../codec/bitmodel.h"
+
+#define Q_FLAG_TIED 1u
+#define Q_FLAG_PER_ROW 2u
+#define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
+#define Q_MAX_BASE 0x1p+100f
+/* The cheapest level costs >= 0.00068 bits (codec/bitmodel.h), so a stream
+ * of len bytes holds at most about 11800 levels per byte. */
+#define Q_LEVELS_PER_BYTE 12000u
+
+/* 2^(i/8) rounded to float. */
+static const float pow2_eighths[8] = {
+    0x1.000000p+0f, 0x1.172b84p+0f, 0x1.306fe0p+0f, 0x1.4bfdaep+0f,
+    0x1.6a09e6p+0f, 0x1.8ace54p+0f, 0x1.ae89fap+0f, 0x1.d5818ep+0f};
+
+enum { KIND_WTE, KIND_QKV, KIND_WO, KIND_W1, KIND_W2, KIND_WOUT, KIND_VEC, N_KINDS };
+
+/* Which adaptive models a tensor's levels use. */
+static int kind(const nmdl_tf_tensor *t)
+{
+    static const char *const names[] = {"wte", "wqkv", "wo", "w1", "w2", "wout"};
+    if (t->rows == 1)
+        return KIND_VEC;
+    const char *dot = strchr(t->name, '.'), *base = dot ? dot + 1 : t->name;
+    for (int k = 0; k < KIND_VEC; k++)
+        if (!strcmp(base, names[k]))
+            return k;
+    return KIND_VEC;
+}
+
+static int is_vector(const nmdl_tf_tensor *t)
+{
+    return t->rows == 1;
+}
+
+int nmdl_q_alloc(const nmdl_model_config *cfg, nmdl_qmodel *qm)
+{
+    memset(qm, 0, sizeof *qm);
+    if (nmdl_model_config_check(cfg))
+        return NMDL_ERR_ARG;
+    qm->cfg = *cfg;
+    nmdl_tf_layout_make(cfg, &qm->lay);
+    if (qm->lay.n_params > NMDL_Q_MAX_PARAMS)
+        return NMDL_ERR_TOO_LARGE;
+    const int nt = qm->lay.n_tensors;
+    size_t rows = 0;
+    for (int k = 0; k < nt; k++)
+        rows += (size_t)qm->lay.tensor[k].rows;
+    qm->base = calloc((size_t)2 * nt, sizeof(float));
+    qm->row0 = calloc((size_t)nt + 1, sizeof(size_t));
+    qm->rexp = calloc(rows, 1);
+    qm->q = calloc(qm->lay.n_params, sizeof(int32_t));
+    if (!qm->base || !qm->row0 || !qm->rexp || !qm->q) {
+        nmdl_q_free(qm);
+        return NMDL_ERR_NOMEM;
+    }
+    for (int k = 0; k < nt; k++)
+        qm->row0[k + 1] = qm->row0[k] + (size_t)qm->lay.tensor[k].rows;
+    return NMDL_OK;
+}
+
+void nmdl_q_free(nmdl_qmodel *qm)
+{
+    free(qm->base);
+    free(qm->row0);
+    free(qm->rexp);
+    free(qm->q);
+    memset(qm, 0, sizeof *qm);
+}
+
+/* The offset every level of tensor k is taken around: the tensor's mean
+ * for vectors (LayerNorm gains sit near 1), 0 for matrices. Stored after
+ * the base steps. */
+static float *means(const nmdl_qmodel *qm)
+{
+    return qm->base + qm->lay.n_tensors;
+}
+
+static double rms(const float *w, size_t n, float mean)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += ((double)w[i] - mean) * ((double)w[i] - mean);
+    return n ? sqrt(s / (double)n) : 0.0;
+}
+
+void nmdl_q_set_steps(nmdl_qmodel *qm, const float *params, double delta,
+                      int per_row)
+{
+    qm->per_row = per_row;
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        const float *w = params + t->off;
+        const size_t n = (size_t)t->rows * t->cols;
+        double mean = 0;
+        if (is_vector(t)) {
+            for (size_t i = 0; i < n; i++)
+                mean += w[i];
+            mean /= (double)n;
+        }
+        means(qm)[k] = (float)mean;
+        double r = rms(w, n, (float)mean), b = delta * (r > 1e-12 ? r : 1e-12);
+        qm->base[k] = (float)fmin(fmax(b, Q_MIN_BASE), Q_MAX_BASE);
+        for (int row = 0; row < t->rows; row++) {
+            double rr = rms(w + (size_t)row * t->cols, (size_t)t->cols, 0.0f);
+            double e = per_row && rr > 0 && r > 0 ? round(8 * log2(rr / r)) : 0;
+            qm->rexp[qm->row0[k] + row] = (int8_t)fmin(fmax(e, -NMDL_Q_REXP), NMDL_Q_REXP);
+        }
+    }
+}
+
+/* 2^k for |k| <= 126, exactly, from the bits. */
+static float pow2i(int k)
+{
+    uint32_t b = (uint32_t)(127 + k) << 23;
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+float nmdl_q_step(const nmdl_qmodel *qm, int k, size_t r)
+{
+    int e = qm->rexp[qm->row0[k] + r];
+    int lo = ((e % 8) + 8) % 8, hi = (e - lo) / 8; /* e = 8 hi + lo */
+    return qm->base[k] * pow2_eighths[lo] * pow2i(hi);
+}
+
+void nmdl_q_quantize(nmdl_qmodel *qm, const float *params)
+{
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        const float mean = means(qm)[k];
+        for (int row = 0; row < t->rows; row++) {
+            const float step = nmdl_q_step(qm, k, (size_t)row);
+            const size_t o = t->off + (size_t)row * t->cols;
+            for (int c = 0; c < t->cols; c++) {
+                double x = ((double)params[o + c] - mean) / step;
+                x = fmin(fmax(x, -NMDL_Q_MAX_LEVEL), NMDL_Q_MAX_LEVEL);
+                qm->q[o + c] = (int32_t)lround(x);
+            }
+        }
+    }
+}
+
+void nmdl_q_dequantize(const nmdl_qmodel *qm, float *params)
+{
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        const float mean = means(qm)[k];
+        for (int row = 0; row < t->rows; row++) {
+            const float step = nmdl_q_step(qm, k, (size_t)row);
+            const size_t o = t->off + (size_t)row * t->cols;
+            for (int c = 0; c < t->cols; c++)
+                params[o + c] = (float)qm->q[o + c] * step + mean;
+        }
+    }
+}
+
+/* ----------------------------------------------------------- serialising */
+
+typedef struct qbuf {
+    uint8_t *p;
+    size_t len, cap;
+    int err;
+} qbuf;
+
+static void put(qbuf *b, const void *src, size_t n)
+{
+    if (b->err)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = 2 * (b->len + n) + 64;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) {
+            b->err = NMDL_ERR_NOMEM;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void put_varint(qbuf *b, uint64_t v)
+{
+    uint8_t t[10];
+    int n = 0;
+    for (; v >= 0x80; v >>= 7)
+        t[n++] = (uint8_t)(v | 0x80);
+    t[n++] = (uint8_t)v;
+    put(b, t, (size_t)n);
+}
+
+static void put_f32(qbuf *b, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint8_t t[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24)};
+    put(b, t, 4);
+}
+
+/* Row exponents (as differences) and levels, in layout order. */
+static void encode_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e)
+{
+    nmdl_bm_int ctx[N_KINDS], rexp;
+    for (int k = 0; k < N_KINDS; k++)
+        nmdl_bm_int_init(&ctx[k]);
+    nmdl_bm_int_init(&rexp);
+    for (int k = 0; qm->per_row && k < qm->lay.n_tensors; k++) {
+        int32_t prev = 0;
+        for (size_t r = qm->row0[k]; r < qm->row0[k + 1]; r++) {
+            nmdl_bm_put_int(e, &rexp, 0, qm->rexp[r] - prev);
+            prev = qm->rexp[r];
+        }
+    }
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        nmdl_bm_int *m = &ctx[kind(t)];
+        for (int row = 0; row < t->rows; row++) {
+            const int32_t *q = qm->q + t->off + (size_t)row * t->cols;
+            for (int c = 0; c < t->cols; c++)
+                nmdl_bm_put_int(e, m, c > 0 && q[c - 1] == 0, q[c]);
+        }
+    }
+}
+
+int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
+{
+    qbuf b = {0};
+    const nmdl_model_config *c = &qm->cfg;
+    put_varint(&b, (uint64_t)c->n_layer);
+    put_varint(&b, (uint64_t)c->d_model);
+    put_varint(&b, (uint64_t)c->n_head);
+    put_varint(&b, (uint64_t)c->d_ff);
+    put_varint(&b, (uint64_t)c->ctx);
+    uint8_t flags = (uint8_t)((c->tied ? Q_FLAG_TIED : 0) | (qm->per_row ? Q_FLAG_PER_ROW : 0));
+    put(&b, &flags, 1);
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        put_f32(&b, qm->base[k]);
+        if (is_vector(&qm->lay.tensor[k]))
+            put_f32(&b, means(qm)[k]);
+    }
+    nmdl_rc_enc e;
+    nmdl_rc_enc_init(&e);
+    encode_levels(qm, &e);
+    uint8_t *stream;
+    size_t n;
+    int rc = nmdl_rc_enc_finish(&e, &stream, &n);
+    if (!rc) {
+        put(&b, stream, n);
+        free(stream);
+    }
+    if (rc || b.err) {
+        free(b.p);
+        return rc ? rc : b.err;
+    }
+    *out = b.p;
+    *len = b.len;
+    return NMDL_OK;
+}
+
+/* ------------------------------------------------------------- parsing */
+
+typedef struct qin {
+    const uint8_t *p;
+    size_t len, pos;
+} qin;
+
+static int get_varint(qin *in, uint64_t max, int *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 5; i++) {
+        if (in->pos >= in->len)
+            return NMDL_ERR_TRUNCATED;
+        uint8_t b = in->p[in->pos++];
+        v |= (uint64_t)(b & 0x7F) << (7 * i);
+        if (!(b & 0x80)) {
+            if ((i > 0 && b == 0) || v > max)
+                return NMDL_ERR_CORRUPT;
+            *out = (int)v;
+            return NMDL_OK;
+        }
+    }
+    return NMDL_ERR_CORRUPT;
+}
+
+static int get_f32(qin *in, float *f)
+{
+    if (in->len - in->pos < 4)
+        return NMDL_ERR_TRUNCATED;
+    const uint8_t *p = in->p + in->pos;
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                 (uint32_t)p[3] << 24;
+    memcpy(f, &u, 4);
+    in->pos += 4;
+    return isfinite(*f) ? NMDL_OK : NMDL_ERR_CORRUPT;
+}
+
+static int decode_header(qin *in, nmdl_model_config *c, int *per_row)
+{
+    int rc, flags;
+    if ((rc = get_varint(in, 64, &c->n_layer)) || (rc = get_varint(in, 8192, &c->d_model)) ||
+        (rc = get_varint(in, 8192, &c->n_head)) || (rc = get_varint(in, 32768, &c->d_ff)) ||
+        (rc = get_varint(in, 16384, &c->ctx)))
+        return rc;
+    if (in->pos >= in->len)
+        return NMDL_ERR_TRUNCATED;
+    flags = in->p[in->pos++];
+    if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW))
+        return NMDL_ERR_CORRUPT;
+    c->tied = (flags & Q_FLAG_TIED) != 0;
+    *per_row = (flags & Q_FLAG_PER_ROW) != 0;
+    return nmdl_model_config_check(c) ? NMDL_ERR_CORRUPT : NMDL_OK;
+}
+
+static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
+{
+    nmdl_bm_int ctx[N_KINDS], rexp;
+    for (int k = 0; k < N_KINDS; k++)
+        nmdl_bm_int_init(&ctx[k]);
+    nmdl_bm_int_init(&rexp);
+    int rc = NMDL_OK;
+    int32_t v, prev;
+    for (int k = 0; qm->per_row && k < qm->lay.n_tensors; k++) {
+        prev = 0;
+        for (size_t r = qm->row0[k]; r < qm->row0[k + 1]; r++) {
+            if ((rc = nmdl_bm_get_int(d, &rexp, 0, &v)))
+                return rc;
+            v += prev;
+            if (v < -NMDL_Q_REXP || v > NMDL_Q_REXP)
+                return NMDL_ERR_CORRUPT;
+            qm->rexp[r] = (int8_t)(prev = v);
+        }
+    }
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        nmdl_bm_int *m = &ctx[kind(t)];
+        for (int row = 0; row < t->rows; row++) {
+            int32_t *q = qm->q + t->off + (size_t)row * t->cols;
+            for (int c = 0; c < t->cols; c++) {
+                if ((rc = nmdl_bm_get_int(d, m, c > 0 && q[c - 1] == 0, &q[c])))
+                    return rc;
+                if (q[c] < -NMDL_Q_MAX_LEVEL || q[c] > NMDL_Q_MAX_LEVEL)
+                    return NMDL_ERR_CORRUPT;
+            }
+        }
+    }
+    return nmdl_rc_dec_finish(d);
+}
+
+int nmdl_q_read_header(const uint8_t *src, size_t len, nmdl_model_config *cfg,
+                       int *per_row)
+{
+    qin in = {src, len, 0};
+    return decode_header(&in, cfg, per_row);
+}
+
+int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm)
+{
+    qin in = {src, len, 0};
+    nmdl_model_config c;
+    int per_row, rc = decode_header(&in, &c, &per_row);
+    memset(qm, 0, sizeof *qm);
+    if (rc)
+        return rc;
+    nmdl_tf_layout lay;
+    nmdl_tf_layout_make(&c, &lay);
+    if (lay.n_params > NMDL_Q_MAX_PARAMS ||
+        lay.n_params / Q_LEVELS_PER_BYTE > len) /* more levels than bytes allow */
+        return NMDL_ERR_CORRUPT;
+    if ((rc = nmdl_q_alloc(&c, qm)))
+        return rc;
+    qm->per_row = per_row;
+    for (int k = 0; !rc && k < qm->lay.n_tensors; k++) {
+        rc = get_f32(&in, &qm->base[k]);
+        if (!rc && !(qm->base[k] >= Q_MIN_BASE && qm->base[k] <= Q_MAX_BASE))
+            rc = NMDL_ERR_CORRUPT;
+        if (!rc && is_vector(&qm->lay.tensor[k]))
+            rc = get_f32(&in, &means(qm)[k]);
+    }
+    nmdl_rc_dec d;
+    if (!rc)
+        rc = nmdl_rc_dec_init(&d, src + in.pos, len - in.pos);
+    if (!rc)
+        rc = decode_levels(qm, &d);
+    if (rc)
+        nmdl_q_free(qm);
+    return rc;
+}

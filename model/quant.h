@@ -1,0 +1,70 @@
+/*
+ * quant.h: the quantized model, part one of the two-part code.
+ *
+ * Every parameter becomes an integer level q and is rebuilt as
+ * w = (float)q * step, where the step belongs to the parameter's row:
+ *
+ *   step(tensor k, row r) = base[k] * 2^(rexp[r] / 8)
+ *
+ * base[k] is a float32 per tensor and rexp[r] an integer per row in
+ * [-NMDL_Q_REXP, NMDL_Q_REXP] (all 0 when quantizing per tensor). The power
+ * is evaluated exactly as base * P[rexp mod 8] * 2^floor(rexp / 8) with
+ * P[i] the float nearest 2^(i/8), so the decoder's weights are the
+ * encoder's to the bit.
+ *
+ * Quantizing is rounding to the nearest level (no clipping: levels are
+ * entropy-coded, so a rare large value costs a few bits instead of being
+ * cut). The step size sets the cost: `delta` is the step in units of each
+ * row's (or tensor's) root mean square.
+ *
+ * Serialised form (the neural method's model part, docs/FORMAT.md): the
+ * configuration, a flags byte, the base steps, then one range-coder stream
+ * with the row exponents and all levels, tensor by tensor in layout order,
+ * row-major, each under adaptive binary models (codec/bitmodel.h).
+ */
+#ifndef NMDL_QUANT_H
+#define NMDL_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transformer.h"
+
+#define NMDL_Q_REXP 64         /* row exponents lie in [-64, 64] */
+#define NMDL_Q_MAX_LEVEL (1 << 24)
+#define NMDL_Q_MAX_PARAMS (1u << 27) /* decoders refuse larger models */
+
+typedef struct nmdl_qmodel {
+    nmdl_model_config cfg;
+    nmdl_tf_layout lay;
+    int per_row;       /* 1: row exponents in use */
+    float *base;       /* (n_tensors) */
+    int8_t *rexp;      /* (rows of all tensors) */
+    size_t *row0;      /* (n_tensors + 1): first row of tensor k in rexp */
+    int32_t *q;        /* (n_params) */
+} nmdl_qmodel;
+
+int nmdl_q_alloc(const nmdl_model_config *cfg, nmdl_qmodel *qm);
+void nmdl_q_free(nmdl_qmodel *qm);
+
+/* Steps for `params`: base[k] = delta * rms(tensor k); with per_row,
+ * rexp[r] = round(8 log2(rms(row r) / rms(tensor k))), clipped. */
+void nmdl_q_set_steps(nmdl_qmodel *qm, const float *params, double delta,
+                      int per_row);
+/* The step of row r of tensor k, exactly as the decoder computes it. */
+float nmdl_q_step(const nmdl_qmodel *qm, int k, size_t r);
+/* q = nearest level of params under the current steps. */
+void nmdl_q_quantize(nmdl_qmodel *qm, const float *params);
+/* params = q * step: the weights the decoder rebuilds. */
+void nmdl_q_dequantize(const nmdl_qmodel *qm, float *params);
+
+/* The model part: malloc'd bytes. */
+int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len);
+/* The configuration and per_row flag at the start of a model part. */
+int nmdl_q_read_header(const uint8_t *src, size_t len, nmdl_model_config *cfg,
+                       int *per_row);
+/* Parses and validates a model part; sizes are checked against len before
+ * anything is allocated. */
+int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm);
+
+#endif /* NMDL_QUANT_H */
