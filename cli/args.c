@@ -14,7 +14,9 @@
 /* options with no short form */
 enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_BATCH, OPT_LR, OPT_SEED, OPT_UNTIED, OPT_EFFORT, OPT_BITS,
-       OPT_PER_TENSOR, OPT_NO_FALLBACK };
+       OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
+       OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
+       OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS };
 
 static const struct {
     const char *name; /* long spelling, without "--" */
@@ -31,6 +33,12 @@ static const struct {
     {"seed", OPT_SEED, 1},      {"untied", OPT_UNTIED, 0},
     {"effort", OPT_EFFORT, 1},  {"bits", OPT_BITS, 1},
     {"per-tensor", OPT_PER_TENSOR, 0}, {"no-fallback", OPT_NO_FALLBACK, 0},
+    {"sampler", OPT_SAMPLER, 1}, {"step", OPT_STEP, 1},
+    {"nbeta", OPT_NBETA, 1},     {"gamma", OPT_GAMMA, 1},
+    {"chains", OPT_CHAINS, 1},   {"burnin", OPT_BURNIN, 1},
+    {"draws", OPT_DRAWS, 1},     {"csv", OPT_CSV, 1},
+    {"svg", OPT_SVG, 1},         {"epsilon", OPT_EPSILON, 1},
+    {"budget", OPT_BUDGET, 1},   {"row-steps", OPT_ROW_STEPS, 1},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -40,7 +48,8 @@ static const struct {
 } commands[] = {
     {"compress", CLI_COMPRESS}, {"decompress", CLI_DECOMPRESS},
     {"info", CLI_INFO},         {"train", CLI_TRAIN},
-    {"eval", CLI_EVAL},         {"help", CLI_HELP},
+    {"eval", CLI_EVAL},         {"llc", CLI_LLC},
+    {"compressibility", CLI_COMPRESSIBILITY}, {"help", CLI_HELP},
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -97,6 +106,51 @@ static int apply(cli_opts *o, int key, const char *val)
     case OPT_PRESET: o->preset = val; break;
     case OPT_PER_TENSOR: o->per_tensor = 1; break;
     case OPT_NO_FALLBACK: o->no_fallback = 1; break;
+    case OPT_CSV: o->csv = val; break;
+    case OPT_SVG: o->svg = val; break;
+    case OPT_SAMPLER:
+        if (strcmp(val, "sgld") && strcmp(val, "psgld"))
+            return usage_error("--sampler is sgld or psgld", val);
+        o->sampler = !strcmp(val, "psgld");
+        break;
+    case OPT_ROW_STEPS:
+        if (strcmp(val, "rms") && strcmp(val, "posterior"))
+            return usage_error("--row-steps is rms or posterior", val);
+        o->posterior_rows = !strcmp(val, "posterior");
+        break;
+    case OPT_BUDGET:
+        if (strcmp(val, "search") && strcmp(val, "bstar"))
+            return usage_error("--budget is search or bstar (or give --bits)", val);
+        o->budget = val;
+        break;
+    case OPT_STEP:
+        if (parse_number("--step", val, 1e-15, 1, &v))
+            return -1;
+        o->step = v;
+        break;
+    case OPT_NBETA:
+        if (parse_number("--nbeta", val, 1e-6, 1e15, &v))
+            return -1;
+        o->nbeta = v;
+        break;
+    case OPT_GAMMA:
+        if (parse_number("--gamma", val, 1e-9, 1e12, &v))
+            return -1;
+        o->gamma = v;
+        break;
+    case OPT_EPSILON:
+        if (parse_number("--epsilon", val, 1e-12, 0.999999, &v))
+            return -1;
+        o->epsilon = v;
+        break;
+    case OPT_CHAINS:
+    case OPT_BURNIN:
+    case OPT_DRAWS:
+        if (parse_number(key == OPT_CHAINS ? "--chains" : key == OPT_BURNIN ? "--burnin" : "--draws",
+                         val, key == OPT_BURNIN ? 0 : 1, 1e6, &v))
+            return -1;
+        *(key == OPT_CHAINS ? &o->chains : key == OPT_BURNIN ? &o->burnin : &o->draws) = (int)v;
+        break;
     case OPT_EFFORT:
         if (parse_number("--effort", val, 1, 9, &v))
             return -1;
@@ -223,6 +277,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     o->verbosity = 1;
     o->method = NMDL_METHOD_NEURAL;
     o->seed = 1;
+    o->burnin = -1;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)
         return usage_error("out of memory", NULL);

@@ -19,6 +19,8 @@ typedef enum cli_command {
     CLI_INFO,
     CLI_TRAIN,
     CLI_EVAL,
+    CLI_LLC,
+    CLI_COMPRESSIBILITY,
     CLI_HELP,
     CLI_VERSION
 } cli_command;
@@ -49,6 +51,16 @@ typedef struct cli_opts {
     double bits;         /* --bits: bits per weight; 0 = the effort's */
     int per_tensor;      /* --per-tensor: one quantization step per tensor */
     int no_fallback;     /* --no-fallback: write the method asked for */
+    /* llc, and the budget of the neural method */
+    int sampler;         /* --sampler sgld|psgld (0, 1) */
+    double step;         /* --step: SGLD step size; 0 = calibrate */
+    double nbeta;        /* --nbeta; 0 = n / ln n */
+    double gamma;        /* --gamma: localization; 0 = default */
+    int chains, burnin, draws; /* 0 (burnin -1) = defaults */
+    const char *csv, *svg;     /* --csv, --svg: where llc writes traces */
+    double epsilon;      /* --epsilon: loss tolerance, nats per byte; 0 = λ/n */
+    const char *budget;  /* --budget search|bstar */
+    int posterior_rows;  /* --row-steps posterior (default rms) */
 } cli_opts;
 
 /* Parses argv into *o (o->inputs is malloc'd, free it). On a usage error

@@ -161,6 +161,20 @@ static void neural_summary(const nmdl_cctx *c)
             "data %llu bytes (%.4f bits/byte, %d segments, %.0f s)\n",
             (unsigned long long)r.model_bytes, r.bits_per_weight, r.delta,
             (unsigned long long)r.data_bytes, r.data_bpb, r.segments, r.code_s);
+    static const char *const modes[] = {"fixed", "bstar", "search"};
+    if (r.llc_healthy >= 0)
+        fprintf(stderr, "  llc: %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f, %.0f s)%s%s\n",
+                r.llc, r.llc_se, r.nbeta, r.llc_step, r.mala, r.llc_s,
+                r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
+    fprintf(stderr, "  budget %s: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f bits "
+            "predicted), chosen %.3f (%.1f x b*)%s%s\n", modes[r.budget_mode],
+            r.epsilon, r.b_star, r.predicted_model_bits, r.budget_bits,
+            r.budget_bits / r.b_star, r.budget_note[0] ? "; " : "", r.budget_note);
+    for (int i = 0; i < r.n_candidates; i++)
+        fprintf(stderr, "    budget %.3f bits/weight%s: model %.0f bytes, sample loss "
+                "%.4f bits/byte, DL %.0f bytes\n", r.cand_bits[i],
+                r.cand_tuned[i] ? " (tuned)" : "", r.cand_model_bits[i] / 8,
+                r.cand_loss_bpb[i], r.cand_dl_bits[i] / 8);
     fprintf(stderr, "  frames: neural %llu, zstd %llu, stored %llu bytes -> %s\n",
             (unsigned long long)r.neural_bytes, (unsigned long long)r.zstd_bytes,
             (unsigned long long)r.stored_bytes, nmdl_method_name(r.method));
@@ -269,9 +283,32 @@ static int run_all(job *j)
 }
 
 /* The options into the context; non-zero when one is refused. */
+/* The learning-coefficient settings from the options (llc and compress). */
+void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s)
+{
+    nmdl_llc_settings_default(s);
+    s->sampler = o->sampler;
+    s->step = o->step;
+    s->nbeta = o->nbeta;
+    if (o->gamma > 0)
+        s->gamma = o->gamma;
+    if (o->chains)
+        s->chains = o->chains;
+    if (o->burnin >= 0)
+        s->burnin = o->burnin;
+    if (o->draws)
+        s->draws = o->draws;
+    if (o->batch)
+        s->batch = o->batch;
+    s->seed = o->seed;
+    s->threads = cli_threads(o);
+}
+
 static int configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
 {
     nmdl_model_config cfg;
+    nmdl_llc_settings llc;
+    cli_llc_settings(o, &llc);
     nmdl_cctx_set_progress(c, cli_bar_init(bar, o->verbosity), bar);
     if (o->preset && (nmdl_model_preset(o->preset, &cfg) ||
                       nmdl_cctx_set_model(c, &cfg))) {
@@ -283,7 +320,12 @@ static int configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
            (o->effort && nmdl_cctx_set_effort(c, o->effort)) ||
            nmdl_cctx_set_bits(c, o->bits) || nmdl_cctx_set_seed(c, o->seed) ||
            nmdl_cctx_set_per_row(c, !o->per_tensor) ||
-           nmdl_cctx_set_fallback(c, !o->no_fallback);
+           nmdl_cctx_set_fallback(c, !o->no_fallback) ||
+           nmdl_cctx_set_llc(c, &llc) || nmdl_cctx_set_epsilon(c, o->epsilon) ||
+           nmdl_cctx_set_posterior_rows(c, o->posterior_rows) ||
+           (o->budget && !o->bits &&
+            nmdl_cctx_set_budget(c, strcmp(o->budget, "bstar") ? NMDL_BUDGET_SEARCH
+                                                               : NMDL_BUDGET_BSTAR));
 }
 
 int cli_compress(const cli_opts *o)

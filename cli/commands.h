@@ -6,16 +6,20 @@
 #define NMDL_CLI_COMMANDS_H
 
 #include "args.h"
+#include "nmdl.h"
 
 int cli_compress(const cli_opts *o);
 int cli_decompress(const cli_opts *o);
 int cli_info(const cli_opts *o);
 int cli_train(const cli_opts *o);
 int cli_eval(const cli_opts *o);
+int cli_llc(const cli_opts *o);
 
 /* Prints "nmdl: <name>: <what>" on standard error. */
 void cli_error(const char *name, const char *what);
 /* Threads to use: -T, or one per online core when it is 0. */
 int cli_threads(const cli_opts *o);
+/* The learning-coefficient settings the options give. */
+void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s);
 
 #endif /* NMDL_CLI_COMMANDS_H */

@@ -3,6 +3,7 @@
  * is for people; --json prints one object per file, one per line, with keys
  * that stay stable across versions (new keys may be added).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ static double bits_per_byte(const nmdl_info *i)
                              : -1.0;
 }
 
+static void print_json_neural(const nmdl_info *i);
+
 static void print_json(const char *name, const nmdl_info *i)
 {
     printf("{\"file\":");
@@ -58,17 +61,49 @@ static void print_json(const char *name, const nmdl_info *i)
         printf(",\"alternative_method\":\"%s\",\"alternative_bytes\":%llu",
                nmdl_method_name(i->alternative_method),
                (unsigned long long)i->alternative_bytes);
-    if (i->method == NMDL_METHOD_NEURAL) {
+    if (i->method == NMDL_METHOD_NEURAL)
+        print_json_neural(i);
+    printf("}\n");
+}
+
+/* JSON numbers: null where the value is not known. */
+static void json_num(const char *key, double v)
+{
+    if (isfinite(v))
+        printf(",\"%s\":%.6g", key, v);
+    else
+        printf(",\"%s\":null", key);
+}
+
+static void print_json_neural(const nmdl_info *i)
+{
+    static const char *const modes[] = {"fixed", "bstar", "search"};
+    {
         const nmdl_model_config *c = &i->model;
-        printf(",\"n_params\":%llu,\"bits_per_weight\":%.6f,\"segments\":%d"
+        printf(",\"n_tokens\":%llu,\"n_params\":%llu,\"bits_per_weight\":%.6f,\"segments\":%d"
                ",\"quantization\":\"%s\",\"model\":{\"n_layer\":%d,\"d_model\":%d"
                ",\"n_head\":%d,\"d_ff\":%d,\"ctx\":%d,\"tied\":%s}",
-               (unsigned long long)i->n_params,
+               (unsigned long long)i->original_bytes, (unsigned long long)i->n_params,
                8.0 * (double)i->model_bytes / (double)i->n_params, i->segments,
                i->per_row ? "per-row" : "per-tensor", c->n_layer, c->d_model,
                c->n_head, c->d_ff, c->ctx, c->tied ? "true" : "false");
     }
-    printf("}\n");
+    if (!i->has_report)
+        return;
+    double loss_q = 8.0 * (double)i->data_bytes / (double)i->original_bytes;
+    printf(",\"budget\":\"%s\"", modes[i->budget_mode]);
+    json_num("budget_bits", i->budget_bits);
+    json_num("budget_ratio", i->budget_bits / i->b_star);
+    json_num("llc", i->llc);
+    json_num("llc_se", i->llc_se);
+    json_num("nbeta", i->nbeta);
+    json_num("llc_step", i->llc_step);
+    json_num("mala", i->mala);
+    json_num("epsilon", i->epsilon);
+    json_num("b_star", i->b_star);
+    json_num("predicted_model_bits", i->llc * log2(1.0 / i->epsilon));
+    json_num("loss_float", i->loss_float_bpb);
+    json_num("loss_quantized", loss_q);
 }
 
 static void print_part(const char *what, uint64_t bytes, uint64_t original)
@@ -101,6 +136,17 @@ static void print_text(const char *name, const nmdl_info *i)
                8.0 * (double)i->model_bytes / (double)i->n_params,
                i->per_row ? "per-row" : "per-tensor");
         printf("  %-14s %d\n", "segments", i->segments);
+    }
+    if (i->has_report) {
+        static const char *const modes[] = {"fixed", "bstar", "search"};
+        printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)\n",
+               "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala);
+        printf("  %-14s epsilon %.3g nats/byte, b* %.4f bits/weight, predicted "
+               "model %.0f bytes\n", "", i->epsilon, i->b_star,
+               i->llc * log2(1.0 / i->epsilon) / 8);
+        printf("  %-14s budget %s: %.3f bits/weight (%.1f x b*), float loss %.4f "
+               "bits/byte\n", "", modes[i->budget_mode], i->budget_bits,
+               i->budget_bits / i->b_star, i->loss_float_bpb);
     }
     if (i->has_alternative)
         printf("  %-14s %s would have taken %llu bytes\n", "not used",

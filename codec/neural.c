@@ -21,24 +21,36 @@
 #define TRAIN_BATCH 16
 #define MAX_KV_BYTES (4ull << 30) /* decoders refuse caches beyond 4 GiB */
 
-/* What an effort level buys: the model one or two presets off the size's
- * own, passes over the data in training steps, fine-tuning steps as a
- * fraction of those, and the default bits per weight. */
+/* What an effort level buys: the model one preset off the size's own, the
+ * training compute in model FLOPs per input byte (6 N + 12 L C T per
+ * trained byte, as bench/train counts), fine-tuning steps as a fraction of
+ * the training steps, and the default bits per weight. Effort 6 spends
+ * 40 MFLOP per byte: about 8 minutes of training per MB on 2 cores at the
+ * ~85 GFLOP/s measured (26 passes of 1 MB with mini, 10 of 8 MB with small). */
 static const struct effort {
     int shift;
-    double passes, qat, bits;
+    double flops_per_byte, qat, bits;
 } efforts[10] = {
     {0, 0, 0, 0}, /* unused: levels are 1..9 */
-    {-1, 1.0, 0.10, 3.0}, {-1, 2.0, 0.10, 3.0}, {0, 2.0, 0.10, 3.0},
-    {0, 4.0, 0.12, 3.0},  {0, 6.0, 0.12, 3.0},  {0, 10.0, 0.15, 3.0},
-    {0, 16.0, 0.15, 3.0}, {1, 16.0, 0.15, 3.0}, {1, 32.0, 0.20, 3.0},
+    {-1, 2.5e6, 0.10, 3.0}, {-1, 5e6, 0.10, 3.0}, {0, 10e6, 0.10, 3.0},
+    {0, 15e6, 0.12, 3.0},   {0, 25e6, 0.12, 3.0}, {0, 40e6, 0.12, 3.0},
+    {0, 65e6, 0.15, 3.0},   {0, 100e6, 0.15, 3.0}, {0, 160e6, 0.20, 3.0},
 };
+
+/* Model FLOPs of training on one byte (the PaLM count bench/train uses). */
+static double flops_per_token(const nmdl_model_config *c)
+{
+    double C = c->d_model, F = c->d_ff, L = c->n_layer, T = c->ctx;
+    return 6 * (L * (4 * C * C + 2 * C * F) + 256 * C) + 12 * L * C * T;
+}
 
 void nmdl_neural_params_default(nmdl_neural_params *p)
 {
     memset(p, 0, sizeof *p);
     p->effort = 6;
-    p->per_row = 1;
+    p->budget.mode = NMDL_BUDGET_SEARCH;
+    p->budget.per_row = 1;
+    nmdl_llc_settings_default(&p->budget.llc);
     p->seed = 1;
     p->threads = 1;
     p->train_steps = -1;
@@ -239,36 +251,6 @@ static const char *effort_preset(int effort, size_t n)
     return nmdl_model_preset_name(i < 0 ? 0 : i > last ? last : i);
 }
 
-/* Bits per weight of the levels under step size delta (actually coded). */
-static double coded_bits(nmdl_qmodel *qm, const float *params, double delta,
-                         int per_row)
-{
-    uint8_t *buf;
-    size_t len;
-    nmdl_q_set_steps(qm, params, delta, per_row);
-    nmdl_q_quantize(qm, params);
-    if (nmdl_q_encode(qm, &buf, &len))
-        return INFINITY;
-    free(buf);
-    return 8.0 * (double)len / (double)qm->lay.n_params;
-}
-
-/* The step size whose coded levels cost about `bits` per weight: bisection
- * on log(delta), cost falling as the step grows. */
-static double delta_for_bits(nmdl_qmodel *qm, const float *params, double bits,
-                             int per_row)
-{
-    double lo = log(1e-4), hi = log(64.0);
-    for (int i = 0; i < 30; i++) {
-        double mid = 0.5 * (lo + hi);
-        if (coded_bits(qm, params, exp(mid), per_row) > bits)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return exp(hi);
-}
-
 static void train_params(const nmdl_neural_params *p, long steps, int qat,
                          nmdl_train_params *t)
 {
@@ -298,9 +280,9 @@ static int encode_model(const nmdl_neural_params *p, const uint8_t *src, size_t 
                         uint8_t **model, size_t *model_len, nmdl_neural_report *r)
 {
     const struct effort *e = &efforts[p->effort];
-    const double per_step = (double)TRAIN_BATCH * m->cfg.ctx;
+    const double per_step = (double)TRAIN_BATCH * m->cfg.ctx * flops_per_token(&m->cfg);
     long steps = p->train_steps >= 0 ? p->train_steps
-                                     : clamp_steps(e->passes * (double)n / per_step);
+                                     : clamp_steps(e->flops_per_byte * (double)n / per_step);
     long qsteps = p->qat_steps >= 0 ? p->qat_steps : clamp_steps(e->qat * (double)steps);
     nmdl_train_params tp;
     nmdl_train_report tr = {0};
@@ -317,9 +299,21 @@ static int encode_model(const nmdl_neural_params *p, const uint8_t *src, size_t 
         rc = nmdl_q_alloc(&m->cfg, qm);
     if (rc)
         return rc;
-    double bits = p->bits > 0 ? p->bits : e->bits;
-    r->delta = delta_for_bits(qm, m->params, bits, p->per_row);
-    nmdl_q_set_steps(qm, m->params, r->delta, p->per_row);
+    nmdl_budget_params bp = p->budget;
+    float *spread = NULL;
+    nmdl_train_params tune;
+    if (bp.mode == NMDL_BUDGET_FIXED && !(bp.bits > 0))
+        bp.bits = e->bits;
+    bp.llc.seed = p->seed;
+    if (qsteps >= 8) { /* the search's finalists get a quarter of the tuning */
+        train_params(p, qsteps / 4, 1, &tune);
+        tune.progress = NULL;
+        bp.tune = &tune;
+    }
+    if ((rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, &r->budget)))
+        return rc;
+    r->delta = nmdl_budget_delta(qm, m->params, r->budget.bits, bp.per_row, spread);
+    free(spread);
     t0 = now();
     if (qsteps > 0) {
         train_params(p, qsteps, 1, &tp);

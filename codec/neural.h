@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "nmdl.h"
 
 #define NMDL_NEURAL_MAX_SEGMENTS 256
@@ -24,8 +25,7 @@
 
 typedef struct nmdl_neural_params {
     int effort;           /* 1..9: model size, training and fine-tuning */
-    double bits;          /* target bits per weight; <= 0: the effort's */
-    int per_row;          /* 1: a step per row; 0: per tensor */
+    nmdl_budget_params budget; /* mode, bits (fixed), epsilon, rows, llc */
     uint64_t seed;
     int threads;
     const nmdl_model_config *cfg; /* NULL: chosen from effort and size */
@@ -40,6 +40,7 @@ typedef struct nmdl_neural_report {
     int segments;
     long train_steps, qat_steps;
     double delta;             /* step size in units of a row's RMS */
+    nmdl_budget_report budget;
     double bits_per_weight;   /* model part bits / parameters */
     double loss_train_bpb;    /* training loss at the end, bits per byte */
     double data_bpb;          /* data part bits per input byte */

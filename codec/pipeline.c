@@ -3,6 +3,7 @@
  * produce the candidate parts (neural, zstd, stored), keep the smallest
  * frame, and leave framing and checksums to container/frame.c.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,7 +91,42 @@ int nmdl_cctx_set_bits(nmdl_cctx *c, double bits)
 {
     if (!c || !(bits >= 0 && bits <= 32))
         return NMDL_ERR_ARG;
-    c->neural.bits = bits;
+    c->neural.budget.bits = bits;
+    c->neural.budget.mode = bits > 0 ? NMDL_BUDGET_FIXED : NMDL_BUDGET_SEARCH;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_budget(nmdl_cctx *c, int mode)
+{
+    if (!c || mode < NMDL_BUDGET_FIXED || mode > NMDL_BUDGET_SEARCH)
+        return NMDL_ERR_ARG;
+    c->neural.budget.mode = mode;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_epsilon(nmdl_cctx *c, double epsilon)
+{
+    if (!c || !(epsilon >= 0 && epsilon < 1))
+        return NMDL_ERR_ARG;
+    c->neural.budget.epsilon = epsilon;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_posterior_rows(nmdl_cctx *c, int on)
+{
+    if (!c || (on != 0 && on != 1))
+        return NMDL_ERR_ARG;
+    c->neural.budget.posterior = on;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_llc(nmdl_cctx *c, const nmdl_llc_settings *s)
+{
+    if (!c || !s || s->chains < 1 || s->draws < 1 || s->burnin < 0 ||
+        s->batch < 1 || s->step < 0 || s->nbeta < 0 || !(s->gamma >= 0) ||
+        (s->sampler != NMDL_SAMPLER_SGLD && s->sampler != NMDL_SAMPLER_PSGLD))
+        return NMDL_ERR_ARG;
+    c->neural.budget.llc = *s;
     return NMDL_OK;
 }
 
@@ -106,7 +142,7 @@ int nmdl_cctx_set_per_row(nmdl_cctx *c, int per_row)
 {
     if (!c || (per_row != 0 && per_row != 1))
         return NMDL_ERR_ARG;
-    c->neural.per_row = per_row;
+    c->neural.budget.per_row = per_row;
     return NMDL_OK;
 }
 
@@ -180,11 +216,64 @@ static int zstd_part(nmdl_cctx *c, const void *src, size_t n, uint8_t **out,
     return NMDL_OK;
 }
 
+/* ------------------------------------------------------------ report
+ * The encoder's measurements, in the header (docs/FORMAT.md, "Report"):
+ * version 1, budget mode, then binary32 LE: budget bits, llc, llc_se,
+ * nbeta, llc step, MALA, epsilon, b*, float loss (bits/byte). */
+
+#define REPORT_VERSION 1
+#define REPORT_FIELDS 9
+#define REPORT_BYTES (2 + 4 * REPORT_FIELDS)
+
+static void put_f32(uint8_t *p, double v)
+{
+    float f = (float)v;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(u >> (8 * i));
+}
+
+static double get_f32(const uint8_t *p)
+{
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                 (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static void report_encode(const nmdl_budget_report *b, uint8_t out[REPORT_BYTES])
+{
+    const double v[REPORT_FIELDS] = {b->bits, b->llc, b->llc_se, b->nbeta, b->llc_step,
+                                     b->mala, b->epsilon, b->b_star, b->loss_float_bpb};
+    out[0] = REPORT_VERSION;
+    out[1] = (uint8_t)b->mode;
+    for (int i = 0; i < REPORT_FIELDS; i++)
+        put_f32(out + 2 + 4 * i, v[i]);
+}
+
+/* Fills info from a report; unknown versions are skipped, not rejected. */
+static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
+{
+    info->report_bytes = len;
+    if (len != REPORT_BYTES || p[0] != REPORT_VERSION || p[1] > NMDL_BUDGET_SEARCH)
+        return;
+    double *dst[REPORT_FIELDS] = {&info->budget_bits, &info->llc, &info->llc_se,
+                                  &info->nbeta, &info->llc_step, &info->mala,
+                                  &info->epsilon, &info->b_star, &info->loss_float_bpb};
+    info->has_report = 1;
+    info->budget_mode = p[1];
+    for (int i = 0; i < REPORT_FIELDS; i++)
+        *dst[i] = get_f32(p + 2 + 4 * i);
+}
+
 /* A candidate frame: its parts and the size it would take. */
 typedef struct candidate {
     nmdl_frame f;
     uint8_t *model, *data; /* owned parts, freed at the end */
     size_t size;           /* 0: not produced */
+    uint8_t report[REPORT_BYTES];
 } candidate;
 
 static void frame_of(candidate *k, unsigned method, uint64_t n, const uint8_t *sum,
@@ -202,6 +291,28 @@ static void frame_of(candidate *k, unsigned method, uint64_t n, const uint8_t *s
     k->size = nmdl_frame_size(&k->f);
 }
 
+static void budget_report(const nmdl_budget_report *b, nmdl_compress_report *o)
+{
+    o->budget_mode = b->mode;
+    o->budget_bits = b->bits;
+    o->llc = b->llc, o->llc_se = b->llc_se, o->nbeta = b->nbeta;
+    o->llc_step = b->llc_step, o->mala = b->mala, o->llc_healthy = b->llc_healthy;
+    memcpy(o->llc_warning, b->llc_warning, sizeof o->llc_warning);
+    o->epsilon = b->epsilon, o->b_star = b->b_star;
+    o->predicted_model_bits = b->predicted_model_bits;
+    o->loss_float_bpb = b->loss_float_bpb;
+    o->llc_s = b->llc_s, o->search_s = b->search_s;
+    memcpy(o->budget_note, b->note, sizeof o->budget_note);
+    o->n_candidates = b->n;
+    for (int i = 0; i < b->n; i++) {
+        o->cand_bits[i] = b->cand_bits[i];
+        o->cand_model_bits[i] = b->cand_model_bits[i];
+        o->cand_loss_bpb[i] = b->cand_loss_bpb[i];
+        o->cand_dl_bits[i] = b->cand_dl_bits[i];
+        o->cand_tuned[i] = b->cand_tuned[i];
+    }
+}
+
 static int neural_candidate(nmdl_cctx *c, const uint8_t *src, size_t n,
                             const uint8_t *sum, candidate *k)
 {
@@ -214,6 +325,11 @@ static int neural_candidate(nmdl_cctx *c, const uint8_t *src, size_t n,
     if (rc)
         return rc;
     frame_of(k, NMDL_METHOD_NEURAL, n, sum, k->model, ml, k->data, dl);
+    report_encode(&r.budget, k->report);
+    k->f.report = k->report;
+    k->f.report_len = REPORT_BYTES;
+    k->size = nmdl_frame_size(&k->f);
+    budget_report(&r.budget, &c->report);
     nmdl_compress_report *o = &c->report;
     o->n_params = r.n_params;
     o->model_bytes = ml;
@@ -426,6 +542,10 @@ int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
     if (rc)
         return rc;
     memset(info, 0, sizeof *info);
+    info->llc = info->llc_se = info->nbeta = info->llc_step = info->mala = NAN;
+    info->epsilon = info->b_star = info->loss_float_bpb = info->budget_bits = NAN;
+    if (f.report)
+        report_decode(f.report, f.report_len, info);
     info->version = f.version;
     info->method = (nmdl_method)f.method;
     info->original_bytes = f.original_len;

@@ -61,7 +61,8 @@ static int varint_get(const uint8_t *src, size_t len, size_t *pos, uint64_t *v)
 
 size_t nmdl_frame_size(const nmdl_frame *f)
 {
-    size_t alt = f->has_alt ? 1 + varint_len(f->alt_size) : 0;
+    size_t alt = (f->has_alt ? 1 + varint_len(f->alt_size) : 0) +
+                 (f->report ? varint_len(f->report_len) + f->report_len : 0);
     return NMDL_FRAME_FIXED_BYTES + varint_len(f->original_len) +
            varint_len(f->model_len) + varint_len(f->data_len) + alt +
            f->model_len + f->data_len + 2 * NMDL_FRAME_SUM_BYTES;
@@ -72,7 +73,8 @@ int nmdl_frame_write(uint8_t *dst, size_t cap, size_t *written,
 {
     if (f->model_len > SIZE_MAX / 4 || f->data_len > SIZE_MAX / 4 ||
         f->original_len >> 63 || f->alt_size >> 63 || f->method > 0xFF ||
-        f->alt_method > 0xFF)
+        f->alt_method > 0xFF || (f->report && (f->report_len < 1 ||
+        f->report_len > NMDL_FRAME_REPORT_MAX)))
         return NMDL_ERR_TOO_LARGE;
     size_t size = nmdl_frame_size(f);
     if (size > cap)
@@ -82,13 +84,19 @@ int nmdl_frame_write(uint8_t *dst, size_t cap, size_t *written,
     p += sizeof nmdl_frame_magic;
     *p++ = NMDL_FRAME_VERSION;
     *p++ = (uint8_t)f->method;
-    *p++ = f->has_alt ? NMDL_FRAME_FLAG_ALT : 0;
+    *p++ = (uint8_t)((f->has_alt ? NMDL_FRAME_FLAG_ALT : 0) |
+                     (f->report ? NMDL_FRAME_FLAG_REPORT : 0));
     p = varint_put(p, f->original_len);
     p = varint_put(p, f->model_len);
     p = varint_put(p, f->data_len);
     if (f->has_alt) {
         *p++ = (uint8_t)f->alt_method;
         p = varint_put(p, f->alt_size);
+    }
+    if (f->report) {
+        p = varint_put(p, f->report_len);
+        memcpy(p, f->report, f->report_len);
+        p += f->report_len;
     }
     if (f->model_len)
         memmove(p, f->model, f->model_len);
@@ -117,7 +125,7 @@ static int parse_fixed(const uint8_t *src, size_t len, nmdl_frame *f)
         return NMDL_ERR_VERSION;
     if (f->method > NMDL_METHOD_NEURAL)
         return NMDL_ERR_METHOD;
-    if (src[6] & ~NMDL_FRAME_FLAG_ALT) /* reserved flags */
+    if (src[6] & ~(NMDL_FRAME_FLAG_ALT | NMDL_FRAME_FLAG_REPORT)) /* reserved */
         return NMDL_ERR_CORRUPT;
     f->has_alt = src[6] & NMDL_FRAME_FLAG_ALT;
     return NMDL_OK;
@@ -162,6 +170,18 @@ int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f)
             return NMDL_ERR_CORRUPT;
         if ((rc = varint_get(src, len, &pos, &f->alt_size)))
             return rc;
+    }
+    if (src[6] & NMDL_FRAME_FLAG_REPORT) {
+        uint64_t rl;
+        if ((rc = varint_get(src, len, &pos, &rl)))
+            return rc;
+        if (rl < 1 || rl > NMDL_FRAME_REPORT_MAX)
+            return NMDL_ERR_CORRUPT;
+        if (rl > len - pos)
+            return NMDL_ERR_TRUNCATED;
+        f->report = src + pos;
+        f->report_len = (size_t)rl;
+        pos += (size_t)rl;
     }
     /* pos <= len, so this cannot wrap; then each part must fit what is left */
     size_t room = len - pos;

@@ -18,8 +18,10 @@
 #define NMDL_FRAME_SUM_BYTES 16     /* one BLAKE2b-128 checksum */
 #define NMDL_FRAME_FIXED_BYTES 7    /* magic (4), version, method, flags */
 #define NMDL_FRAME_VARINT_MAX 9     /* LEB128 bytes of a 63-bit length */
-#define NMDL_FRAME_FLAG_ALT 1u   /* flags bit 0: an alternative is recorded */
-#define NMDL_FRAME_HEADER_MAX (NMDL_FRAME_FIXED_BYTES + 4 * NMDL_FRAME_VARINT_MAX + 1)
+#define NMDL_FRAME_FLAG_ALT 1u    /* flags bit 0: an alternative is recorded */
+#define NMDL_FRAME_FLAG_REPORT 2u /* flags bit 1: a report follows */
+#define NMDL_FRAME_REPORT_MAX 255 /* bytes of a report */
+#define NMDL_FRAME_HEADER_MAX (NMDL_FRAME_FIXED_BYTES + 4 * NMDL_FRAME_VARINT_MAX + 1 + 2 + NMDL_FRAME_REPORT_MAX)
 #define NMDL_FRAME_OVERHEAD_MAX (NMDL_FRAME_HEADER_MAX + 2 * NMDL_FRAME_SUM_BYTES)
 
 extern const uint8_t nmdl_frame_magic[4];
@@ -39,6 +41,8 @@ typedef struct nmdl_frame {
     int has_alt;           /* the encoder recorded the method it did not use */
     unsigned alt_method;   /* ... which one */
     uint64_t alt_size;     /* ... and the size of its frame in bytes */
+    const uint8_t *report; /* what the encoder measured (NULL: none), */
+    size_t report_len;     /* 1..NMDL_FRAME_REPORT_MAX bytes, opaque here */
 } nmdl_frame;
 
 /* BLAKE2b-128 of n bytes. */

@@ -115,6 +115,9 @@ typedef struct nmdl_progress {
 /* Return non-zero to stop training early (the weights stay usable). */
 typedef int (*nmdl_progress_fn)(void *user, const nmdl_progress *p);
 
+/* Settings of the learning-coefficient estimator (defined below). */
+typedef struct nmdl_llc_settings nmdl_llc_settings;
+
 /* ---------------------------------------------------------------- compress */
 
 typedef struct nmdl_cctx nmdl_cctx;
@@ -149,6 +152,21 @@ NMDL_NODISCARD int nmdl_cctx_set_steps(nmdl_cctx *c, long train, long tune);
 /* 1 (default): write the smallest of the candidates; 0: write the
  * requested method's frame even when larger (for measuring it). */
 NMDL_NODISCARD int nmdl_cctx_set_fallback(nmdl_cctx *c, int allow);
+/* Neural method: how the bits per weight are chosen. SEARCH (default)
+ * walks up from the learning coefficient's budget b*(ε) = (λ̂/d) log2(1/ε)
+ * and keeps the shortest description; BSTAR stops at b*; FIXED takes
+ * nmdl_cctx_set_bits (setting bits > 0 selects FIXED). */
+enum { NMDL_BUDGET_FIXED = 0, NMDL_BUDGET_BSTAR = 1, NMDL_BUDGET_SEARCH = 2 };
+NMDL_NODISCARD int nmdl_cctx_set_budget(nmdl_cctx *c, int mode);
+/* Neural method: the loss tolerance ε in nats per byte, in (0, 1); 0 (the
+ * default): λ̂ / n, the MDL-optimal tolerance. */
+NMDL_NODISCARD int nmdl_cctx_set_epsilon(nmdl_cctx *c, double epsilon);
+/* Neural method: shape the row steps by the SGLD chains' posterior spread
+ * instead of the rows' RMS (an experiment; default 0). */
+NMDL_NODISCARD int nmdl_cctx_set_posterior_rows(nmdl_cctx *c, int on);
+/* Neural method: settings of the learning-coefficient estimate (see
+ * nmdl_llc_settings; threads are the context's). */
+NMDL_NODISCARD int nmdl_cctx_set_llc(nmdl_cctx *c, const nmdl_llc_settings *s);
 /* Called during training and fine-tuning; NULL to stop. */
 void nmdl_cctx_set_progress(nmdl_cctx *c, nmdl_progress_fn fn, void *user);
 
@@ -181,6 +199,22 @@ typedef struct nmdl_compress_report {
     long train_steps, tune_steps;
     int segments;
     double train_s, tune_s, code_s; /* neural: seconds of each phase */
+    /* neural: the budget (see nmdl_cctx_set_budget); NaN when not known */
+    int budget_mode;
+    double budget_bits;        /* the budget chosen, bits per weight */
+    double llc, llc_se, nbeta, llc_step, mala; /* the estimate, as llc */
+    int llc_healthy;           /* -1: not estimated */
+    char llc_warning[200];
+    double epsilon;            /* loss tolerance, nats per byte */
+    double b_star;             /* (λ̂/d) log2(1/ε), bits per weight */
+    double predicted_model_bits; /* λ̂ log2(1/ε) */
+    double loss_float_bpb;     /* float model on the search's sample */
+    double llc_s, search_s;    /* seconds */
+    char budget_note[256];     /* what happened instead of the plan */
+    int n_candidates;          /* budgets the search tried, in order: */
+    double cand_bits[24], cand_model_bits[24], cand_loss_bpb[24],
+        cand_dl_bits[24];      /* budget, model bits, sample loss, est. DL */
+    int cand_tuned[24];        /* 1: measured after brief fine-tuning */
 } nmdl_compress_report;
 
 void nmdl_cctx_report(const nmdl_cctx *c, nmdl_compress_report *r);
@@ -221,6 +255,14 @@ typedef struct nmdl_info {
     uint64_t n_params;
     int per_row;             /* steps per row (1) or per tensor (0) */
     int segments;            /* independent streams of the data part */
+    /* the encoder's measurements, when it recorded them (in the header) */
+    int has_report;
+    int budget_mode;         /* NMDL_BUDGET_* */
+    double budget_bits;      /* the budget the encoder chose */
+    double llc, llc_se, nbeta, llc_step, mala; /* NaN: not estimated */
+    double epsilon, b_star;  /* tolerance (nats/byte), theory's budget */
+    double loss_float_bpb;   /* float model on the encoder's sample */
+    uint64_t report_bytes;   /* bytes of the record, within header_bytes */
 } nmdl_info;
 
 /* Parses and validates a frame (structure and frame checksum; the content
@@ -265,7 +307,8 @@ typedef struct nmdl_train_report {
     long steps;
     double tokens;         /* bytes trained on, counting repeats */
     double seconds;
-    double loss_bpb;       /* mean training loss of the last 5% of steps */
+    double loss_bpb;       /* mean training loss of the last 5% of the steps
+                              run, bits per byte */
 } nmdl_train_report;
 
 /* Trains on data[0..n) with AdamW, warmup and cosine decay. The data must
@@ -278,6 +321,54 @@ NMDL_NODISCARD int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
  * many (windows of ctx advanced by ctx/2). */
 NMDL_NODISCARD int nmdl_model_eval(nmdl_model *m, const void *data, size_t n,
                                    int threads, double *bits_per_byte);
+
+/* ------------------------------------------------- learning coefficient
+ *
+ * The local learning coefficient λ of a trained model, estimated with SGLD
+ * or pSGLD on the localized tempered posterior around its weights (see
+ * model/llc.h for the update rules and conventions, which follow devinterp).
+ * The loss is in nats per byte. */
+
+enum { NMDL_SAMPLER_SGLD = 0, NMDL_SAMPLER_PSGLD = 1 };
+#define NMDL_LLC_SWEEP_MAX 10
+
+struct nmdl_llc_settings {
+    int sampler;      /* NMDL_SAMPLER_SGLD (default) or _PSGLD */
+    double step;      /* ε; 0 (default): the largest healthy of a sweep */
+    double nbeta;     /* nβ; 0 (default): n / ln n */
+    double gamma;     /* localization (default 1000) */
+    int chains;       /* default 4 */
+    int burnin;       /* default 100 */
+    int draws;        /* default 100 */
+    int batch;        /* windows of ctx bytes per minibatch (default 4) */
+    uint64_t seed;
+    int threads;      /* chains run on up to this many threads */
+};
+
+typedef struct nmdl_llc_report {
+    double llc, llc_se;     /* mean over chains, standard error */
+    double nbeta, step, gamma;
+    double init_loss_bpb;   /* L(w*) by the minibatch convention, bits/byte */
+    double mala;            /* mean MALA acceptance (about 0.9 is healthy) */
+    int chains, steps, burnin, batch;
+    int healthy;            /* 0: see warning */
+    char warning[200];
+    /* the step-size sweep, when step was 0 */
+    int sweep_n, sweep_chosen; /* chosen: index, -1 when none was healthy */
+    double sweep_step[NMDL_LLC_SWEEP_MAX], sweep_llc[NMDL_LLC_SWEEP_MAX],
+        sweep_mala[NMDL_LLC_SWEEP_MAX];
+    int sweep_healthy[NMDL_LLC_SWEEP_MAX];
+    double *trace;          /* (chains, steps) minibatch loss, bits/byte */
+} nmdl_llc_report;
+
+void nmdl_llc_settings_default(nmdl_llc_settings *s);
+/* Estimates λ of m around its current weights on data[0..n). With no
+ * healthy step in the sweep it still estimates at the smallest one tried
+ * and says so in warning. */
+NMDL_NODISCARD int nmdl_model_llc(nmdl_model *m, const void *data, size_t n,
+                                  const nmdl_llc_settings *s,
+                                  nmdl_llc_report *r);
+void nmdl_llc_report_free(nmdl_llc_report *r);
 
 /* A checkpoint (docs/FORMAT.md) in a buffer the caller frees with
  * nmdl_free(). */

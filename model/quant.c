@@ -93,8 +93,17 @@ static double rms(const float *w, size_t n, float mean)
     return n ? sqrt(s / (double)n) : 0.0;
 }
 
+/* sqrt of the mean of n values. */
+static double root_mean(const float *v, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += v[i];
+    return n ? sqrt(s / (double)n) : 0.0;
+}
+
 void nmdl_q_set_steps(nmdl_qmodel *qm, const float *params, double delta,
-                      int per_row)
+                      int per_row, const float *spread)
 {
     qm->per_row = per_row;
     for (int k = 0; k < qm->lay.n_tensors; k++) {
@@ -110,9 +119,13 @@ void nmdl_q_set_steps(nmdl_qmodel *qm, const float *params, double delta,
         means(qm)[k] = (float)mean;
         double r = rms(w, n, (float)mean), b = delta * (r > 1e-12 ? r : 1e-12);
         qm->base[k] = (float)fmin(fmax(b, Q_MIN_BASE), Q_MAX_BASE);
+        const float *sp = spread ? spread + t->off : NULL;
+        double st = sp ? root_mean(sp, n) : r; /* the tensor's scale */
         for (int row = 0; row < t->rows; row++) {
-            double rr = rms(w + (size_t)row * t->cols, (size_t)t->cols, 0.0f);
-            double e = per_row && rr > 0 && r > 0 ? round(8 * log2(rr / r)) : 0;
+            size_t o = (size_t)row * t->cols;
+            double rr = sp ? root_mean(sp + o, (size_t)t->cols)
+                           : rms(w + o, (size_t)t->cols, 0.0f);
+            double e = per_row && rr > 0 && st > 0 ? round(8 * log2(rr / st)) : 0;
             qm->rexp[qm->row0[k] + row] = (int8_t)fmin(fmax(e, -NMDL_Q_REXP), NMDL_Q_REXP);
         }
     }

@@ -48,9 +48,11 @@ int nmdl_q_alloc(const nmdl_model_config *cfg, nmdl_qmodel *qm);
 void nmdl_q_free(nmdl_qmodel *qm);
 
 /* Steps for `params`: base[k] = delta * rms(tensor k); with per_row,
- * rexp[r] = round(8 log2(rms(row r) / rms(tensor k))), clipped. */
+ * rexp[r] = round(8 log2(s(row r) / s(tensor k))), clipped, where s is the
+ * RMS of the weights, or, when `spread` (n_params variances) is given, the
+ * root mean posterior variance: wide posterior, coarse step. */
 void nmdl_q_set_steps(nmdl_qmodel *qm, const float *params, double delta,
-                      int per_row);
+                      int per_row, const float *spread);
 /* The step of row r of tensor k, exactly as the decoder computes it. */
 float nmdl_q_step(const nmdl_qmodel *qm, int k, size_t r);
 /* q = nearest level of params under the current steps. */

@@ -173,6 +173,16 @@ static long steps_for_budget(nmdl_model *m, const nmdl_train_params *p,
     return steps > 1 ? steps : 1;
 }
 
+/* Mean of the last 5% (at least one) of the n losses; NaN when none. */
+static double tail_mean(const float *losses, long n)
+{
+    long k = (n + 19) / 20;
+    double sum = 0.0;
+    for (long i = n - k; losses && i < n; i++)
+        sum += losses[i];
+    return losses && k ? sum / (double)k : NAN;
+}
+
 int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
                      const nmdl_train_params *p, nmdl_train_report *report)
 {
@@ -204,8 +214,9 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
     progress_state ps = {now(), 0.0, 0.0, 0, -1};
     long total = p->steps ? p->steps
                           : steps_for_budget(m, p, data, n, x, y, qm, master);
-    double budget = p->steps ? INFINITY : p->minutes * 60.0, tail_sum = 0.0;
-    long tail_from = total - (total + 19) / 20, tail_n = 0, s = 0;
+    double budget = p->steps ? INFINITY : p->minutes * 60.0;
+    float *losses = malloc((size_t)total * sizeof(float)); /* nats, per step */
+    long s = 0;
     nmdl_rng r;
     nmdl_rng_seed(&r, p->seed, 1);
     ps.t0 = ps.last_report = now();
@@ -215,8 +226,8 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
         adamw(m, mom, mom + m->lay.n_params, p, nmdl_train_lr(p, s, total), s + 1);
         ps.loss_sum += loss;
         ps.loss_count++;
-        if (s >= tail_from)
-            tail_sum += loss, tail_n++;
+        if (losses)
+            losses[s] = (float)loss;
         if (report_progress(p, &ps, phase, s + 1, total, (double)B * T, 0)) {
             s++;
             break;
@@ -227,8 +238,9 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
         report->steps = s;
         report->tokens = (double)s * B * T;
         report->seconds = now() - ps.t0;
-        report->loss_bpb = tail_n ? tail_sum / tail_n / log(2.0) : NAN;
+        report->loss_bpb = tail_mean(losses, s) / log(2.0);
     }
+    free(losses);
     free(mom);
     free(x);
     return NMDL_OK;

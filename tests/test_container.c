@@ -103,15 +103,19 @@ static void threads_do_not_change_output(void **state)
     free(a.p), free(b.p), free(c.p), free(text);
 }
 
-static void neural_not_yet_supported(void **state)
+/* Inputs under 1 KiB never try the neural method, even when asked. */
+static void tiny_inputs_skip_neural(void **state)
 {
     (void)state;
     nmdl_cctx *c = nmdl_cctx_create();
     uint8_t dst[100], src[1] = {0};
     size_t n;
+    nmdl_info info;
     assert_nmdl_ok(nmdl_cctx_set_method(c, NMDL_METHOD_NEURAL));
-    assert_int_equal(nmdl_compress(c, dst, sizeof dst, &n, src, 1),
-                     NMDL_ERR_UNSUPPORTED);
+    assert_nmdl_ok(nmdl_compress(c, dst, sizeof dst, &n, src, 1));
+    assert_nmdl_ok(nmdl_info_read(dst, n, &info));
+    assert_int_equal(info.method, NMDL_METHOD_STORED);
+    assert_false(info.has_alternative);
     nmdl_cctx_free(c);
 }
 
@@ -161,8 +165,11 @@ static void parser_errors(void **state)
     assert_nmdl_ok(parse(FORGE(1, 0, 0, 3, 0, 3)));
     assert_int_equal(parse(FORGE(2, 0, 0, 3, 0, 3)), NMDL_ERR_VERSION);
     assert_int_equal(parse(FORGE(1, 9, 0, 3, 0, 3)), NMDL_ERR_METHOD);
-    assert_int_equal(parse(FORGE(1, 2, 0, 3, 0, 3)), NMDL_ERR_UNSUPPORTED);
+    assert_int_equal(parse(FORGE(1, 2, 0, 3, 0, 3)), NMDL_ERR_CORRUPT); /* no model */
     assert_int_equal(parse(FORGE(1, 0, 0x80, 3, 0, 3)), NMDL_ERR_CORRUPT);
+    assert_nmdl_ok(parse(FORGE(1, 0, 1, 3, 0, 3, 2, 0x80, 1)));  /* alternative */
+    assert_int_equal(parse(FORGE(1, 0, 1, 3, 0, 3, 0, 9)), NMDL_ERR_CORRUPT);
+    assert_int_equal(parse(FORGE(1, 0, 1, 3, 0, 3, 7, 9)), NMDL_ERR_CORRUPT);
     assert_int_equal(parse(FORGE(1, 0, 0, 0x83, 0, 0, 3)), NMDL_ERR_CORRUPT);
     assert_int_equal(parse(FORGE(1, 0, 0, 3, 1, 2)), NMDL_ERR_CORRUPT);
     assert_int_equal(parse(FORGE(1, 0, 0, 4, 0, 3)), NMDL_ERR_CORRUPT);
@@ -263,7 +270,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roundtrips),
         cmocka_unit_test(threads_do_not_change_output),
-        cmocka_unit_test(neural_not_yet_supported),
+        cmocka_unit_test(tiny_inputs_skip_neural),
         cmocka_unit_test(small_destinations),
         cmocka_unit_test(parser_errors),
         cmocka_unit_test(damaged_zstd_frames_rejected),

@@ -1,0 +1,746 @@
+/*
+ * svg.c: see svg.h.
+ *
+ * The whole layout (canvas, plot area, ticks, legend) is computed before
+ * anything is written. Text boxes are estimated from the font size: a line
+ * of font size fs spans from 0.8 fs above its baseline to 0.2 fs below it,
+ * and CLI_SVG_EM * fs per character across. Vertically the figure is, top
+ * to bottom: title lines, the frame with the legend's top level with the
+ * frame's (never taller than it, to its right), x tick labels, x label.
+ * Horizontally: y label (turned), y tick labels, the frame, the legend. So
+ * no two texts can meet once the margins hold their widths.
+ */
+#include "svg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#define SVG_ASCENT 0.8   /* text above the baseline, in font sizes */
+#define SVG_PAD 12.0     /* empty border of the canvas, px */
+#define SVG_FS_TITLE 18  /* font sizes, px */
+#define SVG_FS_LABEL 14
+#define SVG_FS_TICK 12
+#define SVG_FS_LEGEND 13
+#define SVG_LINE 1.25    /* line spacing of the title, in font sizes */
+#define SVG_TICK 5.0     /* tick mark length, px */
+#define SVG_TICK_GAP 4.0 /* tick mark to tick label, px */
+#define SVG_LEG_GAP 20.0 /* frame to legend, px */
+#define SVG_LEG_ROW 20.0 /* legend line height, px */
+#define SVG_SWATCH 30.0  /* legend sample line length, px */
+#define SVG_MIN_PW 200.0 /* smallest plot area, px */
+#define SVG_MIN_PH 150.0
+#define SVG_MIN_DX 50.0  /* least distance between ticks, px */
+#define SVG_MIN_DY 36.0
+#define SVG_MAX_TICKS 64
+#define SVG_LIMIT 1e300  /* larger magnitudes are not drawn */
+
+/* Paul Tol's "muted" qualitative palette, colorblind-safe, darkest first. */
+static const char *const svg_palette[] = {
+    "#332288", "#CC6677", "#117733", "#88CCEE", "#882255",
+    "#44AA99", "#999933", "#AA4499", "#DDCC77"};
+#define SVG_N_COLORS (int)(sizeof svg_palette / sizeof svg_palette[0])
+
+/* Reference lines: dark gray, told apart by their dash patterns. */
+static const char *const svg_hline_dash[] = {"2 3", "10 4 2 4", "14 4"};
+
+typedef enum svg_anchor { SVG_START, SVG_MIDDLE, SVG_END } svg_anchor;
+
+/* One axis: its range and its ticks with their labels. */
+typedef struct svg_axis {
+    int log, bytes;
+    double lo, hi; /* the range drawn, in data units */
+    int n;         /* ticks */
+    double v[SVG_MAX_TICKS];
+    char text[SVG_MAX_TICKS][32];
+} svg_axis;
+
+/* Where everything goes, in px. */
+typedef struct svg_layout {
+    double w, h;           /* canvas */
+    double ml, mt, pw, ph; /* plot area: left, top, width, height */
+    int title_cols;        /* characters per title line */
+    int title_lines;
+    int leg_rows;
+    double leg_w, leg_h;
+    svg_axis x, y;
+} svg_layout;
+
+/* Lowest and highest drawn value on one axis. */
+typedef struct svg_range {
+    double lo, hi;
+    int any;
+} svg_range;
+
+/* The output stream and whether a write has failed. */
+typedef struct svg_out {
+    FILE *f;
+    int err;
+} svg_out;
+
+/* ---- text ---- */
+
+/* Characters (UTF-8 code points) in the first n bytes of s. */
+static int svg_chars(const char *s, size_t n)
+{
+    int c = 0;
+    for (size_t i = 0; i < n && s[i]; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* Estimated width of s at font size fs; 0 for NULL. */
+static double svg_text_w(const char *s, int fs)
+{
+    return s ? CLI_SVG_EM * fs * svg_chars(s, strlen(s)) : 0;
+}
+
+/* Length of the title line starting at s with at most cols characters,
+ * broken after a word (a longer word makes a line of its own) or at a
+ * newline; *next is where the next line starts, or NULL after the last. */
+static size_t svg_title_line(const char *s, int cols, const char **next)
+{
+    size_t brk = 0, i = 0;
+    int chars = 0;
+    for (; s[i] && s[i] != '\n'; i++) {
+        if (s[i] == ' ' && i > 0) {
+            if (chars > cols && brk > 0)
+                break;
+            brk = i;
+        }
+        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+    }
+    size_t end = chars > cols && brk > 0 ? brk : i;
+    const char *t = s + end;
+    while (*t == ' ' || *t == '\n')
+        t++;
+    *next = *t ? t : NULL;
+    return end;
+}
+
+/* ---- output ---- */
+
+/* printf to the stream, remembering the first failure. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void svg_printf(svg_out *o, const char *fmt, ...)
+{
+    if (o->err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vfprintf(o->f, fmt, ap) < 0)
+        o->err = 1;
+    va_end(ap);
+}
+
+/* Writes n bytes of s with XML's special characters as entities and
+ * control characters as spaces. */
+static void svg_escaped(svg_out *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && s[i] && !o->err; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *e = c == '&'    ? "&amp;"
+                        : c == '<'  ? "&lt;"
+                        : c == '>'  ? "&gt;"
+                        : c == '"'  ? "&quot;"
+                        : c == '\'' ? "&apos;" : NULL;
+        int rc = e ? fputs(e, o->f) : fputc(c < 0x20 ? ' ' : c, o->f);
+        if (rc == EOF)
+            o->err = 1;
+    }
+}
+
+/* One text element (every one is written this way; the tests parse it). */
+static void svg_text(svg_out *o, double x, double y, int fs, svg_anchor a,
+                     int turned, const char *s, size_t n)
+{
+    static const char *const names[] = {"start", "middle", "end"};
+    svg_printf(o, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"%d\" text-anchor=\"%s\"",
+               x, y, fs, names[a]);
+    if (turned)
+        svg_printf(o, " transform=\"rotate(-90 %.2f %.2f)\"", x, y);
+    svg_printf(o, ">");
+    svg_escaped(o, s, n);
+    svg_printf(o, "</text>\n");
+}
+
+/* ---- data ---- */
+
+/* Whether v can be drawn on an axis (logarithmic or not). */
+static int svg_drawable(double v, int log)
+{
+    return isfinite(v) && fabs(v) <= SVG_LIMIT && (!log || v >= 1 / SVG_LIMIT);
+}
+
+/* Whether point i of s is drawn. */
+static int svg_point_ok(const cli_svg_plot *p, const cli_svg_series *s, int i)
+{
+    return i >= 0 && i < s->n && svg_drawable(s->x[i], p->log_x) &&
+           svg_drawable(s->y[i], p->log_y);
+}
+
+/* Widens r to hold v. */
+static void svg_range_add(svg_range *r, double v)
+{
+    if (!r->any || v < r->lo)
+        r->lo = v;
+    if (!r->any || v > r->hi)
+        r->hi = v;
+    r->any = 1;
+}
+
+/* The drawn points' ranges; reference lines count for y. */
+static void svg_data_ranges(const cli_svg_plot *p, svg_range *rx, svg_range *ry)
+{
+    for (int s = 0; s < p->n_series; s++)
+        for (int i = 0; i < p->series[s].n; i++)
+            if (svg_point_ok(p, &p->series[s], i)) {
+                svg_range_add(rx, p->series[s].x[i]);
+                svg_range_add(ry, p->series[s].y[i]);
+            }
+    for (int i = 0; i < p->n_hlines; i++)
+        if (svg_drawable(p->hlines[i], p->log_y))
+            svg_range_add(ry, p->hlines[i]);
+}
+
+/* A range with room: [0, 1] or [1, 10] with no data; a single value is
+ * widened by 10% of its magnitude (a factor of 2 on a log axis). */
+static void svg_range_pad(svg_range *r, int log)
+{
+    double m = fmax(fabs(r->lo), fabs(r->hi));
+    if (!r->any) {
+        r->lo = log ? 1 : 0;
+        r->hi = log ? 10 : 1;
+    } else if (log && !(r->hi > r->lo * (1 + 1e-9))) {
+        r->lo /= 2;
+        r->hi *= 2;
+    } else if (!log && !(r->hi - r->lo > 1e-9 * m)) {
+        r->lo -= m > 0 ? 0.1 * m : 1;
+        r->hi += m > 0 ? 0.1 * m : 1;
+    }
+}
+
+/* ---- ticks ---- */
+
+/* 10^k by exact multiplications (the same on every machine). */
+static double svg_pow10(int k)
+{
+    double p = 1;
+    for (int i = 0; i < (k < 0 ? -k : k); i++)
+        p *= 10;
+    return k < 0 ? 1 / p : p;
+}
+
+/* Where v lies on the axis, 0 at lo and 1 at hi. */
+static double svg_frac(const svg_axis *a, double v)
+{
+    if (a->log)
+        return (log(v) - log(a->lo)) / (log(a->hi) - log(a->lo));
+    return (v - a->lo) / (a->hi - a->lo);
+}
+
+/* Whether neighboring tick labels keep clear of each other over px. */
+static int svg_ticks_fit(const svg_axis *a, double px, int horizontal)
+{
+    for (int i = 1; i < a->n; i++) {
+        double d = px * fabs(svg_frac(a, a->v[i]) - svg_frac(a, a->v[i - 1]));
+        double half_widths = (svg_text_w(a->text[i - 1], SVG_FS_TICK) +
+                              svg_text_w(a->text[i], SVG_FS_TICK)) / 2;
+        double need = horizontal ? fmax(SVG_MIN_DX, half_widths + 2 * CLI_SVG_EM * SVG_FS_TICK)
+                                 : fmax(SVG_MIN_DY, SVG_FS_TICK + 4);
+        if (d < need)
+            return 0;
+    }
+    return 1;
+}
+
+/* "1.5e7" for q x 10^e: the decimal digits of q with the point after the
+ * first one, trailing zeros dropped. */
+static void svg_sci(char *buf, size_t cap, long long q, int e)
+{
+    char d[24];
+    int n = snprintf(d, sizeof d, "%lld", q < 0 ? -q : q);
+    while (n > 1 && d[n - 1] == '0')
+        n--, e++;
+    snprintf(buf, cap, "%s%c%s%.*se%d", q < 0 ? "-" : "", d[0], n > 1 ? "." : "",
+             n - 1, d + 1, e + n - 1);
+}
+
+/* The largest binary unit (1, K, M, G, T) not above m, and its suffix. */
+static double svg_byte_unit(double m, const char **suffix)
+{
+    static const char *const names[] = {"", "K", "M", "G", "T"};
+    int u = 0;
+    while (u < 4 && m >= ldexp(1.0, 10 * (u + 1)))
+        u++;
+    *suffix = names[u];
+    return ldexp(1.0, 10 * u);
+}
+
+/* Label of the linear tick v, a multiple of 10^e units: fixed point with
+ * the step's decimals, or scientific for large values or tiny steps. */
+static void svg_lin_label(char *buf, size_t cap, double v, int e, double unit,
+                          const char *suffix, int sci)
+{
+    double q = v / unit / svg_pow10(e);
+    if (fabs(q) < 0.5)
+        snprintf(buf, cap, "0");
+    else if (sci)
+        svg_sci(buf, cap, llround(q), e);
+    else
+        snprintf(buf, cap, "%.*f%s", e < 0 ? -e : 0, v / unit, suffix);
+}
+
+/* Ticks every m x 10^e units over r; 0 when there would be too many or
+ * fewer than two. */
+static int svg_lin_try(svg_axis *a, const svg_range *r, int m, int e,
+                       double unit, const char *suffix)
+{
+    double s = m * svg_pow10(e) * unit;
+    double i0 = floor(r->lo / s + 1e-9), i1 = ceil(r->hi / s - 1e-9);
+    if (!(i1 > i0) || i1 - i0 + 1 > SVG_MAX_TICKS)
+        return 0;
+    a->n = (int)(i1 - i0) + 1;
+    a->lo = i0 * s;
+    a->hi = i1 * s;
+    /* scientific for large values, or when fixed point would be more
+     * than two characters longer (tiny values) */
+    size_t fixed = 0, sci = 0;
+    for (int i = 0; i < a->n; i++) {
+        char t[32];
+        a->v[i] = (i0 + i) * s;
+        svg_lin_label(a->text[i], sizeof a->text[i], a->v[i], e, unit, suffix, 0);
+        svg_lin_label(t, sizeof t, a->v[i], e, unit, suffix, 1);
+        fixed = strlen(a->text[i]) > fixed ? strlen(a->text[i]) : fixed;
+        sci = strlen(t) > sci ? strlen(t) : sci;
+    }
+    int use_sci = fmax(fabs(a->lo), fabs(a->hi)) / unit >= 1e6 || fixed > sci + 2;
+    for (int i = 0; i < a->n && use_sci; i++)
+        svg_lin_label(a->text[i], sizeof a->text[i], a->v[i], e, unit, suffix, 1);
+    return 1;
+}
+
+/* The finest 1-2-5 step whose labels fit in px (the coarsest tried when
+ * none does). */
+static void svg_lin_ticks(svg_axis *a, const svg_range *r, double px, int horizontal)
+{
+    static const int mult[3] = {1, 2, 5};
+    const char *suffix = "";
+    double unit = a->bytes ? svg_byte_unit(fmax(fabs(r->lo), fabs(r->hi)), &suffix) : 1;
+    int e0 = (int)floor(log10((r->hi - r->lo) / unit)) - 2;
+    svg_axis coarsest = *a;
+    for (int k = 0; k < 15; k++)
+        if (svg_lin_try(a, r, mult[k % 3], e0 + k / 3, unit, suffix)) {
+            if (svg_ticks_fit(a, px, horizontal))
+                return;
+            coarsest = *a;
+        }
+    *a = coarsest;
+}
+
+/* Label of the logarithmic tick m x base^k. */
+static void svg_log_label(char *buf, size_t cap, int bytes, int k, int m)
+{
+    static const char *const names[] = {"", "K", "M", "G", "T"};
+    if (bytes && k >= 0 && k < 50)
+        snprintf(buf, cap, "%.0f%s", ldexp(1.0, k % 10), names[k / 10]);
+    else if (bytes)
+        snprintf(buf, cap, "2^%d", k);
+    else if (k >= -3 && k <= 4)
+        snprintf(buf, cap, "%.*f", k < 0 ? -k : 0, m * svg_pow10(k));
+    else
+        snprintf(buf, cap, "%de%d", m, k);
+}
+
+/* Ticks at m[j] x base^k (base 2 on byte axes) over r, keeping only k
+ * that are multiples of stride; the range runs from the largest such value
+ * (any k) not above the data to the smallest not below. 0 when too many. */
+static int svg_log_try(svg_axis *a, const svg_range *r, const int *m, int nm, int stride)
+{
+    int b2 = a->bytes;
+    int k0 = (int)floor(b2 ? log2(r->lo) : log10(r->lo)) - 1;
+    int k1 = (int)ceil(b2 ? log2(r->hi) : log10(r->hi)) + 1;
+    a->lo = a->hi = 0;
+    for (int k = k0; k <= k1; k++)
+        for (int j = 0; j < nm; j++) {
+            double v = m[j] * (b2 ? ldexp(1.0, k) : svg_pow10(k));
+            if (v <= r->lo * (1 + 1e-12))
+                a->lo = v;
+            if (a->hi == 0 && v >= r->hi * (1 - 1e-12))
+                a->hi = v;
+        }
+    a->n = 0;
+    for (int k = k0; k <= k1; k++)
+        for (int j = 0; j < nm && k % stride == 0; j++) {
+            double v = m[j] * (b2 ? ldexp(1.0, k) : svg_pow10(k));
+            if (v < a->lo * (1 - 1e-12) || v > a->hi * (1 + 1e-12))
+                continue;
+            if (a->n == SVG_MAX_TICKS)
+                return 0;
+            a->v[a->n] = v;
+            svg_log_label(a->text[a->n], sizeof a->text[0], b2, k, m[j]);
+            a->n++;
+        }
+    return 1;
+}
+
+/* The finest tick set whose labels fit in px: 1..9 and 1-2-5 multiples
+ * for short spans, then every 1, 2, 3, 5, ... decades (octaves on byte
+ * axes). */
+static void svg_log_ticks(svg_axis *a, const svg_range *r, double px, int horizontal)
+{
+    static const int all[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, one25[3] = {1, 2, 5};
+    static const int strides[] = {1, 2, 3, 5, 10, 20, 50, 100, 200, 500};
+    double span = log10(r->hi / r->lo);
+    svg_axis coarsest = *a; /* the last set of at least two ticks */
+    for (int i = -2; i < (int)(sizeof strides / sizeof strides[0]); i++) {
+        int ok = i == -2   ? !a->bytes && span < 1 && svg_log_try(a, r, all, 9, 1)
+                 : i == -1 ? !a->bytes && span < 3 && svg_log_try(a, r, one25, 3, 1)
+                           : (!a->bytes || strides[i] != 3) &&
+                                 svg_log_try(a, r, all, 1, strides[i]);
+        if (ok && a->n >= 2 && svg_ticks_fit(a, px, horizontal))
+            return;
+        if (ok && a->n >= 2)
+            coarsest = *a;
+    }
+    *a = coarsest;
+}
+
+/* Widest tick label of a, px. */
+static double svg_ticks_w(const svg_axis *a)
+{
+    double w = 0;
+    for (int i = 0; i < a->n; i++)
+        w = fmax(w, svg_text_w(a->text[i], SVG_FS_TICK));
+    return w;
+}
+
+/* ---- layout ---- */
+
+/* Number and size of the legend entries. */
+static void svg_legend_size(svg_layout *L, const cli_svg_plot *p)
+{
+    double w = 0;
+    L->leg_rows = 0;
+    for (int i = 0; i < p->n_series; i++)
+        if (p->series[i].label) {
+            L->leg_rows++;
+            w = fmax(w, svg_text_w(p->series[i].label, SVG_FS_LEGEND));
+        }
+    for (int i = 0; i < p->n_hlines && p->hline_labels; i++)
+        if (p->hline_labels[i]) {
+            L->leg_rows++;
+            w = fmax(w, svg_text_w(p->hline_labels[i], SVG_FS_LEGEND));
+        }
+    L->leg_w = L->leg_rows ? 8 + SVG_SWATCH + 6 + w + 8 : 0;
+    L->leg_h = L->leg_rows ? 12 + SVG_LEG_ROW * L->leg_rows : 0;
+}
+
+/* Title lines wrapped to the requested width; the canvas widens for a
+ * word longer than that. */
+static void svg_title_size(svg_layout *L, const char *title)
+{
+    double cw = CLI_SVG_EM * SVG_FS_TITLE;
+    L->title_cols = (int)fmax(1, floor((L->w - 2 * SVG_PAD) / cw));
+    L->title_lines = 0;
+    for (const char *s = title && *title ? title : NULL; s;) {
+        const char *line = s;
+        size_t n = svg_title_line(line, L->title_cols, &s);
+        L->w = fmax(L->w, svg_chars(line, n) * cw + 2 * SVG_PAD);
+        L->title_lines++;
+    }
+}
+
+/* Ticks of one axis over px (r padded). */
+static void svg_axis_ticks(svg_axis *a, const svg_range *r, double px, int horizontal)
+{
+    if (a->log)
+        svg_log_ticks(a, r, px, horizontal);
+    else
+        svg_lin_ticks(a, r, px, horizontal);
+}
+
+/* Plot height, y ticks and the left margin that holds their labels. */
+static void svg_layout_y(svg_layout *L, const cli_svg_plot *p, const svg_range *ry)
+{
+    double mb = SVG_TICK + SVG_TICK_GAP + SVG_FS_TICK + SVG_PAD +
+                (p->xlabel ? 10 + SVG_LINE * SVG_FS_LABEL : 0);
+    double min_ph = fmax(fmax(SVG_MIN_PH, L->leg_h), svg_text_w(p->ylabel, SVG_FS_LABEL) + 10);
+    L->mt = SVG_PAD + (L->title_lines ? L->title_lines * SVG_LINE * SVG_FS_TITLE + 10 : 8);
+    L->ph = fmax(L->h - L->mt - mb, min_ph);
+    L->h = ceil(L->mt + L->ph + mb);
+    L->y.log = p->log_y;
+    L->y.bytes = p->y_bytes;
+    svg_axis_ticks(&L->y, ry, L->ph, 0);
+    L->ml = SVG_PAD + (p->ylabel ? SVG_LINE * SVG_FS_LABEL + 6 : 0) + svg_ticks_w(&L->y) +
+            SVG_TICK_GAP + SVG_TICK;
+}
+
+/* Plot width and x ticks. The outermost x tick labels stick out of the
+ * frame by half their width: the frame narrows (up to three times) to keep
+ * them on the requested canvas, else the canvas widens. */
+static void svg_layout_x(svg_layout *L, const cli_svg_plot *p, const svg_range *rx, double mr)
+{
+    double min_pw = fmax(SVG_MIN_PW, svg_text_w(p->xlabel, SVG_FS_LABEL) + 10);
+    double ml = L->ml, last = 0;
+    L->pw = fmax(L->w - ml - mr, min_pw);
+    L->x.log = p->log_x;
+    L->x.bytes = p->x_bytes;
+    for (int tries = 0; tries < 3; tries++) {
+        svg_axis_ticks(&L->x, rx, L->pw, 1);
+        double first = L->x.n ? svg_text_w(L->x.text[0], SVG_FS_TICK) / 2 : 0;
+        last = L->x.n ? svg_text_w(L->x.text[L->x.n - 1], SVG_FS_TICK) / 2 : 0;
+        L->ml = fmax(ml, SVG_PAD + first);
+        double over = L->ml + L->pw + fmax(mr, SVG_PAD + last) - L->w;
+        if (over <= 0 || L->pw - over < min_pw)
+            break;
+        L->pw -= over;
+    }
+    L->w = ceil(fmax(L->w, L->ml + L->pw + fmax(mr, SVG_PAD + last)));
+}
+
+/* Margins, plot area and ticks, growing the canvas where text needs it. */
+static void svg_layout_compute(svg_layout *L, const cli_svg_plot *p)
+{
+    svg_range rx = {0, 0, 0}, ry = {0, 0, 0};
+    svg_data_ranges(p, &rx, &ry);
+    svg_range_pad(&rx, p->log_x);
+    svg_range_pad(&ry, p->log_y);
+    L->w = p->width > 0 ? p->width : 800;
+    L->h = p->height > 0 ? p->height : 500;
+    svg_legend_size(L, p);
+    svg_title_size(L, p->title);
+    svg_layout_y(L, p, &ry);
+    svg_layout_x(L, p, &rx, (L->leg_rows ? SVG_LEG_GAP + L->leg_w : 0) + SVG_PAD);
+}
+
+/* Canvas x of data x. */
+static double svg_px(const svg_layout *L, double x)
+{
+    return L->ml + L->pw * svg_frac(&L->x, x);
+}
+
+/* Canvas y of data y. */
+static double svg_py(const svg_layout *L, double y)
+{
+    return L->mt + L->ph * (1 - svg_frac(&L->y, y));
+}
+
+/* ---- drawing ---- */
+
+/* XML declaration, root element, white background. */
+static void svg_header(svg_out *o, const svg_layout *L)
+{
+    int w = (int)L->w, h = (int)L->h;
+    svg_printf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+                  "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                  "font-family=\"Liberation Sans, Arial, Helvetica, sans-serif\">\n"
+                  "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#FFFFFF\"/>\n",
+               w, h, w, h, w, h);
+}
+
+/* Light grid lines at the ticks. */
+static void svg_grid(svg_out *o, const svg_layout *L)
+{
+    svg_printf(o, "<g stroke=\"#E6E6E6\" stroke-width=\"1\">\n");
+    for (int i = 0; i < L->x.n; i++) {
+        double x = svg_px(L, L->x.v[i]);
+        svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", x,
+                   L->mt, x, L->mt + L->ph);
+    }
+    for (int i = 0; i < L->y.n; i++) {
+        double y = svg_py(L, L->y.v[i]);
+        svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", L->ml,
+                   y, L->ml + L->pw, y);
+    }
+    svg_printf(o, "</g>\n");
+}
+
+/* The reference lines across the frame. */
+static void svg_hlines(svg_out *o, const svg_layout *L, const cli_svg_plot *p)
+{
+    for (int i = 0; i < p->n_hlines; i++) {
+        if (!svg_drawable(p->hlines[i], p->log_y))
+            continue;
+        double y = svg_py(L, p->hlines[i]);
+        svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+                      "stroke=\"#444444\" stroke-width=\"1.5\" stroke-dasharray=\"%s\"/>\n",
+                   L->ml, y, L->ml + L->pw, y, svg_hline_dash[i % 3]);
+    }
+}
+
+/* The series' line as one path, a new subpath after every gap. */
+static void svg_series_path(svg_out *o, const svg_layout *L, const cli_svg_plot *p, int k)
+{
+    const cli_svg_series *s = &p->series[k];
+    int started = 0, pen = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (!svg_point_ok(p, s, i)) {
+            pen = 0;
+            continue;
+        }
+        svg_printf(o, "%s%s%.2f %.2f", started ? " " : "<path d=\"", pen ? "" : "M",
+                   svg_px(L, s->x[i]), svg_py(L, s->y[i]));
+        started = pen = 1;
+    }
+    if (started)
+        svg_printf(o, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                      "stroke-linejoin=\"round\"%s/>\n",
+                   svg_palette[k % SVG_N_COLORS],
+                   s->dashed ? " stroke-dasharray=\"6 4\"" : "");
+}
+
+/* Markers: at every point of a short series, else at isolated points. */
+static void svg_series_markers(svg_out *o, const svg_layout *L, const cli_svg_plot *p, int k)
+{
+    const cli_svg_series *s = &p->series[k];
+    int all = s->n <= CLI_SVG_MARKERS, open = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (!svg_point_ok(p, s, i) ||
+            (!all && (svg_point_ok(p, s, i - 1) || svg_point_ok(p, s, i + 1))))
+            continue;
+        if (!open)
+            svg_printf(o, "<g fill=\"%s\">\n", svg_palette[k % SVG_N_COLORS]);
+        open = 1;
+        svg_printf(o, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\"/>\n", svg_px(L, s->x[i]),
+                   svg_py(L, s->y[i]));
+    }
+    if (open)
+        svg_printf(o, "</g>\n");
+}
+
+/* Frame, tick marks and tick labels. */
+static void svg_axes(svg_out *o, const svg_layout *L)
+{
+    double bottom = L->mt + L->ph;
+    svg_printf(o, "<rect id=\"plot-area\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+                  "height=\"%.2f\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>\n",
+               L->ml, L->mt, L->pw, L->ph);
+    svg_printf(o, "<g stroke=\"#333333\" stroke-width=\"1\">\n");
+    for (int i = 0; i < L->x.n; i++) {
+        double x = svg_px(L, L->x.v[i]);
+        svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", x,
+                   bottom, x, bottom + SVG_TICK);
+    }
+    for (int i = 0; i < L->y.n; i++) {
+        double y = svg_py(L, L->y.v[i]);
+        svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n",
+                   L->ml - SVG_TICK, y, L->ml, y);
+    }
+    svg_printf(o, "</g>\n");
+    double ty = bottom + SVG_TICK + SVG_TICK_GAP + SVG_ASCENT * SVG_FS_TICK;
+    for (int i = 0; i < L->x.n; i++)
+        svg_text(o, svg_px(L, L->x.v[i]), ty, SVG_FS_TICK, SVG_MIDDLE, 0, L->x.text[i],
+                 strlen(L->x.text[i]));
+    double tx = L->ml - SVG_TICK - SVG_TICK_GAP;
+    for (int i = 0; i < L->y.n; i++)
+        svg_text(o, tx, svg_py(L, L->y.v[i]) + 0.35 * SVG_FS_TICK, SVG_FS_TICK, SVG_END, 0,
+                 L->y.text[i], strlen(L->y.text[i]));
+}
+
+/* One legend row: a sample of the line (dashed, with a marker when the
+ * plot shows them), then the text. */
+static void svg_legend_row(svg_out *o, double x, double y, const char *color,
+                           const char *dash, int marker, const char *text)
+{
+    svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" "
+                  "stroke-width=\"2\"",
+               x + 8, y, x + 8 + SVG_SWATCH, y, color);
+    if (dash)
+        svg_printf(o, " stroke-dasharray=\"%s\"", dash);
+    svg_printf(o, "/>\n");
+    if (marker)
+        svg_printf(o, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n",
+                   x + 8 + SVG_SWATCH / 2, y, color);
+    svg_text(o, x + 8 + SVG_SWATCH + 6, y + 0.35 * SVG_FS_LEGEND, SVG_FS_LEGEND, SVG_START,
+             0, text, strlen(text));
+}
+
+/* The legend box right of the frame, top-aligned with it. */
+static void svg_legend(svg_out *o, const svg_layout *L, const cli_svg_plot *p)
+{
+    if (!L->leg_rows)
+        return;
+    double x = L->ml + L->pw + SVG_LEG_GAP, y = L->mt + 6 + SVG_LEG_ROW / 2;
+    svg_printf(o, "<rect id=\"legend\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+                  "fill=\"#FFFFFF\" stroke=\"#BBBBBB\" stroke-width=\"1\"/>\n",
+               x, L->mt, L->leg_w, L->leg_h);
+    for (int i = 0; i < p->n_series; i++) {
+        const cli_svg_series *s = &p->series[i];
+        if (!s->label)
+            continue;
+        svg_legend_row(o, x, y, svg_palette[i % SVG_N_COLORS], s->dashed ? "6 4" : NULL,
+                       s->n > 0 && s->n <= CLI_SVG_MARKERS, s->label);
+        y += SVG_LEG_ROW;
+    }
+    for (int i = 0; i < p->n_hlines && p->hline_labels; i++)
+        if (p->hline_labels[i]) {
+            svg_legend_row(o, x, y, "#444444", svg_hline_dash[i % 3], 0, p->hline_labels[i]);
+            y += SVG_LEG_ROW;
+        }
+}
+
+/* Title lines centered on the canvas, x label under the frame, y label
+ * turned left of the y tick labels. */
+static void svg_titles(svg_out *o, const svg_layout *L, const cli_svg_plot *p)
+{
+    double y = SVG_PAD + SVG_ASCENT * SVG_FS_TITLE;
+    for (const char *s = p->title && *p->title ? p->title : NULL; s;) {
+        const char *line = s;
+        size_t n = svg_title_line(line, L->title_cols, &s);
+        svg_text(o, L->w / 2, y, SVG_FS_TITLE, SVG_MIDDLE, 0, line, n);
+        y += SVG_LINE * SVG_FS_TITLE;
+    }
+    if (p->xlabel)
+        svg_text(o, L->ml + L->pw / 2,
+                 L->mt + L->ph + SVG_TICK + SVG_TICK_GAP + SVG_FS_TICK + 10 +
+                     SVG_ASCENT * SVG_FS_LABEL,
+                 SVG_FS_LABEL, SVG_MIDDLE, 0, p->xlabel, strlen(p->xlabel));
+    if (p->ylabel)
+        svg_text(o, SVG_PAD + SVG_ASCENT * SVG_FS_LABEL, L->mt + L->ph / 2, SVG_FS_LABEL,
+                 SVG_MIDDLE, 1, p->ylabel, strlen(p->ylabel));
+}
+
+/* Whether the arrays behind the counts are there. */
+static int svg_valid(const cli_svg_plot *p)
+{
+    if ((p->n_series > 0 && !p->series) || (p->n_hlines > 0 && !p->hlines))
+        return 0;
+    for (int i = 0; i < p->n_series; i++)
+        if (p->series[i].n > 0 && (!p->series[i].x || !p->series[i].y))
+            return 0;
+    return 1;
+}
+
+int cli_svg_write(FILE *f, const cli_svg_plot *p)
+{
+    if (!f || !p || !svg_valid(p)) {
+        errno = EINVAL;
+        return -1;
+    }
+    cli_svg_plot q = *p;
+    q.n_series = q.n_series > 0 ? q.n_series : 0;
+    q.n_hlines = q.n_hlines > 0 ? q.n_hlines : 0;
+    svg_layout L;
+    memset(&L, 0, sizeof L);
+    svg_layout_compute(&L, &q);
+    svg_out o = {f, 0};
+    svg_header(&o, &L);
+    svg_grid(&o, &L);
+    svg_hlines(&o, &L, &q);
+    for (int i = 0; i < q.n_series; i++)
+        svg_series_path(&o, &L, &q, i);
+    for (int i = 0; i < q.n_series; i++)
+        svg_series_markers(&o, &L, &q, i);
+    svg_axes(&o, &L);
+    svg_legend(&o, &L, &q);
+    svg_titles(&o, &L, &q);
+    svg_printf(&o, "</svg>\n");
+    if (!o.err && fflush(f) == EOF)
+        o.err = 1;
+    return o.err || ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,397 @@
+/*
+ * llc.c: see llc.h.
+ */
+#include "llc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nmdl.h"
+
+void nmdl_llc_params_default(nmdl_llc_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->sampler = NMDL_LLC_SGLD;
+    p->step = 1e-6;
+    p->gamma = 1000.0;
+    p->chains = 4;
+    p->burnin = 100;
+    p->draws = 100;
+    p->rms_alpha = 0.99;
+    p->rms_eps = 0.1;
+    p->mala_every = 10;
+    p->seed = 1;
+    p->threads = 1;
+}
+
+/* One chain's buffers, each (d). */
+typedef struct chain {
+    float *block;           /* the one allocation the others point into */
+    float *w, *g, *wp, *gp; /* position, gradient; proposal and its gradient */
+    float *v;               /* pSGLD second moments, or NULL */
+    float *pre;             /* preconditioner P (all 1 for SGLD) */
+    nmdl_rng batches, noise;
+} chain;
+
+static void chain_free(chain *c)
+{
+    free(c->block);
+}
+
+static int chain_init(chain *c, const nmdl_llc_target *t, const nmdl_llc_params *p,
+                      int k)
+{
+    size_t d = t->d;
+    memset(c, 0, sizeof *c);
+    c->block = c->w = malloc(6 * d * sizeof(float));
+    if (!c->block)
+        return NMDL_ERR_NOMEM;
+    c->g = c->w + d, c->wp = c->g + d, c->gp = c->wp + d, c->pre = c->gp + d;
+    c->v = p->sampler == NMDL_LLC_PSGLD ? c->pre + d : NULL;
+    memcpy(c->w, t->w_star, d * sizeof(float));
+    for (size_t i = 0; i < d; i++)
+        c->pre[i] = 1.0f;
+    if (c->v)
+        memset(c->v, 0, d * sizeof(float));
+    nmdl_rng_seed(&c->batches, p->seed, 1 + (uint64_t)k);
+    nmdl_rng_seed(&c->noise, p->seed, 1001 + (uint64_t)k);
+    return NMDL_OK;
+}
+
+/* nβ ∇L + γ (w - w*), element i. */
+static double drift(double nbeta, double gamma, const float *g, const float *w,
+                    const float *ws, size_t i)
+{
+    return nbeta * g[i] + gamma * ((double)w[i] - ws[i]);
+}
+
+/* U = nβ L + (γ/2) |w - w*|^2, the potential the chain samples. */
+static double potential(double nbeta, double gamma, double loss, const float *w,
+                        const float *ws, size_t d)
+{
+    double s = 0;
+    for (size_t i = 0; i < d; i++)
+        s += ((double)w[i] - ws[i]) * ((double)w[i] - ws[i]);
+    return nbeta * loss + 0.5 * gamma * s;
+}
+
+/* log q(to | from) up to a constant, for the Langevin proposal from `from`
+ * with gradient g under preconditioner P and step eps. */
+static double log_q(const float *to, const float *from, const float *g,
+                    const float *pre, const float *ws, double nbeta,
+                    double gamma, double eps, size_t d)
+{
+    double s = 0;
+    for (size_t i = 0; i < d; i++) {
+        double mean = from[i] - 0.5 * eps * pre[i] * drift(nbeta, gamma, g, from, ws, i);
+        double r = to[i] - mean;
+        s += r * r / (eps * pre[i]);
+    }
+    return -0.5 * s;
+}
+
+/* Updates the pSGLD preconditioner from the raw gradient g. */
+static void precondition(chain *c, const nmdl_llc_params *p, size_t d)
+{
+    if (!c->v)
+        return;
+    const float a = (float)p->rms_alpha, e = (float)p->rms_eps;
+    for (size_t i = 0; i < d; i++) {
+        c->v[i] = a * c->v[i] + (1.0f - a) * c->g[i] * c->g[i];
+        c->pre[i] = 1.0f / (sqrtf(c->v[i]) + e);
+    }
+}
+
+/* The proposal wp from w: drift and noise. */
+static void propose(chain *c, const nmdl_llc_target *t, double nbeta,
+                    const nmdl_llc_params *p)
+{
+    const double eps = p->step;
+    for (size_t i = 0; i < t->d; i++) {
+        double step = -0.5 * eps * c->pre[i] * drift(nbeta, p->gamma, c->g, c->w, t->w_star, i);
+        double noise = sqrt(eps * c->pre[i]) * nmdl_rng_normal(&c->noise);
+        c->wp[i] = (float)(c->w[i] + step + noise);
+    }
+}
+
+/* MALA acceptance of w -> wp, both ends on the minibatch `batch`. */
+static double acceptance(chain *c, const nmdl_llc_target *t, int k, double nbeta,
+                         const nmdl_llc_params *p, double loss, nmdl_rng batch)
+{
+    double lp;
+    if (t->loss_grad(t->ctx, k, c->wp, &batch, &lp, c->gp) || !isfinite(lp))
+        return 0.0;
+    const size_t d = t->d;
+    double u = potential(nbeta, p->gamma, loss, c->w, t->w_star, d);
+    double up = potential(nbeta, p->gamma, lp, c->wp, t->w_star, d);
+    double la = u - up +
+                log_q(c->w, c->wp, c->gp, c->pre, t->w_star, nbeta, p->gamma, p->step, d) -
+                log_q(c->wp, c->w, c->g, c->pre, t->w_star, nbeta, p->gamma, p->step, d);
+    return la >= 0 ? 1.0 : exp(la);
+}
+
+/* Runs chain k; trace (steps) gets the minibatch loss before each step;
+ * *mala and *checks accumulate the acceptance. */
+/* Adds draw number j (0-based) of w to the running mean and sum of
+ * squared deviations (Welford), each (d). */
+static void welford(float *mean, float *m2, const float *w, size_t d, int j)
+{
+    for (size_t i = 0; i < d; i++) {
+        float delta = w[i] - mean[i];
+        mean[i] += delta / (float)(j + 1);
+        m2[i] += delta * (w[i] - mean[i]);
+    }
+}
+
+static int run_chain(const nmdl_llc_target *t, const nmdl_llc_params *p, int k,
+                     double nbeta, double *trace, double *mala, int *checks,
+                     float *m2)
+{
+    chain c;
+    int rc = chain_init(&c, t, p, k), steps = p->burnin + p->draws;
+    float *mean = m2 ? calloc(t->d, sizeof(float)) : NULL;
+    if (m2 && !mean)
+        rc = NMDL_ERR_NOMEM;
+    for (int s = 0; !rc && s < steps; s++) {
+        nmdl_rng batch = c.batches; /* to draw the same minibatch again */
+        double loss;
+        rc = t->loss_grad(t->ctx, k, c.w, &c.batches, &loss, c.g);
+        trace[s] = loss;
+        if (rc || !isfinite(loss)) {
+            for (; s < steps; s++)
+                trace[s] = NAN;
+            break;
+        }
+        precondition(&c, p, t->d);
+        propose(&c, t, nbeta, p);
+        if (p->mala_every > 0 && s % p->mala_every == p->mala_every - 1) {
+            *mala += acceptance(&c, t, k, nbeta, p, loss, batch);
+            ++*checks;
+        }
+        float *tmp = c.w; /* always accept: SGLD, not MALA */
+        c.w = c.wp;
+        c.wp = tmp;
+        if (mean && s >= p->burnin)
+            welford(mean, m2, c.w, t->d, s - p->burnin);
+    }
+    free(mean);
+    chain_free(&c);
+    return rc;
+}
+
+/* L(w*): the mean over chains of one minibatch loss each. */
+static int init_loss(const nmdl_llc_target *t, const nmdl_llc_params *p,
+                     double *out)
+{
+    float *g = malloc(t->d * sizeof(float));
+    if (!g)
+        return NMDL_ERR_NOMEM;
+    double sum = 0;
+    int rc = NMDL_OK;
+    for (int k = 0; !rc && k < p->chains; k++) {
+        nmdl_rng r;
+        double loss;
+        nmdl_rng_seed(&r, p->seed, 1 + (uint64_t)k); /* the chains' first batches */
+        rc = t->loss_grad(t->ctx, 0, t->w_star, &r, &loss, g);
+        sum += loss;
+    }
+    free(g);
+    *out = sum / p->chains;
+    return rc;
+}
+
+/* Whether the draws still drift: per chain the difference between the
+ * means of the second and first halves of its draws; drifting when their
+ * mean exceeds three standard errors (across chains) and a tenth of the
+ * rise above L(w*). With one chain, a quarter of the rise. */
+static int still_moving(const nmdl_llc_result *r, const nmdl_llc_params *p,
+                        double *rel)
+{
+    const int h = p->draws / 2, C = r->chains;
+    double sum = 0, ss = 0, rise = 0;
+    for (int k = 0; k < C; k++) {
+        const double *tr = r->trace + (size_t)k * r->steps + p->burnin;
+        double a = 0, b = 0;
+        for (int s = 0; s < p->draws; s++) {
+            if (s < h)
+                a += tr[s] / h;
+            else
+                b += tr[s] / (p->draws - h);
+        }
+        sum += b - a;
+        ss += (b - a) * (b - a);
+        rise += (0.5 * (a + b) - r->init_loss) / C;
+    }
+    double mean = sum / C, se = C > 1 ? sqrt(fmax(ss / C - mean * mean, 0) / (C - 1)) : 0;
+    *rel = rise > 0 ? fabs(mean) / rise : 0;
+    if (h == 0 || !(rise > 0))
+        return 0;
+    return C > 1 ? fabs(mean) > 3 * se && *rel > 0.1 : *rel > 0.25;
+}
+
+/* Warnings, first found first: divergence, chains at or below L(w*),
+ * traces that keep moving, low acceptance. */
+static void diagnose(nmdl_llc_result *r, const nmdl_llc_params *p)
+{
+    double rel;
+    r->healthy = 0;
+    for (size_t i = 0; i < (size_t)r->chains * r->steps; i++)
+        if (!isfinite(r->trace[i])) {
+            snprintf(r->warning, sizeof r->warning, "chain %d diverged (a loss "
+                     "is not finite): lower the step size", (int)(i / r->steps));
+            return;
+        }
+    if (!(r->llc > 0))
+        snprintf(r->warning, sizeof r->warning,
+                 "chains settle at or below L(w*) (llc %.4g): w* is not a local "
+                 "minimum, or the step size is too large", r->llc);
+    else if (still_moving(r, p, &rel))
+        snprintf(r->warning, sizeof r->warning,
+                 "traces still moving (draw halves differ by %.0f%% of the rise): "
+                 "more burn-in or a larger localization", 100 * rel);
+    else if (isfinite(r->mala) && r->mala < 0.5)
+        snprintf(r->warning, sizeof r->warning,
+                 "MALA acceptance %.2f (about 0.9 is healthy): lower the step size",
+                 r->mala);
+    else
+        r->healthy = 1;
+}
+
+static void summarize(nmdl_llc_result *r, const nmdl_llc_params *p)
+{
+    double sum = 0, ss = 0;
+    for (int k = 0; k < r->chains; k++) {
+        const double *tr = r->trace + (size_t)k * r->steps + p->burnin;
+        double m = 0;
+        for (int s = 0; s < p->draws; s++)
+            m += tr[s] / p->draws;
+        r->chain_llc[k] = r->nbeta * (m - r->init_loss);
+        sum += r->chain_llc[k];
+    }
+    r->llc = sum / r->chains;
+    for (int k = 0; k < r->chains; k++)
+        ss += (r->chain_llc[k] - r->llc) * (r->chain_llc[k] - r->llc);
+    r->llc_se = r->chains > 1 ? sqrt(ss / (r->chains - 1) / r->chains) : NAN;
+}
+
+static int check(const nmdl_llc_target *t, const nmdl_llc_params *p)
+{
+    if (!t || !t->loss_grad || !t->w_star || t->d == 0 || !(t->n > 1) || !p ||
+        !(p->step > 0) || !(p->gamma >= 0) || p->chains < 1 || p->draws < 1 ||
+        p->burnin < 0 || p->threads < 1 || p->mala_every < 0 ||
+        (p->sampler != NMDL_LLC_SGLD && p->sampler != NMDL_LLC_PSGLD) ||
+        !(p->rms_alpha >= 0 && p->rms_alpha < 1) || !(p->rms_eps > 0) ||
+        !(p->nbeta > 0 || p->nbeta <= 0) /* NaN */)
+        return NMDL_ERR_ARG;
+    return NMDL_OK;
+}
+
+/* The chains' per-weight variances m2 / draws, averaged, into r->spread. */
+static int average_spread(nmdl_llc_result *r, const float *m2, size_t d,
+                          const nmdl_llc_params *p)
+{
+    r->spread = calloc(d, sizeof(float));
+    if (!r->spread)
+        return NMDL_ERR_NOMEM;
+    for (int k = 0; k < p->chains; k++)
+        for (size_t i = 0; i < d; i++)
+            r->spread[i] += m2[(size_t)k * d + i] / (float)p->draws / (float)p->chains;
+    return NMDL_OK;
+}
+
+int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
+                      nmdl_llc_result *r)
+{
+    if (!r || check(t, p))
+        return NMDL_ERR_ARG;
+    memset(r, 0, sizeof *r);
+    r->nbeta = p->nbeta > 0 ? p->nbeta : t->n / log(t->n);
+    r->step = p->step;
+    r->gamma = p->gamma;
+    r->chains = p->chains;
+    r->burnin = p->burnin;
+    r->steps = p->burnin + p->draws;
+    r->chain_llc = calloc((size_t)p->chains, sizeof(double));
+    r->trace = calloc((size_t)p->chains * r->steps, sizeof(double));
+    double *mala = calloc((size_t)p->chains, sizeof(double));
+    int *checks = calloc((size_t)p->chains, sizeof(int)), err = NMDL_OK;
+    float *m2 = p->want_spread ? calloc((size_t)p->chains * t->d, sizeof(float)) : NULL;
+    if (!r->chain_llc || !r->trace || !mala || !checks || (p->want_spread && !m2))
+        err = NMDL_ERR_NOMEM;
+    if (!err)
+        err = init_loss(t, p, &r->init_loss);
+    int nt = p->threads < p->chains ? p->threads : p->chains;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int k = 0; k < p->chains; k++) {
+        if (err)
+            continue;
+        int rc = run_chain(t, p, k, r->nbeta, r->trace + (size_t)k * r->steps,
+                           &mala[k], &checks[k], m2 ? m2 + (size_t)k * t->d : NULL);
+        if (rc) {
+#pragma omp critical
+            err = err ? err : rc;
+        }
+    }
+    double msum = 0;
+    int mn = 0;
+    for (int k = 0; !err && k < p->chains; k++)
+        msum += mala[k], mn += checks[k];
+    r->mala = mn ? msum / mn : NAN;
+    free(mala);
+    free(checks);
+    if (!err && m2)
+        err = average_spread(r, m2, t->d, p);
+    free(m2);
+    if (err) {
+        nmdl_llc_result_free(r);
+        return err;
+    }
+    summarize(r, p);
+    diagnose(r, p);
+    return NMDL_OK;
+}
+
+void nmdl_llc_result_free(nmdl_llc_result *r)
+{
+    free(r->chain_llc);
+    free(r->trace);
+    free(r->spread);
+    r->chain_llc = NULL;
+    r->trace = NULL;
+    r->spread = NULL;
+}
+
+int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
+                       double top, int chains, int burnin, int draws,
+                       nmdl_llc_sweep *sweep, double *step)
+{
+    nmdl_llc_params q = *p;
+    q.chains = chains;
+    q.burnin = burnin;
+    q.draws = draws;
+    q.want_spread = 0;
+    if (q.mala_every < 1 || q.mala_every > draws / 4)
+        q.mala_every = draws / 4 > 1 ? draws / 4 : 1;
+    memset(sweep, 0, sizeof *sweep);
+    sweep->chosen = -1;
+    for (int i = 0; i < NMDL_LLC_SWEEP && sweep->chosen < 0; i++) {
+        nmdl_llc_result r;
+        q.step = top * pow(10.0, -0.5 * i);
+        int rc = nmdl_llc_estimate(t, &q, &r);
+        if (rc)
+            return rc;
+        sweep->step[i] = q.step;
+        sweep->llc[i] = r.llc;
+        sweep->mala[i] = r.mala;
+        sweep->healthy[i] = r.healthy && isfinite(r.mala) && r.mala >= 0.8;
+        sweep->n = i + 1;
+        if (sweep->healthy[i]) {
+            sweep->chosen = i;
+            *step = q.step;
+        }
+        nmdl_llc_result_free(&r);
+    }
+    return NMDL_OK;
+}

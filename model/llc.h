@@ -1,0 +1,107 @@
+/*
+ * llc.h: the local learning coefficient, estimated with SGLD or RMSProp-
+ * preconditioned SGLD (pSGLD) as devinterp does.
+ *
+ * Chains sample the localized tempered posterior around the trained
+ * weights w*:  p(w) ∝ exp(-nβ L(w) - (γ/2) |w - w*|^2),  with L the mean
+ * minibatch loss in nats per sample. SGLD steps
+ *
+ *   w <- w - (ε/2) (nβ ∇L(w) + γ (w - w*)) + N(0, ε)
+ *
+ * and pSGLD scales the drift and the noise variance by the preconditioner
+ * P = 1 / (sqrt(V) + a), V <- α V + (1 - α) g⊙g with g the raw minibatch
+ * gradient. Each chain runs `burnin` steps and then `draws` steps whose
+ * losses (taken before the step, as devinterp does) enter the estimate
+ *
+ *   λ̂ = nβ (mean draw loss - L(w*)),
+ *
+ * with L(w*) the mean of one minibatch loss per chain at w* (devinterp's
+ * convention). The result is the mean over chains and its standard error.
+ *
+ * The MALA acceptance of the proposal each `mala_every` step (evaluated on
+ * the same minibatch at both ends) diagnoses the step size: devinterp's
+ * guidance is about 0.9. A run is unhealthy when a loss is not finite,
+ * when chains settle below L(w*), or when the traces keep moving.
+ *
+ * Every chain runs on one thread from its own seed; chains run side by
+ * side, so the estimate does not depend on the thread count.
+ */
+#ifndef NMDL_LLC_H
+#define NMDL_LLC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+/* The model under study. */
+typedef struct nmdl_llc_target {
+    size_t d;            /* parameters */
+    double n;            /* samples (tokens) in the data set */
+    const float *w_star; /* (d) trained weights */
+    /* Mean loss over one minibatch drawn from *r (nats per sample) at w,
+     * and its gradient into g (d), for chain `chain` (a workspace per chain
+     * lets chains run at once). Drawing from a copy of r gives the same
+     * minibatch again. */
+    int (*loss_grad)(void *ctx, int chain, const float *w, nmdl_rng *r,
+                     double *loss, float *g);
+    void *ctx;
+} nmdl_llc_target;
+
+enum { NMDL_LLC_SGLD = 0, NMDL_LLC_PSGLD = 1 };
+
+typedef struct nmdl_llc_params {
+    int sampler;        /* NMDL_LLC_SGLD or NMDL_LLC_PSGLD */
+    double step;        /* ε */
+    double nbeta;       /* nβ; <= 0: n / ln n */
+    double gamma;       /* localization γ */
+    int chains, burnin, draws;
+    double rms_alpha;   /* pSGLD: α of the second-moment average */
+    double rms_eps;     /* pSGLD: a in 1 / (sqrt(V) + a) */
+    int mala_every;     /* diagnose every this many steps; 0: never */
+    uint64_t seed;
+    int threads;        /* chains run on up to this many threads */
+    int want_spread;    /* 1: also the posterior variance of each weight */
+} nmdl_llc_params;
+
+typedef struct nmdl_llc_result {
+    double llc, llc_se;  /* mean over chains and its standard error */
+    double nbeta, step, gamma;
+    double init_loss;    /* L(w*), nats per sample */
+    double mala;         /* mean acceptance over chains and checks; NaN: none */
+    int chains, steps;   /* steps per chain = burnin + draws */
+    int burnin;
+    double *chain_llc;   /* (chains) */
+    double *trace;       /* (chains, steps) minibatch loss before each step */
+    float *spread;       /* (d) with want_spread: variance of each weight
+                            over the draws, averaged over chains */
+    int healthy;         /* 0 when a warning was raised */
+    char warning[200];   /* why not, in words */
+} nmdl_llc_result;
+
+/* devinterp-like defaults: SGLD, ε 1e-6, nβ n/ln n, γ 1000, 4 chains,
+ * 100 burn-in, 100 draws; pSGLD α 0.99, a 0.1; MALA every 10 steps. */
+void nmdl_llc_params_default(nmdl_llc_params *p);
+int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
+                      nmdl_llc_result *r);
+void nmdl_llc_result_free(nmdl_llc_result *r);
+
+/* The step-size sweep: short runs at ε = top, top/√10, top/10, ... (at
+ * most NMDL_LLC_SWEEP of them) until one is healthy with a MALA acceptance
+ * of at least 0.8; that largest healthy ε is the choice. */
+#define NMDL_LLC_SWEEP 10
+typedef struct nmdl_llc_sweep {
+    int n;                        /* steps tried */
+    double step[NMDL_LLC_SWEEP], llc[NMDL_LLC_SWEEP], mala[NMDL_LLC_SWEEP];
+    int healthy[NMDL_LLC_SWEEP];
+    int chosen;                   /* index, or -1 when none was healthy */
+} nmdl_llc_sweep;
+
+/* Runs the sweep with p's settings but `chains` chains of `burnin` +
+ * `draws` steps each; sets *step to the choice. NMDL_ERR_CORRUPT-free:
+ * returns NMDL_OK even when nothing is healthy (then chosen is -1). */
+int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
+                       double top, int chains, int burnin, int draws,
+                       nmdl_llc_sweep *sweep, double *step);
+
+#endif /* NMDL_LLC_H */

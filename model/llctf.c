@@ -1,0 +1,204 @@
+/*
+ * llctf.c: see llctf.h.
+ */
+#include "llctf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "train.h"
+
+struct nmdl_llctf {
+    int chains, batch;
+    const uint8_t *data;
+    size_t n;
+    float *w_star;       /* (d) */
+    nmdl_model **m;      /* (chains) workspaces */
+    uint8_t *xy;         /* (chains, 2, batch, ctx) windows */
+};
+
+void nmdl_llctf_free(nmdl_llctf *x)
+{
+    if (!x)
+        return;
+    for (int k = 0; x->m && k < x->chains; k++)
+        nmdl_model_free(x->m[k]);
+    free(x->m);
+    free(x->w_star);
+    free(x->xy);
+    free(x);
+}
+
+static int loss_grad(void *ctx, int chain, const float *w, nmdl_rng *r,
+                     double *loss, float *g)
+{
+    nmdl_llctf *x = ctx;
+    nmdl_model *m = x->m[chain];
+    const int B = x->batch, T = m->cfg.ctx;
+    uint8_t *in = x->xy + (size_t)chain * 2 * B * T, *out = in + (size_t)B * T;
+    memcpy(m->params, w, m->lay.n_params * sizeof(float));
+    nmdl_train_batch(r, x->data, x->n, B, T, in, out);
+    nmdl_tf_zero_grad(m);
+    int rc = nmdl_tf_forward(m, in, out, B, T, loss);
+    if (!rc)
+        rc = nmdl_tf_backward(m);
+    if (!rc)
+        memcpy(g, m->grads, m->lay.n_params * sizeof(float));
+    return rc;
+}
+
+int nmdl_llctf_create(const nmdl_model *m, const uint8_t *data, size_t n,
+                      int chains, int batch, nmdl_llctf **out,
+                      nmdl_llc_target *t)
+{
+    if (!m || !data || n <= (size_t)m->cfg.ctx || chains < 1 || batch < 1)
+        return NMDL_ERR_ARG;
+    nmdl_llctf *x = calloc(1, sizeof *x);
+    if (!x)
+        return NMDL_ERR_NOMEM;
+    const size_t d = m->lay.n_params;
+    x->chains = chains, x->batch = batch, x->data = data, x->n = n;
+    x->w_star = malloc(d * sizeof(float));
+    x->m = calloc((size_t)chains, sizeof *x->m);
+    x->xy = malloc((size_t)chains * 2 * batch * m->cfg.ctx);
+    int rc = x->w_star && x->m && x->xy ? NMDL_OK : NMDL_ERR_NOMEM;
+    for (int k = 0; !rc && k < chains; k++)
+        if (!(rc = nmdl_model_create(&m->cfg, 0, &x->m[k])))
+            rc = nmdl_tf_reserve(x->m[k], batch, m->cfg.ctx);
+    if (rc) {
+        nmdl_llctf_free(x);
+        return rc;
+    }
+    memcpy(x->w_star, m->params, d * sizeof(float));
+    openblas_set_num_threads(1); /* chains are the parallelism */
+    *t = (nmdl_llc_target){d, (double)(n - 1), x->w_star, loss_grad, x};
+    *out = x;
+    return NMDL_OK;
+}
+
+/* ----------------------------------------------------- the public call */
+
+#define SWEEP_TOP 1e-5  /* largest step tried: ~10x the prototype's best */
+#define SWEEP_CHAINS 2
+#define SWEEP_BURNIN 20
+#define SWEEP_DRAWS 40
+
+void nmdl_llc_settings_default(nmdl_llc_settings *s)
+{
+    nmdl_llc_params p;
+    nmdl_llc_params_default(&p);
+    memset(s, 0, sizeof *s);
+    s->sampler = NMDL_SAMPLER_SGLD;
+    s->gamma = p.gamma;
+    s->chains = p.chains;
+    s->burnin = p.burnin;
+    s->draws = p.draws;
+    s->batch = 4;
+    s->seed = 1;
+    s->threads = 1;
+}
+
+static void to_params(const nmdl_llc_settings *s, nmdl_llc_params *p)
+{
+    nmdl_llc_params_default(p);
+    p->sampler = s->sampler == NMDL_SAMPLER_PSGLD ? NMDL_LLC_PSGLD : NMDL_LLC_SGLD;
+    p->step = s->step > 0 ? s->step : p->step;
+    p->nbeta = s->nbeta;
+    p->gamma = s->gamma;
+    p->chains = s->chains;
+    p->burnin = s->burnin;
+    p->draws = s->draws;
+    p->seed = s->seed;
+    p->threads = s->threads;
+}
+
+static void report_sweep(const nmdl_llc_sweep *w, nmdl_llc_report *r)
+{
+    r->sweep_n = w->n;
+    r->sweep_chosen = w->chosen;
+    for (int i = 0; i < w->n; i++) {
+        r->sweep_step[i] = w->step[i];
+        r->sweep_llc[i] = w->llc[i];
+        r->sweep_mala[i] = w->mala[i];
+        r->sweep_healthy[i] = w->healthy[i];
+    }
+}
+
+static void report_result(const nmdl_llc_result *e, nmdl_llc_report *r)
+{
+    const double ln2 = 0.6931471805599453;
+    r->llc = e->llc, r->llc_se = e->llc_se, r->nbeta = e->nbeta;
+    r->step = e->step, r->gamma = e->gamma, r->mala = e->mala;
+    r->init_loss_bpb = e->init_loss / ln2;
+    r->chains = e->chains, r->steps = e->steps, r->burnin = e->burnin;
+    r->healthy = e->healthy;
+    snprintf(r->warning, sizeof r->warning, "%s", e->warning);
+    for (size_t i = 0; i < (size_t)e->chains * e->steps; i++)
+        r->trace[i] = e->trace[i] / ln2;
+}
+
+int nmdl_model_llc(nmdl_model *m, const void *data, size_t n,
+                   const nmdl_llc_settings *s, nmdl_llc_report *r)
+{
+    return nmdl_llctf_run(m, data, n, s, r, NULL);
+}
+
+int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
+                   const nmdl_llc_settings *s, nmdl_llc_report *r,
+                   float **spread)
+{
+    if (!m || !data || !s || !r || s->batch < 1)
+        return NMDL_ERR_ARG;
+    memset(r, 0, sizeof *r);
+    r->batch = s->batch;
+    nmdl_llctf *x;
+    nmdl_llc_target t;
+    nmdl_llc_params p;
+    nmdl_llc_sweep sweep = {0};
+    nmdl_llc_result e;
+    to_params(s, &p);
+    int rc = nmdl_llctf_create(m, data, n, s->chains, s->batch, &x, &t);
+    if (rc)
+        return rc;
+    if (s->step <= 0) {
+        rc = nmdl_llc_calibrate(&t, &p, SWEEP_TOP, SWEEP_CHAINS < s->chains ? SWEEP_CHAINS : s->chains,
+                                SWEEP_BURNIN, SWEEP_DRAWS, &sweep, &p.step);
+        if (!rc && sweep.chosen < 0)
+            p.step = sweep.step[sweep.n - 1];
+        report_sweep(&sweep, r);
+    } else {
+        r->sweep_chosen = -1;
+    }
+    p.want_spread = spread != NULL;
+    if (!rc)
+        rc = nmdl_llc_estimate(&t, &p, &e);
+    if (!rc) {
+        if (spread) {
+            *spread = e.spread;
+            e.spread = NULL;
+        }
+        r->trace = malloc((size_t)e.chains * e.steps * sizeof(double));
+        if (r->trace)
+            report_result(&e, r);
+        else
+            rc = NMDL_ERR_NOMEM;
+        if (s->step <= 0 && sweep.chosen < 0) {
+            r->healthy = 0;
+            snprintf(r->warning, sizeof r->warning,
+                     "no step size of the sweep was healthy; estimated at the "
+                     "smallest, %.3g", p.step);
+        }
+        nmdl_llc_result_free(&e);
+    }
+    nmdl_llctf_free(x);
+    return rc;
+}
+
+void nmdl_llc_report_free(nmdl_llc_report *r)
+{
+    free(r->trace);
+    r->trace = NULL;
+}

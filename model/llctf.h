@@ -1,0 +1,31 @@
+/*
+ * llctf.h: the transformer as a target of the LLC estimator (llc.h). Each
+ * chain gets its own copy of the model's buffers, so chains run side by
+ * side, each single-threaded; minibatches are `batch` windows of ctx bytes
+ * drawn like training batches, and the loss is nats per predicted byte.
+ */
+#ifndef NMDL_LLCTF_H
+#define NMDL_LLCTF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llc.h"
+#include "transformer.h"
+
+typedef struct nmdl_llctf nmdl_llctf;
+
+/* A target around the weights of m on data[0..n) (n > ctx): fills *t.
+ * w_star points at a copy of m's parameters owned by the target. */
+int nmdl_llctf_create(const nmdl_model *m, const uint8_t *data, size_t n,
+                      int chains, int batch, nmdl_llctf **out,
+                      nmdl_llc_target *t);
+void nmdl_llctf_free(nmdl_llctf *x);
+
+/* nmdl_model_llc, and with spread != NULL also the posterior variance of
+ * every weight (n_params floats, malloc'd) into *spread. */
+int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
+                   const nmdl_llc_settings *s, nmdl_llc_report *r,
+                   float **spread);
+
+#endif /* NMDL_LLCTF_H */
