@@ -16,7 +16,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_BATCH, OPT_LR, OPT_SEED, OPT_UNTIED, OPT_EFFORT, OPT_BITS,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
-       OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS };
+       OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY };
 
 static const struct {
     const char *name; /* long spelling, without "--" */
@@ -39,6 +39,7 @@ static const struct {
     {"draws", OPT_DRAWS, 1},     {"csv", OPT_CSV, 1},
     {"svg", OPT_SVG, 1},         {"epsilon", OPT_EPSILON, 1},
     {"budget", OPT_BUDGET, 1},   {"row-steps", OPT_ROW_STEPS, 1},
+    {"save-every", OPT_SAVE_EVERY, 1},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -112,6 +113,11 @@ static int apply(cli_opts *o, int key, const char *val)
         if (strcmp(val, "sgld") && strcmp(val, "psgld"))
             return usage_error("--sampler is sgld or psgld", val);
         o->sampler = !strcmp(val, "psgld");
+        break;
+    case OPT_SAVE_EVERY:
+        if (parse_number("--save-every", val, 1, 1e9, &v))
+            return -1;
+        o->save_every = (long)v;
         break;
     case OPT_ROW_STEPS:
         if (strcmp(val, "rms") && strcmp(val, "posterior"))

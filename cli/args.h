@@ -46,6 +46,7 @@ typedef struct cli_opts {
     double lr;           /* --lr, 0 = default */
     uint64_t seed;       /* --seed */
     int untied;          /* --untied: separate output projection */
+    long save_every;     /* --save-every N: checkpoints during training */
     /* neural method */
     int effort;          /* -1 .. -9, --effort; 0 = default */
     double bits;         /* --bits: bits per weight; 0 = the effort's */

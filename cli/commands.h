@@ -14,6 +14,7 @@ int cli_info(const cli_opts *o);
 int cli_train(const cli_opts *o);
 int cli_eval(const cli_opts *o);
 int cli_llc(const cli_opts *o);
+int cli_compressibility(const cli_opts *o);
 
 /* Prints "nmdl: <name>: <what>" on standard error. */
 void cli_error(const char *name, const char *what);

@@ -168,3 +168,54 @@ int cli_llc(const cli_opts *o)
     free(data);
     return status;
 }
+
+/* `nmdl compressibility MODEL CORPUS [--epsilon E]`: the critical levels
+ * and SVD fraction beside λ̂ (whose λ̂/n is the default tolerance). */
+int cli_compressibility(const cli_opts *o)
+{
+    if (o->n_inputs != 2) {
+        cli_error("compressibility", "needs a MODEL and a CORPUS");
+        return 1;
+    }
+    nmdl_model *m;
+    uint8_t *data;
+    size_t n;
+    if (load(o->inputs[0], o->inputs[1], &m, &data, &n))
+        return 1;
+    nmdl_llc_settings s;
+    nmdl_llc_report r;
+    nmdl_compressibility c;
+    cli_llc_settings(o, &s);
+    int rc = nmdl_model_llc(m, data, n, &s, &r), status = 1;
+    double eps = o->epsilon > 0 ? o->epsilon : r.llc / (double)(n - 1);
+    if (!rc && !(eps > 0 && eps < 1)) {
+        cli_error(o->inputs[1], "the estimated llc gives no tolerance; pass --epsilon");
+        rc = -1;
+    }
+    if (!rc && (rc = nmdl_model_compressibility(m, data, n, eps, cli_threads(o), &c)))
+        cli_error(o->inputs[1], nmdl_strerror(rc));
+    if (!rc && o->json) {
+        printf("{\"corpus\":\"%s\",\"n_params\":%zu,\"llc\":%.6g,\"llc_se\":%.6g,"
+               "\"epsilon\":%.6g,\"loss_bpb\":%.6f,\"critical_levels\":%d,"
+               "\"critical_bits\":%.4f,\"trim\":%.2f,\"critical_svd_fraction\":%.4f}\n",
+               o->inputs[1], nmdl_model_n_params(m), r.llc, r.llc_se, eps,
+               c.loss_bpb, c.critical_levels, c.critical_bits, c.trim,
+               c.critical_svd_fraction);
+        status = 0;
+    } else if (!rc) {
+        printf("%s: llc %.4g ± %.3g%s%s\n", o->inputs[1], r.llc, r.llc_se,
+               r.healthy ? "" : " (unhealthy: ", r.healthy ? "" : r.warning);
+        printf("  tolerance %.4g nats/byte%s over %.4f bits/byte (%d windows)\n", eps,
+               o->epsilon > 0 ? "" : " (llc / n)", c.loss_bpb, c.windows);
+        printf("  critical levels n_q %d (%.2f bits), trimming %.2f max|w|\n",
+               c.critical_levels, c.critical_bits, c.trim);
+        printf("  critical SVD fraction %.3f of the singular values\n",
+               c.critical_svd_fraction);
+        status = 0;
+    }
+    if (!rc || rc == -1)
+        nmdl_llc_report_free(&r);
+    nmdl_model_free(m);
+    free(data);
+    return status;
+}

@@ -24,6 +24,8 @@ static const char usage[] =
     "  train CORPUS        train the transformer alone, write a checkpoint\n"
     "  eval MODEL CORPUS   bits per byte of CORPUS under a checkpoint\n"
     "  llc MODEL CORPUS    estimate the local learning coefficient (SGLD)\n"
+    "  compressibility MODEL CORPUS  critical quantization levels and SVD\n"
+    "                      fraction within --epsilon, beside the llc\n"
     "  help                this text\n"
     "\n"
     "Options:\n"
@@ -36,9 +38,14 @@ static const char usage[] =
     "      --method NAME   compress: neural (default), zstd or stored\n"
     "  -1 .. -9            compress: effort of the neural method (default 6)\n"
     "      --effort N      the same as -N\n"
-    "      --bits X        neural: bits per weight of the model (default: effort's)\n"
+    "      --bits X        neural: fixed bits per weight (default: the search)\n"
     "      --seed S        neural and train: initialisation and data order\n"
     "      --per-tensor    neural: one quantization step per tensor, not per row\n"
+    "      --budget MODE   neural: search (default: shortest description, from\n"
+    "                      the llc's b*) or bstar (b* itself); --bits fixes it\n"
+    "      --epsilon E     neural, compressibility: loss tolerance in nats per\n"
+    "                      byte (default llc / n)\n"
+    "      --row-steps R   neural: rms (default) or posterior (SGLD spread)\n"
     "      --preset NAME   neural and train: model size (default: by effort and size)\n"
     "      --no-fallback   write the method asked for even when zstd or stored\n"
     "                      would be smaller\n"
@@ -62,6 +69,7 @@ static const char usage[] =
     "      --lr X          peak learning rate (default 0.002)\n"
 
     "      --untied        separate output projection\n"
+    "      --save-every N  also write MODEL.stepN every N steps\n"
     "  -q, --quiet         print errors only\n"
     "  -v, --verbose       print more (method, time, speed)\n"
     "  -h, --help          this text\n"
@@ -120,7 +128,7 @@ int main(int argc, char **argv)
             status = cli_llc(&o);
             break;
         case CLI_COMPRESSIBILITY:
-            fputs("nmdl: compressibility: not yet\n", stderr);
+            status = cli_compressibility(&o);
             break;
         }
     }

@@ -47,6 +47,22 @@ static int train_params(const cli_opts *o, nmdl_train_params *p, cli_bar *b)
     return 0;
 }
 
+/* Writes the checkpoint OUT.stepN, for --save-every. */
+typedef struct saver {
+    const cli_opts *o;
+    const char *out;
+} saver;
+
+static int save(const cli_opts *o, const char *out, const nmdl_model *m);
+
+static int save_step(void *user, const nmdl_model *m, long step)
+{
+    const saver *sv = user;
+    char path[4096];
+    snprintf(path, sizeof path, "%s.step%ld", sv->out, step);
+    return save(sv->o, path, m);
+}
+
 static int save(const cli_opts *o, const char *out, const nmdl_model *m)
 {
     void *buf;
@@ -97,6 +113,12 @@ int cli_train(const cli_opts *o)
         fprintf(stderr, "nmdl: %s: corpus of %zu bytes is not longer than the "
                 "context of %d bytes\n", in, n, c.ctx);
         goto done;
+    }
+    saver sv = {o, out};
+    if (o->save_every) {
+        p.checkpoint = save_step;
+        p.checkpoint_user = &sv;
+        p.checkpoint_every = o->save_every;
     }
     if ((rc = nmdl_model_create(&c, o->seed, &m)) ||
         (rc = nmdl_model_train(m, data, n, &p, &r))) {

@@ -299,6 +299,11 @@ typedef struct nmdl_train_params {
     int threads;         /* >= 1 */
     nmdl_progress_fn progress; /* may be NULL */
     void *progress_user;
+    /* called with the model after every checkpoint_every steps (0: never);
+     * a non-zero return stops training */
+    int (*checkpoint)(void *user, const nmdl_model *m, long step);
+    void *checkpoint_user;
+    long checkpoint_every;
 } nmdl_train_params;
 
 void nmdl_train_params_default(nmdl_train_params *p);
@@ -369,6 +374,28 @@ NMDL_NODISCARD int nmdl_model_llc(nmdl_model *m, const void *data, size_t n,
                                   const nmdl_llc_settings *s,
                                   nmdl_llc_report *r);
 void nmdl_llc_report_free(nmdl_llc_report *r);
+
+/* Compressibility as in seed 001: the smallest number of quantization
+ * levels n_q (every matrix on n_q evenly spaced levels of [-m, m], the
+ * trimming m = κ max|w| with κ chosen to minimize the loss) and the smallest
+ * fraction of singular values (every matrix truncated alike) at which the
+ * loss on a fixed sample of windows rises by at most epsilon (nats/byte). */
+typedef struct nmdl_compressibility {
+    double epsilon;               /* nats per byte */
+    double loss_bpb;              /* the float model on the sample */
+    int windows;                  /* windows of ctx bytes in the sample */
+    int critical_levels;          /* n_q; 0: none up to 65536 */
+    double critical_bits;         /* log2(n_q) */
+    double trim;                  /* κ at n_q */
+    double loss_levels_bpb;       /* the loss there */
+    double critical_svd_fraction; /* in (0, 1], in steps of 1/64 */
+    double loss_svd_bpb;
+} nmdl_compressibility;
+
+NMDL_NODISCARD int nmdl_model_compressibility(nmdl_model *m, const void *data,
+                                              size_t n, double epsilon,
+                                              int threads,
+                                              nmdl_compressibility *out);
 
 /* A checkpoint (docs/FORMAT.md) in a buffer the caller frees with
  * nmdl_free(). */

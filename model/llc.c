@@ -24,6 +24,7 @@ void nmdl_llc_params_default(nmdl_llc_params *p)
     p->mala_every = 10;
     p->seed = 1;
     p->threads = 1;
+    p->paired = 1;
 }
 
 /* One chain's buffers, each (d). */
@@ -146,8 +147,8 @@ static void welford(float *mean, float *m2, const float *w, size_t d, int j)
 }
 
 static int run_chain(const nmdl_llc_target *t, const nmdl_llc_params *p, int k,
-                     double nbeta, double *trace, double *mala, int *checks,
-                     float *m2)
+                     double nbeta, double *trace, double *base, double *mala,
+                     int *checks, float *m2)
 {
     chain c;
     int rc = chain_init(&c, t, p, k), steps = p->burnin + p->draws;
@@ -159,6 +160,10 @@ static int run_chain(const nmdl_llc_target *t, const nmdl_llc_params *p, int k,
         double loss;
         rc = t->loss_grad(t->ctx, k, c.w, &c.batches, &loss, c.g);
         trace[s] = loss;
+        if (!rc && base && s >= p->burnin) { /* w* on the same batch */
+            nmdl_rng again = batch;
+            rc = t->loss_grad(t->ctx, k, t->w_star, &again, &base[s - p->burnin], NULL);
+        }
         if (rc || !isfinite(loss)) {
             for (; s < steps; s++)
                 trace[s] = NAN;
@@ -181,24 +186,30 @@ static int run_chain(const nmdl_llc_target *t, const nmdl_llc_params *p, int k,
     return rc;
 }
 
-/* L(w*): the mean over chains of one minibatch loss each. */
+#define INIT_BATCHES 32 /* at least; devinterp's num_init_loss_batches */
+
+/* L(w*): the mean loss at w* over max(chains, INIT_BATCHES) minibatches,
+ * the first being the chains' own first batches. Its noise is common to
+ * all chains, so it does not show in the standard error across chains;
+ * hence many batches. */
 static int init_loss(const nmdl_llc_target *t, const nmdl_llc_params *p,
                      double *out)
 {
     float *g = malloc(t->d * sizeof(float));
     if (!g)
         return NMDL_ERR_NOMEM;
+    const int nb = p->chains > INIT_BATCHES ? p->chains : INIT_BATCHES;
     double sum = 0;
     int rc = NMDL_OK;
-    for (int k = 0; !rc && k < p->chains; k++) {
+    for (int k = 0; !rc && k < nb; k++) {
         nmdl_rng r;
         double loss;
-        nmdl_rng_seed(&r, p->seed, 1 + (uint64_t)k); /* the chains' first batches */
+        nmdl_rng_seed(&r, p->seed, 1 + (uint64_t)k); /* stream k: chain k's */
         rc = t->loss_grad(t->ctx, 0, t->w_star, &r, &loss, g);
         sum += loss;
     }
     free(g);
-    *out = sum / p->chains;
+    *out = sum / nb;
     return rc;
 }
 
@@ -262,12 +273,18 @@ static void diagnose(nmdl_llc_result *r, const nmdl_llc_params *p)
 static void summarize(nmdl_llc_result *r, const nmdl_llc_params *p)
 {
     double sum = 0, ss = 0;
+    if (r->base) { /* L(w*) for display: the mean over all draws' batches */
+        r->init_loss = 0;
+        for (size_t i = 0; i < (size_t)r->chains * p->draws; i++)
+            r->init_loss += r->base[i] / ((double)r->chains * p->draws);
+    }
     for (int k = 0; k < r->chains; k++) {
         const double *tr = r->trace + (size_t)k * r->steps + p->burnin;
+        const double *b = r->base ? r->base + (size_t)k * p->draws : NULL;
         double m = 0;
         for (int s = 0; s < p->draws; s++)
-            m += tr[s] / p->draws;
-        r->chain_llc[k] = r->nbeta * (m - r->init_loss);
+            m += (tr[s] - (b ? b[s] : r->init_loss)) / p->draws;
+        r->chain_llc[k] = r->nbeta * m;
         sum += r->chain_llc[k];
     }
     r->llc = sum / r->chains;
@@ -315,12 +332,14 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
     r->steps = p->burnin + p->draws;
     r->chain_llc = calloc((size_t)p->chains, sizeof(double));
     r->trace = calloc((size_t)p->chains * r->steps, sizeof(double));
+    r->base = p->paired ? calloc((size_t)p->chains * p->draws, sizeof(double)) : NULL;
     double *mala = calloc((size_t)p->chains, sizeof(double));
     int *checks = calloc((size_t)p->chains, sizeof(int)), err = NMDL_OK;
     float *m2 = p->want_spread ? calloc((size_t)p->chains * t->d, sizeof(float)) : NULL;
-    if (!r->chain_llc || !r->trace || !mala || !checks || (p->want_spread && !m2))
+    if (!r->chain_llc || !r->trace || !mala || !checks || (p->want_spread && !m2) ||
+        (p->paired && !r->base))
         err = NMDL_ERR_NOMEM;
-    if (!err)
+    if (!err && !p->paired)
         err = init_loss(t, p, &r->init_loss);
     int nt = p->threads < p->chains ? p->threads : p->chains;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
@@ -328,6 +347,7 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
         if (err)
             continue;
         int rc = run_chain(t, p, k, r->nbeta, r->trace + (size_t)k * r->steps,
+                           r->base ? r->base + (size_t)k * p->draws : NULL,
                            &mala[k], &checks[k], m2 ? m2 + (size_t)k * t->d : NULL);
         if (rc) {
 #pragma omp critical
@@ -358,9 +378,11 @@ void nmdl_llc_result_free(nmdl_llc_result *r)
     free(r->chain_llc);
     free(r->trace);
     free(r->spread);
+    free(r->base);
     r->chain_llc = NULL;
     r->trace = NULL;
     r->spread = NULL;
+    r->base = NULL;
 }
 
 int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,

@@ -15,8 +15,16 @@
  *
  *   λ̂ = nβ (mean draw loss - L(w*)),
  *
- * with L(w*) the mean of one minibatch loss per chain at w* (devinterp's
- * convention). The result is the mean over chains and its standard error.
+ * with L(w*) the mean minibatch loss at w* over max(chains, 32) batches
+ * (devinterp's convention; its newer API's default of 32 init batches). The
+ * result is the mean over chains and its standard error.
+ *
+ * Paired (the default, `paired`): each draw's loss is taken against the
+ * loss of w* on the same minibatch, λ̂ = nβ mean(L_b(w) - L_b(w*)). The
+ * minibatch noise, which nβ multiplies, then cancels instead of entering
+ * through L(w*), whose error is shared by every chain and so never shows
+ * in the standard error. It costs one more forward pass per draw. With
+ * `paired` 0 the estimate is devinterp's.
  *
  * The MALA acceptance of the proposal each `mala_every` step (evaluated on
  * the same minibatch at both ends) diagnoses the step size: devinterp's
@@ -40,9 +48,9 @@ typedef struct nmdl_llc_target {
     double n;            /* samples (tokens) in the data set */
     const float *w_star; /* (d) trained weights */
     /* Mean loss over one minibatch drawn from *r (nats per sample) at w,
-     * and its gradient into g (d), for chain `chain` (a workspace per chain
-     * lets chains run at once). Drawing from a copy of r gives the same
-     * minibatch again. */
+     * and its gradient into g (d) unless g is NULL, for chain `chain` (a
+     * workspace per chain lets chains run at once). Drawing from a copy of
+     * r gives the same minibatch again. */
     int (*loss_grad)(void *ctx, int chain, const float *w, nmdl_rng *r,
                      double *loss, float *g);
     void *ctx;
@@ -62,17 +70,21 @@ typedef struct nmdl_llc_params {
     uint64_t seed;
     int threads;        /* chains run on up to this many threads */
     int want_spread;    /* 1: also the posterior variance of each weight */
+    int paired;         /* 1 (default): compare with w* on the same batch */
 } nmdl_llc_params;
 
 typedef struct nmdl_llc_result {
     double llc, llc_se;  /* mean over chains and its standard error */
     double nbeta, step, gamma;
-    double init_loss;    /* L(w*), nats per sample */
+    double init_loss;    /* L(w*), nats per sample (paired: the mean over
+                            the draws' batches) */
     double mala;         /* mean acceptance over chains and checks; NaN: none */
     int chains, steps;   /* steps per chain = burnin + draws */
     int burnin;
     double *chain_llc;   /* (chains) */
     double *trace;       /* (chains, steps) minibatch loss before each step */
+    double *base;        /* paired: (chains, draws) loss of w* on the batch
+                            of each draw; NULL otherwise */
     float *spread;       /* (d) with want_spread: variance of each weight
                             over the draws, averaged over chains */
     int healthy;         /* 0 when a warning was raised */

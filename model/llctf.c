@@ -41,11 +41,12 @@ static int loss_grad(void *ctx, int chain, const float *w, nmdl_rng *r,
     uint8_t *in = x->xy + (size_t)chain * 2 * B * T, *out = in + (size_t)B * T;
     memcpy(m->params, w, m->lay.n_params * sizeof(float));
     nmdl_train_batch(r, x->data, x->n, B, T, in, out);
-    nmdl_tf_zero_grad(m);
     int rc = nmdl_tf_forward(m, in, out, B, T, loss);
-    if (!rc)
+    if (!rc && g) {
+        nmdl_tf_zero_grad(m);
         rc = nmdl_tf_backward(m);
-    if (!rc)
+    }
+    if (!rc && g)
         memcpy(g, m->grads, m->lay.n_params * sizeof(float));
     return rc;
 }

@@ -62,6 +62,7 @@ static int check_params(const nmdl_model *m, size_t n, const nmdl_train_params *
 {
     if (!p || p->batch < 1 || p->batch > 4096 || !(p->lr > 0) ||
         p->steps < 0 || (p->steps == 0 && !(p->minutes > 0)) ||
+        p->checkpoint_every < 0 ||
         p->threads < 1 || p->warmup < 0 || p->warmup >= 1 ||
         !(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1) ||
         !(p->eps > 0) || p->clip < 0 || p->weight_decay < 0)
@@ -228,7 +229,10 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
         ps.loss_count++;
         if (losses)
             losses[s] = (float)loss;
-        if (report_progress(p, &ps, phase, s + 1, total, (double)B * T, 0)) {
+        if (report_progress(p, &ps, phase, s + 1, total, (double)B * T, 0) ||
+            (p->checkpoint && p->checkpoint_every > 0 &&
+             (s + 1) % p->checkpoint_every == 0 &&
+             p->checkpoint(p->checkpoint_user, m, s + 1))) {
             s++;
             break;
         }

@@ -1,0 +1,259 @@
+/*
+ * critical.c: compressibility as in seed 001 (nmdl_model_compressibility):
+ * the smallest number of quantization levels, and the smallest fraction of
+ * singular values, at which the loss rises by at most ε.
+ *
+ * Loss: the mean over a fixed sample of windows spread evenly over the
+ * corpus (the same windows for every measurement), nats per byte, through
+ * the training-path forward pass.
+ *
+ * Quantization: every matrix separately to n_q evenly spaced levels on
+ * [-m, m] (both ends are levels), with the trimming m = κ max|w| and κ from
+ * KAPPAS the one that gives the smallest loss; LayerNorm vectors stay in
+ * float (under 1% of the parameters). n_q is found by bisection, the loss
+ * taken to fall as n_q grows.
+ *
+ * Truncation: every matrix replaced by its best rank-k approximation,
+ * k = ceil(f min(rows, cols)) (singular value decomposition by LAPACK's
+ * sgesvd), f found by bisection over k / min(rows, cols).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "nmdl.h"
+#include "transformer.h"
+
+#define SAMPLE_WINDOWS 64
+#define SAMPLE_BATCH 16
+#define MAX_LEVELS 65536
+#define SVD_STEPS 64 /* resolution of the fraction */
+
+static const double KAPPAS[] = {1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2};
+#define N_KAPPAS (int)(sizeof KAPPAS / sizeof KAPPAS[0])
+
+/* LAPACK (in OpenBLAS): column-major singular value decomposition. */
+void sgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n,
+             float *a, const int *lda, float *s, float *u, const int *ldu,
+             float *vt, const int *ldvt, float *work, const int *lwork,
+             int *info);
+
+typedef struct crit {
+    nmdl_model *m;
+    float *w;        /* (d) the trained weights */
+    int k, T;        /* sample windows, their length */
+    uint8_t *x, *y;  /* (k, T) */
+} crit;
+
+static double sample_loss(crit *c)
+{
+    double sum = 0;
+    for (int w0 = 0; w0 < c->k; w0 += SAMPLE_BATCH) {
+        int B = c->k - w0 < SAMPLE_BATCH ? c->k - w0 : SAMPLE_BATCH;
+        double loss;
+        if (nmdl_tf_forward(c->m, c->x + (size_t)w0 * c->T, c->y + (size_t)w0 * c->T,
+                            B, c->T, &loss))
+            return NAN;
+        sum += loss * B;
+    }
+    return sum / c->k;
+}
+
+static int crit_init(crit *c, nmdl_model *m, const uint8_t *data, size_t n)
+{
+    const int T = m->cfg.ctx;
+    size_t room = n - 1 - (size_t)T;
+    c->m = m;
+    c->T = T;
+    c->k = room / (size_t)T + 1 < SAMPLE_WINDOWS ? (int)(room / (size_t)T + 1) : SAMPLE_WINDOWS;
+    c->w = malloc(m->lay.n_params * sizeof(float));
+    c->x = malloc(2 * (size_t)c->k * T);
+    if (!c->w || !c->x)
+        return NMDL_ERR_NOMEM;
+    c->y = c->x + (size_t)c->k * T;
+    memcpy(c->w, m->params, m->lay.n_params * sizeof(float));
+    for (int i = 0; i < c->k; i++) {
+        size_t s = c->k > 1 ? room * (size_t)i / (size_t)(c->k - 1) : 0;
+        memcpy(c->x + (size_t)i * T, data + s, (size_t)T);
+        memcpy(c->y + (size_t)i * T, data + s + 1, (size_t)T);
+    }
+    return nmdl_tf_reserve(m, SAMPLE_BATCH, T);
+}
+
+/* Loss with every matrix on nq levels of [-kappa max|w|, +]. */
+static double levels_loss(crit *c, int nq, double kappa)
+{
+    const nmdl_tf_layout *lay = &c->m->lay;
+    for (int t = 0; t < lay->n_tensors; t++) {
+        const nmdl_tf_tensor *ten = &lay->tensor[t];
+        const size_t len = (size_t)ten->rows * ten->cols;
+        const float *w = c->w + ten->off;
+        float *q = c->m->params + ten->off, mx = 0;
+        if (ten->rows == 1) {
+            memcpy(q, w, len * sizeof(float));
+            continue;
+        }
+        for (size_t i = 0; i < len; i++)
+            mx = fabsf(w[i]) > mx ? fabsf(w[i]) : mx;
+        double m = kappa * mx, step = 2 * m / (nq - 1);
+        for (size_t i = 0; i < len; i++) {
+            double v = fmin(fmax(w[i], -m), m);
+            q[i] = step > 0 ? (float)(-m + step * round((v + m) / step)) : 0.0f;
+        }
+    }
+    return sample_loss(c);
+}
+
+/* The best trimming for nq levels: its loss, and κ in *kappa. */
+static double best_trim(crit *c, int nq, double *kappa)
+{
+    double best = INFINITY;
+    for (int i = 0; i < N_KAPPAS; i++) {
+        double l = levels_loss(c, nq, KAPPAS[i]);
+        if (l < best)
+            best = l, *kappa = KAPPAS[i];
+    }
+    return best;
+}
+
+/* Smallest nq in [2, MAX_LEVELS] with loss - base <= eps (bisection). */
+static void critical_levels(crit *c, double base, double eps,
+                            nmdl_compressibility *out)
+{
+    int lo = 1, hi = MAX_LEVELS; /* lo fails (by convention), hi is tested */
+    double kappa = 1, k_hi = 1, l_hi = best_trim(c, hi, &k_hi);
+    if (!(l_hi - base <= eps)) { /* even the finest grid fails */
+        out->critical_levels = 0;
+        return;
+    }
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        double l = best_trim(c, mid, &kappa);
+        if (l - base <= eps)
+            hi = mid, k_hi = kappa, l_hi = l;
+        else
+            lo = mid;
+    }
+    out->critical_levels = hi;
+    out->critical_bits = log2((double)hi);
+    out->trim = k_hi;
+    out->loss_levels_bpb = l_hi / log(2.0);
+}
+
+/* One matrix's SVD: u (rows, r), s (r), vt (r, cols), row-major, r = min. */
+typedef struct svd {
+    int rows, cols, r;
+    float *u, *s, *vt;
+} svd;
+
+static int svd_of(const float *w, int rows, int cols, svd *d)
+{
+    /* LAPACK is column-major: the row-major (rows, cols) matrix is the
+     * column-major (cols, rows) matrix W^T = V S U^T. */
+    int m = cols, n = rows, r = rows < cols ? rows : cols, info, lwork = -1;
+    float *a = malloc(sizeof(float) * (size_t)m * n), q;
+    d->rows = rows, d->cols = cols, d->r = r;
+    d->s = malloc(sizeof(float) * (size_t)r * (1 + rows + cols));
+    if (!a || !d->s) {
+        free(a);
+        free(d->s);
+        return NMDL_ERR_NOMEM;
+    }
+    d->u = d->s + r;                 /* LAPACK's VT of W^T: U of W, by rows */
+    d->vt = d->u + (size_t)r * rows; /* LAPACK's U of W^T: V of W */
+    memcpy(a, w, sizeof(float) * (size_t)m * n);
+    sgesvd_("S", "S", &m, &n, a, &m, d->s, d->vt, &m, d->u, &r, &q, &lwork, &info);
+    lwork = (int)q;
+    float *work = malloc(sizeof(float) * (size_t)(lwork > 1 ? lwork : 1));
+    if (work && info == 0)
+        sgesvd_("S", "S", &m, &n, a, &m, d->s, d->vt, &m, d->u, &r, work, &lwork, &info);
+    free(work);
+    free(a);
+    return work && info == 0 ? NMDL_OK : NMDL_ERR_BACKEND;
+}
+
+/* w (rows, cols) = the sum of the k largest singular triples,
+ * W[j][c] = sum_i U[j][i] s_i V[c][i], where (svd_of) U[j][i] is
+ * u[j * r + i] and V[c][i] is vt[i * cols + c]. */
+static void truncate(const svd *d, int k, float *w)
+{
+    memset(w, 0, sizeof(float) * (size_t)d->rows * d->cols);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < d->rows; j++) {
+            float a = d->u[(size_t)j * d->r + i] * d->s[i];
+            const float *v = d->vt + (size_t)i * d->cols;
+            float *row = w + (size_t)j * d->cols;
+            for (int cc = 0; cc < d->cols; cc++)
+                row[cc] += a * v[cc];
+        }
+}
+
+static double svd_loss(crit *c, svd *d, int steps)
+{
+    const nmdl_tf_layout *lay = &c->m->lay;
+    for (int t = 0, k = 0; t < lay->n_tensors; t++) {
+        const nmdl_tf_tensor *ten = &lay->tensor[t];
+        if (ten->rows == 1)
+            continue;
+        int keep = (int)ceil((double)d[k].r * steps / SVD_STEPS);
+        truncate(&d[k++], keep, c->m->params + ten->off);
+    }
+    return sample_loss(c);
+}
+
+static int critical_svd(crit *c, double base, double eps, nmdl_compressibility *out)
+{
+    const nmdl_tf_layout *lay = &c->m->lay;
+    svd d[NMDL_TF_MAX_TENSORS];
+    int k = 0, rc = NMDL_OK;
+    for (int t = 0; !rc && t < lay->n_tensors; t++)
+        if (lay->tensor[t].rows > 1)
+            rc = svd_of(c->w + lay->tensor[t].off, lay->tensor[t].rows,
+                        lay->tensor[t].cols, &d[k++]);
+    if (!rc) {
+        memcpy(c->m->params, c->w, lay->n_params * sizeof(float)); /* vectors */
+        int lo = 0, hi = SVD_STEPS;
+        double l_hi = base;
+        while (hi - lo > 1) {
+            int mid = (lo + hi) / 2;
+            double l = svd_loss(c, d, mid);
+            if (l - base <= eps)
+                hi = mid, l_hi = l;
+            else
+                lo = mid;
+        }
+        out->critical_svd_fraction = (double)hi / SVD_STEPS;
+        out->loss_svd_bpb = l_hi / log(2.0);
+    }
+    for (int i = 0; i < k; i++)
+        free(d[i].s);
+    return rc;
+}
+
+int nmdl_model_compressibility(nmdl_model *m, const void *data, size_t n,
+                               double epsilon, int threads,
+                               nmdl_compressibility *out)
+{
+    if (!m || !data || !out || !(epsilon > 0) || threads < 1 ||
+        n <= (size_t)m->cfg.ctx + 1)
+        return NMDL_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    out->epsilon = epsilon;
+    crit c = {0};
+    int rc = crit_init(&c, m, data, n);
+    m->threads = threads;
+    openblas_set_num_threads(1);
+    if (!rc) {
+        double base = sample_loss(&c);
+        out->loss_bpb = base / log(2.0);
+        out->windows = c.k;
+        critical_levels(&c, base, epsilon, out);
+        rc = critical_svd(&c, base, epsilon, out);
+        memcpy(m->params, c.w, m->lay.n_params * sizeof(float));
+    }
+    free(c.w);
+    free(c.x);
+    return rc;
+}
