@@ -139,31 +139,43 @@ static void print_report(const char *corpus, size_t n, const nmdl_llc_report *r,
            r->mala, r->healthy ? "healthy" : "UNHEALTHY: ", r->warning);
 }
 
-int cli_llc(const cli_opts *o)
+/* What llc and compressibility begin with: MODEL and CORPUS loaded and λ̂
+ * estimated. Prints its own errors; on failure nothing is left to free. */
+static int load_and_estimate(const cli_opts *o, const char *cmd, nmdl_model **m,
+                             uint8_t **data, size_t *n, nmdl_llc_report *r)
 {
     if (o->n_inputs != 2) {
-        cli_error("llc", "needs a MODEL and a CORPUS");
-        return 1;
+        cli_error(cmd, "needs a MODEL and a CORPUS");
+        return -1;
     }
+    if (load(o->inputs[0], o->inputs[1], m, data, n))
+        return -1;
+    nmdl_llc_settings s;
+    cli_llc_settings(o, &s);
+    int rc = nmdl_model_llc(*m, *data, *n, &s, r);
+    if (rc) {
+        cli_error(o->inputs[1], nmdl_strerror(rc));
+        nmdl_model_free(*m);
+        free(*data);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_llc(const cli_opts *o)
+{
     nmdl_model *m;
     uint8_t *data;
     size_t n;
-    if (load(o->inputs[0], o->inputs[1], &m, &data, &n))
-        return 1;
-    nmdl_llc_settings s;
     nmdl_llc_report r;
-    cli_llc_settings(o, &s);
-    int rc = nmdl_model_llc(m, data, n, &s, &r), status = 1;
-    if (rc) {
-        cli_error(o->inputs[1], nmdl_strerror(rc));
-    } else {
-        print_report(o->inputs[1], n, &r, o, nmdl_model_n_params(m));
-        status = (o->csv && save_doc(o, o->csv, write_csv, &r, NULL)) ||
+    if (load_and_estimate(o, "llc", &m, &data, &n, &r))
+        return 1;
+    print_report(o->inputs[1], n, &r, o, nmdl_model_n_params(m));
+    int status = (o->csv && save_doc(o, o->csv, write_csv, &r, NULL)) ||
                  (o->svg && save_doc(o, o->svg, write_svg, &r, "SGLD loss traces"));
-        if (!r.healthy)
-            fprintf(stderr, "nmdl: %s: warning: %s\n", o->inputs[1], r.warning);
-        nmdl_llc_report_free(&r);
-    }
+    if (!r.healthy)
+        fprintf(stderr, "nmdl: %s: warning: %s\n", o->inputs[1], r.warning);
+    nmdl_llc_report_free(&r);
     nmdl_model_free(m);
     free(data);
     return status;
@@ -173,20 +185,14 @@ int cli_llc(const cli_opts *o)
  * and SVD fraction beside λ̂ (whose λ̂/n is the default tolerance). */
 int cli_compressibility(const cli_opts *o)
 {
-    if (o->n_inputs != 2) {
-        cli_error("compressibility", "needs a MODEL and a CORPUS");
-        return 1;
-    }
     nmdl_model *m;
     uint8_t *data;
     size_t n;
-    if (load(o->inputs[0], o->inputs[1], &m, &data, &n))
-        return 1;
-    nmdl_llc_settings s;
     nmdl_llc_report r;
     nmdl_compressibility c;
-    cli_llc_settings(o, &s);
-    int rc = nmdl_model_llc(m, data, n, &s, &r), status = 1;
+    if (load_and_estimate(o, "compressibility", &m, &data, &n, &r))
+        return 1;
+    int rc = NMDL_OK, status = 1;
     double eps = o->epsilon > 0 ? o->epsilon : r.llc / (double)(n - 1);
     if (!rc && !(eps > 0 && eps < 1)) {
         cli_error(o->inputs[1], "the estimated llc gives no tolerance; pass --epsilon");
@@ -213,8 +219,7 @@ int cli_compressibility(const cli_opts *o)
                c.critical_svd_fraction);
         status = 0;
     }
-    if (!rc || rc == -1)
-        nmdl_llc_report_free(&r);
+    nmdl_llc_report_free(&r);
     nmdl_model_free(m);
     free(data);
     return status;

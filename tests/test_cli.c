@@ -335,6 +335,37 @@ static void neural_from_the_command_line(void **state)
     free(text);
 }
 
+/* train, eval, llc and compressibility on a small model. */
+static void model_commands(void **state)
+{
+    (void)state;
+    tu_rng r = {35};
+    uint8_t *text = tu_text(&r, 12000);
+    put("c", text, 12000);
+    put("short", "tiny", 4);
+    assert_int_equal(sh(NMDL " train c -o m.ckpt -q --preset tiny --steps 30"), 0);
+    assert_int_equal(sh(NMDL " eval m.ckpt c > e.txt && grep -q 'bits/byte' e.txt"), 0);
+    const char *llc = " --step 1e-5 --chains 2 --burnin 10 --draws 20";
+    assert_int_equal(sh(NMDL " llc m.ckpt c%s --csv t.csv --svg t.svg > l.txt", llc), 0);
+    assert_int_equal(sh("grep -q '^c: llc' l.txt && test $(wc -l < t.csv) -eq 61 && "
+                        "grep -q '</svg>' t.svg"), 0);
+    assert_int_equal(sh(NMDL " llc --json m.ckpt c%s > l.json && grep -q '\"llc\":' l.json", llc), 0);
+    assert_int_equal(sh(NMDL " compressibility m.ckpt c%s --epsilon 0.05 > k.txt", llc), 0);
+    assert_int_equal(sh("grep -q 'critical levels n_q' k.txt && grep -q 'SVD fraction' k.txt"), 0);
+    assert_int_equal(sh(NMDL " llc m.ckpt short%s", llc), 1);
+    assert_stderr_has("not longer than the model's context");
+    assert_int_equal(sh(NMDL " llc c c%s", llc), 1);
+    assert_stderr_has("nmdl: c: not an nmdl checkpoint");
+    assert_int_equal(sh(NMDL " llc m.ckpt c --chains 0"), 1);
+    assert_int_equal(sh(NMDL " compressibility m.ckpt c --epsilon 2"), 1);
+    assert_int_equal(sh(NMDL " llc m.ckpt c --sampler hmc"), 1);
+    assert_int_equal(sh(NMDL " train short -o s.ckpt --preset tiny"), 1);
+    assert_stderr_has("is not longer than the context");
+    assert_int_equal(sh(NMDL " train c -o m.ckpt --preset tiny --steps 2"), 1);
+    assert_stderr_has("already exists");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +379,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(neural_from_the_command_line, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(model_commands, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
