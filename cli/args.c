@@ -16,7 +16,8 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_BATCH, OPT_LR, OPT_SEED, OPT_UNTIED, OPT_EFFORT, OPT_BITS,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
-       OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY };
+       OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
+       OPT_OUT };
 
 static const struct {
     const char *name; /* long spelling, without "--" */
@@ -39,7 +40,8 @@ static const struct {
     {"draws", OPT_DRAWS, 1},     {"csv", OPT_CSV, 1},
     {"svg", OPT_SVG, 1},         {"epsilon", OPT_EPSILON, 1},
     {"budget", OPT_BUDGET, 1},   {"row-steps", OPT_ROW_STEPS, 1},
-    {"save-every", OPT_SAVE_EVERY, 1},
+    {"save-every", OPT_SAVE_EVERY, 1}, {"sizes", OPT_SIZES, 1},
+    {"out", OPT_OUT, 1},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -50,7 +52,8 @@ static const struct {
     {"compress", CLI_COMPRESS}, {"decompress", CLI_DECOMPRESS},
     {"info", CLI_INFO},         {"train", CLI_TRAIN},
     {"eval", CLI_EVAL},         {"llc", CLI_LLC},
-    {"compressibility", CLI_COMPRESSIBILITY}, {"help", CLI_HELP},
+    {"compressibility", CLI_COMPRESSIBILITY}, {"sweep", CLI_SWEEP},
+    {"help", CLI_HELP},
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -108,6 +111,8 @@ static int apply(cli_opts *o, int key, const char *val)
     case OPT_PER_TENSOR: o->per_tensor = 1; break;
     case OPT_NO_FALLBACK: o->no_fallback = 1; break;
     case OPT_CSV: o->csv = val; break;
+    case OPT_SIZES: o->sizes = val; break;
+    case OPT_OUT: o->out_dir = val; break;
     case OPT_SVG: o->svg = val; break;
     case OPT_SAMPLER:
         if (strcmp(val, "sgld") && strcmp(val, "psgld"))

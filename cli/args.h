@@ -21,6 +21,7 @@ typedef enum cli_command {
     CLI_EVAL,
     CLI_LLC,
     CLI_COMPRESSIBILITY,
+    CLI_SWEEP,
     CLI_HELP,
     CLI_VERSION
 } cli_command;
@@ -47,6 +48,9 @@ typedef struct cli_opts {
     uint64_t seed;       /* --seed */
     int untied;          /* --untied: separate output projection */
     long save_every;     /* --save-every N: checkpoints during training */
+    /* sweep */
+    const char *sizes;   /* --sizes 64K,256K,... */
+    const char *out_dir; /* --out DIR */
     /* neural method */
     int effort;          /* -1 .. -9, --effort; 0 = default */
     double bits;         /* --bits: bits per weight; 0 = the effort's */

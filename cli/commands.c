@@ -282,7 +282,6 @@ static int run_all(job *j)
     return status;
 }
 
-/* The options into the context; non-zero when one is refused. */
 /* The learning-coefficient settings from the options (llc and compress). */
 void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s)
 {
@@ -304,7 +303,7 @@ void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s)
     s->threads = cli_threads(o);
 }
 
-static int configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
+int cli_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
 {
     nmdl_model_config cfg;
     nmdl_llc_settings llc;
@@ -335,7 +334,7 @@ int cli_compress(const cli_opts *o)
     int status = 1;
     if (!j.cctx)
         cli_error("nmdl", "cannot create a compression context");
-    else if (configure(j.cctx, o, &bar))
+    else if (cli_configure(j.cctx, o, &bar))
         cli_error("nmdl", "invalid compression settings");
     else
         status = run_all(&j);

@@ -15,11 +15,16 @@ int cli_train(const cli_opts *o);
 int cli_eval(const cli_opts *o);
 int cli_llc(const cli_opts *o);
 int cli_compressibility(const cli_opts *o);
+int cli_sweep(const cli_opts *o);
 
 /* Prints "nmdl: <name>: <what>" on standard error. */
 void cli_error(const char *name, const char *what);
 /* Threads to use: -T, or one per online core when it is 0. */
 int cli_threads(const cli_opts *o);
+/* The compression options into the context; non-zero when one is
+ * refused (printed). */
+struct cli_bar;
+int cli_configure(nmdl_cctx *c, const cli_opts *o, struct cli_bar *bar);
 /* The learning-coefficient settings the options give. */
 void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s);
 

@@ -26,6 +26,9 @@ static const char usage[] =
     "  llc MODEL CORPUS    estimate the local learning coefficient (SGLD)\n"
     "  compressibility MODEL CORPUS  critical quantization levels and SVD\n"
     "                      fraction within --epsilon, beside the llc\n"
+    "  sweep CORPUS --sizes 64K,256K,1M --out DIR\n"
+    "                      DL against size, beside zstd and xz, with plots\n"
+    "                      (compress options apply; resumes where it stopped)\n"
     "  help                this text\n"
     "\n"
     "Options:\n"
@@ -129,6 +132,9 @@ int main(int argc, char **argv)
             break;
         case CLI_COMPRESSIBILITY:
             status = cli_compressibility(&o);
+            break;
+        case CLI_SWEEP:
+            status = cli_sweep(&o);
             break;
         }
     }

@@ -208,6 +208,7 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
     r->mode = p->mode;
     r->llc_healthy = -1;
     r->llc = r->llc_se = r->epsilon = r->b_star = r->predicted_model_bits = NAN;
+    r->loss_float_bpb = r->nbeta = r->llc_step = r->mala = NAN;
     *spread = NULL;
     if (p->mode == NMDL_BUDGET_FIXED) {
         r->bits = p->bits;

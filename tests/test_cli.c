@@ -366,6 +366,32 @@ static void model_commands(void **state)
     free(text);
 }
 
+/* nmdl sweep: results per size, resumed after a stop, plots; sizes that
+ * make no sense are refused before any work. */
+static void sweep_command(void **state)
+{
+    (void)state;
+    tu_rng r = {36};
+    uint8_t *text = tu_text(&r, 20000);
+    put("s", text, 20000);
+    assert_int_equal(sh(NMDL " sweep s --sizes 4K,8000 --out d --method zstd"), 0);
+    assert_int_equal(sh("test $(wc -l < d/results.csv) -eq 3 && grep -q '^zstd,4096,1,' "
+                        "d/results.csv && test -f d/size-8000.json && grep -q '</svg>' "
+                        "d/dl_vs_n.svg && grep -q '</svg>' d/model_bits.svg"), 0);
+    assert_int_equal(sh("grep -q '\"xz\":' d/results.json"), 0);
+    assert_int_equal(sh(NMDL " sweep s --sizes 4K,8000,16K --out d --method zstd"), 0);
+    assert_stderr_has("4096 bytes: done before, skipped");
+    assert_int_equal(sh("test $(wc -l < d/results.csv) -eq 4"), 0);
+    assert_int_equal(sh(NMDL " sweep s --sizes 4K,4096 --out e"), 1);
+    assert_stderr_has("given twice");
+    assert_int_equal(sh(NMDL " sweep s --sizes 1M --out e"), 1);
+    assert_stderr_has("larger than the corpus");
+    assert_int_equal(sh(NMDL " sweep s --sizes 4X --out e"), 1);
+    assert_int_equal(sh(NMDL " sweep s --sizes 4K"), 1);
+    assert_false(exists("e"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +406,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(neural_from_the_command_line, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(model_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(sweep_command, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
