@@ -6,6 +6,7 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,29 @@
 void cli_error(const char *name, const char *what)
 {
     fprintf(stderr, "nmdl: %s: %s\n", name, what);
+}
+
+void cli_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+void cli_json_num(const char *key, double v)
+{
+    if (isfinite(v))
+        printf(",\"%s\":%.6g", key, v);
+    else
+        printf(",\"%s\":null", key);
 }
 
 int cli_threads(const cli_opts *o)
@@ -167,9 +191,10 @@ static void neural_summary(const nmdl_cctx *c)
                 r.llc, r.llc_se, r.nbeta, r.llc_step, r.mala, r.llc_s,
                 r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
     fprintf(stderr, "  budget %s: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f bits "
-            "predicted), chosen %.3f (%.1f x b*)%s%s\n", modes[r.budget_mode],
-            r.epsilon, r.b_star, r.predicted_model_bits, r.budget_bits,
-            r.budget_bits / r.b_star, r.budget_note[0] ? "; " : "", r.budget_note);
+            "predicted), chosen %.3f (%.1f x b*, search %.0f s)%s%s\n",
+            modes[r.budget_mode], r.epsilon, r.b_star, r.predicted_model_bits,
+            r.budget_bits, r.budget_bits / r.b_star, r.search_s,
+            r.budget_note[0] ? "; " : "", r.budget_note);
     for (int i = 0; i < r.n_candidates; i++)
         fprintf(stderr, "    budget %.3f bits/weight%s: model %.0f bytes, sample loss "
                 "%.4f bits/byte, DL %.0f bytes\n", r.cand_bits[i],

@@ -19,6 +19,14 @@ int cli_sweep(const cli_opts *o);
 
 /* Prints "nmdl: <name>: <what>" on standard error. */
 void cli_error(const char *name, const char *what);
+/* JSON on standard output: s as a string with its quotes and escapes;
+ * `,"key":v`, with null where v is not finite. */
+void cli_json_string(const char *s);
+void cli_json_num(const char *key, double v);
+/* Loads the checkpoint MODEL and reads CORPUS; prints its own errors and
+ * leaves nothing to free on failure (-1). */
+int cli_load_model(const char *model, const char *corpus, nmdl_model **m,
+                   uint8_t **data, size_t *n);
 /* Threads to use: -T, or one per online core when it is 0. */
 int cli_threads(const cli_opts *o);
 /* The compression options into the context; non-zero when one is

@@ -160,3 +160,23 @@ void cli_install_signal_cleanup(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
 }
+
+int cli_doc_open(cli_doc *d)
+{
+    d->buf = NULL;
+    d->len = 0;
+    d->f = open_memstream(&d->buf, &d->len);
+    return d->f ? 0 : errno;
+}
+
+int cli_doc_save(cli_doc *d, const char *path, int force)
+{
+    int err = ferror(d->f) ? EIO : 0;
+    if (fclose(d->f) && !err)
+        err = ENOMEM;
+    if (!err)
+        err = cli_write_file(path, d->buf, d->len, NULL, force, 0);
+    free(d->buf);
+    d->buf = NULL;
+    return err;
+}

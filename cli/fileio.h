@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 /* Reads all of path ("-" is standard input) into a malloc'd buffer.
@@ -25,6 +26,17 @@ int cli_write_stdout(const void *data, size_t n);
  * Returns 0 or an errno value. */
 int cli_write_file(const char *path, const void *data, size_t n,
                    const struct stat *like, int force, int durable);
+
+/* A document written with stdio into memory, then stored at once:
+ * cli_doc_open, fprintf to d.f, cli_doc_save. 0 or an errno value; save
+ * frees the buffer whatever happens. */
+typedef struct cli_doc {
+    FILE *f;
+    char *buf;
+    size_t len;
+} cli_doc;
+int cli_doc_open(cli_doc *d);
+int cli_doc_save(cli_doc *d, const char *path, int force);
 
 /* Removes a half-written temporary file when SIGINT, SIGTERM or SIGHUP
  * arrives, then dies of the same signal. */

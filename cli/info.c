@@ -12,21 +12,6 @@
 #include "fileio.h"
 #include "nmdl.h"
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 /* Bits of the whole file per original byte; negative when there is none. */
 static double bits_per_byte(const nmdl_info *i)
 {
@@ -40,7 +25,7 @@ static void print_json_neural(const nmdl_info *i);
 static void print_json(const char *name, const nmdl_info *i)
 {
     printf("{\"file\":");
-    json_string(name);
+    cli_json_string(name);
     printf(",\"format_version\":%u,\"method\":\"%s\"", i->version,
            nmdl_method_name(i->method));
     printf(",\"original_bytes\":%llu,\"file_bytes\":%llu,\"header_bytes\":%llu"
@@ -66,15 +51,6 @@ static void print_json(const char *name, const nmdl_info *i)
     printf("}\n");
 }
 
-/* JSON numbers: null where the value is not known. */
-static void json_num(const char *key, double v)
-{
-    if (isfinite(v))
-        printf(",\"%s\":%.6g", key, v);
-    else
-        printf(",\"%s\":null", key);
-}
-
 static void print_json_neural(const nmdl_info *i)
 {
     static const char *const modes[] = {"fixed", "bstar", "search"};
@@ -92,18 +68,18 @@ static void print_json_neural(const nmdl_info *i)
         return;
     double loss_q = 8.0 * (double)i->data_bytes / (double)i->original_bytes;
     printf(",\"budget\":\"%s\"", modes[i->budget_mode]);
-    json_num("budget_bits", i->budget_bits);
-    json_num("budget_ratio", i->budget_bits / i->b_star);
-    json_num("llc", i->llc);
-    json_num("llc_se", i->llc_se);
-    json_num("nbeta", i->nbeta);
-    json_num("llc_step", i->llc_step);
-    json_num("mala", i->mala);
-    json_num("epsilon", i->epsilon);
-    json_num("b_star", i->b_star);
-    json_num("predicted_model_bits", i->llc * log2(1.0 / i->epsilon));
-    json_num("loss_float", i->loss_float_bpb);
-    json_num("loss_quantized", loss_q);
+    cli_json_num("budget_bits", i->budget_bits);
+    cli_json_num("budget_ratio", i->budget_bits / i->b_star);
+    cli_json_num("llc", i->llc);
+    cli_json_num("llc_se", i->llc_se);
+    cli_json_num("nbeta", i->nbeta);
+    cli_json_num("llc_step", i->llc_step);
+    cli_json_num("mala", i->mala);
+    cli_json_num("epsilon", i->epsilon);
+    cli_json_num("b_star", i->b_star);
+    cli_json_num("predicted_model_bits", i->llc * log2(1.0 / i->epsilon));
+    cli_json_num("loss_float", i->loss_float_bpb);
+    cli_json_num("loss_quantized", loss_q);
 }
 
 static void print_part(const char *what, uint64_t bytes, uint64_t original)

@@ -13,55 +13,18 @@
 #include "nmdl.h"
 #include "svg.h"
 
-/* Loads MODEL and CORPUS; prints its own errors. */
-static int load(const char *model, const char *corpus, nmdl_model **m,
-                uint8_t **data, size_t *n)
-{
-    uint8_t *buf;
-    size_t len;
-    int err = cli_read_all(model, &buf, &len), rc;
-    if (err) {
-        cli_error(model, strerror(err));
-        return -1;
-    }
-    rc = nmdl_model_load(buf, len, m);
-    free(buf);
-    if (rc) {
-        cli_error(model, rc == NMDL_ERR_NOT_NMDL ? "not an nmdl checkpoint" : nmdl_strerror(rc));
-        return -1;
-    }
-    nmdl_model_config c;
-    nmdl_model_get_config(*m, &c);
-    if ((err = cli_read_all(corpus, data, n))) {
-        cli_error(corpus, strerror(err));
-    } else if (*n <= (size_t)c.ctx) {
-        fprintf(stderr, "nmdl: %s: corpus of %zu bytes is not longer than the "
-                "model's context of %d bytes\n", corpus, *n, c.ctx);
-        free(*data);
-        *data = NULL;
-        err = EINVAL;
-    }
-    if (err) {
-        nmdl_model_free(*m);
-        *m = NULL;
-    }
-    return err ? -1 : 0;
-}
-
-/* Builds a document in memory with `write` and stores it atomically. */
+/* Stores the document `write` builds at path; prints its own errors. */
 static int save_doc(const cli_opts *o, const char *path,
                     int (*write)(FILE *, const nmdl_llc_report *, const char *),
                     const nmdl_llc_report *r, const char *title)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    int err = !f || write(f, r, title) ? ENOMEM : 0;
-    if (f && fclose(f) && !err)
-        err = ENOMEM;
-    if (!err)
-        err = cli_write_file(path, buf, len, NULL, o->force, 0);
-    free(buf);
+    cli_doc d;
+    int err = cli_doc_open(&d);
+    if (!err) {
+        int failed = write(d.f, r, title);
+        err = cli_doc_save(&d, path, o->force);
+        err = err ? err : failed ? ENOMEM : 0;
+    }
     if (err)
         cli_error(path, strerror(err));
     return err ? -1 : 0;
@@ -117,15 +80,23 @@ static void print_sweep(const nmdl_llc_report *r)
 static void print_report(const char *corpus, size_t n, const nmdl_llc_report *r,
                          const cli_opts *o, size_t d)
 {
-    if (o->json) {
-        printf("{\"corpus\":\"%s\",\"n_tokens\":%zu,\"n_params\":%zu,\"llc\":%.6g,"
-               "\"llc_se\":%.6g,\"nbeta\":%.6g,\"step\":%.6g,\"gamma\":%.6g,"
-               "\"chains\":%d,\"burnin\":%d,\"draws\":%d,\"batch\":%d,"
-               "\"sampler\":\"%s\",\"init_loss_bpb\":%.6f,\"mala\":%.4f,"
-               "\"healthy\":%s,\"warning\":\"%s\"}\n", corpus, n, d, r->llc,
-               r->llc_se, r->nbeta, r->step, r->gamma, r->chains, r->burnin,
-               r->steps - r->burnin, r->batch, o->sampler ? "psgld" : "sgld",
-               r->init_loss_bpb, r->mala, r->healthy ? "true" : "false", r->warning);
+    if (o->json) { /* n_tokens: bytes, as nmdl info counts them */
+        printf("{\"corpus\":");
+        cli_json_string(corpus);
+        printf(",\"n_tokens\":%zu,\"n_params\":%zu", n, d);
+        cli_json_num("llc", r->llc);
+        cli_json_num("llc_se", r->llc_se);
+        cli_json_num("nbeta", r->nbeta);
+        cli_json_num("step", r->step);
+        cli_json_num("gamma", r->gamma);
+        printf(",\"chains\":%d,\"burnin\":%d,\"draws\":%d,\"batch\":%d,"
+               "\"sampler\":\"%s\"", r->chains, r->burnin, r->steps - r->burnin,
+               r->batch, o->sampler ? "psgld" : "sgld");
+        cli_json_num("init_loss_bpb", r->init_loss_bpb);
+        cli_json_num("mala", r->mala);
+        printf(",\"healthy\":%s,\"warning\":", r->healthy ? "true" : "false");
+        cli_json_string(r->warning);
+        printf("}\n");
         return;
     }
     print_sweep(r);
@@ -148,8 +119,17 @@ static int load_and_estimate(const cli_opts *o, const char *cmd, nmdl_model **m,
         cli_error(cmd, "needs a MODEL and a CORPUS");
         return -1;
     }
-    if (load(o->inputs[0], o->inputs[1], m, data, n))
+    if (cli_load_model(o->inputs[0], o->inputs[1], m, data, n))
         return -1;
+    nmdl_model_config c;
+    nmdl_model_get_config(*m, &c);
+    if (*n <= (size_t)c.ctx) {
+        fprintf(stderr, "nmdl: %s: corpus of %zu bytes is not longer than the "
+                "model's context of %d bytes\n", o->inputs[1], *n, c.ctx);
+        nmdl_model_free(*m);
+        free(*data);
+        return -1;
+    }
     nmdl_llc_settings s;
     cli_llc_settings(o, &s);
     int rc = nmdl_model_llc(*m, *data, *n, &s, r);
@@ -194,29 +174,37 @@ int cli_compressibility(const cli_opts *o)
         return 1;
     int rc = NMDL_OK, status = 1;
     double eps = o->epsilon > 0 ? o->epsilon : r.llc / (double)(n - 1);
-    if (!rc && !(eps > 0 && eps < 1)) {
+    if (!(eps > 0 && eps < 1)) {
         cli_error(o->inputs[1], "the estimated llc gives no tolerance; pass --epsilon");
         rc = -1;
     }
     if (!rc && (rc = nmdl_model_compressibility(m, data, n, eps, cli_threads(o), &c)))
         cli_error(o->inputs[1], nmdl_strerror(rc));
     if (!rc && o->json) {
-        printf("{\"corpus\":\"%s\",\"n_params\":%zu,\"llc\":%.6g,\"llc_se\":%.6g,"
-               "\"epsilon\":%.6g,\"loss_bpb\":%.6f,\"critical_levels\":%d,"
-               "\"critical_bits\":%.4f,\"trim\":%.2f,\"critical_svd_fraction\":%.4f}\n",
-               o->inputs[1], nmdl_model_n_params(m), r.llc, r.llc_se, eps,
-               c.loss_bpb, c.critical_levels, c.critical_bits, c.trim,
-               c.critical_svd_fraction);
+        printf("{\"corpus\":");
+        cli_json_string(o->inputs[1]);
+        printf(",\"n_params\":%zu", nmdl_model_n_params(m));
+        cli_json_num("llc", r.llc);
+        cli_json_num("llc_se", r.llc_se);
+        cli_json_num("epsilon", eps);
+        cli_json_num("loss_bpb", c.loss_bpb);
+        printf(",\"critical_levels\":%d", c.critical_levels);
+        cli_json_num("critical_bits", c.critical_bits);
+        cli_json_num("trim", c.trim);
+        cli_json_num("loss_levels_bpb", c.loss_levels_bpb);
+        cli_json_num("critical_svd_fraction", c.critical_svd_fraction);
+        cli_json_num("loss_svd_bpb", c.loss_svd_bpb);
+        printf("}\n");
         status = 0;
     } else if (!rc) {
         printf("%s: llc %.4g ± %.3g%s%s\n", o->inputs[1], r.llc, r.llc_se,
                r.healthy ? "" : " (unhealthy: ", r.healthy ? "" : r.warning);
         printf("  tolerance %.4g nats/byte%s over %.4f bits/byte (%d windows)\n", eps,
                o->epsilon > 0 ? "" : " (llc / n)", c.loss_bpb, c.windows);
-        printf("  critical levels n_q %d (%.2f bits), trimming %.2f max|w|\n",
-               c.critical_levels, c.critical_bits, c.trim);
-        printf("  critical SVD fraction %.3f of the singular values\n",
-               c.critical_svd_fraction);
+        printf("  critical levels n_q %d (%.2f bits), trimming %.2f max|w|: %.4f bits/byte\n",
+               c.critical_levels, c.critical_bits, c.trim, c.loss_levels_bpb);
+        printf("  critical SVD fraction %.3f of the singular values: %.4f bits/byte\n",
+               c.critical_svd_fraction, c.loss_svd_bpb);
         status = 0;
     }
     nmdl_llc_report_free(&r);

@@ -140,6 +140,31 @@ done:
     return status;
 }
 
+int cli_load_model(const char *model, const char *corpus, nmdl_model **m,
+                   uint8_t **data, size_t *n)
+{
+    uint8_t *buf;
+    size_t len;
+    int err = cli_read_all(model, &buf, &len), rc;
+    if (err) {
+        cli_error(model, strerror(err));
+        return -1;
+    }
+    rc = nmdl_model_load(buf, len, m);
+    free(buf);
+    if (rc) {
+        cli_error(model, rc == NMDL_ERR_NOT_NMDL ? "not an nmdl checkpoint" : nmdl_strerror(rc));
+        return -1;
+    }
+    if ((err = cli_read_all(corpus, data, n))) {
+        cli_error(corpus, strerror(err));
+        nmdl_model_free(*m);
+        *m = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int cli_eval(const cli_opts *o)
 {
     if (o->n_inputs != 2) {
@@ -147,34 +172,32 @@ int cli_eval(const cli_opts *o)
         return 1;
     }
     const char *model = o->inputs[0], *corpus = o->inputs[1];
-    uint8_t *buf = NULL, *data = NULL;
-    size_t len, n;
-    nmdl_model *m = NULL;
-    int status = 1, err, rc;
+    uint8_t *data;
+    size_t n;
+    nmdl_model *m;
+    int status = 1, rc;
     double bpb;
-    if ((err = cli_read_all(model, &buf, &len))) {
-        cli_error(model, strerror(err));
-    } else if ((rc = nmdl_model_load(buf, len, &m))) {
-        cli_error(model, rc == NMDL_ERR_NOT_NMDL ? "not an nmdl checkpoint"
-                                                 : nmdl_strerror(rc));
-    } else if ((err = cli_read_all(corpus, &data, &n))) {
-        cli_error(corpus, strerror(err));
-    } else if (n < 2) {
+    if (cli_load_model(model, corpus, &m, &data, &n))
+        return 1;
+    if (n < 2) {
         cli_error(corpus, "needs at least 2 bytes");
     } else if ((rc = nmdl_model_eval(m, data, n, cli_threads(o), &bpb))) {
         cli_error(corpus, nmdl_strerror(rc));
     } else {
-        if (o->json)
-            printf("{\"model\":\"%s\",\"corpus\":\"%s\",\"bytes\":%zu,"
-                   "\"params\":%zu,\"bits_per_byte\":%.6f}\n", model, corpus,
-                   n, nmdl_model_n_params(m), bpb);
-        else
+        if (o->json) {
+            printf("{\"model\":");
+            cli_json_string(model);
+            printf(",\"corpus\":");
+            cli_json_string(corpus);
+            printf(",\"bytes\":%zu,\"params\":%zu,\"bits_per_byte\":%.6f}\n", n,
+                   nmdl_model_n_params(m), bpb);
+        } else {
             printf("%s: %.4f bits/byte under %s (%zu bytes, %zu parameters)\n",
                    corpus, bpb, model, n, nmdl_model_n_params(m));
+        }
         status = 0;
     }
     nmdl_model_free(m);
-    free(buf);
     free(data);
     return status;
 }

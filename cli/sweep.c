@@ -29,11 +29,15 @@
 
 /* One size's measurements; NaN or 0 where not measured. */
 typedef struct row {
-    double n, ok;
+    double n, ok;                               /* bytes of the prefix; 1 or 0 */
     double file, header, model, data, checksum; /* bytes of nmdl's file */
-    double neural, n_model, n_data;             /* the neural attempt */
-    double n_params, llc, llc_se, epsilon, b_star, budget_bits, loss_float;
-    double compress_s, decompress_s, zstd, xz;
+    double neural, n_model, n_data;             /* bytes of the neural attempt */
+    double n_params, llc, llc_se;               /* λ̂ in nats (dimensionless) */
+    double epsilon;                             /* nats per byte */
+    double b_star, budget_bits;                 /* bits per weight */
+    double loss_float;                          /* bits per byte, float weights */
+    double compress_s, decompress_s;            /* seconds */
+    double zstd, xz;                            /* bytes */
     char method[16], error[160];
 } row;
 
@@ -95,6 +99,8 @@ static int parse_sizes(const char *list, size_t corpus, uint64_t *sizes, int *k)
         }
         sizes[(*k)++] = v;
     }
+    if (!*k)
+        cli_error("sweep", "--sizes lists no size");
     return *k ? 0 : -1;
 }
 
@@ -175,7 +181,20 @@ static void json_row(FILE *f, const row *r)
     fprintf(f, "}");
 }
 
-/* Reads back a row this file wrote (our own JSON, one object). */
+/* The number after `key` in s; NaN where it is missing or null. */
+static double json_field(const char *s, const char *key)
+{
+    const char *p = strstr(s, key);
+    char *end;
+    if (!p)
+        return NAN;
+    p += strlen(key);
+    double v = strtod(p, &end);
+    return end == p ? NAN : v;
+}
+
+/* Reads back a row this file wrote (our own JSON, one object) that
+ * succeeded: 0, or -1 when there is none. */
 static int read_row(const char *path, row *r)
 {
     uint8_t *buf;
@@ -189,27 +208,25 @@ static int read_row(const char *path, row *r)
     }
     s[len] = 0;
     memset(r, 0, sizeof *r);
-    const char *p;
-#define X(k) r->k = (p = strstr(s, "\"" #k "\":")) ? strtod(p + strlen("\"" #k "\":"), NULL) : NAN;
+#define X(k) r->k = json_field(s, "\"" #k "\":");
     FIELDS
 #undef X
-    if ((p = strstr(s, "\"method\":\"")))
+    const char *p = strstr(s, "\"method\":\"");
+    if (p)
         sscanf(p + 10, "%15[^\"]", r->method);
     free(s);
-    return r->n > 0 ? 0 : -1;
+    return r->n > 0 && r->ok ? 0 : -1; /* a size that failed is tried again */
 }
 
-/* Writes a document built by `write` atomically. */
+/* Writes a document built by `write` atomically; prints its own errors. */
 static int save(const char *path, void (*write)(FILE *, const row *, int), const row *rows, int k)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return -1;
-    write(f, rows, k);
-    int err = fclose(f) ? ENOMEM : cli_write_file(path, buf, len, NULL, 1, 0);
-    free(buf);
+    cli_doc d;
+    int err = cli_doc_open(&d);
+    if (!err) {
+        write(d.f, rows, k);
+        err = cli_doc_save(&d, path, 1);
+    }
     if (err)
         cli_error(path, strerror(err));
     return err ? -1 : 0;
@@ -248,15 +265,15 @@ static void write_csv(FILE *f, const row *rows, int k)
     }
 }
 
-/* Values of one field over the rows that succeeded, scaled to bits per
- * byte (bytes * 8 / n) when `per_byte`. */
+/* Values of one field over the rows that succeeded and measured it (> 0),
+ * scaled to bits per byte (bytes * 8 / n) when `per_byte`. */
 static void column(const row *rows, int k, size_t off, int per_byte, double *x, double *y, int *m)
 {
     *m = 0;
     for (int i = 0; i < k; i++) {
-        if (!rows[i].ok)
-            continue;
         double v = *(const double *)((const char *)&rows[i] + off);
+        if (!rows[i].ok || !(v > 0))
+            continue;
         x[*m] = rows[i].n;
         y[(*m)++] = per_byte ? 8 * v / rows[i].n : v;
     }
@@ -282,7 +299,7 @@ static void write_dl_svg(FILE *f, const row *rows, int k)
     }
     int m = 0; /* theory: L/ln 2 + llc log2(n) / n, in bits per byte */
     for (int i = 0; i < k; i++)
-        if (rows[i].ok) {
+        if (rows[i].ok && rows[i].llc > 0 && rows[i].loss_float > 0) {
             x[NC][m] = rows[i].n;
             y[NC][m++] = rows[i].loss_float + rows[i].llc * log2(rows[i].n) / rows[i].n;
         }
@@ -353,10 +370,12 @@ int cli_sweep(const cli_opts *o)
         cli_error(o->inputs[0], strerror(err));
         return 1;
     }
-    if (parse_sizes(o->sizes, n, sizes, &k) ||
-        (mkdir(o->out_dir, 0777) && errno != EEXIST)) {
-        if (errno && errno != EEXIST)
-            cli_error(o->out_dir, strerror(errno));
+    if (parse_sizes(o->sizes, n, sizes, &k)) {
+        free(data);
+        return 1;
+    }
+    if (mkdir(o->out_dir, 0777) && errno != EEXIST) {
+        cli_error(o->out_dir, strerror(errno));
         free(data);
         return 1;
     }

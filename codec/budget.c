@@ -13,8 +13,6 @@
 #include "../model/train.h"
 #include "../model/transformer.h"
 
-#define SAMPLE_WINDOWS 64  /* windows of the DL estimate's loss sample */
-#define SAMPLE_BATCH 16    /* windows per forward pass */
 #define SEARCH_MAX_BITS 8.0
 #define SEARCH_FLOOR_BITS 0.01
 #define FALLBACK_START 1.0 /* bits: where the search starts without b* */
@@ -55,55 +53,19 @@ double nmdl_budget_delta(nmdl_qmodel *qm, const float *params, double bits,
     return exp(hi);
 }
 
-/* The fixed loss sample: up to SAMPLE_WINDOWS windows spread evenly over
- * the data, and the model's mean loss on them (nats per byte). */
-typedef struct sample {
-    int k, T;
-    uint8_t *xy;   /* (k, 2, T): inputs then targets of each window */
-    uint8_t *x, *y; /* (SAMPLE_BATCH, T): one forward pass's windows */
-} sample;
-
-static int sample_make(sample *s, const uint8_t *data, size_t n, int T)
+/* Sample loss (nats per byte) under the model's current weights. */
+static double sample_loss(nmdl_model *m, const nmdl_train_sample *s)
 {
-    size_t room = n - 1 - (size_t)T; /* last start */
-    s->T = T;
-    s->k = room / (size_t)T + 1 < SAMPLE_WINDOWS ? (int)(room / (size_t)T + 1) : SAMPLE_WINDOWS;
-    s->xy = malloc(((size_t)s->k + SAMPLE_BATCH) * 2 * T);
-    if (!s->xy)
-        return NMDL_ERR_NOMEM;
-    s->x = s->xy + (size_t)s->k * 2 * T;
-    s->y = s->x + (size_t)SAMPLE_BATCH * T;
-    for (int w = 0; w < s->k; w++) {
-        size_t start = s->k > 1 ? room * (size_t)w / (size_t)(s->k - 1) : 0;
-        memcpy(s->xy + (size_t)w * 2 * T, data + start, (size_t)T);
-        memcpy(s->xy + ((size_t)w * 2 + 1) * T, data + start + 1, (size_t)T);
-    }
-    return NMDL_OK;
+    double nats;
+    return nmdl_train_sample_loss(m, s, &nats) ? NAN : nats;
 }
 
-static double sample_loss(nmdl_model *m, const sample *s)
-{
-    const int T = s->T;
-    uint8_t *x = s->x, *y = s->y;
-    double sum = 0;
-    for (int w0 = 0; w0 < s->k; w0 += SAMPLE_BATCH) {
-        int B = s->k - w0 < SAMPLE_BATCH ? s->k - w0 : SAMPLE_BATCH;
-        for (int b = 0; b < B; b++) {
-            memcpy(x + (size_t)b * T, s->xy + (size_t)(w0 + b) * 2 * T, (size_t)T);
-            memcpy(y + (size_t)b * T, s->xy + ((size_t)(w0 + b) * 2 + 1) * T, (size_t)T);
-        }
-        double loss;
-        if (nmdl_tf_forward(m, x, y, B, T, &loss))
-            return NAN;
-        sum += loss * B;
-    }
-    return sum / s->k;
-}
-
-/* Estimated DL of budget `bits`: fills candidate r->n and returns it. With
- * `data`, fine-tunes briefly (p->tune) from w through the rounding first. */
+/* Estimated whole DL in bits (model bits + sample loss x n) of the budget
+ * `bits` per weight: fills candidate r->n and returns it. With `data`,
+ * fine-tunes briefly (p->tune) from w through the rounding first. Leaves
+ * the weights w in the model. */
 static double candidate(nmdl_model *m, nmdl_qmodel *qm, const float *w,
-                        const sample *s, const uint8_t *data, size_t n,
+                        const nmdl_train_sample *s, const uint8_t *data, size_t n,
                         double bits, const nmdl_budget_params *p,
                         const float *spread, nmdl_budget_report *r)
 {
@@ -116,10 +78,12 @@ static double candidate(nmdl_model *m, nmdl_qmodel *qm, const float *w,
         nmdl_q_quantize(qm, w);
     }
     uint8_t *buf;
-    size_t len = 0;
-    double model_bits = nmdl_q_encode(qm, &buf, &len) ? INFINITY : 8.0 * (double)len;
-    if (len)
+    size_t len;
+    double model_bits = INFINITY;
+    if (!nmdl_q_encode(qm, &buf, &len)) {
+        model_bits = 8.0 * (double)len;
         free(buf);
+    }
     nmdl_q_dequantize(qm, m->params);
     double loss = sample_loss(m, s), dl = model_bits + (double)(n - 1) * loss / log(2.0);
     memcpy(m->params, w, m->lay.n_params * sizeof(float));
@@ -136,9 +100,9 @@ static double candidate(nmdl_model *m, nmdl_qmodel *qm, const float *w,
 
 /* Doubling from `start` up to SEARCH_MAX_BITS, then two refinements around
  * the best; with p->tune, the finalists again after brief fine-tuning.
- * Returns the best budget. */
+ * Returns the best budget in bits per weight. */
 static double search(nmdl_model *m, nmdl_qmodel *qm, const float *w,
-                     const sample *s, const uint8_t *data, size_t n,
+                     const nmdl_train_sample *s, const uint8_t *data, size_t n,
                      double start, const nmdl_budget_params *p,
                      const float *spread, nmdl_budget_report *r)
 {
@@ -164,7 +128,6 @@ static double search(nmdl_model *m, nmdl_qmodel *qm, const float *w,
     for (int k = 0; k < 3; k++) { /* b, b / sqrt(2), b / 2 */
         double b = plain / pow(sqrt(2.0), k);
         double dl = candidate(m, qm, w, s, data, n, b, p, spread, r);
-        memcpy(m->params, w, m->lay.n_params * sizeof(float));
         if (dl < best_dl)
             best = b, best_dl = dl;
     }
@@ -194,7 +157,7 @@ static int estimate(nmdl_model *m, const uint8_t *data, size_t n,
         r->b_star = r->llc / (double)d * log2(1.0 / r->epsilon);
         r->predicted_model_bits = r->llc * log2(1.0 / r->epsilon);
     } else {
-        snprintf(r->note, sizeof r->note, "sampler unhealthy (%s): search from "
+        snprintf(r->note, sizeof r->note, "sampler unhealthy (%s): budget from "
                  "%.0f bit per weight", r->llc_warning, FALLBACK_START);
     }
     return NMDL_OK;
@@ -216,26 +179,27 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
     }
     int rc = estimate(m, data, n, p, threads, spread, r);
     if (rc)
-        return rc;
+        return rc; /* nmdl_llctf_run hands out no spread on error */
     double start = isfinite(r->b_star) ? fmax(r->b_star, SEARCH_FLOOR_BITS) : FALLBACK_START;
     if (p->mode == NMDL_BUDGET_BSTAR) {
         r->bits = start;
         return NMDL_OK;
     }
-    sample s;
+    nmdl_train_sample s = {0};
     double t0 = now();
     float *w = malloc(m->lay.n_params * sizeof(float));
-    rc = w ? sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
-    if (!rc)
-        rc = nmdl_tf_reserve(m, SAMPLE_BATCH, m->cfg.ctx);
+    rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
     if (!rc) {
         memcpy(w, m->params, m->lay.n_params * sizeof(float));
         r->loss_float_bpb = sample_loss(m, &s) / log(2.0);
         r->bits = search(m, qm, w, &s, data, n, start, p, *spread, r);
     }
-    if (w && !rc)
-        free(s.xy);
+    nmdl_train_sample_free(&s);
     free(w);
+    if (rc) {
+        free(*spread);
+        *spread = NULL;
+    }
     r->search_s = now() - t0;
     return rc;
 }

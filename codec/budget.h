@@ -32,7 +32,7 @@
 #include "../model/quant.h"
 #include "nmdl.h"
 
-#define NMDL_BUDGET_CANDIDATES 24
+#define NMDL_BUDGET_CANDIDATES NMDL_CANDIDATES_MAX
 
 typedef struct nmdl_budget_params {
     int mode;          /* NMDL_BUDGET_FIXED, _BSTAR or _SEARCH */

@@ -182,6 +182,7 @@ NMDL_NODISCARD int nmdl_compress_alloc(nmdl_cctx *c, const void *src,
                                        size_t src_len, void **dst,
                                        size_t *dst_len);
 
+#define NMDL_CANDIDATES_MAX 24 /* budgets a report lists */
 /* What the last nmdl_compress measured; the neural fields are 0 when the
  * neural method was not tried. */
 typedef struct nmdl_compress_report {
@@ -212,9 +213,10 @@ typedef struct nmdl_compress_report {
     double llc_s, search_s;    /* seconds */
     char budget_note[256];     /* what happened instead of the plan */
     int n_candidates;          /* budgets the search tried, in order: */
-    double cand_bits[24], cand_model_bits[24], cand_loss_bpb[24],
-        cand_dl_bits[24];      /* budget, model bits, sample loss, est. DL */
-    int cand_tuned[24];        /* 1: measured after brief fine-tuning */
+    double cand_bits[NMDL_CANDIDATES_MAX], cand_model_bits[NMDL_CANDIDATES_MAX],
+        cand_loss_bpb[NMDL_CANDIDATES_MAX], /* budget, model bits, sample loss, */
+        cand_dl_bits[NMDL_CANDIDATES_MAX];  /* estimated DL in bits */
+    int cand_tuned[NMDL_CANDIDATES_MAX];    /* 1: measured after brief fine-tuning */
 } nmdl_compress_report;
 
 void nmdl_cctx_report(const nmdl_cctx *c, nmdl_compress_report *r);
@@ -340,7 +342,7 @@ enum { NMDL_SAMPLER_SGLD = 0, NMDL_SAMPLER_PSGLD = 1 };
 struct nmdl_llc_settings {
     int sampler;      /* NMDL_SAMPLER_SGLD (default) or _PSGLD */
     double step;      /* ε; 0 (default): the largest healthy of a sweep */
-    double nbeta;     /* nβ; 0 (default): n / ln n */
+    double nbeta;     /* nβ; 0 (default): n / ln n, n the predicted bytes (input bytes - 1) */
     double gamma;     /* localization (default 1000) */
     int chains;       /* default 4 */
     int burnin;       /* default 100 */

@@ -24,10 +24,9 @@
 #include <cblas.h>
 
 #include "nmdl.h"
+#include "train.h"
 #include "transformer.h"
 
-#define SAMPLE_WINDOWS 64
-#define SAMPLE_BATCH 16
 #define MAX_LEVELS 65536
 #define SVD_STEPS 64 /* resolution of the fraction */
 
@@ -42,47 +41,34 @@ void sgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n,
 
 typedef struct crit {
     nmdl_model *m;
-    float *w;        /* (d) the trained weights */
-    int k, T;        /* sample windows, their length */
-    uint8_t *x, *y;  /* (k, T) */
+    float *w;              /* (d) the trained weights */
+    nmdl_train_sample s;   /* the windows every loss is measured on */
+    int rc;                /* the first error of a forward pass */
 } crit;
 
+/* Mean loss on the sample under the model's current weights, nats per
+ * byte; NaN after an error, which c->rc keeps. */
 static double sample_loss(crit *c)
 {
-    double sum = 0;
-    for (int w0 = 0; w0 < c->k; w0 += SAMPLE_BATCH) {
-        int B = c->k - w0 < SAMPLE_BATCH ? c->k - w0 : SAMPLE_BATCH;
-        double loss;
-        if (nmdl_tf_forward(c->m, c->x + (size_t)w0 * c->T, c->y + (size_t)w0 * c->T,
-                            B, c->T, &loss))
-            return NAN;
-        sum += loss * B;
-    }
-    return sum / c->k;
+    double nats;
+    int rc = nmdl_train_sample_loss(c->m, &c->s, &nats);
+    if (rc && !c->rc)
+        c->rc = rc;
+    return nats;
 }
 
 static int crit_init(crit *c, nmdl_model *m, const uint8_t *data, size_t n)
 {
-    const int T = m->cfg.ctx;
-    size_t room = n - 1 - (size_t)T;
     c->m = m;
-    c->T = T;
-    c->k = room / (size_t)T + 1 < SAMPLE_WINDOWS ? (int)(room / (size_t)T + 1) : SAMPLE_WINDOWS;
     c->w = malloc(m->lay.n_params * sizeof(float));
-    c->x = malloc(2 * (size_t)c->k * T);
-    if (!c->w || !c->x)
+    if (!c->w)
         return NMDL_ERR_NOMEM;
-    c->y = c->x + (size_t)c->k * T;
     memcpy(c->w, m->params, m->lay.n_params * sizeof(float));
-    for (int i = 0; i < c->k; i++) {
-        size_t s = c->k > 1 ? room * (size_t)i / (size_t)(c->k - 1) : 0;
-        memcpy(c->x + (size_t)i * T, data + s, (size_t)T);
-        memcpy(c->y + (size_t)i * T, data + s + 1, (size_t)T);
-    }
-    return nmdl_tf_reserve(m, SAMPLE_BATCH, T);
+    return nmdl_train_sample_make(&c->s, data, n, m->cfg.ctx);
 }
 
-/* Loss with every matrix on nq levels of [-kappa max|w|, +]. */
+/* Sample loss (nats per byte) with every matrix on nq levels of
+ * [-kappa max|w|, +kappa max|w|]. */
 static double levels_loss(crit *c, int nq, double kappa)
 {
     const nmdl_tf_layout *lay = &c->m->lay;
@@ -106,7 +92,8 @@ static double levels_loss(crit *c, int nq, double kappa)
     return sample_loss(c);
 }
 
-/* The best trimming for nq levels: its loss, and κ in *kappa. */
+/* The best trimming for nq levels: its loss (nats per byte), and κ in
+ * *kappa. */
 static double best_trim(crit *c, int nq, double *kappa)
 {
     double best = INFINITY;
@@ -159,6 +146,7 @@ static int svd_of(const float *w, int rows, int cols, svd *d)
     if (!a || !d->s) {
         free(a);
         free(d->s);
+        d->s = NULL; /* the caller frees every d->s it started */
         return NMDL_ERR_NOMEM;
     }
     d->u = d->s + r;                 /* LAPACK's VT of W^T: U of W, by rows */
@@ -190,6 +178,8 @@ static void truncate(const svd *d, int k, float *w)
         }
 }
 
+/* Sample loss (nats per byte) with each matrix cut to its first
+ * ceil(r * steps / SVD_STEPS) singular triples. */
 static double svd_loss(crit *c, svd *d, int steps)
 {
     const nmdl_tf_layout *lay = &c->m->lay;
@@ -248,12 +238,13 @@ int nmdl_model_compressibility(nmdl_model *m, const void *data, size_t n,
     if (!rc) {
         double base = sample_loss(&c);
         out->loss_bpb = base / log(2.0);
-        out->windows = c.k;
+        out->windows = c.s.k;
         critical_levels(&c, base, epsilon, out);
         rc = critical_svd(&c, base, epsilon, out);
         memcpy(m->params, c.w, m->lay.n_params * sizeof(float));
+        rc = rc ? rc : c.rc;
     }
     free(c.w);
-    free(c.x);
+    nmdl_train_sample_free(&c.s);
     return rc;
 }

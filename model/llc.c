@@ -133,8 +133,6 @@ static double acceptance(chain *c, const nmdl_llc_target *t, int k, double nbeta
     return la >= 0 ? 1.0 : exp(la);
 }
 
-/* Runs chain k; trace (steps) gets the minibatch loss before each step;
- * *mala and *checks accumulate the acceptance. */
 /* Adds draw number j (0-based) of w to the running mean and sum of
  * squared deviations (Welford), each (d). */
 static void welford(float *mean, float *m2, const float *w, size_t d, int j)
@@ -146,6 +144,10 @@ static void welford(float *mean, float *m2, const float *w, size_t d, int j)
     }
 }
 
+/* Runs chain k: trace (burnin + draws) gets the minibatch loss (nats per
+ * sample) before each step, base (draws) the loss at w* on the same
+ * minibatch, m2 (d) the sum of squared deviations of the draws from their
+ * mean; *mala and *checks accumulate the MALA acceptance. */
 static int run_chain(const nmdl_llc_target *t, const nmdl_llc_params *p, int k,
                      double nbeta, double *trace, double *base, double *mala,
                      int *checks, float *m2)
@@ -195,9 +197,6 @@ static int run_chain(const nmdl_llc_target *t, const nmdl_llc_params *p, int k,
 static int init_loss(const nmdl_llc_target *t, const nmdl_llc_params *p,
                      double *out)
 {
-    float *g = malloc(t->d * sizeof(float));
-    if (!g)
-        return NMDL_ERR_NOMEM;
     const int nb = p->chains > INIT_BATCHES ? p->chains : INIT_BATCHES;
     double sum = 0;
     int rc = NMDL_OK;
@@ -205,10 +204,9 @@ static int init_loss(const nmdl_llc_target *t, const nmdl_llc_params *p,
         nmdl_rng r;
         double loss;
         nmdl_rng_seed(&r, p->seed, 1 + (uint64_t)k); /* stream k: chain k's */
-        rc = t->loss_grad(t->ctx, 0, t->w_star, &r, &loss, g);
+        rc = t->loss_grad(t->ctx, 0, t->w_star, &r, &loss, NULL);
         sum += loss;
     }
-    free(g);
     *out = sum / nb;
     return rc;
 }
@@ -335,24 +333,22 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
     r->base = p->paired ? calloc((size_t)p->chains * p->draws, sizeof(double)) : NULL;
     double *mala = calloc((size_t)p->chains, sizeof(double));
     int *checks = calloc((size_t)p->chains, sizeof(int)), err = NMDL_OK;
+    int *rcs = calloc((size_t)p->chains, sizeof(int)); /* each chain's */
     float *m2 = p->want_spread ? calloc((size_t)p->chains * t->d, sizeof(float)) : NULL;
-    if (!r->chain_llc || !r->trace || !mala || !checks || (p->want_spread && !m2) ||
+    if (!r->chain_llc || !r->trace || !mala || !checks || !rcs || (p->want_spread && !m2) ||
         (p->paired && !r->base))
         err = NMDL_ERR_NOMEM;
     if (!err && !p->paired)
         err = init_loss(t, p, &r->init_loss);
     int nt = p->threads < p->chains ? p->threads : p->chains;
+    if (!err) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (int k = 0; k < p->chains; k++) {
-        if (err)
-            continue;
-        int rc = run_chain(t, p, k, r->nbeta, r->trace + (size_t)k * r->steps,
-                           r->base ? r->base + (size_t)k * p->draws : NULL,
-                           &mala[k], &checks[k], m2 ? m2 + (size_t)k * t->d : NULL);
-        if (rc) {
-#pragma omp critical
-            err = err ? err : rc;
-        }
+        for (int k = 0; k < p->chains; k++)
+            rcs[k] = run_chain(t, p, k, r->nbeta, r->trace + (size_t)k * r->steps,
+                               r->base ? r->base + (size_t)k * p->draws : NULL,
+                               &mala[k], &checks[k], m2 ? m2 + (size_t)k * t->d : NULL);
+        for (int k = 0; !err && k < p->chains; k++)
+            err = rcs[k];
     }
     double msum = 0;
     int mn = 0;
@@ -361,6 +357,7 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
     r->mala = mn ? msum / mn : NAN;
     free(mala);
     free(checks);
+    free(rcs);
     if (!err && m2)
         err = average_spread(r, m2, t->d, p);
     free(m2);

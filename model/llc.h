@@ -45,7 +45,8 @@
 /* The model under study. */
 typedef struct nmdl_llc_target {
     size_t d;            /* parameters */
-    double n;            /* samples (tokens) in the data set */
+    double n;            /* samples in the data set: for the transformer the
+                          * n - 1 predicted bytes of n, so nβ = (n-1)/ln(n-1) */
     const float *w_star; /* (d) trained weights */
     /* Mean loss over one minibatch drawn from *r (nats per sample) at w,
      * and its gradient into g (d) unless g is NULL, for chain `chain` (a

@@ -11,16 +11,17 @@
 
 #include "train.h"
 
-struct nmdl_llctf {
+/* The transformer as a target: one model workspace per chain. */
+typedef struct nmdl_llctf {
     int chains, batch;
     const uint8_t *data;
     size_t n;
     float *w_star;       /* (d) */
     nmdl_model **m;      /* (chains) workspaces */
     uint8_t *xy;         /* (chains, 2, batch, ctx) windows */
-};
+} nmdl_llctf;
 
-void nmdl_llctf_free(nmdl_llctf *x)
+static void llctf_free(nmdl_llctf *x)
 {
     if (!x)
         return;
@@ -51,9 +52,11 @@ static int loss_grad(void *ctx, int chain, const float *w, nmdl_rng *r,
     return rc;
 }
 
-int nmdl_llctf_create(const nmdl_model *m, const uint8_t *data, size_t n,
-                      int chains, int batch, nmdl_llctf **out,
-                      nmdl_llc_target *t)
+/* A target around the weights of m on data[0..n) (n > ctx): fills *t.
+ * w_star points at a copy of m's parameters owned by the target. */
+static int llctf_create(const nmdl_model *m, const uint8_t *data, size_t n,
+                        int chains, int batch, nmdl_llctf **out,
+                        nmdl_llc_target *t)
 {
     if (!m || !data || n <= (size_t)m->cfg.ctx || chains < 1 || batch < 1)
         return NMDL_ERR_ARG;
@@ -70,7 +73,7 @@ int nmdl_llctf_create(const nmdl_model *m, const uint8_t *data, size_t n,
         if (!(rc = nmdl_model_create(&m->cfg, 0, &x->m[k])))
             rc = nmdl_tf_reserve(x->m[k], batch, m->cfg.ctx);
     if (rc) {
-        nmdl_llctf_free(x);
+        llctf_free(x);
         return rc;
     }
     memcpy(x->w_star, m->params, d * sizeof(float));
@@ -115,6 +118,8 @@ static void to_params(const nmdl_llc_settings *s, nmdl_llc_params *p)
     p->seed = s->seed;
     p->threads = s->threads;
 }
+
+_Static_assert(NMDL_LLC_SWEEP <= NMDL_LLC_SWEEP_MAX, "the report holds the sweep");
 
 static void report_sweep(const nmdl_llc_sweep *w, nmdl_llc_report *r)
 {
@@ -161,7 +166,7 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     nmdl_llc_sweep sweep = {0};
     nmdl_llc_result e;
     to_params(s, &p);
-    int rc = nmdl_llctf_create(m, data, n, s->chains, s->batch, &x, &t);
+    int rc = llctf_create(m, data, n, s->chains, s->batch, &x, &t);
     if (rc)
         return rc;
     if (s->step <= 0) {
@@ -177,10 +182,6 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     if (!rc)
         rc = nmdl_llc_estimate(&t, &p, &e);
     if (!rc) {
-        if (spread) {
-            *spread = e.spread;
-            e.spread = NULL;
-        }
         r->trace = malloc((size_t)e.chains * e.steps * sizeof(double));
         if (r->trace)
             report_result(&e, r);
@@ -192,9 +193,13 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
                      "no step size of the sweep was healthy; estimated at the "
                      "smallest, %.3g", p.step);
         }
+        if (spread && !rc) {
+            *spread = e.spread;
+            e.spread = NULL;
+        }
         nmdl_llc_result_free(&e);
     }
-    nmdl_llctf_free(x);
+    llctf_free(x);
     return rc;
 }
 

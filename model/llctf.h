@@ -13,17 +13,9 @@
 #include "llc.h"
 #include "transformer.h"
 
-typedef struct nmdl_llctf nmdl_llctf;
-
-/* A target around the weights of m on data[0..n) (n > ctx): fills *t.
- * w_star points at a copy of m's parameters owned by the target. */
-int nmdl_llctf_create(const nmdl_model *m, const uint8_t *data, size_t n,
-                      int chains, int batch, nmdl_llctf **out,
-                      nmdl_llc_target *t);
-void nmdl_llctf_free(nmdl_llctf *x);
-
 /* nmdl_model_llc, and with spread != NULL also the posterior variance of
- * every weight (n_params floats, malloc'd) into *spread. */
+ * every weight (n_params floats, malloc'd) into *spread, which is left
+ * untouched on error. */
 int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
                    const nmdl_llc_settings *s, nmdl_llc_report *r,
                    float **spread);

@@ -48,6 +48,52 @@ void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
     }
 }
 
+int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data,
+                           size_t n, int T)
+{
+    memset(s, 0, sizeof *s);
+    if (T < 1 || n <= (size_t)T)
+        return NMDL_ERR_ARG;
+    const size_t room = n - 1 - (size_t)T; /* the last start */
+    const size_t most = room / (size_t)T + 1; /* windows that do not overlap */
+    s->k = most < NMDL_SAMPLE_WINDOWS ? (int)most : NMDL_SAMPLE_WINDOWS;
+    s->T = T;
+    if (!(s->x = malloc(2 * (size_t)s->k * T)))
+        return NMDL_ERR_NOMEM;
+    s->y = s->x + (size_t)s->k * T;
+    for (int i = 0; i < s->k; i++) {
+        size_t at = s->k > 1 ? room * (size_t)i / (size_t)(s->k - 1) : 0;
+        memcpy(s->x + (size_t)i * T, data + at, (size_t)T);
+        memcpy(s->y + (size_t)i * T, data + at + 1, (size_t)T);
+    }
+    return NMDL_OK;
+}
+
+void nmdl_train_sample_free(nmdl_train_sample *s)
+{
+    free(s->x);
+    s->x = s->y = NULL;
+}
+
+#define SAMPLE_BATCH 16 /* windows per forward pass */
+
+int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
+                           double *nats)
+{
+    const int B0 = s->k < SAMPLE_BATCH ? s->k : SAMPLE_BATCH;
+    int rc = nmdl_tf_reserve(m, B0, s->T);
+    double sum = 0;
+    for (int w0 = 0; !rc && w0 < s->k; w0 += B0) {
+        int B = s->k - w0 < B0 ? s->k - w0 : B0;
+        double loss;
+        const size_t at = (size_t)w0 * s->T;
+        rc = nmdl_tf_forward(m, s->x + at, s->y + at, B, s->T, &loss);
+        sum += loss * B;
+    }
+    *nats = rc ? NAN : sum / s->k;
+    return rc;
+}
+
 double nmdl_train_lr(const nmdl_train_params *p, long s, long total)
 {
     long warm = (long)(p->warmup * (double)total);

@@ -24,6 +24,23 @@ void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
 int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
                    const nmdl_train_params *p, nmdl_qmodel *qm,
                    nmdl_train_report *report);
+/* A fixed loss sample: up to NMDL_SAMPLE_WINDOWS windows of T bytes spread
+ * evenly over the data, so that losses under different weights compare on
+ * the same bytes (the budget search and the compressibility bisection). */
+#define NMDL_SAMPLE_WINDOWS 64
+typedef struct nmdl_train_sample {
+    int k, T;       /* windows, bytes per window */
+    uint8_t *x, *y; /* (k, T) inputs, and targets one byte ahead */
+} nmdl_train_sample;
+
+/* Needs n > T; free with nmdl_train_sample_free. */
+int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data,
+                           size_t n, int T);
+void nmdl_train_sample_free(nmdl_train_sample *s);
+/* The model's mean loss on the sample in *nats (nats per byte), through
+ * the training forward pass in batches of up to 16 windows. */
+int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
+                           double *nats);
 /* Learning rate at step s of `total`: linear warmup, then cosine decay
  * from p->lr to p->lr * p->lr_final. */
 double nmdl_train_lr(const nmdl_train_params *p, long s, long total);
