@@ -338,15 +338,15 @@ static void clock_text(char *buf, size_t n, double s)
     snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
 }
 
-/* One size: measured now, or read back from its file. */
-static void size_step(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
-                      uint64_t n, const char *dir, row *r)
+/* One size: measured now (returns 1), or read back from its file (0). */
+static int size_step(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
+                     uint64_t n, const char *dir, row *r)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/size-%llu.json", dir, (unsigned long long)n);
     if (read_row(path, r) == 0) {
         fprintf(stderr, "sweep: %llu bytes: done before, skipped\n", (unsigned long long)n);
-        return;
+        return 0;
     }
     memset(r, 0, sizeof *r);
     r->n = (double)n;
@@ -354,6 +354,7 @@ static void size_step(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
     r->zstd = zstd_size(data, (size_t)n);
     r->xz = xz_size(data, (size_t)n);
     save(path, write_one, r, 1);
+    return 1;
 }
 
 int cli_sweep(const cli_opts *o)
@@ -382,7 +383,7 @@ int cli_sweep(const cli_opts *o)
     nmdl_cctx *c = nmdl_cctx_create();
     cli_bar bar;
     row rows[MAX_SIZES];
-    double t0 = now(), total = 0, done = 0;
+    double t0 = now(), total = 0, done = 0; /* bytes to measure, measured */
     for (int i = 0; i < k; i++)
         total += (double)sizes[i];
     if (!c || cli_configure(c, o, &bar)) {
@@ -390,15 +391,20 @@ int cli_sweep(const cli_opts *o)
         status = 1;
     }
     for (int i = 0; !status && i < k; i++) {
-        size_step(c, o, data, sizes[i], o->out_dir, &rows[i]);
-        done += (double)sizes[i];
-        char el[32], eta[32];
+        if (size_step(c, o, data, sizes[i], o->out_dir, &rows[i]))
+            done += (double)sizes[i];
+        else /* the estimate counts only the sizes still to measure */
+            total -= (double)sizes[i];
+        char el[32], eta[32], left[64] = "no rate yet to estimate the rest";
         clock_text(el, sizeof el, now() - t0);
-        clock_text(eta, sizeof eta, (now() - t0) / done * (total - done));
+        if (done > 0) { /* extrapolated per byte measured */
+            clock_text(eta, sizeof eta, (now() - t0) / done * (total - done));
+            snprintf(left, sizeof left, "about %s to go", eta);
+        }
         fprintf(stderr, "sweep: %llu bytes (%d/%d): %s, %s %.0f bytes (%.3f bits/byte); "
-                "elapsed %s, about %s to go\n", (unsigned long long)sizes[i], i + 1, k,
+                "elapsed %s, %s\n", (unsigned long long)sizes[i], i + 1, k,
                 rows[i].ok ? "ok" : rows[i].error, rows[i].method, rows[i].file,
-                8 * rows[i].file / (double)sizes[i], el, eta);
+                8 * rows[i].file / (double)sizes[i], el, left);
     }
     if (!status) {
         char path[4096];
