@@ -53,7 +53,8 @@ float nmdl_ly_alibi_slope(int h, int H);
  * y (B, T, C). */
 void nmdl_ly_attention(float *y, float *att, const float *qkv, int B, int T,
                        int C, int H, int nt);
-/* dqkv (B, T, 3C) = gradient of qkv; scratch holds B*H*T*T floats. */
+/* dqkv (B, T, 3C) = gradient of qkv; scratch holds B*H*T*T floats (each
+ * thread works in one (T, T) slice of it). */
 void nmdl_ly_attention_backward(float *dqkv, float *scratch, const float *dy,
                                 const float *att, const float *qkv, int B,
                                 int T, int C, int H, int nt);
