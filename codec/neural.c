@@ -25,18 +25,18 @@
  * training compute in model FLOPs per input byte (6 N + 12 L C T per
  * trained byte, as bench/train counts), fine-tuning steps as a fraction of
  * the training steps, and the default bits per weight. Effort 6 spends
- * 25 MFLOP per byte, so that with the LLC estimate, the budget search,
- * fine-tuning and coding 1 MB compresses in about ten minutes on 2 cores
- * (mini trains at ~70 GFLOP/s there: 16 passes over 1 MB, 6 over 8 MB
- * with small); docs/BENCHMARKS.md has the phase split. */
+ * 40 MFLOP per byte (25 passes over 1 MB with mini, 10 over 8 MB with
+ * small), so that with the LLC estimate, the budget search, fine-tuning
+ * and coding 1 MB compresses in about ten minutes on 2 cores;
+ * docs/BENCHMARKS.md has the phase split. */
 static const struct effort {
     int shift;
     double flops_per_byte, qat, bits;
 } efforts[10] = {
     {0, 0, 0, 0}, /* unused: levels are 1..9 */
     {-1, 2.5e6, 0.10, 3.0}, {-1, 5e6, 0.10, 3.0}, {0, 10e6, 0.10, 3.0},
-    {0, 14e6, 0.12, 3.0},   {0, 19e6, 0.12, 3.0}, {0, 25e6, 0.12, 3.0},
-    {0, 45e6, 0.15, 3.0},   {0, 80e6, 0.15, 3.0}, {0, 160e6, 0.20, 3.0},
+    {0, 15e6, 0.12, 3.0},   {0, 25e6, 0.12, 3.0}, {0, 40e6, 0.12, 3.0},
+    {0, 65e6, 0.15, 3.0},   {0, 100e6, 0.15, 3.0}, {0, 160e6, 0.20, 3.0},
 };
 
 /* Model FLOPs of training on one byte (the PaLM count bench/train uses). */
