@@ -171,7 +171,7 @@ static float softmax_in_place(float *restrict p, int n, float *mx)
     float m = -INFINITY, sum = 0.0f;
 #pragma omp simd reduction(max : m)
     for (int i = 0; i < n; i++)
-        m = p[i] > m ? p[i] : m;
+        m = fmaxf(m, p[i]);
 #pragma omp simd
     for (int i = 0; i < n; i++)
         p[i] -= m;
