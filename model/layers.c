@@ -7,8 +7,8 @@
  * threaded sgemm per head and hand-written causal loops (20 steps of the
  * small preset: 3.5 s against 5.2 s for the loops). The products over a
  * head's (T, T) matrices go in row blocks that skip the masked triangle, and
- * the softmax rows are vectorized: mini trained at 65.8k bytes/s against
- * 37.4k before (bench_train_speed, 2026-12-01).
+ * the softmax rows are vectorized (docs/ARCHITECTURE.md, "Training path",
+ * has the measured gain).
  */
 #include "layers.h"
 
@@ -227,11 +227,11 @@ static void tri_times(int trans, int T, int D, float alpha, const float *P,
 {
     for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
         int m = T - r0 < ATT_BLOCK ? T - r0 : ATT_BLOCK;
-        size_t skip = trans ? (size_t)r0 : 0; /* rows of P and X left out */
+        size_t skip = trans ? (size_t)r0 : 0; /* rows of X left out */
         cblas_sgemm(CblasRowMajor, trans ? CblasTrans : CblasNoTrans,
                     CblasNoTrans, m, D, trans ? T - r0 : r0 + m, alpha,
-                    P + skip * T + (trans ? (size_t)r0 : (size_t)r0 * T), T,
-                    X + skip * ldx, ldx, 0.0f, Z + (size_t)r0 * ldz, ldz);
+                    P + (size_t)r0 * T + skip, T, X + skip * ldx, ldx, 0.0f,
+                    Z + (size_t)r0 * ldz, ldz);
     }
 }
 

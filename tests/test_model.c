@@ -1,10 +1,10 @@
 /*
  * test_model.c: the training-path transformer. Every parameter tensor's
  * gradient against central finite differences; attention over windows of
- * several row blocks against a double-precision reference; AdamW drives the loss on a
- * repetitive text far below its order-0 entropy; training is reproducible;
- * checkpoints roundtrip and reject damage; nonsense configurations and
- * corpora get errors.
+ * several row blocks against a double-precision reference; AdamW drives the
+ * loss on a repetitive text far below its order-0 entropy; training is
+ * reproducible; checkpoints roundtrip and reject damage; nonsense
+ * configurations and corpora get errors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
