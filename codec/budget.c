@@ -12,6 +12,7 @@
 #include "../model/llctf.h"
 #include "../model/train.h"
 #include "../model/transformer.h"
+#include "rate.h"
 
 #define SEARCH_MAX_BITS 8.0
 #define SEARCH_FLOOR_BITS 0.01
@@ -71,7 +72,9 @@ static double candidate(nmdl_model *m, nmdl_qmodel *qm, const float *w,
 {
     nmdl_budget_delta(qm, w, bits, p->per_row, spread);
     if (data) {
-        if (nmdl_train_run(m, data, n, p->tune, qm, NULL))
+        nmdl_train_hook round;
+        nmdl_rate_round_hook(qm, &round);
+        if (nmdl_train_run(m, data, n, p->tune, &round, NULL))
             return INFINITY;
         nmdl_q_quantize(qm, m->params);
     } else {

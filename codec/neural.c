@@ -7,6 +7,7 @@
 #include "neural.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "../model/quant.h"
 #include "../model/train.h"
 #include "freq.h"
+#include "rate.h"
 #include "rc.h"
 
 #define SEGMENT_BYTES 32768 /* target segment length */
@@ -275,6 +277,66 @@ static long clamp_steps(double s)
     return s < 1 ? 1 : s > 1e6 ? 1000000 : (long)s;
 }
 
+static double env_or(const char *name, double v) /* EXPERIMENT */
+{
+    const char *e = getenv(name);
+    return e ? atof(e) : v;
+}
+
+/* Rate-aware: one training run whose last `share` of the steps optimize
+ * the description length (codec/rate.h); the LLC for the report. */
+static int encode_rate(const nmdl_neural_params *p, const uint8_t *src, size_t n,
+                       nmdl_model *m, nmdl_qmodel *qm, float *rebuilt,
+                       uint8_t **model, size_t *model_len, nmdl_neural_report *r,
+                       long steps, double share)
+{
+    nmdl_rate_params rp;
+    nmdl_rate_params_default(&rp);
+    rp.n = (double)n;
+    rp.seed = p->seed;
+    rp.per_row = p->budget.per_row;
+    rp.bits = env_or("NMDL_EXP_RATE_BITS", rp.bits);
+    rp.step_lr = env_or("NMDL_EXP_RATE_LR", rp.step_lr);
+    rp.round_share = env_or("NMDL_EXP_ROUND_SHARE", rp.round_share);
+    rp.weight = env_or("NMDL_EXP_RATE_WEIGHT", rp.weight);
+    nmdl_rate rt;
+    nmdl_train_hook hook;
+    nmdl_train_params tp;
+    nmdl_train_report tr = {0};
+    int rc = nmdl_q_alloc(&m->cfg, qm);
+    if (!rc)
+        rc = nmdl_rate_init(&rt, qm, &rp);
+    if (rc)
+        return rc;
+    nmdl_rate_hook(&rt, steps, (long)(share * (double)steps), &hook);
+    train_params(p, steps, 0, &tp);
+    tp.weight_decay = env_or("NMDL_EXP_RATE_WD", tp.weight_decay);
+    double t0 = now();
+    rc = nmdl_train_run(m, src, n, &tp, &hook, &tr);
+    r->train_s = now() - t0;
+    r->train_steps = steps;
+    r->loss_train_bpb = tr.loss_bpb;
+    nmdl_budget_params bp = p->budget;
+    float *spread = NULL;
+    bp.mode = NMDL_BUDGET_BSTAR; /* the estimate, for the report */
+    bp.llc.seed = p->seed;
+    if (!rc)
+        rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, &r->budget);
+    free(spread);
+    if (!rc) {
+        nmdl_q_quantize(qm, m->params);
+        nmdl_q_dequantize(qm, rebuilt);
+        double est = nmdl_rate_estimate(&rt);
+        rc = nmdl_q_encode(qm, model, model_len);
+        r->budget.bits = 8.0 * (double)*model_len / (double)qm->lay.n_params;
+        if (!rc)
+            snprintf(r->budget.note, sizeof r->budget.note,
+                     "rate-aware: estimate %.0f bytes, coded %zu", est / 8, *model_len);
+    }
+    nmdl_rate_free(&rt);
+    return rc;
+}
+
 /* Trains, quantizes (with fine-tuning) and encodes the model part; leaves
  * the rebuilt weights in `rebuilt`. */
 static int encode_model(const nmdl_neural_params *p, const uint8_t *src, size_t n,
@@ -290,6 +352,10 @@ static int encode_model(const nmdl_neural_params *p, const uint8_t *src, size_t 
     nmdl_train_report tr = {0};
     double t0 = now();
     int rc = NMDL_OK;
+    const char *ev = getenv("NMDL_EXP_RATE"); /* EXPERIMENT */
+    double share = ev ? atof(ev) : 0;
+    if (share > 0)
+        return encode_rate(p, src, n, m, qm, rebuilt, model, model_len, r, steps, share);
     if (steps > 0) {
         train_params(p, steps, 0, &tp);
         rc = nmdl_train_run(m, src, n, &tp, NULL, &tr);
@@ -318,8 +384,10 @@ static int encode_model(const nmdl_neural_params *p, const uint8_t *src, size_t 
     free(spread);
     t0 = now();
     if (qsteps > 0) {
+        nmdl_train_hook round;
+        nmdl_rate_round_hook(qm, &round);
         train_params(p, qsteps, 1, &tp);
-        rc = nmdl_train_run(m, src, n, &tp, qm, &tr);
+        rc = nmdl_train_run(m, src, n, &tp, &round, &tr);
     }
     r->qat_s = now() - t0;
     r->qat_steps = qsteps;

@@ -24,8 +24,7 @@ static const float pow2_eighths[8] = {
 
 enum { KIND_WTE, KIND_QKV, KIND_WO, KIND_W1, KIND_W2, KIND_WOUT, KIND_VEC, N_KINDS };
 
-/* Which adaptive models a tensor's levels use. */
-static int kind(const nmdl_tf_tensor *t)
+int nmdl_q_kind(const nmdl_tf_tensor *t)
 {
     static const char *const names[] = {"wte", "wqkv", "wo", "w1", "w2", "wout"};
     if (t->rows == 1)
@@ -83,6 +82,11 @@ void nmdl_q_free(nmdl_qmodel *qm)
 static float *means(const nmdl_qmodel *qm)
 {
     return qm->base + qm->lay.n_tensors;
+}
+
+float nmdl_q_offset(const nmdl_qmodel *qm, int k)
+{
+    return means(qm)[k];
 }
 
 static double rms(const float *w, size_t n, float mean)
@@ -238,7 +242,7 @@ static void encode_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e)
     }
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
-        nmdl_bm_int *m = &ctx[kind(t)];
+        nmdl_bm_int *m = &ctx[nmdl_q_kind(t)];
         for (int row = 0; row < t->rows; row++) {
             const int32_t *q = qm->q + t->off + (size_t)row * t->cols;
             for (int c = 0; c < t->cols; c++)
@@ -357,7 +361,7 @@ static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
     }
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
-        nmdl_bm_int *m = &ctx[kind(t)];
+        nmdl_bm_int *m = &ctx[nmdl_q_kind(t)];
         for (int row = 0; row < t->rows; row++) {
             int32_t *q = qm->q + t->off + (size_t)row * t->cols;
             for (int c = 0; c < t->cols; c++) {

@@ -38,11 +38,18 @@ typedef struct nmdl_qmodel {
     nmdl_model_config cfg;
     nmdl_tf_layout lay;
     int per_row;       /* 1: row exponents in use */
-    float *base;       /* (n_tensors) */
+    float *base;       /* (2 n_tensors): base steps, then offsets */
     int8_t *rexp;      /* (rows of all tensors) */
     size_t *row0;      /* (n_tensors + 1): first row of tensor k in rexp */
     int32_t *q;        /* (n_params) */
 } nmdl_qmodel;
+
+/* The sets of adaptive models the levels are coded with: wte, wqkv, wo,
+ * w1, w2, wout, and vectors. */
+#define NMDL_Q_KINDS 7
+int nmdl_q_kind(const nmdl_tf_tensor *t);
+/* The offset every level of tensor k is taken around (0 for matrices). */
+float nmdl_q_offset(const nmdl_qmodel *qm, int k);
 
 int nmdl_q_alloc(const nmdl_model_config *cfg, nmdl_qmodel *qm);
 void nmdl_q_free(nmdl_qmodel *qm);

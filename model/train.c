@@ -157,24 +157,24 @@ static void adamw(nmdl_model *m, float *mom, float *vel, const nmdl_train_params
 }
 
 /* Forward and backward of one batch; returns the loss in nats per token.
- * With qm, the passes run on the rounded weights and master holds the
- * float weights, which are put back afterwards (straight-through). */
+ * With a projecting hook, the passes run on the projected weights and
+ * master holds the float weights, which are put back afterwards
+ * (straight-through). */
 static double step_grads(nmdl_model *m, nmdl_rng *r, const uint8_t *data,
                          size_t n, int B, uint8_t *x, uint8_t *y,
-                         nmdl_qmodel *qm, float *master)
+                         const nmdl_train_hook *hook, float *master)
 {
     const int T = m->cfg.ctx;
     double loss = 0.0;
     nmdl_train_batch(r, data, n, B, T, x, y);
-    if (qm) {
+    if (hook && hook->project) {
         memcpy(master, m->params, m->lay.n_params * sizeof(float));
-        nmdl_q_quantize(qm, master);
-        nmdl_q_dequantize(qm, m->params);
+        hook->project(hook->user, master, m->params);
     }
     nmdl_tf_zero_grad(m);
     nmdl_tf_forward(m, x, y, B, T, &loss);
     nmdl_tf_backward(m);
-    if (qm)
+    if (hook && hook->project)
         memcpy(m->params, master, m->lay.n_params * sizeof(float));
     return loss;
 }
@@ -208,13 +208,13 @@ static int report_progress(const nmdl_train_params *p, progress_state *ps,
 /* Steps that fit the time budget, from the time of one forward+backward. */
 static long steps_for_budget(nmdl_model *m, const nmdl_train_params *p,
                              const uint8_t *data, size_t n, uint8_t *x,
-                             uint8_t *y, nmdl_qmodel *qm, float *master)
+                             uint8_t *y, float *master)
 {
     nmdl_rng r;
     nmdl_rng_seed(&r, p->seed, 99);
-    step_grads(m, &r, data, n, p->batch, x, y, qm, master); /* warm up */
+    step_grads(m, &r, data, n, p->batch, x, y, NULL, master); /* warm up */
     double t = now();
-    step_grads(m, &r, data, n, p->batch, x, y, qm, master);
+    step_grads(m, &r, data, n, p->batch, x, y, NULL, master);
     double per_step = now() - t;
     long steps = (long)(p->minutes * 60.0 * 0.97 / (per_step * 1.02 + 1e-9));
     return steps > 1 ? steps : 1;
@@ -237,7 +237,7 @@ int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
 }
 
 int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
-                   const nmdl_train_params *p, nmdl_qmodel *qm,
+                   const nmdl_train_params *p, const nmdl_train_hook *hook,
                    nmdl_train_report *report)
 {
     if (!m || !data || check_params(m, n, p))
@@ -248,8 +248,8 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
         return rc;
     m->threads = p->threads;
     openblas_set_num_threads(1); /* our threads split the products */
-    float *mom = calloc((qm ? 3 : 2) * m->lay.n_params, sizeof(float));
-    float *master = qm ? mom + 2 * m->lay.n_params : NULL;
+    float *mom = calloc((hook ? 3 : 2) * m->lay.n_params, sizeof(float));
+    float *master = hook ? mom + 2 * m->lay.n_params : NULL;
     uint8_t *x = malloc(2 * (size_t)B * T);
     if (!mom || !x) {
         free(mom);
@@ -257,10 +257,10 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
         return NMDL_ERR_NOMEM;
     }
     uint8_t *y = x + (size_t)B * T;
-    const char *phase = qm ? "fine-tune" : "train";
+    const char *phase = hook && hook->from == 0 ? "fine-tune" : "train";
     progress_state ps = {now(), 0.0, 0.0, 0, -1};
     long total = p->steps ? p->steps
-                          : steps_for_budget(m, p, data, n, x, y, qm, master);
+                          : steps_for_budget(m, p, data, n, x, y, master);
     double budget = p->steps ? INFINITY : p->minutes * 60.0;
     float *losses = malloc((size_t)total * sizeof(float)); /* nats, per step */
     long s = 0;
@@ -268,8 +268,14 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
     nmdl_rng_seed(&r, p->seed, 1);
     ps.t0 = ps.last_report = now();
     for (; s < total && now() - ps.t0 < budget; s++) {
-        double loss = step_grads(m, &r, data, n, B, x, y, qm, master);
+        const nmdl_train_hook *h = hook && s >= hook->from ? hook : NULL;
+        if (h && s == hook->from && hook->begin &&
+            (rc = hook->begin(hook->user, m->params)))
+            break;
+        double loss = step_grads(m, &r, data, n, B, x, y, h, master);
         clip_grads(m, p->clip);
+        if (h && h->penalize)
+            h->penalize(h->user, m->params, m->grads, s, total);
         adamw(m, mom, mom + m->lay.n_params, p, nmdl_train_lr(p, s, total), s + 1);
         ps.loss_sum += loss;
         ps.loss_count++;
@@ -293,7 +299,7 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
     free(losses);
     free(mom);
     free(x);
-    return NMDL_OK;
+    return rc;
 }
 
 /* Window starts for eval: every half window, the last one flush with the

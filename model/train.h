@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quant.h"
 #include "rng.h"
 #include "transformer.h"
 
@@ -17,12 +16,29 @@
  * byte ahead of x. Needs n > T. */
 void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
                       int T, uint8_t *x, uint8_t *y);
-/* nmdl_model_train, optionally quantization-aware: with qm, every forward
- * and backward pass sees the weights rounded to qm's levels under its
- * current steps, and the gradients pass straight through the rounding to
- * the float weights, which AdamW updates. */
+/* A change to what training optimizes, from step `from` of the run on
+ * (the weight codes of codec/ use it; training knows nothing of codes):
+ *   begin     once, before step `from`, with the float weights w;
+ *   project   what the forward and backward passes see instead of w
+ *             (n_params; rounded or perturbed weights); the gradients
+ *             pass straight through to w, which AdamW updates;
+ *   penalize  after the loss gradient (nats per token, at the projected
+ *             weights) is clipped: adds the gradient of a penalty on w in
+ *             the same unit to grads, and may learn from grads.
+ * Any of the three may be NULL. */
+typedef struct nmdl_train_hook {
+    long from;
+    int (*begin)(void *user, const float *w);
+    void (*project)(void *user, const float *w, float *out);
+    void (*penalize)(void *user, const float *w, float *grads, long step,
+                     long total);
+    void *user;
+} nmdl_train_hook;
+
+/* nmdl_model_train, with a hook (may be NULL) that changes the objective:
+ * quantization-aware fine-tuning, rate-aware training. */
 int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
-                   const nmdl_train_params *p, nmdl_qmodel *qm,
+                   const nmdl_train_params *p, const nmdl_train_hook *hook,
                    nmdl_train_report *report);
 /* A fixed loss sample: up to NMDL_SAMPLE_WINDOWS windows of T bytes spread
  * evenly over the data, so that losses under different weights compare on

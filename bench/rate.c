@@ -1,0 +1,121 @@
+/*
+ * rate.c: weight codes compared on one trained checkpoint and its corpus,
+ * by the estimated whole description length (model part bytes + the coded
+ * model's loss on the budget search's sample x (n - 1) / 8). Each method
+ * runs `steps` steps of fine-tuning from the checkpoint:
+ *   qat B      quantization-aware fine-tuning at B bits per weight (what
+ *              the default pipeline does after its budget search);
+ *   rate B     rate-aware fine-tuning (codec/rate.h) starting from B bits;
+ * and prints the estimate beside the coded size.
+ * usage: bench_rate CHECKPOINT CORPUS STEPS METHOD B [key=value...]
+ *   keys: lr (training, default 5e-4), step_lr, round (share), weight, wd
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/budget.h"
+#include "codec/rate.h"
+#include "model/quant.h"
+#include "model/train.h"
+#include "nmdl.h"
+
+static int read_file(const char *path, uint8_t **data, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f || fseek(f, 0, SEEK_END))
+        return -1;
+    long len = ftell(f);
+    *data = len > 0 ? malloc((size_t)len) : NULL;
+    int ok = *data && !fseek(f, 0, SEEK_SET) && fread(*data, 1, (size_t)len, f) == (size_t)len;
+    fclose(f);
+    *n = (size_t)len;
+    return ok ? 0 : -1;
+}
+
+static double opt(int argc, char **argv, const char *key, double v)
+{
+    size_t k = strlen(key);
+    for (int i = 6; i < argc; i++)
+        if (!strncmp(argv[i], key, k) && argv[i][k] == '=')
+            return atof(argv[i] + k + 1);
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    uint8_t *ck, *data;
+    size_t ck_len, n;
+    nmdl_model *m;
+    if (argc < 6 || read_file(argv[1], &ck, &ck_len) || read_file(argv[2], &data, &n) ||
+        nmdl_model_load(ck, ck_len, &m)) {
+        fprintf(stderr, "usage: bench_rate CHECKPOINT CORPUS STEPS qat|rate BITS [key=value...]\n");
+        return 2;
+    }
+    const long steps = atol(argv[3]);
+    const int rate = !strcmp(argv[4], "rate");
+    const double bits = atof(argv[5]);
+    nmdl_qmodel qm;
+    nmdl_train_sample s;
+    nmdl_train_params tp;
+    nmdl_train_params_default(&tp);
+    tp.steps = steps;
+    tp.batch = 16;
+    tp.lr = opt(argc, argv, "lr", 5e-4);
+    tp.warmup = 0.05;
+    tp.weight_decay = opt(argc, argv, "wd", 0.0);
+    tp.threads = (int)opt(argc, argv, "threads", 1);
+    if (nmdl_q_alloc(&m->cfg, &qm) || nmdl_train_sample_make(&s, data, n, m->cfg.ctx))
+        return 1;
+    double nats;
+    nmdl_train_sample_loss(m, &s, &nats);
+    printf("%s on %s: %zu parameters, float sample loss %.4f bits/byte\n", argv[1],
+           argv[2], m->lay.n_params, nats / log(2.0));
+    nmdl_rate rt;
+    nmdl_train_hook hook;
+    nmdl_rate_params rp;
+    nmdl_rate_params_default(&rp);
+    rp.n = (double)n;
+    rp.bits = bits;
+    rp.step_lr = opt(argc, argv, "step_lr", rp.step_lr);
+    rp.round_share = opt(argc, argv, "round", rp.round_share);
+    rp.weight = opt(argc, argv, "weight", rp.weight);
+    if (rate) {
+        if (nmdl_rate_init(&rt, &qm, &rp))
+            return 1;
+        nmdl_rate_hook(&rt, steps, steps, &hook);
+    } else {
+        nmdl_budget_delta(&qm, m->params, bits, 1, NULL);
+        nmdl_rate_round_hook(&qm, &hook);
+    }
+    nmdl_train_report tr;
+    if (nmdl_train_run(m, data, n, &tp, &hook, &tr))
+        return 1;
+    nmdl_q_quantize(&qm, m->params);
+    double est = rate ? nmdl_rate_estimate(&rt) / 8 : NAN;
+    uint8_t *buf;
+    size_t len;
+    if (nmdl_q_encode(&qm, &buf, &len))
+        return 1;
+    size_t zeros = 0;
+    for (size_t i = 0; i < qm.lay.n_params; i++)
+        zeros += qm.q[i] == 0;
+    nmdl_q_dequantize(&qm, m->params);
+    nmdl_train_sample_loss(m, &s, &nats);
+    double dl = (double)len + (double)(n - 1) * nats / log(2.0) / 8;
+    printf("%s %.2f, %ld steps: model %zu bytes (estimate %.0f), %.3f bits/weight, "
+           "%.1f%% zeros, sample loss %.4f bits/byte, est. DL %.0f bytes (%.4f bits/byte), "
+           "train loss %.4f, %.0f s\n",
+           argv[4], bits, steps, len, est, 8.0 * (double)len / (double)qm.lay.n_params,
+           100.0 * (double)zeros / (double)qm.lay.n_params, nats / log(2.0), dl,
+           8 * dl / (double)n, tr.loss_bpb, tr.seconds);
+    free(buf);
+    if (rate)
+        nmdl_rate_free(&rt);
+    nmdl_train_sample_free(&s);
+    nmdl_q_free(&qm);
+    nmdl_model_free(m);
+    free(ck), free(data);
+    return 0;
+}

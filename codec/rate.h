@@ -1,0 +1,78 @@
+/*
+ * rate.h: training for the description length. The weight code (quant.h)
+ * turns weights into levels and levels into bits; this module makes the
+ * training loop (model/train.h, through its hook) optimize
+ *
+ *   DL(w) = (n - 1) L(w) / ln 2  +  R(w)   bits,
+ *
+ * the data part's bits under the coded model plus the model part's, in
+ * two stages at the end of a training run:
+ *
+ *   noise  the forward pass sees w + Δ u, u uniform in [-1/2, 1/2) per
+ *          weight and step (Δ the weight's step), the proxy of rounding
+ *          that learned codecs use (Ballé et al.); R is the cost of the
+ *          levels w / Δ under a per-kind table of what the level coder
+ *          spends, interpolated between integers; each tensor's base step
+ *          is learned (in log space, with its own Adam) from the gradient
+ *          of both terms;
+ *   round  the steps are frozen and the forward pass sees the rounded
+ *          weights (straight-through), so the model that is coded is the
+ *          model that was trained; R keeps pulling weights to cheap levels.
+ *
+ * The cost table comes from the running level statistics: every
+ * RATE_REFRESH steps the weights are quantized, and per kind of tensor
+ * (the coder's contexts) the cost of |level| k is -log2 of its frequency
+ * (plus a sign bit), so the estimate follows the coder as weights move.
+ * Units: the penalty's gradient is added in nats per token, the unit of
+ * the training loss, i.e. R ln 2 / (n - 1) per token.
+ */
+#ifndef NMDL_RATE_H
+#define NMDL_RATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../model/quant.h"
+#include "../model/rng.h"
+#include "../model/train.h"
+
+#define NMDL_RATE_LEVELS 48 /* |level| costed one by one below this */
+
+typedef struct nmdl_rate_params {
+    double n;         /* bytes the data part codes (the loss's weight) */
+    double weight;    /* of the model bits against the data bits: 1 = DL */
+    double bits;      /* starting budget, bits per weight */
+    double round_share; /* the last fraction of the hook's steps: rounding */
+    double step_lr;   /* Adam's learning rate for the log base steps */
+    int per_row;      /* row exponents (quant.h) */
+    uint64_t seed;    /* the noise */
+} nmdl_rate_params;
+
+void nmdl_rate_params_default(nmdl_rate_params *p);
+
+typedef struct nmdl_rate {
+    nmdl_rate_params p;
+    nmdl_qmodel *qm;  /* its steps are what the stages set */
+    long from, to;    /* the hook's steps: noise from, rounding from `to` */
+    nmdl_rng rng;
+    float *u;         /* (n_params) this step's noise, in steps */
+    float *cost;      /* (kinds, NMDL_RATE_LEVELS + 1) bits of |level| */
+    double *s, *m1, *m2; /* (n_tensors) log base step, Adam moments */
+    long t;           /* steps of the hook so far */
+    double est_bits;  /* the model bits the table last estimated */
+} nmdl_rate;
+
+/* Sets up r for qm (allocated, shape of the model); free with
+ * nmdl_rate_free. */
+int nmdl_rate_init(nmdl_rate *r, nmdl_qmodel *qm, const nmdl_rate_params *p);
+void nmdl_rate_free(nmdl_rate *r);
+/* The hook for a training run of `total` steps whose last `steps` are
+ * rate-aware. */
+void nmdl_rate_hook(nmdl_rate *r, long total, long steps, nmdl_train_hook *h);
+/* The hook of plain quantization-aware fine-tuning: the passes see qm's
+ * rounding of the weights under its current steps. */
+void nmdl_rate_round_hook(nmdl_qmodel *qm, nmdl_train_hook *h);
+/* The table's estimate of qm's levels in bits (after nmdl_q_quantize). */
+double nmdl_rate_estimate(nmdl_rate *r);
+
+#endif /* NMDL_RATE_H */
