@@ -18,9 +18,10 @@ rm -rf "$work"
 mkdir -p "$work"
 P=$work/prefix
 cmake --install "$build" --prefix "$P" >/dev/null
-lib=$P/lib
-[ -f "$lib/pkgconfig/nmdl.pc" ] || fail "no lib/pkgconfig/nmdl.pc (libdir is not lib?)"
-export PKG_CONFIG_PATH=$lib/pkgconfig
+pc=$(find "$P" -name nmdl.pc)
+[ -n "$pc" ] || fail "no nmdl.pc installed"
+export PKG_CONFIG_PATH=${pc%/nmdl.pc}
+lib=${PKG_CONFIG_PATH%/pkgconfig} # lib, or lib/<arch> when the prefix was /usr
 prog=$src/tests/install/roundtrip.c
 # the header must be clean in a strict consumer's build
 strict=(-std=c99 -Wall -Wextra -pedantic -Werror)
