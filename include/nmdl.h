@@ -31,6 +31,12 @@
 extern "C" {
 #endif
 
+/* The shared library is built with hidden visibility: what this header
+ * declares, and nothing else, is exported. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define NMDL_VERSION_MAJOR 0
 #define NMDL_VERSION_MINOR 1
 #define NMDL_VERSION_PATCH 0
@@ -406,6 +412,10 @@ NMDL_NODISCARD int nmdl_model_save(const nmdl_model *m, void **buf,
 NMDL_NODISCARD int nmdl_model_load(const void *buf, size_t len,
                                    nmdl_model **out);
 void nmdl_free(void *p);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
