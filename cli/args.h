@@ -35,7 +35,7 @@ typedef struct cli_opts {
     int force;           /* -f: overwrite outputs, write to a terminal */
     int remove_input;    /* --rm: delete inputs after success */
     int test;            /* -t (decompress): verify, write nothing */
-    int json;            /* --json (info) */
+    int json;            /* --json: records as JSON (docs/JSON.md) */
     int verbosity;       /* 0 with -q, 1 by default, 2+ with -v */
     int threads;         /* -T; 0 means one per core */
     int method;          /* --method, an nmdl_method */

@@ -25,29 +25,6 @@ void cli_error(const char *name, const char *what)
     fprintf(stderr, "nmdl: %s: %s\n", name, what);
 }
 
-void cli_json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
-void cli_json_num(const char *key, double v)
-{
-    if (isfinite(v))
-        printf(",\"%s\":%.6g", key, v);
-    else
-        printf(",\"%s\":null", key);
-}
-
 int cli_threads(const cli_opts *o)
 {
     if (o->threads > 0)

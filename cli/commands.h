@@ -19,10 +19,6 @@ int cli_sweep(const cli_opts *o);
 
 /* Prints "nmdl: <name>: <what>" on standard error. */
 void cli_error(const char *name, const char *what);
-/* JSON on standard output: s as a string with its quotes and escapes;
- * `,"key":v`, with null where v is not finite. */
-void cli_json_string(const char *s);
-void cli_json_num(const char *key, double v);
 /* Loads the checkpoint MODEL and reads CORPUS; prints its own errors and
  * leaves nothing to free on failure (-1). */
 int cli_load_model(const char *model, const char *corpus, nmdl_model **m,

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "jsoncheck.h"
 #include "testutil.h"
 
 static char dir[] = "/tmp/nmdl-cli-XXXXXX";
@@ -152,7 +153,8 @@ static void roundtrips(void **state)
                         " && " NMDL " info --json s.nmdl > s.json"), 0);
     size_t n;
     char *json = (char *)get("s.json", &n);
-    assert_non_null(strstr(json, "\"method\":\"stored\""));
+    jc_check_lines(json, "info", 1);
+    assert_true(jc_string_is(json, 0, "method", "stored"));
     free(json);
     free(bin);
     free(text);
@@ -283,23 +285,20 @@ static void info_accounts_for_every_byte(void **state)
     assert_int_equal(sh(NMDL " compress" ZSTD " -q i && " NMDL " info --json i.nmdl > i.json"), 0);
     size_t n;
     char *j = (char *)get("i.json", &n);
+    jc_check_lines(j, "info", 1);
     static const char *keys[] = {"header_bytes", "model_bytes", "data_bytes",
-                                 "checksum_bytes", "file_bytes", "original_bytes"};
-    unsigned long long v[6];
-    for (int k = 0; k < 6; k++) {
-        char key[40];
-        snprintf(key, sizeof key, "\"%s\":", keys[k]);
-        char *at = strstr(j, key);
-        assert_non_null(at);
-        v[k] = strtoull(at + strlen(key), NULL, 10);
-    }
+                                 "checksum_bytes", "file_bytes", "input_bytes"};
+    double v[6];
+    for (int k = 0; k < 6; k++)
+        v[k] = jc_number(j, 0, keys[k]);
     struct stat st;
     assert_int_equal(stat(path("i.nmdl"), &st), 0);
-    assert_int_equal(v[0] + v[1] + v[2] + v[3], v[4]);
-    assert_int_equal(v[4], (unsigned long long)st.st_size);
-    assert_int_equal(v[5], 30000);
-    assert_non_null(strstr(j, "\"method\":\"zstd\""));
-    assert_non_null(strstr(j, "\"bits_per_byte\":"));
+    assert_true(v[0] + v[1] + v[2] + v[3] == v[4]);
+    assert_true(v[4] == (double)st.st_size);
+    assert_true(v[5] == 30000);
+    assert_true(jc_string_is(j, 0, "method", "zstd"));
+    assert_true(jc_number(j, 0, "file_bpb") == 8 * v[4] / 30000);
+    assert_true(jc_null(j, 0, "n_params") && jc_null(j, 0, "llc"));
     assert_int_equal(sh(NMDL " info i.nmdl > i.txt && grep -q 'data part' i.txt"), 0);
     free(j);
     free(text);
@@ -318,16 +317,18 @@ static void neural_from_the_command_line(void **state)
                         NMDL " info --json n1.nmdl > n1.json"), 0);
     size_t len;
     char *j = (char *)get("n1.json", &len);
-    assert_non_null(strstr(j, "\"method\":\"neural\""));
-    assert_non_null(strstr(j, "\"n_params\":"));
-    assert_non_null(strstr(j, "\"bits_per_weight\":"));
-    assert_non_null(strstr(j, "\"alternative_method\":\"zstd\""));
+    jc_check_lines(j, "info", 1);
+    assert_true(jc_string_is(j, 0, "method", "neural"));
+    assert_true(jc_number(j, 0, "n_params") > 0 && jc_number(j, 0, "model_bpw") > 0);
+    assert_true(jc_string_is(j, 0, "budget", "fixed") && jc_null(j, 0, "llc")); /* --bits */
+    assert_true(jc_string_is(j, 0, "alternative_method", "zstd"));
     free(j);
     assert_int_equal(sh(NMDL " decompress -q -T1 n1.nmdl -o n1.out && cmp n n1.out"), 0);
     assert_int_equal(sh(NMDL " compress --effort 1 --bits 3 -q n -o n2.nmdl && "
                         NMDL " info --json n2.nmdl > n2.json"), 0);
     j = (char *)get("n2.json", &len);
-    assert_non_null(strstr(j, "\"alternative_method\":\"neural\""));
+    jc_check_lines(j, "info", 1);
+    assert_true(jc_string_is(j, 0, "alternative_method", "neural"));
     free(j);
     assert_int_equal(sh(NMDL " compress --effort 0 n"), 1);
     assert_int_equal(sh(NMDL " compress --bits -1 n"), 1);
@@ -349,8 +350,26 @@ static void model_commands(void **state)
     assert_int_equal(sh(NMDL " llc m.ckpt c%s --csv t.csv --svg t.svg > l.txt", llc), 0);
     assert_int_equal(sh("grep -q '^c: llc' l.txt && test $(wc -l < t.csv) -eq 61 && "
                         "grep -q '</svg>' t.svg"), 0);
-    assert_int_equal(sh(NMDL " llc --json m.ckpt c%s > l.json && grep -q '\"llc\":' l.json", llc), 0);
-    assert_int_equal(sh(NMDL " compressibility m.ckpt c%s --epsilon 0.05 > k.txt", llc), 0);
+    /* every command's JSON parses, with the keys of docs/JSON.md (the
+     * step-size sweep and compressibility on a shorter corpus: faster) */
+    assert_int_equal(sh("head -c 3000 c > c3 && " NMDL " llc --json m.ckpt c%s > l.json && "
+                        NMDL " llc --json m.ckpt c3 --chains 1 --burnin 2 --draws 2 --batch 1 "
+                        "> s.json && " NMDL " eval --json m.ckpt c > e.json && "
+                        NMDL " compressibility --json m.ckpt c3%s --epsilon 0.05 > k.json && "
+                        NMDL " train c -o m2.ckpt -q --json --preset tiny --steps 3 > t.json",
+                        llc, llc), 0);
+    static const struct { const char *file, *command; double bytes; } json[] = {
+        {"l.json", "llc", 12000}, {"s.json", "llc", 3000}, {"e.json", "eval", 12000},
+        {"k.json", "compressibility", 3000}, {"t.json", "train", 12000}};
+    for (int i = 0; i < 5; i++) {
+        size_t n;
+        char *j = (char *)get(json[i].file, &n);
+        jc_check_lines(j, json[i].command, 1);
+        assert_true(jc_number(j, 0, "input_bytes") == json[i].bytes);
+        assert_false(jc_null(j, 0, i == 1 ? "step_sweep" : "n_params"));
+        free(j);
+    }
+    assert_int_equal(sh(NMDL " compressibility m.ckpt c3%s --epsilon 0.05 > k.txt", llc), 0);
     assert_int_equal(sh("grep -q 'critical levels n_q' k.txt && grep -q 'SVD fraction' k.txt"), 0);
     assert_int_equal(sh(NMDL " llc m.ckpt short%s", llc), 1);
     assert_stderr_has("not longer than the model's context");
@@ -375,14 +394,27 @@ static void sweep_command(void **state)
     uint8_t *text = tu_text(&r, 20000);
     put("s", text, 20000);
     assert_int_equal(sh(NMDL " sweep s --sizes 4K,8000 --out d --method zstd"), 0);
-    assert_int_equal(sh("test $(wc -l < d/results.csv) -eq 3 && grep -q '^zstd,4096,1,' "
-                        "d/results.csv && test -f d/size-8000.json && grep -q '</svg>' "
-                        "d/dl_vs_n.svg && grep -q '</svg>' d/model_bits.svg"), 0);
-    assert_int_equal(sh("grep -q '\"xz\":' d/results.json"), 0);
-    assert_int_equal(sh(NMDL " sweep s --sizes 4K,8000,16K --out d --method zstd"), 0);
+    assert_int_equal(sh("test $(wc -l < d/results.csv) -eq 3 && head -1 d/results.csv | "
+                        "grep -q '^schema,command,corpus_file,' && test -f d/size-8000.json "
+                        "&& grep -q '</svg>' d/dl_vs_n.svg && grep -q '</svg>' "
+                        "d/model_bits.svg"), 0);
+    size_t n;
+    char *j = (char *)get("d/results.json", &n);
+    jc_check_array(j, "sweep", 2);
+    free(j);
+    j = (char *)get("d/size-8000.json", &n);
+    jc_check_lines(j, "sweep", 1);
+    assert_true(jc_number(j, 0, "input_bytes") == 8000 && jc_number(j, 0, "xz_bytes") > 0);
+    assert_true(jc_string_is(j, 0, "corpus_file", "s") && jc_null(j, 0, "effort"));
+    free(j);
+    assert_int_equal(sh(NMDL " sweep s --sizes 4K,8000,16K --out d --method zstd --json "
+                        "> sweep.json"), 0);
     assert_stderr_has("4096 bytes: done before, skipped");
     assert_stderr_has("no rate yet to estimate the rest"); /* skips set no rate */
     assert_int_equal(sh("test $(wc -l < d/results.csv) -eq 4"), 0);
+    j = (char *)get("sweep.json", &n);
+    jc_check_lines(j, "sweep", 3);
+    free(j);
     assert_int_equal(sh(NMDL " sweep s --sizes 4K,4096 --out e"), 1);
     assert_stderr_has("given twice");
     assert_int_equal(sh(NMDL " sweep s --sizes 1M --out e"), 1);
@@ -390,6 +422,55 @@ static void sweep_command(void **state)
     assert_int_equal(sh(NMDL " sweep s --sizes 4X --out e"), 1);
     assert_int_equal(sh(NMDL " sweep s --sizes 4K"), 1);
     assert_false(exists("e"));
+    free(text);
+}
+
+/* JSON for any file name: one that is not UTF-8 and holds a quote, a
+ * backslash and a control character is still valid JSON, with its bytes in
+ * file_hex; the sweep keeps such a corpus name through a resume. Records of
+ * schema 0 are read and stored again; one of a newer schema stops the
+ * sweep before anything is measured or overwritten. */
+static void json_names_and_old_records(void **state)
+{
+    (void)state;
+    static const char name[] = "a\xff\"b\\c\x01";
+    tu_rng r = {37};
+    uint8_t *text = tu_text(&r, 3000);
+    put(name, text, 3000);
+    assert_int_equal(sh(NMDL " compress -q --method stored a* && " NMDL
+                        " info --json a*.nmdl > i.json"), 0);
+    size_t n;
+    char *j = (char *)get("i.json", &n);
+    jc_check_lines(j, "info", 1);
+    assert_true(jc_string_is(j, 0, "file", "a\xEF\xBF\xBD\"b\\c\x01.nmdl"));
+    assert_true(jc_string_is(j, 0, "file_hex", "61ff22625c63012e6e6d646c"));
+    free(j);
+    assert_int_equal(sh(NMDL " sweep a*c? --sizes 1K,2K --out d --method stored -q && "
+                        NMDL " sweep a*c? --sizes 1K,2K --out d --method stored"), 0);
+    assert_stderr_has("1024 bytes: done before, skipped");
+    j = (char *)get("d/results.json", &n);
+    jc_check_array(j, "sweep", 2);
+    assert_non_null(strstr(j, "\"corpus_file_hex\":\"61ff22625c6301\""));
+    free(j);
+    /* a record from before schema 1 (the keys of docs/JSON.md's last table) */
+    static const char old[] =
+        "{\"method\":\"stored\",\"error\":\"\",\"n\":1024,\"ok\":1,\"file\":1100,"
+        "\"header\":18,\"model\":0,\"data\":1024,\"checksum\":32,\"neural\":null,"
+        "\"n_model\":null,\"n_data\":null,\"n_params\":null,\"llc\":null,\"llc_se\":null,"
+        "\"epsilon\":null,\"b_star\":null,\"budget_bits\":null,\"loss_float\":null,"
+        "\"compress_s\":0.5,\"decompress_s\":0.25,\"zstd\":null,\"xz\":700}\n";
+    put("d/size-1024.json", old, sizeof old - 1);
+    assert_int_equal(sh(NMDL " sweep a*c? --sizes 1K,2K --out d --method stored"), 0);
+    assert_stderr_has("1024 bytes: done before, skipped");
+    j = (char *)get("d/size-1024.json", &n);
+    jc_check_lines(j, "sweep", 1);
+    assert_true(jc_number(j, 0, "file_bytes") == 1100 && jc_number(j, 0, "xz_bytes") == 700);
+    assert_true(jc_null(j, 0, "commit") && jc_null(j, 0, "zstd_bytes"));
+    free(j);
+    put("d/size-2048.json", "{\"schema\":2}\n", 13);
+    assert_int_equal(sh(NMDL " sweep a*c? --sizes 1K,2K --out d --method stored"), 1);
+    assert_stderr_has("another schema");
+    assert_file("d/size-2048.json", (const uint8_t *)"{\"schema\":2}\n", 13);
     free(text);
 }
 
@@ -408,6 +489,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(model_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(json_names_and_old_records, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
