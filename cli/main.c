@@ -116,7 +116,11 @@ int main(int argc, char **argv)
             status = cli_compress(&o);
             break;
         case CLI_DECOMPRESS:
+        case CLI_TEST:
             status = cli_decompress(&o);
+            break;
+        case CLI_LIST:
+            status = cli_list(&o);
             break;
         case CLI_INFO:
             status = cli_info(&o);
