@@ -146,8 +146,7 @@ static int check_target(const job *j, const char *in, const char *out,
     }
     int err = cli_out_check(out, o->force);
     if (err)
-        cli_error(out, err == EEXIST ? "already exists; use -f to overwrite"
-                                     : strerror(err));
+        cli_error(out, cli_out_strerror(err));
     return err ? -1 : 0;
 }
 

@@ -405,6 +405,8 @@ void cli_out_abort(cli_out *w)
 
 const char *cli_out_strerror(int err)
 {
+    if (err == EEXIST)
+        return "already exists; use -f to overwrite";
     if (err == ENOTSUP)
         return "this file system can neither link nor rename without replacing "
                "an existing file, so nmdl cannot create it safely; use -f";

@@ -63,8 +63,9 @@ int cli_out_close(cli_out *w, const struct stat *like, int force,
  * special file stays written. */
 void cli_out_abort(cli_out *w);
 
-/* strerror for what the functions here return, with a word on the one
- * refusal that is not the system's (ENOTSUP from cli_out_close). */
+/* strerror for what the functions here return, in words for the
+ * refusals: EEXIST ("already exists; use -f to overwrite") and ENOTSUP
+ * from cli_out_close (no safe way to create the file here). */
 const char *cli_out_strerror(int err);
 
 /* Writes path as a new file in one go: open, write, close as above. */

@@ -72,13 +72,15 @@ int cli_list(const cli_opts *o)
     const char **inputs = o->n_inputs ? o->inputs : stdin_only;
     int n = o->n_inputs ? o->n_inputs : 1, status = 0, listed = 0;
     row total = {0, 0, 0, 0, 0, 0};
-    printf("Frames  Method   Compressed      Original   Ratio   Model part    Data part  Filename\n");
     for (int i = 0; i < n; i++) {
         row r = {0, 0, 0, 0, 0, 0};
         if (list_file(inputs[i], o->force, &r)) {
             status = 1;
             continue;
         }
+        if (!listed)
+            printf("Frames  Method   Compressed      Original   Ratio   Model part"
+                   "    Data part  Filename\n");
         print_row(&r, strcmp(inputs[i], "-") ? inputs[i] : "stdin");
         add_row(&total, &r);
         listed++;
