@@ -155,6 +155,7 @@ static int check_target(const job *j, const char *in, const char *out,
  * nothing behind. */
 typedef struct target {
     const char *name; /* the output file; NULL for standard output */
+    int force;        /* -f */
     int discard;      /* test mode */
     int opened;
     cli_out w;
@@ -166,7 +167,7 @@ static int target_write(target *t, const uint8_t *p, size_t n)
     if (t->discard)
         return 0;
     if (!t->opened) {
-        int err = cli_out_open(&t->w, t->name);
+        int err = cli_out_open(&t->w, t->name, t->force);
         if (err)
             return err;
         t->opened = 1;
@@ -337,8 +338,7 @@ static int finish(const job *j, const char *in, target *t)
         return 0;
     struct stat st;
     int have_st = strcmp(in, "-") && stat(in, &st) == 0 && S_ISREG(st.st_mode);
-    int err = cli_out_close(&t->w, have_st ? &st : NULL, j->o->force,
-                            j->o->remove_input);
+    int err = cli_out_close(&t->w, have_st ? &st : NULL, j->o->remove_input);
     if (err)
         target_error(t, err);
     return err ? -1 : 0;
@@ -353,7 +353,7 @@ static int process(job *j, const char *in)
         return 1;
     }
     const char *name = strcmp(in, "-") ? in : "stdin";
-    target t = {out, j->test, 0, {0}};
+    target t = {out, j->o->force, j->test, 0, {0}};
     result r = {0, 0, ""};
     uint8_t *src = NULL;
     size_t n = 0;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,11 @@
  * This is the command's state, not the library's; the handler may only
  * touch async-signal-safe things, hence a fixed buffer and a sig_atomic_t.
  * tmp_active is 1 only while tmp_path names a file this process created:
- * both change together with the signals blocked (signals_hold). The
- * command's other threads never write files, so a signal that one of them
- * takes in that moment at worst leaves our temporary file behind; it never
- * removes a file that is not ours. */
+ * the main thread, the only one that writes files, changes both with the
+ * signals blocked (signals_hold), so the handler never sees a name half
+ * made (NAME.XXXXXX before mkstemp filled it in, as it once could). A
+ * signal that another thread takes in such a moment at worst leaves the
+ * temporary file behind, or unlinks the random name just renamed away. */
 static char tmp_path[PATH_MAX + 16];
 static volatile sig_atomic_t tmp_active;
 
@@ -96,12 +98,12 @@ static void signals_hold(sigset_t *old)
     sigaddset(&s, SIGINT);
     sigaddset(&s, SIGTERM);
     sigaddset(&s, SIGHUP);
-    sigprocmask(SIG_BLOCK, &s, old);
+    pthread_sigmask(SIG_BLOCK, &s, old);
 }
 
 static void signals_release(const sigset_t *old)
 {
-    sigprocmask(SIG_SETMASK, old, NULL);
+    pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* Special files are written in place: character and block devices, FIFOs
@@ -232,12 +234,15 @@ static int open_socket(const char *path, int *fd)
 }
 
 /* The special file path, opened as it is: no O_CREAT, no O_TRUNC. A FIFO
- * waits for its reader. ENOENT when path is not (or no longer) special. */
+ * waits for its reader; a block device needs force. ENOENT when path is not
+ * (or no longer) special. */
 static int open_in_place(cli_out *w, const char *path)
 {
     struct stat st;
     if (stat(path, &st) < 0 || !in_place(st.st_mode))
         return ENOENT;
+    if (S_ISBLK(st.st_mode) && !w->force)
+        return EEXIST;
     if (S_ISSOCK(st.st_mode))
         return open_socket(path, &w->fd);
     w->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
@@ -249,10 +254,11 @@ static int open_in_place(cli_out *w, const char *path)
     return EEXIST;
 }
 
-int cli_out_open(cli_out *w, const char *path)
+int cli_out_open(cli_out *w, const char *path, int force)
 {
     memset(w, 0, sizeof *w);
     w->path = path;
+    w->force = force;
     if (!path) {
         w->kind = CLI_OUT_STDOUT;
         w->fd = STDOUT_FILENO;
@@ -316,22 +322,13 @@ static int rename_noreplace(const char *path)
 static int publish_named(const char *path, int force)
 {
     sigset_t old;
-    int err = 0, linked = 0;
-    if (!force) {
-        linked = link(tmp_path, path) == 0;
-        err = linked ? 0 : errno == EEXIST ? EEXIST : rename_noreplace(path);
-        if (err || linked) {
-            temp_done(1);
-            return err;
-        }
-        temp_done(0); /* renamed */
-        return 0;
-    }
-    signals_hold(&old);
-    err = rename(tmp_path, path) < 0 ? errno : 0;
-    if (err)
-        unlink(tmp_path);
-    tmp_active = 0;
+    int err = 0, renamed = 0;
+    signals_hold(&old); /* a rename makes tmp_path no longer ours */
+    if (force)
+        renamed = !(err = rename(tmp_path, path) < 0 ? errno : 0);
+    else if (link(tmp_path, path) < 0)
+        renamed = !(err = errno == EEXIST ? EEXIST : rename_noreplace(path));
+    temp_done(!renamed);
     signals_release(&old);
     return err;
 }
@@ -339,10 +336,10 @@ static int publish_named(const char *path, int force)
 /* The unnamed file w->fd becomes w->path: linked to it, which never
  * replaces; with force an existing file is replaced through a named
  * temporary link and a rename. */
-static int publish_unnamed(cli_out *w, int force)
+static int publish_unnamed(cli_out *w)
 {
     int err = link_fd(w->fd, w->path);
-    if (err != EEXIST || !force)
+    if (err != EEXIST || !w->force)
         return err;
     int unused;
     if ((err = named_temp(w->path, w->fd, &unused)))
@@ -365,7 +362,7 @@ static int sync_folder(const char *path)
     return err;
 }
 
-int cli_out_close(cli_out *w, const struct stat *like, int force, int durable)
+int cli_out_close(cli_out *w, const struct stat *like, int durable)
 {
     if (w->kind == CLI_OUT_STDOUT)
         return 0;
@@ -380,10 +377,10 @@ int cli_out_close(cli_out *w, const struct stat *like, int force, int durable)
         if (err)
             temp_done(1);
         else
-            err = publish_named(w->path, force);
+            err = publish_named(w->path, w->force);
     } else {
         if (!err)
-            err = publish_unnamed(w, force);
+            err = publish_unnamed(w);
         if (close(w->fd) < 0 && !err) {
             err = errno;
             unlink(w->path); /* ours, just linked, and not sound */
@@ -417,14 +414,14 @@ int cli_write_file(const char *path, const void *data, size_t n,
                    const struct stat *like, int force, int durable)
 {
     cli_out w;
-    int err = cli_out_open(&w, path);
+    int err = cli_out_open(&w, path, force);
     if (err)
         return err;
     if ((err = cli_out_write(&w, data, n))) {
         cli_out_abort(&w);
         return err;
     }
-    return cli_out_close(&w, like, force, durable);
+    return cli_out_close(&w, like, durable);
 }
 
 static void on_signal(int sig)

@@ -34,6 +34,7 @@ typedef enum cli_out_kind {
 typedef struct cli_out {
     cli_out_kind kind;
     int fd;
+    int force;        /* may replace an existing file, write a block device */
     int named;        /* CLI_OUT_NEW: the temporary file has a name */
     const char *path; /* the output's name (not copied); NULL: stdout */
 } cli_out;
@@ -44,8 +45,9 @@ typedef struct cli_out {
  * cli_out_close checks again, atomically. */
 int cli_out_check(const char *path, int force);
 
-/* Opens the output path (NULL: standard output). 0 or an errno value. */
-int cli_out_open(cli_out *w, const char *path);
+/* Opens the output path (NULL: standard output); force lets it replace an
+ * existing file and write into a block device. 0 or an errno value. */
+int cli_out_open(cli_out *w, const char *path, int force);
 
 /* Writes n bytes. 0 or an errno value. */
 int cli_out_write(cli_out *w, const void *data, size_t n);
@@ -56,8 +58,7 @@ int cli_out_write(cli_out *w, const void *data, size_t n);
  * folder's entry reach the disk before this returns (so that an input may
  * be removed). On an error the new file is gone, as after cli_out_abort.
  * Returns 0 or an errno value (see cli_out_strerror). */
-int cli_out_close(cli_out *w, const struct stat *like, int force,
-                  int durable);
+int cli_out_close(cli_out *w, const struct stat *like, int durable);
 
 /* Gives up w: a new file disappears; what went to standard output or a
  * special file stays written. */

@@ -277,7 +277,8 @@ NMDL_NODISCARD int nmdl_info_read(const void *src, size_t src_len,
  * starts at src ends: *frame_len, its length in bytes, from its header alone
  * (nothing is verified beyond the header: pass those bytes to nmdl_info_read
  * or nmdl_decompress). NMDL_ERR_TRUNCATED when src_len is shorter than the
- * frame; NMDL_ERR_NOT_NMDL when src does not start with a frame. */
+ * frame, NMDL_ERR_NOT_NMDL when src does not start with one, or the
+ * header's own error (version, method, a malformed length). */
 NMDL_NODISCARD int nmdl_frame_length(const void *src, size_t src_len,
                                      size_t *frame_len);
 
