@@ -273,10 +273,20 @@ typedef struct nmdl_info {
     uint64_t report_bytes;   /* bytes of the record, within header_bytes */
 } nmdl_info;
 
-/* Parses and validates a frame (structure and frame checksum; the content
- * checksum needs decoding, see nmdl_decompress). */
+/* Parses and validates one frame of exactly src_len bytes (structure and
+ * frame checksum; the content checksum needs decoding, see
+ * nmdl_decompress). */
 NMDL_NODISCARD int nmdl_info_read(const void *src, size_t src_len,
                                   nmdl_info *info);
+
+/* A file is one or more frames in sequence. This finds where the frame that
+ * starts at src ends: *frame_len, its length in bytes, from its header alone
+ * (nothing is verified beyond the header: pass those bytes to nmdl_info_read
+ * or nmdl_decompress). NMDL_ERR_TRUNCATED when src_len is shorter than the
+ * frame, NMDL_ERR_NOT_NMDL when src does not start with one, or the
+ * header's own error (version, method, a malformed length). */
+NMDL_NODISCARD int nmdl_frame_length(const void *src, size_t src_len,
+                                     size_t *frame_len);
 
 /* ------------------------------------------------------------------ models
  *
