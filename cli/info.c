@@ -68,6 +68,7 @@ static void print_json_neural(const nmdl_info *i)
         return;
     double loss_q = 8.0 * (double)i->data_bytes / (double)i->original_bytes;
     printf(",\"budget\":\"%s\"", modes[i->budget_mode]);
+    cli_json_num("effort", i->effort ? i->effort : NAN);
     cli_json_num("budget_bits", i->budget_bits);
     cli_json_num("budget_ratio", i->budget_bits / i->b_star);
     cli_json_num("llc", i->llc);
@@ -115,6 +116,8 @@ static void print_text(const char *name, const nmdl_info *i)
     }
     if (i->has_report) {
         static const char *const modes[] = {"fixed", "bstar", "search"};
+        if (i->effort) /* older frames did not record it */
+            printf("  %-14s %d (-%d reproduces this file)\n", "effort", i->effort, i->effort);
         printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)\n",
                "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala);
         printf("  %-14s epsilon %.3g nats/byte, b* %.4f bits/weight, predicted "

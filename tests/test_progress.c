@@ -5,7 +5,8 @@
  * phase (and from decoding) ends the call with NMDL_ERR_CANCELED in under a
  * second, says where, and calls back no more; nmdl_model_train keeps its
  * meaning (stop, keep the weights). The frame records the effort (and a
- * report of version 1 is still read). Small models, so it runs in seconds; the
+ * report of version 1 is still read); `nmdl compress --minutes` picks an
+ * effort that -N reproduces. Small models, so it runs in seconds; the
  * ASan build checks that a cancel frees everything.
  */
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "container/frame.h"
@@ -333,6 +335,55 @@ static void report_version_1_still_read(void **state)
     free(old), free(frame), free(text), free(out);
 }
 
+/* nmdl compress --minutes: picks an effort, says which, records it; -N with
+ * that effort writes the same file. */
+static void minutes_picks_a_reproducible_effort(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nmdl-progress-XXXXXX", cmd[2048], name[600];
+    assert_non_null(mkdtemp(dir));
+    tu_rng r = {66};
+    uint8_t *text = tu_text(&r, 12000);
+    snprintf(name, sizeof name, "%s/in", dir);
+    FILE *f = fopen(name, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, 12000, f), 12000);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cd %s && %s compress --minutes 0.2 --bits 3 --no-fallback "
+             "-T2 -o a.nmdl in 2>err && %s info a.nmdl > info", dir, NMDL_BIN, NMDL_BIN);
+    assert_int_equal(system(cmd), 0);
+    snprintf(name, sizeof name, "%s/err", dir);
+    f = fopen(name, "r");
+    char err[1024] = "", info[4096] = "";
+    assert_non_null(f);
+    size_t k = fread(err, 1, sizeof err - 1, f);
+    err[k] = 0;
+    fclose(f);
+    print_message("%s", err);
+    const char *e = strstr(err, "--minutes 0.2: ");
+    assert_non_null(e);
+    int effort = 0;
+    assert_true(sscanf(e, "--minutes 0.2: effort %d", &effort) == 1 ||
+                sscanf(e, "--minutes 0.2: even effort %d", &effort) == 1);
+    snprintf(name, sizeof name, "%s/info", dir);
+    f = fopen(name, "r");
+    assert_non_null(f);
+    k = fread(info, 1, sizeof info - 1, f);
+    info[k] = 0;
+    fclose(f);
+    char want[64];
+    snprintf(want, sizeof want, "effort         %d (-%d reproduces", effort, effort);
+    assert_non_null(strstr(info, want));
+    snprintf(cmd, sizeof cmd, "cd %s && %s compress -%d --bits 3 --no-fallback -T1 -q "
+             "-o b.nmdl in && cmp a.nmdl b.nmdl && %s compress -%d --minutes 1 in 2>/dev/null",
+             dir, NMDL_BIN, effort, NMDL_BIN, effort);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1); /* -N and --minutes: refused */
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +393,7 @@ int main(void)
         cmocka_unit_test(train_stop_keeps_weights),
         cmocka_unit_test(estimate_plans_the_run),
         cmocka_unit_test(report_version_1_still_read),
+        cmocka_unit_test(minutes_picks_a_reproducible_effort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
