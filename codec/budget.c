@@ -20,7 +20,7 @@
 #define FINALISTS 3        /* budgets it fine-tunes briefly */
 #define PLAN_START 0.05    /* bits: the usual b*, for plans made before it */
 /* Work units of one weight through one bisection step (set the steps,
- * round, entropy-code; one thread; measured 2026-12-02 at -T2, see
+ * round, entropy-code; one thread; measured 2026-12-01 at -T2, see
  * ARCHITECTURE "Progress"). */
 #define BISECT_COST 1200.0
 

@@ -39,7 +39,7 @@ static const struct effort {
 
 /* What coding a byte costs per FLOP against a training FLOP: one token at
  * a time through our own kernels, segments in lockstep (measured
- * 2026-12-02, tiny and mini at -T2, see ARCHITECTURE "Progress"). */
+ * 2026-12-01, tiny and mini at -T2, see ARCHITECTURE "Progress"). */
 #define CODE_COST 3.3
 #define TICK_BYTES 64 /* coding steps between progress counts */
 

@@ -23,7 +23,7 @@
 #define ZSTD_SLICE 4096           /* output bytes per call: zstd returns
                                      between its blocks to let us report */
 /* Work units of one input byte of zstd at level 19 against training
- * (model/progress.h; measured 2026-12-02 at -T2 with the tiny and mini
+ * (model/progress.h; measured 2026-12-01 at -T2 with the tiny and mini
  * models, see ARCHITECTURE "Progress"). */
 #define ZSTD_COST 1.7e4
 

@@ -154,7 +154,7 @@ int nmdl_model_llc(nmdl_model *m, const void *data, size_t n,
 
 /* What a chain step costs per FLOP against a training step: one thread,
  * minibatches of 4 windows, and the sampler's own work per weight
- * (measured 2026-12-02, mini and tiny at -T2, see ARCHITECTURE "Progress"). */
+ * (measured 2026-12-01, mini and tiny at -T2, see ARCHITECTURE "Progress"). */
 #define LLC_COST 1.35
 
 /* The sampler's parameters for settings s on the model shape cfg: the

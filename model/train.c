@@ -67,7 +67,7 @@ void nmdl_train_sample_free(nmdl_train_sample *s)
 
 #define SAMPLE_BATCH 16 /* windows per forward pass */
 /* What a forward-only FLOP of the sample loss costs against a training
- * FLOP (measured 2026-12-02 at -T2, see ARCHITECTURE "Progress"). */
+ * FLOP (measured 2026-12-01 at -T2, see ARCHITECTURE "Progress"). */
 #define SAMPLE_COST 1.5
 
 /* Work units of the sample loss over `windows` windows of cfg->ctx. */

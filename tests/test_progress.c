@@ -5,7 +5,8 @@
  * phase (and from decoding) ends the call with NMDL_ERR_CANCELED in under a
  * second, says where, and calls back no more; nmdl_model_train keeps its
  * meaning (stop, keep the weights). The frame records the effort (and a
- * report of version 1 is still read); `nmdl compress --minutes` picks an
+ * report of version 1 is still read); the zstd candidate, written in
+ * slices, is ZSTD_compress2's frame; `nmdl compress --minutes` picks an
  * effort that -N reproduces. Small models, so it runs in seconds; the
  * ASan build checks that a cancel frees everything.
  */
@@ -20,6 +21,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+
+#include <zstd.h>
 
 #include "container/frame.h"
 #include "nmdl.h"
@@ -335,6 +338,39 @@ static void report_version_1_still_read(void **state)
     free(old), free(frame), free(text), free(out);
 }
 
+/* The zstd candidate, fed a slice of output at a time so that it can
+ * report, is the frame ZSTD_compress2 writes with the same settings. */
+static void zstd_frame_as_one_call(void **state)
+{
+    (void)state;
+    tu_rng r = {67};
+    size_t n = 300000, len;
+    uint8_t *text = tu_text(&r, n);
+    watch w;
+    watch_init(&w, -1);
+    nmdl_cctx *c = small_cctx(&w);
+    assert_nmdl_ok(nmdl_cctx_set_method(c, NMDL_METHOD_ZSTD));
+    void *frame;
+    assert_nmdl_ok(nmdl_compress_alloc(c, text, n, &frame, &len));
+    assert_true(w.calls[NMDL_PHASE_ZSTD] >= 1);
+    nmdl_info info;
+    assert_nmdl_ok(nmdl_info_read(frame, len, &info));
+    assert_int_equal(info.method, NMDL_METHOD_ZSTD);
+    ZSTD_CCtx *z = ZSTD_createCCtx();
+    size_t cap = ZSTD_compressBound(n);
+    uint8_t *one = malloc(cap);
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, 19)));
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_enableLongDistanceMatching, 1)));
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, 27)));
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_nbWorkers, 2)));
+    size_t k = ZSTD_compress2(z, one, cap, text, n);
+    assert_int_equal(k, info.data_bytes);
+    assert_memory_equal(one, (uint8_t *)frame + info.header_bytes, k);
+    ZSTD_freeCCtx(z);
+    nmdl_cctx_free(c);
+    free(one), free(frame), free(text);
+}
+
 /* nmdl compress --minutes: picks an effort, says which, records it; -N with
  * that effort writes the same file. */
 static void minutes_picks_a_reproducible_effort(void **state)
@@ -393,6 +429,7 @@ int main(void)
         cmocka_unit_test(train_stop_keeps_weights),
         cmocka_unit_test(estimate_plans_the_run),
         cmocka_unit_test(report_version_1_still_read),
+        cmocka_unit_test(zstd_frame_as_one_call),
         cmocka_unit_test(minutes_picks_a_reproducible_effort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
