@@ -119,28 +119,43 @@ static void print_gaps(const char *what, const watch *w)
     print_message("\n");
 }
 
+/* The largest gap of phases first..last, and the one after the call. */
+static double largest_gap(const watch *w, int first, int last, double end_gap)
+{
+    double g = end_gap;
+    for (int i = first; i <= last; i++)
+        g = fmax(g, w->max_gap[i]);
+    return g;
+}
+
 /* Every phase of a compression and of its decompression reports, at
  * least once a second; the fraction rises to 1; the report counts the
- * steps run and records the effort. */
+ * steps run and records the effort. A shared machine can stop a process
+ * for a second now and then: a gap of a second or more is measured again
+ * once, and fails only when it comes back. */
 static void reports_in_every_phase(void **state)
 {
     (void)state;
     tu_rng r = {60};
     uint8_t *text = tu_text(&r, N_BYTES), *out = malloc(N_BYTES);
     watch w;
-    watch_init(&w, -1);
     nmdl_cctx *c = small_cctx(&w);
     assert_nmdl_ok(nmdl_cctx_set_effort(c, 4));
-    void *frame;
+    void *frame = NULL;
     size_t len, n;
-    assert_nmdl_ok(nmdl_compress_alloc(c, text, N_BYTES, &frame, &len));
-    double end_gap = now() - w.last;
-    print_gaps("compress", &w);
-    for (int i = NMDL_PHASE_ZSTD; i <= NMDL_PHASE_CODE; i++) {
-        assert_true(w.calls[i] >= 1);
-        assert_true(w.max_gap[i] < 1.0);
+    double end_gap = 0;
+    for (int run = 0; run < 2; run++) {
+        free(frame);
+        watch_init(&w, -1);
+        assert_nmdl_ok(nmdl_compress_alloc(c, text, N_BYTES, &frame, &len));
+        end_gap = now() - w.last;
+        print_gaps("compress", &w);
+        if (largest_gap(&w, NMDL_PHASE_ZSTD, NMDL_PHASE_CODE, end_gap) < 1.0)
+            break;
     }
-    assert_true(end_gap < 1.0);
+    for (int i = NMDL_PHASE_ZSTD; i <= NMDL_PHASE_CODE; i++)
+        assert_true(w.calls[i] >= 1);
+    assert_true(largest_gap(&w, NMDL_PHASE_ZSTD, NMDL_PHASE_CODE, end_gap) < 1.0);
     assert_false(w.fraction_fell);
     assert_true(w.saw_eta);
     assert_float_equal(w.final_fraction, 1.0, 0.0);
@@ -156,14 +171,19 @@ static void reports_in_every_phase(void **state)
     assert_int_equal(info.effort, 4);
 
     nmdl_dctx *d = nmdl_dctx_create();
-    watch_init(&w, -1);
     nmdl_dctx_set_progress(d, on_progress, &w);
     assert_nmdl_ok(nmdl_dctx_set_threads(d, 2));
-    assert_nmdl_ok(nmdl_decompress(d, out, N_BYTES, &n, frame, len));
+    for (int run = 0; run < 2; run++) {
+        watch_init(&w, -1);
+        assert_nmdl_ok(nmdl_decompress(d, out, N_BYTES, &n, frame, len));
+        end_gap = now() - w.last;
+        print_gaps("decompress", &w);
+        if (largest_gap(&w, NMDL_PHASE_DECODE, NMDL_PHASE_DECODE, end_gap) < 1.0)
+            break;
+    }
     assert_memory_equal(out, text, N_BYTES);
-    print_gaps("decompress", &w);
     assert_true(w.calls[NMDL_PHASE_DECODE] >= 2);
-    assert_true(w.max_gap[NMDL_PHASE_DECODE] < 1.0);
+    assert_true(largest_gap(&w, NMDL_PHASE_DECODE, NMDL_PHASE_DECODE, end_gap) < 1.0);
     assert_float_equal(w.final_fraction, 1.0, 0.0);
     nmdl_dctx_free(d);
     nmdl_cctx_free(c);
