@@ -197,13 +197,15 @@ static void neural_summary(const nmdl_cctx *c)
                 modes[r.budget_mode], r.epsilon, r.b_star, r.predicted_model_bits,
                 r.budget_bits, r.budget_bits / r.b_star, r.search_s,
                 r.budget_note[0] ? "; " : "", r.budget_note);
-    else /* no b*: a fixed budget, or a sampler that found no healthy step */
-        fprintf(stderr, "  budget %s: chosen %.3f bits/weight (search %.0f s); no b*: %s\n",
+    else if (r.budget_mode == NMDL_BUDGET_FIXED)
+        fprintf(stderr, "  budget fixed: %.3f bits/weight, as given (no LLC estimate, "
+                "so no b*)\n", r.budget_bits);
+    else /* no b* to start from */
+        fprintf(stderr, "  budget %s: chosen %.3f bits/weight (search %.0f s); no b*, "
+                "since %s, so the budget started at 1 bit per weight\n",
                 modes[r.budget_mode], r.budget_bits, r.search_s,
-                r.budget_mode == NMDL_BUDGET_FIXED ? "the budget was given, the LLC not estimated"
-                : r.llc_healthy == 1 ? "the LLC estimate gives no tolerance in (0, 1)"
-                                     : "the sampler found no healthy step size, so the LLC "
-                                       "gives no budget; the search started at 1 bit per weight");
+                r.llc_healthy == 1 ? "the LLC estimate gives no tolerance below 1 nat"
+                                   : "the sampler was not healthy (llc above)");
     char took[48], est[48];
     if (cli_estimated_seconds() > 0)
         fprintf(stderr, "  time: estimated %s beforehand; zstd %.1f s, training %.0f s, llc "

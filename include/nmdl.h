@@ -129,12 +129,14 @@ typedef struct nmdl_progress {
     const char *phase;   /* nmdl_phase_name(phase_id) */
     long step, total_steps; /* within the phase: optimizer steps (train,
                             fine-tune), sampler steps of all chains (llc),
-                            budgets (search), input bytes (zstd, code,
-                            decode); total_steps may grow (a longer sweep) */
+                            budgets and the finalists' fine-tuning steps
+                            (search), input bytes (code, decode), bytes
+                            written (zstd, whose total_steps is 0: not
+                            known); total_steps may grow (a longer sweep) */
     double loss_bpb;     /* train, fine-tune: recent training loss, bits per
                             byte; NaN in other phases */
     double tokens_per_s; /* train, fine-tune: bytes trained on per second;
-                            zstd, code, decode: input bytes per second; else 0 */
+                            code, decode: input bytes per second; else 0 */
     double elapsed_s;    /* since the call began */
     double eta_s;        /* predicted seconds to the end; NaN: not known yet */
     double fraction;     /* of the whole call's work, 0..1, never decreasing */
@@ -228,9 +230,10 @@ typedef struct nmdl_estimate {
     long train_steps, tune_steps;
     double work;                /* the whole call in work units (model
                                    FLOPs at the cost of training) */
-    double phase_work[NMDL_PHASES]; /* by nmdl_phase; the LLC's planned as
-                                   a sweep of 3 step sizes, the search's as
-                                   12 budgets, the typical counts */
+    double phase_work[NMDL_PHASES]; /* by nmdl_phase; the LLC's planned
+                                   with a sweep of 3 step sizes, the
+                                   search's with 12 budgets (and 3 tuned
+                                   finalists), the usual counts */
     double rate;                /* work units per second on this machine,
                                    from the probe; 0 without one */
     double seconds;             /* work / rate; NaN without a rate */
@@ -238,8 +241,9 @@ typedef struct nmdl_estimate {
 } nmdl_estimate;
 
 /* Plans the call nmdl_compress(c, ..., src, src_len) would make and, with
- * probe_s > 0, trains its model on src for about probe_s seconds (at least
- * two steps) to measure this machine's rate. The context keeps the rate of
+ * probe_s > 0, trains its model on src for about probe_s seconds (after
+ * two steps that size the run, at least one more) to measure this
+ * machine's rate. The context keeps the rate of
  * its last probe for that model and thread count: estimates for other
  * efforts of the same model need no second probe (probe_s may then be 0),
  * and the next nmdl_compress starts its ETA from it. */

@@ -70,12 +70,14 @@ static void report(nmdl_prog *p, double t, int final)
     amounts(p, &done, &total);
     double f = final ? 1.0 : total > 0 ? fmin(done / total, 1.0) : 0.0;
     p->shown = f = fmax(f, p->shown);
-    double el = t - p->t0;
+    double el = t - p->t0, speed = p->bytes_per_s;
+    if ((p->phase == NMDL_PHASE_CODE || p->phase == NMDL_PHASE_DECODE) && t > p->phase_t0)
+        speed = (double)atomic_load(&p->step) / (t - p->phase_t0); /* steps are bytes */
     double rate = p->rate_hint > 0
                       ? (p->rate_hint * HINT_WEIGHT_S + done) / (HINT_WEIGHT_S + el)
                       : el > 0 ? done / el : 0.0;
     nmdl_progress pr = {nmdl_phase_name(p->phase), atomic_load(&p->step), p->steps,
-                        p->loss_bpb, p->bytes_per_s, el,
+                        p->loss_bpb, speed, el,
                         final ? 0.0 : rate > 0 ? fmax(total - done, 0.0) / rate : NAN,
                         f, p->phase};
     p->last = t;
@@ -99,6 +101,7 @@ int nmdl_prog_phase(nmdl_prog *p, int phase, double work, long steps)
     for (int i = p->phase + 1; i < phase; i++)
         p->plan[i] = 0; /* skipped */
     p->phase = phase;
+    p->phase_t0 = nmdl_prog_now();
     p->plan[phase] = work > 0 ? work : 0;
     p->steps = steps;
     atomic_store(&p->work, 0);

@@ -44,6 +44,7 @@ typedef struct nmdl_prog {
     double total;                /* planned work of the whole job */
     double done;                 /* work of the phases that ended */
     int phase;                   /* current phase, -1 before the first */
+    double phase_t0;             /* when it began */
     long steps;                  /* its planned steps (for display) */
     atomic_llong work;           /* work units done in the current phase */
     atomic_long step;            /* steps done in the current phase */
