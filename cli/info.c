@@ -117,7 +117,8 @@ static void print_text(const char *name, const nmdl_info *i)
     if (i->has_report) {
         static const char *const modes[] = {"fixed", "bstar", "search"};
         if (i->effort) /* older frames did not record it */
-            printf("  %-14s %d (-%d reproduces this file)\n", "effort", i->effort, i->effort);
+            printf("  %-14s %d (-%d with the same options writes this file again)\n",
+                   "effort", i->effort, i->effort);
         printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)\n",
                "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala);
         printf("  %-14s epsilon %.3g nats/byte, b* %.4f bits/weight, predicted "

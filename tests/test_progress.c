@@ -428,7 +428,7 @@ static void minutes_picks_a_reproducible_effort(void **state)
     info[k] = 0;
     fclose(f);
     char want[64];
-    snprintf(want, sizeof want, "effort         %d (-%d reproduces", effort, effort);
+    snprintf(want, sizeof want, "effort         %d (-%d with the same options", effort, effort);
     assert_non_null(strstr(info, want));
     snprintf(cmd, sizeof cmd, "cd %s && %s compress -%d --bits 3 --no-fallback -T1 -q "
              "-o b.nmdl in && cmp a.nmdl b.nmdl && %s compress -%d --minutes 1 in 2>/dev/null",
