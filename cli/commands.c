@@ -22,6 +22,7 @@
 
 void cli_error(const char *name, const char *what)
 {
+    cli_bar_clear();
     fprintf(stderr, "nmdl: %s: %s\n", name, what);
 }
 
@@ -267,11 +268,29 @@ static void neural_summary(const nmdl_cctx *c)
         fprintf(stderr, "  llc: %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f, %.0f s)%s%s\n",
                 r.llc, r.llc_se, r.nbeta, r.llc_step, r.mala, r.llc_s,
                 r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
-    fprintf(stderr, "  budget %s: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f bits "
-            "predicted), chosen %.3f (%.1f x b*, search %.0f s)%s%s\n",
-            modes[r.budget_mode], r.epsilon, r.b_star, r.predicted_model_bits,
-            r.budget_bits, r.budget_bits / r.b_star, r.search_s,
-            r.budget_note[0] ? "; " : "", r.budget_note);
+    if (isfinite(r.b_star))
+        fprintf(stderr, "  budget %s: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f bits "
+                "predicted), chosen %.3f (%.1f x b*, search %.0f s)%s%s\n",
+                modes[r.budget_mode], r.epsilon, r.b_star, r.predicted_model_bits,
+                r.budget_bits, r.budget_bits / r.b_star, r.search_s,
+                r.budget_note[0] ? "; " : "", r.budget_note);
+    else if (r.budget_mode == NMDL_BUDGET_FIXED)
+        fprintf(stderr, "  budget fixed: %.3f bits/weight, as given (no LLC estimate, "
+                "so no b*)\n", r.budget_bits);
+    else /* no b* to start from */
+        fprintf(stderr, "  budget %s: chosen %.3f bits/weight (search %.0f s); no b*, "
+                "since %s, so the budget started at 1 bit per weight\n",
+                modes[r.budget_mode], r.budget_bits, r.search_s,
+                r.llc_healthy == 1 ? "the LLC estimate gives no tolerance below 1 nat"
+                                   : "the sampler was not healthy (llc above)");
+    char took[48], est[48];
+    if (cli_estimated_seconds() > 0)
+        fprintf(stderr, "  time: estimated %s beforehand; zstd %.1f s, training %.0f s, llc "
+                "%.0f s, search %.0f s, fine-tuning %.0f s, coding %.0f s: %s in all\n",
+                cli_duration(est, sizeof est, cli_estimated_seconds()), r.zstd_s, r.train_s,
+                r.llc_s, r.search_s, r.tune_s, r.code_s,
+                cli_duration(took, sizeof took, r.zstd_s + r.train_s + r.llc_s + r.search_s +
+                                                    r.tune_s + r.code_s));
     for (int i = 0; i < r.n_candidates; i++)
         fprintf(stderr, "    budget %.3f bits/weight%s: model %.0f bytes, sample loss "
                 "%.4f bits/byte, DL %.0f bytes\n", r.cand_bits[i],
@@ -280,6 +299,26 @@ static void neural_summary(const nmdl_cctx *c)
     fprintf(stderr, "  frames: neural %llu, zstd %llu, stored %llu bytes -> %s\n",
             (unsigned long long)r.neural_bytes, (unsigned long long)r.zstd_bytes,
             (unsigned long long)r.stored_bytes, nmdl_method_name(r.method));
+}
+
+/* The method written, and what the neural attempt came to:
+ * "zstd (neural frame 319,171 bytes did not pay)". */
+static const char *method_text(const nmdl_cctx *c)
+{
+    static char text[160];
+    char a[32], b[32];
+    nmdl_compress_report r;
+    nmdl_cctx_report(c, &r);
+    const char *name = nmdl_method_name(r.method);
+    if (r.method == NMDL_METHOD_NEURAL)
+        snprintf(text, sizeof text, "%s (model %s + data %s bytes)", name,
+                 cli_thousands(a, r.model_bytes), cli_thousands(b, r.data_bytes));
+    else if (r.neural_bytes)
+        snprintf(text, sizeof text, "%s (neural frame %s bytes did not pay)", name,
+                 cli_thousands(a, r.neural_bytes));
+    else
+        snprintf(text, sizeof text, "%s", name);
+    return text;
 }
 
 static void summary(const job *j, const char *in, const char *out,
@@ -291,16 +330,20 @@ static void summary(const job *j, const char *in, const char *out,
     const char *iname = strcmp(in, "-") ? in : "stdin";
     const char *oname = out ? out : (j->test ? "tested" : "stdout");
     if (!j->decompress && in_len)
-        fprintf(stderr, "%s : %.2f%% (%zu => %zu bytes, %s)", iname,
-                100.0 * (double)r->bytes / (double)in_len, in_len, r->bytes, oname);
+        fprintf(stderr, "%s : %.2f%% (%zu => %zu bytes, %s), %s", iname,
+                100.0 * (double)r->bytes / (double)in_len, in_len, r->bytes, oname,
+                method_text(j->cctx));
     else if (!j->decompress)
-        fprintf(stderr, "%s : (%zu => %zu bytes, %s)", iname, in_len, r->bytes, oname);
+        fprintf(stderr, "%s : (%zu => %zu bytes, %s), %s", iname, in_len, r->bytes, oname,
+                method_text(j->cctx));
     else
         fprintf(stderr, "%s : %zu bytes%s%s", iname, r->bytes,
                 j->test ? ", OK" : ", ", j->test ? "" : oname);
     if (o->verbosity >= 2) {
         size_t raw = j->decompress ? r->bytes : in_len;
-        fprintf(stderr, ", %s, %.3f s, %.1f kB/s", r->method, secs,
+        if (j->decompress)
+            fprintf(stderr, ", %s", r->method);
+        fprintf(stderr, ", %.3f s, %.1f kB/s", secs,
                 secs > 0 ? (double)raw / secs / 1e3 : 0.0);
     }
     fputc('\n', stderr);
@@ -339,6 +382,8 @@ static int process(job *j, const char *in)
         cli_error(name, strerror(err));
         goto done;
     }
+    if (!j->decompress && cli_estimate(j->cctx, j->o, strcmp(in, "-") ? in : "stdin", src, n))
+        goto done;
     double t0 = now_seconds();
     if (j->decompress ? decode_all(j, name, src, n, &t, &r)
                       : encode(j, name, src, n, &t, &r)) {
@@ -441,13 +486,16 @@ int cli_compress(const cli_opts *o)
 int cli_decompress(const cli_opts *o)
 {
     job j = {o, 1, o->command == CLI_TEST, NULL, nmdl_dctx_create()};
+    cli_bar bar;
     int status = 1;
     if (!j.dctx)
         cli_error("nmdl", "cannot create a decompression context");
     else if (nmdl_dctx_set_threads(j.dctx, cli_threads(o)))
         cli_error("nmdl", "invalid thread count");
-    else
+    else {
+        nmdl_dctx_set_progress(j.dctx, cli_bar_init(&bar, o->verbosity), &bar);
         status = run_all(&j);
+    }
     nmdl_dctx_free(j.dctx);
     return status;
 }

@@ -48,6 +48,7 @@ static void print_json(const char *name, const nmdl_info *i)
     cli_jw_uint_if(&w, "segments", neural, (uint64_t)i->segments);
     cli_jw_str(&w, "quantization", !neural ? NULL : i->per_row ? "per-row" : "per-tensor");
     cli_jw_architecture(&w, neural ? &i->model : NULL);
+    cli_jw_uint_if(&w, "effort", rep && i->effort, (uint64_t)i->effort);
     cli_jw_str(&w, "budget", rep ? modes[i->budget_mode] : NULL);
     cli_jw_num(&w, "budget_bpw", rep ? i->budget_bits : NAN);
     cli_jw_num(&w, "budget_ratio", rep ? i->budget_bits / i->b_star : NAN);
@@ -96,6 +97,9 @@ static void print_text(const char *name, const nmdl_info *i)
     }
     if (i->has_report) {
         static const char *const modes[] = {"fixed", "bstar", "search"};
+        if (i->effort) /* older frames did not record it */
+            printf("  %-14s %d (-%d with the same options writes this file again)\n",
+                   "effort", i->effort, i->effort);
         printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)\n",
                "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala);
         printf("  %-14s epsilon %.3g nats/byte, b* %.4f bits/weight, predicted "

@@ -52,6 +52,8 @@ static const char usage[] =
     "      --method NAME   compress: neural (default), zstd or stored\n"
     "  -1 .. -9            compress: effort of the neural method (default 6)\n"
     "      --effort N      the same as -N\n"
+    "      --minutes M     compress: the largest effort predicted to take at\n"
+    "                      most M minutes here (said, and recorded in the file)\n"
     "      --bits X        neural: fixed bits per weight (default: the search)\n"
     "      --seed S        neural and train: initialisation and data order\n"
     "      --per-tensor    neural: one quantization step per tensor, not per row\n"

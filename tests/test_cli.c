@@ -672,7 +672,9 @@ static void options_that_do_not_apply(void **state)
         free(e);
         assert_int_equal(count_files(), 1);
     }
-    assert_int_equal(sh(NMDL " -9 -q --minutes 1 --method stored p"), 0); /* compress's */
+    assert_int_equal(sh(NMDL " -q --minutes 1 --method stored p"), 0); /* compress's */
+    assert_int_equal(sh(NMDL " -9 -q -f --minutes 1 p"), 1);
+    assert_stderr_has("give an effort (-1 .. -9) or --minutes, not both");
     assert_int_equal(sh(NMDL " decompress -qt p.nmdl && " NMDL " -dtq p.nmdl"), 0);
 }
 
