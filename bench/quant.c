@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     float *spread = NULL;
     nmdl_llc_settings_default(&ls);
     ls.threads = 2;
-    if (nmdl_llctf_run(m, data, n, &ls, &lr, &spread))
+    if (nmdl_llctf_run(m, data, n, &ls, &lr, &spread, NULL))
         return 1;
     printf("LLC for the posterior rule: %.4g ± %.3g, step %.3g, MALA %.2f\n\n", lr.llc,
            lr.llc_se, lr.step, lr.mala);
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
         for (int j = 0; j < NK; j++)
             best[rule][j] = INFINITY;
         for (int b = 0; b < NB; b++) {
-            nmdl_budget_delta(&qm, w, BUDGETS[b], per_row, sp);
+            nmdl_budget_delta(&qm, w, BUDGETS[b], per_row, sp, NULL);
             nmdl_q_quantize(&qm, w);
             memcpy(q, qm.q, d * sizeof(int32_t));
             for (int j = 0; j < NK; j++) {
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
                     return 1;
                 free(buf);
                 nmdl_q_dequantize(&qm, m->params);
-                if (nmdl_train_sample_loss(m, &s, &nats))
+                if (nmdl_train_sample_loss(m, &s, NULL, &nats))
                     return 1;
                 double dl = (double)len + (double)(n - 1) * nats / log(2.0) / 8;
                 best[rule][j] = fmin(best[rule][j], dl);

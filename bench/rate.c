@@ -69,7 +69,7 @@ int main(int argc, char **argv)
     if (nmdl_q_alloc(&m->cfg, &qm) || nmdl_train_sample_make(&s, data, n, m->cfg.ctx))
         return 1;
     double nats;
-    nmdl_train_sample_loss(m, &s, &nats);
+    nmdl_train_sample_loss(m, &s, NULL, &nats);
     printf("%s on %s: %zu parameters, float sample loss %.4f bits/byte\n", argv[1],
            argv[2], m->lay.n_params, nats / log(2.0));
     nmdl_rate rt;
@@ -86,11 +86,11 @@ int main(int argc, char **argv)
             return 1;
         nmdl_rate_hook(&rt, steps, steps, &hook);
     } else {
-        nmdl_budget_delta(&qm, m->params, bits, 1, NULL);
+        nmdl_budget_delta(&qm, m->params, bits, 1, NULL, NULL);
         nmdl_rate_round_hook(&qm, &hook);
     }
     nmdl_train_report tr;
-    if (nmdl_train_run(m, data, n, &tp, &hook, &tr))
+    if (nmdl_train_run(m, data, n, &tp, &hook, NULL, &tr))
         return 1;
     nmdl_q_quantize(&qm, m->params);
     double est = rate ? nmdl_rate_estimate(&rt) / 8 : NAN;
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < qm.lay.n_params; i++)
         zeros += qm.q[i] == 0;
     nmdl_q_dequantize(&qm, m->params);
-    nmdl_train_sample_loss(m, &s, &nats);
+    nmdl_train_sample_loss(m, &s, NULL, &nats);
     double dl = (double)len + (double)(n - 1) * nats / log(2.0) / 8;
     printf("%s %.2f, %ld steps: model %zu bytes (estimate %.0f), %.3f bits/weight, "
            "%.1f%% zeros, sample loss %.4f bits/byte, est. DL %.0f bytes (%.4f bits/byte), "

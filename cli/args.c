@@ -19,47 +19,81 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
        OPT_OUT };
 
+/* The commands an option applies to, as bits of cli_command. */
+#define TO(c) (1u << (c))
+#define ANY (~0u)
+#define CODEC (TO(CLI_COMPRESS) | TO(CLI_SWEEP)) /* the codec's settings */
+#define SGLD (CODEC | TO(CLI_LLC) | TO(CLI_COMPRESSIBILITY)) /* the llc's */
+#define WRITE (TO(CLI_COMPRESS) | TO(CLI_DECOMPRESS)) /* file to file */
+#define THREADS (WRITE | TO(CLI_TEST) | TO(CLI_TRAIN) | TO(CLI_EVAL) | SGLD)
+
 static const struct {
-    const char *name; /* long spelling, without "--" */
-    int key;          /* short letter, or an OPT_ value */
+    const char *name;  /* long spelling, without "--" */
+    int key;           /* short letter, or an OPT_ value */
     int has_value;
+    unsigned commands; /* TO(command) bits where it applies */
 } options[] = {
-    {"stdout", 'c', 0},  {"force", 'f', 0},  {"keep", 'k', 0},
-    {"rm", OPT_RM, 0},   {"quiet", 'q', 0},  {"verbose", 'v', 0},
-    {"test", 't', 0},    {"json", OPT_JSON, 0}, {"help", 'h', 0},
-    {"version", 'V', 0}, {"output", 'o', 1}, {"threads", 'T', 1},
-    {"method", OPT_METHOD, 1},  {"preset", OPT_PRESET, 1},
-    {"steps", OPT_STEPS, 1},    {"minutes", OPT_MINUTES, 1},
-    {"batch", OPT_BATCH, 1},    {"lr", OPT_LR, 1},
-    {"seed", OPT_SEED, 1},      {"untied", OPT_UNTIED, 0},
-    {"effort", OPT_EFFORT, 1},  {"bits", OPT_BITS, 1},
-    {"per-tensor", OPT_PER_TENSOR, 0}, {"no-fallback", OPT_NO_FALLBACK, 0},
-    {"sampler", OPT_SAMPLER, 1}, {"step", OPT_STEP, 1},
-    {"nbeta", OPT_NBETA, 1},     {"gamma", OPT_GAMMA, 1},
-    {"chains", OPT_CHAINS, 1},   {"burnin", OPT_BURNIN, 1},
-    {"draws", OPT_DRAWS, 1},     {"csv", OPT_CSV, 1},
-    {"svg", OPT_SVG, 1},         {"epsilon", OPT_EPSILON, 1},
-    {"budget", OPT_BUDGET, 1},   {"row-steps", OPT_ROW_STEPS, 1},
-    {"save-every", OPT_SAVE_EVERY, 1}, {"sizes", OPT_SIZES, 1},
-    {"out", OPT_OUT, 1},
+    {"compress", 'z', 0, ANY}, {"decompress", 'd', 0, ANY},
+    {"uncompress", 'd', 0, ANY}, {"test", 't', 0, ANY}, {"list", 'l', 0, ANY},
+    {"stdout", 'c', 0, WRITE}, {"output", 'o', 1, WRITE | TO(CLI_TRAIN)},
+    {"force", 'f', 0, WRITE | TO(CLI_TEST) | TO(CLI_LIST) | TO(CLI_TRAIN) | TO(CLI_LLC)},
+    {"keep", 'k', 0, WRITE},  {"rm", OPT_RM, 0, WRITE},
+    {"quiet", 'q', 0, ANY},   {"verbose", 'v', 0, ANY},
+    {"help", 'h', 0, ANY},    {"version", 'V', 0, ANY},
+    {"json", OPT_JSON, 0, TO(CLI_INFO) | TO(CLI_EVAL) | TO(CLI_TRAIN) | TO(CLI_LLC) |
+     TO(CLI_COMPRESSIBILITY) | TO(CLI_SWEEP)},
+    {"threads", 'T', 1, THREADS},
+    {"method", OPT_METHOD, 1, CODEC},
+    {"effort", OPT_EFFORT, 1, CODEC},  {"bits", OPT_BITS, 1, CODEC},
+    {"per-tensor", OPT_PER_TENSOR, 0, CODEC},
+    {"no-fallback", OPT_NO_FALLBACK, 0, CODEC},
+    {"budget", OPT_BUDGET, 1, CODEC},  {"row-steps", OPT_ROW_STEPS, 1, CODEC},
+    {"epsilon", OPT_EPSILON, 1, CODEC | TO(CLI_COMPRESSIBILITY)},
+    {"preset", OPT_PRESET, 1, CODEC | TO(CLI_TRAIN)},
+    {"seed", OPT_SEED, 1, SGLD | TO(CLI_TRAIN)},
+    {"batch", OPT_BATCH, 1, SGLD | TO(CLI_TRAIN)},
+    /* compress: --minutes picks the effort that fits (the progress work) */
+    {"minutes", OPT_MINUTES, 1, TO(CLI_TRAIN) | TO(CLI_COMPRESS)},
+    {"steps", OPT_STEPS, 1, TO(CLI_TRAIN)},  {"lr", OPT_LR, 1, TO(CLI_TRAIN)},
+    {"untied", OPT_UNTIED, 0, TO(CLI_TRAIN)},
+    {"save-every", OPT_SAVE_EVERY, 1, TO(CLI_TRAIN)},
+    {"sampler", OPT_SAMPLER, 1, SGLD}, {"step", OPT_STEP, 1, SGLD},
+    {"nbeta", OPT_NBETA, 1, SGLD},     {"gamma", OPT_GAMMA, 1, SGLD},
+    {"chains", OPT_CHAINS, 1, SGLD},   {"burnin", OPT_BURNIN, 1, SGLD},
+    {"draws", OPT_DRAWS, 1, SGLD},
+    {"csv", OPT_CSV, 1, TO(CLI_LLC)},  {"svg", OPT_SVG, 1, TO(CLI_LLC)},
+    {"sizes", OPT_SIZES, 1, TO(CLI_SWEEP)}, {"out", OPT_OUT, 1, TO(CLI_SWEEP)},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
-static const struct {
-    const char *name;
-    cli_command command;
-} commands[] = {
-    {"compress", CLI_COMPRESS}, {"decompress", CLI_DECOMPRESS},
-    {"info", CLI_INFO},         {"train", CLI_TRAIN},
-    {"eval", CLI_EVAL},         {"llc", CLI_LLC},
-    {"compressibility", CLI_COMPRESSIBILITY}, {"sweep", CLI_SWEEP},
-    {"help", CLI_HELP},
+/* The command words, by cli_command; NULL for the modes without one. */
+static const char *const command_names[] = {
+    [CLI_COMPRESS] = "compress", [CLI_DECOMPRESS] = "decompress",
+    [CLI_TEST] = "test", [CLI_LIST] = "list", [CLI_INFO] = "info",
+    [CLI_TRAIN] = "train", [CLI_EVAL] = "eval", [CLI_LLC] = "llc",
+    [CLI_COMPRESSIBILITY] = "compressibility", [CLI_SWEEP] = "sweep",
+    [CLI_HELP] = "help",
 };
+#define N_COMMANDS (int)(sizeof command_names / sizeof command_names[0])
+
+/* What the parse has seen beside the struct: the options given (1 long,
+ * 2 short, for messages) and -h / -V, which win over everything. */
+typedef struct parse_state {
+    unsigned char seen[N_OPTIONS];
+    int help, version;
+} parse_state;
 
 static int usage_error(const char *what, const char *arg)
 {
     fprintf(stderr, "nmdl: %s%s%s (see 'nmdl --help')\n", what,
             arg ? ": " : "", arg ? arg : "");
+    return -1;
+}
+
+/* "nmdl: -19: what" */
+static int option_error(const char *opt, const char *what)
+{
+    fprintf(stderr, "nmdl: %s: %s\n", opt, what);
     return -1;
 }
 
@@ -90,21 +124,40 @@ static int parse_number(const char *opt, const char *s, double lo, double hi,
     return 0;
 }
 
-static int apply(cli_opts *o, int key, const char *val)
+/* -z, -d, -t, -l: the mode, unless another was chosen; -t goes with
+ * decompress. */
+static int set_mode(cli_opts *o, cli_command c, char flag)
+{
+    cli_command now = o->command;
+    if ((now == CLI_DECOMPRESS && c == CLI_TEST) || (now == CLI_TEST && c == CLI_DECOMPRESS))
+        c = CLI_TEST;
+    else if (now != CLI_NONE && now != c) {
+        char what[64], opt[3] = {'-', flag, 0};
+        snprintf(what, sizeof what, "conflicts with %s", command_names[now]);
+        return option_error(opt, what);
+    }
+    o->command = c;
+    return 0;
+}
+
+static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
 {
     double v;
     nmdl_method m;
     switch (key) {
+    case 'z': return set_mode(o, CLI_COMPRESS, 'z');
+    case 'd': return set_mode(o, CLI_DECOMPRESS, 'd');
+    case 't': return set_mode(o, CLI_TEST, 't');
+    case 'l': return set_mode(o, CLI_LIST, 'l');
     case 'c': o->to_stdout = 1; break;
     case 'f': o->force = 1; break;
     case 'k': o->remove_input = 0; break;
     case OPT_RM: o->remove_input = 1; break;
     case 'q': o->verbosity = 0; break;
     case 'v': o->verbosity++; break;
-    case 't': o->test = 1; break;
     case OPT_JSON: o->json = 1; break;
-    case 'h': o->command = CLI_HELP; break;
-    case 'V': o->command = CLI_VERSION; break;
+    case 'h': ps->help = 1; break;
+    case 'V': ps->version = 1; break;
     case 'o': o->output = val; break;
     case 'T': return parse_threads(val, &o->threads);
     case OPT_PRESET: o->preset = val; break;
@@ -223,8 +276,23 @@ static int find_short(char c)
     return -1;
 }
 
+static int find_key(int key)
+{
+    int k = 0;
+    while (options[k].key != key)
+        k++;
+    return k;
+}
+
+/* Option k as given, with the value val (NULL for none). */
+static int take(cli_opts *o, parse_state *ps, int k, int how, const char *val)
+{
+    ps->seen[k] = (unsigned char)how;
+    return apply(o, ps, options[k].key, val);
+}
+
 /* argv[*i] is "--name" or "--name=value". */
-static int long_option(int argc, char **argv, int *i, cli_opts *o)
+static int long_option(int argc, char **argv, int *i, cli_opts *o, parse_state *ps)
 {
     const char *arg = argv[*i] + 2, *eq = strchr(arg, '=');
     int k = find_long(arg, eq ? (size_t)(eq - arg) : strlen(arg));
@@ -233,52 +301,99 @@ static int long_option(int argc, char **argv, int *i, cli_opts *o)
     if (!options[k].has_value) {
         if (eq)
             return usage_error("option takes no value", argv[*i]);
-        return apply(o, options[k].key, NULL);
+        return take(o, ps, k, 1, NULL);
     }
     const char *val = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
     if (!val)
         return usage_error("option needs a value", argv[*i]);
-    return apply(o, options[k].key, val);
+    return take(o, ps, k, 1, val);
 }
 
-/* argv[*i] is a group of short flags such as "-kf" or "-T2". */
-static int short_options(int argc, char **argv, int *i, cli_opts *o)
+/* -N in a group of short flags: the effort, 1 .. 9. zstd's -19 is refused,
+ * not read as -1 -9. *p is the digit; moves past the digits. */
+static int effort_flag(const char **p, cli_opts *o, parse_state *ps)
 {
-    for (const char *p = argv[*i] + 1; *p; p++) {
-        if (*p >= '1' && *p <= '9') { /* -1 .. -9: effort */
-            o->effort = *p - '0';
-            continue;
-        }
-        int k = find_short(*p);
-        if (k < 0) {
-            char flag[3] = {'-', *p, 0};
-            return usage_error("unknown option", flag);
-        }
-        if (!options[k].has_value) {
-            if (apply(o, options[k].key, NULL))
+    size_t n = strspn(*p, "0123456789");
+    if (n != 1 || **p == '0') {
+        char opt[16];
+        snprintf(opt, sizeof opt, "-%.*s", (int)(n < 12 ? n : 12), *p);
+        return option_error(opt, "effort out of range: nmdl's efforts are -1 .. -9 "
+                                 "(9 is the slowest and strongest)");
+    }
+    o->effort = **p - '0';
+    ps->seen[find_key(OPT_EFFORT)] = 2;
+    ++*p;
+    return 0;
+}
+
+/* argv[*i] is a group of short flags such as "-kf", "-T2" or "-d6". */
+static int short_options(int argc, char **argv, int *i, cli_opts *o, parse_state *ps)
+{
+    for (const char *p = argv[*i] + 1; *p;) {
+        if (*p >= '0' && *p <= '9') {
+            if (effort_flag(&p, o, ps))
                 return -1;
             continue;
         }
-        const char *val = p[1] ? p + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
-        if (!val) {
-            char flag[3] = {'-', *p, 0};
-            return usage_error("option needs a value", flag);
+        char flag[3] = {'-', *p, 0};
+        int k = find_short(*p++);
+        if (k < 0)
+            return usage_error("unknown option", flag);
+        if (!options[k].has_value) {
+            if (take(o, ps, k, 2, NULL))
+                return -1;
+            continue;
         }
-        return apply(o, options[k].key, val);
+        const char *val = *p ? p : (*i + 1 < argc ? argv[++*i] : NULL);
+        if (!val)
+            return usage_error("option needs a value", flag);
+        return take(o, ps, k, 2, val);
     }
     return 0;
 }
 
-static int parse_command(const char *s, cli_opts *o)
+static cli_command command_word(const char *s)
 {
-    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
-        if (!strcmp(s, commands[k].name)) {
-            o->command = commands[k].command;
-            return 0;
-        }
-    if (s[0] == '-') /* "nmdl --help", "nmdl -V" */
-        return 1;
-    return usage_error("unknown command", s);
+    for (int c = 0; c < N_COMMANDS; c++)
+        if (command_names[c] && c != CLI_TEST && c != CLI_LIST && !strcmp(s, command_names[c]))
+            return (cli_command)c;
+    return CLI_NONE;
+}
+
+/* Every option given must apply to the command: "nmdl: --json: does not
+ * apply to compress (only to info, eval, llc, compressibility)". */
+static int check_applies(const cli_opts *o, const parse_state *ps)
+{
+    for (int k = 0; k < N_OPTIONS; k++) {
+        if (!ps->seen[k] || (options[k].commands & TO(o->command)))
+            continue;
+        char opt[40], what[256];
+        if (options[k].key == OPT_EFFORT && ps->seen[k] == 2)
+            snprintf(opt, sizeof opt, "-%d", o->effort);
+        else if (ps->seen[k] == 2)
+            snprintf(opt, sizeof opt, "-%c", options[k].key);
+        else
+            snprintf(opt, sizeof opt, "--%s", options[k].name);
+        int n = snprintf(what, sizeof what, "does not apply to %s (only to",
+                         command_names[o->command]);
+        for (int c = 0; c < N_COMMANDS; c++)
+            if (command_names[c] && (options[k].commands & TO(c)))
+                n += snprintf(what + n, sizeof what - (size_t)n, " %s,", command_names[c]);
+        if (n > 0 && (size_t)n < sizeof what)
+            what[n - 1] = ')';
+        return option_error(opt, what);
+    }
+    return 0;
+}
+
+/* The program's name: `unnmdl` decompresses, `nmdlcat` decompresses to
+ * standard output (1, 2); anything else is nmdl (0). */
+static int called_as(const char *argv0)
+{
+    const char *slash = argv0 ? strrchr(argv0, '/') : NULL, *name = slash ? slash + 1 : argv0;
+    if (!name)
+        return 0;
+    return !strcmp(name, "unnmdl") ? 1 : !strcmp(name, "nmdlcat") ? 2 : 0;
 }
 
 int cli_parse(int argc, char **argv, cli_opts *o)
@@ -292,13 +407,13 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)
         return usage_error("out of memory", NULL);
-    if (argc < 2)
-        return 0;
-    int first = 1, rc = parse_command(argv[1], o);
-    if (rc < 0)
-        return -1;
-    if (rc == 0)
+    int as = called_as(argv[0]), first = 1;
+    if (argc < 2 && !as)
+        return 0; /* bare nmdl: the usage */
+    if (!as && argc > 1 && (o->command = command_word(argv[1])) != CLI_NONE)
         first = 2;
+    parse_state ps;
+    memset(&ps, 0, sizeof ps);
     int options_done = 0;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
@@ -306,11 +421,19 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             o->inputs[o->n_inputs++] = a;
         else if (!strcmp(a, "--"))
             options_done = 1;
-        else if ((a[1] == '-' ? long_option(argc, argv, &i, o)
-                              : short_options(argc, argv, &i, o)) < 0)
+        else if ((a[1] == '-' ? long_option(argc, argv, &i, o, &ps)
+                              : short_options(argc, argv, &i, o, &ps)) < 0)
             return -1;
     }
+    if (ps.help || ps.version || o->command == CLI_HELP) {
+        o->command = ps.help || !ps.version ? CLI_HELP : CLI_VERSION;
+        return 0;
+    }
     if (o->command == CLI_NONE)
-        return usage_error("missing command before", argv[1]);
+        o->command = as ? CLI_DECOMPRESS : CLI_COMPRESS;
+    if (check_applies(o, &ps))
+        return -1;
+    if (as == 2 && o->command == CLI_DECOMPRESS)
+        o->to_stdout = 1;
     return 0;
 }

@@ -1,11 +1,14 @@
 /*
  * args.h: the nmdl command line, parsed into one struct.
  *
- *   nmdl COMMAND [OPTIONS] [FILE...]
+ *   nmdl [COMMAND] [OPTIONS] [FILE...]
  *
- * Options follow zstd's spelling: short flags may be grouped (-kf), values
- * may be attached or separate (-T2, -T 2, --threads=2, --threads 2), "--"
- * ends the options and "-" names standard input.
+ * As zstd's: without a COMMAND word nmdl compresses, and the mode flags -z,
+ * -d, -t and -l choose the mode; called as `unnmdl` it decompresses, as
+ * `nmdlcat` it decompresses to standard output. Short flags may be grouped
+ * (-kf), values may be attached or separate (-T2, -T 2, --threads=2,
+ * --threads 2), "--" ends the options and "-" names standard input. Every
+ * option names the commands it applies to; any other use is an error.
  */
 #ifndef NMDL_CLI_ARGS_H
 #define NMDL_CLI_ARGS_H
@@ -13,9 +16,11 @@
 #include <stdint.h>
 
 typedef enum cli_command {
-    CLI_NONE, /* no command given */
+    CLI_NONE, /* bare `nmdl`: the usage */
     CLI_COMPRESS,
     CLI_DECOMPRESS,
+    CLI_TEST,  /* -t: decompress, verify, write nothing */
+    CLI_LIST,  /* -l: one table row per file */
     CLI_INFO,
     CLI_TRAIN,
     CLI_EVAL,
@@ -34,8 +39,7 @@ typedef struct cli_opts {
     int to_stdout;       /* -c */
     int force;           /* -f: overwrite outputs, write to a terminal */
     int remove_input;    /* --rm: delete inputs after success */
-    int test;            /* -t (decompress): verify, write nothing */
-    int json;            /* --json (info) */
+    int json;            /* --json: records as JSON (docs/JSON.md) */
     int verbosity;       /* 0 with -q, 1 by default, 2+ with -v */
     int threads;         /* -T; 0 means one per core */
     int method;          /* --method, an nmdl_method */
@@ -68,8 +72,9 @@ typedef struct cli_opts {
     int posterior_rows;  /* --row-steps posterior (default rms) */
 } cli_opts;
 
-/* Parses argv into *o (o->inputs is malloc'd, free it). On a usage error
- * prints one line to stderr and returns -1. */
+/* Parses argv into *o (o->inputs is malloc'd, free it; argv[0] is the
+ * program's name). On a usage error prints one line to stderr and returns
+ * -1. */
 int cli_parse(int argc, char **argv, cli_opts *o);
 
 #endif /* NMDL_CLI_ARGS_H */

@@ -22,30 +22,8 @@
 
 void cli_error(const char *name, const char *what)
 {
+    cli_bar_clear();
     fprintf(stderr, "nmdl: %s: %s\n", name, what);
-}
-
-void cli_json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
-void cli_json_num(const char *key, double v)
-{
-    if (isfinite(v))
-        printf(",\"%s\":%.6g", key, v);
-    else
-        printf(",\"%s\":null", key);
 }
 
 int cli_threads(const cli_opts *o)
@@ -59,7 +37,7 @@ int cli_threads(const cli_opts *o)
 /* What one run needs besides the options: the library context. */
 typedef struct job {
     const cli_opts *o;
-    int decompress;
+    int decompress, test; /* test: decompress, write nothing */
     nmdl_cctx *cctx;
     nmdl_dctx *dctx;
 } job;
@@ -78,15 +56,17 @@ static int has_suffix(const char *s)
 }
 
 /* The output file name for input `in`, malloc'd; NULL with *to_stdout set
- * for standard output, NULL without it for "no output" (test mode) or on an
- * error, which is reported here. */
+ * for standard output (-c, -o -, or standard input without -o), NULL
+ * without it for "no output" (test mode) or on an error, which is
+ * reported here. */
 static char *output_name(const job *j, const char *in, int *to_stdout)
 {
     const cli_opts *o = j->o;
     *to_stdout = 0;
-    if (j->decompress && o->test)
+    if (j->test)
         return NULL;
-    if (o->to_stdout || (!strcmp(in, "-") && !o->output)) {
+    if (o->to_stdout || (o->output && !strcmp(o->output, "-")) ||
+        (!strcmp(in, "-") && !o->output)) {
         *to_stdout = 1;
         return NULL;
     }
@@ -113,23 +93,27 @@ static char *output_name(const job *j, const char *in, int *to_stdout)
     return s;
 }
 
+int cli_stdin_console(const char *in, int force)
+{
+    if (force || strcmp(in, "-") || !isatty(STDIN_FILENO))
+        return 0;
+    cli_error("stdin", "is a console, aborting (use -f to read it)");
+    return 1;
+}
+
 /* Refusals that must come before any work: terminals, overwriting, and
  * writing over the input itself. */
 static int check_target(const job *j, const char *in, const char *out,
                         int to_stdout)
 {
     const cli_opts *o = j->o;
-    if (!j->decompress && !o->force) {
-        if (to_stdout && isatty(STDOUT_FILENO)) {
-            cli_error("stdout", "is a terminal; refusing to write compressed "
-                                "data to it (use -f to force)");
-            return -1;
-        }
-        if (!strcmp(in, "-") && isatty(STDIN_FILENO)) {
-            cli_error("stdin", "is a terminal; give a file or use -f");
-            return -1;
-        }
+    if (!j->decompress && !o->force && to_stdout && isatty(STDOUT_FILENO)) {
+        cli_error("stdout", "is a terminal; refusing to write compressed "
+                            "data to it (use -f to force)");
+        return -1;
     }
+    if (cli_stdin_console(in, o->force))
+        return -1;
     if (!out)
         return 0;
     struct stat si, so;
@@ -138,36 +122,130 @@ static int check_target(const job *j, const char *in, const char *out,
         cli_error(out, "is the input file itself; refusing to overwrite it");
         return -1;
     }
-    if (!o->force && access(out, F_OK) == 0) {
-        cli_error(out, "already exists; use -f to overwrite");
-        return -1;
+    int err = cli_out_check(out, o->force);
+    if (err)
+        cli_error(out, cli_out_strerror(err));
+    return err ? -1 : 0;
+}
+
+/* Where one input's result goes: a file, standard output, or nothing (test
+ * mode). Opened at the first byte, so that a failure before it leaves
+ * nothing behind. */
+typedef struct target {
+    const char *name; /* the output file; NULL for standard output */
+    int force;        /* -f */
+    int discard;      /* test mode */
+    int opened;
+    cli_out w;
+} target;
+
+/* 0 or an errno value. */
+static int target_write(target *t, const uint8_t *p, size_t n)
+{
+    if (t->discard)
+        return 0;
+    if (!t->opened) {
+        int err = cli_out_open(&t->w, t->name, t->force);
+        if (err)
+            return err;
+        t->opened = 1;
     }
+    return cli_out_write(&t->w, p, n);
+}
+
+static void target_error(const target *t, int err)
+{
+    cli_error(t->name ? t->name : "stdout", cli_out_strerror(err));
+}
+
+int cli_next_frame(const uint8_t *src, size_t n, nmdl_info *info, size_t *len)
+{
+    int rc = nmdl_frame_length(src, n, len);
+    return rc ? rc : nmdl_info_read(src, *len, info);
+}
+
+void cli_frame_error(const char *name, int k, size_t at, int rc)
+{
+    if (k == 0) {
+        cli_error(name, nmdl_strerror(rc));
+        return;
+    }
+    fprintf(stderr, "nmdl: %s: frame %d at byte %zu: %s\n", name, k + 1, at,
+            nmdl_strerror(rc));
+}
+
+/* One frame of `len` bytes, whose info was read, decoded into a malloc'd
+ * buffer. */
+static int decode_frame(job *j, const uint8_t *src, size_t len,
+                        const nmdl_info *info, uint8_t **out, size_t *out_len)
+{
+    if (info->original_bytes >= SIZE_MAX)
+        return NMDL_ERR_TOO_LARGE;
+    *out = malloc(info->original_bytes ? (size_t)info->original_bytes : 1);
+    if (!*out)
+        return NMDL_ERR_NOMEM;
+    return nmdl_decompress(j->dctx, *out, (size_t)info->original_bytes,
+                           out_len, src, len);
+}
+
+/* What one input gave: bytes out, and the method of its frame (or frames). */
+typedef struct result {
+    size_t bytes;
+    int frames;
+    char method[32]; /* "method zstd"; "3 frames" */
+} result;
+
+/* Every frame of src[0..n) in turn, each one's data written to t as soon
+ * as it is decoded. Prints its errors; 0 or -1. */
+static int decode_all(job *j, const char *name, const uint8_t *src, size_t n,
+                      target *t, result *r)
+{
+    size_t at = 0;
+    do {
+        nmdl_info info;
+        uint8_t *dst = NULL;
+        size_t len = 0, m = 0;
+        int rc = cli_next_frame(src + at, n - at, &info, &len), err;
+        if (!rc)
+            rc = decode_frame(j, src + at, len, &info, &dst, &m);
+        if (rc) {
+            free(dst);
+            cli_frame_error(name, r->frames, at, rc);
+            return -1;
+        }
+        err = target_write(t, dst, m);
+        free(dst);
+        if (err) {
+            target_error(t, err);
+            return -1;
+        }
+        if (r->frames++ == 0)
+            snprintf(r->method, sizeof r->method, "method %s", nmdl_method_name(info.method));
+        else
+            snprintf(r->method, sizeof r->method, "%d frames", r->frames);
+        r->bytes += m;
+        at += len;
+    } while (at < n);
     return 0;
 }
 
-static int run_compress(job *j, const uint8_t *in, size_t n, uint8_t **out,
-                        size_t *out_len)
+static int encode(job *j, const char *name, const uint8_t *src, size_t n,
+                  target *t, result *r)
 {
     void *frame = NULL;
-    int rc = nmdl_compress_alloc(j->cctx, in, n, &frame, out_len);
-    *out = frame;
-    return rc;
-}
-
-static int run_decompress(job *j, const uint8_t *in, size_t n, uint8_t **out,
-                          size_t *out_len)
-{
-    nmdl_info info;
-    int rc = nmdl_info_read(in, n, &info);
+    size_t len = 0;
+    int rc = nmdl_compress_alloc(j->cctx, src, n, &frame, &len), err = 0;
     if (rc)
-        return rc;
-    if (info.original_bytes >= SIZE_MAX)
-        return NMDL_ERR_TOO_LARGE;
-    *out = malloc(info.original_bytes ? (size_t)info.original_bytes : 1);
-    if (!*out)
-        return NMDL_ERR_NOMEM;
-    return nmdl_decompress(j->dctx, *out, (size_t)info.original_bytes,
-                           out_len, in, n);
+        cli_error(name, nmdl_strerror(rc));
+    else if ((err = target_write(t, frame, len)))
+        target_error(t, err);
+    nmdl_compress_report rep;
+    nmdl_cctx_report(j->cctx, &rep);
+    snprintf(r->method, sizeof r->method, "method %s", nmdl_method_name(rep.method));
+    r->bytes = len;
+    r->frames = 1;
+    nmdl_free(frame);
+    return rc || err ? -1 : 0;
 }
 
 /* With -v: what the neural attempt did and how the candidates compared. */
@@ -190,11 +268,29 @@ static void neural_summary(const nmdl_cctx *c)
         fprintf(stderr, "  llc: %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f, %.0f s)%s%s\n",
                 r.llc, r.llc_se, r.nbeta, r.llc_step, r.mala, r.llc_s,
                 r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
-    fprintf(stderr, "  budget %s: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f bits "
-            "predicted), chosen %.3f (%.1f x b*, search %.0f s)%s%s\n",
-            modes[r.budget_mode], r.epsilon, r.b_star, r.predicted_model_bits,
-            r.budget_bits, r.budget_bits / r.b_star, r.search_s,
-            r.budget_note[0] ? "; " : "", r.budget_note);
+    if (isfinite(r.b_star))
+        fprintf(stderr, "  budget %s: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f bits "
+                "predicted), chosen %.3f (%.1f x b*, search %.0f s)%s%s\n",
+                modes[r.budget_mode], r.epsilon, r.b_star, r.predicted_model_bits,
+                r.budget_bits, r.budget_bits / r.b_star, r.search_s,
+                r.budget_note[0] ? "; " : "", r.budget_note);
+    else if (r.budget_mode == NMDL_BUDGET_FIXED)
+        fprintf(stderr, "  budget fixed: %.3f bits/weight, as given (no LLC estimate, "
+                "so no b*)\n", r.budget_bits);
+    else /* no b* to start from */
+        fprintf(stderr, "  budget %s: chosen %.3f bits/weight (search %.0f s); no b*, "
+                "since %s, so the budget started at 1 bit per weight\n",
+                modes[r.budget_mode], r.budget_bits, r.search_s,
+                r.llc_healthy == 1 ? "the LLC estimate gives no tolerance below 1 nat"
+                                   : "the sampler was not healthy (llc above)");
+    char took[48], est[48];
+    if (cli_estimated_seconds() > 0)
+        fprintf(stderr, "  time: estimated %s beforehand; zstd %.1f s, training %.0f s, llc "
+                "%.0f s, search %.0f s, fine-tuning %.0f s, coding %.0f s: %s in all\n",
+                cli_duration(est, sizeof est, cli_estimated_seconds()), r.zstd_s, r.train_s,
+                r.llc_s, r.search_s, r.tune_s, r.code_s,
+                cli_duration(took, sizeof took, r.zstd_s + r.train_s + r.llc_s + r.search_s +
+                                                    r.tune_s + r.code_s));
     for (int i = 0; i < r.n_candidates; i++)
         fprintf(stderr, "    budget %.3f bits/weight%s: model %.0f bytes, sample loss "
                 "%.4f bits/byte, DL %.0f bytes\n", r.cand_bits[i],
@@ -205,28 +301,48 @@ static void neural_summary(const nmdl_cctx *c)
             (unsigned long long)r.stored_bytes, nmdl_method_name(r.method));
 }
 
+/* The method written, and what the neural attempt came to:
+ * "zstd (neural frame 319,171 bytes did not pay)". */
+static const char *method_text(const nmdl_cctx *c)
+{
+    static char text[160];
+    char a[32], b[32];
+    nmdl_compress_report r;
+    nmdl_cctx_report(c, &r);
+    const char *name = nmdl_method_name(r.method);
+    if (r.method == NMDL_METHOD_NEURAL)
+        snprintf(text, sizeof text, "%s (model %s + data %s bytes)", name,
+                 cli_thousands(a, r.model_bytes), cli_thousands(b, r.data_bytes));
+    else if (r.neural_bytes)
+        snprintf(text, sizeof text, "%s (neural frame %s bytes did not pay)", name,
+                 cli_thousands(a, r.neural_bytes));
+    else
+        snprintf(text, sizeof text, "%s", name);
+    return text;
+}
+
 static void summary(const job *j, const char *in, const char *out,
-                    size_t in_len, size_t out_len, const uint8_t *frame,
-                    size_t frame_len, double secs)
+                    size_t in_len, const result *r, double secs)
 {
     const cli_opts *o = j->o;
     if (o->verbosity < 1)
         return;
     const char *iname = strcmp(in, "-") ? in : "stdin";
-    const char *oname = out ? out : (o->test ? "tested" : "stdout");
+    const char *oname = out ? out : (j->test ? "tested" : "stdout");
     if (!j->decompress && in_len)
-        fprintf(stderr, "%s : %.2f%% (%zu => %zu bytes, %s)", iname,
-                100.0 * (double)out_len / (double)in_len, in_len, out_len, oname);
+        fprintf(stderr, "%s : %.2f%% (%zu => %zu bytes, %s), %s", iname,
+                100.0 * (double)r->bytes / (double)in_len, in_len, r->bytes, oname,
+                method_text(j->cctx));
     else if (!j->decompress)
-        fprintf(stderr, "%s : (%zu => %zu bytes, %s)", iname, in_len, out_len, oname);
+        fprintf(stderr, "%s : (%zu => %zu bytes, %s), %s", iname, in_len, r->bytes, oname,
+                method_text(j->cctx));
     else
-        fprintf(stderr, "%s : %zu bytes%s%s", iname, out_len,
-                o->test ? ", OK" : ", ", o->test ? "" : oname);
+        fprintf(stderr, "%s : %zu bytes%s%s", iname, r->bytes,
+                j->test ? ", OK" : ", ", j->test ? "" : oname);
     if (o->verbosity >= 2) {
-        nmdl_info info;
-        size_t raw = j->decompress ? out_len : in_len;
-        if (!nmdl_info_read(frame, frame_len, &info))
-            fprintf(stderr, ", method %s", nmdl_method_name(info.method));
+        size_t raw = j->decompress ? r->bytes : in_len;
+        if (j->decompress)
+            fprintf(stderr, ", %s", r->method);
         fprintf(stderr, ", %.3f s, %.1f kB/s", secs,
                 secs > 0 ? (double)raw / secs / 1e3 : 0.0);
     }
@@ -235,58 +351,58 @@ static void summary(const job *j, const char *in, const char *out,
         neural_summary(j->cctx);
 }
 
-/* Writes the result where it belongs; 0 or an errno value. */
-static int deliver(const job *j, const char *in, const char *out,
-                   int to_stdout, const uint8_t *data, size_t n)
+/* The output, complete, under its name. 0 or -1 (printed). */
+static int finish(const job *j, const char *in, target *t)
 {
-    if (to_stdout)
-        return cli_write_stdout(data, n);
-    if (!out)
-        return 0; /* test mode */
+    if (t->discard)
+        return 0;
     struct stat st;
     int have_st = strcmp(in, "-") && stat(in, &st) == 0 && S_ISREG(st.st_mode);
-    return cli_write_file(out, data, n, have_st ? &st : NULL, j->o->force,
-                          j->o->remove_input);
+    int err = cli_out_close(&t->w, have_st ? &st : NULL, j->o->remove_input);
+    if (err)
+        target_error(t, err);
+    return err ? -1 : 0;
 }
 
 static int process(job *j, const char *in)
 {
     int to_stdout, status = 1;
     char *out = output_name(j, in, &to_stdout);
-    if ((!out && !to_stdout && !(j->decompress && j->o->test)) ||
-        check_target(j, in, out, to_stdout)) {
+    if ((!out && !to_stdout && !j->test) || check_target(j, in, out, to_stdout)) {
         free(out);
         return 1;
     }
-    uint8_t *src = NULL, *dst = NULL;
-    size_t n = 0, m = 0;
+    const char *name = strcmp(in, "-") ? in : "stdin";
+    target t = {out, j->o->force, j->test, 0, {0}};
+    result r = {0, 0, ""};
+    uint8_t *src = NULL;
+    size_t n = 0;
     int err = cli_read_all(in, &src, &n);
     if (err) {
-        cli_error(strcmp(in, "-") ? in : "stdin", strerror(err));
+        cli_error(name, strerror(err));
         goto done;
     }
+    if (!j->decompress && cli_estimate(j->cctx, j->o, strcmp(in, "-") ? in : "stdin", src, n))
+        goto done;
     double t0 = now_seconds();
-    int rc = j->decompress ? run_decompress(j, src, n, &dst, &m)
-                           : run_compress(j, src, n, &dst, &m);
-    double secs = now_seconds() - t0;
-    if (rc) {
-        cli_error(strcmp(in, "-") ? in : "stdin", nmdl_strerror(rc));
+    if (j->decompress ? decode_all(j, name, src, n, &t, &r)
+                      : encode(j, name, src, n, &t, &r)) {
+        if (t.opened)
+            cli_out_abort(&t.w);
         goto done;
     }
-    if ((err = deliver(j, in, out, to_stdout, dst, m))) {
-        cli_error(out ? out : "stdout", strerror(err));
+    if (finish(j, in, &t))
         goto done;
-    }
-    summary(j, in, out, n, m, j->decompress ? src : dst, j->decompress ? n : m,
-            secs);
+    summary(j, in, out, n, &r, now_seconds() - t0);
     status = 0;
-    if (j->o->remove_input && out && strcmp(in, "-") && unlink(in) < 0) {
+    /* only once the input's content is safe in a file of its own */
+    if (j->o->remove_input && t.opened && t.w.kind == CLI_OUT_NEW &&
+        strcmp(in, "-") && unlink(in) < 0) {
         cli_error(in, strerror(errno));
         status = 1;
     }
 done:
     free(src);
-    free(dst);
     free(out);
     return status;
 }
@@ -297,7 +413,7 @@ static int run_all(job *j)
     static const char *stdin_only[] = {"-"};
     const char **inputs = o->n_inputs ? o->inputs : stdin_only;
     int n = o->n_inputs ? o->n_inputs : 1;
-    if (o->output && n > 1) {
+    if (o->output && strcmp(o->output, "-") && n > 1) {
         cli_error("-o", "can only be used with a single input file");
         return 1;
     }
@@ -354,7 +470,7 @@ int cli_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
 
 int cli_compress(const cli_opts *o)
 {
-    job j = {o, 0, nmdl_cctx_create(), NULL};
+    job j = {o, 0, 0, nmdl_cctx_create(), NULL};
     cli_bar bar;
     int status = 1;
     if (!j.cctx)
@@ -369,14 +485,17 @@ int cli_compress(const cli_opts *o)
 
 int cli_decompress(const cli_opts *o)
 {
-    job j = {o, 1, NULL, nmdl_dctx_create()};
+    job j = {o, 1, o->command == CLI_TEST, NULL, nmdl_dctx_create()};
+    cli_bar bar;
     int status = 1;
     if (!j.dctx)
         cli_error("nmdl", "cannot create a decompression context");
     else if (nmdl_dctx_set_threads(j.dctx, cli_threads(o)))
         cli_error("nmdl", "invalid thread count");
-    else
+    else {
+        nmdl_dctx_set_progress(j.dctx, cli_bar_init(&bar, o->verbosity), &bar);
         status = run_all(&j);
+    }
     nmdl_dctx_free(j.dctx);
     return status;
 }

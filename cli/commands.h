@@ -16,17 +16,23 @@ int cli_eval(const cli_opts *o);
 int cli_llc(const cli_opts *o);
 int cli_compressibility(const cli_opts *o);
 int cli_sweep(const cli_opts *o);
+int cli_list(const cli_opts *o);
 
 /* Prints "nmdl: <name>: <what>" on standard error. */
 void cli_error(const char *name, const char *what);
-/* JSON on standard output: s as a string with its quotes and escapes;
- * `,"key":v`, with null where v is not finite. */
-void cli_json_string(const char *s);
-void cli_json_num(const char *key, double v);
 /* Loads the checkpoint MODEL and reads CORPUS; prints its own errors and
  * leaves nothing to free on failure (-1). */
 int cli_load_model(const char *model, const char *corpus, nmdl_model **m,
                    uint8_t **data, size_t *n);
+/* 1 after printing "stdin is a console, aborting" when `in` is standard
+ * input, a terminal, and not forced; 0 otherwise. */
+int cli_stdin_console(const char *in, int force);
+/* The frame at the start of src[0..n), n > 0 bytes being the rest of a file
+ * of one or more frames: its length and info (validated). An nmdl_error. */
+int cli_next_frame(const uint8_t *src, size_t n, nmdl_info *info, size_t *len);
+/* "nmdl: NAME: problem" for the file's k-th frame (from 0), which starts at
+ * byte `at`; the frame is named from the second on. */
+void cli_frame_error(const char *name, int k, size_t at, int rc);
 /* Threads to use: -T, or one per online core when it is 0. */
 int cli_threads(const cli_opts *o);
 /* The compression options into the context; non-zero when one is

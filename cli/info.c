@@ -1,7 +1,7 @@
 /*
  * info.c: `nmdl info`, where every byte of a container goes. The text form
- * is for people; --json prints one object per file, one per line, with keys
- * that stay stable across versions (new keys may be added).
+ * is for people; --json prints one record per file, one per line, in the
+ * vocabulary of docs/JSON.md.
  */
 #include <math.h>
 #include <stdio.h>
@@ -10,76 +10,58 @@
 
 #include "commands.h"
 #include "fileio.h"
+#include "json.h"
 #include "nmdl.h"
 
-/* Bits of the whole file per original byte; negative when there is none. */
-static double bits_per_byte(const nmdl_info *i)
+/* Bits per original byte of a part of `bytes` bytes; NaN when there is no
+ * original byte (null in JSON). */
+static double per_byte(const nmdl_info *i, uint64_t bytes)
 {
-    return i->original_bytes ? 8.0 * (double)i->file_bytes /
-                                   (double)i->original_bytes
-                             : -1.0;
+    return i->original_bytes ? 8.0 * (double)bytes / (double)i->original_bytes : NAN;
 }
 
-static void print_json_neural(const nmdl_info *i);
-
+/* The keys of docs/JSON.md for `info`, every one on every frame. */
 static void print_json(const char *name, const nmdl_info *i)
 {
-    printf("{\"file\":");
-    cli_json_string(name);
-    printf(",\"format_version\":%u,\"method\":\"%s\"", i->version,
-           nmdl_method_name(i->method));
-    printf(",\"original_bytes\":%llu,\"file_bytes\":%llu,\"header_bytes\":%llu"
-           ",\"model_bytes\":%llu,\"data_bytes\":%llu,\"checksum_bytes\":%llu",
-           (unsigned long long)i->original_bytes,
-           (unsigned long long)i->file_bytes,
-           (unsigned long long)i->header_bytes,
-           (unsigned long long)i->model_bytes,
-           (unsigned long long)i->data_bytes,
-           (unsigned long long)i->checksum_bytes);
-    double bpb = bits_per_byte(i);
-    if (bpb < 0)
-        printf(",\"bits_per_byte\":null");
-    else
-        printf(",\"bits_per_byte\":%.6f,\"data_bits_per_byte\":%.6f", bpb,
-               8.0 * (double)i->data_bytes / (double)i->original_bytes);
-    if (i->has_alternative)
-        printf(",\"alternative_method\":\"%s\",\"alternative_bytes\":%llu",
-               nmdl_method_name(i->alternative_method),
-               (unsigned long long)i->alternative_bytes);
-    if (i->method == NMDL_METHOD_NEURAL)
-        print_json_neural(i);
-    printf("}\n");
-}
-
-static void print_json_neural(const nmdl_info *i)
-{
     static const char *const modes[] = {"fixed", "bstar", "search"};
-    {
-        const nmdl_model_config *c = &i->model;
-        printf(",\"n_tokens\":%llu,\"n_params\":%llu,\"bits_per_weight\":%.6f,\"segments\":%d"
-               ",\"quantization\":\"%s\",\"model\":{\"n_layer\":%d,\"d_model\":%d"
-               ",\"n_head\":%d,\"d_ff\":%d,\"ctx\":%d,\"tied\":%s}",
-               (unsigned long long)i->original_bytes, (unsigned long long)i->n_params,
-               8.0 * (double)i->model_bytes / (double)i->n_params, i->segments,
-               i->per_row ? "per-row" : "per-tensor", c->n_layer, c->d_model,
-               c->n_head, c->d_ff, c->ctx, c->tied ? "true" : "false");
-    }
-    if (!i->has_report)
-        return;
-    double loss_q = 8.0 * (double)i->data_bytes / (double)i->original_bytes;
-    printf(",\"budget\":\"%s\"", modes[i->budget_mode]);
-    cli_json_num("budget_bits", i->budget_bits);
-    cli_json_num("budget_ratio", i->budget_bits / i->b_star);
-    cli_json_num("llc", i->llc);
-    cli_json_num("llc_se", i->llc_se);
-    cli_json_num("nbeta", i->nbeta);
-    cli_json_num("llc_step", i->llc_step);
-    cli_json_num("mala", i->mala);
-    cli_json_num("epsilon", i->epsilon);
-    cli_json_num("b_star", i->b_star);
-    cli_json_num("predicted_model_bits", i->llc * log2(1.0 / i->epsilon));
-    cli_json_num("loss_float", i->loss_float_bpb);
-    cli_json_num("loss_quantized", loss_q);
+    int neural = i->method == NMDL_METHOD_NEURAL, rep = i->has_report;
+    cli_jw w;
+    cli_jw_begin(&w, stdout, "info");
+    cli_jw_name(&w, "file", name);
+    cli_jw_int(&w, "format_version", i->version);
+    cli_jw_str(&w, "method", nmdl_method_name(i->method));
+    cli_jw_uint(&w, "input_bytes", i->original_bytes);
+    cli_jw_uint(&w, "file_bytes", i->file_bytes);
+    cli_jw_uint(&w, "header_bytes", i->header_bytes);
+    cli_jw_uint_if(&w, "report_bytes", rep, i->report_bytes);
+    cli_jw_uint(&w, "model_bytes", i->model_bytes);
+    cli_jw_uint(&w, "data_bytes", i->data_bytes);
+    cli_jw_uint(&w, "checksum_bytes", i->checksum_bytes);
+    cli_jw_num(&w, "file_bpb", per_byte(i, i->file_bytes));
+    cli_jw_num(&w, "model_bpb", per_byte(i, i->model_bytes));
+    cli_jw_num(&w, "data_bpb", per_byte(i, i->data_bytes));
+    cli_jw_str(&w, "alternative_method",
+               i->has_alternative ? nmdl_method_name(i->alternative_method) : NULL);
+    cli_jw_uint_if(&w, "alternative_bytes", i->has_alternative, i->alternative_bytes);
+    cli_jw_uint_if(&w, "n_params", neural, i->n_params);
+    cli_jw_num(&w, "model_bpw", neural ? 8.0 * (double)i->model_bytes / (double)i->n_params : NAN);
+    cli_jw_uint_if(&w, "segments", neural, (uint64_t)i->segments);
+    cli_jw_str(&w, "quantization", !neural ? NULL : i->per_row ? "per-row" : "per-tensor");
+    cli_jw_architecture(&w, neural ? &i->model : NULL);
+    cli_jw_uint_if(&w, "effort", rep && i->effort, (uint64_t)i->effort);
+    cli_jw_str(&w, "budget", rep ? modes[i->budget_mode] : NULL);
+    cli_jw_num(&w, "budget_bpw", rep ? i->budget_bits : NAN);
+    cli_jw_num(&w, "budget_ratio", rep ? i->budget_bits / i->b_star : NAN);
+    cli_jw_num(&w, "llc", rep ? i->llc : NAN);
+    cli_jw_num(&w, "llc_se", rep ? i->llc_se : NAN);
+    cli_jw_num(&w, "nbeta", rep ? i->nbeta : NAN);
+    cli_jw_num(&w, "llc_step", rep ? i->llc_step : NAN);
+    cli_jw_num(&w, "mala", rep ? i->mala : NAN);
+    cli_jw_num(&w, "epsilon", rep ? i->epsilon : NAN);
+    cli_jw_num(&w, "b_star_bpw", rep ? i->b_star : NAN);
+    cli_jw_num(&w, "predicted_model_bits", rep ? i->llc * log2(1.0 / i->epsilon) : NAN);
+    cli_jw_num(&w, "loss_float_bpb", rep ? i->loss_float_bpb : NAN);
+    cli_jw_end(&w);
 }
 
 static void print_part(const char *what, uint64_t bytes, uint64_t original)
@@ -115,6 +97,9 @@ static void print_text(const char *name, const nmdl_info *i)
     }
     if (i->has_report) {
         static const char *const modes[] = {"fixed", "bstar", "search"};
+        if (i->effort) /* older frames did not record it */
+            printf("  %-14s %d (-%d with the same options writes this file again)\n",
+                   "effort", i->effort, i->effort);
         printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)\n",
                "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala);
         printf("  %-14s epsilon %.3g nats/byte, b* %.4f bits/weight, predicted "

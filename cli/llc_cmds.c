@@ -4,12 +4,14 @@
  * it, the health of the chains, and their loss traces as CSV and SVG.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "fileio.h"
+#include "json.h"
 #include "nmdl.h"
 #include "svg.h"
 
@@ -54,13 +56,15 @@ static int write_svg(FILE *f, const nmdl_llc_report *r, const char *title)
         x[s] = s;
     for (int k = 0; k < r->chains; k++) {
         snprintf(labels[k], sizeof labels[k], "chain %d", k);
-        series[k] = (cli_svg_series){labels[k], x, r->trace + (size_t)k * r->steps,
-                                     r->steps, 0};
+        series[k] = (cli_svg_series){.label = labels[k], .x = x,
+                                     .y = r->trace + (size_t)k * r->steps, .n = r->steps};
     }
     const double hline = r->init_loss_bpb;
     const char *hlabel = "L(w*)";
-    cli_svg_plot p = {title, "SGLD step (burn-in first)", "minibatch loss (bits/byte)",
-                      0, 0, 0, 0, 0, 0, series, r->chains, &hline, &hlabel, 1};
+    cli_svg_plot p = {.title = title, .xlabel = "SGLD step (burn-in first)",
+                      .ylabel = "minibatch loss (bits/byte)", .series = series,
+                      .n_series = r->chains, .hlines = &hline, .hline_labels = &hlabel,
+                      .n_hlines = 1};
     int rc = cli_svg_write(f, &p);
     free(x), free(series), free(labels);
     return rc;
@@ -77,28 +81,60 @@ static void print_sweep(const nmdl_llc_report *r)
                i == r->sweep_chosen ? "<- chosen" : r->sweep_healthy[i] ? "" : "unhealthy");
 }
 
-static void print_report(const char *corpus, size_t n, const nmdl_llc_report *r,
-                         const cli_opts *o, size_t d)
+/* The estimate's health: "healthy" and "warning" (null when none). */
+static void json_health(cli_jw *w, const nmdl_llc_report *r)
 {
-    if (o->json) { /* n_tokens: bytes, as nmdl info counts them */
-        printf("{\"corpus\":");
-        cli_json_string(corpus);
-        printf(",\"n_tokens\":%zu,\"n_params\":%zu", n, d);
-        cli_json_num("llc", r->llc);
-        cli_json_num("llc_se", r->llc_se);
-        cli_json_num("nbeta", r->nbeta);
-        cli_json_num("step", r->step);
-        cli_json_num("gamma", r->gamma);
-        printf(",\"chains\":%d,\"burnin\":%d,\"draws\":%d,\"batch\":%d,"
-               "\"sampler\":\"%s\"", r->chains, r->burnin, r->steps - r->burnin,
-               r->batch, o->sampler ? "psgld" : "sgld");
-        cli_json_num("init_loss_bpb", r->init_loss_bpb);
-        cli_json_num("mala", r->mala);
-        printf(",\"healthy\":%s,\"warning\":", r->healthy ? "true" : "false");
-        cli_json_string(r->warning);
-        printf("}\n");
+    cli_jw_bool(w, "healthy", r->healthy != 0);
+    cli_jw_str(w, "warning", r->warning[0] ? r->warning : NULL);
+}
+
+/* The step-size sweep as an array of objects, null when none ran. */
+static void json_sweep(cli_jw *w, const nmdl_llc_report *r)
+{
+    if (r->sweep_n == 0) {
+        cli_jw_null(w, "step_sweep");
         return;
     }
+    cli_jw_array(w, "step_sweep");
+    for (int i = 0; i < r->sweep_n; i++) {
+        cli_jw_object(w, NULL);
+        cli_jw_num(w, "llc_step", r->sweep_step[i]);
+        cli_jw_num(w, "llc", r->sweep_llc[i]);
+        cli_jw_num(w, "mala", r->sweep_mala[i]);
+        cli_jw_bool(w, "healthy", r->sweep_healthy[i] != 0);
+        cli_jw_bool(w, "chosen", i == r->sweep_chosen);
+        cli_jw_close(w, '}');
+    }
+    cli_jw_close(w, ']');
+}
+
+/* --json: the estimate's record (docs/JSON.md). */
+static void print_json(const cli_opts *o, size_t n, const nmdl_model *m,
+                       const nmdl_llc_report *r)
+{
+    cli_jw w;
+    cli_jw_model(&w, "llc", o->inputs[0], o->inputs[1], n, m);
+    cli_jw_num(&w, "llc", r->llc);
+    cli_jw_num(&w, "llc_se", r->llc_se);
+    cli_jw_num(&w, "nbeta", r->nbeta);
+    cli_jw_num(&w, "llc_step", r->step);
+    cli_jw_num(&w, "gamma", r->gamma);
+    cli_jw_str(&w, "sampler", o->sampler ? "psgld" : "sgld");
+    cli_jw_int(&w, "chains", r->chains);
+    cli_jw_int(&w, "burnin", r->burnin);
+    cli_jw_int(&w, "draws", r->steps - r->burnin);
+    cli_jw_int(&w, "batch", r->batch);
+    cli_jw_uint(&w, "seed", o->seed);
+    cli_jw_num(&w, "loss_float_bpb", r->init_loss_bpb);
+    cli_jw_num(&w, "mala", r->mala);
+    json_health(&w, r);
+    json_sweep(&w, r);
+    cli_jw_end(&w);
+}
+
+static void print_report(const char *corpus, const nmdl_llc_report *r,
+                         const cli_opts *o, size_t d)
+{
     print_sweep(r);
     printf("%s: llc %.4g ± %.3g (%zu parameters; d/2 = %.4g)\n", corpus, r->llc,
            r->llc_se, d, d / 2.0);
@@ -150,7 +186,10 @@ int cli_llc(const cli_opts *o)
     nmdl_llc_report r;
     if (load_and_estimate(o, "llc", &m, &data, &n, &r))
         return 1;
-    print_report(o->inputs[1], n, &r, o, nmdl_model_n_params(m));
+    if (o->json)
+        print_json(o, n, m, &r);
+    else
+        print_report(o->inputs[1], &r, o, nmdl_model_n_params(m));
     int status = (o->csv && save_doc(o, o->csv, write_csv, &r, NULL)) ||
                  (o->svg && save_doc(o, o->svg, write_svg, &r, "SGLD loss traces"));
     if (!r.healthy)
@@ -181,20 +220,21 @@ int cli_compressibility(const cli_opts *o)
     if (!rc && (rc = nmdl_model_compressibility(m, data, n, eps, cli_threads(o), &c)))
         cli_error(o->inputs[1], nmdl_strerror(rc));
     if (!rc && o->json) {
-        printf("{\"corpus\":");
-        cli_json_string(o->inputs[1]);
-        printf(",\"n_params\":%zu", nmdl_model_n_params(m));
-        cli_json_num("llc", r.llc);
-        cli_json_num("llc_se", r.llc_se);
-        cli_json_num("epsilon", eps);
-        cli_json_num("loss_bpb", c.loss_bpb);
-        printf(",\"critical_levels\":%d", c.critical_levels);
-        cli_json_num("critical_bits", c.critical_bits);
-        cli_json_num("trim", c.trim);
-        cli_json_num("loss_levels_bpb", c.loss_levels_bpb);
-        cli_json_num("critical_svd_fraction", c.critical_svd_fraction);
-        cli_json_num("loss_svd_bpb", c.loss_svd_bpb);
-        printf("}\n");
+        cli_jw w;
+        cli_jw_model(&w, "compressibility", o->inputs[0], o->inputs[1], n, m);
+        cli_jw_num(&w, "llc", r.llc);
+        cli_jw_num(&w, "llc_se", r.llc_se);
+        json_health(&w, &r);
+        cli_jw_num(&w, "epsilon", eps);
+        cli_jw_num(&w, "loss_float_bpb", c.loss_bpb);
+        cli_jw_int(&w, "windows", c.windows);
+        cli_jw_uint_if(&w, "critical_levels", c.critical_levels > 0, (uint64_t)c.critical_levels);
+        cli_jw_num(&w, "critical_bpw", c.critical_levels > 0 ? c.critical_bits : NAN);
+        cli_jw_num(&w, "trim", c.critical_levels > 0 ? c.trim : NAN);
+        cli_jw_num(&w, "loss_levels_bpb", c.critical_levels > 0 ? c.loss_levels_bpb : NAN);
+        cli_jw_num(&w, "critical_svd_fraction", c.critical_svd_fraction);
+        cli_jw_num(&w, "loss_svd_bpb", c.loss_svd_bpb);
+        cli_jw_end(&w);
         status = 0;
     } else if (!rc) {
         printf("%s: llc %.4g ± %.3g%s%s\n", o->inputs[1], r.llc, r.llc_se,

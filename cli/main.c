@@ -12,14 +12,20 @@
 #include "nmdl.h"
 
 static const char usage[] =
-    "Usage: nmdl COMMAND [OPTIONS] [FILE...]\n"
+    "Usage: nmdl [COMMAND] [OPTIONS] [FILE...]\n"
+    "       unnmdl FILE...  (nmdl -d)     nmdlcat FILE...  (nmdl -dc)\n"
     "\n"
     "Lossless compression whose output is a two-part code: a model, then the\n"
     "data coded under it. The file size is the description length.\n"
+    "Without a COMMAND, nmdl compresses as zstd does: each FILE to FILE.nmdl,\n"
+    "standard input to standard output when no FILE is given; -d, -t and -l\n"
+    "choose another mode. A file of several frames (nmdl -c a b > ab.nmdl)\n"
+    "decompresses to each frame's data in turn. An option given to a command\n"
+    "it does not apply to is an error.\n"
     "\n"
     "Commands:\n"
-    "  compress FILE...    write FILE.nmdl for each FILE (stdin to stdout if none)\n"
-    "  decompress FILE...  restore FILE from FILE.nmdl\n"
+    "  compress FILE...    write FILE.nmdl for each FILE (the same as -z)\n"
+    "  decompress FILE...  restore FILE from FILE.nmdl (the same as -d)\n"
     "  info FILE...        account for every byte of a container\n"
     "  train CORPUS        train the transformer alone, write a checkpoint\n"
     "  eval MODEL CORPUS   bits per byte of CORPUS under a checkpoint\n"
@@ -32,15 +38,22 @@ static const char usage[] =
     "  help                this text\n"
     "\n"
     "Options:\n"
-    "  -o, --output FILE   write to FILE (one input only)\n"
+    "  -z, --compress      compress (the default)\n"
+    "  -d, --decompress    decompress\n"
+    "  -t, --test          decompress and verify, write nothing\n"
+    "  -l, --list          one line per file: frames, method, compressed and\n"
+    "                      original bytes, ratio, model and data parts\n"
+    "  -o, --output FILE   write to FILE (one input only); '-o -' is stdout\n"
     "  -c, --stdout        write to standard output\n"
-    "  -f, --force         overwrite existing outputs; allow terminals\n"
+    "  -f, --force         overwrite existing files; read or write terminals\n"
     "  -k, --keep          keep input files (the default)\n"
-    "      --rm            remove each input after it succeeded\n"
-    "  -t, --test          decompress: verify only, write nothing\n"
+    "      --rm            remove each input once its output file is complete\n"
+    "                      (not with -c or a device, FIFO or socket as output)\n"
     "      --method NAME   compress: neural (default), zstd or stored\n"
     "  -1 .. -9            compress: effort of the neural method (default 6)\n"
     "      --effort N      the same as -N\n"
+    "      --minutes M     compress: the largest effort predicted to take at\n"
+    "                      most M minutes here (said, and recorded in the file)\n"
     "      --bits X        neural: fixed bits per weight (default: the search)\n"
     "      --seed S        neural and train: initialisation and data order\n"
     "      --per-tensor    neural: one quantization step per tensor, not per row\n"
@@ -53,7 +66,8 @@ static const char usage[] =
     "      --no-fallback   write the method asked for even when zstd or stored\n"
     "                      would be smaller\n"
     "  -T, --threads N     worker threads, 0 = one per core (default)\n"
-    "      --json          info, eval: one JSON object per file\n"
+    "      --json          info, eval, train, llc, compressibility, sweep: the\n"
+    "                      measurements as JSON, one record a line (docs/JSON.md)\n"
     "\n"
     "Learning coefficient (llc; compress's estimate uses the same):\n"
     "      --sampler S     sgld (default) or psgld\n"
@@ -78,7 +92,9 @@ static const char usage[] =
     "  -h, --help          this text\n"
     "  -V, --version       print the version\n"
     "\n"
-    "FILE '-' is standard input. Exit status: 0 on success, 1 on any error.\n";
+    "FILE '-' is standard input. Special files given as outputs (/dev/null, a\n"
+    "FIFO, a socket) are written into, never replaced. Exit status: 0 on\n"
+    "success, 1 when any file failed or the command line is wrong.\n";
 
 /* libgomp reads OMP_WAIT_POLICY once, as it loads. Worker threads that
  * spin while they wait make nmdl many times slower whenever anything else
@@ -116,7 +132,11 @@ int main(int argc, char **argv)
             status = cli_compress(&o);
             break;
         case CLI_DECOMPRESS:
+        case CLI_TEST:
             status = cli_decompress(&o);
+            break;
+        case CLI_LIST:
+            status = cli_list(&o);
             break;
         case CLI_INFO:
             status = cli_info(&o);

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "fileio.h"
+#include "json.h"
 #include "nmdl.h"
 #include "progress.h"
 
@@ -79,6 +80,20 @@ static int save(const cli_opts *o, const char *out, const nmdl_model *m)
     return err ? -1 : 0;
 }
 
+/* --json: the training run's record (docs/JSON.md). */
+static void print_train_json(const cli_opts *o, const char *in, const char *out,
+                             size_t n, const nmdl_model *m, const nmdl_train_report *r)
+{
+    cli_jw w;
+    cli_jw_model(&w, "train", out, in, n, m);
+    cli_jw_uint(&w, "seed", o->seed);
+    cli_jw_int(&w, "steps", r->steps);
+    cli_jw_num(&w, "trained_bytes", r->tokens);
+    cli_jw_num(&w, "train_s", r->seconds);
+    cli_jw_num(&w, "loss_train_bpb", r->loss_bpb);
+    cli_jw_end(&w);
+}
+
 int cli_train(const cli_opts *o)
 {
     if (o->n_inputs != 1) {
@@ -127,7 +142,9 @@ int cli_train(const cli_opts *o)
     }
     if (save(o, out, m))
         goto done;
-    if (o->verbosity >= 1)
+    if (o->json)
+        print_train_json(o, in, out, n, m, &r);
+    else if (o->verbosity >= 1)
         fprintf(stderr, "%s: %zu parameters (%d layers, d_model %d), %ld steps, "
                 "%.0f s, training loss %.4f bits/byte -> %s\n", in,
                 nmdl_model_n_params(m), c.n_layer, c.d_model, r.steps,
@@ -185,12 +202,10 @@ int cli_eval(const cli_opts *o)
         cli_error(corpus, nmdl_strerror(rc));
     } else {
         if (o->json) {
-            printf("{\"model\":");
-            cli_json_string(model);
-            printf(",\"corpus\":");
-            cli_json_string(corpus);
-            printf(",\"bytes\":%zu,\"params\":%zu,\"bits_per_byte\":%.6f}\n", n,
-                   nmdl_model_n_params(m), bpb);
+            cli_jw w;
+            cli_jw_model(&w, "eval", model, corpus, n, m);
+            cli_jw_num(&w, "loss_float_bpb", bpb);
+            cli_jw_end(&w);
         } else {
             printf("%s: %.4f bits/byte under %s (%zu bytes, %zu parameters)\n",
                    corpus, bpb, model, n, nmdl_model_n_params(m));

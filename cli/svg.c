@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SVG_ASCENT 0.8   /* text above the baseline, in font sizes */
@@ -23,6 +24,8 @@
 #define SVG_FS_LABEL 14
 #define SVG_FS_TICK 12
 #define SVG_FS_LEGEND 13
+#define SVG_FS_CAPTION 12
+#define SVG_FS_POINT 11
 #define SVG_LINE 1.25    /* line spacing of the title, in font sizes */
 #define SVG_TICK 5.0     /* tick mark length, px */
 #define SVG_TICK_GAP 4.0 /* tick mark to tick label, px */
@@ -35,6 +38,9 @@
 #define SVG_MIN_DY 36.0
 #define SVG_MAX_TICKS 64
 #define SVG_LIMIT 1e300  /* larger magnitudes are not drawn */
+#define SVG_MARK 3.5     /* marker size: circle radius, half a square, px */
+#define SVG_CAP 3.0      /* half the width of an error bar's cap, px */
+#define SVG_MAX_LABELS 256 /* point labels kept clear of each other */
 
 /* Paul Tol's "muted" qualitative palette, colorblind-safe, darkest first. */
 static const char *const svg_palette[] = {
@@ -45,7 +51,16 @@ static const char *const svg_palette[] = {
 /* Reference lines: dark gray, told apart by their dash patterns. */
 static const char *const svg_hline_dash[] = {"2 3", "10 4 2 4", "14 4"};
 
+/* Series' dash patterns 1, 2, ... (repeated beyond); 0 is solid. */
+static const char *const svg_dashes[] = {"8 4", "2 3", "10 3 2 3", "5 5",
+                                         "12 3 3 3 3 3", "1 4"};
+#define SVG_N_DASHES (int)(sizeof svg_dashes / sizeof svg_dashes[0])
+
 typedef enum svg_anchor { SVG_START, SVG_MIDDLE, SVG_END } svg_anchor;
+/* How a text is drawn: plainly, turned for the y label, as a point label
+ * (class "point-label", the only text inside the frame), as the caption
+ * (gray). */
+typedef enum svg_style { SVG_PLAIN, SVG_TURNED, SVG_POINT, SVG_CAPTION } svg_style;
 
 /* One axis: its range and its ticks with their labels. */
 typedef struct svg_axis {
@@ -62,9 +77,13 @@ typedef struct svg_layout {
     double ml, mt, pw, ph; /* plot area: left, top, width, height */
     int title_cols;        /* characters per title line */
     int title_lines;
+    int cap_cols, cap_lines; /* the same for the caption */
     int leg_rows;
     double leg_w, leg_h;
     svg_axis x, y;
+    double *dy; /* the dodge: vertical shift of point i of series k at
+                   dy[base[k] + i], px; NULL: none */
+    int *base;
 } svg_layout;
 
 /* Lowest and highest drawn value on one axis. */
@@ -155,13 +174,17 @@ static void svg_escaped(svg_out *o, const char *s, size_t n)
 
 /* One text element (every one is written this way; the tests parse it). */
 static void svg_text(svg_out *o, double x, double y, int fs, svg_anchor a,
-                     int turned, const char *s, size_t n)
+                     svg_style st, const char *s, size_t n)
 {
     static const char *const names[] = {"start", "middle", "end"};
     svg_printf(o, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"%d\" text-anchor=\"%s\"",
                x, y, fs, names[a]);
-    if (turned)
+    if (st == SVG_TURNED)
         svg_printf(o, " transform=\"rotate(-90 %.2f %.2f)\"", x, y);
+    if (st == SVG_POINT)
+        svg_printf(o, " class=\"point-label\"");
+    if (st == SVG_CAPTION)
+        svg_printf(o, " fill=\"#555555\"");
     svg_printf(o, ">");
     svg_escaped(o, s, n);
     svg_printf(o, "</text>\n");
@@ -192,22 +215,39 @@ static void svg_range_add(svg_range *r, double v)
     r->any = 1;
 }
 
-/* The drawn points' ranges; reference lines count for y. */
+/* Adds v - e and v + e to r where drawable (e > 0), else v alone. */
+static void svg_range_bar(svg_range *r, double v, const double *err, int i, int log)
+{
+    double e = err ? err[i] : 0;
+    svg_range_add(r, v);
+    if (!(e > 0))
+        return;
+    if (svg_drawable(v - e, log))
+        svg_range_add(r, v - e);
+    if (svg_drawable(v + e, log))
+        svg_range_add(r, v + e);
+}
+
+/* The drawn points' ranges, error bars included; reference lines count
+ * for y. */
 static void svg_data_ranges(const cli_svg_plot *p, svg_range *rx, svg_range *ry)
 {
-    for (int s = 0; s < p->n_series; s++)
-        for (int i = 0; i < p->series[s].n; i++)
-            if (svg_point_ok(p, &p->series[s], i)) {
-                svg_range_add(rx, p->series[s].x[i]);
-                svg_range_add(ry, p->series[s].y[i]);
+    for (int s = 0; s < p->n_series; s++) {
+        const cli_svg_series *c = &p->series[s];
+        for (int i = 0; i < c->n; i++)
+            if (svg_point_ok(p, c, i)) {
+                svg_range_bar(rx, c->x[i], c->xerr, i, p->log_x);
+                svg_range_bar(ry, c->y[i], c->yerr, i, p->log_y);
             }
+    }
     for (int i = 0; i < p->n_hlines; i++)
         if (svg_drawable(p->hlines[i], p->log_y))
             svg_range_add(ry, p->hlines[i]);
 }
 
 /* A range with room: [0, 1] or [1, 10] with no data; a single value is
- * widened by 10% of its magnitude (a factor of 2 on a log axis). */
+ * widened by 10% of its magnitude (a factor of 2 on a log axis); any other
+ * range by CLI_SVG_MARGIN of its span (of its logarithm) on each side. */
 static void svg_range_pad(svg_range *r, int log)
 {
     double m = fmax(fabs(r->lo), fabs(r->hi));
@@ -220,6 +260,14 @@ static void svg_range_pad(svg_range *r, int log)
     } else if (!log && !(r->hi - r->lo > 1e-9 * m)) {
         r->lo -= m > 0 ? 0.1 * m : 1;
         r->hi += m > 0 ? 0.1 * m : 1;
+    } else if (log) {
+        double f = pow(r->hi / r->lo, CLI_SVG_MARGIN);
+        r->lo = fmax(r->lo / f, 1 / SVG_LIMIT);
+        r->hi = fmin(r->hi * f, SVG_LIMIT);
+    } else {
+        double d = CLI_SVG_MARGIN * (r->hi - r->lo);
+        r->lo = fmax(r->lo - d, -SVG_LIMIT);
+        r->hi = fmin(r->hi + d, SVG_LIMIT);
     }
 }
 
@@ -294,18 +342,20 @@ static void svg_lin_label(char *buf, size_t cap, double v, int e, double unit,
         snprintf(buf, cap, "%.*f%s", e < 0 ? -e : 0, v / unit, suffix);
 }
 
-/* Ticks every m x 10^e units over r; 0 when there would be too many or
- * fewer than two. */
+/* Ticks every m x 10^e units inside r, or over the multiples around r
+ * when `widen` (the range then grows to them); 0 when there would be too
+ * many or fewer than two. */
 static int svg_lin_try(svg_axis *a, const svg_range *r, int m, int e,
-                       double unit, const char *suffix)
+                       double unit, const char *suffix, int widen)
 {
     double s = m * svg_pow10(e) * unit;
-    double i0 = floor(r->lo / s + 1e-9), i1 = ceil(r->hi / s - 1e-9);
+    double i0 = widen ? floor(r->lo / s + 1e-9) : ceil(r->lo / s - 1e-9);
+    double i1 = widen ? ceil(r->hi / s - 1e-9) : floor(r->hi / s + 1e-9);
     if (!(i1 > i0) || i1 - i0 + 1 > SVG_MAX_TICKS)
         return 0;
     a->n = (int)(i1 - i0) + 1;
-    a->lo = i0 * s;
-    a->hi = i1 * s;
+    a->lo = widen ? i0 * s : r->lo;
+    a->hi = widen ? i1 * s : r->hi;
     /* scientific for large values, or when fixed point would be more
      * than two characters longer (tiny values) */
     size_t fixed = 0, sci = 0;
@@ -324,21 +374,28 @@ static int svg_lin_try(svg_axis *a, const svg_range *r, int m, int e,
 }
 
 /* The finest 1-2-5 step whose labels fit in px (the coarsest tried when
- * none does). */
+ * none does), ticks inside the range, or around it when no step puts two
+ * inside. */
 static void svg_lin_ticks(svg_axis *a, const svg_range *r, double px, int horizontal)
 {
     static const int mult[3] = {1, 2, 5};
     const char *suffix = "";
     double unit = a->bytes ? svg_byte_unit(fmax(fabs(r->lo), fabs(r->hi)), &suffix) : 1;
     int e0 = (int)floor(log10((r->hi - r->lo) / unit)) - 2;
-    svg_axis coarsest = *a;
-    for (int k = 0; k < 15; k++)
-        if (svg_lin_try(a, r, mult[k % 3], e0 + k / 3, unit, suffix)) {
-            if (svg_ticks_fit(a, px, horizontal))
-                return;
-            coarsest = *a;
-        }
-    *a = coarsest;
+    for (int widen = 0; widen < 2; widen++) {
+        int found = 0;
+        svg_axis coarsest = *a;
+        for (int k = 0; k < 15; k++)
+            if (svg_lin_try(a, r, mult[k % 3], e0 + k / 3, unit, suffix, widen)) {
+                if (svg_ticks_fit(a, px, horizontal))
+                    return;
+                coarsest = *a;
+                found = 1;
+            }
+        *a = coarsest;
+        if (found)
+            return;
+    }
 }
 
 /* Label of the logarithmic tick m x base^k. */
@@ -355,16 +412,19 @@ static void svg_log_label(char *buf, size_t cap, int bytes, int k, int m)
         snprintf(buf, cap, "%de%d", m, k);
 }
 
-/* Ticks at m[j] x base^k (base 2 on byte axes) over r, keeping only k
- * that are multiples of stride; the range runs from the largest such value
- * (any k) not above the data to the smallest not below. 0 when too many. */
-static int svg_log_try(svg_axis *a, const svg_range *r, const int *m, int nm, int stride)
+/* Ticks at m[j] x base^k (base 2 on byte axes) inside r, keeping only k
+ * that are multiples of stride; with `widen` the range grows to the
+ * largest such value (any k) not above the data and the smallest not
+ * below. 0 when too many. */
+static int svg_log_try(svg_axis *a, const svg_range *r, const int *m, int nm, int stride,
+                       int widen)
 {
     int b2 = a->bytes;
     int k0 = (int)floor(b2 ? log2(r->lo) : log10(r->lo)) - 1;
     int k1 = (int)ceil(b2 ? log2(r->hi) : log10(r->hi)) + 1;
-    a->lo = a->hi = 0;
-    for (int k = k0; k <= k1; k++)
+    a->lo = widen ? 0 : r->lo;
+    a->hi = widen ? 0 : r->hi;
+    for (int k = k0; k <= k1 && widen; k++)
         for (int j = 0; j < nm; j++) {
             double v = m[j] * (b2 ? ldexp(1.0, k) : svg_pow10(k));
             if (v <= r->lo * (1 + 1e-12))
@@ -389,24 +449,29 @@ static int svg_log_try(svg_axis *a, const svg_range *r, const int *m, int nm, in
 
 /* The finest tick set whose labels fit in px: 1..9 and 1-2-5 multiples
  * for short spans, then every 1, 2, 3, 5, ... decades (octaves on byte
- * axes). */
+ * axes); inside the range, or around it when no set puts two inside. */
 static void svg_log_ticks(svg_axis *a, const svg_range *r, double px, int horizontal)
 {
     static const int all[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, one25[3] = {1, 2, 5};
     static const int strides[] = {1, 2, 3, 5, 10, 20, 50, 100, 200, 500};
     double span = log10(r->hi / r->lo);
-    svg_axis coarsest = *a; /* the last set of at least two ticks */
-    for (int i = -2; i < (int)(sizeof strides / sizeof strides[0]); i++) {
-        int ok = i == -2   ? !a->bytes && span < 1 && svg_log_try(a, r, all, 9, 1)
-                 : i == -1 ? !a->bytes && span < 3 && svg_log_try(a, r, one25, 3, 1)
-                           : (!a->bytes || strides[i] != 3) &&
-                                 svg_log_try(a, r, all, 1, strides[i]);
-        if (ok && a->n >= 2 && svg_ticks_fit(a, px, horizontal))
+    for (int widen = 0; widen < 2; widen++) {
+        int found = 0;
+        svg_axis coarsest = *a; /* the last set of at least two ticks */
+        for (int i = -2; i < (int)(sizeof strides / sizeof strides[0]); i++) {
+            int ok = i == -2   ? !a->bytes && span < 1 && svg_log_try(a, r, all, 9, 1, widen)
+                     : i == -1 ? !a->bytes && span < 3 && svg_log_try(a, r, one25, 3, 1, widen)
+                               : (!a->bytes || strides[i] != 3) &&
+                                     svg_log_try(a, r, all, 1, strides[i], widen);
+            if (ok && a->n >= 2 && svg_ticks_fit(a, px, horizontal))
+                return;
+            if (ok && a->n >= 2)
+                coarsest = *a, found = 1;
+        }
+        *a = coarsest;
+        if (found)
             return;
-        if (ok && a->n >= 2)
-            coarsest = *a;
     }
-    *a = coarsest;
 }
 
 /* Widest tick label of a, px. */
@@ -439,18 +504,18 @@ static void svg_legend_size(svg_layout *L, const cli_svg_plot *p)
     L->leg_h = L->leg_rows ? 12 + SVG_LEG_ROW * L->leg_rows : 0;
 }
 
-/* Title lines wrapped to the requested width; the canvas widens for a
- * word longer than that. */
-static void svg_title_size(svg_layout *L, const char *title)
+/* Lines of text wrapped at font size fs to the requested width, and
+ * characters per line; the canvas widens for a word longer than that. */
+static void svg_wrap_size(svg_layout *L, const char *text, int fs, int *cols, int *lines)
 {
-    double cw = CLI_SVG_EM * SVG_FS_TITLE;
-    L->title_cols = (int)fmax(1, floor((L->w - 2 * SVG_PAD) / cw));
-    L->title_lines = 0;
-    for (const char *s = title && *title ? title : NULL; s;) {
+    double cw = CLI_SVG_EM * fs;
+    *cols = (int)fmax(1, floor((L->w - 2 * SVG_PAD) / cw));
+    *lines = 0;
+    for (const char *s = text && *text ? text : NULL; s;) {
         const char *line = s;
-        size_t n = svg_title_line(line, L->title_cols, &s);
+        size_t n = svg_title_line(line, *cols, &s);
         L->w = fmax(L->w, svg_chars(line, n) * cw + 2 * SVG_PAD);
-        L->title_lines++;
+        (*lines)++;
     }
 }
 
@@ -463,11 +528,17 @@ static void svg_axis_ticks(svg_axis *a, const svg_range *r, double px, int horiz
         svg_lin_ticks(a, r, px, horizontal);
 }
 
+/* Height of the x tick labels and the x label under the frame, px. */
+static double svg_below_frame(const cli_svg_plot *p)
+{
+    return SVG_TICK + SVG_TICK_GAP + SVG_FS_TICK + (p->xlabel ? 10 + SVG_LINE * SVG_FS_LABEL : 0);
+}
+
 /* Plot height, y ticks and the left margin that holds their labels. */
 static void svg_layout_y(svg_layout *L, const cli_svg_plot *p, const svg_range *ry)
 {
-    double mb = SVG_TICK + SVG_TICK_GAP + SVG_FS_TICK + SVG_PAD +
-                (p->xlabel ? 10 + SVG_LINE * SVG_FS_LABEL : 0);
+    double mb = svg_below_frame(p) + SVG_PAD +
+                (L->cap_lines ? 6 + L->cap_lines * SVG_LINE * SVG_FS_CAPTION : 0);
     double min_ph = fmax(fmax(SVG_MIN_PH, L->leg_h), svg_text_w(p->ylabel, SVG_FS_LABEL) + 10);
     L->mt = SVG_PAD + (L->title_lines ? L->title_lines * SVG_LINE * SVG_FS_TITLE + 10 : 8);
     L->ph = fmax(L->h - L->mt - mb, min_ph);
@@ -512,7 +583,8 @@ static void svg_layout_compute(svg_layout *L, const cli_svg_plot *p)
     L->w = p->width > 0 ? p->width : 800;
     L->h = p->height > 0 ? p->height : 500;
     svg_legend_size(L, p);
-    svg_title_size(L, p->title);
+    svg_wrap_size(L, p->title, SVG_FS_TITLE, &L->title_cols, &L->title_lines);
+    svg_wrap_size(L, p->caption, SVG_FS_CAPTION, &L->cap_cols, &L->cap_lines);
     svg_layout_y(L, p, &ry);
     svg_layout_x(L, p, &rx, (L->leg_rows ? SVG_LEG_GAP + L->leg_w : 0) + SVG_PAD);
 }
@@ -573,6 +645,145 @@ static void svg_hlines(svg_out *o, const svg_layout *L, const cli_svg_plot *p)
     }
 }
 
+/* ---- dodging ---- */
+
+/* A drawn point: canvas position, series and index. */
+typedef struct svg_pt {
+    double x, y;
+    int k, i;
+} svg_pt;
+
+/* By series, then index: a total order, so that any qsort gives the same
+ * result. */
+static int svg_pt_by_series(const void *a, const void *b)
+{
+    const svg_pt *p = a, *q = b;
+    return p->k != q->k ? p->k - q->k : p->i - q->i;
+}
+
+/* By x, then y, then series and index. */
+static int svg_pt_by_pos(const void *a, const void *b)
+{
+    const svg_pt *p = a, *q = b;
+    if (p->x != q->x)
+        return p->x < q->x ? -1 : 1;
+    if (p->y != q->y)
+        return p->y < q->y ? -1 : 1;
+    return svg_pt_by_series(a, b);
+}
+
+/* The group starting at g[0] (m points, one x, within the dodge of their
+ * neighbors) spread about its mean y, series in order from the top. */
+static void svg_spread(svg_layout *L, svg_pt *g, int m, double gap)
+{
+    double mean = 0;
+    for (int j = 0; j < m; j++)
+        mean += g[j].y / m;
+    qsort(g, (size_t)m, sizeof *g, svg_pt_by_series);
+    for (int j = 0; j < m; j++)
+        L->dy[L->base[g[j].k] + g[j].i] = mean + (j - (m - 1) / 2.0) * gap - g[j].y;
+}
+
+/* L->dy and L->base for p->dodge (none when it is 0). 0, or -1 without
+ * memory. */
+static int svg_dodge(svg_layout *L, const cli_svg_plot *p)
+{
+    int total = 0, m = 0;
+    if (!(p->dodge > 0))
+        return 0;
+    for (int k = 0; k < p->n_series; k++)
+        total += p->series[k].n;
+    L->dy = calloc((size_t)total + 1, sizeof *L->dy);
+    L->base = malloc(((size_t)p->n_series + 1) * sizeof *L->base);
+    svg_pt *pt = malloc(((size_t)total + 1) * sizeof *pt);
+    if (!L->dy || !L->base || !pt) {
+        free(pt);
+        return -1;
+    }
+    for (int k = 0, b = 0; k < p->n_series; b += p->series[k++].n) {
+        L->base[k] = b;
+        for (int i = 0; i < p->series[k].n; i++)
+            if (svg_point_ok(p, &p->series[k], i))
+                pt[m++] = (svg_pt){svg_px(L, p->series[k].x[i]),
+                                   svg_py(L, p->series[k].y[i]), k, i};
+    }
+    qsort(pt, (size_t)m, sizeof *pt, svg_pt_by_pos);
+    for (int j = 0, e; j < m; j = e) {
+        for (e = j + 1; e < m && pt[e].x == pt[j].x && pt[e].y - pt[e - 1].y < p->dodge; e++)
+            ;
+        if (e - j > 1)
+            svg_spread(L, pt + j, e - j, p->dodge);
+    }
+    free(pt);
+    return 0;
+}
+
+/* ---- series ---- */
+
+/* Canvas y of point i of series k, dodged. */
+static double svg_point_y(const svg_layout *L, const cli_svg_plot *p, int k, int i)
+{
+    return svg_py(L, p->series[k].y[i]) + (L->dy ? L->dy[L->base[k] + i] : 0);
+}
+
+/* The marker shape of series k (CLI_SVG_NONE for none). */
+static int svg_shape(const cli_svg_plot *p, int k)
+{
+    int m = p->series[k].marker;
+    return m == CLI_SVG_AUTO ? 1 + k % CLI_SVG_N_SHAPES : m;
+}
+
+/* Whether series k's markers are hollow: another series is drawn on top. */
+static int svg_hollow(const cli_svg_plot *p, int k)
+{
+    for (int j = 0; j < p->n_series && !p->series[k].on_top; j++)
+        if (p->series[j].on_top)
+            return 1;
+    return 0;
+}
+
+/* The group a series' markers (or legend sample) are drawn in. */
+static void svg_marker_group(svg_out *o, const char *color, int hollow)
+{
+    if (hollow)
+        svg_printf(o, "<g fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\">\n", color);
+    else
+        svg_printf(o, "<g fill=\"%s\">\n", color);
+}
+
+/* One marker centered at (x, y); its colors come from the group. */
+static void svg_marker(svg_out *o, int shape, double x, double y)
+{
+    const double r = SVG_MARK, t = 1.3 * SVG_MARK; /* triangles, diamonds: larger */
+    switch (shape) {
+    case CLI_SVG_CIRCLE:
+        svg_printf(o, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%.2f\"/>\n", x, y, r);
+        break;
+    case CLI_SVG_SQUARE:
+        svg_printf(o, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n",
+                   x - r, y - r, 2 * r, 2 * r);
+        break;
+    case CLI_SVG_TRIANGLE:
+    case CLI_SVG_TRIANGLE_DOWN: {
+        double s = shape == CLI_SVG_TRIANGLE ? 1 : -1;
+        svg_printf(o, "<polygon points=\"%.2f,%.2f %.2f,%.2f %.2f,%.2f\"/>\n", x,
+                   y - s * t, x + 0.87 * t, y + s * 0.5 * t, x - 0.87 * t, y + s * 0.5 * t);
+        break;
+    }
+    case CLI_SVG_DIAMOND:
+        svg_printf(o, "<polygon points=\"%.2f,%.2f %.2f,%.2f %.2f,%.2f %.2f,%.2f\"/>\n", x,
+                   y - t, x + t, y, x, y + t, x - t, y);
+        break;
+    }
+}
+
+/* The dash attribute of pattern d (0: solid, nothing). */
+static void svg_dash_attr(svg_out *o, int d)
+{
+    if (d > 0)
+        svg_printf(o, " stroke-dasharray=\"%s\"", svg_dashes[(d - 1) % SVG_N_DASHES]);
+}
+
 /* The series' line as one path, a new subpath after every gap. */
 static void svg_series_path(svg_out *o, const svg_layout *L, const cli_svg_plot *p, int k)
 {
@@ -584,33 +795,129 @@ static void svg_series_path(svg_out *o, const svg_layout *L, const cli_svg_plot 
             continue;
         }
         svg_printf(o, "%s%s%.2f %.2f", started ? " " : "<path d=\"", pen ? "" : "M",
-                   svg_px(L, s->x[i]), svg_py(L, s->y[i]));
+                   svg_px(L, s->x[i]), svg_point_y(L, p, k, i));
         started = pen = 1;
     }
-    if (started)
-        svg_printf(o, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
-                      "stroke-linejoin=\"round\"%s/>\n",
-                   svg_palette[k % SVG_N_COLORS],
-                   s->dashed ? " stroke-dasharray=\"6 4\"" : "");
+    if (!started)
+        return;
+    svg_printf(o, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"",
+               svg_palette[k % SVG_N_COLORS]);
+    svg_dash_attr(o, s->dash);
+    svg_printf(o, "/>\n");
+}
+
+/* One error bar from (x0, y0) to (x1, y1) with caps across its ends. */
+static void svg_bar(svg_out *o, double x0, double y0, double x1, double y1)
+{
+    double cx = x0 == x1 ? SVG_CAP : 0, cy = x0 == x1 ? 0 : SVG_CAP;
+    svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", x0, y0, x1, y1);
+    svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", x0 - cx, y0 - cy,
+               x0 + cx, y0 + cy);
+    svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", x1 - cx, y1 - cy,
+               x1 + cx, y1 + cy);
+}
+
+/* The error bars of series k, each end where it can be drawn (else at the
+ * frame). */
+static void svg_series_bars(svg_out *o, const svg_layout *L, const cli_svg_plot *p, int k)
+{
+    const cli_svg_series *s = &p->series[k];
+    int open = 0;
+    for (int i = 0; i < s->n && (s->xerr || s->yerr); i++) {
+        double ex = s->xerr ? s->xerr[i] : 0, ey = s->yerr ? s->yerr[i] : 0;
+        if (!svg_point_ok(p, s, i) || !(ex > 0 || ey > 0))
+            continue;
+        if (!open)
+            svg_printf(o, "<g stroke=\"%s\" stroke-width=\"1.25\">\n",
+                       svg_palette[k % SVG_N_COLORS]);
+        open = 1;
+        double x = svg_px(L, s->x[i]), y = svg_point_y(L, p, k, i), dy = y - svg_py(L, s->y[i]);
+        if (ey > 0)
+            svg_bar(o, x, svg_drawable(s->y[i] - ey, p->log_y) ? svg_py(L, s->y[i] - ey) + dy
+                                                                : L->mt + L->ph,
+                    x, svg_py(L, s->y[i] + ey) + dy);
+        if (ex > 0)
+            svg_bar(o, svg_drawable(s->x[i] - ex, p->log_x) ? svg_px(L, s->x[i] - ex) : L->ml,
+                    y, svg_px(L, s->x[i] + ex), y);
+    }
+    if (open)
+        svg_printf(o, "</g>\n");
 }
 
 /* Markers: at every point of a short series, else at isolated points. */
 static void svg_series_markers(svg_out *o, const svg_layout *L, const cli_svg_plot *p, int k)
 {
     const cli_svg_series *s = &p->series[k];
-    int all = s->n <= CLI_SVG_MARKERS, open = 0;
-    for (int i = 0; i < s->n; i++) {
+    int all = s->n <= CLI_SVG_MARKERS, open = 0, shape = svg_shape(p, k);
+    for (int i = 0; i < s->n && shape != CLI_SVG_NONE; i++) {
         if (!svg_point_ok(p, s, i) ||
             (!all && (svg_point_ok(p, s, i - 1) || svg_point_ok(p, s, i + 1))))
             continue;
         if (!open)
-            svg_printf(o, "<g fill=\"%s\">\n", svg_palette[k % SVG_N_COLORS]);
+            svg_marker_group(o, svg_palette[k % SVG_N_COLORS], svg_hollow(p, k));
         open = 1;
-        svg_printf(o, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\"/>\n", svg_px(L, s->x[i]),
-                   svg_py(L, s->y[i]));
+        svg_marker(o, shape, svg_px(L, s->x[i]), svg_point_y(L, p, k, i));
     }
     if (open)
         svg_printf(o, "</g>\n");
+}
+
+/* Labels placed so far (their boxes), to keep the next ones clear. */
+typedef struct svg_placed {
+    int n;
+    double box[SVG_MAX_LABELS][4]; /* x0, y0, x1, y1 */
+} svg_placed;
+
+/* Place c (0 right above, 1 left above, 2 right below, 3 left below) of a
+ * label w px wide beside the point at (x, y), moved into the frame: its
+ * box x0, y0, x1, y1. */
+static void svg_spot(const svg_layout *L, int c, double x, double y, double w, double *b)
+{
+    const double fs = SVG_FS_POINT, d = SVG_MARK + 3;
+    double x0 = c & 1 ? x - d - w : x + d, y1 = c & 2 ? y + d + fs : y - d;
+    b[0] = fmin(fmax(x0, L->ml + 1), L->ml + L->pw - w - 1);
+    b[3] = fmin(fmax(y1, L->mt + 1 + fs), L->mt + L->ph - 1);
+    b[1] = b[3] - fs;
+    b[2] = b[0] + w;
+}
+
+/* The box of the label of the point at (x, y): the first place that meets
+ * no earlier label, else the first place; it joins the placed ones. */
+static void svg_place(const svg_layout *L, svg_placed *pl, double x, double y, double w,
+                      double *b)
+{
+    int clear = 0;
+    for (int c = 0; c < 4 && !clear; c++) {
+        svg_spot(L, c, x, y, w, b);
+        clear = 1;
+        for (int j = 0; j < pl->n && clear; j++)
+            clear = !(b[0] < pl->box[j][2] && pl->box[j][0] < b[2] &&
+                      b[1] < pl->box[j][3] && pl->box[j][1] < b[3]);
+    }
+    if (!clear)
+        svg_spot(L, 0, x, y, w, b);
+    if (pl->n < SVG_MAX_LABELS)
+        memcpy(pl->box[pl->n++], b, sizeof pl->box[0]);
+}
+
+/* The point labels of every series, in order (the text's box is the one
+ * placed: its baseline 0.2 font sizes above the bottom). */
+static void svg_point_labels(svg_out *o, const svg_layout *L, const cli_svg_plot *p)
+{
+    svg_placed pl = {0};
+    for (int k = 0; k < p->n_series; k++) {
+        const cli_svg_series *s = &p->series[k];
+        for (int i = 0; i < s->n && s->point_labels; i++) {
+            const char *t = s->point_labels[i];
+            if (!t || !*t || !svg_point_ok(p, s, i))
+                continue;
+            double b[4];
+            svg_place(L, &pl, svg_px(L, s->x[i]), svg_point_y(L, p, k, i),
+                      svg_text_w(t, SVG_FS_POINT), b);
+            svg_text(o, b[0], b[3] - 0.2 * SVG_FS_POINT, SVG_FS_POINT, SVG_START, SVG_POINT, t,
+                     strlen(t));
+        }
+    }
 }
 
 /* Frame, tick marks and tick labels. */
@@ -634,18 +941,18 @@ static void svg_axes(svg_out *o, const svg_layout *L)
     svg_printf(o, "</g>\n");
     double ty = bottom + SVG_TICK + SVG_TICK_GAP + SVG_ASCENT * SVG_FS_TICK;
     for (int i = 0; i < L->x.n; i++)
-        svg_text(o, svg_px(L, L->x.v[i]), ty, SVG_FS_TICK, SVG_MIDDLE, 0, L->x.text[i],
+        svg_text(o, svg_px(L, L->x.v[i]), ty, SVG_FS_TICK, SVG_MIDDLE, SVG_PLAIN, L->x.text[i],
                  strlen(L->x.text[i]));
     double tx = L->ml - SVG_TICK - SVG_TICK_GAP;
     for (int i = 0; i < L->y.n; i++)
-        svg_text(o, tx, svg_py(L, L->y.v[i]) + 0.35 * SVG_FS_TICK, SVG_FS_TICK, SVG_END, 0,
+        svg_text(o, tx, svg_py(L, L->y.v[i]) + 0.35 * SVG_FS_TICK, SVG_FS_TICK, SVG_END, SVG_PLAIN,
                  L->y.text[i], strlen(L->y.text[i]));
 }
 
-/* One legend row: a sample of the line (dashed, with a marker when the
- * plot shows them), then the text. */
+/* One legend row: a sample of the line (color, dash, and the marker the
+ * series shows, shape < 0 for none), then the text. */
 static void svg_legend_row(svg_out *o, double x, double y, const char *color,
-                           const char *dash, int marker, const char *text)
+                           const char *dash, int shape, int hollow, const char *text)
 {
     svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" "
                   "stroke-width=\"2\"",
@@ -653,11 +960,13 @@ static void svg_legend_row(svg_out *o, double x, double y, const char *color,
     if (dash)
         svg_printf(o, " stroke-dasharray=\"%s\"", dash);
     svg_printf(o, "/>\n");
-    if (marker)
-        svg_printf(o, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n",
-                   x + 8 + SVG_SWATCH / 2, y, color);
+    if (shape > 0) {
+        svg_marker_group(o, color, hollow);
+        svg_marker(o, shape, x + 8 + SVG_SWATCH / 2, y);
+        svg_printf(o, "</g>\n");
+    }
     svg_text(o, x + 8 + SVG_SWATCH + 6, y + 0.35 * SVG_FS_LEGEND, SVG_FS_LEGEND, SVG_START,
-             0, text, strlen(text));
+             SVG_PLAIN, text, strlen(text));
 }
 
 /* The legend box right of the frame, top-aligned with it. */
@@ -673,36 +982,49 @@ static void svg_legend(svg_out *o, const svg_layout *L, const cli_svg_plot *p)
         const cli_svg_series *s = &p->series[i];
         if (!s->label)
             continue;
-        svg_legend_row(o, x, y, svg_palette[i % SVG_N_COLORS], s->dashed ? "6 4" : NULL,
-                       s->n > 0 && s->n <= CLI_SVG_MARKERS, s->label);
+        int marked = s->n > 0 && s->n <= CLI_SVG_MARKERS;
+        svg_legend_row(o, x, y, svg_palette[i % SVG_N_COLORS],
+                       s->dash > 0 ? svg_dashes[(s->dash - 1) % SVG_N_DASHES] : NULL,
+                       marked ? svg_shape(p, i) : CLI_SVG_NONE, svg_hollow(p, i), s->label);
         y += SVG_LEG_ROW;
     }
     for (int i = 0; i < p->n_hlines && p->hline_labels; i++)
         if (p->hline_labels[i]) {
-            svg_legend_row(o, x, y, "#444444", svg_hline_dash[i % 3], 0, p->hline_labels[i]);
+            svg_legend_row(o, x, y, "#444444", svg_hline_dash[i % 3], CLI_SVG_NONE, 0,
+                           p->hline_labels[i]);
             y += SVG_LEG_ROW;
         }
 }
 
+/* Lines of text wrapped to cols, centered on the canvas from baseline y
+ * on. */
+static void svg_wrapped(svg_out *o, const svg_layout *L, const char *text, int cols, int fs,
+                        svg_style st, double y)
+{
+    for (const char *s = text && *text ? text : NULL; s;) {
+        const char *line = s;
+        size_t n = svg_title_line(line, cols, &s);
+        svg_text(o, L->w / 2, y, fs, SVG_MIDDLE, st, line, n);
+        y += SVG_LINE * fs;
+    }
+}
+
 /* Title lines centered on the canvas, x label under the frame, y label
- * turned left of the y tick labels. */
+ * turned left of the y tick labels, caption lines at the bottom. */
 static void svg_titles(svg_out *o, const svg_layout *L, const cli_svg_plot *p)
 {
-    double y = SVG_PAD + SVG_ASCENT * SVG_FS_TITLE;
-    for (const char *s = p->title && *p->title ? p->title : NULL; s;) {
-        const char *line = s;
-        size_t n = svg_title_line(line, L->title_cols, &s);
-        svg_text(o, L->w / 2, y, SVG_FS_TITLE, SVG_MIDDLE, 0, line, n);
-        y += SVG_LINE * SVG_FS_TITLE;
-    }
+    svg_wrapped(o, L, p->title, L->title_cols, SVG_FS_TITLE, SVG_PLAIN,
+                SVG_PAD + SVG_ASCENT * SVG_FS_TITLE);
     if (p->xlabel)
         svg_text(o, L->ml + L->pw / 2,
                  L->mt + L->ph + SVG_TICK + SVG_TICK_GAP + SVG_FS_TICK + 10 +
                      SVG_ASCENT * SVG_FS_LABEL,
-                 SVG_FS_LABEL, SVG_MIDDLE, 0, p->xlabel, strlen(p->xlabel));
+                 SVG_FS_LABEL, SVG_MIDDLE, SVG_PLAIN, p->xlabel, strlen(p->xlabel));
     if (p->ylabel)
         svg_text(o, SVG_PAD + SVG_ASCENT * SVG_FS_LABEL, L->mt + L->ph / 2, SVG_FS_LABEL,
-                 SVG_MIDDLE, 1, p->ylabel, strlen(p->ylabel));
+                 SVG_MIDDLE, SVG_TURNED, p->ylabel, strlen(p->ylabel));
+    svg_wrapped(o, L, p->caption, L->cap_cols, SVG_FS_CAPTION, SVG_CAPTION,
+                L->mt + L->ph + svg_below_frame(p) + 6 + SVG_ASCENT * SVG_FS_CAPTION);
 }
 
 /* Whether the arrays behind the counts are there. */
@@ -728,17 +1050,32 @@ int cli_svg_write(FILE *f, const cli_svg_plot *p)
     svg_layout L;
     memset(&L, 0, sizeof L);
     svg_layout_compute(&L, &q);
+    if (svg_dodge(&L, &q)) {
+        free(L.dy);
+        free(L.base);
+        errno = ENOMEM;
+        return -1;
+    }
     svg_out o = {f, 0};
     svg_header(&o, &L);
     svg_grid(&o, &L);
     svg_hlines(&o, &L, &q);
+    for (int top = 0; top < 2; top++) /* those on top last */
+        for (int i = 0; i < q.n_series; i++)
+            if (!q.series[i].on_top == !top)
+                svg_series_path(&o, &L, &q, i);
     for (int i = 0; i < q.n_series; i++)
-        svg_series_path(&o, &L, &q, i);
-    for (int i = 0; i < q.n_series; i++)
-        svg_series_markers(&o, &L, &q, i);
+        svg_series_bars(&o, &L, &q, i);
+    for (int top = 0; top < 2; top++)
+        for (int i = 0; i < q.n_series; i++)
+            if (!q.series[i].on_top == !top)
+                svg_series_markers(&o, &L, &q, i);
+    svg_point_labels(&o, &L, &q);
     svg_axes(&o, &L);
     svg_legend(&o, &L, &q);
     svg_titles(&o, &L, &q);
+    free(L.dy);
+    free(L.base);
     svg_printf(&o, "</svg>\n");
     if (!o.err && fflush(f) == EOF)
         o.err = 1;

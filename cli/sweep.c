@@ -22,30 +22,14 @@
 #include "commands.h"
 #include "fileio.h"
 #include "nmdl.h"
+#include "nmdl_commit.h" /* NMDL_COMMIT: git describe, cli/commit.cmake */
 #include "progress.h"
-#include "svg.h"
+#include "sweep.h"
 
 #define MAX_SIZES 64
 
-/* One size's measurements; NaN or 0 where not measured. */
-typedef struct row {
-    double n, ok;                               /* bytes of the prefix; 1 or 0 */
-    double file, header, model, data, checksum; /* bytes of nmdl's file */
-    double neural, n_model, n_data;             /* bytes of the neural attempt */
-    double n_params, llc, llc_se;               /* λ̂ in nats (dimensionless) */
-    double epsilon;                             /* nats per byte */
-    double b_star, budget_bits;                 /* bits per weight */
-    double loss_float;                          /* bits per byte, float weights */
-    double compress_s, decompress_s;            /* seconds */
-    double zstd, xz;                            /* bytes */
-    char method[16], error[160];
-} row;
-
-/* The numeric fields, in the order of the CSV and JSON keys. */
-#define FIELDS                                                                   \
-    X(n) X(ok) X(file) X(header) X(model) X(data) X(checksum) X(neural)          \
-    X(n_model) X(n_data) X(n_params) X(llc) X(llc_se) X(epsilon) X(b_star)       \
-    X(budget_bits) X(loss_float) X(compress_s) X(decompress_s) X(zstd) X(xz)
+/* The effort nmdl_cctx_set_effort starts with (include/nmdl.h). */
+#define DEFAULT_EFFORT 6
 
 static double now(void)
 {
@@ -133,7 +117,8 @@ static double xz_size(const uint8_t *src, size_t n)
 }
 
 /* nmdl on src[0..n): fills the nmdl fields of r. */
-static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n, row *r)
+static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n,
+                         sweep_row *r)
 {
     void *frame = NULL;
     size_t len = 0, back_len = 0;
@@ -146,10 +131,11 @@ static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n
     uint8_t *back = malloc(n ? n : 1);
     if (!rc && (!d || !back || nmdl_dctx_set_threads(d, threads)))
         rc = NMDL_ERR_NOMEM;
-    t0 = now();
-    if (!rc)
+    if (!rc) {
+        t0 = now();
         rc = nmdl_decompress(d, back, n, &back_len, frame, len);
-    r->decompress_s = now() - t0;
+        r->decompress_s = now() - t0;
+    }
     if (!rc && (back_len != n || memcmp(back, src, n)))
         rc = NMDL_ERR_CORRUPT;
     if (!rc)
@@ -158,68 +144,28 @@ static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n
         snprintf(r->error, sizeof r->error, "%s", nmdl_strerror(rc));
     } else {
         nmdl_cctx_report(c, &rep);
+        int neural = rep.neural_bytes > 0;
         r->ok = 1;
         snprintf(r->method, sizeof r->method, "%s", nmdl_method_name(info.method));
-        r->file = len, r->header = info.header_bytes, r->model = info.model_bytes;
-        r->data = info.data_bytes, r->checksum = info.checksum_bytes;
-        r->neural = rep.neural_bytes, r->n_model = rep.model_bytes, r->n_data = rep.data_bytes;
-        r->n_params = rep.n_params, r->llc = rep.llc, r->llc_se = rep.llc_se;
-        r->epsilon = rep.epsilon, r->b_star = rep.b_star, r->budget_bits = rep.budget_bits;
-        r->loss_float = rep.loss_float_bpb;
+        r->file_bytes = len, r->header_bytes = info.header_bytes;
+        r->model_bytes = info.model_bytes, r->data_bytes = info.data_bytes;
+        r->checksum_bytes = info.checksum_bytes;
+        if (neural) { /* the neural attempt's figures, NaN (null) when none */
+            r->neural_bytes = rep.neural_bytes, r->neural_model_bytes = rep.model_bytes;
+            r->neural_data_bytes = rep.data_bytes, r->n_params = rep.n_params;
+            r->llc = rep.llc, r->llc_se = rep.llc_se, r->epsilon = rep.epsilon;
+            r->b_star_bpw = rep.b_star, r->budget_bpw = rep.budget_bits;
+            r->loss_float_bpb = rep.loss_float_bpb;
+        }
     }
     nmdl_dctx_free(d);
     free(back);
     nmdl_free(frame);
 }
 
-static void json_row(FILE *f, const row *r)
-{
-    fprintf(f, "{\"method\":\"%s\",\"error\":\"%s\"", r->method, r->error);
-#define X(k) isfinite(r->k) ? fprintf(f, ",\"" #k "\":%.10g", r->k) : fprintf(f, ",\"" #k "\":null");
-    FIELDS
-#undef X
-    fprintf(f, "}");
-}
-
-/* The number after `key` in s; NaN where it is missing or null. */
-static double json_field(const char *s, const char *key)
-{
-    const char *p = strstr(s, key);
-    char *end;
-    if (!p)
-        return NAN;
-    p += strlen(key);
-    double v = strtod(p, &end);
-    return end == p ? NAN : v;
-}
-
-/* Reads back a row this file wrote (our own JSON, one object) that
- * succeeded: 0, or -1 when there is none. */
-static int read_row(const char *path, row *r)
-{
-    uint8_t *buf;
-    size_t len;
-    if (cli_read_all(path, &buf, &len))
-        return -1;
-    char *s = realloc(buf, len + 1);
-    if (!s) {
-        free(buf);
-        return -1;
-    }
-    s[len] = 0;
-    memset(r, 0, sizeof *r);
-#define X(k) r->k = json_field(s, "\"" #k "\":");
-    FIELDS
-#undef X
-    const char *p = strstr(s, "\"method\":\"");
-    if (p)
-        sscanf(p + 10, "%15[^\"]", r->method);
-    free(s);
-    return r->n > 0 && r->ok ? 0 : -1; /* a size that failed is tried again */
-}
-
 /* Writes a document built by `write` atomically; prints its own errors. */
-static int save(const char *path, void (*write)(FILE *, const row *, int), const row *rows, int k)
+static int save(const char *path, void (*write)(FILE *, const sweep_row *, int),
+                const sweep_row *rows, int k)
 {
     cli_doc d;
     int err = cli_doc_open(&d);
@@ -232,104 +178,37 @@ static int save(const char *path, void (*write)(FILE *, const row *, int), const
     return err ? -1 : 0;
 }
 
-static void write_one(FILE *f, const row *rows, int k)
+/* The records, each on a line of its own after `before` (a size-N.json
+ * holds one; --json prints all; results.json is an array of them). */
+static void write_records(FILE *f, const sweep_row *rows, int k, const char *before)
 {
-    (void)k;
-    json_row(f, rows);
-    fputc('\n', f);
+    for (int i = 0; i < k; i++) {
+        cli_jw w;
+        fputs(i ? before : "", f);
+        cli_jw_begin(&w, f, "sweep");
+        sweep_row_json(&w, &rows[i]);
+        cli_jw_finish(&w);
+    }
+    fputs(k ? "\n" : "", f);
 }
 
-static void write_json(FILE *f, const row *rows, int k)
+static void write_lines(FILE *f, const sweep_row *rows, int k)
+{
+    write_records(f, rows, k, "\n");
+}
+
+static void write_json(FILE *f, const sweep_row *rows, int k)
 {
     fputs("[\n", f);
-    for (int i = 0; i < k; i++) {
-        json_row(f, &rows[i]);
-        fputs(i + 1 < k ? ",\n" : "\n", f);
-    }
+    write_records(f, rows, k, ",\n");
     fputs("]\n", f);
 }
 
-static void write_csv(FILE *f, const row *rows, int k)
+static void write_csv(FILE *f, const sweep_row *rows, int k)
 {
-    fprintf(f, "method");
-#define X(key) fprintf(f, "," #key);
-    FIELDS
-#undef X
-    fprintf(f, ",error\n");
-    for (int i = 0; i < k; i++) {
-        fprintf(f, "%s", rows[i].method);
-#define X(key) fprintf(f, ",%.10g", rows[i].key);
-        FIELDS
-#undef X
-        fprintf(f, ",\"%s\"\n", rows[i].error);
-    }
-}
-
-/* Values of one field over the rows that succeeded and measured it (> 0),
- * scaled to bits per byte (bytes * 8 / n) when `per_byte`. */
-static void column(const row *rows, int k, size_t off, int per_byte, double *x, double *y, int *m)
-{
-    *m = 0;
-    for (int i = 0; i < k; i++) {
-        double v = *(const double *)((const char *)&rows[i] + off);
-        if (!rows[i].ok || !(v > 0))
-            continue;
-        x[*m] = rows[i].n;
-        y[(*m)++] = per_byte ? 8 * v / rows[i].n : v;
-    }
-}
-
-static void write_dl_svg(FILE *f, const row *rows, int k)
-{
-    static const struct { const char *label; size_t off; int dashed; } cols[] = {
-        {"nmdl file", offsetof(row, file), 0},
-        {"neural attempt (whole DL)", offsetof(row, neural), 1},
-        {"model part", offsetof(row, n_model), 0},
-        {"data part", offsetof(row, n_data), 0},
-        {"zstd -19", offsetof(row, zstd), 0},
-        {"xz -9e", offsetof(row, xz), 0},
-    };
-    enum { NC = sizeof cols / sizeof cols[0] };
-    double x[NC + 1][MAX_SIZES], y[NC + 1][MAX_SIZES];
-    cli_svg_series s[NC + 1];
-    for (int c = 0; c < NC; c++) {
-        int m;
-        column(rows, k, cols[c].off, 1, x[c], y[c], &m);
-        s[c] = (cli_svg_series){cols[c].label, x[c], y[c], m, cols[c].dashed};
-    }
-    int m = 0; /* theory: L/ln 2 + llc log2(n) / n, in bits per byte */
+    sweep_csv_header(f);
     for (int i = 0; i < k; i++)
-        if (rows[i].ok && rows[i].llc > 0 && rows[i].loss_float > 0) {
-            x[NC][m] = rows[i].n;
-            y[NC][m++] = rows[i].loss_float + rows[i].llc * log2(rows[i].n) / rows[i].n;
-        }
-    s[NC] = (cli_svg_series){"theory: L(w*)/ln 2 + llc log2(n)/n", x[NC], y[NC], m, 1};
-    cli_svg_plot p = {"Description length against dataset size", "dataset size n (bytes)",
-                      "description length (bits per byte)", 1, 0, 1, 0, 0, 0, s, NC + 1,
-                      NULL, NULL, 0};
-    cli_svg_write(f, &p);
-}
-
-static void write_model_svg(FILE *f, const row *rows, int k)
-{
-    double x[MAX_SIZES], y[MAX_SIZES], lx[2] = {INFINITY, 0}, ly[2];
-    int m = 0;
-    for (int i = 0; i < k; i++) {
-        double pred = rows[i].llc * log2(1.0 / rows[i].epsilon);
-        if (!rows[i].ok || !(pred > 0) || !(rows[i].n_model > 0))
-            continue;
-        x[m] = pred;
-        y[m++] = 8 * rows[i].n_model;
-        lx[0] = fmin(lx[0], fmin(pred, 8 * rows[i].n_model));
-        lx[1] = fmax(lx[1], fmax(pred, 8 * rows[i].n_model));
-    }
-    ly[0] = lx[0], ly[1] = lx[1];
-    cli_svg_series s[2] = {{"measured (model part)", x, y, m, 0},
-                           {"measured = predicted", lx, ly, m ? 2 : 0, 1}};
-    cli_svg_plot p = {"Model bits: measured against the learning coefficient's prediction",
-                      "predicted model bits, llc log2(1/epsilon)", "measured model bits",
-                      1, 1, 0, 0, 0, 0, s, 2, NULL, NULL, 0};
-    cli_svg_write(f, &p);
+        sweep_csv_row(f, &rows[i]);
 }
 
 static void clock_text(char *buf, size_t n, double s)
@@ -338,23 +217,78 @@ static void clock_text(char *buf, size_t n, double s)
     snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
 }
 
-/* One size: measured now (returns 1), or read back from its file (0). */
+/* What the record says about how it was made: the corpus as named, the
+ * effort (neural method only), the build, the UTC time it finished. */
+static void stamp(const cli_opts *o, sweep_row *r)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    r->corpus = strdup(o->inputs[0]);
+    r->effort = o->method != NMDL_METHOD_NEURAL ? NAN : o->effort ? o->effort : DEFAULT_EFFORT;
+    snprintf(r->commit, sizeof r->commit, "%s", NMDL_COMMIT);
+    if (gmtime_r(&t, &tm))
+        strftime(r->date, sizeof r->date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One size: measured now (returns 1), read back from its file (0), or a
+ * record that must not be touched (-1). A record of schema 0 is stored
+ * again in the current one, the corpus named as now where it said none. */
 static int size_step(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
-                     uint64_t n, const char *dir, row *r)
+                     uint64_t n, const char *dir, sweep_row *r)
 {
     char path[4096];
+    int old;
     snprintf(path, sizeof path, "%s/size-%llu.json", dir, (unsigned long long)n);
-    if (read_row(path, r) == 0) {
+    int rc = sweep_row_read(path, r, &old);
+    if (rc < 0)
+        return -1;
+    if (rc == 0 && r->ok && r->input_bytes == (double)n) {
         fprintf(stderr, "sweep: %llu bytes: done before, skipped\n", (unsigned long long)n);
+        if (old && !r->corpus)
+            r->corpus = strdup(o->inputs[0]);
+        if (old)
+            save(path, write_lines, r, 1);
         return 0;
     }
-    memset(r, 0, sizeof *r);
-    r->n = (double)n;
+    sweep_row_free(r); /* a size that failed is tried again */
+    sweep_row_init(r);
+    r->input_bytes = (double)n;
     measure_nmdl(c, cli_threads(o), data, (size_t)n, r);
-    r->zstd = zstd_size(data, (size_t)n);
-    r->xz = xz_size(data, (size_t)n);
-    save(path, write_one, r, 1);
+    r->zstd_bytes = zstd_size(data, (size_t)n);
+    r->xz_bytes = xz_size(data, (size_t)n);
+    stamp(o, r);
+    save(path, write_lines, r, 1);
     return 1;
+}
+
+/* The sizes one by one, with the time to go on standard error; 0, or 1
+ * when a stored record stopped the sweep. */
+static int run_sizes(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
+                     const uint64_t *sizes, int k, sweep_row *rows)
+{
+    double t0 = now(), total = 0, done = 0; /* bytes to measure, measured */
+    for (int i = 0; i < k; i++)
+        total += (double)sizes[i];
+    for (int i = 0; i < k; i++) {
+        int rc = size_step(c, o, data, sizes[i], o->out_dir, &rows[i]);
+        if (rc < 0)
+            return 1;
+        if (rc)
+            done += (double)sizes[i];
+        else /* the estimate counts only the sizes still to measure */
+            total -= (double)sizes[i];
+        char el[32], eta[32], left[64] = "no rate yet to estimate the rest";
+        clock_text(el, sizeof el, now() - t0);
+        if (done > 0) { /* extrapolated per byte measured */
+            clock_text(eta, sizeof eta, (now() - t0) / done * (total - done));
+            snprintf(left, sizeof left, "about %s to go", eta);
+        }
+        fprintf(stderr, "sweep: %llu bytes (%d/%d): %s, %s %.0f bytes (%.3f bits/byte); "
+                "elapsed %s, %s\n", (unsigned long long)sizes[i], i + 1, k,
+                rows[i].ok ? "ok" : rows[i].error, rows[i].method, rows[i].file_bytes,
+                8 * rows[i].file_bytes / (double)sizes[i], el, left);
+    }
+    return 0;
 }
 
 int cli_sweep(const cli_opts *o)
@@ -366,7 +300,7 @@ int cli_sweep(const cli_opts *o)
     uint8_t *data;
     size_t n;
     uint64_t sizes[MAX_SIZES];
-    int k, err = cli_read_all(o->inputs[0], &data, &n), status = 0;
+    int k = 0, err = cli_read_all(o->inputs[0], &data, &n), status = 0;
     if (err) {
         cli_error(o->inputs[0], strerror(err));
         return 1;
@@ -382,42 +316,32 @@ int cli_sweep(const cli_opts *o)
     }
     nmdl_cctx *c = nmdl_cctx_create();
     cli_bar bar;
-    row rows[MAX_SIZES];
-    double t0 = now(), total = 0, done = 0; /* bytes to measure, measured */
-    for (int i = 0; i < k; i++)
-        total += (double)sizes[i];
-    if (!c || cli_configure(c, o, &bar)) {
+    sweep_row *rows = calloc((size_t)k, sizeof *rows);
+    if (!c || !rows || cli_configure(c, o, &bar)) {
         cli_error("sweep", "invalid compression settings");
         status = 1;
     }
-    for (int i = 0; !status && i < k; i++) {
-        if (size_step(c, o, data, sizes[i], o->out_dir, &rows[i]))
-            done += (double)sizes[i];
-        else /* the estimate counts only the sizes still to measure */
-            total -= (double)sizes[i];
-        char el[32], eta[32], left[64] = "no rate yet to estimate the rest";
-        clock_text(el, sizeof el, now() - t0);
-        if (done > 0) { /* extrapolated per byte measured */
-            clock_text(eta, sizeof eta, (now() - t0) / done * (total - done));
-            snprintf(left, sizeof left, "about %s to go", eta);
-        }
-        fprintf(stderr, "sweep: %llu bytes (%d/%d): %s, %s %.0f bytes (%.3f bits/byte); "
-                "elapsed %s, %s\n", (unsigned long long)sizes[i], i + 1, k,
-                rows[i].ok ? "ok" : rows[i].error, rows[i].method, rows[i].file,
-                8 * rows[i].file / (double)sizes[i], el, left);
-    }
+    if (!status)
+        status = run_sizes(c, o, data, sizes, k, rows);
     if (!status) {
         char path[4096];
-        static const struct { const char *name; void (*write)(FILE *, const row *, int); } out[] = {
-            {"results.csv", write_csv}, {"results.json", write_json},
-            {"dl_vs_n.svg", write_dl_svg}, {"model_bits.svg", write_model_svg}};
+        static const struct {
+            const char *name;
+            void (*write)(FILE *, const sweep_row *, int);
+        } out[] = {{"results.csv", write_csv}, {"results.json", write_json},
+                   {"dl_vs_n.svg", sweep_plot_dl}, {"model_bits.svg", sweep_plot_model}};
         for (size_t j = 0; j < sizeof out / sizeof out[0]; j++) {
             snprintf(path, sizeof path, "%s/%s", o->out_dir, out[j].name);
             status |= save(path, out[j].write, rows, k) != 0;
         }
         for (int i = 0; i < k; i++)
             status |= !rows[i].ok;
+        if (o->json)
+            write_lines(stdout, rows, k);
     }
+    for (int i = 0; rows && i < k; i++)
+        sweep_row_free(&rows[i]);
+    free(rows);
     nmdl_cctx_free(c);
     free(data);
     return status;

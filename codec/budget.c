@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../model/llctf.h"
 #include "../model/train.h"
@@ -17,12 +16,63 @@
 #define SEARCH_MAX_BITS 8.0
 #define SEARCH_FLOOR_BITS 0.01
 #define FALLBACK_START 1.0 /* bits: where the search starts without b* */
+#define BISECTIONS 36      /* steps of the step-size bisection */
+#define REFINEMENTS 4      /* budgets the search tries around the best */
+#define FINALISTS 3        /* budgets it fine-tunes briefly */
+#define PLAN_START 0.05    /* bits: the usual b*, for plans made before it */
+/* Work units of one weight through one bisection step (set the steps,
+ * round, entropy-code; one thread; measured 2026-12-01 at -T2, see
+ * ARCHITECTURE "Progress"). */
+#define BISECT_COST 1200.0
 
-static double now(void)
+/* Budgets the doubling from `start` tries (up to SEARCH_MAX_BITS). */
+static int doublings(double start)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    int k = 0;
+    for (double b = start; b <= SEARCH_MAX_BITS * 1.0001; b *= 2)
+        k++;
+    return k;
+}
+
+/* Work units of one step-size bisection. */
+static double bisect_work(const nmdl_model_config *cfg, int threads)
+{
+    nmdl_tf_layout lay;
+    nmdl_tf_layout_make(cfg, &lay);
+    return BISECTIONS * BISECT_COST * (double)lay.n_params * threads;
+}
+
+double nmdl_budget_delta_work(const nmdl_model_config *cfg, int threads)
+{
+    return bisect_work(cfg, threads);
+}
+
+/* Work and steps (budgets tried and the finalists' fine-tuning steps) of
+ * a search starting at `start` bits. */
+static double search_work(const nmdl_budget_params *p, const nmdl_model_config *cfg,
+                          size_t n, int threads, double start, long *budgets)
+{
+    int plain = doublings(start) + REFINEMENTS, tuned = p->tune ? FINALISTS : 0;
+    long tune_steps = p->tune ? p->tune->steps : 0;
+    double tune = p->tune ? (double)tune_steps * nmdl_train_step_work(cfg, p->tune->batch) : 0;
+    *budgets = plain + tuned * (1 + tune_steps);
+    return (plain + tuned + 1) * nmdl_train_sample_work(cfg, n) +
+           (plain + tuned) * bisect_work(cfg, threads) + tuned * tune;
+}
+
+void nmdl_budget_plan(const nmdl_budget_params *p, const nmdl_model_config *cfg,
+                      size_t n, int threads, double *work, long *steps)
+{
+    work[NMDL_PHASE_LLC] = work[NMDL_PHASE_SEARCH] = 0;
+    steps[NMDL_PHASE_LLC] = steps[NMDL_PHASE_SEARCH] = 0;
+    if (p->mode == NMDL_BUDGET_FIXED)
+        return;
+    nmdl_llc_settings s = p->llc;
+    s.threads = threads;
+    work[NMDL_PHASE_LLC] = nmdl_llctf_plan(cfg, &s, &steps[NMDL_PHASE_LLC]);
+    if (p->mode == NMDL_BUDGET_SEARCH)
+        work[NMDL_PHASE_SEARCH] = search_work(p, cfg, n, threads, PLAN_START,
+                                              &steps[NMDL_PHASE_SEARCH]);
 }
 
 /* Bits per weight of the levels under step size delta (actually coded). */
@@ -40,10 +90,11 @@ static double coded_bits(nmdl_qmodel *qm, const float *params, double delta,
 }
 
 double nmdl_budget_delta(nmdl_qmodel *qm, const float *params, double bits,
-                         int per_row, const float *spread)
+                         int per_row, const float *spread, nmdl_prog *prog)
 {
     double lo = log(1e-4), hi = log(1e4); /* cost falls as the step grows */
-    for (int i = 0; i < 36; i++) {
+    const double work = BISECT_COST * (double)qm->lay.n_params * (prog ? prog->threads : 1);
+    for (int i = 0; i < BISECTIONS && !nmdl_prog_add(prog, work, 0); i++) {
         double mid = 0.5 * (lo + hi);
         if (coded_bits(qm, params, exp(mid), per_row, spread) > bits)
             lo = mid;
@@ -54,100 +105,116 @@ double nmdl_budget_delta(nmdl_qmodel *qm, const float *params, double bits,
     return exp(hi);
 }
 
-/* Sample loss (nats per byte) under the model's current weights. */
-static double sample_loss(nmdl_model *m, const nmdl_train_sample *s)
+/* Sample loss (nats per byte) under the model's current weights into
+ * *nats, counted in prog. */
+static int sample_loss(nmdl_model *m, const nmdl_train_sample *s, nmdl_prog *prog,
+                       double *nats)
 {
-    double nats;
-    return nmdl_train_sample_loss(m, s, &nats) ? NAN : nats;
+    int rc = nmdl_train_sample_loss(m, s, prog, nats);
+    if (rc && rc != NMDL_ERR_CANCELED) {
+        *nats = NAN;
+        rc = NMDL_OK;
+    }
+    return rc;
 }
 
-/* Estimated whole DL in bits (model bits + sample loss x n) of the budget
- * `bits` per weight: fills candidate r->n and returns it. With `data`,
- * fine-tunes briefly (p->tune) from w through the rounding first. Leaves
- * the weights w in the model. */
-static double candidate(nmdl_model *m, nmdl_qmodel *qm, const float *w,
-                        const nmdl_train_sample *s, const uint8_t *data, size_t n,
-                        double bits, const nmdl_budget_params *p,
-                        const float *spread, nmdl_budget_report *r)
+/* The estimated whole DL in bits (model bits + sample loss x n) of the
+ * budget `bits` per weight into *dl, recorded as candidate r->n. With
+ * `data`, fine-tunes briefly (p->tune) from w through the rounding first.
+ * Leaves the weights w in the model. */
+static int candidate(nmdl_model *m, nmdl_qmodel *qm, const float *w,
+                     const nmdl_train_sample *s, const uint8_t *data, size_t n,
+                     double bits, const nmdl_budget_params *p,
+                     const float *spread, nmdl_prog *prog, nmdl_budget_report *r,
+                     double *dl)
 {
-    nmdl_budget_delta(qm, w, bits, p->per_row, spread);
-    if (data) {
+    nmdl_budget_delta(qm, w, bits, p->per_row, spread, prog);
+    int rc = nmdl_prog_canceled(prog);
+    if (!rc && data) {
         nmdl_train_hook round;
         nmdl_rate_round_hook(qm, &round);
-        if (nmdl_train_run(m, data, n, p->tune, &round, NULL))
-            return INFINITY;
+        rc = nmdl_train_run(m, data, n, p->tune, &round, prog, NULL);
         nmdl_q_quantize(qm, m->params);
-    } else {
+    } else if (!rc) {
         nmdl_q_quantize(qm, w);
     }
     uint8_t *buf;
     size_t len;
     double model_bits = INFINITY;
-    if (!nmdl_q_encode(qm, &buf, &len)) {
+    if (!rc && !nmdl_q_encode(qm, &buf, &len)) {
         model_bits = 8.0 * (double)len;
         free(buf);
     }
     nmdl_q_dequantize(qm, m->params);
-    double loss = sample_loss(m, s), dl = model_bits + (double)(n - 1) * loss / log(2.0);
+    double loss = NAN;
+    if (!rc)
+        rc = sample_loss(m, s, prog, &loss);
     memcpy(m->params, w, m->lay.n_params * sizeof(float));
+    if (rc || (rc = nmdl_prog_add(prog, 0, 1)))
+        return rc;
+    *dl = model_bits + (double)(n - 1) * loss / log(2.0);
     if (r->n < NMDL_BUDGET_CANDIDATES) {
         r->cand_bits[r->n] = bits;
         r->cand_model_bits[r->n] = model_bits;
         r->cand_loss_bpb[r->n] = loss / log(2.0);
-        r->cand_dl_bits[r->n] = dl;
+        r->cand_dl_bits[r->n] = *dl;
         r->cand_tuned[r->n] = data != NULL;
         r->n++;
     }
-    return isfinite(dl) ? dl : INFINITY;
+    if (!isfinite(*dl))
+        *dl = INFINITY;
+    return NMDL_OK;
 }
 
 /* Doubling from `start` up to SEARCH_MAX_BITS, then two refinements around
  * the best; with p->tune, the finalists again after brief fine-tuning.
- * Returns the best budget in bits per weight. */
-static double search(nmdl_model *m, nmdl_qmodel *qm, const float *w,
-                     const nmdl_train_sample *s, const uint8_t *data, size_t n,
-                     double start, const nmdl_budget_params *p,
-                     const float *spread, nmdl_budget_report *r)
+ * The best budget in bits per weight into *best. */
+static int search(nmdl_model *m, nmdl_qmodel *qm, const float *w,
+                  const nmdl_train_sample *s, const uint8_t *data, size_t n,
+                  double start, const nmdl_budget_params *p, const float *spread,
+                  nmdl_prog *prog, nmdl_budget_report *r, double *best)
 {
-    double best = start, best_dl = INFINITY;
-    for (double b = start; b <= SEARCH_MAX_BITS * 1.0001; b *= 2) {
-        double dl = candidate(m, qm, w, s, NULL, n, b, p, spread, r);
-        if (dl < best_dl)
-            best = b, best_dl = dl;
-    }
-    for (double f = sqrt(2.0); f > 1.1; f = sqrt(f)) {
-        double centre = best;
-        for (int side = -1; side <= 1; side += 2) {
+    double best_dl = INFINITY, dl;
+    int rc = NMDL_OK;
+    *best = start;
+    for (double b = start; !rc && b <= SEARCH_MAX_BITS * 1.0001; b *= 2)
+        if (!(rc = candidate(m, qm, w, s, NULL, n, b, p, spread, prog, r, &dl)) && dl < best_dl)
+            *best = b, best_dl = dl;
+    for (double f = sqrt(2.0); !rc && f > 1.1; f = sqrt(f)) {
+        double centre = *best;
+        for (int side = -1; !rc && side <= 1; side += 2) {
             double b = side < 0 ? centre / f : centre * f;
-            double dl = candidate(m, qm, w, s, NULL, n, b, p, spread, r);
-            if (dl < best_dl)
-                best = b, best_dl = dl;
+            if (!(rc = candidate(m, qm, w, s, NULL, n, b, p, spread, prog, r, &dl)) &&
+                dl < best_dl)
+                *best = b, best_dl = dl;
         }
     }
-    if (!p->tune)
-        return best;
-    const double plain = best;
+    if (rc || !p->tune)
+        return rc;
+    const double plain = *best;
     best_dl = INFINITY;
-    for (int k = 0; k < 3; k++) { /* b, b / sqrt(2), b / 2 */
+    for (int k = 0; !rc && k < FINALISTS; k++) { /* b, b / sqrt(2), b / 2 */
         double b = plain / pow(sqrt(2.0), k);
-        double dl = candidate(m, qm, w, s, data, n, b, p, spread, r);
-        if (dl < best_dl)
-            best = b, best_dl = dl;
+        if (!(rc = candidate(m, qm, w, s, data, n, b, p, spread, prog, r, &dl)) && dl < best_dl)
+            *best = b, best_dl = dl;
     }
-    return best;
+    return rc;
 }
 
 /* λ̂ and b*; leaves r->b_star NaN when the sampler is not to be trusted. */
 static int estimate(nmdl_model *m, const uint8_t *data, size_t n,
                     const nmdl_budget_params *p, int threads, float **spread,
-                    nmdl_budget_report *r)
+                    nmdl_prog *prog, nmdl_budget_report *r)
 {
     nmdl_llc_settings s = p->llc;
     nmdl_llc_report e;
     s.threads = threads;
-    double t0 = now();
-    int rc = nmdl_llctf_run(m, data, n, &s, &e, p->posterior ? spread : NULL);
-    r->llc_s = now() - t0;
+    long steps;
+    double t0 = nmdl_prog_now(), work = nmdl_llctf_plan(&m->cfg, &s, &steps);
+    int rc = nmdl_prog_phase(prog, NMDL_PHASE_LLC, work, steps);
+    if (!rc)
+        rc = nmdl_llctf_run(m, data, n, &s, &e, p->posterior ? spread : NULL, prog);
+    r->llc_s = nmdl_prog_now() - t0;
     if (rc)
         return rc;
     r->llc = e.llc, r->llc_se = e.llc_se, r->nbeta = e.nbeta;
@@ -168,7 +235,8 @@ static int estimate(nmdl_model *m, const uint8_t *data, size_t n,
 
 int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
                        nmdl_qmodel *qm, const nmdl_budget_params *p,
-                       int threads, float **spread, nmdl_budget_report *r)
+                       int threads, float **spread, nmdl_prog *prog,
+                       nmdl_budget_report *r)
 {
     memset(r, 0, sizeof *r);
     r->mode = p->mode;
@@ -180,7 +248,7 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
         r->bits = p->bits;
         return NMDL_OK;
     }
-    int rc = estimate(m, data, n, p, threads, spread, r);
+    int rc = estimate(m, data, n, p, threads, spread, prog, r);
     if (rc)
         return rc; /* nmdl_llctf_run hands out no spread on error */
     double start = isfinite(r->b_star) ? fmax(r->b_star, SEARCH_FLOOR_BITS) : FALLBACK_START;
@@ -189,20 +257,26 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
         return NMDL_OK;
     }
     nmdl_train_sample s = {0};
-    double t0 = now();
+    double t0 = nmdl_prog_now();
+    long budgets;
+    double work = search_work(p, &m->cfg, n, threads, start, &budgets);
     float *w = malloc(m->lay.n_params * sizeof(float));
-    rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
+    rc = nmdl_prog_phase(prog, NMDL_PHASE_SEARCH, work, budgets);
+    if (!rc)
+        rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
     if (!rc) {
         memcpy(w, m->params, m->lay.n_params * sizeof(float));
-        r->loss_float_bpb = sample_loss(m, &s) / log(2.0);
-        r->bits = search(m, qm, w, &s, data, n, start, p, *spread, r);
+        rc = sample_loss(m, &s, prog, &r->loss_float_bpb);
+        r->loss_float_bpb /= log(2.0);
     }
+    if (!rc)
+        rc = search(m, qm, w, &s, data, n, start, p, *spread, prog, r, &r->bits);
     nmdl_train_sample_free(&s);
     free(w);
     if (rc) {
         free(*spread);
         *spread = NULL;
     }
-    r->search_s = now() - t0;
+    r->search_s = nmdl_prog_now() - t0;
     return rc;
 }

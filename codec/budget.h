@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../model/progress.h"
 #include "../model/quant.h"
 #include "nmdl.h"
 
@@ -63,15 +64,27 @@ typedef struct nmdl_budget_report {
 } nmdl_budget_report;
 
 /* The step size (in row RMS units) whose entropy-coded levels cost about
- * `bits` per weight; leaves qm's steps set for it. */
+ * `bits` per weight; leaves qm's steps set for it. With prog, counts its
+ * work there and stops early once canceled (nmdl_prog_canceled says so;
+ * the result is then meaningless). */
 double nmdl_budget_delta(nmdl_qmodel *qm, const float *params, double bits,
-                         int per_row, const float *spread);
+                         int per_row, const float *spread, nmdl_prog *prog);
+/* Work units of nmdl_budget_delta for a model of shape cfg. */
+double nmdl_budget_delta_work(const nmdl_model_config *cfg, int threads);
 
 /* Chooses the budget for the trained model m on data[0..n). With
  * p->posterior, *spread receives the posterior variances (n_params,
- * malloc'd) for nmdl_q_set_steps; otherwise it is NULL. */
+ * malloc'd) for nmdl_q_set_steps; otherwise it is NULL. With prog, runs
+ * as its phases "llc" and "search" (NMDL_ERR_CANCELED when canceled). */
 int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
                        nmdl_qmodel *qm, const nmdl_budget_params *p,
-                       int threads, float **spread, nmdl_budget_report *r);
+                       int threads, float **spread, nmdl_prog *prog,
+                       nmdl_budget_report *r);
+/* The work units and steps (into work[], steps[] by nmdl_phase) of the
+ * phases "llc" and "search" that nmdl_budget_choose will run for a model
+ * of shape cfg on n bytes; the search's as if it started at the usual b*
+ * (it plans again once b* is known). */
+void nmdl_budget_plan(const nmdl_budget_params *p, const nmdl_model_config *cfg,
+                      size_t n, int threads, double *work, long *steps);
 
 #endif /* NMDL_BUDGET_H */

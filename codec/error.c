@@ -23,6 +23,7 @@ static const struct {
     {NMDL_ERR_BACKEND, "NMDL_ERR_BACKEND", "a library nmdl depends on failed"},
     {NMDL_ERR_UNSUPPORTED, "NMDL_ERR_UNSUPPORTED",
      "method not supported by this version of nmdl"},
+    {NMDL_ERR_CANCELED, "NMDL_ERR_CANCELED", "canceled"},
 };
 
 static int find(int err)

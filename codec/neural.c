@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../model/infer.h"
 #include "../model/quant.h"
@@ -20,7 +19,6 @@
 #include "rc.h"
 
 #define SEGMENT_BYTES 32768 /* target segment length */
-#define TRAIN_BATCH 16
 #define MAX_KV_BYTES (4ull << 30) /* decoders refuse caches beyond 4 GiB */
 
 /* What an effort level buys: the model one preset off the size's own, the
@@ -41,11 +39,27 @@ static const struct effort {
     {0, 65e6, 0.15, 3.0},   {0, 100e6, 0.15, 3.0}, {0, 160e6, 0.20, 3.0},
 };
 
-/* Model FLOPs of training on one byte (the PaLM count bench/train uses). */
-static double flops_per_token(const nmdl_model_config *c)
+/* What coding a byte costs per FLOP against a training FLOP: one token at
+ * a time through our own kernels, segments in lockstep (measured
+ * 2026-12-01, tiny and mini at -T2, see ARCHITECTURE "Progress"). */
+#define CODE_COST 3.3
+#define TICK_BYTES 64 /* coding steps between progress counts */
+
+/* Model FLOPs of predicting one byte with the key/value cache: the
+ * matrices once (2 N) and attention over a full window. */
+static double code_flops_per_byte(const nmdl_model_config *c)
 {
     double C = c->d_model, F = c->d_ff, L = c->n_layer, T = c->ctx;
-    return 6 * (L * (4 * C * C + 2 * C * F) + 256 * C) + 12 * L * C * T;
+    return 2 * (L * (4 * C * C + 2 * C * F) + 256 * C) + 4 * L * C * T;
+}
+
+/* Work units of coding one byte of n on `threads` threads: a group of
+ * segments runs on one thread, so fewer segments than threads leave
+ * threads idle. */
+static double code_byte_work(const nmdl_model_config *c, size_t n, int threads)
+{
+    int S = nmdl_neural_segments(n), used = S < threads ? S : threads;
+    return CODE_COST * code_flops_per_byte(c) * threads / (used > 0 ? used : 1);
 }
 
 void nmdl_neural_params_default(nmdl_neural_params *p)
@@ -59,13 +73,6 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->threads = 1;
     p->train_steps = -1;
     p->qat_steps = -1;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 int nmdl_neural_segments(size_t n)
@@ -91,6 +98,8 @@ typedef struct group {
     size_t *len;           /* each segment's length */
     nmdl_rc_enc *enc;      /* encode: one coder per segment */
     nmdl_rc_dec *dec;      /* decode: one coder per segment */
+    nmdl_prog *prog;       /* counts the bytes coded; may be NULL */
+    double byte_work;      /* work units of one byte */
 } group;
 
 /* The coder's table for one distribution. */
@@ -136,6 +145,8 @@ static int code_group(const nmdl_model_config *cfg, const float *params, group *
     }
     uint32_t cum[257];
     for (size_t t = 0; t + 1 < steps && !rc; t++) {
+        if (t % TICK_BYTES == TICK_BYTES - 1)
+            rc = nmdl_prog_add(g->prog, TICK_BYTES * g->ns * g->byte_work, TICK_BYTES * g->ns);
         for (int s = 0; s < g->ns; s++)
             tok[s] = t < g->len[s] ? (decode ? g->out[s][t] : g->in[s][t]) : 0;
         nmdl_inf_step(f, tok, probs);
@@ -159,27 +170,32 @@ static int code_group(const nmdl_model_config *cfg, const float *params, group *
     return rc;
 }
 
+/* The groups of code_all, as tasks of nmdl_prog_parallel. */
+typedef struct groups {
+    const nmdl_model_config *cfg;
+    const float *params;
+    int S, G, decode;
+    const group *proto;
+} groups;
+
+static int group_task(void *ctx, int k)
+{
+    const groups *a = ctx;
+    const group *p = a->proto;
+    int s0 = (int)((long)k * a->S / a->G), s1 = (int)((long)(k + 1) * a->S / a->G);
+    group g = {s0, s1 - s0, p->in ? p->in + s0 : NULL, p->out ? p->out + s0 : NULL,
+               p->len + s0, p->enc ? p->enc + s0 : NULL, p->dec ? p->dec + s0 : NULL,
+               p->prog, p->byte_work};
+    return code_group(a->cfg, a->params, &g, a->decode);
+}
+
 /* Splits S segments into G groups; runs them on up to G threads. */
 static int code_all(const nmdl_model_config *cfg, const float *params, int S,
                     int threads, group *proto, int decode)
 {
-    int G = threads < S ? threads : S, err = NMDL_OK;
-    if (G < 1)
-        G = 1;
-#pragma omp parallel for num_threads(G) schedule(dynamic, 1)
-    for (int k = 0; k < G; k++) {
-        int s0 = (int)((long)k * S / G), s1 = (int)((long)(k + 1) * S / G);
-        group g = {s0, s1 - s0, proto->in ? proto->in + s0 : NULL,
-                   proto->out ? proto->out + s0 : NULL, proto->len + s0,
-                   proto->enc ? proto->enc + s0 : NULL,
-                   proto->dec ? proto->dec + s0 : NULL};
-        int rc = code_group(cfg, params, &g, decode);
-        if (rc) {
-#pragma omp critical
-            err = err ? err : rc;
-        }
-    }
-    return err;
+    int G = threads < S ? threads : S;
+    groups a = {cfg, params, S, G < 1 ? 1 : G, decode, proto};
+    return nmdl_prog_parallel(proto->prog, a.G, a.G, group_task, &a);
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -195,7 +211,7 @@ static size_t put_varint(uint8_t *p, uint64_t v)
 
 /* Codes every segment and assembles the data part. */
 static int encode_data(const nmdl_model_config *cfg, const float *params,
-                       const uint8_t *src, size_t n, int threads,
+                       const uint8_t *src, size_t n, int threads, nmdl_prog *prog,
                        uint8_t **data, size_t *data_len, int *segments)
 {
     const int S = nmdl_neural_segments(n);
@@ -211,7 +227,9 @@ static int encode_data(const nmdl_model_config *cfg, const float *params,
         in[s] = src + start;
         nmdl_rc_enc_init(&enc[s]);
     }
-    group proto = {0, S, in, NULL, len, enc, NULL};
+    group proto = {0, S, in, NULL, len, enc, NULL, prog, code_byte_work(cfg, n, threads)};
+    if (!rc)
+        rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * proto.byte_work, (long)n);
     if (!rc)
         rc = code_all(cfg, params, S, threads, &proto, 0);
     size_t total = 10 * ((size_t)S + 1);
@@ -260,11 +278,9 @@ static void train_params(const nmdl_neural_params *p, long steps, int qat,
 {
     nmdl_train_params_default(t);
     t->steps = steps;
-    t->batch = TRAIN_BATCH;
+    t->batch = NMDL_NEURAL_TRAIN_BATCH;
     t->seed = p->seed + (qat ? 1000 : 0);
     t->threads = p->threads;
-    t->progress = p->progress;
-    t->progress_user = p->progress_user;
     if (qat) { /* gentle: start from trained weights, keep them near the grid */
         t->lr *= 0.25;
         t->warmup = 0.05;
@@ -275,6 +291,66 @@ static void train_params(const nmdl_neural_params *p, long steps, int qat,
 static long clamp_steps(double s)
 {
     return s < 1 ? 1 : s > 1e6 ? 1000000 : (long)s;
+}
+
+/* The budget's settings for p, and the brief fine-tuning of the search's
+ * finalists (a quarter of qsteps) in *tune. */
+static void budget_params(const nmdl_neural_params *p, long qsteps,
+                          nmdl_budget_params *bp, nmdl_train_params *tune)
+{
+    *bp = p->budget;
+    if (bp->mode == NMDL_BUDGET_FIXED && !(bp->bits > 0))
+        bp->bits = efforts[p->effort].bits;
+    bp->llc.seed = p->seed;
+    bp->tune = NULL;
+    if (qsteps >= 8) {
+        train_params(p, qsteps / 4, 1, tune);
+        bp->tune = tune;
+    }
+}
+
+static int check_neural_params(const nmdl_neural_params *p, size_t n)
+{
+    if (!p || p->effort < 1 || p->effort > 9 || p->threads < 1 || n < 2 ||
+        (p->cfg && nmdl_model_config_check(p->cfg)))
+        return NMDL_ERR_ARG;
+    return NMDL_OK;
+}
+
+int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
+                          nmdl_neural_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    int rc = check_neural_params(p, n);
+    if (rc)
+        return rc;
+    nmdl_model_config *cfg = &plan->cfg;
+    if (p->cfg)
+        *cfg = *p->cfg;
+    else if (nmdl_model_preset(effort_preset(p->effort, n), cfg))
+        return NMDL_ERR_ARG;
+    if ((size_t)cfg->ctx >= n) /* windows must fit the data */
+        cfg->ctx = (int)(n - 1) < 2 ? 2 : (int)(n - 1);
+    if (n <= (size_t)cfg->ctx)
+        return NMDL_ERR_ARG;
+    const struct effort *e = &efforts[p->effort];
+    const double step = nmdl_train_step_work(cfg, NMDL_NEURAL_TRAIN_BATCH);
+    long steps = p->train_steps >= 0 ? p->train_steps
+                                     : clamp_steps(e->flops_per_byte * (double)n / step);
+    long qsteps = p->qat_steps >= 0 ? p->qat_steps : clamp_steps(e->qat * (double)steps);
+    nmdl_budget_params bp;
+    nmdl_train_params tune;
+    budget_params(p, qsteps, &bp, &tune);
+    plan->train_steps = steps;
+    plan->qat_steps = qsteps;
+    plan->work[NMDL_PHASE_TRAIN] = (double)steps * step;
+    plan->steps[NMDL_PHASE_TRAIN] = steps;
+    nmdl_budget_plan(&bp, cfg, n, p->threads, plan->work, plan->steps);
+    plan->work[NMDL_PHASE_TUNE] = nmdl_budget_delta_work(cfg, p->threads) + (double)qsteps * step;
+    plan->steps[NMDL_PHASE_TUNE] = qsteps;
+    plan->work[NMDL_PHASE_CODE] = (double)n * code_byte_work(cfg, n, p->threads);
+    plan->steps[NMDL_PHASE_CODE] = (long)n;
+    return NMDL_OK;
 }
 
 static double env_or(const char *name, double v) /* EXPERIMENT */
@@ -311,17 +387,18 @@ static int encode_rate(const nmdl_neural_params *p, const uint8_t *src, size_t n
     nmdl_rate_hook(&rt, steps, (long)(share * (double)steps), &hook);
     train_params(p, steps, 0, &tp);
     tp.weight_decay = env_or("NMDL_EXP_RATE_WD", tp.weight_decay);
-    double t0 = now();
-    rc = nmdl_train_run(m, src, n, &tp, &hook, &tr);
-    r->train_s = now() - t0;
-    r->train_steps = steps;
+    double t0 = nmdl_prog_now();
+    rc = nmdl_train_run(m, src, n, &tp, &hook, p->prog, &tr);
+    r->train_s = nmdl_prog_now() - t0;
+    r->train_steps = tr.steps;
     r->loss_train_bpb = tr.loss_bpb;
     nmdl_budget_params bp = p->budget;
     float *spread = NULL;
     bp.mode = NMDL_BUDGET_BSTAR; /* the estimate, for the report */
     bp.llc.seed = p->seed;
+    bp.tune = NULL;
     if (!rc)
-        rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, &r->budget);
+        rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
     free(spread);
     if (!rc) {
         nmdl_q_quantize(qm, m->params);
@@ -339,71 +416,60 @@ static int encode_rate(const nmdl_neural_params *p, const uint8_t *src, size_t n
 
 /* Trains, quantizes (with fine-tuning) and encodes the model part; leaves
  * the rebuilt weights in `rebuilt`. */
-static int encode_model(const nmdl_neural_params *p, const uint8_t *src, size_t n,
-                        nmdl_model *m, nmdl_qmodel *qm, float *rebuilt,
-                        uint8_t **model, size_t *model_len, nmdl_neural_report *r)
+static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *plan,
+                        const uint8_t *src, size_t n, nmdl_model *m, nmdl_qmodel *qm,
+                        float *rebuilt, uint8_t **model, size_t *model_len,
+                        nmdl_neural_report *r)
 {
-    const struct effort *e = &efforts[p->effort];
-    const double per_step = (double)TRAIN_BATCH * m->cfg.ctx * flops_per_token(&m->cfg);
-    long steps = p->train_steps >= 0 ? p->train_steps
-                                     : clamp_steps(e->flops_per_byte * (double)n / per_step);
-    long qsteps = p->qat_steps >= 0 ? p->qat_steps : clamp_steps(e->qat * (double)steps);
     nmdl_train_params tp;
     nmdl_train_report tr = {0};
-    double t0 = now();
-    int rc = NMDL_OK;
+    double t0 = nmdl_prog_now();
+    int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
+                             plan->train_steps);
     const char *ev = getenv("NMDL_EXP_RATE"); /* EXPERIMENT */
     double share = ev ? atof(ev) : 0;
-    if (share > 0)
-        return encode_rate(p, src, n, m, qm, rebuilt, model, model_len, r, steps, share);
-    if (steps > 0) {
-        train_params(p, steps, 0, &tp);
-        rc = nmdl_train_run(m, src, n, &tp, NULL, &tr);
+    if (!rc && share > 0)
+        return encode_rate(p, src, n, m, qm, rebuilt, model, model_len, r,
+                           plan->train_steps, share);
+    if (!rc && plan->train_steps > 0) {
+        train_params(p, plan->train_steps, 0, &tp);
+        rc = nmdl_train_run(m, src, n, &tp, NULL, p->prog, &tr);
     }
-    r->train_s = now() - t0;
-    r->train_steps = steps;
+    r->train_s = nmdl_prog_now() - t0;
+    r->train_steps = tr.steps;
     r->loss_train_bpb = tr.loss_bpb;
     if (!rc)
         rc = nmdl_q_alloc(&m->cfg, qm);
     if (rc)
         return rc;
-    nmdl_budget_params bp = p->budget;
-    float *spread = NULL;
+    nmdl_budget_params bp;
     nmdl_train_params tune;
-    if (bp.mode == NMDL_BUDGET_FIXED && !(bp.bits > 0))
-        bp.bits = e->bits;
-    bp.llc.seed = p->seed;
-    if (qsteps >= 8) { /* the search's finalists get a quarter of the tuning */
-        train_params(p, qsteps / 4, 1, &tune);
-        tune.progress = NULL;
-        bp.tune = &tune;
+    float *spread = NULL;
+    budget_params(p, plan->qat_steps, &bp, &tune);
+    rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
+    t0 = nmdl_prog_now();
+    if (!rc)
+        rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TUNE, plan->work[NMDL_PHASE_TUNE],
+                             plan->qat_steps);
+    if (!rc) {
+        r->delta = nmdl_budget_delta(qm, m->params, r->budget.bits, bp.per_row, spread, p->prog);
+        rc = nmdl_prog_canceled(p->prog);
     }
-    if ((rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, &r->budget)))
-        return rc;
-    r->delta = nmdl_budget_delta(qm, m->params, r->budget.bits, bp.per_row, spread);
     free(spread);
-    t0 = now();
-    if (qsteps > 0) {
+    memset(&tr, 0, sizeof tr);
+    if (!rc && plan->qat_steps > 0) {
+        train_params(p, plan->qat_steps, 1, &tp);
         nmdl_train_hook round;
         nmdl_rate_round_hook(qm, &round);
-        train_params(p, qsteps, 1, &tp);
-        rc = nmdl_train_run(m, src, n, &tp, &round, &tr);
+        rc = nmdl_train_run(m, src, n, &tp, &round, p->prog, &tr);
     }
-    r->qat_s = now() - t0;
-    r->qat_steps = qsteps;
+    r->qat_s = nmdl_prog_now() - t0;
+    r->qat_steps = tr.steps;
     if (rc)
         return rc;
     nmdl_q_quantize(qm, m->params);
     nmdl_q_dequantize(qm, rebuilt);
     return nmdl_q_encode(qm, model, model_len);
-}
-
-static int check_neural_params(const nmdl_neural_params *p, size_t n)
-{
-    if (!p || p->effort < 1 || p->effort > 9 || p->threads < 1 || n < 2 ||
-        (p->cfg && nmdl_model_config_check(p->cfg)))
-        return NMDL_ERR_ARG;
-    return NMDL_OK;
 }
 
 int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
@@ -412,41 +478,33 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
                        nmdl_neural_report *report)
 {
     nmdl_neural_report r;
+    nmdl_neural_plan plan;
     memset(&r, 0, sizeof r);
-    int rc = check_neural_params(p, n);
-    if (rc)
-        return rc;
-    nmdl_model_config cfg;
-    if (p->cfg)
-        cfg = *p->cfg;
-    else if (nmdl_model_preset(effort_preset(p->effort, n), &cfg))
-        return NMDL_ERR_ARG;
-    if ((size_t)cfg.ctx >= n) /* windows must fit the data */
-        cfg.ctx = (int)(n - 1) < 2 ? 2 : (int)(n - 1);
-    if (n <= (size_t)cfg.ctx)
-        return NMDL_ERR_ARG;
+    int rc = nmdl_neural_plan_make(p, n, &plan);
     nmdl_model *m;
-    if ((rc = nmdl_model_create(&cfg, p->seed, &m)))
+    if (rc || (rc = nmdl_model_create(&plan.cfg, p->seed, &m)))
         return rc;
     nmdl_qmodel qm = {0};
     float *rebuilt = malloc(m->lay.n_params * sizeof(float));
     *model = *data = NULL;
-    rc = rebuilt ? encode_model(p, src, n, m, &qm, rebuilt, model, model_len, &r)
+    m->prog = p->prog; /* its passes report between blocks */
+    rc = rebuilt ? encode_model(p, &plan, src, n, m, &qm, rebuilt, model, model_len, &r)
                  : NMDL_ERR_NOMEM;
-    double t0 = now();
+    double t0 = nmdl_prog_now();
     if (!rc)
-        rc = encode_data(&cfg, rebuilt, src, n, p->threads, data, data_len, &r.segments);
-    r.code_s = now() - t0;
+        rc = encode_data(&plan.cfg, rebuilt, src, n, p->threads, p->prog, data, data_len,
+                         &r.segments);
+    r.code_s = nmdl_prog_now() - t0;
+    r.n_params = m->lay.n_params;
     if (!rc) {
-        r.n_params = m->lay.n_params;
         r.bits_per_weight = 8.0 * (double)*model_len / (double)r.n_params;
         r.data_bpb = 8.0 * (double)*data_len / (double)n;
-        if (report)
-            *report = r;
     } else {
         free(*model);
         *model = NULL;
     }
+    if (report) /* also after an error: what was done until then */
+        *report = r;
     nmdl_q_free(&qm);
     free(rebuilt);
     nmdl_model_free(m);
@@ -512,7 +570,7 @@ static int parse_segments(const uint8_t *data, size_t len, size_t n, int *S,
 
 int nmdl_neural_decode(const uint8_t *model, size_t model_len,
                        const uint8_t *data, size_t data_len, uint8_t *dst,
-                       size_t n, int threads)
+                       size_t n, int threads, nmdl_prog *prog)
 {
     if (n < 1 || threads < 1)
         return NMDL_ERR_CORRUPT;
@@ -545,7 +603,7 @@ int nmdl_neural_decode(const uint8_t *model, size_t model_len,
     }
     if (!rc) {
         nmdl_q_dequantize(&qm, params);
-        group proto = {0, S, NULL, out, len, NULL, dec};
+        group proto = {0, S, NULL, out, len, NULL, dec, prog, 1.0};
         rc = code_all(c, params, S, threads, &proto, 1);
     }
     free(streams), free(slen), free(len), free(out), free(dec), free(params);

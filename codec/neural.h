@@ -22,6 +22,7 @@
 
 #define NMDL_NEURAL_MAX_SEGMENTS 256
 #define NMDL_NEURAL_FREQ_BITS 24
+#define NMDL_NEURAL_TRAIN_BATCH 16 /* windows per training step */
 
 typedef struct nmdl_neural_params {
     int effort;           /* 1..9: model size, training and fine-tuning */
@@ -31,14 +32,23 @@ typedef struct nmdl_neural_params {
     const nmdl_model_config *cfg; /* NULL: chosen from effort and size */
     long train_steps;     /* < 0: from the effort */
     long qat_steps;       /* < 0: from the effort; 0: plain rounding */
-    nmdl_progress_fn progress;
-    void *progress_user;
+    nmdl_prog *prog;      /* the job the phases count in; may be NULL */
 } nmdl_neural_params;
+
+/* What nmdl_neural_encode will do: the model, the steps, and each phase's
+ * work units and steps (model/progress.h), in the order they run: train,
+ * llc, search, fine-tune (with the final step-size bisection), code. */
+typedef struct nmdl_neural_plan {
+    nmdl_model_config cfg;    /* the model, its window fitted to the input */
+    long train_steps, qat_steps;
+    double work[NMDL_PHASES]; /* by nmdl_phase */
+    long steps[NMDL_PHASES];
+} nmdl_neural_plan;
 
 typedef struct nmdl_neural_report {
     size_t n_params;
     int segments;
-    long train_steps, qat_steps;
+    long train_steps, qat_steps; /* steps run */
     double delta;             /* step size in units of a row's RMS */
     nmdl_budget_report budget;
     double bits_per_weight;   /* model part bits / parameters */
@@ -54,14 +64,20 @@ int nmdl_neural_segments(size_t n);
 /* Start and length of segment s of S over n bytes. */
 void nmdl_neural_segment(size_t n, int S, int s, size_t *start, size_t *len);
 
-/* Both parts for src[0..n), n >= 2; malloc'd buffers. */
+/* The plan of nmdl_neural_encode(p, src, n, ...); NMDL_ERR_ARG for
+ * settings it would refuse. */
+int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
+                          nmdl_neural_plan *plan);
+/* Both parts for src[0..n), n >= 2; malloc'd buffers. The report is
+ * filled also on an error (what was done until then: steps, seconds). */
 int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
                        size_t n, uint8_t **model, size_t *model_len,
                        uint8_t **data, size_t *data_len,
                        nmdl_neural_report *report);
-/* Rebuilds n bytes into dst from the two parts. */
+/* Rebuilds n bytes into dst from the two parts, counting one work unit
+ * per byte in prog's current phase (prog may be NULL). */
 int nmdl_neural_decode(const uint8_t *model, size_t model_len,
                        const uint8_t *data, size_t data_len, uint8_t *dst,
-                       size_t n, int threads);
+                       size_t n, int threads, nmdl_prog *prog);
 
 #endif /* NMDL_NEURAL_H */

@@ -13,12 +13,19 @@
 
 #include "../container/frame.h"
 #include "../model/quant.h"
+#include "../model/train.h"
 #include "neural.h"
 #include "nmdl.h"
 
 #define ZSTD_METHOD_LEVEL 19
 #define ZSTD_METHOD_WINDOW_LOG 27 /* 128 MiB, as zstd --long */
 #define NEURAL_MIN_BYTES 1024     /* below this the model cannot pay */
+#define ZSTD_SLICE 4096           /* output bytes per call: zstd returns
+                                     between its blocks to let us report */
+/* Work units of one input byte of zstd at level 19 against training
+ * (model/progress.h; measured 2026-12-01 at -T2 with the tiny and mini
+ * models, see ARCHITECTURE "Progress"). */
+#define ZSTD_COST 1.7e4
 
 struct nmdl_cctx {
     nmdl_method method;         /* method to try */
@@ -27,12 +34,19 @@ struct nmdl_cctx {
     nmdl_model_config cfg;      /* when has_cfg */
     int has_cfg;
     int fallback;               /* write the smallest candidate */
+    nmdl_progress_fn progress;  /* may be NULL */
+    void *progress_user;
+    nmdl_model_config probe_cfg; /* the last probe's model, threads and */
+    int probe_threads;          /* rate (work units per second; 0: none) */
+    double probe_rate;
     nmdl_compress_report report; /* of the last call */
     ZSTD_CCtx *zc;
 };
 
 struct nmdl_dctx {
     int threads;
+    nmdl_progress_fn progress;  /* may be NULL */
+    void *progress_user;
     ZSTD_DCtx *zd;
 };
 
@@ -175,8 +189,10 @@ int nmdl_cctx_set_fallback(nmdl_cctx *c, int allow)
 
 void nmdl_cctx_set_progress(nmdl_cctx *c, nmdl_progress_fn fn, void *user)
 {
-    c->neural.progress = fn;
-    c->neural.progress_user = user;
+    if (!c)
+        return;
+    c->progress = fn;
+    c->progress_user = user;
 }
 
 void nmdl_cctx_report(const nmdl_cctx *c, nmdl_compress_report *r)
@@ -189,41 +205,59 @@ size_t nmdl_compress_bound(size_t src_len)
     return src_len + NMDL_FRAME_OVERHEAD_MAX;
 }
 
-/* One zstd frame of src, in a malloc'd buffer. The worker count is always at
- * least one so that the output is the same for every thread count. */
-static int zstd_part(nmdl_cctx *c, const void *src, size_t n, uint8_t **out,
-                     size_t *out_len)
+/* One zstd frame of src, in a malloc'd buffer, as the phase "zstd" of
+ * job. The worker count is always at least one so that the output is the
+ * same for every thread count; fed a slice of output at a time, zstd
+ * writes the same frame as ZSTD_compress2 (tested) and returns between
+ * blocks. */
+static int zstd_part(nmdl_cctx *c, const void *src, size_t n, nmdl_prog *job,
+                     uint8_t **out, size_t *out_len)
 {
     ZSTD_CCtx *z = c->zc;
     ZSTD_CCtx_reset(z, ZSTD_reset_session_and_parameters);
     if (ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, ZSTD_METHOD_LEVEL)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_enableLongDistanceMatching, 1)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, ZSTD_METHOD_WINDOW_LOG)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_nbWorkers, c->threads)))
+        ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_nbWorkers, c->threads)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(z, n)))
         return NMDL_ERR_BACKEND;
     size_t cap = ZSTD_compressBound(n);
     uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf)
         return NMDL_ERR_NOMEM;
-    size_t r = ZSTD_compress2(z, buf, cap, src, n);
-    if (ZSTD_isError(r)) {
+    ZSTD_inBuffer in = {src, n, 0};
+    ZSTD_outBuffer o = {buf, 0, 0};
+    size_t left = 1;
+    int rc = nmdl_prog_phase(job, NMDL_PHASE_ZSTD, ZSTD_COST * (double)n, 0);
+    while (!rc && left) {
+        size_t before = o.pos;
+        o.size = cap - o.pos < ZSTD_SLICE ? cap : o.pos + ZSTD_SLICE;
+        left = ZSTD_compressStream2(z, &o, &in, ZSTD_e_end);
+        if (ZSTD_isError(left) || (left && o.pos == cap))
+            rc = ZSTD_isError(left) && ZSTD_getErrorCode(left) == ZSTD_error_memory_allocation
+                     ? NMDL_ERR_NOMEM : NMDL_ERR_BACKEND;
+        else /* the input's progress is not known: output bytes as steps */
+            rc = nmdl_prog_add(job, left ? 0 : ZSTD_COST * (double)n, (long)(o.pos - before));
+    }
+    if (rc) {
         free(buf);
-        return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation
-                   ? NMDL_ERR_NOMEM : NMDL_ERR_BACKEND;
+        return rc;
     }
     *out = buf;
-    *out_len = r;
+    *out_len = o.pos;
     return NMDL_OK;
 }
 
 /* ------------------------------------------------------------ report
  * The encoder's measurements, in the header (docs/FORMAT.md, "Report"):
- * version 1, budget mode, then binary32 LE: budget bits, llc, llc_se,
- * nbeta, llc step, MALA, epsilon, b*, float loss (bits/byte). */
+ * version 2, budget mode, effort, then binary32 LE: budget bits, llc,
+ * llc_se, nbeta, llc step, MALA, epsilon, b*, float loss (bits/byte).
+ * Version 1 (still read) had no effort byte. */
 
-#define REPORT_VERSION 1
+#define REPORT_VERSION 2
 #define REPORT_FIELDS 9
-#define REPORT_BYTES (2 + 4 * REPORT_FIELDS)
+#define REPORT_BYTES (3 + 4 * REPORT_FIELDS)
+#define REPORT_V1_BYTES (2 + 4 * REPORT_FIELDS)
 
 static void put_f32(uint8_t *p, double v)
 {
@@ -243,29 +277,35 @@ static double get_f32(const uint8_t *p)
     return f;
 }
 
-static void report_encode(const nmdl_budget_report *b, uint8_t out[REPORT_BYTES])
+static void report_encode(const nmdl_budget_report *b, int effort,
+                          uint8_t out[REPORT_BYTES])
 {
     const double v[REPORT_FIELDS] = {b->bits, b->llc, b->llc_se, b->nbeta, b->llc_step,
                                      b->mala, b->epsilon, b->b_star, b->loss_float_bpb};
     out[0] = REPORT_VERSION;
     out[1] = (uint8_t)b->mode;
+    out[2] = (uint8_t)effort;
     for (int i = 0; i < REPORT_FIELDS; i++)
-        put_f32(out + 2 + 4 * i, v[i]);
+        put_f32(out + 3 + 4 * i, v[i]);
 }
 
-/* Fills info from a report; unknown versions are skipped, not rejected. */
+/* Fills info from a report (version 1 or 2); unknown versions are
+ * skipped, not rejected. */
 static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
 {
     info->report_bytes = len;
-    if (len != REPORT_BYTES || p[0] != REPORT_VERSION || p[1] > NMDL_BUDGET_SEARCH)
+    int v2 = len == REPORT_BYTES && p[0] == 2;
+    if (!(v2 || (len == REPORT_V1_BYTES && p[0] == 1)) || p[1] > NMDL_BUDGET_SEARCH ||
+        (v2 && (p[2] < 1 || p[2] > 9)))
         return;
     double *dst[REPORT_FIELDS] = {&info->budget_bits, &info->llc, &info->llc_se,
                                   &info->nbeta, &info->llc_step, &info->mala,
                                   &info->epsilon, &info->b_star, &info->loss_float_bpb};
     info->has_report = 1;
     info->budget_mode = p[1];
+    info->effort = v2 ? p[2] : 0;
     for (int i = 0; i < REPORT_FIELDS; i++)
-        *dst[i] = get_f32(p + 2 + 4 * i);
+        *dst[i] = get_f32(p + (v2 ? 3 : 2) + 4 * i);
 }
 
 /* A candidate frame: its parts and the size it would take. */
@@ -313,38 +353,75 @@ static void budget_report(const nmdl_budget_report *b, nmdl_compress_report *o)
     }
 }
 
-static int neural_candidate(nmdl_cctx *c, const uint8_t *src, size_t n,
-                            const uint8_t *sum, candidate *k)
+/* The neural attempt's measurements into the call's report (also after a
+ * cancel: what was done until then). */
+static void neural_report(const nmdl_neural_report *r, int effort,
+                          nmdl_compress_report *o)
 {
-    nmdl_neural_params p = c->neural;
+    budget_report(&r->budget, o);
+    o->effort = effort;
+    o->n_params = r->n_params;
+    o->bits_per_weight = r->bits_per_weight;
+    o->delta = r->delta;
+    o->loss_train_bpb = r->loss_train_bpb;
+    o->data_bpb = r->data_bpb;
+    o->train_steps = r->train_steps;
+    o->tune_steps = r->qat_steps;
+    o->segments = r->segments;
+    o->train_s = r->train_s;
+    o->tune_s = r->qat_s;
+    o->code_s = r->code_s;
+}
+
+static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p,
+                            const uint8_t *src, size_t n, const uint8_t *sum,
+                            candidate *k)
+{
     nmdl_neural_report r;
     size_t ml, dl;
-    p.threads = c->threads;
-    p.cfg = c->has_cfg ? &c->cfg : NULL;
-    int rc = nmdl_neural_encode(&p, src, n, &k->model, &ml, &k->data, &dl, &r);
+    memset(&r, 0, sizeof r);
+    int rc = nmdl_neural_encode(p, src, n, &k->model, &ml, &k->data, &dl, &r);
+    neural_report(&r, p->effort, &c->report);
     if (rc)
         return rc;
     frame_of(k, NMDL_METHOD_NEURAL, n, sum, k->model, ml, k->data, dl);
-    report_encode(&r.budget, k->report);
+    report_encode(&r.budget, p->effort, k->report);
     k->f.report = k->report;
     k->f.report_len = REPORT_BYTES;
     k->size = nmdl_frame_size(&k->f);
-    budget_report(&r.budget, &c->report);
-    nmdl_compress_report *o = &c->report;
-    o->n_params = r.n_params;
-    o->model_bytes = ml;
-    o->data_bytes = dl;
-    o->bits_per_weight = r.bits_per_weight;
-    o->delta = r.delta;
-    o->loss_train_bpb = r.loss_train_bpb;
-    o->data_bpb = r.data_bpb;
-    o->train_steps = r.train_steps;
-    o->tune_steps = r.qat_steps;
-    o->segments = r.segments;
-    o->train_s = r.train_s;
-    o->tune_s = r.qat_s;
-    o->code_s = r.code_s;
+    c->report.model_bytes = ml;
+    c->report.data_bytes = dl;
     return NMDL_OK;
+}
+
+/* The job nmdl_compress runs on n bytes: each phase's work units (work,
+ * by nmdl_phase) and, when the neural method will be tried (*neural), its
+ * parameters and plan. */
+static int plan_job(const nmdl_cctx *c, size_t n, nmdl_neural_params *np,
+                    nmdl_neural_plan *plan, double *work, int *neural)
+{
+    for (int i = 0; i < NMDL_PHASES; i++)
+        work[i] = 0;
+    if (c->method != NMDL_METHOD_STORED)
+        work[NMDL_PHASE_ZSTD] = ZSTD_COST * (double)n;
+    *np = c->neural;
+    np->threads = c->threads;
+    np->cfg = c->has_cfg ? &c->cfg : NULL;
+    *neural = c->method == NMDL_METHOD_NEURAL && n >= NEURAL_MIN_BYTES;
+    if (!*neural)
+        return NMDL_OK;
+    int rc = nmdl_neural_plan_make(np, n, plan);
+    for (int i = NMDL_PHASE_TRAIN; !rc && i <= NMDL_PHASE_CODE; i++)
+        work[i] = plan->work[i];
+    return rc;
+}
+
+/* The rate of the context's last probe when it was of this model. */
+static double probe_rate(const nmdl_cctx *c, const nmdl_model_config *cfg)
+{
+    return c->probe_rate > 0 && c->probe_threads == c->threads &&
+                   !memcmp(&c->probe_cfg, cfg, sizeof *cfg)
+               ? c->probe_rate : 0.0;
 }
 
 /* Index of the smallest produced candidate (the stored one always is). */
@@ -364,17 +441,31 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     if (src_len > SIZE_MAX - NMDL_FRAME_OVERHEAD_MAX || src_len >> 62)
         return NMDL_ERR_TOO_LARGE;
     memset(&c->report, 0, sizeof c->report);
+    c->report.stopped_phase = -1;
+    nmdl_neural_params np;
+    nmdl_neural_plan plan;
+    double work[NMDL_PHASES];
+    nmdl_prog job;
+    int neural, rc = plan_job(c, src_len, &np, &plan, work, &neural);
+    if (rc)
+        return rc;
+    nmdl_prog_start(&job, c->progress, c->progress_user, c->threads, work,
+                    neural ? probe_rate(c, &plan.cfg) : 0.0);
+    np.prog = &job;
     uint8_t sum[NMDL_FRAME_SUM_BYTES];
     nmdl_frame_sum(src, src_len, sum);
     enum { STORED, ZSTD, NEURAL };
     candidate k[3];
     memset(k, 0, sizeof k);
     frame_of(&k[STORED], NMDL_METHOD_STORED, src_len, sum, NULL, 0, src, src_len);
-    int rc = NMDL_OK;
-    if (c->method != NMDL_METHOD_STORED && !(rc = zstd_part(c, src, src_len, &k[ZSTD].data, &k[ZSTD].f.data_len)))
+    double t0 = nmdl_prog_now();
+    if (c->method != NMDL_METHOD_STORED && !(rc = zstd_part(c, src, src_len, &job, &k[ZSTD].data, &k[ZSTD].f.data_len)))
         frame_of(&k[ZSTD], NMDL_METHOD_ZSTD, src_len, sum, NULL, 0, k[ZSTD].data, k[ZSTD].f.data_len);
-    if (!rc && c->method == NMDL_METHOD_NEURAL && src_len >= NEURAL_MIN_BYTES)
-        rc = neural_candidate(c, src, src_len, sum, &k[NEURAL]);
+    c->report.zstd_s = nmdl_prog_now() - t0;
+    if (!rc && neural)
+        rc = neural_candidate(c, &np, src, src_len, sum, &k[NEURAL]);
+    if (rc == NMDL_ERR_CANCELED)
+        c->report.stopped_phase = job.canceled_in;
     if (!rc) {
         int classic = smallest(k, 2), best = smallest(k, 3);
         if (!c->fallback) /* the requested method, whatever its size */
@@ -394,11 +485,73 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
         c->report.zstd_bytes = k[ZSTD].size;
         c->report.stored_bytes = k[STORED].size;
     }
+    if (!rc)
+        nmdl_prog_finish(&job);
     for (int i = 0; i < 3; i++) {
         free(k[i].model);
         if (i != STORED)
             free(k[i].data);
     }
+    return rc;
+}
+
+/* Trains a fresh model of shape cfg on src for about probe_s seconds; the
+ * work units per second into the context's probe. */
+static int probe(nmdl_cctx *c, const nmdl_neural_params *np,
+                 const nmdl_model_config *cfg, const uint8_t *src, size_t n,
+                 double probe_s)
+{
+    nmdl_model *m;
+    nmdl_train_params tp;
+    nmdl_train_report tr;
+    int rc = nmdl_model_create(cfg, np->seed, &m);
+    if (rc)
+        return rc;
+    nmdl_train_params_default(&tp);
+    tp.steps = 0; /* as many as fit the time, after one untimed step */
+    tp.minutes = probe_s / 60.0;
+    tp.batch = NMDL_NEURAL_TRAIN_BATCH;
+    tp.threads = c->threads;
+    rc = nmdl_model_train(m, src, n, &tp, &tr);
+    nmdl_model_free(m);
+    if (rc)
+        return rc;
+    c->probe_cfg = *cfg;
+    c->probe_threads = c->threads;
+    c->probe_rate = tr.seconds > 0 && tr.steps > 0
+                        ? (double)tr.steps * nmdl_train_step_work(cfg, tp.batch) / tr.seconds
+                        : 0.0;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_estimate(nmdl_cctx *c, const void *src, size_t src_len,
+                       double probe_s, nmdl_estimate *e)
+{
+    if (!c || !e || (!src && src_len) || !(probe_s >= 0 && probe_s < 3600))
+        return NMDL_ERR_ARG;
+    memset(e, 0, sizeof *e);
+    nmdl_neural_params np;
+    nmdl_neural_plan plan;
+    int rc = plan_job(c, src_len, &np, &plan, e->phase_work, &e->neural);
+    if (rc)
+        return rc;
+    e->effort = np.effort;
+    for (int i = 0; i < NMDL_PHASES; i++)
+        e->work += e->phase_work[i];
+    if (e->neural) {
+        nmdl_tf_layout lay;
+        nmdl_tf_layout_make(&plan.cfg, &lay);
+        e->model = plan.cfg;
+        e->n_params = lay.n_params;
+        e->train_steps = plan.train_steps;
+        e->tune_steps = plan.qat_steps;
+        if (probe_s > 0 && !probe_rate(c, &plan.cfg))
+            rc = probe(c, &np, &plan.cfg, src, src_len, probe_s);
+        e->rate = probe_rate(c, &plan.cfg);
+    }
+    e->seconds = e->rate > 0 ? e->work / e->rate : NAN;
+    for (int i = 0; i < NMDL_PHASES; i++)
+        e->phase_seconds[i] = e->rate > 0 ? e->phase_work[i] / e->rate : NAN;
     return rc;
 }
 
@@ -451,6 +604,14 @@ nmdl_dctx *nmdl_dctx_create(void)
     return d;
 }
 
+void nmdl_dctx_set_progress(nmdl_dctx *d, nmdl_progress_fn fn, void *user)
+{
+    if (!d)
+        return;
+    d->progress = fn;
+    d->progress_user = user;
+}
+
 void nmdl_dctx_free(nmdl_dctx *d)
 {
     if (!d)
@@ -493,14 +654,20 @@ int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,
         return rc;
     if (f.original_len > dst_cap)
         return NMDL_ERR_DST_SIZE;
-    if (f.method == NMDL_METHOD_STORED) {
+    nmdl_prog job;
+    double work[NMDL_PHASES] = {0};
+    work[NMDL_PHASE_DECODE] = (double)f.original_len;
+    nmdl_prog_start(&job, d->progress, d->progress_user, d->threads, work, 0.0);
+    rc = nmdl_prog_phase(&job, NMDL_PHASE_DECODE, work[NMDL_PHASE_DECODE],
+                         (long)f.original_len);
+    if (!rc && f.method == NMDL_METHOD_STORED) {
         if (f.data_len)
             memcpy(dst, f.data, f.data_len);
-    } else if (f.method == NMDL_METHOD_ZSTD) {
+    } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
         rc = zstd_decode(d, &f, dst);
-    } else {
+    } else if (!rc) {
         rc = nmdl_neural_decode(f.model, f.model_len, f.data, f.data_len, dst,
-                                (size_t)f.original_len, d->threads);
+                                (size_t)f.original_len, d->threads, &job);
     }
     if (rc)
         return rc;
@@ -509,6 +676,7 @@ int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,
     if (sodium_memcmp(sum, f.content_sum, sizeof sum) != 0)
         return NMDL_ERR_CHECKSUM;
     *dst_len = (size_t)f.original_len;
+    nmdl_prog_finish(&job);
     return NMDL_OK;
 }
 

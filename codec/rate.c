@@ -114,7 +114,7 @@ static int begin(void *user, const float *w)
 {
     nmdl_rate *r = user;
     nmdl_qmodel *qm = r->qm;
-    nmdl_budget_delta(qm, w, r->p.bits, r->p.per_row, NULL);
+    nmdl_budget_delta(qm, w, r->p.bits, r->p.per_row, NULL, NULL);
     for (int k = 0; k < qm->lay.n_tensors; k++)
         r->s[k] = log(qm->base[k]);
     r->t = 0;

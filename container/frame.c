@@ -148,19 +148,20 @@ static int check_method(const nmdl_frame *f)
     }
 }
 
-int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f)
+/* The header: the fixed bytes, the three lengths, the alternative and the
+ * report. Sets f's header fields and header_len; the parts' lengths go to
+ * *model_len and *data_len, unchecked against len. */
+static int parse_header(const uint8_t *src, size_t len, nmdl_frame *f,
+                        uint64_t *model_len, uint64_t *data_len)
 {
-    if (!f || (!src && len))
-        return NMDL_ERR_ARG;
     memset(f, 0, sizeof *f);
     int rc = parse_fixed(src, len, f);
     if (rc)
         return rc;
     size_t pos = NMDL_FRAME_FIXED_BYTES;
-    uint64_t model_len, data_len;
     if ((rc = varint_get(src, len, &pos, &f->original_len)) ||
-        (rc = varint_get(src, len, &pos, &model_len)) ||
-        (rc = varint_get(src, len, &pos, &data_len)))
+        (rc = varint_get(src, len, &pos, model_len)) ||
+        (rc = varint_get(src, len, &pos, data_len)))
         return rc;
     if (f->has_alt) {
         if (pos >= len)
@@ -183,15 +184,50 @@ int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f)
         f->report_len = (size_t)rl;
         pos += (size_t)rl;
     }
-    /* pos <= len, so this cannot wrap; then each part must fit what is left */
-    size_t room = len - pos;
+    f->header_len = pos;
+    return NMDL_OK;
+}
+
+/* Bytes after the header that the parts and checksums need, when the
+ * len - header_len bytes present hold them; NMDL_ERR_TRUNCATED otherwise.
+ * header_len <= len, so nothing here can wrap. */
+static int frame_rest(size_t room, uint64_t model_len, uint64_t data_len,
+                      size_t *rest)
+{
     if (model_len > room || data_len > room - model_len ||
         2 * NMDL_FRAME_SUM_BYTES > room - model_len - data_len)
         return NMDL_ERR_TRUNCATED;
-    if (room - model_len - data_len != 2 * NMDL_FRAME_SUM_BYTES)
+    *rest = (size_t)(model_len + data_len) + 2 * NMDL_FRAME_SUM_BYTES;
+    return NMDL_OK;
+}
+
+int nmdl_frame_length(const void *src, size_t src_len, size_t *frame_len)
+{
+    if (!frame_len || (!src && src_len))
+        return NMDL_ERR_ARG;
+    nmdl_frame f;
+    uint64_t model_len, data_len;
+    size_t rest;
+    int rc = parse_header(src, src_len, &f, &model_len, &data_len);
+    if (!rc)
+        rc = frame_rest(src_len - f.header_len, model_len, data_len, &rest);
+    if (!rc)
+        *frame_len = f.header_len + rest;
+    return rc;
+}
+
+int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f)
+{
+    if (!f || (!src && len))
+        return NMDL_ERR_ARG;
+    uint64_t model_len, data_len;
+    size_t rest;
+    int rc = parse_header(src, len, f, &model_len, &data_len);
+    if (rc || (rc = frame_rest(len - f->header_len, model_len, data_len, &rest)))
+        return rc;
+    if (f->header_len + rest != len)
         return NMDL_ERR_CORRUPT; /* bytes after the frame */
-    f->header_len = pos;
-    f->model = src + pos;
+    f->model = src + f->header_len;
     f->model_len = (size_t)model_len;
     f->data = f->model + model_len;
     f->data_len = (size_t)data_len;

@@ -31,6 +31,12 @@
 extern "C" {
 #endif
 
+/* The shared library is built with hidden visibility: what this header
+ * declares, and nothing else, is exported. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define NMDL_VERSION_MAJOR 0
 #define NMDL_VERSION_MINOR 1
 #define NMDL_VERSION_PATCH 0
@@ -56,7 +62,8 @@ typedef enum nmdl_error {
     NMDL_ERR_DST_SIZE = -9,    /* destination buffer too small */
     NMDL_ERR_TOO_LARGE = -10,  /* a size beyond what this build handles */
     NMDL_ERR_BACKEND = -11,    /* a dependency (zstd, libsodium) failed */
-    NMDL_ERR_UNSUPPORTED = -12 /* feature not available in this version */
+    NMDL_ERR_UNSUPPORTED = -12, /* feature not available in this version */
+    NMDL_ERR_CANCELED = -13    /* a progress callback returned non-zero */
 } nmdl_error;
 
 /* One line in words, e.g. "checksum mismatch"; never NULL. */
@@ -103,16 +110,51 @@ const char *nmdl_model_preset_for_size(uint64_t n_bytes);
  * divisible by n_head, sizes out of range). */
 NMDL_NODISCARD int nmdl_model_config_check(const nmdl_model_config *cfg);
 
-/* Progress of the slow steps (training, fine-tuning), reported about every
- * 0.2 s and at the end of each phase. */
+/* The phases of a call, in the order they run. */
+typedef enum nmdl_phase {
+    NMDL_PHASE_ZSTD = 0, /* "zstd": the zstd candidate of a compression */
+    NMDL_PHASE_TRAIN,    /* "train": training the float model */
+    NMDL_PHASE_LLC,      /* "llc": the LLC estimate, step sweep and chains */
+    NMDL_PHASE_SEARCH,   /* "search": the budget search, with its briefly
+                            fine-tuned finalists */
+    NMDL_PHASE_TUNE,     /* "fine-tune": through the rounding */
+    NMDL_PHASE_CODE,     /* "code": arithmetic-coding the input */
+    NMDL_PHASE_DECODE,   /* "decode": a decompression */
+    NMDL_PHASES
+} nmdl_phase;
+/* The phase's name as above; "unknown" for other values. */
+const char *nmdl_phase_name(int phase);
+
+/* Progress of a call (a compression, a decompression, a training run).
+ *
+ * The fraction is of the whole call's work, planned before it starts:
+ * training FLOPs, and the other phases' known step counts weighted by what
+ * a step costs relative to training (docs/ARCHITECTURE.md, "Progress").
+ * elapsed_s and eta_s are of the whole call too. */
 typedef struct nmdl_progress {
-    const char *phase;   /* "train" or "fine-tune" */
-    long step, total_steps;
-    double loss_bpb;     /* recent training loss, bits per byte */
-    double tokens_per_s; /* bytes trained on per second */
-    double elapsed_s, eta_s;
+    const char *phase;   /* nmdl_phase_name(phase_id) */
+    long step, total_steps; /* within the phase: optimizer steps (train,
+                            fine-tune), sampler steps of all chains (llc),
+                            budgets and the finalists' fine-tuning steps
+                            (search), input bytes (code, decode), bytes
+                            written (zstd, whose total_steps is 0: not
+                            known); total_steps may grow (a longer sweep) */
+    double loss_bpb;     /* train, fine-tune: recent training loss, bits per
+                            byte; NaN in other phases */
+    double tokens_per_s; /* train, fine-tune: bytes trained on per second;
+                            code, decode: input bytes per second; else 0 */
+    double elapsed_s;    /* since the call began */
+    double eta_s;        /* predicted seconds to the end; NaN: not known yet */
+    double fraction;     /* of the whole call's work, 0..1, never decreasing */
+    int phase_id;        /* nmdl_phase */
 } nmdl_progress;
-/* Return non-zero to stop training early (the weights stay usable). */
+/* Called on the thread that made the call: when each phase begins, at
+ * least once a second (about every 0.2 s) while it runs, and once at the
+ * end with fraction 1. What a non-zero return means depends on where the
+ * callback was set: nmdl_cctx_set_progress and nmdl_dctx_set_progress
+ * cancel the call (NMDL_ERR_CANCELED within a second, nothing written,
+ * everything freed); nmdl_train_params.progress stops training early and
+ * keeps the weights (nmdl_model_train returns NMDL_OK). */
 typedef int (*nmdl_progress_fn)(void *user, const nmdl_progress *p);
 
 /* Settings of the learning-coefficient estimator (defined below). */
@@ -167,7 +209,9 @@ NMDL_NODISCARD int nmdl_cctx_set_posterior_rows(nmdl_cctx *c, int on);
 /* Neural method: settings of the learning-coefficient estimate (see
  * nmdl_llc_settings; threads are the context's). */
 NMDL_NODISCARD int nmdl_cctx_set_llc(nmdl_cctx *c, const nmdl_llc_settings *s);
-/* Called during training and fine-tuning; NULL to stop. */
+/* Called in every phase of nmdl_compress (see nmdl_progress_fn); a
+ * non-zero return cancels it with NMDL_ERR_CANCELED, and its report says
+ * the phase (stopped_phase). NULL: no calls. */
 void nmdl_cctx_set_progress(nmdl_cctx *c, nmdl_progress_fn fn, void *user);
 
 /* Largest frame nmdl_compress can write for src_len input bytes (with the
@@ -182,10 +226,44 @@ NMDL_NODISCARD int nmdl_compress_alloc(nmdl_cctx *c, const void *src,
                                        size_t src_len, void **dst,
                                        size_t *dst_len);
 
+/* What nmdl_compress would do with the context's settings on src_len
+ * bytes, and how long it should take on this machine. */
+typedef struct nmdl_estimate {
+    int neural;                 /* 1: the neural method will be tried */
+    int effort;                 /* the context's effort */
+    nmdl_model_config model;    /* neural: the model it trains */
+    uint64_t n_params;
+    long train_steps, tune_steps;
+    double work;                /* the whole call in work units (model
+                                   FLOPs at the cost of training) */
+    double phase_work[NMDL_PHASES]; /* by nmdl_phase; the LLC's planned
+                                   with a sweep of 3 step sizes, the
+                                   search's with 12 budgets (and 3 tuned
+                                   finalists), the usual counts */
+    double rate;                /* work units per second on this machine,
+                                   from the probe; 0 without one */
+    double seconds;             /* work / rate; NaN without a rate */
+    double phase_seconds[NMDL_PHASES];
+} nmdl_estimate;
+
+/* Plans the call nmdl_compress(c, ..., src, src_len) would make and, with
+ * probe_s > 0, trains its model on src for about probe_s seconds (after
+ * two steps that size the run, at least one more) to measure this
+ * machine's rate. The context keeps the rate of
+ * its last probe for that model and thread count: estimates for other
+ * efforts of the same model need no second probe (probe_s may then be 0),
+ * and the next nmdl_compress starts its ETA from it. */
+NMDL_NODISCARD int nmdl_cctx_estimate(nmdl_cctx *c, const void *src,
+                                      size_t src_len, double probe_s,
+                                      nmdl_estimate *e);
+
 #define NMDL_CANDIDATES_MAX 24 /* budgets a report lists */
 /* What the last nmdl_compress measured; the neural fields are 0 when the
- * neural method was not tried. */
+ * neural method was not tried. After a cancel it holds what was done until
+ * then (the steps run, the seconds) and the phase it stopped in. */
 typedef struct nmdl_compress_report {
+    int stopped_phase;         /* -1: ran to the end; else the nmdl_phase in
+                                  which it was canceled */
     nmdl_method method;        /* the method written */
     uint64_t neural_bytes;     /* size of the neural frame (0: not tried) */
     uint64_t zstd_bytes;       /* size of the zstd frame (0: not tried) */
@@ -197,8 +275,10 @@ typedef struct nmdl_compress_report {
     double delta;              /* neural: step size, in row RMS units */
     double loss_train_bpb;     /* neural: final training loss, bits/byte */
     double data_bpb;           /* neural: data part bits per input byte */
-    long train_steps, tune_steps;
+    int effort;                /* neural: the effort (recorded in the frame) */
+    long train_steps, tune_steps; /* neural: steps run */
     int segments;
+    double zstd_s;             /* seconds of the zstd candidate */
     double train_s, tune_s, code_s; /* neural: seconds of each phase */
     /* neural: the budget (see nmdl_cctx_set_budget); NaN when not known */
     int budget_mode;
@@ -228,6 +308,10 @@ typedef struct nmdl_dctx nmdl_dctx;
 nmdl_dctx *nmdl_dctx_create(void);
 void nmdl_dctx_free(nmdl_dctx *d);
 NMDL_NODISCARD int nmdl_dctx_set_threads(nmdl_dctx *d, int threads);
+/* Called while nmdl_decompress decodes (phase "decode", the fraction of
+ * the bytes decoded; see nmdl_progress_fn); a non-zero return cancels it
+ * with NMDL_ERR_CANCELED. NULL: no calls. */
+void nmdl_dctx_set_progress(nmdl_dctx *d, nmdl_progress_fn fn, void *user);
 
 /* Decodes one whole frame. dst_cap must be at least info.original_bytes.
  * The frame checksum is verified before decoding and the content checksum
@@ -259,6 +343,7 @@ typedef struct nmdl_info {
     int segments;            /* independent streams of the data part */
     /* the encoder's measurements, when it recorded them (in the header) */
     int has_report;
+    int effort;              /* the encoder's effort; 0: not recorded */
     int budget_mode;         /* NMDL_BUDGET_* */
     double budget_bits;      /* the budget the encoder chose */
     double llc, llc_se, nbeta, llc_step, mala; /* NaN: not estimated */
@@ -267,10 +352,20 @@ typedef struct nmdl_info {
     uint64_t report_bytes;   /* bytes of the record, within header_bytes */
 } nmdl_info;
 
-/* Parses and validates a frame (structure and frame checksum; the content
- * checksum needs decoding, see nmdl_decompress). */
+/* Parses and validates one frame of exactly src_len bytes (structure and
+ * frame checksum; the content checksum needs decoding, see
+ * nmdl_decompress). */
 NMDL_NODISCARD int nmdl_info_read(const void *src, size_t src_len,
                                   nmdl_info *info);
+
+/* A file is one or more frames in sequence. This finds where the frame that
+ * starts at src ends: *frame_len, its length in bytes, from its header alone
+ * (nothing is verified beyond the header: pass those bytes to nmdl_info_read
+ * or nmdl_decompress). NMDL_ERR_TRUNCATED when src_len is shorter than the
+ * frame, NMDL_ERR_NOT_NMDL when src does not start with one, or the
+ * header's own error (version, method, a malformed length). */
+NMDL_NODISCARD int nmdl_frame_length(const void *src, size_t src_len,
+                                     size_t *frame_len);
 
 /* ------------------------------------------------------------------ models
  *
@@ -299,7 +394,11 @@ typedef struct nmdl_train_params {
     double clip;         /* clip the global gradient norm to this; 0: off */
     uint64_t seed;       /* order of the training windows */
     int threads;         /* >= 1 */
-    nmdl_progress_fn progress; /* may be NULL */
+    /* may be NULL; phase "train", fraction and ETA of this run. Here a
+     * non-zero return stops training early and keeps the weights
+     * (nmdl_model_train returns NMDL_OK and the steps run), unlike the
+     * compression's callback, which cancels */
+    nmdl_progress_fn progress;
     void *progress_user;
     /* called with the model after every checkpoint_every steps (0: never);
      * a non-zero return stops training */
@@ -406,6 +505,10 @@ NMDL_NODISCARD int nmdl_model_save(const nmdl_model *m, void **buf,
 NMDL_NODISCARD int nmdl_model_load(const void *buf, size_t len,
                                    nmdl_model **out);
 void nmdl_free(void *p);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

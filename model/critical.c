@@ -51,7 +51,7 @@ typedef struct crit {
 static double sample_loss(crit *c)
 {
     double nats;
-    int rc = nmdl_train_sample_loss(c->m, &c->s, &nats);
+    int rc = nmdl_train_sample_loss(c->m, &c->s, NULL, &nats);
     if (rc && !c->rc)
         c->rc = rc;
     return nats;

@@ -144,6 +144,23 @@ static void welford(float *mean, float *m2, const float *w, size_t d, int j)
     }
 }
 
+/* Work units of step s of a chain (see nmdl_llc_work). */
+static double step_units(const nmdl_llc_params *p, int s)
+{
+    int side = p->threads < p->chains ? p->threads : p->chains;
+    double passes = 1.0 + (p->paired && s >= p->burnin ? 1.0 / 3.0 : 0.0) +
+                    (p->mala_every > 0 && s % p->mala_every == p->mala_every - 1);
+    return passes * p->step_work * p->threads / (side > 0 ? side : 1);
+}
+
+double nmdl_llc_work(const nmdl_llc_params *p)
+{
+    double w = 0;
+    for (int s = 0; s < p->burnin + p->draws; s++)
+        w += step_units(p, s);
+    return w * p->chains;
+}
+
 /* Runs chain k: trace (burnin + draws) gets the minibatch loss (nats per
  * sample) before each step, base (draws) the loss at w* on the same
  * minibatch, m2 (d) the sum of squared deviations of the draws from their
@@ -182,6 +199,8 @@ static int run_chain(const nmdl_llc_target *t, const nmdl_llc_params *p, int k,
         c.wp = tmp;
         if (mean && s >= p->burnin)
             welford(mean, m2, c.w, t->d, s - p->burnin);
+        if ((rc = nmdl_prog_add(p->prog, step_units(p, s), 1)))
+            break;
     }
     free(mean);
     chain_free(&c);
@@ -291,6 +310,26 @@ static void summarize(nmdl_llc_result *r, const nmdl_llc_params *p)
     r->llc_se = r->chains > 1 ? sqrt(ss / (r->chains - 1) / r->chains) : NAN;
 }
 
+/* The chains of one estimate, as tasks of nmdl_prog_parallel. */
+typedef struct chains {
+    const nmdl_llc_target *t;
+    const nmdl_llc_params *p;
+    nmdl_llc_result *r;
+    double *mala;
+    int *checks;
+    float *m2;
+} chains;
+
+static int chain_task(void *ctx, int k)
+{
+    const chains *c = ctx;
+    const nmdl_llc_params *p = c->p;
+    nmdl_llc_result *r = c->r;
+    return run_chain(c->t, p, k, r->nbeta, r->trace + (size_t)k * r->steps,
+                     r->base ? r->base + (size_t)k * p->draws : NULL, &c->mala[k],
+                     &c->checks[k], c->m2 ? c->m2 + (size_t)k * c->t->d : NULL);
+}
+
 static int check(const nmdl_llc_target *t, const nmdl_llc_params *p)
 {
     if (!t || !t->loss_grad || !t->w_star || t->d == 0 || !(t->n > 1) || !p ||
@@ -333,23 +372,15 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
     r->base = p->paired ? calloc((size_t)p->chains * p->draws, sizeof(double)) : NULL;
     double *mala = calloc((size_t)p->chains, sizeof(double));
     int *checks = calloc((size_t)p->chains, sizeof(int)), err = NMDL_OK;
-    int *rcs = calloc((size_t)p->chains, sizeof(int)); /* each chain's */
     float *m2 = p->want_spread ? calloc((size_t)p->chains * t->d, sizeof(float)) : NULL;
-    if (!r->chain_llc || !r->trace || !mala || !checks || !rcs || (p->want_spread && !m2) ||
+    if (!r->chain_llc || !r->trace || !mala || !checks || (p->want_spread && !m2) ||
         (p->paired && !r->base))
         err = NMDL_ERR_NOMEM;
     if (!err && !p->paired)
         err = init_loss(t, p, &r->init_loss);
-    int nt = p->threads < p->chains ? p->threads : p->chains;
-    if (!err) {
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-        for (int k = 0; k < p->chains; k++)
-            rcs[k] = run_chain(t, p, k, r->nbeta, r->trace + (size_t)k * r->steps,
-                               r->base ? r->base + (size_t)k * p->draws : NULL,
-                               &mala[k], &checks[k], m2 ? m2 + (size_t)k * t->d : NULL);
-        for (int k = 0; !err && k < p->chains; k++)
-            err = rcs[k];
-    }
+    chains c = {t, p, r, mala, checks, m2};
+    if (!err)
+        err = nmdl_prog_parallel(p->prog, p->chains, p->threads, chain_task, &c);
     double msum = 0;
     int mn = 0;
     for (int k = 0; !err && k < p->chains; k++)
@@ -357,7 +388,6 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
     r->mala = mn ? msum / mn : NAN;
     free(mala);
     free(checks);
-    free(rcs);
     if (!err && m2)
         err = average_spread(r, m2, t->d, p);
     free(m2);
@@ -382,6 +412,13 @@ void nmdl_llc_result_free(nmdl_llc_result *r)
     r->base = NULL;
 }
 
+int nmdl_llc_sweep_mala_every(const nmdl_llc_params *q)
+{
+    if (q->mala_every >= 1 && q->mala_every <= q->draws / 4)
+        return q->mala_every;
+    return q->draws / 4 > 1 ? q->draws / 4 : 1;
+}
+
 int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
                        double top, int chains, int burnin, int draws,
                        nmdl_llc_sweep *sweep, double *step)
@@ -391,13 +428,16 @@ int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
     q.burnin = burnin;
     q.draws = draws;
     q.want_spread = 0;
-    if (q.mala_every < 1 || q.mala_every > draws / 4)
-        q.mala_every = draws / 4 > 1 ? draws / 4 : 1;
+    q.mala_every = nmdl_llc_sweep_mala_every(&q);
     memset(sweep, 0, sizeof *sweep);
     sweep->chosen = -1;
+    const double run = nmdl_llc_work(&q);
+    const long run_steps = (long)chains * (burnin + draws);
     for (int i = 0; i < NMDL_LLC_SWEEP && sweep->chosen < 0; i++) {
         nmdl_llc_result r;
         q.step = top * pow(10.0, -0.5 * i);
+        if (i >= NMDL_LLC_SWEEP_PLAN) /* longer than planned */
+            nmdl_prog_grow(p->prog, run, run_steps);
         int rc = nmdl_llc_estimate(t, &q, &r);
         if (rc)
             return rc;
@@ -412,5 +452,8 @@ int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
         }
         nmdl_llc_result_free(&r);
     }
+    if (sweep->n < NMDL_LLC_SWEEP_PLAN) /* shorter than planned */
+        nmdl_prog_grow(p->prog, -run * (NMDL_LLC_SWEEP_PLAN - sweep->n),
+                       -run_steps * (NMDL_LLC_SWEEP_PLAN - sweep->n));
     return NMDL_OK;
 }

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "progress.h"
 #include "rng.h"
 
 /* The model under study. */
@@ -72,6 +73,9 @@ typedef struct nmdl_llc_params {
     int threads;        /* chains run on up to this many threads */
     int want_spread;    /* 1: also the posterior variance of each weight */
     int paired;         /* 1 (default): compare with w* on the same batch */
+    nmdl_prog *prog;    /* counts the steps; NULL: none */
+    double step_work;   /* work units of one loss and gradient on one
+                           thread (model/progress.h) */
 } nmdl_llc_params;
 
 typedef struct nmdl_llc_result {
@@ -97,7 +101,15 @@ typedef struct nmdl_llc_result {
 void nmdl_llc_params_default(nmdl_llc_params *p);
 int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
                       nmdl_llc_result *r);
+/* The work units nmdl_llc_estimate counts in p->prog: every chain step's
+ * loss and gradient, the paired loss of each draw (a third of one) and the
+ * MALA checks, at step_work each, times threads / (chains side by side),
+ * since a job's unit is the whole machine's. */
+double nmdl_llc_work(const nmdl_llc_params *p);
 void nmdl_llc_result_free(nmdl_llc_result *r);
+/* The MALA interval of a sweep run with q's draws: q's own when it checks
+ * at least four times, else a quarter of the draws. */
+int nmdl_llc_sweep_mala_every(const nmdl_llc_params *q);
 
 /* The step-size sweep: short runs at ε = top, top/√10, top/10, ... (at
  * most NMDL_LLC_SWEEP of them) until one is healthy with a MALA acceptance
@@ -112,7 +124,10 @@ typedef struct nmdl_llc_sweep {
 
 /* Runs the sweep with p's settings but `chains` chains of `burnin` +
  * `draws` steps each; sets *step to the choice. NMDL_ERR_CORRUPT-free:
- * returns NMDL_OK even when nothing is healthy (then chosen is -1). */
+ * returns NMDL_OK even when nothing is healthy (then chosen is -1).
+ * Progress plans count NMDL_LLC_SWEEP_PLAN runs (the usual length); the
+ * sweep corrects its phase's plan in p->prog by the runs it made. */
+#define NMDL_LLC_SWEEP_PLAN 3
 int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
                        double top, int chains, int burnin, int draws,
                        nmdl_llc_sweep *sweep, double *step);

@@ -149,12 +149,43 @@ static void report_result(const nmdl_llc_result *e, nmdl_llc_report *r)
 int nmdl_model_llc(nmdl_model *m, const void *data, size_t n,
                    const nmdl_llc_settings *s, nmdl_llc_report *r)
 {
-    return nmdl_llctf_run(m, data, n, s, r, NULL);
+    return nmdl_llctf_run(m, data, n, s, r, NULL, NULL);
+}
+
+/* What a chain step costs per FLOP against a training step: one thread,
+ * minibatches of 4 windows, and the sampler's own work per weight
+ * (measured 2026-12-01, mini and tiny at -T2, see ARCHITECTURE "Progress"). */
+#define LLC_COST 1.35
+
+/* The sampler's parameters for settings s on the model shape cfg: the
+ * estimate's, and with `sweep` the sweep's runs. */
+static void run_params(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
+                       int sweep, nmdl_llc_params *p)
+{
+    to_params(s, p);
+    p->step_work = LLC_COST * nmdl_train_step_work(cfg, s->batch);
+    if (sweep) {
+        p->chains = SWEEP_CHAINS < s->chains ? SWEEP_CHAINS : s->chains;
+        p->burnin = SWEEP_BURNIN;
+        p->draws = SWEEP_DRAWS;
+        p->mala_every = nmdl_llc_sweep_mala_every(p);
+    }
+}
+
+double nmdl_llctf_plan(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
+                       long *steps)
+{
+    nmdl_llc_params p, q;
+    run_params(cfg, s, 0, &p);
+    run_params(cfg, s, 1, &q);
+    const int runs = s->step > 0 ? 0 : NMDL_LLC_SWEEP_PLAN;
+    *steps = (long)p.chains * (p.burnin + p.draws) + runs * (long)q.chains * (q.burnin + q.draws);
+    return nmdl_llc_work(&p) + runs * nmdl_llc_work(&q);
 }
 
 int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
                    const nmdl_llc_settings *s, nmdl_llc_report *r,
-                   float **spread)
+                   float **spread, nmdl_prog *prog)
 {
     if (!m || !data || !s || !r || s->batch < 1)
         return NMDL_ERR_ARG;
@@ -165,7 +196,8 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     nmdl_llc_params p;
     nmdl_llc_sweep sweep = {0};
     nmdl_llc_result e;
-    to_params(s, &p);
+    run_params(&m->cfg, s, 0, &p);
+    p.prog = prog;
     int rc = llctf_create(m, data, n, s->chains, s->batch, &x, &t);
     if (rc)
         return rc;

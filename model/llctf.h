@@ -15,9 +15,13 @@
 
 /* nmdl_model_llc, and with spread != NULL also the posterior variance of
  * every weight (n_params floats, malloc'd) into *spread, which is left
- * untouched on error. */
+ * untouched on error. With prog, the steps count in its current phase. */
 int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
                    const nmdl_llc_settings *s, nmdl_llc_report *r,
-                   float **spread);
+                   float **spread, nmdl_prog *prog);
+/* The work units and sampler steps nmdl_llctf_run will count for a model
+ * of shape cfg (a sweep of NMDL_LLC_SWEEP_PLAN steps when s->step is 0). */
+double nmdl_llctf_plan(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
+                       long *steps);
 
 #endif /* NMDL_LLCTF_H */

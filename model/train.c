@@ -8,11 +8,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cblas.h>
-
-#define PROGRESS_EVERY_S 0.2 /* seconds between progress reports */
 
 void nmdl_train_params_default(nmdl_train_params *p)
 {
@@ -29,13 +26,6 @@ void nmdl_train_params_default(nmdl_train_params *p)
     p->clip = 1.0;
     p->seed = 1;
     p->threads = 1;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
@@ -76,9 +66,25 @@ void nmdl_train_sample_free(nmdl_train_sample *s)
 }
 
 #define SAMPLE_BATCH 16 /* windows per forward pass */
+/* What a forward-only FLOP of the sample loss costs against a training
+ * FLOP (measured 2026-12-01 at -T2, see ARCHITECTURE "Progress"). */
+#define SAMPLE_COST 1.5
+
+/* Work units of the sample loss over `windows` windows of cfg->ctx. */
+static double sample_work(const nmdl_model_config *cfg, int windows)
+{
+    return SAMPLE_COST * windows * cfg->ctx * nmdl_train_flops_per_byte(cfg) / 3;
+}
+
+double nmdl_train_sample_work(const nmdl_model_config *cfg, size_t n)
+{
+    size_t room = n > (size_t)cfg->ctx ? n - 1 - (size_t)cfg->ctx : 0;
+    size_t most = room / (size_t)cfg->ctx + 1;
+    return sample_work(cfg, most < NMDL_SAMPLE_WINDOWS ? (int)most : NMDL_SAMPLE_WINDOWS);
+}
 
 int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
-                           double *nats)
+                           nmdl_prog *job, double *nats)
 {
     const int B0 = s->k < SAMPLE_BATCH ? s->k : SAMPLE_BATCH;
     int rc = nmdl_tf_reserve(m, B0, s->T);
@@ -89,6 +95,8 @@ int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
         const size_t at = (size_t)w0 * s->T;
         rc = nmdl_tf_forward(m, s->x + at, s->y + at, B, s->T, &loss);
         sum += loss * B;
+        if (!rc)
+            rc = nmdl_prog_add(job, sample_work(&m->cfg, B), 0);
     }
     *nats = rc ? NAN : sum / s->k;
     return rc;
@@ -156,53 +164,58 @@ static void adamw(nmdl_model *m, float *mom, float *vel, const nmdl_train_params
     }
 }
 
-/* Forward and backward of one batch; returns the loss in nats per token.
- * With a projecting hook, the passes run on the projected weights and
- * master holds the float weights, which are put back afterwards
- * (straight-through). */
-static double step_grads(nmdl_model *m, nmdl_rng *r, const uint8_t *data,
-                         size_t n, int B, uint8_t *x, uint8_t *y,
-                         const nmdl_train_hook *hook, float *master)
+/* Forward and backward of one batch; the loss in nats per token into
+ * *loss. With a projecting hook, the passes run on the projected weights
+ * and master holds the float weights, which are put back afterwards
+ * (straight-through). NMDL_ERR_CANCELED when the model's job was canceled
+ * in a pass. */
+static int step_grads(nmdl_model *m, nmdl_rng *r, const uint8_t *data,
+                      size_t n, int B, uint8_t *x, uint8_t *y,
+                      const nmdl_train_hook *hook, float *master, double *loss)
 {
     const int T = m->cfg.ctx;
-    double loss = 0.0;
+    const int proj = hook && hook->project;
+    *loss = 0.0;
     nmdl_train_batch(r, data, n, B, T, x, y);
-    if (hook && hook->project) {
+    if (proj) {
         memcpy(master, m->params, m->lay.n_params * sizeof(float));
         hook->project(hook->user, master, m->params);
     }
     nmdl_tf_zero_grad(m);
-    nmdl_tf_forward(m, x, y, B, T, &loss);
-    nmdl_tf_backward(m);
-    if (hook && hook->project)
+    int rc = nmdl_tf_forward(m, x, y, B, T, loss);
+    if (!rc)
+        rc = nmdl_tf_backward(m);
+    if (proj)
         memcpy(m->params, master, m->lay.n_params * sizeof(float));
-    return loss;
+    return rc;
 }
 
-typedef struct progress_state {
-    double t0, last_report, loss_sum;
-    long loss_count, last_step;
-} progress_state;
-
-/* Reports progress when due (or when `final`); returns non-zero to stop. */
-static int report_progress(const nmdl_train_params *p, progress_state *ps,
-                           const char *phase, long step, long total,
-                           double tokens_per_step, int final)
+double nmdl_train_flops_per_byte(const nmdl_model_config *c)
 {
-    double t = now();
-    if (!p->progress || (!final && t - ps->last_report < PROGRESS_EVERY_S) ||
-        (final && step == ps->last_step))
-        return 0;
-    ps->last_step = step;
-    double el = t - ps->t0;
-    nmdl_progress pr = {phase, step, total,
-                        ps->loss_count ? ps->loss_sum / ps->loss_count / log(2.0) : 0.0,
-                        el > 0 ? (double)step * tokens_per_step / el : 0.0, el,
-                        step > 0 ? el / (double)step * (double)(total - step) : 0.0};
-    ps->last_report = t;
-    ps->loss_sum = 0.0;
-    ps->loss_count = 0;
-    return p->progress(p->progress_user, &pr);
+    double C = c->d_model, F = c->d_ff, L = c->n_layer, T = c->ctx;
+    return 6 * (L * (4 * C * C + 2 * C * F) + 256 * C) + 12 * L * C * T;
+}
+
+double nmdl_train_step_work(const nmdl_model_config *c, int batch)
+{
+    return (double)batch * c->ctx * nmdl_train_flops_per_byte(c);
+}
+
+#define LOSS_WINDOW 20 /* steps in the loss a report shows */
+
+/* Tells the job about step s (0-based, done) and counts it: the mean loss
+ * of the last LOSS_WINDOW steps and the bytes trained per second. */
+static int count_step(nmdl_prog *job, const float *losses, double loss, long s,
+                      double step_work, double bytes_per_step, double t0)
+{
+    double sum = 0.0;
+    long k = 0;
+    for (long i = s; losses && i >= 0 && k < LOSS_WINDOW; i--, k++)
+        sum += losses[i];
+    double el = nmdl_prog_now() - t0;
+    nmdl_prog_detail(job, (k ? sum / (double)k : loss) / log(2.0),
+                     el > 0 ? (double)(s + 1) * bytes_per_step / el : 0.0);
+    return nmdl_prog_add(job, step_work, 1);
 }
 
 /* Steps that fit the time budget, from the time of one forward+backward. */
@@ -211,11 +224,12 @@ static long steps_for_budget(nmdl_model *m, const nmdl_train_params *p,
                              uint8_t *y, float *master)
 {
     nmdl_rng r;
+    double loss;
     nmdl_rng_seed(&r, p->seed, 99);
-    step_grads(m, &r, data, n, p->batch, x, y, NULL, master); /* warm up */
-    double t = now();
-    step_grads(m, &r, data, n, p->batch, x, y, NULL, master);
-    double per_step = now() - t;
+    step_grads(m, &r, data, n, p->batch, x, y, NULL, master, &loss); /* warm up */
+    double t = nmdl_prog_now();
+    step_grads(m, &r, data, n, p->batch, x, y, NULL, master, &loss);
+    double per_step = nmdl_prog_now() - t;
     long steps = (long)(p->minutes * 60.0 * 0.97 / (per_step * 1.02 + 1e-9));
     return steps > 1 ? steps : 1;
 }
@@ -233,11 +247,11 @@ static double tail_mean(const float *losses, long n)
 int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
                      const nmdl_train_params *p, nmdl_train_report *report)
 {
-    return nmdl_train_run(m, data, n, p, NULL, report);
+    return nmdl_train_run(m, data, n, p, NULL, NULL, report);
 }
 
 int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
-                   const nmdl_train_params *p, const nmdl_train_hook *hook,
+                   const nmdl_train_params *p, const nmdl_train_hook *hook, nmdl_prog *job,
                    nmdl_train_report *report)
 {
     if (!m || !data || check_params(m, n, p))
@@ -257,43 +271,51 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
         return NMDL_ERR_NOMEM;
     }
     uint8_t *y = x + (size_t)B * T;
-    const char *phase = hook && hook->from == 0 ? "fine-tune" : "train";
-    progress_state ps = {now(), 0.0, 0.0, 0, -1};
     long total = p->steps ? p->steps
                           : steps_for_budget(m, p, data, n, x, y, master);
     double budget = p->steps ? INFINITY : p->minutes * 60.0;
+    double step_work = nmdl_train_step_work(&m->cfg, B);
+    nmdl_prog own; /* a run of its own: one phase, stopped (not canceled) */
+    if (!job) {
+        job = &own;
+        nmdl_prog_start(job, p->progress, p->progress_user, p->threads, NULL, 0);
+        rc = nmdl_prog_phase(job, hook && hook->from == 0 ? NMDL_PHASE_TUNE : NMDL_PHASE_TRAIN,
+                             (double)total * step_work, total);
+    }
     float *losses = malloc((size_t)total * sizeof(float)); /* nats, per step */
     long s = 0;
     nmdl_rng r;
     nmdl_rng_seed(&r, p->seed, 1);
-    ps.t0 = ps.last_report = now();
-    for (; s < total && now() - ps.t0 < budget; s++) {
+    double t0 = nmdl_prog_now(), loss;
+    nmdl_prog *outer = m->prog; /* the passes report between blocks */
+    m->prog = job;
+    for (; !rc && s < total && nmdl_prog_now() - t0 < budget; s++) {
         const nmdl_train_hook *h = hook && s >= hook->from ? hook : NULL;
-        if (h && s == hook->from && hook->begin &&
-            (rc = hook->begin(hook->user, m->params)))
+        if (h && s == h->from && h->begin && (rc = h->begin(h->user, m->params)))
             break;
-        double loss = step_grads(m, &r, data, n, B, x, y, h, master);
+        if ((rc = step_grads(m, &r, data, n, B, x, y, h, master, &loss)))
+            break; /* this step did not happen */
         clip_grads(m, p->clip);
         if (h && h->penalize)
             h->penalize(h->user, m->params, m->grads, s, total);
         adamw(m, mom, mom + m->lay.n_params, p, nmdl_train_lr(p, s, total), s + 1);
-        ps.loss_sum += loss;
-        ps.loss_count++;
         if (losses)
             losses[s] = (float)loss;
-        if (report_progress(p, &ps, phase, s + 1, total, (double)B * T, 0) ||
-            (p->checkpoint && p->checkpoint_every > 0 &&
-             (s + 1) % p->checkpoint_every == 0 &&
-             p->checkpoint(p->checkpoint_user, m, s + 1))) {
-            s++;
-            break;
-        }
+        rc = count_step(job, losses, loss, s, step_work, (double)B * T, t0);
+        if (!rc && p->checkpoint && p->checkpoint_every > 0 &&
+            (s + 1) % p->checkpoint_every == 0 &&
+            p->checkpoint(p->checkpoint_user, m, s + 1))
+            rc = NMDL_ERR_CANCELED;
     }
-    report_progress(p, &ps, phase, s, s, (double)B * T, 1);
+    m->prog = outer;
+    if (job == &own) {
+        nmdl_prog_finish(job);
+        rc = NMDL_OK; /* stopping early keeps the weights */
+    }
     if (report) {
         report->steps = s;
         report->tokens = (double)s * B * T;
-        report->seconds = now() - ps.t0;
+        report->seconds = nmdl_prog_now() - t0;
         report->loss_bpb = tail_mean(losses, s) / log(2.0);
     }
     free(losses);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "progress.h"
 #include "rng.h"
 #include "transformer.h"
 
@@ -35,11 +36,22 @@ typedef struct nmdl_train_hook {
     void *user;
 } nmdl_train_hook;
 
-/* nmdl_model_train, with a hook (may be NULL) that changes the objective:
- * quantization-aware fine-tuning, rate-aware training. */
+/* nmdl_model_train, with a hook (may be NULL) that changes the objective
+ * (quantization-aware fine-tuning, rate-aware training; a hook from step 0
+ * makes the run a fine-tuning phase).
+ * With a job, every step counts nmdl_train_step_work units in the job's
+ * current phase, p->progress is not used, and a cancel returns
+ * NMDL_ERR_CANCELED. Without one the run reports to p->progress as a job
+ * of its own, and a non-zero return there (or from p->checkpoint) stops
+ * training with NMDL_OK. report->steps is the number of steps run. */
 int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
-                   const nmdl_train_params *p, const nmdl_train_hook *hook,
+                   const nmdl_train_params *p, const nmdl_train_hook *hook, nmdl_prog *job,
                    nmdl_train_report *report);
+/* Model FLOPs of training on one byte, forward and backward (6 N + 12 L C T,
+ * the PaLM count bench/train uses), and of one step of `batch` windows:
+ * the work unit of every job (model/progress.h). */
+double nmdl_train_flops_per_byte(const nmdl_model_config *c);
+double nmdl_train_step_work(const nmdl_model_config *c, int batch);
 /* A fixed loss sample: up to NMDL_SAMPLE_WINDOWS windows of T bytes spread
  * evenly over the data, so that losses under different weights compare on
  * the same bytes (the budget search and the compressibility bisection). */
@@ -54,9 +66,12 @@ int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data,
                            size_t n, int T);
 void nmdl_train_sample_free(nmdl_train_sample *s);
 /* The model's mean loss on the sample in *nats (nats per byte), through
- * the training forward pass in batches of up to 16 windows. */
+ * the training forward pass in batches of up to 16 windows, each counted
+ * in job (may be NULL; NMDL_ERR_CANCELED once canceled). */
 int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
-                           double *nats);
+                           nmdl_prog *job, double *nats);
+/* Work units of nmdl_train_sample_loss on the sample of n bytes. */
+double nmdl_train_sample_work(const nmdl_model_config *cfg, size_t n);
 /* Learning rate at step s of `total`: linear warmup, then cosine decay
  * from p->lr to p->lr * p->lr_final. */
 double nmdl_train_lr(const nmdl_train_params *p, long s, long total);

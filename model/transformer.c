@@ -271,8 +271,11 @@ int nmdl_tf_forward(nmdl_model *m, const uint8_t *x, const uint8_t *y, int B,
     m->T = T;
     nmdl_tf_acts *a = &m->a;
     embed(m, x, (size_t)N);
-    for (int l = 0; l < L; l++)
+    for (int l = 0; l < L; l++) {
         block_forward(m, l, B, T);
+        if (nmdl_prog_add(m->prog, 0, 0)) /* a step of a big model is long */
+            return NMDL_ERR_CANCELED;
+    }
     nmdl_ly_layernorm(a->lnf, a->lnf_mean, a->lnf_rstd, a->x[L],
                       m->params + m->lay.lnf_g, m->params + m->lay.lnf_b, N, C,
                       m->threads);
@@ -331,8 +334,11 @@ int nmdl_tf_backward(nmdl_model *m)
     nmdl_ly_layernorm_backward(a->dx, g + m->lay.lnf_g, g + m->lay.lnf_b, a->dln,
                                a->x[L], m->params + m->lay.lnf_g, a->lnf_mean,
                                a->lnf_rstd, N, C, m->threads);
-    for (int l = L - 1; l >= 0; l--)
+    for (int l = L - 1; l >= 0; l--) {
         block_backward(m, l);
+        if (nmdl_prog_add(m->prog, 0, 0))
+            return NMDL_ERR_CANCELED;
+    }
     float *dwte = g + m->lay.wte;
     for (int i = 0; i < N; i++) {
         float *row = dwte + (size_t)m->x[i] * C;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "nmdl.h"
+#include "progress.h"
 
 #define NMDL_TF_VOCAB 256
 #define NMDL_TF_MAX_LAYERS 32
@@ -87,6 +88,8 @@ struct nmdl_model {
     const uint8_t *y;     /* targets of the last forward (N) */
     const uint8_t *x;     /* inputs of the last forward (N) */
     int B, T;             /* of the last forward */
+    nmdl_prog *prog;      /* a job the passes report to between blocks, and
+                             stop for (NMDL_ERR_CANCELED); NULL: none */
 };
 
 void nmdl_tf_layout_make(const nmdl_model_config *c, nmdl_tf_layout *lay);

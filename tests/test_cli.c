@@ -2,21 +2,33 @@
  * test_cli.c: the nmdl command as users run it, through a shell, in a
  * scratch directory: roundtrips, overwriting, standard streams, suffixes,
  * --rm, info, and bad inputs that must fail cleanly and leave nothing
- * behind.
+ * behind; zstd's habits (modes, program names, concatenated frames, -l),
+ * special files as outputs, and outputs that survive crashes and races.
  */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "jsoncheck.h"
 #include "testutil.h"
 
 static char dir[] = "/tmp/nmdl-cli-XXXXXX";
@@ -94,13 +106,15 @@ static void assert_stderr_has(const char *text)
     free(e);
 }
 
-/* Files in the scratch directory other than err.txt, counted. */
+/* Files in the scratch directory other than err.txt, counted (hidden ones
+ * too: that is where temporary files would be). */
 static int count_files(void)
 {
     DIR *d = opendir(dir);
     int n = 0;
     for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.' && strcmp(e->d_name, "err.txt");
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+             strcmp(e->d_name, "err.txt");
     closedir(d);
     return n;
 }
@@ -152,7 +166,8 @@ static void roundtrips(void **state)
                         " && " NMDL " info --json s.nmdl > s.json"), 0);
     size_t n;
     char *json = (char *)get("s.json", &n);
-    assert_non_null(strstr(json, "\"method\":\"stored\""));
+    jc_check_lines(json, "info", 1);
+    assert_true(jc_string_is(json, 0, "method", "stored"));
     free(json);
     free(bin);
     free(text);
@@ -283,23 +298,20 @@ static void info_accounts_for_every_byte(void **state)
     assert_int_equal(sh(NMDL " compress" ZSTD " -q i && " NMDL " info --json i.nmdl > i.json"), 0);
     size_t n;
     char *j = (char *)get("i.json", &n);
+    jc_check_lines(j, "info", 1);
     static const char *keys[] = {"header_bytes", "model_bytes", "data_bytes",
-                                 "checksum_bytes", "file_bytes", "original_bytes"};
-    unsigned long long v[6];
-    for (int k = 0; k < 6; k++) {
-        char key[40];
-        snprintf(key, sizeof key, "\"%s\":", keys[k]);
-        char *at = strstr(j, key);
-        assert_non_null(at);
-        v[k] = strtoull(at + strlen(key), NULL, 10);
-    }
+                                 "checksum_bytes", "file_bytes", "input_bytes"};
+    double v[6];
+    for (int k = 0; k < 6; k++)
+        v[k] = jc_number(j, 0, keys[k]);
     struct stat st;
     assert_int_equal(stat(path("i.nmdl"), &st), 0);
-    assert_int_equal(v[0] + v[1] + v[2] + v[3], v[4]);
-    assert_int_equal(v[4], (unsigned long long)st.st_size);
-    assert_int_equal(v[5], 30000);
-    assert_non_null(strstr(j, "\"method\":\"zstd\""));
-    assert_non_null(strstr(j, "\"bits_per_byte\":"));
+    assert_true(v[0] + v[1] + v[2] + v[3] == v[4]);
+    assert_true(v[4] == (double)st.st_size);
+    assert_true(v[5] == 30000);
+    assert_true(jc_string_is(j, 0, "method", "zstd"));
+    assert_true(jc_number(j, 0, "file_bpb") == 8 * v[4] / 30000);
+    assert_true(jc_null(j, 0, "n_params") && jc_null(j, 0, "llc"));
     assert_int_equal(sh(NMDL " info i.nmdl > i.txt && grep -q 'data part' i.txt"), 0);
     free(j);
     free(text);
@@ -318,16 +330,18 @@ static void neural_from_the_command_line(void **state)
                         NMDL " info --json n1.nmdl > n1.json"), 0);
     size_t len;
     char *j = (char *)get("n1.json", &len);
-    assert_non_null(strstr(j, "\"method\":\"neural\""));
-    assert_non_null(strstr(j, "\"n_params\":"));
-    assert_non_null(strstr(j, "\"bits_per_weight\":"));
-    assert_non_null(strstr(j, "\"alternative_method\":\"zstd\""));
+    jc_check_lines(j, "info", 1);
+    assert_true(jc_string_is(j, 0, "method", "neural"));
+    assert_true(jc_number(j, 0, "n_params") > 0 && jc_number(j, 0, "model_bpw") > 0);
+    assert_true(jc_string_is(j, 0, "budget", "fixed") && jc_null(j, 0, "llc")); /* --bits */
+    assert_true(jc_string_is(j, 0, "alternative_method", "zstd"));
     free(j);
     assert_int_equal(sh(NMDL " decompress -q -T1 n1.nmdl -o n1.out && cmp n n1.out"), 0);
     assert_int_equal(sh(NMDL " compress --effort 1 --bits 3 -q n -o n2.nmdl && "
                         NMDL " info --json n2.nmdl > n2.json"), 0);
     j = (char *)get("n2.json", &len);
-    assert_non_null(strstr(j, "\"alternative_method\":\"neural\""));
+    jc_check_lines(j, "info", 1);
+    assert_true(jc_string_is(j, 0, "alternative_method", "neural"));
     free(j);
     assert_int_equal(sh(NMDL " compress --effort 0 n"), 1);
     assert_int_equal(sh(NMDL " compress --bits -1 n"), 1);
@@ -349,8 +363,26 @@ static void model_commands(void **state)
     assert_int_equal(sh(NMDL " llc m.ckpt c%s --csv t.csv --svg t.svg > l.txt", llc), 0);
     assert_int_equal(sh("grep -q '^c: llc' l.txt && test $(wc -l < t.csv) -eq 61 && "
                         "grep -q '</svg>' t.svg"), 0);
-    assert_int_equal(sh(NMDL " llc --json m.ckpt c%s > l.json && grep -q '\"llc\":' l.json", llc), 0);
-    assert_int_equal(sh(NMDL " compressibility m.ckpt c%s --epsilon 0.05 > k.txt", llc), 0);
+    /* every command's JSON parses, with the keys of docs/JSON.md (the
+     * step-size sweep and compressibility on a shorter corpus: faster) */
+    assert_int_equal(sh("head -c 3000 c > c3 && " NMDL " llc --json m.ckpt c%s > l.json && "
+                        NMDL " llc --json m.ckpt c3 --chains 1 --burnin 2 --draws 2 --batch 1 "
+                        "> s.json && " NMDL " eval --json m.ckpt c > e.json && "
+                        NMDL " compressibility --json m.ckpt c3%s --epsilon 0.05 > k.json && "
+                        NMDL " train c -o m2.ckpt -q --json --preset tiny --steps 3 > t.json",
+                        llc, llc), 0);
+    static const struct { const char *file, *command; double bytes; } json[] = {
+        {"l.json", "llc", 12000}, {"s.json", "llc", 3000}, {"e.json", "eval", 12000},
+        {"k.json", "compressibility", 3000}, {"t.json", "train", 12000}};
+    for (int i = 0; i < 5; i++) {
+        size_t n;
+        char *j = (char *)get(json[i].file, &n);
+        jc_check_lines(j, json[i].command, 1);
+        assert_true(jc_number(j, 0, "input_bytes") == json[i].bytes);
+        assert_false(jc_null(j, 0, i == 1 ? "step_sweep" : "n_params"));
+        free(j);
+    }
+    assert_int_equal(sh(NMDL " compressibility m.ckpt c3%s --epsilon 0.05 > k.txt", llc), 0);
     assert_int_equal(sh("grep -q 'critical levels n_q' k.txt && grep -q 'SVD fraction' k.txt"), 0);
     assert_int_equal(sh(NMDL " llc m.ckpt short%s", llc), 1);
     assert_stderr_has("not longer than the model's context");
@@ -375,14 +407,27 @@ static void sweep_command(void **state)
     uint8_t *text = tu_text(&r, 20000);
     put("s", text, 20000);
     assert_int_equal(sh(NMDL " sweep s --sizes 4K,8000 --out d --method zstd"), 0);
-    assert_int_equal(sh("test $(wc -l < d/results.csv) -eq 3 && grep -q '^zstd,4096,1,' "
-                        "d/results.csv && test -f d/size-8000.json && grep -q '</svg>' "
-                        "d/dl_vs_n.svg && grep -q '</svg>' d/model_bits.svg"), 0);
-    assert_int_equal(sh("grep -q '\"xz\":' d/results.json"), 0);
-    assert_int_equal(sh(NMDL " sweep s --sizes 4K,8000,16K --out d --method zstd"), 0);
+    assert_int_equal(sh("test $(wc -l < d/results.csv) -eq 3 && head -1 d/results.csv | "
+                        "grep -q '^schema,command,corpus_file,' && test -f d/size-8000.json "
+                        "&& grep -q '</svg>' d/dl_vs_n.svg && grep -q '</svg>' "
+                        "d/model_bits.svg"), 0);
+    size_t n;
+    char *j = (char *)get("d/results.json", &n);
+    jc_check_array(j, "sweep", 2);
+    free(j);
+    j = (char *)get("d/size-8000.json", &n);
+    jc_check_lines(j, "sweep", 1);
+    assert_true(jc_number(j, 0, "input_bytes") == 8000 && jc_number(j, 0, "xz_bytes") > 0);
+    assert_true(jc_string_is(j, 0, "corpus_file", "s") && jc_null(j, 0, "effort"));
+    free(j);
+    assert_int_equal(sh(NMDL " sweep s --sizes 4K,8000,16K --out d --method zstd --json "
+                        "> sweep.json"), 0);
     assert_stderr_has("4096 bytes: done before, skipped");
     assert_stderr_has("no rate yet to estimate the rest"); /* skips set no rate */
     assert_int_equal(sh("test $(wc -l < d/results.csv) -eq 4"), 0);
+    j = (char *)get("sweep.json", &n);
+    jc_check_lines(j, "sweep", 3);
+    free(j);
     assert_int_equal(sh(NMDL " sweep s --sizes 4K,4096 --out e"), 1);
     assert_stderr_has("given twice");
     assert_int_equal(sh(NMDL " sweep s --sizes 1M --out e"), 1);
@@ -391,6 +436,463 @@ static void sweep_command(void **state)
     assert_int_equal(sh(NMDL " sweep s --sizes 4K"), 1);
     assert_false(exists("e"));
     free(text);
+}
+
+/* JSON for any file name: one that is not UTF-8 and holds a quote, a
+ * backslash and a control character is still valid JSON, with its bytes in
+ * file_hex; the sweep keeps such a corpus name through a resume. Records of
+ * schema 0 are read and stored again; one of a newer schema stops the
+ * sweep before anything is measured or overwritten. */
+static void json_names_and_old_records(void **state)
+{
+    (void)state;
+    static const char name[] = "a\xff\"b\\c\x01";
+    tu_rng r = {37};
+    uint8_t *text = tu_text(&r, 3000);
+    put(name, text, 3000);
+    assert_int_equal(sh(NMDL " compress -q --method stored a* && " NMDL
+                        " info --json a*.nmdl > i.json"), 0);
+    size_t n;
+    char *j = (char *)get("i.json", &n);
+    jc_check_lines(j, "info", 1);
+    assert_true(jc_string_is(j, 0, "file", "a\xEF\xBF\xBD\"b\\c\x01.nmdl"));
+    assert_true(jc_string_is(j, 0, "file_hex", "61ff22625c63012e6e6d646c"));
+    free(j);
+    assert_int_equal(sh(NMDL " sweep a*c? --sizes 1K,2K --out d --method stored -q && "
+                        NMDL " sweep a*c? --sizes 1K,2K --out d --method stored"), 0);
+    assert_stderr_has("1024 bytes: done before, skipped");
+    j = (char *)get("d/results.json", &n);
+    jc_check_array(j, "sweep", 2);
+    assert_non_null(strstr(j, "\"corpus_file_hex\":\"61ff22625c6301\""));
+    free(j);
+    /* a record from before schema 1 (the keys of docs/JSON.md's last table) */
+    static const char old[] =
+        "{\"method\":\"stored\",\"error\":\"\",\"n\":1024,\"ok\":1,\"file\":1100,"
+        "\"header\":18,\"model\":0,\"data\":1024,\"checksum\":32,\"neural\":null,"
+        "\"n_model\":null,\"n_data\":null,\"n_params\":null,\"llc\":null,\"llc_se\":null,"
+        "\"epsilon\":null,\"b_star\":null,\"budget_bits\":null,\"loss_float\":null,"
+        "\"compress_s\":0.5,\"decompress_s\":0.25,\"zstd\":null,\"xz\":700}\n";
+    put("d/size-1024.json", old, sizeof old - 1);
+    assert_int_equal(sh(NMDL " sweep a*c? --sizes 1K,2K --out d --method stored"), 0);
+    assert_stderr_has("1024 bytes: done before, skipped");
+    j = (char *)get("d/size-1024.json", &n);
+    jc_check_lines(j, "sweep", 1);
+    assert_true(jc_number(j, 0, "file_bytes") == 1100 && jc_number(j, 0, "xz_bytes") == 700);
+    assert_true(jc_null(j, 0, "commit") && jc_null(j, 0, "zstd_bytes"));
+    free(j);
+    put("d/size-2048.json", "{\"schema\":2}\n", 13);
+    assert_int_equal(sh(NMDL " sweep a*c? --sizes 1K,2K --out d --method stored"), 1);
+    assert_stderr_has("another schema");
+    assert_file("d/size-2048.json", (const uint8_t *)"{\"schema\":2}\n", 13);
+    free(text);
+}
+
+/* zstd's habits: `nmdl FILE` compresses, -z -d -t choose the mode, the
+ * program's name (unnmdl, nmdlcat) too, "-o -" is standard output, and
+ * the exit status is 1 when any file failed. */
+static void zstd_habits(void **state)
+{
+    (void)state;
+    tu_rng r = {37};
+    uint8_t *text = tu_text(&r, 30000);
+    put("h", text, 30000);
+    assert_int_equal(sh(NMDL ZSTD " -q h"), 0);
+    assert_true(exists("h.nmdl"));
+    assert_int_equal(sh("mv h h.orig && " NMDL " -d -q h.nmdl && cmp h h.orig"), 0);
+    assert_int_equal(sh(NMDL " --decompress -c h.nmdl | cmp - h"), 0);
+    assert_int_equal(sh(NMDL " -dc < h.nmdl | cmp - h"), 0);
+    assert_int_equal(sh(NMDL " -z" ZSTD " -q h -o h2.nmdl && cmp h.nmdl h2.nmdl"), 0);
+    assert_int_equal(sh(NMDL " -t h.nmdl"), 0);
+    assert_stderr_has("h.nmdl : 30000 bytes, OK");
+    assert_int_equal(sh(NMDL " --test -q h.nmdl h2.nmdl && " NMDL " decompress -t h.nmdl"), 0);
+    assert_int_equal(sh(NMDL ZSTD " -q -o - h | " NMDL " -d -o - | cmp - h"), 0);
+    assert_int_equal(sh(NMDL " -q -o - -d < h.nmdl | cmp - h"), 0);
+    assert_false(exists("-"));
+    assert_int_equal(sh("ln -s " NMDL " unnmdl && ln -s " NMDL " nmdlcat"), 0);
+    assert_int_equal(sh("rm h && ./unnmdl -q h.nmdl && cmp h h.orig"), 0);
+    assert_int_equal(sh("./nmdlcat h.nmdl h2.nmdl > hh && cat h h | cmp - hh"), 0);
+    assert_int_equal(sh("./nmdlcat < h.nmdl | cmp - h && ./unnmdl -q < h.nmdl | cmp - h"), 0);
+    assert_int_equal(sh("./unnmdl -t h.nmdl && ./unnmdl -l h.nmdl | grep -q ' h.nmdl$'"), 0);
+    assert_int_equal(sh("./unnmdl -z" ZSTD " -q -c h | cmp - h.nmdl"), 0);
+    assert_int_equal(sh("./nmdlcat -q h"), 1); /* decompresses, to stdout */
+    assert_stderr_has("nmdl: h: not an nmdl file");
+    assert_int_equal(sh(NMDL " -t h.nmdl missing.nmdl"), 1);
+    assert_stderr_has("nmdl: missing.nmdl: No such file or directory");
+    assert_int_equal(sh(NMDL " -q missing"), 1);
+    assert_int_equal(sh(NMDL " compress --help > help.txt && grep -q '^  -l, --list' help.txt"
+                        " && grep -q '^  -d, --decompress' help.txt && grep -q unnmdl help.txt"), 0);
+    free(text);
+}
+
+/* nmdl -c a b writes two frames; -d gives a then b, -t and -l read them
+ * all; damage after the first frame names the frame and leaves nothing. */
+static void concatenated_frames(void **state)
+{
+    (void)state;
+    tu_rng r = {38};
+    uint8_t *a = tu_text(&r, 20000), *b = tu_text(&r, 5000);
+    put("a", a, 20000);
+    put("b", b, 5000);
+    put("e", NULL, 0);
+    assert_int_equal(sh(NMDL " -c" ZSTD " a b > ab.nmdl && " NMDL " -dc ab.nmdl > ab"), 0);
+    assert_int_equal(sh("cat a b | cmp - ab"), 0);
+    assert_int_equal(sh(NMDL " -q" ZSTD " a"), 0);
+    size_t a_len;
+    free(get("a.nmdl", &a_len));
+    assert_int_equal(sh("{ " NMDL " -c --method stored a e && " NMDL " -c" ZSTD " b; } > m.nmdl"
+                        " && " NMDL " -d -q m.nmdl && cat a b | cmp - m"), 0);
+    assert_int_equal(sh(NMDL " -t m.nmdl ab.nmdl"), 0);
+    assert_stderr_has("m.nmdl : 25000 bytes, OK");
+    assert_int_equal(sh(NMDL " -vv -t m.nmdl"), 0);
+    assert_stderr_has("3 frames");
+    assert_int_equal(sh("cp ab.nmdl bad.nmdl && printf x >> bad.nmdl && "
+                        "head -c -1 ab.nmdl > cut.nmdl"), 0);
+    int files = count_files();
+    char msg[128];
+    size_t len, ab_len;
+    free(get("ab.nmdl", &ab_len));
+    assert_int_equal(sh(NMDL " -d bad.nmdl"), 1);
+    snprintf(msg, sizeof msg, "nmdl: bad.nmdl: frame 3 at byte %zu: not an nmdl file\n",
+             ab_len);
+    char *e = (char *)get("err.txt", &len);
+    assert_string_equal(e, msg);
+    free(e);
+    snprintf(msg, sizeof msg, "nmdl: cut.nmdl: frame 2 at byte %zu: truncated\n", a_len);
+    assert_int_equal(sh(NMDL " -d cut.nmdl"), 1);
+    e = (char *)get("err.txt", &len);
+    assert_string_equal(e, msg);
+    free(e);
+    assert_int_equal(sh(NMDL " -t cut.nmdl"), 1);
+    assert_int_equal(sh(NMDL " -l cut.nmdl"), 1);
+    assert_int_equal(sh(NMDL " -dc cut.nmdl | cmp - a"), 0); /* as zstd: what decoded */
+    assert_int_equal(count_files(), files); /* no bad, no cut: nothing left */
+    free(a);
+    free(b);
+}
+
+/* One row of nmdl -l, parsed. */
+typedef struct list_row {
+    int frames;
+    char method[16], name[64];
+    unsigned long long file, original, model, data;
+    double ratio;
+} list_row;
+
+static int list_rows(const char *file, list_row *rows, int max)
+{
+    size_t n;
+    char *text = (char *)get(file, &n), *save = NULL;
+    assert_non_null(text);
+    assert_non_null(strstr(text, "Frames  Method   Compressed      Original   Ratio"));
+    int k = 0;
+    for (char *line = strtok_r(text, "\n", &save); line && k < max;
+         line = strtok_r(NULL, "\n", &save)) {
+        list_row *r = &rows[k];
+        if (sscanf(line, "%d %15s %llu %llu %lf %llu %llu %63[^\n]", &r->frames,
+                   r->method, &r->file, &r->original, &r->ratio, &r->model,
+                   &r->data, r->name) == 8)
+            k++;
+    }
+    free(text);
+    return k;
+}
+
+/* nmdl -l: one row per file (frames, method, sizes, ratio, model and
+ * data parts), totals under two or more, errors for bad files. */
+static void list_mode(void **state)
+{
+    (void)state;
+    tu_rng r = {39};
+    uint8_t *text = tu_text(&r, 30000);
+    put("x", text, 30000);
+    assert_int_equal(sh(NMDL ZSTD " -q x && " NMDL " -q --method stored -c x > s.nmdl"
+                        " && cat x.nmdl s.nmdl > xs.nmdl"), 0);
+    size_t xz, sz;
+    free(get("x.nmdl", &xz));
+    free(get("s.nmdl", &sz));
+    list_row rows[4];
+    assert_int_equal(sh(NMDL " -l x.nmdl s.nmdl > l.txt"), 0);
+    assert_int_equal(list_rows("l.txt", rows, 4), 3);
+    assert_int_equal(rows[0].frames, 1);
+    assert_string_equal(rows[0].method, "zstd");
+    assert_int_equal(rows[0].file, xz);
+    assert_int_equal(rows[0].original, 30000);
+    assert_int_equal(rows[0].model, 0);
+    assert_true(rows[0].data > 0 && rows[0].data < xz);
+    assert_true(rows[0].ratio > 1.5 && fabs(rows[0].ratio - 30000.0 / (double)xz) < 1e-3);
+    assert_string_equal(rows[0].name, "x.nmdl");
+    assert_string_equal(rows[1].method, "stored");
+    assert_int_equal(rows[1].data, 30000);
+    assert_int_equal(rows[2].frames, 2);
+    assert_string_equal(rows[2].method, "mixed");
+    assert_int_equal(rows[2].file, xz + sz);
+    assert_string_equal(rows[2].name, "2 files");
+    assert_int_equal(sh(NMDL " -l < xs.nmdl > l.txt"), 0);
+    assert_int_equal(list_rows("l.txt", rows, 4), 1);
+    assert_int_equal(rows[0].frames, 2);
+    assert_int_equal(rows[0].original, 60000);
+    assert_string_equal(rows[0].name, "stdin");
+    put("junk.nmdl", "not a frame", 11);
+    assert_int_equal(sh(NMDL " --list junk.nmdl x.nmdl > l.txt"), 1);
+    assert_stderr_has("nmdl: junk.nmdl: not an nmdl file");
+    assert_int_equal(list_rows("l.txt", rows, 4), 1);
+    free(text);
+}
+
+/* Efforts outside 1..9 and options that do not apply to the command are
+ * refused with one line, before anything is written. */
+static void options_that_do_not_apply(void **state)
+{
+    (void)state;
+    put("p", "abc", 3);
+    static const struct { const char *args, *message; } cases[] = {
+        {"-19 p", "nmdl: -19: effort out of range: nmdl's efforts are -1 .. -9"},
+        {"-0 p", "nmdl: -0: effort out of range"},
+        {"-10 p", "nmdl: -10: effort out of range"},
+        {"compress -k99 p", "nmdl: -99: effort out of range"},
+        {"compress --json p", "nmdl: --json: does not apply to compress (only to info, train, eval, llc, compressibility, sweep)"},
+        {"--steps 5 p", "nmdl: --steps: does not apply to compress (only to train)"},
+        {"-d --method zstd p.nmdl", "nmdl: --method: does not apply to decompress"},
+        {"-d -6 p.nmdl", "nmdl: -6: does not apply to decompress (only to compress, sweep)"},
+        {"-t -o x p.nmdl", "nmdl: -o: does not apply to test"},
+        {"-l --rm p.nmdl", "nmdl: --rm: does not apply to list"},
+        {"info -T2 p.nmdl", "nmdl: -T: does not apply to info"},
+        {"eval --untied m c", "nmdl: --untied: does not apply to eval (only to train)"},
+        {"train c --csv t.csv", "nmdl: --csv: does not apply to train (only to llc)"},
+        {"-d -z p", "nmdl: -z: conflicts with decompress"},
+        {"compress -l p", "nmdl: -l: conflicts with compress"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(sh(NMDL " %s", cases[i].args), 1);
+        assert_stderr_has(cases[i].message);
+        size_t n;
+        char *e = (char *)get("err.txt", &n);
+        assert_non_null(memchr(e, '\n', n));
+        assert_int_equal(strchr(e, '\n') - e + 1, (long)n); /* one line */
+        free(e);
+        assert_int_equal(count_files(), 1);
+    }
+    assert_int_equal(sh(NMDL " -q --minutes 1 --method stored p"), 0); /* compress's */
+    assert_int_equal(sh(NMDL " -9 -q -f --minutes 1 p"), 1);
+    assert_stderr_has("give an effort (-1 .. -9) or --minutes, not both");
+    assert_int_equal(sh(NMDL " decompress -qt p.nmdl && " NMDL " -dtq p.nmdl"), 0);
+}
+
+/* A terminal as standard input: refused as zstd does, unless -f. */
+static void console_stdin_refused(void **state)
+{
+    (void)state;
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    if (m < 0 || grantpt(m) || unlockpt(m) || !ptsname(m)) {
+        print_message("no pseudo-terminal here: skipped\n");
+        skip();
+    }
+    char pts[128];
+    snprintf(pts, sizeof pts, "%s", ptsname(m));
+    static const char *const modes[] = {"-d", "decompress", "-t", "-l", "-q" ZSTD " -c"};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        assert_int_equal(sh(NMDL " %s < %s", modes[i], pts), 1);
+        assert_stderr_has("nmdl: stdin: is a console, aborting (use -f to read it)");
+    }
+    assert_int_equal(sh("ln -s " NMDL " unnmdl && ./unnmdl < %s", pts), 1);
+    assert_stderr_has("is a console, aborting");
+    close(m);
+}
+
+/* Special files as outputs are written into, never replaced, and need no
+ * -f: a FIFO, a socket, and (as root) character devices made with mknod
+ * here, never the system's own. */
+static void special_files_written_in_place(void **state)
+{
+    (void)state;
+    tu_rng r = {40};
+    uint8_t *text = tu_text(&r, 4000);
+    put("s", text, 4000);
+    struct stat st;
+    /* a reader in the background, stopped should nmdl fail */
+#define READER(out) "{ timeout 60 cat ff > " out " & } && "
+#define OR_RELEASE " || { kill $!; false; }"
+    assert_int_equal(sh("mkfifo ff && " READER("got") NMDL " compress" ZSTD " -q -o ff s"
+                        OR_RELEASE " && wait && " NMDL " decompress -c got | cmp - s"), 0);
+    assert_int_equal(sh(NMDL " compress" ZSTD " -q s && " READER("got2") NMDL " decompress"
+                        " -q -o ff s.nmdl" OR_RELEASE " && wait && cmp got2 s"), 0);
+#undef READER
+#undef OR_RELEASE
+    assert_int_equal(stat(path("ff"), &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    const char *sock = path("sock");
+    assert_true(strlen(sock) < sizeof a.sun_path);
+    memcpy(a.sun_path, sock, strlen(sock) + 1);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(l, 1), 0);
+    assert_int_equal(sh(NMDL " compress" ZSTD " -q -o sock s"), 0); /* fits its buffer */
+    int c = accept(l, NULL, NULL);
+    uint8_t buf[8192];
+    size_t got = 0;
+    for (ssize_t k; (k = read(c, buf + got, sizeof buf - got)) > 0;)
+        got += (size_t)k;
+    close(c);
+    close(l);
+    put("fromsock", buf, got);
+    assert_int_equal(sh("cmp fromsock s.nmdl"), 0);
+    assert_int_equal(stat(path("sock"), &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+
+    assert_int_equal(sh(NMDL " compress" ZSTD " -q -f -o . s"), 1);
+    assert_stderr_has("nmdl: .: Is a directory");
+    if (sh("mknod null c 1 3 && mknod zero c 1 5 && echo x > null") != 0) {
+        print_message("cannot make or write device nodes here (not root, or nodev): "
+                      "skipped that part\n");
+        free(text);
+        return;
+    }
+    int files = count_files();
+    assert_int_equal(sh(NMDL " compress" ZSTD " -q -o null s"), 0); /* no -f needed */
+    assert_int_equal(sh(NMDL " compress" ZSTD " -q -f -o null s"), 0);
+    assert_int_equal(sh(NMDL " decompress -q -o null s.nmdl && " NMDL " decompress -q -f"
+                        " -o zero s.nmdl"), 0);
+    assert_int_equal(sh(NMDL " compress" ZSTD " -q --rm -o null s"), 0);
+    assert_true(exists("s")); /* the data went nowhere: the input stays */
+    assert_int_equal(stat(path("null"), &st), 0);
+    assert_true(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+    assert_int_equal(stat(path("zero"), &st), 0);
+    assert_true(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5));
+    assert_int_equal(count_files(), files);
+    free(text);
+}
+
+/* Output names as long as a file name may be (255 bytes) work: the
+ * temporary file has a short name of its own. */
+static void long_names(void **state)
+{
+    (void)state;
+    char n250[251], n255[256];
+    memset(n250, 'n', 250), n250[250] = 0;
+    memset(n255, 'o', 255), n255[255] = 0;
+    put(n250, "long names work", 15);
+    assert_int_equal(sh(NMDL " compress" ZSTD " -q %s && mv %s x", n250, n250), 0);
+    assert_int_equal(sh(NMDL " decompress -q %s.nmdl && cmp x %s", n250, n250), 0);
+    assert_int_equal(sh(NMDL " compress" ZSTD " -q -o %s x && " NMDL " compress" ZSTD
+                        " -q -f -o %s x", n255, n255), 0);
+    assert_int_equal(sh("ASAN_OPTIONS=verify_asan_link_order=0 NMDL_NOLINK=nolink "
+                        "LD_PRELOAD=" NOLINK_SO " " NMDL " decompress -qf -o %s %s.nmdl"
+                        " && cmp x %s", n255, n250, n255), 0);
+    assert_int_equal(count_files(), 4);
+}
+
+/* --rm: the output's folder entry reaches the disk (fsync of the folder)
+ * before the input is unlinked; seen with strace, where there is one. */
+static void rm_syncs_the_folder_first(void **state)
+{
+    (void)state;
+    if (sh("strace -o /dev/null true") != 0) {
+        print_message("no strace here: skipped\n");
+        skip();
+    }
+    put("r", "remove me once safe", 19);
+    /* (LeakSanitizer cannot work under ptrace) */
+    assert_int_equal(sh("ASAN_OPTIONS=detect_leaks=0 strace -f -o tr.txt -e "
+                        "trace=openat,fsync,unlink " NMDL " compress" ZSTD " -q --rm r"), 0);
+    assert_false(exists("r"));
+    /* the folder opened (fd d), then fsync(d), then the input unlinked */
+    assert_int_equal(sh("awk '/O_DIRECTORY/ { split($0, p, \"= \"); d = p[2] + 0; next }"
+                        " d && index($0, \"fsync(\" d \")\") { synced = NR }"
+                        " /unlink\\(\"r\"\\)/ { gone = NR }"
+                        " END { exit !(synced && gone > synced) }' tr.txt"), 0);
+}
+
+/* Runs nmdl with args in the scratch folder, `env` ("NAME=value"s, NULL
+ * ended) added, and sends it sig as soon as it holds a file of the folder
+ * open other than `input`. Returns whether it was caught in time. */
+static int signal_while_writing(const char *const *env, char *const *args,
+                                const char *input, int sig)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (; *env; env++)
+            putenv((char *)*env);
+        if (chdir(dir) == 0)
+            execv(NMDL, args);
+        _exit(127);
+    }
+    char fds[64], link[PATH_MAX], entry[PATH_MAX + 64], prefix[600];
+    snprintf(fds, sizeof fds, "/proc/%d/fd", (int)pid);
+    snprintf(prefix, sizeof prefix, "%s/", dir);
+    int caught = 0, status;
+    time_t end = time(NULL) + 60;
+    while (!caught && time(NULL) < end && waitpid(pid, &status, WNOHANG) == 0) {
+        DIR *d = opendir(fds);
+        for (struct dirent *e; d && !caught && (e = readdir(d));) {
+            snprintf(entry, sizeof entry, "%s/%s", fds, e->d_name);
+            ssize_t n = readlink(entry, link, sizeof link - 1);
+            link[n > 0 ? n : 0] = 0;
+            caught = !strncmp(link, prefix, strlen(prefix)) &&
+                     strcmp(link + strlen(prefix), input);
+        }
+        if (d)
+            closedir(d);
+    }
+    if (caught) {
+        kill(pid, sig);
+        waitpid(pid, &status, 0);
+    }
+    return caught;
+}
+
+/* Killed while writing (SIGKILL, so no handler runs): with O_TMPFILE the
+ * half-written output has no name and vanishes with the process. */
+static void killed_while_writing_leaves_nothing(void **state)
+{
+    (void)state;
+    int fd = open(dir, O_TMPFILE | O_WRONLY, 0600);
+    if (fd < 0) {
+        print_message("no O_TMPFILE in %s: skipped\n", dir);
+        skip();
+    }
+    close(fd);
+    assert_int_equal(sh("head -c 64000000 /dev/zero | " NMDL " compress -q" ZSTD " > z.nmdl"), 0);
+    int files = count_files();
+    static const char *const env[] = {NULL};
+    char *const args[] = {"nmdl", "decompress", "-q", "-o", "out", "z.nmdl", NULL};
+    assert_true(signal_while_writing(env, args, "z.nmdl", SIGKILL));
+    assert_int_equal(count_files(), files);
+}
+
+/* Where there are no hard links and no O_TMPFILE (the preloaded nolink.c
+ * says so): the named temporary file is renamed without replacing (a file
+ * that appears at the last moment stays), refused where even that is
+ * impossible unless -f, and removed on SIGTERM. */
+static void no_hard_links(void **state)
+{
+    (void)state;
+    put("a", "no links here, no links here", 28);
+#define NOLINK(mode) "ASAN_OPTIONS=verify_asan_link_order=0 NMDL_NOLINK=" mode \
+                     " LD_PRELOAD=" NOLINK_SO " " NMDL " compress" ZSTD " -q "
+    assert_int_equal(sh(NOLINK("nolink") "a && " NMDL " decompress -c a.nmdl | cmp - a"), 0);
+    assert_int_equal(sh(NOLINK("nolink") "a"), 1);
+    assert_stderr_has("nmdl: a.nmdl: already exists; use -f to overwrite");
+    assert_int_equal(sh(NOLINK("nolink") "-f a"), 0);
+    assert_int_equal(sh(NOLINK("race") "a -o won"), 1);
+    assert_stderr_has("nmdl: won: already exists; use -f to overwrite");
+    assert_file("won", (const uint8_t *)"winner\n", 7);
+    assert_int_equal(sh(NOLINK("race") "-f a -o won && cmp won a.nmdl"), 0);
+    assert_int_equal(sh(NOLINK("norename2") "a -o b.nmdl"), 1);
+    assert_stderr_has("nmdl: b.nmdl: this file system can neither link nor rename without "
+                      "replacing an existing file, so nmdl cannot create it safely; use -f");
+    assert_false(exists("b.nmdl"));
+    assert_int_equal(sh(NOLINK("norename2") "-f a -o b.nmdl && cmp b.nmdl a.nmdl"), 0);
+#undef NOLINK
+    assert_int_equal(count_files(), 4); /* a, a.nmdl, won, b.nmdl: no temporary */
+    assert_int_equal(sh("head -c 64000000 /dev/zero | " NMDL " compress -q" ZSTD " > z.nmdl"), 0);
+    static const char *const env[] = {"NMDL_NOLINK=nolink", "LD_PRELOAD=" NOLINK_SO,
+                                      "ASAN_OPTIONS=verify_asan_link_order=0", NULL};
+    char *const args[] = {"nmdl", "decompress", "-q", "-o", "out", "z.nmdl", NULL};
+    assert_true(signal_while_writing(env, args, "z.nmdl", SIGTERM));
+    assert_int_equal(count_files(), 5);
 }
 
 int main(void)
@@ -408,6 +910,19 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(model_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(json_names_and_old_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(zstd_habits, setup, teardown),
+        cmocka_unit_test_setup_teardown(concatenated_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(options_that_do_not_apply, setup, teardown),
+        cmocka_unit_test_setup_teardown(console_stdin_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(special_files_written_in_place, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(long_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(rm_syncs_the_folder_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(killed_while_writing_leaves_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(no_hard_links, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

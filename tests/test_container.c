@@ -196,6 +196,39 @@ static void parser_errors(void **state)
                      NMDL_ERR_NOT_NMDL);
 }
 
+/* nmdl_frame_length finds where each frame of a concatenation ends, from
+ * every truncation of it a clean error, and nothing else changes: one frame
+ * is still exactly what nmdl_info_read and nmdl_decompress take. */
+static void frame_length_splits_concatenations(void **state)
+{
+    (void)state;
+    tu_rng r = {24};
+    uint8_t *text = tu_text(&r, 5000);
+    blob a = compress_with(NMDL_METHOD_ZSTD, 1, text, 5000);
+    blob b = compress_with(NMDL_METHOD_STORED, 1, text, 300);
+    size_t n = a.n + b.n, len = 0;
+    uint8_t *ab = malloc(n + 1);
+    memcpy(ab, a.p, a.n);
+    memcpy(ab + a.n, b.p, b.n);
+    assert_nmdl_ok(nmdl_frame_length(ab, n, &len));
+    assert_int_equal(len, a.n);
+    assert_nmdl_ok(nmdl_frame_length(ab + a.n, b.n, &len));
+    assert_int_equal(len, b.n);
+    for (size_t keep = 0; keep < b.n; keep++)
+        assert_int_equal(nmdl_frame_length(ab + a.n, keep, &len), NMDL_ERR_TRUNCATED);
+    nmdl_info info;
+    assert_int_equal(nmdl_info_read(ab, n, &info), NMDL_ERR_CORRUPT);
+    assert_nmdl_ok(nmdl_info_read(ab, a.n, &info));
+    ab[n] = '\n'; /* a frame, then a byte that starts none */
+    assert_int_equal(nmdl_frame_length(ab + n, 1, &len), NMDL_ERR_NOT_NMDL);
+    assert_int_equal(nmdl_frame_length(NULL, 0, &len), NMDL_ERR_TRUNCATED);
+    assert_int_equal(nmdl_frame_length(ab, n, NULL), NMDL_ERR_ARG);
+    free(ab);
+    free(a.p);
+    free(b.p);
+    free(text);
+}
+
 /* Decoding a damaged frame must fail; `forged` frames have their frame
  * checksum recomputed after the damage, so the decoders behind it and the
  * content checksum are what must catch it (or the output must be exact). */
@@ -273,6 +306,7 @@ int main(void)
         cmocka_unit_test(tiny_inputs_skip_neural),
         cmocka_unit_test(small_destinations),
         cmocka_unit_test(parser_errors),
+        cmocka_unit_test(frame_length_splits_concatenations),
         cmocka_unit_test(damaged_zstd_frames_rejected),
         cmocka_unit_test(damaged_stored_frames_rejected),
         cmocka_unit_test(names),

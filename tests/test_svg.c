@@ -24,6 +24,7 @@
 typedef struct box {
     double x0, y0, x1, y1;
     char text[96];
+    int point; /* a point label (class="point-label"), drawn inside the frame */
 } box;
 
 /* The plot as one string, malloc'd; also saved as $TEST_SVG_OUT/name. */
@@ -50,6 +51,13 @@ static char *render(const cli_svg_plot *p, const char *name)
         fclose(o);
     }
     return s;
+}
+
+/* A series with the defaults beyond its points and dash pattern. */
+static cli_svg_series line(const char *label, const double *x, const double *y, int n,
+                           int dash)
+{
+    return (cli_svg_series){.label = label, .x = x, .y = y, .n = n, .dash = dash};
 }
 
 /* Occurrences of needle in s. */
@@ -142,9 +150,11 @@ static int text_boxes(const char *s, box *b, int cap)
                      : strncmp(anchor + 13, "end", 3) == 0  ? -w : 0;
         const char *rot = strstr(t, "rotate(-90 ");
         if (rot && rot < gt) /* (x + dx, y + dy) goes to (x + dy, y - dx) */
-            b[n] = (box){x - 0.8 * fs, y - dx0 - w, x + 0.2 * fs, y - dx0, ""};
+            b[n] = (box){x - 0.8 * fs, y - dx0 - w, x + 0.2 * fs, y - dx0, "", 0};
         else
-            b[n] = (box){x + dx0, y - 0.8 * fs, x + dx0 + w, y + 0.2 * fs, ""};
+            b[n] = (box){x + dx0, y - 0.8 * fs, x + dx0 + w, y + 0.2 * fs, "", 0};
+        const char *cls = strstr(t, " class=\"point-label\"");
+        b[n].point = cls && cls < gt;
         snprintf(b[n].text, sizeof b[n].text, "%.*s", (int)(close - gt - 1), gt + 1);
         n++;
     }
@@ -165,7 +175,7 @@ static box rect(const char *s, const char *id)
     const char *r = strstr(s, key);
     assert_non_null(r);
     double x = attr(r, "x"), y = attr(r, "y");
-    return (box){x, y, x + attr(r, "width"), y + attr(r, "height"), ""};
+    return (box){x, y, x + attr(r, "width"), y + attr(r, "height"), "", 0};
 }
 
 /* The layout checks common to every plot; returns the canvas width. */
@@ -187,7 +197,10 @@ static double check_layout(const char *s)
     for (int i = 0; i < n; i++) {
         if (b[i].x0 < 0 || b[i].y0 < 0 || b[i].x1 > w || b[i].y1 > h)
             fail_msg("text \"%s\" leaves the %gx%g canvas", b[i].text, w, h);
-        if (meet(b[i], area))
+        if (b[i].point && !(b[i].x0 >= area.x0 && b[i].x1 <= area.x1 && b[i].y0 >= area.y0 &&
+                            b[i].y1 <= area.y1))
+            fail_msg("point label \"%s\" leaves the plot area", b[i].text);
+        if (!b[i].point && meet(b[i], area))
             fail_msg("text \"%s\" is inside the plot area", b[i].text);
         for (int j = 0; j < i; j++)
             if (meet(b[i], b[j]))
@@ -230,11 +243,11 @@ static void dataset_plot(void **state)
     double one_x = 3e5, one_y = 6e5, ref = 2e6;
     const char *ref_label = "L(w*) = 2.0 Mbit";
     cli_svg_series s[5] = {
-        {"neural <mini> & zstd", x, y1, 12, 0},
-        {"zstd -19 \"long\"", x, y2, 12, 1},
-        {"with a gap", x, y3, 12, 0},
-        {"single point", &one_x, &one_y, 1, 0},
-        {"empty series", NULL, NULL, 0, 0}};
+        line("neural <mini> & zstd", x, y1, 12, 0),
+        line("zstd -19 \"long\"", x, y2, 12, 1),
+        line("with a gap", x, y3, 12, 0),
+        line("single point", &one_x, &one_y, 1, 0),
+        line("empty series", NULL, NULL, 0, 0)};
     cli_svg_plot p = {
         .title = "Description length against dataset size for every method that "
                  "nmdl tried on the enwik8 prefixes",
@@ -275,7 +288,7 @@ static void loss_traces(void **state)
             y[c][i] = 3.21 + 0.4 * exp(-i / 300.0) + 0.02 * sin(i * (0.37 + c)) + 0.01 * c;
         }
         snprintf(names[c], sizeof names[c], "chain %d", c + 1);
-        s[c] = (cli_svg_series){names[c], x, y[c], N, c == 3};
+        s[c] = line(names[c], x, y[c], N, c == 3);
     }
     double ref = 3.21;
     const char *ref_label = "L(w*)";
@@ -304,10 +317,10 @@ static void degenerate_data(void **state)
     double x[5] = {1, 2, 3, 4, 5}, flat[5] = {7, 7, 7, 7, 7};
     double bad[5] = {-1, 0, NAN, INFINITY, 1e301};
     double mixed[5] = {0, -3, 10, 100, 1000};
-    cli_svg_series s[4] = {{"flat", x, flat, 5, 0},
-                           {"nothing drawable", x, bad, 5, 0},
-                           {"mixed", x, mixed, 5, 1},
-                           {NULL, x, flat, 0, 0}};
+    cli_svg_series s[4] = {line("flat", x, flat, 5, 0),
+                           line("nothing drawable", x, bad, 5, 0),
+                           line("mixed", x, mixed, 5, 1),
+                           line(NULL, x, flat, 0, 0)};
     cli_svg_plot p = {.ylabel = "y", .series = s, .n_series = 4};
     svg = render(&p, "flat.svg");
     check_layout(svg);
@@ -323,7 +336,7 @@ static void degenerate_data(void **state)
     free(svg);
 
     double one = 42, big[2] = {-1e300, 1e300};
-    cli_svg_series only = {"one", &one, &one, 1, 0}, wide = {"wide", big, big, 2, 0};
+    cli_svg_series only = line("one", &one, &one, 1, 0), wide = line("wide", big, big, 2, 0);
     cli_svg_plot q = {.series = &only, .n_series = 1, .log_y = 1};
     svg = render(&q, "single.svg");
     check_layout(svg);
@@ -345,7 +358,7 @@ static void crowded_text(void **state)
     double lx[3] = {3, 30, 90}, ly[3] = {2e-3, 5e-4, 1e-3};
     const char *long_label = "a series whose legend entry is far longer than the "
                              "plot itself is wide";
-    cli_svg_series s[2] = {{long_label, x, y, 3, 0}, {"b", x, y, 3, 1}};
+    cli_svg_series s[2] = {line(long_label, x, y, 3, 0), line("b", x, y, 3, 1)};
     cli_svg_plot p = {.title = "Supercalifragilisticexpialidocious_unbreakable_title_"
                                "that_is_longer_than_the_canvas",
                       .xlabel = "an x label that is rather long (units)",
@@ -355,7 +368,7 @@ static void crowded_text(void **state)
     double w = check_layout(svg);
     assert_true(w > 600);
     free(svg);
-    cli_svg_series t = {"c", lx, ly, 3, 0};
+    cli_svg_series t = line("c", lx, ly, 3, 0);
     cli_svg_plot q = {.log_x = 1, .log_y = 1, .width = 250, .height = 120,
                       .series = &t, .n_series = 1, .xlabel = "x"};
     svg = render(&q, "small_log.svg");
@@ -377,6 +390,112 @@ static void crowded_text(void **state)
     free(svg);
 }
 
+/* The i-th <path> element of s (0-based), or NULL. */
+static const char *nth_path(const char *s, int i)
+{
+    const char *t = strstr(s, "<path d=\"");
+    while (t && i-- > 0)
+        t = strstr(t + 1, "<path d=\"");
+    return t;
+}
+
+/* The y of the k-th point (0-based) of the path at t. */
+static double path_y(const char *t, int k)
+{
+    const char *p = t + 9;
+    for (int i = 0; i <= k; i++) {
+        p += strspn(p, " M");
+        strtod(p, (char **)&p); /* x */
+        double y = strtod(p, (char **)&p);
+        if (i == k)
+            return y;
+    }
+    return NAN;
+}
+
+/* Lines that coincide: each series its own dash and marker, the one on top
+ * drawn last with filled markers, the others hollow, and coinciding points
+ * spread `dodge` px apart with the first series highest; error bars,
+ * point labels, a caption, a series without markers. */
+static void readable_series(void **state)
+{
+    (void)state;
+    double x[3] = {1e6, 2e6, 8e6}, y[3] = {2.0, 1.8, 1.45}, other[3] = {2.1, 2.05, 1.9};
+    double err[3] = {0.01, 0.2, 0.02}, ref[2] = {1e6, 8e6}, refy[2] = {1.2, 1.2};
+    const char *labels[3] = {"1M", NULL, "8M"};
+    cli_svg_series s[5] = {
+        {.label = "nmdl file", .x = x, .y = y, .n = 3, .on_top = 1},
+        {.label = "neural attempt", .x = x, .y = y, .n = 3, .dash = 1},
+        {.label = "the same again", .x = x, .y = y, .n = 3, .dash = 2},
+        {.label = "with bars and labels", .x = x, .y = other, .n = 3, .dash = 3,
+         .yerr = err, .point_labels = labels},
+        {.label = "reference", .x = ref, .y = refy, .n = 2, .dash = 4,
+         .marker = CLI_SVG_NONE}};
+    cli_svg_plot p = {.title = "Coinciding lines", .xlabel = "n (bytes)", .ylabel = "bits/byte",
+                      .log_x = 1, .x_bytes = 1, .series = s, .n_series = 5,
+                      .caption = "corpus test; effort 6; nmdl abc1234; measured 2026-12-01",
+                      .dodge = 3};
+    char *svg = render(&p, "readable.svg");
+    check_layout(svg);
+    assert_int_equal(count(svg, "<path"), 5);
+    /* drawn in order, the one on top last; each its own dash */
+    assert_non_null(strstr(nth_path(svg, 4), "stroke=\"#332288\""));
+    static const char *const dashes[] = {"8 4", "2 3", "10 3 2 3", "5 5"};
+    for (int i = 0; i < 4; i++) {
+        const char *t = nth_path(svg, i), *end = strchr(t, '>');
+        const char *d = strstr(t, "stroke-dasharray=\"");
+        assert_true(d && d < end);
+        assert_memory_equal(d + 18, dashes[i], strlen(dashes[i]));
+    }
+    const char *top = nth_path(svg, 4), *dash = strstr(top, "dasharray");
+    assert_true(!dash || dash > strchr(top, '>')); /* solid */
+    /* the three identical series 3 px apart, the first one highest */
+    for (int k = 0; k < 3; k++) {
+        double top = path_y(nth_path(svg, 4), k), mid = path_y(nth_path(svg, 0), k),
+               low = path_y(nth_path(svg, 1), k);
+        assert_true(fabs(mid - top - 3) < 0.02 && fabs(low - mid - 3) < 0.02);
+    }
+    /* markers: the top series filled, the others hollow, four shapes in
+     * the plot and the legend, none for the reference */
+    assert_non_null(strstr(svg, "<g fill=\"#332288\">"));
+    assert_non_null(strstr(svg, "<g fill=\"none\" stroke=\"#CC6677\""));
+    assert_int_equal(count(svg, "<circle"), 3 + 1);
+    assert_int_equal(count(svg, "<rect x="), 3 + 1 + 1); /* squares, the background */
+    assert_int_equal(count(svg, "<polygon"), 2 * (3 + 1));
+    /* error bars: three lines each (bar and caps) */
+    const char *bars = strstr(svg, "<g stroke=\"#88CCEE\" stroke-width=\"1.25\">");
+    assert_non_null(bars);
+    assert_int_equal(count(bars, "<line") - count(strstr(bars, "</g>"), "<line"), 9);
+    assert_int_equal(count(svg, "class=\"point-label\""), 2);
+    assert_true(has_text(svg, "1M") && has_text(svg, "8M"));
+    assert_non_null(strstr(svg, "fill=\"#555555\">corpus test; effort 6;"));
+    free(svg);
+}
+
+/* Axes fitted to the data: no padding to the next power of two or to
+ * zero, but a tick where one falls inside; the range widens to ticks only
+ * where fewer than two would fall inside. */
+static void fitted_axes(void **state)
+{
+    (void)state;
+    double x[3] = {1e6, 2e6, 8e6}, y[3] = {4.56, 2.35, 0.29};
+    cli_svg_series s = {.label = "dl", .x = x, .y = y, .n = 3};
+    cli_svg_plot p = {.log_x = 1, .x_bytes = 1, .series = &s, .n_series = 1};
+    char *svg = render(&p, "fitted.svg");
+    check_layout(svg);
+    assert_false(has_text(svg, "512K"));
+    assert_true(has_text(svg, "1M") && has_text(svg, "8M"));
+    assert_false(has_text(svg, "0") || has_text(svg, "5.0") || has_text(svg, "5"));
+    assert_true(has_text(svg, "0.5") && has_text(svg, "4.5"));
+    free(svg);
+    double nx[2] = {1.05e6, 1.1e6}; /* no power of two inside: widened */
+    s.x = nx, s.n = 2;
+    svg = render(&p, "widened.svg");
+    check_layout(svg);
+    assert_true(has_text(svg, "1M") && has_text(svg, "2M"));
+    free(svg);
+}
+
 /* Errors: bad arguments are EINVAL, a failing stream is -1. */
 static void errors(void **state)
 {
@@ -385,7 +504,7 @@ static void errors(void **state)
     errno = 0;
     assert_int_equal(cli_svg_write(stdout, NULL), -1);
     assert_int_equal(errno, EINVAL);
-    cli_svg_series s = {"x", NULL, NULL, 3, 0};
+    cli_svg_series s = line("x", NULL, NULL, 3, 0);
     p.series = &s;
     p.n_series = 1;
     assert_int_equal(cli_svg_write(stdout, &p), -1);
@@ -403,6 +522,8 @@ int main(void)
         cmocka_unit_test(loss_traces),
         cmocka_unit_test(degenerate_data),
         cmocka_unit_test(crowded_text),
+        cmocka_unit_test(readable_series),
+        cmocka_unit_test(fitted_axes),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
