@@ -8,7 +8,8 @@
  *   rate B     rate-aware fine-tuning (codec/rate.h) starting from B bits;
  * and prints the estimate beside the coded size.
  * usage: bench_rate CHECKPOINT CORPUS STEPS METHOD B [key=value...]
- *   keys: lr (training, default 5e-4), step_lr, round (share), weight, wd
+ *   keys: lr (training, default 5e-4), step_lr, round (share), weight, wd,
+ *   pen (0 rate, 1 DRR, 2 RL1, 3 PMMP: codec/rate.h)
  */
 #include <math.h>
 #include <stdio.h>
@@ -81,6 +82,7 @@ int main(int argc, char **argv)
     rp.step_lr = opt(argc, argv, "step_lr", rp.step_lr);
     rp.round_share = opt(argc, argv, "round", rp.round_share);
     rp.weight = opt(argc, argv, "weight", rp.weight);
+    rp.penalty = (int)opt(argc, argv, "pen", rp.penalty);
     if (rate) {
         if (nmdl_rate_init(&rt, &qm, &rp))
             return 1;
@@ -92,6 +94,8 @@ int main(int argc, char **argv)
     nmdl_train_report tr;
     if (nmdl_train_run(m, data, n, &tp, &hook, NULL, &tr))
         return 1;
+    if (rate)
+        nmdl_rate_finish(&rt, m->params);
     nmdl_q_quantize(&qm, m->params);
     double est = rate ? nmdl_rate_estimate(&rt) / 8 : NAN;
     uint8_t *buf;

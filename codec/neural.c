@@ -375,6 +375,7 @@ static int encode_rate(const nmdl_neural_params *p, const uint8_t *src, size_t n
     rp.step_lr = env_or("NMDL_EXP_RATE_LR", rp.step_lr);
     rp.round_share = env_or("NMDL_EXP_ROUND_SHARE", rp.round_share);
     rp.weight = env_or("NMDL_EXP_RATE_WEIGHT", rp.weight);
+    rp.penalty = (int)env_or("NMDL_EXP_RATE_PEN", rp.penalty);
     nmdl_rate rt;
     nmdl_train_hook hook;
     nmdl_train_params tp;
@@ -401,6 +402,7 @@ static int encode_rate(const nmdl_neural_params *p, const uint8_t *src, size_t n
         rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
     free(spread);
     if (!rc) {
+        nmdl_rate_finish(&rt, m->params);
         nmdl_q_quantize(qm, m->params);
         nmdl_q_dequantize(qm, rebuilt);
         double est = nmdl_rate_estimate(&rt);

@@ -24,6 +24,7 @@ void nmdl_rate_params_default(nmdl_rate_params *p)
     p->round_share = 0.25;
     p->step_lr = 2e-3;
     p->per_row = 1;
+    p->penalty = NMDL_RATE_PEN_RATE;
     p->seed = 1;
 }
 
@@ -38,13 +39,18 @@ int nmdl_rate_init(nmdl_rate *r, nmdl_qmodel *qm, const nmdl_rate_params *p)
     r->qm = qm;
     r->u = malloc(qm->lay.n_params * sizeof(float));
     r->cost = malloc((size_t)NMDL_Q_KINDS * L_TAB * sizeof(float));
-    r->s = calloc(3 * nt, sizeof(double));
-    if (!r->u || !r->cost || !r->s) {
+    r->s = calloc(4 * nt, sizeof(double));
+    r->mask = calloc(qm->lay.n_params, 1);
+    if (p->penalty == NMDL_RATE_PEN_PMMP)
+        r->pm = malloc(3 * qm->lay.n_params * sizeof(float));
+    if (!r->u || !r->cost || !r->s || !r->mask ||
+        (p->penalty == NMDL_RATE_PEN_PMMP && !r->pm)) {
         nmdl_rate_free(r);
         return NMDL_ERR_NOMEM;
     }
     r->m1 = r->s + nt;
     r->m2 = r->m1 + nt;
+    r->mult = r->m2 + nt;
     nmdl_rng_seed(&r->rng, p->seed, 7);
     return NMDL_OK;
 }
@@ -54,6 +60,8 @@ void nmdl_rate_free(nmdl_rate *r)
     free(r->u);
     free(r->cost);
     free(r->s);
+    free(r->mask);
+    free(r->pm);
     memset(r, 0, sizeof *r);
 }
 
@@ -83,10 +91,14 @@ static void refresh(nmdl_rate *r, const float *w)
     }
     for (int k = 0; k < NMDL_Q_KINDS; k++) {
         float *c = r->cost + (size_t)k * L_TAB;
+        double nz = 0, nz_bits = 0;
         for (int a = 0; a < L_TAB; a++) {
             double b = -log2((count[k][a] + 0.5) / (total[k] + 0.5 * L_TAB)) + (a > 0);
             c[a] = (float)(a > 0 && b < c[a - 1] ? c[a - 1] : b);
+            nz += a > 0 ? count[k][a] : 0;
+            nz_bits += a > 0 ? count[k][a] * c[a] : 0;
         }
+        r->nz_bits[k] = nz > 0 ? nz_bits / nz - c[0] : c[1] - c[0];
     }
     r->est_bits = nmdl_rate_estimate(r);
 }
@@ -119,7 +131,52 @@ static int begin(void *user, const float *w)
         r->s[k] = log(qm->base[k]);
     r->t = 0;
     refresh(r, w);
+    if (r->pm) { /* PMMP: every weight kept (p = 1), its shadow itself */
+        const size_t d = qm->lay.n_params;
+        for (int k = 0; k < qm->lay.n_tensors; k++) {
+            const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+            for (int row = 0; row < t->rows; row++) {
+                const float step = nmdl_q_step(qm, k, (size_t)row);
+                const size_t o = t->off + (size_t)row * t->cols;
+                for (int c = 0; c < t->cols; c++) {
+                    r->pm[o + c] = 1.0f;
+                    r->pm[d + o + c] = (w[o + c] - nmdl_q_offset(qm, k)) / step;
+                }
+            }
+        }
+        memset(r->pm + 2 * d, 0, d * sizeof(float));
+    }
     return NMDL_OK;
+}
+
+/* At the start of the rounding stage: RL1 freezes the weights that round
+ * to zero, PMMP those whose keep-probability fell below 1/2. */
+static void freeze(nmdl_rate *r, const float *w)
+{
+    const nmdl_qmodel *qm = r->qm;
+    if (r->p.penalty != NMDL_RATE_PEN_RL1 && r->p.penalty != NMDL_RATE_PEN_PMMP)
+        return;
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        for (int row = 0; row < t->rows; row++) {
+            const float step = nmdl_q_step(qm, k, (size_t)row);
+            const size_t o = t->off + (size_t)row * t->cols;
+            for (int c = 0; c < t->cols; c++)
+                r->mask[o + c] = r->pm ? r->pm[o + c] < 0.5f
+                                       : fabs((w[o + c] - nmdl_q_offset(qm, k)) / step) < 0.5;
+        }
+    }
+}
+
+void nmdl_rate_finish(const nmdl_rate *r, float *w)
+{
+    const nmdl_qmodel *qm = r->qm;
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        for (size_t i = t->off; i < t->off + (size_t)t->rows * t->cols; i++)
+            if (r->mask[i])
+                w[i] = nmdl_q_offset(qm, k);
+    }
 }
 
 /* The noise stage: out = w + Δ u with fresh u (kept in r->u); the
@@ -129,7 +186,12 @@ static void project(void *user, const float *w, float *out)
     nmdl_rate *r = user;
     nmdl_qmodel *qm = r->qm;
     if (!noise_stage(r)) {
+        if (r->t == r->to - r->from)
+            freeze(r, w);
         nmdl_q_quantize(qm, w);
+        for (size_t i = 0; i < qm->lay.n_params; i++)
+            if (r->mask[i])
+                qm->q[i] = 0;
         nmdl_q_dequantize(qm, out);
         return;
     }
@@ -158,9 +220,51 @@ static void learn_step(nmdl_rate *r, int k, double g)
     r->qm->base[k] = (float)exp(r->s[k]);
 }
 
-/* Adds the rate's gradient to grads and, in the noise stage, learns the
- * base steps from both terms: d/ds of the loss is sum g Δ u (the noise
- * scales with the step), d/ds of R is -sum R'(x) x. */
+#define PMMP_LR_P 1e-3   /* keep-probabilities, per bit of gradient */
+#define PMMP_LR_V 1e-2   /* shadow weights, steps per bit */
+#define PMMP_LR_U 0.1    /* multipliers, bits per step^2 per step^2 of violation */
+
+/* PMMP for weight i at x steps: updates p and v, returns the pull on x
+ * (bits per step), adds the violation to *viol. */
+static double pmmp(nmdl_rate *r, size_t i, double x, double u, double nz, double *viol)
+{
+    const size_t d = r->qm->lay.n_params;
+    float *p = &r->pm[i], *v = &r->pm[d + i];
+    const double e = x - (double)*v * *p, pv = (double)*p * (1 - *p);
+    *viol += e * e + (double)*v * *v * pv;
+    const double gv = -2 * u * e * *p + 2 * u * *v * pv;
+    const double gp = -2 * u * e * *v + u * (double)*v * *v * (1 - 2.0 * *p) + nz;
+    *v -= (float)(PMMP_LR_V * gv);
+    *p = (float)fmin(fmax(*p - PMMP_LR_P * gp, 0.0), 1.0);
+    return 2 * u * e;
+}
+
+/* The pull towards cheap levels on a weight x steps from its offset, in
+ * bits per step, given the cost table's slope there. */
+static double pull(const nmdl_rate *r, int kind, double x, double slope)
+{
+    const double sg = x < 0 ? -1.0 : 1.0, nz = r->nz_bits[kind];
+    switch (r->p.penalty) {
+    case NMDL_RATE_PEN_DRR: return sg * nz * exp(-fabs(x));
+    case NMDL_RATE_PEN_RL1: return sg * nz;
+    default: return sg * slope;
+    }
+}
+
+/* The cost table's slope at |x| steps: the rate of moving one step out. */
+static double table_slope(const nmdl_rate *r, int kind, double a)
+{
+    const long j = (long)a;
+    return j + 1 < NMDL_RATE_LEVELS
+               ? cost_of(r, kind, j + 1) - cost_of(r, kind, j)
+               : cost_of(r, kind, NMDL_RATE_LEVELS - 1) - cost_of(r, kind, NMDL_RATE_LEVELS - 2);
+}
+
+/* Adds the penalty's gradient to grads and, in the noise stage, learns the
+ * base steps from the loss and the table's rate: d/ds of the loss is
+ * sum g Δ u (the noise scales with the step), d/ds of R is -sum R'(x) x.
+ * In the rounding stage RL1 and PMMP drop their penalty, and frozen zeros
+ * get no gradient. */
 static void penalize(void *user, const float *w, float *grads, long step,
                      long total)
 {
@@ -169,31 +273,39 @@ static void penalize(void *user, const float *w, float *grads, long step,
     (void)step, (void)total;
     if (r->t % RATE_REFRESH == 0)
         refresh(r, w);
-    const int noise = noise_stage(r);
+    const int noise = noise_stage(r), pm = r->p.penalty == NMDL_RATE_PEN_PMMP;
+    const int penal = noise || r->p.penalty == NMDL_RATE_PEN_RATE ||
+                      r->p.penalty == NMDL_RATE_PEN_DRR;
     const double scale = r->p.weight * log(2.0) / (r->p.n - 1); /* nats/token per bit */
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         const int kind = nmdl_q_kind(t);
         const float mean = nmdl_q_offset(qm, k);
-        double g_loss = 0, g_rate = 0;
+        double g_loss = 0, g_rate = 0, viol = 0;
         for (int row = 0; row < t->rows; row++) {
             const float step = nmdl_q_step(qm, k, (size_t)row);
             const size_t o = t->off + (size_t)row * t->cols;
             for (int c = 0; c < t->cols; c++) {
-                const double x = (w[o + c] - mean) / step, a = fabs(x);
-                const long j = (long)a;
-                const double slope = j + 1 < NMDL_RATE_LEVELS
-                                         ? cost_of(r, kind, j + 1) - cost_of(r, kind, j)
-                                         : cost_of(r, kind, NMDL_RATE_LEVELS - 1) -
-                                               cost_of(r, kind, NMDL_RATE_LEVELS - 2);
+                const size_t i = o + c;
+                const double x = (w[i] - mean) / step, slope = table_slope(r, kind, fabs(x));
+                if (r->mask[i]) {
+                    grads[i] = 0.0f;
+                    continue;
+                }
                 if (noise)
-                    g_loss += (double)grads[o + c] * step * r->u[o + c];
-                g_rate -= slope * a;
-                grads[o + c] += (float)(scale * (x < 0 ? -slope : slope) / step);
+                    g_loss += (double)grads[i] * step * r->u[i];
+                g_rate -= slope * fabs(x);
+                if (!penal)
+                    continue;
+                double b = pm ? pmmp(r, i, x, r->mult[k], r->nz_bits[kind], &viol)
+                              : pull(r, kind, x, slope);
+                grads[i] += (float)(scale * b / step);
             }
         }
         if (noise)
             learn_step(r, k, g_loss + scale * g_rate);
+        if (noise && pm)
+            r->mult[k] += PMMP_LR_U * viol / ((double)t->rows * t->cols);
     }
     r->t++;
 }

@@ -38,6 +38,19 @@
 
 #define NMDL_RATE_LEVELS 48 /* |level| costed one by one below this */
 
+/* What pulls the weights to cheap levels in the noise stage (the steps
+ * are learned from the cost table's rate in every case):
+ *   RATE  the cost table's rate itself, R(w);
+ *   DRR   seed 002's smooth relaxation of the l0 norm, a (1 - e^-|x|) per
+ *         weight (x in steps), a the bits a nonzero level costs over a zero;
+ *   RL1   seed 002's relaxed l1, a |x|; zeros are frozen for the rounding
+ *         stage, which runs without the penalty;
+ *   PMMP  seed 002's probabilistic minimax pruning: keep-probabilities p,
+ *         shadow weights v and a multiplier u per tensor, the Lagrangian
+ *         a sum p + u sum ((w - v p)^2 + v^2 p (1 - p)) in units of steps;
+ *         weights with p < 1/2 are pruned (frozen at zero) for rounding. */
+enum { NMDL_RATE_PEN_RATE, NMDL_RATE_PEN_DRR, NMDL_RATE_PEN_RL1, NMDL_RATE_PEN_PMMP };
+
 typedef struct nmdl_rate_params {
     double n;         /* bytes the data part codes (the loss's weight) */
     double weight;    /* of the model bits against the data bits: 1 = DL */
@@ -45,6 +58,7 @@ typedef struct nmdl_rate_params {
     double round_share; /* the last fraction of the hook's steps: rounding */
     double step_lr;   /* Adam's learning rate for the log base steps */
     int per_row;      /* row exponents (quant.h) */
+    int penalty;      /* NMDL_RATE_PEN_* */
     uint64_t seed;    /* the noise */
 } nmdl_rate_params;
 
@@ -58,6 +72,10 @@ typedef struct nmdl_rate {
     float *u;         /* (n_params) this step's noise, in steps */
     float *cost;      /* (kinds, NMDL_RATE_LEVELS + 1) bits of |level| */
     double *s, *m1, *m2; /* (n_tensors) log base step, Adam moments */
+    float *pm;        /* PMMP: (3 n_params) p, v, and Adam's second moments */
+    double *mult;     /* PMMP: (n_tensors) the multipliers u */
+    uint8_t *mask;    /* (n_params) 1: frozen at level zero (RL1, PMMP) */
+    double nz_bits[NMDL_Q_KINDS]; /* the bits a nonzero level costs over a zero */
     long t;           /* steps of the hook so far */
     double est_bits;  /* the model bits the table last estimated */
 } nmdl_rate;
@@ -72,6 +90,9 @@ void nmdl_rate_hook(nmdl_rate *r, long total, long steps, nmdl_train_hook *h);
 /* The hook of plain quantization-aware fine-tuning: the passes see qm's
  * rounding of the weights under its current steps. */
 void nmdl_rate_round_hook(nmdl_qmodel *qm, nmdl_train_hook *h);
+/* After the run: the frozen zeros (RL1, PMMP) written into w, so that
+ * quantizing w codes what was trained. */
+void nmdl_rate_finish(const nmdl_rate *r, float *w);
 /* The table's estimate of qm's levels in bits (after nmdl_q_quantize). */
 double nmdl_rate_estimate(nmdl_rate *r);
 
