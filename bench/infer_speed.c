@@ -19,6 +19,7 @@
 #include <cblas.h>
 
 #include "model/infer.h"
+#include "model/isa.h"
 #include "nmdl.h"
 
 static double now(void)
@@ -51,7 +52,10 @@ int main(int argc, char **argv)
     enum { S = 16 };
     openblas_set_num_threads(1);
     const double peak = sgemm_peak();
-    printf("sgemm peak on 1 thread: %.1f GFLOP/s (%s)\n\n", peak, openblas_get_config());
+    printf("sgemm peak on 1 thread: %.1f GFLOP/s (%s)\n", peak,
+           openblas_get_config());
+    printf("instruction set of the coding path: %s (NMDL_ISA forces one)\n\n",
+           nmdl_isa_name(nmdl_isa_choose()));
     printf("| preset | params | bytes/s (1 thread, %d segments) | GFLOP/s | fraction of sgemm |\n", S);
     printf("|---|---|---|---|---|\n");
     for (int i = 0; nmdl_model_preset_name(i); i++) {

@@ -19,6 +19,7 @@
 
 #include <cblas.h>
 
+#include "model/isa.h"
 #include "nmdl.h"
 
 static double now(void)
@@ -69,8 +70,10 @@ int main(int argc, char **argv)
         double g = sgemm_gflops(s, s, s, 2.0);
         peak = g > peak ? g : peak;
     }
-    printf("OpenBLAS %s, %d threads, sgemm peak %.1f GFLOP/s\n\n",
+    printf("OpenBLAS %s, %d threads, sgemm peak %.1f GFLOP/s\n",
            openblas_get_config(), threads, peak);
+    printf("instruction set of the layer loops: %s (NMDL_ISA forces one)\n\n",
+           nmdl_isa_name(nmdl_isa_choose()));
     printf("| preset | params | batch x ctx | bytes/s | model GFLOP/s | "
            "sgemm GFLOP/s (B*T x C x 4C) | MFU (vs peak) |\n");
     printf("|---|---|---|---|---|---|---|\n");

@@ -11,6 +11,13 @@
  *   - The library keeps no global state, never prints and never exits.
  *   - Buffers are caller-owned: the caller passes a destination and its
  *     capacity, the library reports how many bytes it wrote.
+ *   - The hot loops pick AVX2 or AVX-512 variants at run time when the CPU
+ *     has them. The environment variable NMDL_ISA (portable, avx2 or
+ *     avx512), read when a context or model is created, forces one for
+ *     tests and measurements; a variant the CPU lacks, or another value,
+ *     gives the best one it runs. Decoding computes the same bits on every
+ *     variant; training, and so the bytes a compression writes, differs
+ *     between variants (each such file decodes the same everywhere).
  *
  * Minimal use
  *   size_t cap = nmdl_compress_bound(n), len;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "isa.h"
 #include "nmdl.h"
 
 #if defined(__FAST_MATH__)
@@ -23,14 +24,14 @@
 #error "dmath.c needs float arithmetic evaluated in float (FLT_EVAL_METHOD 0)"
 #endif
 
-static inline uint32_t bits_of(float f)
+NMDL_INLINE uint32_t bits_of(float f)
 {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     return u;
 }
 
-static inline float float_of(uint32_t u)
+NMDL_INLINE float float_of(uint32_t u)
 {
     float f;
     memcpy(&f, &u, sizeof f);
@@ -38,7 +39,7 @@ static inline float float_of(uint32_t u)
 }
 
 /* 2^k for -126 <= k <= 127, from the exponent bits. */
-static inline float pow2(int k)
+NMDL_INLINE float pow2(int k)
 {
     return float_of((uint32_t)(k + 127) << 23);
 }
@@ -56,7 +57,7 @@ static inline float pow2(int k)
 /* A NaN input, quieted by setting the top mantissa bit: integer work, so
  * the same bits everywhere (machines differ in how arithmetic propagates
  * NaNs). */
-static inline float quiet(float x)
+NMDL_INLINE float quiet(float x)
 {
     return float_of(bits_of(x) | 0x00400000u);
 }
@@ -64,7 +65,7 @@ static inline float quiet(float x)
 /* c ? a : b, by masking bits so that both a and b are computed whatever c
  * is: gcc does not vectorize a ?: whose arm holds floating-point work,
  * since that work may not be speculated under -ftrapping-math. */
-static inline float pick(int c, float a, float b)
+NMDL_INLINE float pick(int c, float a, float b)
 {
     uint32_t m = 0u - (uint32_t)(c != 0);
     return float_of((bits_of(a) & m) | (bits_of(b) & ~m));
@@ -75,7 +76,7 @@ static inline float pick(int c, float a, float b)
 /* e^r for |r| <= ln2/2 (+ rounding): Taylor polynomial of degree 7, Horner
  * with fmaf. The coefficients are 1/n! rounded to float; the truncation
  * error (ln2/2)^8/8! is 5e-9 relative, under 0.1 ulp. */
-static inline float exp_poly(float r)
+NMDL_INLINE float exp_poly(float r)
 {
     float q = 0x1.a01a02p-13f;       /* 1/7! */
     q = fmaf(q, r, 0x1.6c16c2p-10f); /* 1/6! */
@@ -93,7 +94,7 @@ static inline float exp_poly(float r)
  * conversion of NaN is undefined). 2^k is applied as 2^k1 * 2^k2, each in
  * [-75, 64]: the first product is exact and normal, the second rounds once,
  * so subnormal results are rounded once. */
-static inline float exp_core(float x)
+NMDL_INLINE float exp_core(float x)
 {
     float xc = x > -104.0f ? x : -104.0f; /* also NaN -> -104 */
     xc = xc < 89.0f ? xc : 89.0f;
@@ -110,11 +111,18 @@ float nmdl_dm_exp(float x)
     return exp_core(x);
 }
 
-void nmdl_dm_exp_array(const float *x, float *y, size_t n)
+NMDL_INLINE void exp_loop(const float *x, float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = exp_core(x[i]);
 }
+
+void nmdl_dm_exp_array(const float *x, float *y, size_t n)
+{
+    exp_loop(x, y, n);
+}
+NMDL_ISA_CLONES(void, exp_loop, (const float *x, float *y, size_t n),
+                exp_loop(x, y, n);)
 
 /* ---------------------------------------------------------------------- log */
 
@@ -124,7 +132,7 @@ void nmdl_dm_exp_array(const float *x, float *y, size_t n)
  * 2 atanh(s)/s - 2, coefficients 2/(2j+1) rounded to float; |s| <= 0.1716,
  * so the next term is under 1e-9 of the result). k ln2 is added in two parts.
  */
-static inline float log_reduced(float f, float kf)
+NMDL_INLINE float log_reduced(float f, float kf)
 {
     float s = f / (2.0f + f);
     float z = s * s;
@@ -141,7 +149,7 @@ static inline float log_reduced(float f, float kf)
  * the bits carries into the exponent exactly when the mantissa of x is at
  * least that of sqrt(2); SQRTH = 0x3f3504f3 is the bits of sqrt(1/2)
  * rounded to float (0x1.6a09e6p-1). Subnormal x is first scaled by 2^23. */
-static inline float log_core(float x)
+NMDL_INLINE float log_core(float x)
 {
     const uint32_t SQRTH = 0x3f3504f3u;
     int sub = x < 0x1p-126f;
@@ -177,7 +185,7 @@ void nmdl_dm_log_array(const float *x, float *y, size_t n)
  *   mp.dps = 40; chebyfit(lambda z: (tanh(sqrt(z)) - sqrt(z)) / sqrt(z)**3
  *                         if z else mpf(-1)/3, [0, mpf('0.55')**2], 6)
  * For a < 2^-12 it returns a exactly (a^3/3 is under half an ulp). */
-static inline float tanh_poly(float a)
+NMDL_INLINE float tanh_poly(float a)
 {
     float z = a * a;
     float p = fmaf(z, 0x1.4b239ap-9f, -0x1.176410p-7f);
@@ -190,7 +198,7 @@ static inline float tanh_poly(float a)
 
 /* |x| < 0.55: polynomial; up to TANH_ONE: 1 - 2 / (e^(2|x|) + 1); beyond:
  * 1. The sign of x is put back on the bits. */
-static inline float tanh_core(float x)
+NMDL_INLINE float tanh_core(float x)
 {
     uint32_t sign = bits_of(x) & 0x80000000u;
     float a = float_of(bits_of(x) ^ sign);
@@ -218,7 +226,7 @@ void nmdl_dm_tanh_array(const float *x, float *y, size_t n)
 
 /* x / (1 + e^(-2 sqrt(2/pi) (x + 0.044715 x^3))) = 0.5 x (1 + tanh(...)),
  * in the order dmath.h states; -inf gives -0 (not -inf / inf). */
-static inline float gelu_core(float x)
+NMDL_INLINE float gelu_core(float x)
 {
     float x3 = (x * x) * x;
     float u = fmaf(GELU_C, x3, x);
@@ -231,15 +239,22 @@ float nmdl_dm_gelu(float x)
     return gelu_core(x);
 }
 
-void nmdl_dm_gelu_array(const float *x, float *y, size_t n)
+NMDL_INLINE void gelu_loop(const float *x, float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = gelu_core(x[i]);
 }
 
+void nmdl_dm_gelu_array(const float *x, float *y, size_t n)
+{
+    gelu_loop(x, y, n);
+}
+NMDL_ISA_CLONES(void, gelu_loop, (const float *x, float *y, size_t n),
+                gelu_loop(x, y, n);)
+
 /* ------------------------------------------------------------------ softmax */
 
-int nmdl_dm_softmax(const float *logits, float *p, int n)
+NMDL_INLINE int softmax(const float *logits, float *p, int n)
 {
     if (!logits || !p || n < 1)
         return NMDL_ERR_ARG;
@@ -257,4 +272,26 @@ int nmdl_dm_softmax(const float *logits, float *p, int n)
     for (int i = 0; i < n; i++) /* s >= 1: the largest term is e^0 */
         p[i] = p[i] / s;
     return NMDL_OK;
+}
+
+int nmdl_dm_softmax(const float *logits, float *p, int n)
+{
+    return softmax(logits, p, n);
+}
+NMDL_ISA_CLONES(int, softmax, (const float *logits, float *p, int n),
+                return softmax(logits, p, n);)
+
+/* ------------------------------------------------------------ the variants */
+
+static const nmdl_dm_kernels kernels[NMDL_ISA_COUNT] = {
+    {nmdl_dm_exp_array, nmdl_dm_gelu_array, nmdl_dm_softmax},
+#if NMDL_ISA_X86
+    {exp_loop_avx2, gelu_loop_avx2, softmax_avx2},
+    {exp_loop_avx512, gelu_loop_avx512, softmax_avx512},
+#endif
+};
+
+const nmdl_dm_kernels *nmdl_dm_kernels_for(nmdl_isa isa)
+{
+    return &kernels[NMDL_ISA_X86 ? isa : NMDL_ISA_PORTABLE];
 }

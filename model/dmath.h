@@ -43,6 +43,8 @@
 
 #include <stddef.h>
 
+#include "isa.h"
+
 /* e^x. +inf for x > 0x1.62e42ep+6 (88.7228, the largest x with a finite
  * result); results below 2^-126 are rounded once, into the subnormals, and
  * become 0 for x < -103.97 (e^x < 2^-150). exp(-inf) = 0, exp(+inf) = +inf. */
@@ -76,5 +78,16 @@ void nmdl_dm_gelu_array(const float *x, float *y, size_t n);
  * 1/s). p may be logits. NMDL_ERR_ARG when n < 1, a pointer is NULL or a
  * logit is not finite (p is then unspecified); NMDL_OK otherwise. */
 int nmdl_dm_softmax(const float *logits, float *p, int n);
+
+/* The hot ones again, compiled for one instruction set (isa.h): the same
+ * bits as the functions above, faster where the CPU has wider vectors and
+ * FMA instructions. */
+typedef struct nmdl_dm_kernels {
+    void (*exp_array)(const float *x, float *y, size_t n);
+    void (*gelu_array)(const float *x, float *y, size_t n);
+    int (*softmax)(const float *logits, float *p, int n);
+} nmdl_dm_kernels;
+/* For isa from nmdl_isa_choose() or nmdl_isa_best(); never NULL. */
+const nmdl_dm_kernels *nmdl_dm_kernels_for(nmdl_isa isa);
 
 #endif /* NMDL_DMATH_H */

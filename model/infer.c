@@ -18,6 +18,11 @@
  * Matrices are stored transposed, (in, out), so that the loop over the
  * inputs is outermost and the independent outputs sit side by side in
  * memory, where the compiler may process 8 or 16 of them per instruction.
+ *
+ * The step is compiled once per instruction set (isa.h): step_portable,
+ * step_avx2 and step_avx512 inline every helper below (NMDL_INLINE), so
+ * each fmaf is an FMA instruction where the variant has one; the context
+ * picks one when it is created.
  */
 #include "infer.h"
 
@@ -26,6 +31,7 @@
 #include <string.h>
 
 #include "dmath.h"
+#include "isa.h"
 #include "layers.h"
 
 #define LN_EPS 1e-5f
@@ -52,6 +58,8 @@ struct nmdl_inf {
     float *sc, *e; /* (W) scores by slot, then by position */
     float *bias;   /* (H, W): -slope_h * distance, exactly */
     size_t bytes;
+    nmdl_isa isa;               /* the step's variant */
+    const nmdl_dm_kernels *dm;  /* softmax and GELU of that variant */
 };
 
 /* dst (in, out) = src (out, in) transposed. */
@@ -125,6 +133,8 @@ int nmdl_inf_create(const nmdl_model_config *cfg, const float *params, int S,
         for (int d = 0; d < f->W; d++)
             f->bias[(size_t)h * W + d] = -nmdl_ly_alibi_slope(h, f->H) * (float)d;
     load_params(f, &lay, params);
+    f->isa = nmdl_isa_choose();
+    f->dm = nmdl_dm_kernels_for(f->isa);
     nmdl_inf_reset(f);
     *out = f;
     return NMDL_OK;
@@ -153,8 +163,8 @@ size_t nmdl_inf_bytes(const nmdl_inf *f)
 /* One block of out (S, O) = in (S, I) times wt (I, O): segments s0 ..
  * s0+ns-1, outputs o0 .. o0+no-1; out[s][o] is the fma chain over i of
  * (wt[i][o], in[s][i]). The portable version. */
-static void linear_block(float *out, const float *x, const float *wt, int I,
-                         int O, int o0, int ns, int no)
+NMDL_INLINE void linear_block(float *out, const float *x, const float *wt,
+                              int I, int O, int o0, int ns, int no)
 {
     float acc[SEG_BLOCK][OUT_BLOCK] = {{0}};
     for (int i = 0; i < I; i++) {
@@ -169,72 +179,83 @@ static void linear_block(float *out, const float *x, const float *wt, int I,
         memcpy(out + (size_t)s * O + o0, acc[s], (size_t)no * sizeof(float));
 }
 
-#if defined(__AVX__) && defined(__FMA__)
+#if NMDL_ISA_X86
 #include <immintrin.h>
-/* The same for no == 16 with AVX and FMA: _mm256_fmadd_ps rounds once,
- * exactly as fmaf, so the bits are those of the portable version. NS is a
- * constant in each expansion, so the accumulators stay in registers. */
-#define LINEAR_AVX(NS)                                                         \
-    static void linear_avx##NS(float *out, const float *x, const float *wt,   \
-                               int I, int O, int o0)                          \
+/* The same for NS segments and 2 vectors of outputs, with intrinsics whose
+ * fmadd rounds once, exactly as fmaf, so the bits are those of the portable
+ * version: AVX2 does 16 outputs (2 x 8), AVX-512 32 (2 x 16). NS is a
+ * constant in each expansion, so the accumulators stay in registers (the
+ * compilers do not reliably keep them there from the portable loop). */
+#define LINEAR_SIMD_NS(name, target, vec, lanes, zero, load, set1, fma,    \
+                       store, NS)                                              \
+    target static void name##_##NS(float *out, const float *x,                 \
+                                   const float *wt, int I, int O, int o0)      \
     {                                                                          \
-        __m256 a[NS][2];                                                       \
+        vec a[NS][2];                                                          \
         for (int s = 0; s < NS; s++)                                           \
-            a[s][0] = a[s][1] = _mm256_setzero_ps();                           \
+            a[s][0] = a[s][1] = zero();                                        \
         for (int i = 0; i < I; i++) {                                          \
             const float *w = wt + (size_t)i * O + o0;                          \
-            const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8); \
+            const vec w0 = load(w), w1 = load(w + lanes);                      \
             for (int s = 0; s < NS; s++) {                                     \
-                const __m256 xs = _mm256_broadcast_ss(x + (size_t)s * I + i);  \
-                a[s][0] = _mm256_fmadd_ps(w0, xs, a[s][0]);                    \
-                a[s][1] = _mm256_fmadd_ps(w1, xs, a[s][1]);                    \
+                const vec xs = set1(x[(size_t)s * I + i]);                     \
+                a[s][0] = fma(w0, xs, a[s][0]);                                \
+                a[s][1] = fma(w1, xs, a[s][1]);                                \
             }                                                                  \
         }                                                                      \
         for (int s = 0; s < NS; s++) {                                         \
-            _mm256_storeu_ps(out + (size_t)s * O + o0, a[s][0]);               \
-            _mm256_storeu_ps(out + (size_t)s * O + o0 + 8, a[s][1]);           \
+            store(out + (size_t)s * O + o0, a[s][0]);                          \
+            store(out + (size_t)s * O + o0 + lanes, a[s][1]);                  \
         }                                                                      \
     }
-LINEAR_AVX(1)
-LINEAR_AVX(2)
-LINEAR_AVX(3)
-LINEAR_AVX(4)
-
-static void linear_16(float *out, const float *x, const float *wt, int I,
-                      int O, int o0, int ns)
-{
-    switch (ns) {
-    case 4: linear_avx4(out, x, wt, I, O, o0); break;
-    case 3: linear_avx3(out, x, wt, I, O, o0); break;
-    case 2: linear_avx2(out, x, wt, I, O, o0); break;
-    default: linear_avx1(out, x, wt, I, O, o0); break;
+/* name(out, x, wt, I, O, o0, ns): one block for ns <= SEG_BLOCK segments. */
+#define LINEAR_SIMD(name, ...)                                                 \
+    LINEAR_SIMD_NS(name, __VA_ARGS__, 1)                                       \
+    LINEAR_SIMD_NS(name, __VA_ARGS__, 2)                                       \
+    LINEAR_SIMD_NS(name, __VA_ARGS__, 3)                                       \
+    LINEAR_SIMD_NS(name, __VA_ARGS__, 4)                                       \
+    NMDL_INLINE void name(float *out, const float *x, const float *wt, int I,  \
+                          int O, int o0, int ns)                               \
+    {                                                                          \
+        switch (ns) {                                                          \
+        case 4: name##_4(out, x, wt, I, O, o0); break;                         \
+        case 3: name##_3(out, x, wt, I, O, o0); break;                         \
+        case 2: name##_2(out, x, wt, I, O, o0); break;                         \
+        default: name##_1(out, x, wt, I, O, o0); break;                        \
+        }                                                                      \
     }
-}
-#else
-static void linear_16(float *out, const float *x, const float *wt, int I,
-                      int O, int o0, int ns)
-{
-    linear_block(out, x, wt, I, O, o0, ns, OUT_BLOCK);
-}
+LINEAR_SIMD(linear_avx2, NMDL_TARGET_AVX2, __m256, 8, _mm256_setzero_ps,
+            _mm256_loadu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps)
+LINEAR_SIMD(linear_avx512, NMDL_TARGET_AVX512, __m512, 16, _mm512_setzero_ps,
+            _mm512_loadu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps)
 #endif
 
-static void linear(float *out, const float *in, const float *wt, int S, int I,
-                   int O)
+/* out (S, O) = in (S, I) times wt (I, O), in blocks as wide as isa has,
+ * the remaining outputs in portable blocks. */
+NMDL_INLINE void linear(float *out, const float *in, const float *wt, int S,
+                        int I, int O, nmdl_isa isa)
 {
     for (int s0 = 0; s0 < S; s0 += SEG_BLOCK) {
         const int ns = S - s0 < SEG_BLOCK ? S - s0 : SEG_BLOCK;
         const float *x = in + (size_t)s0 * I;
         float *y = out + (size_t)s0 * O;
         int o0 = 0;
-        for (; o0 + OUT_BLOCK <= O; o0 += OUT_BLOCK)
-            linear_16(y, x, wt, I, O, o0, ns);
-        if (o0 < O)
-            linear_block(y, x, wt, I, O, o0, ns, O - o0);
+#if NMDL_ISA_X86
+        for (; isa == NMDL_ISA_AVX512 && o0 + 32 <= O; o0 += 32)
+            linear_avx512(y, x, wt, I, O, o0, ns);
+        for (; isa != NMDL_ISA_PORTABLE && o0 + 16 <= O; o0 += 16)
+            linear_avx2(y, x, wt, I, O, o0, ns);
+#else
+        (void)isa;
+#endif
+        for (; o0 < O; o0 += OUT_BLOCK)
+            linear_block(y, x, wt, I, O, o0, ns,
+                         O - o0 < OUT_BLOCK ? O - o0 : OUT_BLOCK);
     }
 }
 
-static void layernorm(float *y, const float *x, const float *g, const float *b,
-                      int S, int C)
+NMDL_INLINE void layernorm(float *y, const float *x, const float *g,
+                           const float *b, int S, int C)
 {
     for (int s = 0; s < S; s++) {
         const float *xs = x + (size_t)s * C;
@@ -253,16 +274,17 @@ static void layernorm(float *y, const float *x, const float *g, const float *b,
     }
 }
 
-/* nmdl_dm_softmax, or uniform when a logit is not finite (weights that
+/* dmath's softmax, or uniform when a logit is not finite (weights that
  * overflow): still the same on every machine. */
-static void softmax(const float *logits, float *p, int n)
+NMDL_INLINE void softmax(const nmdl_dm_kernels *dm, const float *logits,
+                         float *p, int n)
 {
-    if (nmdl_dm_softmax(logits, p, n) != 0)
+    if (dm->softmax(logits, p, n) != 0)
         for (int i = 0; i < n; i++)
             p[i] = 1.0f / (float)n;
 }
 
-static void residual(float *x, const float *y, size_t n)
+NMDL_INLINE void residual(float *x, const float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = x[i] + y[i];
@@ -272,8 +294,8 @@ static void residual(float *x, const float *y, size_t n)
 
 /* Scores by slot: sc[k] = fma chain over d of (q[d], kt[d][k]) for the
  * n live slots, KEY_BLOCK keys at a time in registers. */
-static void scores(float *sc, const float *q, const float *kt, int D, int W,
-                   int n)
+NMDL_INLINE void scores(float *sc, const float *q, const float *kt, int D,
+                        int W, int n)
 {
     int k0 = 0;
     for (; k0 + KEY_BLOCK <= n; k0 += KEY_BLOCK) {
@@ -295,8 +317,8 @@ static void scores(float *sc, const float *q, const float *kt, int D, int W,
 
 /* One head of one segment at position t: q (D), the cache of its layer
  * (kt rows h*D.., v columns h*D..), output y (D). */
-static void head(nmdl_inf *f, float *y, const float *q, const float *kt,
-                 const float *v, int h)
+NMDL_INLINE void head(nmdl_inf *f, float *y, const float *q, const float *kt,
+                      const float *v, int h)
 {
     const int D = f->D, W = f->W, C = f->C;
     const long t = f->t;
@@ -310,7 +332,7 @@ static void head(nmdl_inf *f, float *y, const float *q, const float *kt,
         f->e[k] = fmaf(f->sc[first + k], scale, bias[n - 1 - k]);
     for (int k = part; k < n; k++)
         f->e[k] = fmaf(f->sc[k - part], scale, bias[n - 1 - k]);
-    softmax(f->e, f->e, n);
+    softmax(f->dm, f->e, f->e, n);
     float acc[NMDL_INF_MAX_HEAD];
     for (int d = 0; d < D; d++)
         acc[d] = 0.0f;
@@ -323,7 +345,7 @@ static void head(nmdl_inf *f, float *y, const float *q, const float *kt,
     memcpy(y, acc, (size_t)D * sizeof(float));
 }
 
-static void attention(nmdl_inf *f, int l)
+NMDL_INLINE void attention(nmdl_inf *f, int l)
 {
     const int C = f->C, W = f->W, slot = (int)(f->t % W);
     for (int s = 0; s < f->S; s++) {
@@ -338,7 +360,8 @@ static void attention(nmdl_inf *f, int l)
     }
 }
 
-void nmdl_inf_step(nmdl_inf *f, const uint8_t *tok, float *probs)
+NMDL_INLINE void step(nmdl_inf *f, const uint8_t *tok, float *probs,
+                      nmdl_isa isa)
 {
     const int S = f->S, C = f->C, F = f->F;
     const float *w = f->w;
@@ -348,20 +371,51 @@ void nmdl_inf_step(nmdl_inf *f, const uint8_t *tok, float *probs)
     for (int l = 0; l < f->L; l++) {
         const inf_block *b = &f->blk[l];
         layernorm(f->h, f->x, w + b->ln1_g, w + b->ln1_b, S, C);
-        linear(f->qkv, f->h, w + b->wqkv, S, C, 3 * C);
+        linear(f->qkv, f->h, w + b->wqkv, S, C, 3 * C, isa);
         attention(f, l);
-        linear(f->proj, f->y, w + b->wo, S, C, C);
+        linear(f->proj, f->y, w + b->wo, S, C, C, isa);
         residual(f->x, f->proj, (size_t)S * C);
         layernorm(f->h, f->x, w + b->ln2_g, w + b->ln2_b, S, C);
-        linear(f->ff, f->h, w + b->w1, S, C, F);
-        nmdl_dm_gelu_array(f->ff, f->ff, (size_t)S * F);
-        linear(f->proj, f->ff, w + b->w2, S, F, C);
+        linear(f->ff, f->h, w + b->w1, S, C, F, isa);
+        f->dm->gelu_array(f->ff, f->ff, (size_t)S * F);
+        linear(f->proj, f->ff, w + b->w2, S, F, C, isa);
         residual(f->x, f->proj, (size_t)S * C);
     }
     layernorm(f->h, f->x, w + f->lnf_g, w + f->lnf_b, S, C);
-    linear(f->logits, f->h, w + f->wout, S, C, NMDL_TF_VOCAB);
+    linear(f->logits, f->h, w + f->wout, S, C, NMDL_TF_VOCAB, isa);
     for (int s = 0; s < S; s++)
-        softmax(f->logits + (size_t)s * NMDL_TF_VOCAB,
+        softmax(f->dm, f->logits + (size_t)s * NMDL_TF_VOCAB,
                 probs + (size_t)s * NMDL_TF_VOCAB, NMDL_TF_VOCAB);
     f->t++;
+}
+
+static void step_portable(nmdl_inf *f, const uint8_t *tok, float *probs)
+{
+    step(f, tok, probs, NMDL_ISA_PORTABLE);
+}
+
+#if NMDL_ISA_X86
+NMDL_TARGET_AVX2 static void step_avx2(nmdl_inf *f, const uint8_t *tok,
+                                       float *probs)
+{
+    step(f, tok, probs, NMDL_ISA_AVX2);
+}
+
+NMDL_TARGET_AVX512 static void step_avx512(nmdl_inf *f, const uint8_t *tok,
+                                           float *probs)
+{
+    step(f, tok, probs, NMDL_ISA_AVX512);
+}
+#endif
+
+void nmdl_inf_step(nmdl_inf *f, const uint8_t *tok, float *probs)
+{
+#if NMDL_ISA_X86
+    if (f->isa == NMDL_ISA_AVX512)
+        step_avx512(f, tok, probs);
+    else if (f->isa == NMDL_ISA_AVX2)
+        step_avx2(f, tok, probs);
+    else
+#endif
+        step_portable(f, tok, probs);
 }

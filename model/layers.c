@@ -8,7 +8,9 @@
  * small preset: 3.5 s against 5.2 s for the loops). The products over a
  * head's (T, T) matrices go in row blocks that skip the masked triangle, and
  * the softmax rows are vectorized (docs/ARCHITECTURE.md, "Training path",
- * has the measured gain).
+ * has the measured gain). The loops over rows and the GELU backward are
+ * compiled once per instruction set (isa.h); the model picks one when it
+ * is created.
  */
 #include "layers.h"
 
@@ -19,6 +21,7 @@
 #include <omp.h>
 
 #include "dmath.h"
+#include "isa.h"
 
 #define TILE 128 /* rows and columns of C per sgemm call */
 
@@ -123,36 +126,6 @@ void nmdl_ly_layernorm_backward(float *dinp, float *dg, float *db,
 #define GELU_A 0.044715f
 #define GELU_CHUNK 512 /* elements per task; a chunk's exps sit on the stack */
 
-/* The forward is dmath's GELU, the function the coding path evaluates. */
-void nmdl_ly_gelu(float *out, const float *inp, size_t n, int nt)
-{
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (size_t i = 0; i < n; i += GELU_CHUNK)
-        nmdl_dm_gelu_array(inp + i, out + i, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
-}
-
-/* gelu(x) = x s(u) with s the logistic function and u = 2K(x + A x^3), so
- * gelu'(x) = s + x s (1 - s) 2K (1 + 3 A x^2). */
-void nmdl_ly_gelu_backward(float *dinp, const float *dout, const float *inp,
-                           size_t n, int nt)
-{
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (size_t i = 0; i < n; i += GELU_CHUNK) {
-        size_t m = n - i < GELU_CHUNK ? n - i : GELU_CHUNK;
-        const float *x = inp + i;
-        float e[GELU_CHUNK];
-        for (size_t j = 0; j < m; j++)
-            e[j] = -2.0f * GELU_K * (x[j] + GELU_A * x[j] * x[j] * x[j]);
-        nmdl_dm_exp_array(e, e, m);
-        for (size_t j = 0; j < m; j++) {
-            float s = 1.0f / (1.0f + e[j]);
-            float local = s + x[j] * s * (1.0f - s) * 2.0f * GELU_K *
-                                  (1.0f + 3.0f * GELU_A * x[j] * x[j]);
-            dinp[i + j] = dout[i + j] * local;
-        }
-    }
-}
-
 float nmdl_ly_alibi_slope(int h, int H)
 {
     int e = 8 * (h + 1) / H;
@@ -162,11 +135,34 @@ float nmdl_ly_alibi_slope(int h, int H)
     return s;
 }
 
+/* ------------------------------------- loops compiled per instruction set */
+
+/* gelu(x) = x s(u) with s the logistic function and u = 2K(x + A x^3), so
+ * gelu'(x) = s + x s (1 - s) 2K (1 + 3 A x^2). One chunk of m <= GELU_CHUNK
+ * elements; dm is exp's variant. */
+NMDL_INLINE void gelu_backward_chunk(float *dinp, const float *dout,
+                                     const float *x, size_t m,
+                                     const nmdl_dm_kernels *dm)
+{
+    float e[GELU_CHUNK] = {0}; /* zeroed for gcc's -Wmaybe-uninitialized */
+    for (size_t j = 0; j < m; j++)
+        e[j] = -2.0f * GELU_K * (x[j] + GELU_A * x[j] * x[j] * x[j]);
+    dm->exp_array(e, e, m);
+    for (size_t j = 0; j < m; j++) {
+        float s = 1.0f / (1.0f + e[j]);
+        float local = s + x[j] * s * (1.0f - s) * 2.0f * GELU_K *
+                              (1.0f + 3.0f * GELU_A * x[j] * x[j]);
+        dinp[j] = dout[j] * local;
+    }
+}
+
 /* p (n) becomes softmax(p) in place; returns the largest input in *mx and
  * the sum of e^(p - mx). The reductions are vectorized by `omp simd`, which
  * may reorder them: this is the training path, where only the thread count
- * must not change the result, and the lanes do not depend on it. */
-static float softmax_in_place(float *restrict p, int n, float *mx)
+ * must not change the result, and the lanes do not depend on it (they do
+ * on the instruction set's vector width). */
+NMDL_INLINE float softmax_in_place(float *restrict p, int n, float *mx,
+                                   const nmdl_dm_kernels *dm)
 {
     float m = -INFINITY, sum = 0.0f;
 #pragma omp simd reduction(max : m)
@@ -175,7 +171,7 @@ static float softmax_in_place(float *restrict p, int n, float *mx)
 #pragma omp simd
     for (int i = 0; i < n; i++)
         p[i] -= m;
-    nmdl_dm_exp_array(p, p, (size_t)n);
+    dm->exp_array(p, p, (size_t)n);
 #pragma omp simd reduction(+ : sum)
     for (int i = 0; i < n; i++)
         sum += p[i];
@@ -187,16 +183,112 @@ static float softmax_in_place(float *restrict p, int n, float *mx)
     return sum;
 }
 
-/* In place over row t of one head's scores: bias, mask, softmax. */
-static void attention_row(float *restrict row, int t, int T, float slope)
+/* In place over one head's scores a (T, T), row by row: bias, mask,
+ * softmax. */
+NMDL_INLINE void attention_rows(float *restrict a, int T, float slope,
+                                const nmdl_dm_kernels *dm)
 {
-    const int n = t + 1;
-    float mx;
+    for (int t = 0; t < T; t++) {
+        float *restrict row = a + (size_t)t * T, mx;
+        const int n = t + 1;
 #pragma omp simd
-    for (int s = 0; s < n; s++)
-        row[s] -= slope * (float)(t - s);
-    softmax_in_place(row, n, &mx);
-    memset(row + n, 0, sizeof(float) * (size_t)(T - n));
+        for (int s = 0; s < n; s++)
+            row[s] -= slope * (float)(t - s);
+        softmax_in_place(row, n, &mx, dm);
+        memset(row + n, 0, sizeof(float) * (size_t)(T - n));
+    }
+}
+
+/* d (T, T) becomes the gradient of one head's scores from that of its
+ * probabilities p (T, T), row t over its n = t + 1 live columns:
+ * d[s] = p[s] (d[s] - sum_s' p[s'] d[s']) for s < n, zero after (the
+ * mask). */
+NMDL_INLINE void softmax_rows_backward(float *restrict d,
+                                       const float *restrict p, int T)
+{
+    for (int t = 0; t < T; t++) {
+        float *restrict dt = d + (size_t)t * T, dot = 0.0f;
+        const float *restrict pt = p + (size_t)t * T;
+        const int n = t + 1;
+#pragma omp simd reduction(+ : dot)
+        for (int s = 0; s < n; s++)
+            dot += pt[s] * dt[s];
+#pragma omp simd
+        for (int s = 0; s < n; s++)
+            dt[s] = pt[s] * (dt[s] - dot);
+        memset(dt + n, 0, sizeof(float) * (size_t)(T - n));
+    }
+}
+
+/* Row p (V) becomes softmax(p); returns the cross-entropy of target, nats. */
+NMDL_INLINE float softmax_xent_row(float *restrict p, int V, int target,
+                                   const nmdl_dm_kernels *dm)
+{
+    float zy = p[target], mx;
+    float sum = softmax_in_place(p, V, &mx, dm);
+    return logf(sum) - (zy - mx);
+}
+
+typedef struct ly_kernels {
+    void (*gelu_backward_chunk)(float *dinp, const float *dout, const float *x,
+                                size_t m, const nmdl_dm_kernels *dm);
+    void (*attention_rows)(float *a, int T, float slope,
+                           const nmdl_dm_kernels *dm);
+    void (*softmax_rows_backward)(float *d, const float *p, int T);
+    float (*softmax_xent_row)(float *p, int V, int target,
+                              const nmdl_dm_kernels *dm);
+} ly_kernels;
+
+NMDL_ISA_CLONES(void, gelu_backward_chunk,
+                (float *dinp, const float *dout, const float *x, size_t m,
+                 const nmdl_dm_kernels *dm),
+                gelu_backward_chunk(dinp, dout, x, m, dm);)
+NMDL_ISA_CLONES(void, attention_rows,
+                (float *a, int T, float slope, const nmdl_dm_kernels *dm),
+                attention_rows(a, T, slope, dm);)
+NMDL_ISA_CLONES(void, softmax_rows_backward, (float *d, const float *p, int T),
+                softmax_rows_backward(d, p, T);)
+NMDL_ISA_CLONES(float, softmax_xent_row,
+                (float *p, int V, int target, const nmdl_dm_kernels *dm),
+                return softmax_xent_row(p, V, target, dm);)
+
+static const ly_kernels kernels[NMDL_ISA_COUNT] = {
+    {gelu_backward_chunk, attention_rows, softmax_rows_backward,
+     softmax_xent_row},
+#if NMDL_ISA_X86
+    {gelu_backward_chunk_avx2, attention_rows_avx2, softmax_rows_backward_avx2,
+     softmax_xent_row_avx2},
+    {gelu_backward_chunk_avx512, attention_rows_avx512,
+     softmax_rows_backward_avx512, softmax_xent_row_avx512},
+#endif
+};
+
+static const ly_kernels *kernels_for(nmdl_isa isa)
+{
+    return &kernels[NMDL_ISA_X86 ? isa : NMDL_ISA_PORTABLE];
+}
+
+/* ---------------------------------------------------------------- layers */
+
+/* The forward is dmath's GELU, the function the coding path evaluates. */
+void nmdl_ly_gelu(float *out, const float *inp, size_t n, nmdl_isa isa, int nt)
+{
+    const nmdl_dm_kernels *dm = nmdl_dm_kernels_for(isa);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (size_t i = 0; i < n; i += GELU_CHUNK)
+        dm->gelu_array(inp + i, out + i,
+                       n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
+}
+
+void nmdl_ly_gelu_backward(float *dinp, const float *dout, const float *inp,
+                           size_t n, nmdl_isa isa, int nt)
+{
+    const ly_kernels *k = kernels_for(isa);
+    const nmdl_dm_kernels *dm = nmdl_dm_kernels_for(isa);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (size_t i = 0; i < n; i += GELU_CHUNK)
+        k->gelu_backward_chunk(dinp + i, dout + i, inp + i,
+                               n - i < GELU_CHUNK ? n - i : GELU_CHUNK, dm);
 }
 
 #define ATT_BLOCK 64 /* rows per sgemm over a causal (T, T) matrix */
@@ -236,8 +328,10 @@ static void tri_times(int trans, int T, int D, float alpha, const float *P,
 }
 
 void nmdl_ly_attention(float *y, float *att, const float *qkv, int B, int T,
-                       int C, int H, int nt)
+                       int C, int H, nmdl_isa isa, int nt)
 {
+    const ly_kernels *k = kernels_for(isa);
+    const nmdl_dm_kernels *dm = nmdl_dm_kernels_for(isa);
     const int D = C / H, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)D);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
@@ -246,34 +340,17 @@ void nmdl_ly_attention(float *y, float *att, const float *qkv, int B, int T,
         const float *q = qkv + (size_t)b * T * C3 + (size_t)h * D;
         float *a = att + (size_t)bh * T * T;
         tri_outer(T, D, scale, q, C3, q + C, C3, a);
-        float slope = nmdl_ly_alibi_slope(h, H);
-        for (int t = 0; t < T; t++)
-            attention_row(a + (size_t)t * T, t, T, slope);
+        k->attention_rows(a, T, nmdl_ly_alibi_slope(h, H), dm);
         tri_times(0, T, D, 1.0f, a, q + 2 * C, C3,
                   y + (size_t)b * T * C + (size_t)h * D, C);
     }
 }
 
-/* d (T) becomes the gradient of row t's scores from that of its
- * probabilities p: d[s] = p[s] (d[s] - sum_s' p[s'] d[s']) for s < n, zero
- * after (the mask). */
-static void softmax_row_backward(float *restrict d, const float *restrict p,
-                                 int n, int T)
-{
-    float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-    for (int s = 0; s < n; s++)
-        dot += p[s] * d[s];
-#pragma omp simd
-    for (int s = 0; s < n; s++)
-        d[s] = p[s] * (d[s] - dot);
-    memset(d + n, 0, sizeof(float) * (size_t)(T - n));
-}
-
 void nmdl_ly_attention_backward(float *dqkv, float *scratch, const float *dy,
                                 const float *att, const float *qkv, int B,
-                                int T, int C, int H, int nt)
+                                int T, int C, int H, nmdl_isa isa, int nt)
 {
+    const ly_kernels *k = kernels_for(isa);
     const int D = C / H, C3 = 3 * C, tasks = B * H;
     const float scale = 1.0f / sqrtf((float)D);
     /* each thread reuses one (T, T) slice of scratch, so that it stays in
@@ -288,22 +365,21 @@ void nmdl_ly_attention_backward(float *dqkv, float *scratch, const float *dy,
         float *dq = dqkv + qo;
         tri_outer(T, D, 1.0f, g, C, q + 2 * C, C3, dp);
         tri_times(1, T, D, 1.0f, a, g, C, dq + 2 * C, C3);
-        for (int t = 0; t < T; t++)
-            softmax_row_backward(dp + (size_t)t * T, a + (size_t)t * T, t + 1, T);
+        k->softmax_rows_backward(dp, a, T);
         tri_times(0, T, D, scale, dp, q + C, C3, dq, C3);
         tri_times(1, T, D, scale, dp, q, C3, dq + C, C3);
     }
 }
 
 void nmdl_ly_softmax_xent(float *probs, float *losses, const uint8_t *target,
-                          int N, int V, int nt)
+                          int N, int V, nmdl_isa isa, int nt)
 {
+    const ly_kernels *k = kernels_for(isa);
+    const nmdl_dm_kernels *dm = nmdl_dm_kernels_for(isa);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int i = 0; i < N; i++) {
-        float *p = probs + (size_t)i * V, zy = p[target[i]], mx;
-        float sum = softmax_in_place(p, V, &mx);
-        losses[i] = logf(sum) - (zy - mx);
-    }
+    for (int i = 0; i < N; i++)
+        losses[i] = k->softmax_xent_row(probs + (size_t)i * V, V, target[i],
+                                        dm);
 }
 
 void nmdl_ly_softmax_xent_backward(float *probs, const uint8_t *target,

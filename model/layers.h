@@ -11,14 +11,17 @@
  * loops run on OpenMP threads. Every output element is computed by one
  * thread in an order that does not depend on the thread count, so a
  * training run is reproducible for a seed on one machine whatever -T is;
- * other machines (other OpenBLAS kernels) differ in the last bits. The
- * coding path never uses this file.
+ * other machines (other OpenBLAS kernels) differ in the last bits, and so
+ * do the instruction sets `isa` selects (isa.h: its reductions group
+ * lanes by the vector width). The coding path never uses this file.
  */
 #ifndef NMDL_LAYERS_H
 #define NMDL_LAYERS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "isa.h"
 
 /* out (N, OC) = inp (N, C) @ w^T, w (OC, C); with `accumulate` out += ... */
 void nmdl_ly_matmul(float *out, const float *inp, const float *w, int N,
@@ -39,10 +42,10 @@ void nmdl_ly_layernorm_backward(float *dinp, float *dg, float *db,
                                 const float *rstd, int N, int C, int nt);
 
 /* out = gelu(inp), tanh approximation (nmdl_dm_gelu), n elements. */
-void nmdl_ly_gelu(float *out, const float *inp, size_t n, int nt);
+void nmdl_ly_gelu(float *out, const float *inp, size_t n, nmdl_isa isa, int nt);
 /* dinp = dout * gelu'(inp), n elements (dinp may alias dout). */
 void nmdl_ly_gelu_backward(float *dinp, const float *dout, const float *inp,
-                           size_t n, int nt);
+                           size_t n, nmdl_isa isa, int nt);
 
 /* ALiBi slope of head h of H: 2^-floor(8(h+1)/H), an exact power of two. */
 float nmdl_ly_alibi_slope(int h, int H);
@@ -52,17 +55,17 @@ float nmdl_ly_alibi_slope(int h, int H);
  * probabilities att (B, H, T, T) (zero above the diagonal) and the output
  * y (B, T, C). */
 void nmdl_ly_attention(float *y, float *att, const float *qkv, int B, int T,
-                       int C, int H, int nt);
+                       int C, int H, nmdl_isa isa, int nt);
 /* dqkv (B, T, 3C) = gradient of qkv; scratch holds B*H*T*T floats (each
  * thread works in one (T, T) slice of it). */
 void nmdl_ly_attention_backward(float *dqkv, float *scratch, const float *dy,
                                 const float *att, const float *qkv, int B,
-                                int T, int C, int H, int nt);
+                                int T, int C, int H, nmdl_isa isa, int nt);
 
 /* Softmax over V logits per row, in place (logits become probabilities),
  * and the cross-entropy of target[i] in losses (N), nats. */
 void nmdl_ly_softmax_xent(float *probs, float *losses, const uint8_t *target,
-                          int N, int V, int nt);
+                          int N, int V, nmdl_isa isa, int nt);
 /* probs (N, V) becomes dlogits = (probs - onehot(target)) * scale. */
 void nmdl_ly_softmax_xent_backward(float *probs, const uint8_t *target,
                                    float scale, int N, int V, int nt);

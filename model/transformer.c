@@ -134,6 +134,7 @@ int nmdl_model_create(const nmdl_model_config *cfg, uint64_t seed,
         return NMDL_ERR_NOMEM;
     m->cfg = *cfg;
     m->threads = 1;
+    m->isa = nmdl_isa_choose();
     nmdl_tf_layout_make(cfg, &m->lay);
     m->params = malloc(m->lay.n_params * sizeof(float));
     if (!m->params) {
@@ -247,13 +248,13 @@ static void block_forward(nmdl_model *m, int l, int B, int T)
     nmdl_ly_layernorm(a->ln1[l], a->ln1_mean[l], a->ln1_rstd[l], a->x[l],
                       p + w->ln1_g, p + w->ln1_b, N, C, nt);
     nmdl_ly_matmul(a->qkv[l], a->ln1[l], p + w->wqkv, N, C, 3 * C, 0, nt);
-    nmdl_ly_attention(a->atty[l], a->att[l], a->qkv[l], B, T, C, H, nt);
+    nmdl_ly_attention(a->atty[l], a->att[l], a->qkv[l], B, T, C, H, m->isa, nt);
     memcpy(a->xmid[l], a->x[l], (size_t)N * C * sizeof(float));
     nmdl_ly_matmul(a->xmid[l], a->atty[l], p + w->wo, N, C, C, 1, nt);
     nmdl_ly_layernorm(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l], a->xmid[l],
                       p + w->ln2_g, p + w->ln2_b, N, C, nt);
     nmdl_ly_matmul(a->fch[l], a->ln2[l], p + w->w1, N, C, F, 0, nt);
-    nmdl_ly_gelu(a->fcg[l], a->fch[l], (size_t)N * F, nt);
+    nmdl_ly_gelu(a->fcg[l], a->fch[l], (size_t)N * F, m->isa, nt);
     memcpy(a->x[l + 1], a->xmid[l], (size_t)N * C * sizeof(float));
     nmdl_ly_matmul(a->x[l + 1], a->fcg[l], p + w->w2, N, F, C, 1, nt);
 }
@@ -283,7 +284,8 @@ int nmdl_tf_forward(nmdl_model *m, const uint8_t *x, const uint8_t *y, int B,
                    NMDL_TF_VOCAB, 0, m->threads);
     if (!y)
         return NMDL_OK;
-    nmdl_ly_softmax_xent(a->probs, a->losses, y, N, NMDL_TF_VOCAB, m->threads);
+    nmdl_ly_softmax_xent(a->probs, a->losses, y, N, NMDL_TF_VOCAB, m->isa,
+                         m->threads);
     double sum = 0.0;
     for (int i = 0; i < N; i++)
         sum += a->losses[i];
@@ -302,7 +304,7 @@ static void block_backward(nmdl_model *m, int l)
     nmdl_tf_acts *a = &m->a;
     /* MLP: dx holds dL/dx[l+1] */
     nmdl_ly_matmul_backward(a->dfc, g + w->w2, a->dx, a->fcg[l], p + w->w2, N, F, C, nt);
-    nmdl_ly_gelu_backward(a->dfc, a->dfc, a->fch[l], (size_t)N * F, nt);
+    nmdl_ly_gelu_backward(a->dfc, a->dfc, a->fch[l], (size_t)N * F, m->isa, nt);
     nmdl_ly_matmul_backward(a->dln, g + w->w1, a->dfc, a->ln2[l], p + w->w1, N, C, F, nt);
     nmdl_ly_layernorm_backward(a->dx, g + w->ln2_g, g + w->ln2_b, a->dln,
                                a->xmid[l], p + w->ln2_g, a->ln2_mean[l],
@@ -310,7 +312,7 @@ static void block_backward(nmdl_model *m, int l)
     /* attention: dx now holds dL/dxmid[l] */
     nmdl_ly_matmul_backward(a->datty, g + w->wo, a->dx, a->atty[l], p + w->wo, N, C, C, nt);
     nmdl_ly_attention_backward(a->dqkv, a->datt, a->datty, a->att[l], a->qkv[l],
-                               B, T, C, H, nt);
+                               B, T, C, H, m->isa, nt);
     nmdl_ly_matmul_backward(a->dln, g + w->wqkv, a->dqkv, a->ln1[l],
                             p + w->wqkv, N, C, 3 * C, nt);
     nmdl_ly_layernorm_backward(a->dx, g + w->ln1_g, g + w->ln1_b, a->dln,

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "isa.h"
 #include "nmdl.h"
 #include "progress.h"
 
@@ -81,6 +82,7 @@ struct nmdl_model {
     float *params; /* n_params */
     float *grads;  /* n_params, allocated by nmdl_tf_reserve */
     int threads;   /* OpenMP threads of the layer loops */
+    nmdl_isa isa;  /* the layer loops' instruction set (isa.h) */
     float *arena;  /* activations for up to cap_tokens tokens */
     size_t arena_floats;
     int cap_B, cap_T;

@@ -2,7 +2,11 @@
  * test_dmath.c: the deterministic float functions are accurate (every 37th
  * float of the interesting ranges against double-precision libm), handle
  * special values as documented, compute the same bits in their array and
- * scalar forms and on every build (golden hash), and how fast they are.
+ * scalar forms, on every build and every instruction set (golden hash; the
+ * array forms and softmax of the variant model/isa.h picks), and how fast
+ * they are.
+ *
+ *   test_dmath [TEST_NAME_PATTERN]
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -292,14 +296,22 @@ typedef void (*array_fn)(const float *, float *, size_t);
 static const struct {
     const char *name;
     scalar_fn f;
-    array_fn a;
 } fns[] = {
-    {"exp", nmdl_dm_exp, nmdl_dm_exp_array},
-    {"log", nmdl_dm_log, nmdl_dm_log_array},
-    {"tanh", nmdl_dm_tanh, nmdl_dm_tanh_array},
-    {"gelu", nmdl_dm_gelu, nmdl_dm_gelu_array},
+    {"exp", nmdl_dm_exp},
+    {"log", nmdl_dm_log},
+    {"tanh", nmdl_dm_tanh},
+    {"gelu", nmdl_dm_gelu},
 };
 enum { NFNS = sizeof fns / sizeof fns[0] };
+
+/* The array form of fns[f]: for exp and gelu the variant a context picks. */
+static array_fn array_of(int f)
+{
+    const nmdl_dm_kernels *k = nmdl_dm_kernels_for(nmdl_isa_choose());
+    const array_fn a[NFNS] = {k->exp_array, nmdl_dm_log_array,
+                              nmdl_dm_tanh_array, k->gelu_array};
+    return a[f];
+}
 
 /* Little-endian bits; any NaN as 0x7fc00000 (payloads of NaNs that come in
  * are not pinned: some machines do not propagate them). */
@@ -353,7 +365,7 @@ static void golden_outputs(void **state)
         for (int i = 0; i < NIN; i++)
             y[i] = fns[f].f(x[i]);
         for (size_t off = 0; off < 4; off++) { /* the array form agrees */
-            fns[f].a(x + off, ya, NIN - off);
+            array_of(f)(x + off, ya, NIN - off);
             for (size_t i = 0; i < NIN - off; i++)
                 if (bits_of(ya[i]) != bits_of(y[i + off]))
                     fail_msg("%s_array(%a) = %a, scalar %a", fns[f].name,
@@ -361,12 +373,13 @@ static void golden_outputs(void **state)
         }
         hash_floats(&h, y, NIN);
     }
+    const nmdl_dm_kernels *k = nmdl_dm_kernels_for(nmdl_isa_choose());
     tu_rng r = {31};
     for (int t = 0; t < 300; t++) { /* softmax of fixed-point logits */
         int n = 1 + (int)tu_below(&r, 256);
         for (int i = 0; i < n; i++)
             x[i] = (float)(int32_t)tu_next(&r) * 0x1p-28f; /* (-8, 8) */
-        assert_nmdl_ok(nmdl_dm_softmax(x, y, n));
+        assert_nmdl_ok(k->softmax(x, y, n));
         hash_floats(&h, y, (size_t)n);
     }
     uint8_t sum[16];
@@ -404,11 +417,11 @@ static void throughput(void **state)
         xp[i] = (float)(tu_next(&r) >> 40) * 0x1p-21f + 0x1p-21f;
     }
     for (int f = 0; f < NFNS; f++) {
-        const float *in = fns[f].a == nmdl_dm_log_array ? xp : x;
+        const float *in = !strcmp(fns[f].name, "log") ? xp : x;
         long reps = 0;
         double t0 = seconds(), t;
         do {
-            fns[f].a(in, y, N);
+            array_of(f)(in, y, N);
             reps++;
         } while ((t = seconds() - t0) < 0.2);
         print_message("%-4s_array %8.1f M values/s\n", fns[f].name,
@@ -419,10 +432,13 @@ static void throughput(void **state)
     free(y);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     if (sodium_init() < 0)
         return 1;
+    tu_isa();
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accuracy_exp),
         cmocka_unit_test(accuracy_log),

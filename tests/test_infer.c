@@ -2,7 +2,8 @@
  * test_infer.c: the deterministic coding-path forward pass agrees with the
  * training forward pass (up to float rounding), slides its window exactly
  * like a training window of ctx bytes, does not depend on how segments are
- * batched, and is pinned bit for bit by a golden hash.
+ * batched or on the instruction set (model/isa.h), and is pinned bit for
+ * bit by a golden hash.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,9 +26,8 @@ enum { CTX = 16, LEN = 3 * CTX };
 
 /* A model whose weights come from integer arithmetic only (no libm), so
  * the golden hash sees the same weights on every machine. */
-static nmdl_model *model(int layers, int tied)
+static nmdl_model *model_of(nmdl_model_config c)
 {
-    nmdl_model_config c = {layers, 32, 4, 48, CTX, tied};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&c, 1, &m));
     tu_rng r = {40};
@@ -38,6 +38,11 @@ static nmdl_model *model(int layers, int tied)
             for (int i = 0; i < m->lay.tensor[k].cols; i++)
                 m->params[m->lay.tensor[k].off + i] += 1.0f;
     return m;
+}
+
+static nmdl_model *model(int layers, int tied)
+{
+    return model_of((nmdl_model_config){layers, 32, 4, 48, CTX, tied});
 }
 
 static void text(uint8_t *s, int n)
@@ -178,15 +183,88 @@ static void golden_probabilities(void **state)
     nmdl_model_free(m);
 }
 
+/* Sets NMDL_ISA to name (NULL: unset) and returns what a context picks. */
+static nmdl_isa choose(const char *name)
+{
+    if (name)
+        assert_int_equal(setenv("NMDL_ISA", name, 1), 0);
+    else
+        assert_int_equal(unsetenv("NMDL_ISA"), 0);
+    return nmdl_isa_choose();
+}
+
+/* NMDL_ISA picks a variant the CPU runs; one it lacks, or a name that is
+ * none, gives the best it runs. */
+static void isa_choice(void **state)
+{
+    (void)state;
+    const char *was = getenv("NMDL_ISA");
+    char *saved = was ? strdup(was) : NULL;
+    const nmdl_isa best = nmdl_isa_best();
+    assert_int_equal(choose(NULL), best);
+    assert_int_equal(choose("portable"), NMDL_ISA_PORTABLE);
+    assert_int_equal(choose("avx2"),
+                     best < NMDL_ISA_AVX2 ? best : NMDL_ISA_AVX2);
+    assert_int_equal(choose("avx512"), best);
+    assert_int_equal(choose("sse9"), best);
+    assert_int_equal(choose("AVX2"), best);
+    assert_string_equal(nmdl_isa_name(NMDL_ISA_AVX512), "avx512");
+    choose(saved);
+    free(saved);
+}
+
+/* Every variant this CPU runs gives the portable variant's bits, on a model
+ * whose widths (40, 3 x 40, 72) leave partial blocks of outputs, with 5
+ * segments (a partial block of segments), past the first window. */
+static void variants_agree(void **state)
+{
+    (void)state;
+    enum { S = 5 };
+    nmdl_model *m = model_of((nmdl_model_config){2, 40, 5, 72, CTX, 0});
+    const char *was = getenv("NMDL_ISA");
+    char *saved = was ? strdup(was) : NULL;
+    nmdl_inf *f[NMDL_ISA_COUNT];
+    const int n = (int)nmdl_isa_best() + 1;
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(choose(nmdl_isa_name((nmdl_isa)i)), i);
+        assert_nmdl_ok(nmdl_inf_create(&m->cfg, m->params, S, &f[i]));
+    }
+    choose(saved);
+    free(saved);
+    uint8_t s[S][LEN];
+    for (int k = 0; k < S; k++) {
+        text(s[k], LEN);
+        s[k][k] = (uint8_t)('A' + k);
+    }
+    for (int t = 0; t < LEN; t++) {
+        uint8_t tok[S];
+        float p0[S * 256], p[S * 256];
+        for (int k = 0; k < S; k++)
+            tok[k] = s[k][t];
+        nmdl_inf_step(f[0], tok, p0);
+        for (int i = 1; i < n; i++) {
+            nmdl_inf_step(f[i], tok, p);
+            assert_memory_equal(p, p0, sizeof p);
+        }
+    }
+    print_message("%d variant(s) agree bit for bit\n", n);
+    for (int i = 0; i < n; i++)
+        nmdl_inf_free(f[i]);
+    nmdl_model_free(m);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
+    tu_isa();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matches_training_forward),
         cmocka_unit_test(window_slides_like_training),
         cmocka_unit_test(batching_does_not_matter),
         cmocka_unit_test(golden_probabilities),
+        cmocka_unit_test(isa_choice),
+        cmocka_unit_test(variants_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,8 +208,9 @@ static void attention_matches_reference(void **state)
         qkv[i] = (float)nmdl_rng_normal(&g);
     for (int i = 0; i < B * T * C; i++)
         r[i] = (float)nmdl_rng_normal(&g);
-    nmdl_ly_attention(y, att, qkv, B, T, C, H, 2);
-    nmdl_ly_attention_backward(dqkv, scratch, r, att, qkv, B, T, C, H, 2);
+    const nmdl_isa isa = nmdl_isa_choose();
+    nmdl_ly_attention(y, att, qkv, B, T, C, H, isa, 2);
+    nmdl_ly_attention_backward(dqkv, scratch, r, att, qkv, B, T, C, H, isa, 2);
     double ey = 0, ed = 0;
     for (int b = 0; b < B; b++) {
         attention_reference(qkv + b * T * C3, r + b * T * C, T, C, H, yr, dr);
@@ -381,6 +382,7 @@ static void nonsense_rejected(void **state)
 
 int main(void)
 {
+    tu_isa();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gradients_untied),
         cmocka_unit_test(gradients_tied),

@@ -64,3 +64,16 @@ uint8_t *tu_corpus(size_t n)
     fclose(f);
     return s;
 }
+
+nmdl_isa tu_isa(void)
+{
+    const char *want = getenv("NMDL_ISA");
+    const nmdl_isa isa = nmdl_isa_choose();
+    if (want && strcmp(want, nmdl_isa_name(isa))) {
+        printf("NMDL_ISA=%s: this CPU runs at most %s, skipped\n", want,
+               nmdl_isa_name(nmdl_isa_best()));
+        exit(77);
+    }
+    printf("instruction set: %s\n", nmdl_isa_name(isa));
+    return isa;
+}

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/isa.h"
+
 /* Fails the current test with nmdl's name for the error. */
 #define assert_nmdl_ok(expr)                                                   \
     do {                                                                       \
@@ -32,5 +34,11 @@ uint8_t *tu_text(tu_rng *r, size_t n);
 /* The first n bytes of the enwik8 prefix in NMDL_CORPUS_DIR, malloc'd, or
  * NULL when the corpus is not there. */
 uint8_t *tu_corpus(size_t n);
+
+/* The instruction set the library's contexts will use (model/isa.h),
+ * printed. When NMDL_ISA asks for one this CPU lacks, it prints so and
+ * exits with 77 (ctest's skip), so that a test forced onto a variant never
+ * passes by testing another. */
+nmdl_isa tu_isa(void);
 
 #endif /* NMDL_TESTUTIL_H */
