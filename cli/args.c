@@ -17,7 +17,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
-       OPT_OUT };
+       OPT_OUT, OPT_WEIGHTS };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -48,6 +48,7 @@ static const struct {
     {"per-tensor", OPT_PER_TENSOR, 0, CODEC},
     {"no-fallback", OPT_NO_FALLBACK, 0, CODEC},
     {"budget", OPT_BUDGET, 1, CODEC},  {"row-steps", OPT_ROW_STEPS, 1, CODEC},
+    {"weights", OPT_WEIGHTS, 1, CODEC},
     {"epsilon", OPT_EPSILON, 1, CODEC | TO(CLI_COMPRESSIBILITY)},
     {"preset", OPT_PRESET, 1, CODEC | TO(CLI_TRAIN)},
     {"seed", OPT_SEED, 1, SGLD | TO(CLI_TRAIN)},
@@ -176,6 +177,11 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
         if (parse_number("--save-every", val, 1, 1e9, &v))
             return -1;
         o->save_every = (long)v;
+        break;
+    case OPT_WEIGHTS:
+        if (nmdl_weights_parse(val, &o->weights))
+            return usage_error("--weights is round, rate, l0-drr, l0-rl1 or l0-pmmp", val);
+        o->has_weights = 1;
         break;
     case OPT_ROW_STEPS:
         if (strcmp(val, "rms") && strcmp(val, "posterior"))

@@ -70,6 +70,7 @@ typedef struct cli_opts {
     double epsilon;      /* --epsilon: loss tolerance, nats per byte; 0 = λ/n */
     const char *budget;  /* --budget search|bstar */
     int posterior_rows;  /* --row-steps posterior (default rms) */
+    int weights, has_weights; /* --weights: how the weights are trained */
 } cli_opts;
 
 /* Parses argv into *o (o->inputs is malloc'd, free it; argv[0] is the

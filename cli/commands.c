@@ -263,12 +263,21 @@ static void neural_summary(const nmdl_cctx *c)
             "data %llu bytes (%.4f bits/byte, %d segments, %.0f s)\n",
             (unsigned long long)r.model_bytes, r.bits_per_weight, r.delta,
             (unsigned long long)r.data_bytes, r.data_bpb, r.segments, r.code_s);
-    static const char *const modes[] = {"fixed", "bstar", "search"};
+    static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
+    if (r.weights != NMDL_WEIGHTS_ROUND)
+        fprintf(stderr, "  weights %s: trained for the description length; the cost table "
+                "expected a model part of %.0f bytes, the coder wrote %llu\n",
+                nmdl_weights_name(r.weights), r.model_estimate_bits / 8,
+                (unsigned long long)r.model_bytes);
     if (r.llc_healthy >= 0)
         fprintf(stderr, "  llc: %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f, %.0f s)%s%s\n",
                 r.llc, r.llc_se, r.nbeta, r.llc_step, r.mala, r.llc_s,
                 r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
-    if (isfinite(r.b_star))
+    if (isfinite(r.b_star) && r.budget_mode == NMDL_BUDGET_LEARNED)
+        fprintf(stderr, "  budget learned: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f "
+                "bits predicted), coded %.3f (%.1f x b*)\n", r.epsilon, r.b_star,
+                r.predicted_model_bits, r.budget_bits, r.budget_bits / r.b_star);
+    else if (isfinite(r.b_star))
         fprintf(stderr, "  budget %s: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f bits "
                 "predicted), chosen %.3f (%.1f x b*, search %.0f s)%s%s\n",
                 modes[r.budget_mode], r.epsilon, r.b_star, r.predicted_model_bits,
@@ -277,6 +286,10 @@ static void neural_summary(const nmdl_cctx *c)
     else if (r.budget_mode == NMDL_BUDGET_FIXED)
         fprintf(stderr, "  budget fixed: %.3f bits/weight, as given (no LLC estimate, "
                 "so no b*)\n", r.budget_bits);
+    else if (r.budget_mode == NMDL_BUDGET_LEARNED)
+        fprintf(stderr, "  budget learned: coded %.3f bits/weight; no b*, since %s\n",
+                r.budget_bits, r.llc_healthy == 1 ? "the LLC estimate gives no tolerance below 1 nat"
+                                                  : "the sampler was not healthy (llc above)");
     else /* no b* to start from */
         fprintf(stderr, "  budget %s: chosen %.3f bits/weight (search %.0f s); no b*, "
                 "since %s, so the budget started at 1 bit per weight\n",
@@ -463,6 +476,7 @@ int cli_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
            nmdl_cctx_set_fallback(c, !o->no_fallback) ||
            nmdl_cctx_set_llc(c, &llc) || nmdl_cctx_set_epsilon(c, o->epsilon) ||
            nmdl_cctx_set_posterior_rows(c, o->posterior_rows) ||
+           (o->has_weights && nmdl_cctx_set_weights(c, o->weights)) ||
            (o->budget && !o->bits &&
             nmdl_cctx_set_budget(c, strcmp(o->budget, "bstar") ? NMDL_BUDGET_SEARCH
                                                                : NMDL_BUDGET_BSTAR));

@@ -20,10 +20,47 @@ static double per_byte(const nmdl_info *i, uint64_t bytes)
     return i->original_bytes ? 8.0 * (double)bytes / (double)i->original_bytes : NAN;
 }
 
-/* The keys of docs/JSON.md for `info`, every one on every frame. */
-static void print_json(const char *name, const nmdl_info *i)
+/* A neural frame's model part, tensor by tensor (NULL with *n 0 when
+ * the frame is not neural or its model part cannot be read). */
+typedef struct tensors {
+    nmdl_tensor_info t[NMDL_TENSORS_MAX];
+    int n;
+    double rexp_bits; /* the rows' step exponents */
+} tensors;
+
+static void tensors_read(const uint8_t *buf, size_t len, const nmdl_info *i, tensors *ts)
 {
-    static const char *const modes[] = {"fixed", "bstar", "search"};
+    ts->n = 0;
+    ts->rexp_bits = NAN;
+    if (i->method != NMDL_METHOD_NEURAL ||
+        nmdl_info_tensors(buf, len, ts->t, NMDL_TENSORS_MAX, &ts->n, &ts->rexp_bits))
+        ts->n = 0;
+}
+
+static void json_tensors(cli_jw *w, const tensors *ts)
+{
+    if (!ts->n) {
+        cli_jw_null(w, "tensors");
+        return;
+    }
+    cli_jw_array(w, "tensors");
+    for (int k = 0; k < ts->n; k++) {
+        const nmdl_tensor_info *t = &ts->t[k];
+        cli_jw_object(w, NULL);
+        cli_jw_str(w, "name", t->name);
+        cli_jw_uint(w, "n_params", t->n_params);
+        cli_jw_uint(w, "zero_params", t->zeros);
+        cli_jw_num(w, "model_bits", t->bits);
+        cli_jw_num(w, "model_bpw", t->bits / (double)t->n_params);
+        cli_jw_close(w, '}');
+    }
+    cli_jw_close(w, ']');
+}
+
+/* The keys of docs/JSON.md for `info`, every one on every frame. */
+static void print_json(const char *name, const nmdl_info *i, const tensors *ts)
+{
+    static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
     int neural = i->method == NMDL_METHOD_NEURAL, rep = i->has_report;
     cli_jw w;
     cli_jw_begin(&w, stdout, "info");
@@ -49,6 +86,9 @@ static void print_json(const char *name, const nmdl_info *i)
     cli_jw_str(&w, "quantization", !neural ? NULL : i->per_row ? "per-row" : "per-tensor");
     cli_jw_architecture(&w, neural ? &i->model : NULL);
     cli_jw_uint_if(&w, "effort", rep && i->effort, (uint64_t)i->effort);
+    cli_jw_str(&w, "weights", rep && i->weights >= 0 ? nmdl_weights_name(i->weights) : NULL);
+    cli_jw_num(&w, "row_exponent_bits", ts->rexp_bits);
+    json_tensors(&w, ts);
     cli_jw_str(&w, "budget", rep ? modes[i->budget_mode] : NULL);
     cli_jw_num(&w, "budget_bpw", rep ? i->budget_bits : NAN);
     cli_jw_num(&w, "budget_ratio", rep ? i->budget_bits / i->b_star : NAN);
@@ -72,7 +112,23 @@ static void print_part(const char *what, uint64_t bytes, uint64_t original)
     putchar('\n');
 }
 
-static void print_text(const char *name, const nmdl_info *i)
+/* One line per tensor: parameters, bits per weight, zero levels. */
+static void text_tensors(const tensors *ts)
+{
+    if (!ts->n)
+        return;
+    printf("  %-14s %-10s %9s %10s %8s\n", "tensors", "", "params", "bits/weight", "zeros");
+    for (int k = 0; k < ts->n; k++) {
+        const nmdl_tensor_info *t = &ts->t[k];
+        printf("  %-14s %-10s %9llu %10.3f %7.1f%%\n", "", t->name,
+               (unsigned long long)t->n_params, t->bits / (double)t->n_params,
+               100.0 * (double)t->zeros / (double)t->n_params);
+    }
+    if (isfinite(ts->rexp_bits))
+        printf("  %-14s %-10s %9s %10.0f bits in all\n", "", "row steps", "", ts->rexp_bits);
+}
+
+static void print_text(const char *name, const nmdl_info *i, const tensors *ts)
 {
     printf("%s\n", name);
     printf("  %-14s %s (format version %u)\n", "method",
@@ -96,19 +152,29 @@ static void print_text(const char *name, const nmdl_info *i)
         printf("  %-14s %d\n", "segments", i->segments);
     }
     if (i->has_report) {
-        static const char *const modes[] = {"fixed", "bstar", "search"};
+        static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
         if (i->effort) /* older frames did not record it */
             printf("  %-14s %d (-%d with the same options writes this file again)\n",
                    "effort", i->effort, i->effort);
-        printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)\n",
-               "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala);
-        printf("  %-14s epsilon %.3g nats/byte, b* %.4f bits/weight, predicted "
-               "model %.0f bytes\n", "", i->epsilon, i->b_star,
-               i->llc * log2(1.0 / i->epsilon) / 8);
-        printf("  %-14s budget %s: %.3f bits/weight (%.1f x b*), float loss %.4f "
-               "bits/byte\n", "", modes[i->budget_mode], i->budget_bits,
-               i->budget_bits / i->b_star, i->loss_float_bpb);
+        if (i->weights >= 0)
+            printf("  %-14s %s\n", "weights", nmdl_weights_name(i->weights));
+        if (isfinite(i->llc))
+            printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)\n",
+                   "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala);
+        if (isfinite(i->b_star))
+            printf("  %-14s epsilon %.3g nats/byte, b* %.4f bits/weight, predicted "
+                   "model %.0f bytes\n", "", i->epsilon, i->b_star,
+                   i->llc * log2(1.0 / i->epsilon) / 8);
+        else if (i->budget_mode != NMDL_BUDGET_FIXED)
+            printf("  %-14s no b*: the sampler was not healthy or gave no tolerance\n", "");
+        printf("  %-14s budget %s: %.3f bits/weight", "", modes[i->budget_mode], i->budget_bits);
+        if (isfinite(i->b_star))
+            printf(" (%.1f x b*)", i->budget_bits / i->b_star);
+        if (isfinite(i->loss_float_bpb))
+            printf(", float loss %.4f bits/byte", i->loss_float_bpb);
+        putchar('\n');
     }
+    text_tensors(ts);
     if (i->has_alternative)
         printf("  %-14s %s would have taken %llu bytes\n", "not used",
                nmdl_method_name(i->alternative_method),
@@ -126,16 +192,19 @@ static int info_one(const cli_opts *o, const char *path)
         return 1;
     }
     nmdl_info info;
+    tensors ts;
     int rc = nmdl_info_read(buf, n, &info);
+    if (!rc)
+        tensors_read(buf, n, &info, &ts);
     free(buf);
     if (rc) {
         cli_error(name, nmdl_strerror(rc));
         return 1;
     }
     if (o->json)
-        print_json(name, &info);
+        print_json(name, &info, &ts);
     else
-        print_text(name, &info);
+        print_text(name, &info, &ts);
     return 0;
 }
 

@@ -3,6 +3,8 @@
  */
 #include "bitmodel.h"
 
+#include <math.h>
+
 #include "nmdl.h"
 
 #define BM_RATE 5 /* adapt by 1/32 of the distance */
@@ -52,11 +54,29 @@ int nmdl_bm_decode(nmdl_rc_dec *d, nmdl_bm *m, int *bit)
     return rc;
 }
 
-/* Plain bits: probability 1/2, no model. */
-static void put_raw(nmdl_rc_enc *e, uint32_t v, int n)
+/* Where put_int's bits go: into an encoder, or (e NULL) only counted, in
+ * bits, with the models updated as the encoder would. */
+typedef struct sink {
+    nmdl_rc_enc *e;
+    double bits;
+} sink;
+
+static void put_bit(sink *s, nmdl_bm *m, int bit)
 {
-    for (int i = n - 1; i >= 0; i--)
-        nmdl_rc_encode(e, (v >> i) & 1, 1, 1);
+    if (s->e)
+        nmdl_bm_encode(s->e, m, bit);
+    else {
+        s->bits -= log2((double)(bit ? BM_ONE - m->p0 : m->p0) / BM_ONE);
+        update(m, bit);
+    }
+}
+
+/* Plain bits: probability 1/2, no model. */
+static void put_raw(sink *s, uint32_t v, int n)
+{
+    for (int i = n - 1; s->e && i >= 0; i--)
+        nmdl_rc_encode(s->e, (v >> i) & 1, 1, 1);
+    s->bits += s->e ? 0 : n;
 }
 
 static int get_raw(nmdl_rc_dec *d, int n, uint32_t *v)
@@ -74,19 +94,15 @@ static int get_raw(nmdl_rc_dec *d, int n, uint32_t *v)
     return NMDL_OK;
 }
 
-void nmdl_bm_put_int(nmdl_rc_enc *e, nmdl_bm_int *m, int prev_zero, int32_t v)
+static void put_int(sink *s, nmdl_bm_int *m, int prev_zero, int32_t v)
 {
-    if (v < -NMDL_BM_MAX_INT || v > NMDL_BM_MAX_INT) {
-        nmdl_rc_encode(e, 0, 0, 1); /* records NMDL_ERR_ARG in the encoder */
-        return;
-    }
-    nmdl_bm_encode(e, &m->zero[prev_zero != 0], v != 0);
+    put_bit(s, &m->zero[prev_zero != 0], v != 0);
     if (v == 0)
         return;
-    nmdl_bm_encode(e, &m->sign, v < 0);
+    put_bit(s, &m->sign, v < 0);
     uint32_t a = (uint32_t)(v < 0 ? -v : v) - 1; /* >= 0 */
     for (int i = 0; i < NMDL_BM_UNARY; i++) {
-        nmdl_bm_encode(e, &m->unary[i], a > (uint32_t)i);
+        put_bit(s, &m->unary[i], a > (uint32_t)i);
         if (a == (uint32_t)i)
             return;
     }
@@ -95,9 +111,28 @@ void nmdl_bm_put_int(nmdl_rc_enc *e, nmdl_bm_int *m, int prev_zero, int32_t v)
     while (r >> (len + 1))
         len++;
     for (int i = 0; i < len; i++)
-        nmdl_bm_encode(e, &m->gamma[i], 1);
-    nmdl_bm_encode(e, &m->gamma[len], 0);
-    put_raw(e, r, len); /* the bits below the leading 1 */
+        put_bit(s, &m->gamma[i], 1);
+    put_bit(s, &m->gamma[len], 0);
+    put_raw(s, r, len); /* the bits below the leading 1 */
+}
+
+void nmdl_bm_put_int(nmdl_rc_enc *e, nmdl_bm_int *m, int prev_zero, int32_t v)
+{
+    if (v < -NMDL_BM_MAX_INT || v > NMDL_BM_MAX_INT) {
+        nmdl_rc_encode(e, 0, 0, 1); /* records NMDL_ERR_ARG in the encoder */
+        return;
+    }
+    sink s = {e, 0};
+    put_int(&s, m, prev_zero, v);
+}
+
+double nmdl_bm_int_cost(nmdl_bm_int *m, int prev_zero, int32_t v)
+{
+    sink s = {NULL, 0};
+    if (v < -NMDL_BM_MAX_INT || v > NMDL_BM_MAX_INT)
+        return INFINITY;
+    put_int(&s, m, prev_zero, v);
+    return s.bits;
 }
 
 int nmdl_bm_get_int(nmdl_rc_dec *d, nmdl_bm_int *m, int prev_zero, int32_t *v)

@@ -45,5 +45,8 @@ int nmdl_bm_decode(nmdl_rc_dec *d, nmdl_bm *m, int *bit);
  * flag's model (pass 0 when there is no previous value). */
 void nmdl_bm_put_int(nmdl_rc_enc *e, nmdl_bm_int *m, int prev_zero, int32_t v);
 int nmdl_bm_get_int(nmdl_rc_dec *d, nmdl_bm_int *m, int prev_zero, int32_t *v);
+/* What nmdl_bm_put_int would spend on v, in bits (ideal code length under
+ * the models), updating the models as it would; for reports. */
+double nmdl_bm_int_cost(nmdl_bm_int *m, int prev_zero, int32_t v);
 
 #endif /* NMDL_BITMODEL_H */

@@ -252,8 +252,8 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
     if (rc)
         return rc; /* nmdl_llctf_run hands out no spread on error */
     double start = isfinite(r->b_star) ? fmax(r->b_star, SEARCH_FLOOR_BITS) : FALLBACK_START;
-    if (p->mode == NMDL_BUDGET_BSTAR) {
-        r->bits = start;
+    if (p->mode == NMDL_BUDGET_BSTAR || p->mode == NMDL_BUDGET_LEARNED) {
+        r->bits = p->mode == NMDL_BUDGET_BSTAR ? start : NAN; /* learned: the caller's */
         return NMDL_OK;
     }
     nmdl_train_sample s = {0};

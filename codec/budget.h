@@ -36,7 +36,8 @@
 #define NMDL_BUDGET_CANDIDATES NMDL_CANDIDATES_MAX
 
 typedef struct nmdl_budget_params {
-    int mode;          /* NMDL_BUDGET_FIXED, _BSTAR or _SEARCH */
+    int mode;          /* NMDL_BUDGET_FIXED, _BSTAR, _SEARCH or _LEARNED (the
+                          estimate only: the weight code learns its steps) */
     double bits;       /* fixed: the budget */
     double epsilon;    /* loss tolerance, nats per byte; 0: λ̂ / n */
     int per_row;       /* steps per row */

@@ -39,6 +39,14 @@ static const struct effort {
     {0, 65e6, 0.15, 3.0},   {0, 100e6, 0.15, 3.0}, {0, 160e6, 0.20, 3.0},
 };
 
+/* The weight codes trained for the description length (every method but
+ * round) run the training steps and the fine-tuning steps as one run, the
+ * last RATE_SHARE of it rate-aware (codec/rate.h), and skip the budget
+ * search: their steps are learned. RATE_START_BITS: the budget their steps
+ * start from, fine enough that the noise does not break the model. */
+#define RATE_SHARE 0.3
+#define RATE_START_BITS 5.0
+
 /* What coding a byte costs per FLOP against a training FLOP: one token at
  * a time through our own kernels, segments in lockstep (measured
  * 2026-12-01, tiny and mini at -T2, see ARCHITECTURE "Progress"). */
@@ -312,6 +320,7 @@ static void budget_params(const nmdl_neural_params *p, long qsteps,
 static int check_neural_params(const nmdl_neural_params *p, size_t n)
 {
     if (!p || p->effort < 1 || p->effort > 9 || p->threads < 1 || n < 2 ||
+        p->weights < NMDL_WEIGHTS_ROUND || p->weights > NMDL_WEIGHTS_L0_PMMP ||
         (p->cfg && nmdl_model_config_check(p->cfg)))
         return NMDL_ERR_ARG;
     return NMDL_OK;
@@ -341,6 +350,12 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     nmdl_budget_params bp;
     nmdl_train_params tune;
     budget_params(p, qsteps, &bp, &tune);
+    if (p->weights != NMDL_WEIGHTS_ROUND) { /* one run; the steps are learned */
+        steps += qsteps;
+        plan->rate_steps = (long)(RATE_SHARE * (double)steps);
+        qsteps = 0;
+        bp.mode = NMDL_BUDGET_LEARNED;
+    }
     plan->train_steps = steps;
     plan->qat_steps = qsteps;
     plan->work[NMDL_PHASE_TRAIN] = (double)steps * step;
@@ -353,49 +368,50 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     return NMDL_OK;
 }
 
-static double env_or(const char *name, double v) /* EXPERIMENT */
+/* The rate hook's settings for p's weight method. */
+static void rate_params(const nmdl_neural_params *p, size_t n, nmdl_rate_params *rp)
 {
-    const char *e = getenv(name);
-    return e ? atof(e) : v;
+    static const int penalty[] = {
+        [NMDL_WEIGHTS_RATE] = NMDL_RATE_PEN_RATE, [NMDL_WEIGHTS_L0_DRR] = NMDL_RATE_PEN_DRR,
+        [NMDL_WEIGHTS_L0_RL1] = NMDL_RATE_PEN_RL1, [NMDL_WEIGHTS_L0_PMMP] = NMDL_RATE_PEN_PMMP};
+    nmdl_rate_params_default(rp);
+    rp->n = (double)n;
+    rp->seed = p->seed;
+    rp->per_row = p->budget.per_row;
+    rp->bits = RATE_START_BITS;
+    rp->penalty = penalty[p->weights];
 }
 
-/* Rate-aware: one training run whose last `share` of the steps optimize
- * the description length (codec/rate.h); the LLC for the report. */
-static int encode_rate(const nmdl_neural_params *p, const uint8_t *src, size_t n,
-                       nmdl_model *m, nmdl_qmodel *qm, float *rebuilt,
-                       uint8_t **model, size_t *model_len, nmdl_neural_report *r,
-                       long steps, double share)
+/* Trained for the description length: one run whose last steps are
+ * rate-aware, the LLC for the report, then the levels of what was trained.
+ * Leaves the rebuilt weights in `rebuilt`. */
+static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *plan,
+                          const uint8_t *src, size_t n, nmdl_model *m, nmdl_qmodel *qm,
+                          float *rebuilt, uint8_t **model, size_t *model_len,
+                          nmdl_neural_report *r)
 {
     nmdl_rate_params rp;
-    nmdl_rate_params_default(&rp);
-    rp.n = (double)n;
-    rp.seed = p->seed;
-    rp.per_row = p->budget.per_row;
-    rp.bits = env_or("NMDL_EXP_RATE_BITS", rp.bits);
-    rp.step_lr = env_or("NMDL_EXP_RATE_LR", rp.step_lr);
-    rp.round_share = env_or("NMDL_EXP_ROUND_SHARE", rp.round_share);
-    rp.weight = env_or("NMDL_EXP_RATE_WEIGHT", rp.weight);
-    rp.penalty = (int)env_or("NMDL_EXP_RATE_PEN", rp.penalty);
     nmdl_rate rt;
     nmdl_train_hook hook;
     nmdl_train_params tp;
     nmdl_train_report tr = {0};
+    rate_params(p, n, &rp);
     int rc = nmdl_q_alloc(&m->cfg, qm);
-    if (!rc)
-        rc = nmdl_rate_init(&rt, qm, &rp);
-    if (rc)
+    if (rc || (rc = nmdl_rate_init(&rt, qm, &rp)))
         return rc;
-    nmdl_rate_hook(&rt, steps, (long)(share * (double)steps), &hook);
-    train_params(p, steps, 0, &tp);
-    tp.weight_decay = env_or("NMDL_EXP_RATE_WD", tp.weight_decay);
+    nmdl_rate_hook(&rt, plan->train_steps, plan->rate_steps, &hook);
+    train_params(p, plan->train_steps, 0, &tp);
     double t0 = nmdl_prog_now();
-    rc = nmdl_train_run(m, src, n, &tp, &hook, p->prog, &tr);
+    rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
+                         plan->train_steps);
+    if (!rc)
+        rc = nmdl_train_run(m, src, n, &tp, &hook, p->prog, &tr);
     r->train_s = nmdl_prog_now() - t0;
     r->train_steps = tr.steps;
     r->loss_train_bpb = tr.loss_bpb;
     nmdl_budget_params bp = p->budget;
     float *spread = NULL;
-    bp.mode = NMDL_BUDGET_BSTAR; /* the estimate, for the report */
+    bp.mode = NMDL_BUDGET_LEARNED; /* the LLC, for the report */
     bp.llc.seed = p->seed;
     bp.tune = NULL;
     if (!rc)
@@ -405,19 +421,18 @@ static int encode_rate(const nmdl_neural_params *p, const uint8_t *src, size_t n
         nmdl_rate_finish(&rt, m->params);
         nmdl_q_quantize(qm, m->params);
         nmdl_q_dequantize(qm, rebuilt);
-        double est = nmdl_rate_estimate(&rt);
+        r->model_estimate_bits = nmdl_rate_estimate(&rt);
         rc = nmdl_q_encode(qm, model, model_len);
-        r->budget.bits = 8.0 * (double)*model_len / (double)qm->lay.n_params;
-        if (!rc)
-            snprintf(r->budget.note, sizeof r->budget.note,
-                     "rate-aware: estimate %.0f bytes, coded %zu", est / 8, *model_len);
     }
+    if (!rc)
+        r->budget.bits = 8.0 * (double)*model_len / (double)qm->lay.n_params;
     nmdl_rate_free(&rt);
     return rc;
 }
 
-/* Trains, quantizes (with fine-tuning) and encodes the model part; leaves
- * the rebuilt weights in `rebuilt`. */
+/* Trains, quantizes (with fine-tuning, or trained for the description
+ * length) and encodes the model part; leaves the rebuilt weights in
+ * `rebuilt`. */
 static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *plan,
                         const uint8_t *src, size_t n, nmdl_model *m, nmdl_qmodel *qm,
                         float *rebuilt, uint8_t **model, size_t *model_len,
@@ -426,13 +441,10 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
     nmdl_train_params tp;
     nmdl_train_report tr = {0};
     double t0 = nmdl_prog_now();
+    if (p->weights != NMDL_WEIGHTS_ROUND)
+        return encode_learned(p, plan, src, n, m, qm, rebuilt, model, model_len, r);
     int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
                              plan->train_steps);
-    const char *ev = getenv("NMDL_EXP_RATE"); /* EXPERIMENT */
-    double share = ev ? atof(ev) : 0;
-    if (!rc && share > 0)
-        return encode_rate(p, src, n, m, qm, rebuilt, model, model_len, r,
-                           plan->train_steps, share);
     if (!rc && plan->train_steps > 0) {
         train_params(p, plan->train_steps, 0, &tp);
         rc = nmdl_train_run(m, src, n, &tp, NULL, p->prog, &tr);

@@ -32,6 +32,7 @@ typedef struct nmdl_neural_params {
     const nmdl_model_config *cfg; /* NULL: chosen from effort and size */
     long train_steps;     /* < 0: from the effort */
     long qat_steps;       /* < 0: from the effort; 0: plain rounding */
+    int weights;          /* NMDL_WEIGHTS_*: how the weights are trained */
     nmdl_prog *prog;      /* the job the phases count in; may be NULL */
 } nmdl_neural_params;
 
@@ -41,6 +42,7 @@ typedef struct nmdl_neural_params {
 typedef struct nmdl_neural_plan {
     nmdl_model_config cfg;    /* the model, its window fitted to the input */
     long train_steps, qat_steps;
+    long rate_steps;          /* the last of the training steps: rate-aware */
     double work[NMDL_PHASES]; /* by nmdl_phase */
     long steps[NMDL_PHASES];
 } nmdl_neural_plan;
@@ -50,6 +52,7 @@ typedef struct nmdl_neural_report {
     int segments;
     long train_steps, qat_steps; /* steps run */
     double delta;             /* step size in units of a row's RMS */
+    double model_estimate_bits; /* rate-aware: what the cost table expected */
     nmdl_budget_report budget;
     double bits_per_weight;   /* model part bits / parameters */
     double loss_train_bpb;    /* training loss at the end, bits per byte */

@@ -4,6 +4,7 @@
  * frame, and leave framing and checksums to container/frame.c.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,32 @@ int nmdl_cctx_set_posterior_rows(nmdl_cctx *c, int on)
     return NMDL_OK;
 }
 
+static const char *const weights_names[] = {"round", "rate", "l0-drr", "l0-rl1", "l0-pmmp"};
+#define N_WEIGHTS (int)(sizeof weights_names / sizeof weights_names[0])
+
+const char *nmdl_weights_name(int weights)
+{
+    return weights >= 0 && weights < N_WEIGHTS ? weights_names[weights] : "unknown";
+}
+
+int nmdl_weights_parse(const char *name, int *weights)
+{
+    for (int i = 0; name && i < N_WEIGHTS; i++)
+        if (!strcmp(name, weights_names[i])) {
+            *weights = i;
+            return NMDL_OK;
+        }
+    return NMDL_ERR_ARG;
+}
+
+int nmdl_cctx_set_weights(nmdl_cctx *c, int weights)
+{
+    if (!c || weights < 0 || weights >= N_WEIGHTS)
+        return NMDL_ERR_ARG;
+    c->neural.weights = weights;
+    return NMDL_OK;
+}
+
 int nmdl_cctx_set_llc(nmdl_cctx *c, const nmdl_llc_settings *s)
 {
     if (!c || !s || s->chains < 1 || s->draws < 1 || s->burnin < 0 ||
@@ -250,14 +277,14 @@ static int zstd_part(nmdl_cctx *c, const void *src, size_t n, nmdl_prog *job,
 
 /* ------------------------------------------------------------ report
  * The encoder's measurements, in the header (docs/FORMAT.md, "Report"):
- * version 2, budget mode, effort, then binary32 LE: budget bits, llc,
- * llc_se, nbeta, llc step, MALA, epsilon, b*, float loss (bits/byte).
- * Version 1 (still read) had no effort byte. */
+ * version 3, budget mode, effort, weights, then binary32 LE: budget bits,
+ * llc, llc_se, nbeta, llc step, MALA, epsilon, b*, float loss (bits/byte).
+ * Versions 1 and 2 (still read) stop after the mode and the effort: a
+ * version-v report has v + 1 bytes before its nine values. */
 
-#define REPORT_VERSION 2
+#define REPORT_VERSION 3
 #define REPORT_FIELDS 9
-#define REPORT_BYTES (3 + 4 * REPORT_FIELDS)
-#define REPORT_V1_BYTES (2 + 4 * REPORT_FIELDS)
+#define REPORT_BYTES (REPORT_VERSION + 1 + 4 * REPORT_FIELDS)
 
 static void put_f32(uint8_t *p, double v)
 {
@@ -277,7 +304,7 @@ static double get_f32(const uint8_t *p)
     return f;
 }
 
-static void report_encode(const nmdl_budget_report *b, int effort,
+static void report_encode(const nmdl_budget_report *b, int effort, int weights,
                           uint8_t out[REPORT_BYTES])
 {
     const double v[REPORT_FIELDS] = {b->bits, b->llc, b->llc_se, b->nbeta, b->llc_step,
@@ -285,27 +312,30 @@ static void report_encode(const nmdl_budget_report *b, int effort,
     out[0] = REPORT_VERSION;
     out[1] = (uint8_t)b->mode;
     out[2] = (uint8_t)effort;
+    out[3] = (uint8_t)weights;
     for (int i = 0; i < REPORT_FIELDS; i++)
-        put_f32(out + 3 + 4 * i, v[i]);
+        put_f32(out + REPORT_VERSION + 1 + 4 * i, v[i]);
 }
 
-/* Fills info from a report (version 1 or 2); unknown versions are
- * skipped, not rejected. */
+/* Fills info from a report (versions 1 to 3); unknown versions and
+ * values out of range are skipped, not rejected. */
 static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
 {
     info->report_bytes = len;
-    int v2 = len == REPORT_BYTES && p[0] == 2;
-    if (!(v2 || (len == REPORT_V1_BYTES && p[0] == 1)) || p[1] > NMDL_BUDGET_SEARCH ||
-        (v2 && (p[2] < 1 || p[2] > 9)))
+    const int v = len ? p[0] : 0, head = v + 1;
+    if (v < 1 || v > REPORT_VERSION || len != (size_t)head + 4 * REPORT_FIELDS ||
+        p[1] > (v < 3 ? NMDL_BUDGET_SEARCH : NMDL_BUDGET_LEARNED) ||
+        (v >= 2 && (p[2] < 1 || p[2] > 9)) || (v >= 3 && p[3] > NMDL_WEIGHTS_L0_PMMP))
         return;
     double *dst[REPORT_FIELDS] = {&info->budget_bits, &info->llc, &info->llc_se,
                                   &info->nbeta, &info->llc_step, &info->mala,
                                   &info->epsilon, &info->b_star, &info->loss_float_bpb};
     info->has_report = 1;
     info->budget_mode = p[1];
-    info->effort = v2 ? p[2] : 0;
+    info->effort = v >= 2 ? p[2] : 0;
+    info->weights = v >= 3 ? p[3] : -1;
     for (int i = 0; i < REPORT_FIELDS; i++)
-        *dst[i] = get_f32(p + (v2 ? 3 : 2) + 4 * i);
+        *dst[i] = get_f32(p + head + 4 * i);
 }
 
 /* A candidate frame: its parts and the size it would take. */
@@ -355,11 +385,13 @@ static void budget_report(const nmdl_budget_report *b, nmdl_compress_report *o)
 
 /* The neural attempt's measurements into the call's report (also after a
  * cancel: what was done until then). */
-static void neural_report(const nmdl_neural_report *r, int effort,
+static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params *p,
                           nmdl_compress_report *o)
 {
     budget_report(&r->budget, o);
-    o->effort = effort;
+    o->effort = p->effort;
+    o->weights = p->weights;
+    o->model_estimate_bits = p->weights == NMDL_WEIGHTS_ROUND ? NAN : r->model_estimate_bits;
     o->n_params = r->n_params;
     o->bits_per_weight = r->bits_per_weight;
     o->delta = r->delta;
@@ -381,11 +413,11 @@ static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p,
     size_t ml, dl;
     memset(&r, 0, sizeof r);
     int rc = nmdl_neural_encode(p, src, n, &k->model, &ml, &k->data, &dl, &r);
-    neural_report(&r, p->effort, &c->report);
+    neural_report(&r, p, &c->report);
     if (rc)
         return rc;
     frame_of(k, NMDL_METHOD_NEURAL, n, sum, k->model, ml, k->data, dl);
-    report_encode(&r.budget, p->effort, k->report);
+    report_encode(&r.budget, p->effort, p->weights, k->report);
     k->f.report = k->report;
     k->f.report_len = REPORT_BYTES;
     k->size = nmdl_frame_size(&k->f);
@@ -710,6 +742,7 @@ int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
     if (rc)
         return rc;
     memset(info, 0, sizeof *info);
+    info->weights = -1;
     info->llc = info->llc_se = info->nbeta = info->llc_step = info->mala = NAN;
     info->epsilon = info->b_star = info->loss_float_bpb = info->budget_bits = NAN;
     if (f.report)
@@ -726,4 +759,35 @@ int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
     info->alternative_method = (nmdl_method)f.alt_method;
     info->alternative_bytes = f.alt_size;
     return f.method == NMDL_METHOD_NEURAL ? neural_info(&f, info) : NMDL_OK;
+}
+
+_Static_assert(NMDL_TENSORS_MAX >= NMDL_TF_MAX_TENSORS, "nmdl.h's bound on tensors");
+
+int nmdl_info_tensors(const void *src, size_t src_len, nmdl_tensor_info *out, int cap,
+                      int *n, double *rexp_bits)
+{
+    if ((!src && src_len) || (!out && cap) || cap < 0 || !n || !rexp_bits)
+        return NMDL_ERR_ARG;
+    nmdl_frame f;
+    nmdl_qmodel qm;
+    int rc = nmdl_frame_parse(src, src_len, &f);
+    if (!rc && f.method != NMDL_METHOD_NEURAL)
+        rc = NMDL_ERR_METHOD;
+    if (rc || (rc = nmdl_q_decode(f.model, f.model_len, &qm)))
+        return rc;
+    double bits[NMDL_TF_MAX_TENSORS];
+    nmdl_q_tensor_bits(&qm, bits, rexp_bits);
+    *n = qm.lay.n_tensors;
+    for (int k = 0; k < qm.lay.n_tensors && k < cap; k++) {
+        const nmdl_tf_tensor *t = &qm.lay.tensor[k];
+        nmdl_tensor_info *o = &out[k];
+        memset(o, 0, sizeof *o);
+        snprintf(o->name, sizeof o->name, "%s", t->name);
+        o->n_params = (uint64_t)t->rows * t->cols;
+        o->bits = bits[k];
+        for (size_t i = t->off; i < t->off + o->n_params; i++)
+            o->zeros += qm.q[i] == 0;
+    }
+    nmdl_q_free(&qm);
+    return NMDL_OK;
 }

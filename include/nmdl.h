@@ -205,8 +205,25 @@ NMDL_NODISCARD int nmdl_cctx_set_fallback(nmdl_cctx *c, int allow);
  * walks up from the learning coefficient's budget b*(ε) = (λ̂/d) log2(1/ε)
  * and keeps the shortest description; BSTAR stops at b*; FIXED takes
  * nmdl_cctx_set_bits (setting bits > 0 selects FIXED). */
-enum { NMDL_BUDGET_FIXED = 0, NMDL_BUDGET_BSTAR = 1, NMDL_BUDGET_SEARCH = 2 };
+enum { NMDL_BUDGET_FIXED = 0, NMDL_BUDGET_BSTAR = 1, NMDL_BUDGET_SEARCH = 2,
+       NMDL_BUDGET_LEARNED = 3 /* the steps were learned in training (the
+                                  rate-aware weight codes); in reports only */ };
 NMDL_NODISCARD int nmdl_cctx_set_budget(nmdl_cctx *c, int mode);
+/* Neural method: how the weights are trained for their code. ROUND trains
+ * for the loss, then searches the budget and fine-tunes through the
+ * rounding. The others train the last part of the run for the whole
+ * description length, n x data bits + model bits, with the step sizes
+ * learned (docs/ARCHITECTURE.md, "Weights trained for the description
+ * length"): RATE pulls each weight by what its level costs the coder;
+ * L0_DRR, L0_RL1 and L0_PMMP pull by seed 002's smooth l0, relaxed l1
+ * and probabilistic minimax pruning, at the bits a nonzero level costs. */
+enum { NMDL_WEIGHTS_ROUND = 0, NMDL_WEIGHTS_RATE = 1, NMDL_WEIGHTS_L0_DRR = 2,
+       NMDL_WEIGHTS_L0_RL1 = 3, NMDL_WEIGHTS_L0_PMMP = 4 };
+NMDL_NODISCARD int nmdl_cctx_set_weights(nmdl_cctx *c, int weights);
+/* "round", "rate", "l0-drr", "l0-rl1", "l0-pmmp"; "unknown" otherwise. */
+const char *nmdl_weights_name(int weights);
+/* Inverse of nmdl_weights_name; NMDL_ERR_ARG for unknown names. */
+NMDL_NODISCARD int nmdl_weights_parse(const char *name, int *weights);
 /* Neural method: the loss tolerance ε in nats per byte, in (0, 1); 0 (the
  * default): λ̂ / n, the MDL-optimal tolerance. */
 NMDL_NODISCARD int nmdl_cctx_set_epsilon(nmdl_cctx *c, double epsilon);
@@ -283,6 +300,9 @@ typedef struct nmdl_compress_report {
     double loss_train_bpb;     /* neural: final training loss, bits/byte */
     double data_bpb;           /* neural: data part bits per input byte */
     int effort;                /* neural: the effort (recorded in the frame) */
+    int weights;               /* neural: NMDL_WEIGHTS_* (recorded too) */
+    double model_estimate_bits; /* neural, trained for the DL: the model part
+                                   its cost table expected (beside model_bytes) */
     long train_steps, tune_steps; /* neural: steps run */
     int segments;
     double zstd_s;             /* seconds of the zstd candidate */
@@ -351,6 +371,7 @@ typedef struct nmdl_info {
     /* the encoder's measurements, when it recorded them (in the header) */
     int has_report;
     int effort;              /* the encoder's effort; 0: not recorded */
+    int weights;             /* NMDL_WEIGHTS_*; -1: not recorded */
     int budget_mode;         /* NMDL_BUDGET_* */
     double budget_bits;      /* the budget the encoder chose */
     double llc, llc_se, nbeta, llc_step, mala; /* NaN: not estimated */
@@ -364,6 +385,25 @@ typedef struct nmdl_info {
  * nmdl_decompress). */
 NMDL_NODISCARD int nmdl_info_read(const void *src, size_t src_len,
                                   nmdl_info *info);
+
+/* One tensor of a neural frame's model (nmdl_info_tensors). */
+#define NMDL_TENSORS_MAX 260 /* tensors a model can have */
+typedef struct nmdl_tensor_info {
+    char name[16];     /* "wte", "h0.wqkv", "lnf_g", ... */
+    uint64_t n_params;
+    uint64_t zeros;    /* parameters whose level is 0 */
+    double bits;       /* what its levels cost in the model part: the ideal
+                          code length under the coder's adaptive models */
+} nmdl_tensor_info;
+
+/* Per tensor of a neural frame's model part, in parameter order: up to cap
+ * entries into out, their number into *n (at most NMDL_TENSORS_MAX), and
+ * into *rexp_bits what the rows' step exponents cost. Decodes the model
+ * part (as decoding does, with its limits). NMDL_ERR_METHOD when the frame
+ * is not neural. */
+NMDL_NODISCARD int nmdl_info_tensors(const void *src, size_t src_len,
+                                     nmdl_tensor_info *out, int cap, int *n,
+                                     double *rexp_bits);
 
 /* A file is one or more frames in sequence. This finds where the frame that
  * starts at src ends: *frame_len, its length in bytes, from its header alone

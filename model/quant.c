@@ -226,17 +226,31 @@ static void put_f32(qbuf *b, float f)
     put(b, t, 4);
 }
 
-/* Row exponents (as differences) and levels, in layout order. */
-static void encode_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e)
+/* One signed integer into e, or (e NULL) its cost added to *bits. */
+static void put_value(nmdl_rc_enc *e, nmdl_bm_int *m, int prev_zero, int32_t v,
+                      double *bits)
+{
+    if (e)
+        nmdl_bm_put_int(e, m, prev_zero, v);
+    else
+        *bits += nmdl_bm_int_cost(m, prev_zero, v);
+}
+
+/* Row exponents (as differences) and levels, in layout order, into e; or,
+ * with e NULL, what each costs: the exponents' bits into *rexp_bits and
+ * each tensor's levels' into bits[k]. */
+static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits,
+                        double *bits)
 {
     nmdl_bm_int ctx[N_KINDS], rexp;
+    double scratch = 0;
     for (int k = 0; k < N_KINDS; k++)
         nmdl_bm_int_init(&ctx[k]);
     nmdl_bm_int_init(&rexp);
     for (int k = 0; qm->per_row && k < qm->lay.n_tensors; k++) {
         int32_t prev = 0;
         for (size_t r = qm->row0[k]; r < qm->row0[k + 1]; r++) {
-            nmdl_bm_put_int(e, &rexp, 0, qm->rexp[r] - prev);
+            put_value(e, &rexp, 0, qm->rexp[r] - prev, e ? &scratch : rexp_bits);
             prev = qm->rexp[r];
         }
     }
@@ -246,9 +260,17 @@ static void encode_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e)
         for (int row = 0; row < t->rows; row++) {
             const int32_t *q = qm->q + t->off + (size_t)row * t->cols;
             for (int c = 0; c < t->cols; c++)
-                nmdl_bm_put_int(e, m, c > 0 && q[c - 1] == 0, q[c]);
+                put_value(e, m, c > 0 && q[c - 1] == 0, q[c], e ? &scratch : &bits[k]);
         }
     }
+}
+
+void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits)
+{
+    *rexp_bits = 0;
+    for (int k = 0; k < qm->lay.n_tensors; k++)
+        bits[k] = 0;
+    code_levels(qm, NULL, rexp_bits, bits);
 }
 
 int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
@@ -269,7 +291,7 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
     }
     nmdl_rc_enc e;
     nmdl_rc_enc_init(&e);
-    encode_levels(qm, &e);
+    code_levels(qm, &e, NULL, NULL);
     uint8_t *stream;
     size_t n;
     int rc = nmdl_rc_enc_finish(&e, &stream, &n);

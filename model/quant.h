@@ -67,6 +67,11 @@ void nmdl_q_quantize(nmdl_qmodel *qm, const float *params);
 /* params = q * step: the weights the decoder rebuilds. */
 void nmdl_q_dequantize(const nmdl_qmodel *qm, float *params);
 
+/* What the levels cost in the model part, as coded (ideal code length
+ * under the coder's adaptive models, in bits): tensor k's into bits[k]
+ * (n_tensors), the row exponents' into *rexp_bits. */
+void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits);
+
 /* The model part: malloc'd bytes. */
 int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len);
 /* The configuration and per_row flag at the start of a model part. */
