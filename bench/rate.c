@@ -97,7 +97,7 @@ int main(int argc, char **argv)
     if (rate)
         nmdl_rate_finish(&rt, m->params);
     nmdl_q_quantize(&qm, m->params);
-    double est = rate ? nmdl_rate_estimate(&rt) / 8 : NAN;
+    double est = rate ? nmdl_rate_estimate(&rt, m->params) / 8 : NAN;
     uint8_t *buf;
     size_t len;
     if (nmdl_q_encode(&qm, &buf, &len))

@@ -419,9 +419,8 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     free(spread);
     if (!rc) {
         nmdl_rate_finish(&rt, m->params);
-        nmdl_q_quantize(qm, m->params);
+        r->model_estimate_bits = nmdl_rate_estimate(&rt, m->params); /* quantizes */
         nmdl_q_dequantize(qm, rebuilt);
-        r->model_estimate_bits = nmdl_rate_estimate(&rt);
         rc = nmdl_q_encode(qm, model, model_len);
     }
     if (!rc)

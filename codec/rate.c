@@ -71,9 +71,11 @@ static double cost_of(const nmdl_rate *r, int k, long a)
     return r->cost[(size_t)k * L_TAB + (a < NMDL_RATE_LEVELS ? a : NMDL_RATE_LEVELS)];
 }
 
+static double table_bits(const nmdl_rate *r);
+
 /* Quantizes w under the current steps and rebuilds the table: per kind,
  * -log2 of each |level|'s frequency (half a count added to every entry),
- * plus a sign bit for nonzero levels, made non-decreasing in |level|. */
+ * plus a sign bit for nonzero levels. */
 static void refresh(nmdl_rate *r, const float *w)
 {
     nmdl_qmodel *qm = r->qm;
@@ -93,17 +95,23 @@ static void refresh(nmdl_rate *r, const float *w)
         float *c = r->cost + (size_t)k * L_TAB;
         double nz = 0, nz_bits = 0;
         for (int a = 0; a < L_TAB; a++) {
-            double b = -log2((count[k][a] + 0.5) / (total[k] + 0.5 * L_TAB)) + (a > 0);
-            c[a] = (float)(a > 0 && b < c[a - 1] ? c[a - 1] : b);
+            c[a] = (float)(-log2((count[k][a] + 0.5) / (total[k] + 0.5 * L_TAB)) + (a > 0));
             nz += a > 0 ? count[k][a] : 0;
             nz_bits += a > 0 ? count[k][a] * c[a] : 0;
         }
         r->nz_bits[k] = nz > 0 ? nz_bits / nz - c[0] : c[1] - c[0];
     }
-    r->est_bits = nmdl_rate_estimate(r);
+    r->est_bits = table_bits(r);
 }
 
-double nmdl_rate_estimate(nmdl_rate *r)
+double nmdl_rate_estimate(nmdl_rate *r, const float *w)
+{
+    refresh(r, w);
+    return r->est_bits;
+}
+
+/* The table's cost of qm's current levels, in bits. */
+static double table_bits(const nmdl_rate *r)
 {
     const nmdl_qmodel *qm = r->qm;
     double bits = 0;
@@ -251,13 +259,13 @@ static double pull(const nmdl_rate *r, int kind, double x, double slope)
     }
 }
 
-/* The cost table's slope at |x| steps: the rate of moving one step out. */
+/* The cost table's slope at |x| steps: the rate of moving one step out,
+ * never negative (a table that is not monotone, as for weights that sit
+ * away from zero, must not push weights outwards). */
 static double table_slope(const nmdl_rate *r, int kind, double a)
 {
-    const long j = (long)a;
-    return j + 1 < NMDL_RATE_LEVELS
-               ? cost_of(r, kind, j + 1) - cost_of(r, kind, j)
-               : cost_of(r, kind, NMDL_RATE_LEVELS - 1) - cost_of(r, kind, NMDL_RATE_LEVELS - 2);
+    const long j = (long)a < NMDL_RATE_LEVELS - 1 ? (long)a : NMDL_RATE_LEVELS - 2;
+    return fmax(0.0, cost_of(r, kind, j + 1) - cost_of(r, kind, j));
 }
 
 /* Adds the penalty's gradient to grads and, in the noise stage, learns the

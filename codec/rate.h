@@ -93,7 +93,8 @@ void nmdl_rate_round_hook(nmdl_qmodel *qm, nmdl_train_hook *h);
 /* After the run: the frozen zeros (RL1, PMMP) written into w, so that
  * quantizing w codes what was trained. */
 void nmdl_rate_finish(const nmdl_rate *r, float *w);
-/* The table's estimate of qm's levels in bits (after nmdl_q_quantize). */
-double nmdl_rate_estimate(nmdl_rate *r);
+/* The estimate of what the level coder spends on w's levels, in bits:
+ * quantizes w (into qm->q) and rebuilds the cost table from its levels. */
+double nmdl_rate_estimate(nmdl_rate *r, const float *w);
 
 #endif /* NMDL_RATE_H */

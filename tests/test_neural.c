@@ -261,6 +261,60 @@ static void unhealthy_sampler_falls_back(void **state)
     assert_true(isnan(info.b_star));
 }
 
+/* Every weight code trained for the description length: the file decodes,
+ * records its method and the learned budget, its per-tensor bits add up to
+ * the level stream, and the cost table's estimate is within 25% of what
+ * the coder wrote. Relaxed l1 and PMMP freeze zeros for the rounding stage:
+ * they end with more zero levels than plain rate. */
+static void trained_for_the_description_length(void **state)
+{
+    (void)state;
+    tu_rng r = {51};
+    size_t n = 20000;
+    uint8_t *text = tu_text(&r, n), *out = malloc(n);
+    double zeros[NMDL_WEIGHTS_L0_PMMP + 1];
+    for (int w = NMDL_WEIGHTS_RATE; w <= NMDL_WEIGHTS_L0_PMMP; w++) {
+        nmdl_cctx *c = small_cctx(2, 0, 150);
+        assert_nmdl_ok(nmdl_cctx_set_budget(c, NMDL_BUDGET_SEARCH));
+        assert_nmdl_ok(nmdl_cctx_set_weights(c, w));
+        blob b = compress(c, text, n);
+        nmdl_compress_report rep;
+        nmdl_info info;
+        nmdl_cctx_report(c, &rep);
+        assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
+        assert_int_equal(info.method, NMDL_METHOD_NEURAL);
+        assert_int_equal(info.weights, w);
+        assert_int_equal(info.budget_mode, NMDL_BUDGET_LEARNED);
+        assert_true(fabs(info.budget_bits - rep.bits_per_weight) < 1e-3);
+        assert_true(rep.model_estimate_bits > 0.75 * 8 * rep.model_bytes &&
+                    rep.model_estimate_bits < 1.25 * 8 * rep.model_bytes);
+        nmdl_tensor_info t[NMDL_TENSORS_MAX];
+        int nt;
+        double rexp_bits, bits = 0, z = 0;
+        assert_nmdl_ok(nmdl_info_tensors(b.p, b.n, t, NMDL_TENSORS_MAX, &nt, &rexp_bits));
+        for (int k = 0; k < nt; k++)
+            bits += t[k].bits, z += (double)t[k].zeros;
+        zeros[w] = z / (double)info.n_params;
+        /* the stream: levels and exponents, with the header and steps before */
+        assert_true(bits + rexp_bits < 8.0 * (double)info.model_bytes);
+        assert_true(bits + rexp_bits > 8.0 * (double)info.model_bytes - 8.0 * 400);
+        print_message("%s: model %llu bytes (estimate %.0f), %.3f bits/weight, %.1f%% "
+                      "zeros, data %.3f bits/byte\n", nmdl_weights_name(w),
+                      (unsigned long long)rep.model_bytes, rep.model_estimate_bits / 8,
+                      rep.bits_per_weight, 100 * zeros[w], rep.data_bpb);
+        assert_nmdl_ok(decompress(&b, 2, out, n));
+        assert_memory_equal(out, text, n);
+        free(b.p);
+        nmdl_cctx_free(c);
+    }
+    assert_true(zeros[NMDL_WEIGHTS_L0_RL1] > zeros[NMDL_WEIGHTS_RATE]);
+    int w;
+    assert_int_equal(nmdl_weights_parse("l0-drr", &w), NMDL_OK);
+    assert_int_equal(w, NMDL_WEIGHTS_L0_DRR);
+    assert_int_equal(nmdl_weights_parse("cluster", &w), NMDL_ERR_ARG);
+    free(out), free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +325,7 @@ int main(void)
         cmocka_unit_test(damaged_parts_rejected),
         cmocka_unit_test(budget_search_is_recorded),
         cmocka_unit_test(unhealthy_sampler_falls_back),
+        cmocka_unit_test(trained_for_the_description_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
