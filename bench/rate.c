@@ -78,7 +78,9 @@ int main(int argc, char **argv)
     nmdl_rate_params rp;
     nmdl_rate_params_default(&rp);
     rp.n = (double)n;
-    rp.bits = bits;
+    rp.bits = bits; /* 0: the plain search's best */
+    rp.model = m;
+    rp.data = data;
     rp.step_lr = opt(argc, argv, "step_lr", rp.step_lr);
     rp.round_share = opt(argc, argv, "round", rp.round_share);
     rp.weight = opt(argc, argv, "weight", rp.weight);
@@ -108,6 +110,8 @@ int main(int argc, char **argv)
     nmdl_q_dequantize(&qm, m->params);
     nmdl_train_sample_loss(m, &s, NULL, &nats);
     double dl = (double)len + (double)(n - 1) * nats / log(2.0) / 8;
+    if (rate)
+        printf("steps learned from %.3f bits/weight\n", rt.start_bits);
     printf("%s %.2f, %ld steps: model %zu bytes (estimate %.0f), %.3f bits/weight, "
            "%.1f%% zeros, sample loss %.4f bits/byte, est. DL %.0f bytes (%.4f bits/byte), "
            "train loss %.4f, %.0f s\n",

@@ -275,8 +275,8 @@ static void neural_summary(const nmdl_cctx *c)
                 r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
     if (isfinite(r.b_star) && r.budget_mode == NMDL_BUDGET_LEARNED)
         fprintf(stderr, "  budget learned: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f "
-                "bits predicted), coded %.3f (%.1f x b*)\n", r.epsilon, r.b_star,
-                r.predicted_model_bits, r.budget_bits, r.budget_bits / r.b_star);
+                "bits predicted), coded %.3f (%.1f x b*); %s\n", r.epsilon, r.b_star,
+                r.predicted_model_bits, r.budget_bits, r.budget_bits / r.b_star, r.budget_note);
     else if (isfinite(r.b_star))
         fprintf(stderr, "  budget %s: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f bits "
                 "predicted), chosen %.3f (%.1f x b*, search %.0f s)%s%s\n",
@@ -287,9 +287,10 @@ static void neural_summary(const nmdl_cctx *c)
         fprintf(stderr, "  budget fixed: %.3f bits/weight, as given (no LLC estimate, "
                 "so no b*)\n", r.budget_bits);
     else if (r.budget_mode == NMDL_BUDGET_LEARNED)
-        fprintf(stderr, "  budget learned: coded %.3f bits/weight; no b*, since %s\n",
-                r.budget_bits, r.llc_healthy == 1 ? "the LLC estimate gives no tolerance below 1 nat"
-                                                  : "the sampler was not healthy (llc above)");
+        fprintf(stderr, "  budget learned: coded %.3f bits/weight (%s); no b*, since %s\n",
+                r.budget_bits, r.budget_note,
+                r.llc_healthy == 1 ? "the LLC estimate gives no tolerance below 1 nat"
+                                   : "the sampler was not healthy (llc above)");
     else /* no b* to start from */
         fprintf(stderr, "  budget %s: chosen %.3f bits/weight (search %.0f s); no b*, "
                 "since %s, so the budget started at 1 bit per weight\n",

@@ -201,6 +201,26 @@ static int search(nmdl_model *m, nmdl_qmodel *qm, const float *w,
     return rc;
 }
 
+int nmdl_budget_plain(nmdl_model *m, const uint8_t *data, size_t n, nmdl_qmodel *qm,
+                      int per_row, double start, double *bits)
+{
+    nmdl_budget_params p = {0};
+    nmdl_budget_report r;
+    nmdl_train_sample s = {0};
+    const size_t bytes = m->lay.n_params * sizeof(float);
+    float *w = malloc(bytes);
+    int rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
+    p.per_row = per_row;
+    memset(&r, 0, sizeof r);
+    if (!rc) {
+        memcpy(w, m->params, bytes);
+        rc = search(m, qm, w, &s, data, n, start, &p, NULL, NULL, &r, bits);
+    }
+    nmdl_train_sample_free(&s);
+    free(w);
+    return rc;
+}
+
 /* λ̂ and b*; leaves r->b_star NaN when the sampler is not to be trusted. */
 static int estimate(nmdl_model *m, const uint8_t *data, size_t n,
                     const nmdl_budget_params *p, int threads, float **spread,

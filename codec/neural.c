@@ -42,10 +42,10 @@ static const struct effort {
 /* The weight codes trained for the description length (every method but
  * round) run the training steps and the fine-tuning steps as one run, the
  * last RATE_SHARE of it rate-aware (codec/rate.h), and skip the budget
- * search: their steps are learned. RATE_START_BITS: the budget their steps
- * start from, fine enough that the noise does not break the model. */
+ * search: their steps are learned, starting from the plain search's best
+ * budget when the rate-aware steps begin (coarse enough to be worth
+ * learning from, fine enough that the noise does not break the model). */
 #define RATE_SHARE 0.3
-#define RATE_START_BITS 5.0
 
 /* What coding a byte costs per FLOP against a training FLOP: one token at
  * a time through our own kernels, segments in lockstep (measured
@@ -368,8 +368,9 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     return NMDL_OK;
 }
 
-/* The rate hook's settings for p's weight method. */
-static void rate_params(const nmdl_neural_params *p, size_t n, nmdl_rate_params *rp)
+/* The rate hook's settings for p's weight method, for model m on src. */
+static void rate_params(const nmdl_neural_params *p, nmdl_model *m, const uint8_t *src,
+                        size_t n, nmdl_rate_params *rp)
 {
     static const int penalty[] = {
         [NMDL_WEIGHTS_RATE] = NMDL_RATE_PEN_RATE, [NMDL_WEIGHTS_L0_DRR] = NMDL_RATE_PEN_DRR,
@@ -378,8 +379,10 @@ static void rate_params(const nmdl_neural_params *p, size_t n, nmdl_rate_params 
     rp->n = (double)n;
     rp->seed = p->seed;
     rp->per_row = p->budget.per_row;
-    rp->bits = RATE_START_BITS;
+    rp->bits = 0; /* the plain search's best when the rate-aware steps begin */
     rp->penalty = penalty[p->weights];
+    rp->model = m;
+    rp->data = src;
 }
 
 /* Trained for the description length: one run whose last steps are
@@ -395,7 +398,7 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_train_hook hook;
     nmdl_train_params tp;
     nmdl_train_report tr = {0};
-    rate_params(p, n, &rp);
+    rate_params(p, m, src, n, &rp);
     int rc = nmdl_q_alloc(&m->cfg, qm);
     if (rc || (rc = nmdl_rate_init(&rt, qm, &rp)))
         return rc;
@@ -423,8 +426,11 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
         nmdl_q_dequantize(qm, rebuilt);
         rc = nmdl_q_encode(qm, model, model_len);
     }
-    if (!rc)
+    if (!rc) {
         r->budget.bits = 8.0 * (double)*model_len / (double)qm->lay.n_params;
+        snprintf(r->budget.note, sizeof r->budget.note,
+                 "steps learned from %.3f bits/weight (the plain search's best)", rt.start_bits);
+    }
     nmdl_rate_free(&rt);
     return rc;
 }

@@ -11,6 +11,7 @@
 
 #define RATE_REFRESH 50 /* steps between refreshes of the cost table */
 #define L_TAB (NMDL_RATE_LEVELS + 1) /* entries per kind; the last: all beyond */
+#define PLAIN_START_BITS 1.0 /* where the plain search for the start begins */
 #define ADAM_B1 0.9
 #define ADAM_B2 0.99
 #define MIN_LOG_BASE (-69.0) /* ln 2^-100: the format's range of a base step */
@@ -31,7 +32,8 @@ void nmdl_rate_params_default(nmdl_rate_params *p)
 int nmdl_rate_init(nmdl_rate *r, nmdl_qmodel *qm, const nmdl_rate_params *p)
 {
     memset(r, 0, sizeof *r);
-    if (!(p->n > 1) || !(p->weight >= 0) || !(p->bits > 0) ||
+    if (!(p->n > 1) || !(p->weight >= 0) || !(p->bits >= 0) ||
+        (p->bits == 0 && (!p->model || !p->data)) ||
         !(p->round_share >= 0 && p->round_share <= 1) || !(p->step_lr >= 0))
         return NMDL_ERR_ARG;
     const size_t nt = (size_t)qm->lay.n_tensors;
@@ -134,7 +136,14 @@ static int begin(void *user, const float *w)
 {
     nmdl_rate *r = user;
     nmdl_qmodel *qm = r->qm;
-    nmdl_budget_delta(qm, w, r->p.bits, r->p.per_row, NULL, NULL);
+    double bits = r->p.bits;
+    int rc = bits > 0 ? NMDL_OK
+                      : nmdl_budget_plain(r->p.model, r->p.data, (size_t)r->p.n, qm,
+                                          r->p.per_row, PLAIN_START_BITS, &bits);
+    if (rc)
+        return rc;
+    r->start_bits = bits;
+    nmdl_budget_delta(qm, w, bits, r->p.per_row, NULL, NULL);
     for (int k = 0; k < qm->lay.n_tensors; k++)
         r->s[k] = log(qm->base[k]);
     r->t = 0;

@@ -54,7 +54,10 @@ enum { NMDL_RATE_PEN_RATE, NMDL_RATE_PEN_DRR, NMDL_RATE_PEN_RL1, NMDL_RATE_PEN_P
 typedef struct nmdl_rate_params {
     double n;         /* bytes the data part codes (the loss's weight) */
     double weight;    /* of the model bits against the data bits: 1 = DL */
-    double bits;      /* starting budget, bits per weight */
+    double bits;      /* starting budget, bits per weight; 0: the plain
+                         search's best on model and data (budget.h) */
+    nmdl_model *model; /* with bits 0: the model trained, and its data */
+    const uint8_t *data;
     double round_share; /* the last fraction of the hook's steps: rounding */
     double step_lr;   /* Adam's learning rate for the log base steps */
     int per_row;      /* row exponents (quant.h) */
@@ -77,6 +80,7 @@ typedef struct nmdl_rate {
     uint8_t *mask;    /* (n_params) 1: frozen at level zero (RL1, PMMP) */
     double nz_bits[NMDL_Q_KINDS]; /* the bits a nonzero level costs over a zero */
     long t;           /* steps of the hook so far */
+    double start_bits; /* the budget the steps started from */
     double est_bits;  /* the model bits the table last estimated */
 } nmdl_rate;
 
