@@ -20,7 +20,7 @@
 
 #include "codec/budget.h"
 #include "model/llctf.h"
-#include "model/quant.h"
+#include "codec/quant.h"
 #include "model/train.h"
 #include "nmdl.h"
 

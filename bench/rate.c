@@ -18,7 +18,7 @@
 
 #include "codec/budget.h"
 #include "codec/rate.h"
-#include "model/quant.h"
+#include "codec/quant.h"
 #include "model/train.h"
 #include "nmdl.h"
 

@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "../model/progress.h"
-#include "../model/quant.h"
+#include "quant.h"
 #include "nmdl.h"
 
 #define NMDL_BUDGET_CANDIDATES NMDL_CANDIDATES_MAX

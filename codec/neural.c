@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "../model/infer.h"
-#include "../model/quant.h"
+#include "quant.h"
 #include "../model/train.h"
 #include "freq.h"
 #include "rate.h"

@@ -13,7 +13,7 @@
 #include <zstd_errors.h>
 
 #include "../container/frame.h"
-#include "../model/quant.h"
+#include "quant.h"
 #include "../model/train.h"
 #include "neural.h"
 #include "nmdl.h"

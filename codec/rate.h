@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../model/quant.h"
+#include "quant.h"
 #include "../model/rng.h"
 #include "../model/train.h"
 

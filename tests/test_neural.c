@@ -15,7 +15,7 @@
 
 #include "codec/neural.h"
 #include "container/frame.h"
-#include "model/quant.h"
+#include "codec/quant.h"
 #include "nmdl.h"
 #include "testutil.h"
 

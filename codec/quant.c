@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../codec/bitmodel.h"
+#include "bitmodel.h"
 
 #define Q_FLAG_TIED 1u
 #define Q_FLAG_PER_ROW 2u

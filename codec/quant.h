@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "transformer.h"
+#include "../model/transformer.h"
 
 #define NMDL_Q_REXP 64         /* row exponents lie in [-64, 64] */
 #define NMDL_Q_MAX_LEVEL (1 << 24)
