@@ -50,8 +50,14 @@ void nmdl_frame_sum(const void *src, size_t n, uint8_t out[NMDL_FRAME_SUM_BYTES]
 
 /* Validates everything that can be checked without decoding: magic,
  * version, method, reserved flags, lengths against the buffer, frame
- * checksum, and the method's own constraints on the lengths. */
-int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f);
+ * checksum, and the method's own constraints on the lengths (among them
+ * the most bytes a data part can code, docs/FORMAT.md). why, NMDL_WHY_MAX
+ * bytes or NULL, gets a line naming the field of a structural error. */
+int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f, char *why);
+
+/* Most bytes the header of a frame of original_len bytes takes when it
+ * has no report and neither part is longer than original_len. */
+size_t nmdl_frame_header_bound(uint64_t original_len);
 
 /* Bytes the frame f describes takes (method, lengths and alternative
  * used; pointers ignored). */
