@@ -154,20 +154,85 @@ static int run_compress(job *j, const uint8_t *in, size_t n, uint8_t **out,
     return rc;
 }
 
-static int run_decompress(job *j, const uint8_t *in, size_t n, uint8_t **out,
-                          size_t *out_len)
+/* Decompression writes as it decodes (nmdl_decompress_stream): into the
+ * temporary file behind the output, renamed only once the content checksum
+ * matched; into memory for standard output, which gets nothing unverified;
+ * nowhere in test mode. */
+typedef struct pour {
+    job *j;
+    const uint8_t *src;
+    size_t n;
+    int fd;           /* the temporary file, or -1 */
+    int keep;         /* collect in buf for standard output */
+    uint8_t *buf;
+    size_t len, cap;
+    int err;          /* errno of a failed write */
+    int rc;           /* the library's result */
+} pour;
+
+static int pour_piece(void *user, const void *data, size_t n)
 {
-    nmdl_info info;
-    int rc = nmdl_info_read(in, n, &info);
-    if (rc)
-        return rc;
-    if (info.original_bytes >= SIZE_MAX)
-        return NMDL_ERR_TOO_LARGE;
-    *out = malloc(info.original_bytes ? (size_t)info.original_bytes : 1);
-    if (!*out)
-        return NMDL_ERR_NOMEM;
-    return nmdl_decompress(j->dctx, *out, (size_t)info.original_bytes,
-                           out_len, in, n);
+    pour *p = user;
+    if (p->fd >= 0) {
+        p->err = cli_write_all(p->fd, data, n);
+    } else if (p->keep && n > p->cap - p->len) {
+        size_t cap = p->len + n > 2 * p->cap ? p->len + n : 2 * p->cap;
+        uint8_t *b = realloc(p->buf, cap);
+        p->err = b ? 0 : ENOMEM;
+        if (b)
+            p->buf = b, p->cap = cap;
+    }
+    if (p->keep && !p->err)
+        memcpy(p->buf + p->len, data, n);
+    p->len += n;
+    return p->err ? -1 : 0;
+}
+
+/* Decodes into fd (-1: not to a file); 0, an errno value, or -1 when the
+ * library failed (p->rc). */
+static int pour_frame(void *user, int fd)
+{
+    pour *p = user;
+    p->fd = fd;
+    p->rc = nmdl_decompress_stream(p->j->dctx, p->src, p->n, pour_piece, p);
+    return p->err ? p->err : p->rc ? -1 : 0;
+}
+
+/* Permissions and times an output copies: the input's, when it is a file. */
+static const struct stat *input_stat(const char *in, struct stat *st)
+{
+    return strcmp(in, "-") && stat(in, st) == 0 && S_ISREG(st->st_mode) ? st : NULL;
+}
+
+/* Decodes src to where it belongs; the library's code, with *werr the
+ * errno value of a failed write. */
+static int run_decompress(job *j, const char *in, const char *out, int to_stdout,
+                          const uint8_t *src, size_t n, size_t *out_len, int *werr)
+{
+    pour p = {j, src, n, -1, to_stdout, NULL, 0, 0, 0, 0};
+    struct stat st;
+    int e = out ? cli_write_file_from(out, pour_frame, &p, input_stat(in, &st),
+                                      j->o->force, j->o->remove_input)
+                : pour_frame(&p, -1);
+    if (p.rc && !p.err) /* reported as the library's */
+        e = 0;
+    else if (!e && to_stdout)
+        e = cli_write_stdout(p.buf, p.len);
+    free(p.buf);
+    *werr = e;
+    *out_len = p.len;
+    return p.err ? NMDL_OK : p.rc;
+}
+
+/* One line for a library error, with the decoder's detail when it has one:
+ * "nmdl: x.nmdl: corrupt data (model part: head width 300 exceeds 256)". */
+static void library_error(const job *j, const char *name, int rc)
+{
+    const char *why = j->dctx ? nmdl_dctx_error_detail(j->dctx) : "";
+    if (*why)
+        fprintf(stderr, "nmdl: %s: %s (%s)\n", name, nmdl_strerror(rc), why);
+    else
+        cli_error(name, nmdl_strerror(rc));
 }
 
 /* With -v: what the neural attempt did and how the candidates compared. */
@@ -244,8 +309,7 @@ static int deliver(const job *j, const char *in, const char *out,
     if (!out)
         return 0; /* test mode */
     struct stat st;
-    int have_st = strcmp(in, "-") && stat(in, &st) == 0 && S_ISREG(st.st_mode);
-    return cli_write_file(out, data, n, have_st ? &st : NULL, j->o->force,
+    return cli_write_file(out, data, n, input_stat(in, &st), j->o->force,
                           j->o->remove_input);
 }
 
@@ -266,14 +330,14 @@ static int process(job *j, const char *in)
         goto done;
     }
     double t0 = now_seconds();
-    int rc = j->decompress ? run_decompress(j, src, n, &dst, &m)
+    int rc = j->decompress ? run_decompress(j, in, out, to_stdout, src, n, &m, &err)
                            : run_compress(j, src, n, &dst, &m);
     double secs = now_seconds() - t0;
     if (rc) {
-        cli_error(strcmp(in, "-") ? in : "stdin", nmdl_strerror(rc));
+        library_error(j, strcmp(in, "-") ? in : "stdin", rc);
         goto done;
     }
-    if ((err = deliver(j, in, out, to_stdout, dst, m))) {
+    if (err || (!j->decompress && (err = deliver(j, in, out, to_stdout, dst, m)))) {
         cli_error(out ? out : "stdout", strerror(err));
         goto done;
     }
@@ -375,6 +439,10 @@ int cli_decompress(const cli_opts *o)
         cli_error("nmdl", "cannot create a decompression context");
     else if (nmdl_dctx_set_threads(j.dctx, cli_threads(o)))
         cli_error("nmdl", "invalid thread count");
+    else if (o->memory && nmdl_dctx_set_memory(j.dctx, o->memory))
+        cli_error("--memory", "must be at least 1M");
+    else if (o->max_ratio >= 0 && nmdl_dctx_set_max_ratio(j.dctx, (uint64_t)o->max_ratio))
+        cli_error("--max-ratio", "invalid");
     else
         status = run_all(&j);
     nmdl_dctx_free(j.dctx);

@@ -66,8 +66,9 @@ int cli_read_all(const char *path, uint8_t **data, size_t *len)
     return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+int cli_write_all(int fd, const void *data, size_t n)
 {
+    const uint8_t *p = data;
     while (n) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
@@ -82,7 +83,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 
 int cli_write_stdout(const void *data, size_t n)
 {
-    return write_all(STDOUT_FILENO, data, n);
+    return cli_write_all(STDOUT_FILENO, data, n);
 }
 
 /* Permissions and times of the output: those of `like`, or the umask's. */
@@ -115,8 +116,27 @@ static int publish(const char *path, int force)
     return rename(tmp_path, path) < 0 ? errno : 0;
 }
 
+typedef struct buffer {
+    const void *data;
+    size_t n;
+} buffer;
+
+static int write_buffer(void *user, int fd)
+{
+    const buffer *b = user;
+    return cli_write_all(fd, b->data, b->n);
+}
+
 int cli_write_file(const char *path, const void *data, size_t n,
                    const struct stat *like, int force, int durable)
+{
+    buffer b = {data, n};
+    return cli_write_file_from(path, write_buffer, &b, like, force, durable);
+}
+
+int cli_write_file_from(const char *path, int (*produce)(void *user, int fd),
+                        void *user, const struct stat *like, int force,
+                        int durable)
 {
     if (strlen(path) > PATH_MAX)
         return ENAMETOOLONG;
@@ -127,7 +147,7 @@ int cli_write_file(const char *path, const void *data, size_t n,
         tmp_active = 0;
         return errno;
     }
-    int err = write_all(fd, data, n);
+    int err = produce(user, fd);
     if (!err)
         err = copy_metadata(fd, like);
     if (!err && durable && fsync(fd) < 0)

@@ -17,6 +17,9 @@
  * Returns 0 or an errno value (EISDIR for a directory). */
 int cli_read_all(const char *path, uint8_t **data, size_t *len);
 
+/* Writes n bytes to fd, through interruptions. 0 or an errno value. */
+int cli_write_all(int fd, const void *data, size_t n);
+
 /* Writes n bytes to standard output and flushes. 0 or an errno value. */
 int cli_write_stdout(const void *data, size_t n);
 
@@ -26,6 +29,12 @@ int cli_write_stdout(const void *data, size_t n);
  * Returns 0 or an errno value. */
 int cli_write_file(const char *path, const void *data, size_t n,
                    const struct stat *like, int force, int durable);
+/* The same with the data written by produce(user, fd) to the temporary
+ * file as it is made, so that it need not be in memory; a non-zero return
+ * of produce abandons the file and is returned as it is. */
+int cli_write_file_from(const char *path, int (*produce)(void *user, int fd),
+                        void *user, const struct stat *like, int force,
+                        int durable);
 
 /* A document written with stdio into memory, then stored at once:
  * cli_doc_open, fprintf to d.f, cli_doc_save. 0 or an errno value; save

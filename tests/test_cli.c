@@ -210,8 +210,9 @@ static void bad_inputs(void **state)
     put("flipped.nmdl", frame, n);
     struct { const char *file, *message; } cases[] = {
         {"foreign.nmdl", "nmdl: foreign.nmdl: not an nmdl file\n"},
-        {"short.nmdl", "nmdl: short.nmdl: truncated\n"},
-        {"flipped.nmdl", "nmdl: flipped.nmdl: checksum mismatch\n"},
+        {"short.nmdl", "nmdl: short.nmdl: truncated (header: model length 0 + data "
+                       "length 4262 + 32 checksum bytes > 2140 bytes left)\n"},
+        {"flipped.nmdl", "nmdl: flipped.nmdl: checksum mismatch (frame checksum)\n"},
     };
     int files = count_files();
     for (size_t i = 0; i < 3; i++) {
