@@ -286,14 +286,7 @@ static void frame_of(candidate *k, unsigned method, uint64_t n, const uint8_t *s
                      const uint8_t *model, size_t model_len, const uint8_t *data,
                      size_t data_len)
 {
-    memset(&k->f, 0, sizeof k->f);
-    k->f.method = method;
-    k->f.original_len = n;
-    k->f.content_sum = sum;
-    k->f.model = model;
-    k->f.model_len = model_len;
-    k->f.data = data;
-    k->f.data_len = data_len;
+    k->f = nmdl_frame_of(method, n, sum, model, model_len, data, data_len);
     k->size = nmdl_frame_size(&k->f);
 }
 

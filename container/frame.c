@@ -64,6 +64,22 @@ static int varint_get(const uint8_t *src, size_t len, size_t *pos, uint64_t *v)
     return NMDL_ERR_CORRUPT; /* longer than 63 bits */
 }
 
+nmdl_frame nmdl_frame_of(unsigned method, uint64_t n, const uint8_t *sum,
+                         const uint8_t *model, size_t model_len,
+                         const uint8_t *data, size_t data_len)
+{
+    nmdl_frame f;
+    memset(&f, 0, sizeof f);
+    f.method = method;
+    f.original_len = n;
+    f.content_sum = sum;
+    f.model = model;
+    f.model_len = model_len;
+    f.data = data;
+    f.data_len = data_len;
+    return f;
+}
+
 size_t nmdl_frame_header_bound(uint64_t original_len)
 {
     return NMDL_FRAME_FIXED_BYTES + 3 * varint_len(original_len) + 1 + NMDL_FRAME_VARINT_MAX;

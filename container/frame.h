@@ -45,6 +45,12 @@ typedef struct nmdl_frame {
     size_t report_len;     /* 1..NMDL_FRAME_REPORT_MAX bytes, opaque here */
 } nmdl_frame;
 
+/* A frame of method with the parts given, claiming n bytes whose content
+ * checksum is sum; no alternative, no report (set them after). */
+nmdl_frame nmdl_frame_of(unsigned method, uint64_t n, const uint8_t *sum,
+                         const uint8_t *model, size_t model_len,
+                         const uint8_t *data, size_t data_len);
+
 /* BLAKE2b-128 of n bytes. */
 void nmdl_frame_sum(const void *src, size_t n, uint8_t out[NMDL_FRAME_SUM_BYTES]);
 

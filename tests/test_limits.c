@@ -231,12 +231,7 @@ static blob random_frame(const nmdl_model_config *cfg, size_t n, int S)
     assert_nmdl_ok(nmdl_neural_encode_data(cfg, m->params, text, n, S, 2, &data, &dl));
     uint8_t sum[NMDL_FRAME_SUM_BYTES];
     nmdl_frame_sum(text, n, sum);
-    nmdl_frame f = {0};
-    f.method = NMDL_METHOD_NEURAL;
-    f.original_len = n;
-    f.model = model, f.model_len = ml;
-    f.data = data, f.data_len = dl;
-    f.content_sum = sum;
+    nmdl_frame f = nmdl_frame_of(NMDL_METHOD_NEURAL, n, sum, model, ml, data, dl);
     blob b = {malloc(nmdl_frame_size(&f)), 0};
     assert_nmdl_ok(nmdl_frame_write(b.p, nmdl_frame_size(&f), &b.n, &f));
     free(text), free(model), free(data);

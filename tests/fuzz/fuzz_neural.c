@@ -301,12 +301,8 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
                         : (f.n = nearby(&s, f.n), 1);
     }
     if (ok) {
-        nmdl_frame out = {0};
-        out.method = NMDL_METHOD_NEURAL;
-        out.original_len = f.n;
-        out.model = f.model, out.model_len = f.ml;
-        out.data = f.data, out.data_len = f.dl;
-        out.content_sum = f.sum;
+        nmdl_frame out = nmdl_frame_of(NMDL_METHOD_NEURAL, f.n, f.sum, f.model, f.ml,
+                                       f.data, f.dl);
         size_t len;
         if (nmdl_frame_size(&out) <= max_size &&
             nmdl_frame_write(data, max_size, &len, &out) == NMDL_OK)

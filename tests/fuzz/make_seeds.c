@@ -63,12 +63,7 @@ static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t
     for (int i = 2; i < REPORT_BYTES; i += 4) /* binary32 NaN, little-endian */
         report[i + 2] = 0xC0, report[i + 3] = 0x7F;
     nmdl_frame_sum(content, content_len, sum);
-    nmdl_frame f = {0};
-    f.method = NMDL_METHOD_NEURAL;
-    f.original_len = n;
-    f.model = model, f.model_len = ml;
-    f.data = data, f.data_len = dl;
-    f.content_sum = sum;
+    nmdl_frame f = nmdl_frame_of(NMDL_METHOD_NEURAL, n, sum, model, ml, data, dl);
     if (extras) {
         f.has_alt = 1, f.alt_method = NMDL_METHOD_ZSTD, f.alt_size = n + 50;
         f.report = report, f.report_len = REPORT_BYTES;
