@@ -17,7 +17,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
-       OPT_OUT, OPT_WEIGHTS };
+       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -26,6 +26,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
 #define SGLD (CODEC | TO(CLI_LLC) | TO(CLI_COMPRESSIBILITY)) /* the llc's */
 #define WRITE (TO(CLI_COMPRESS) | TO(CLI_DECOMPRESS)) /* file to file */
 #define THREADS (WRITE | TO(CLI_TEST) | TO(CLI_TRAIN) | TO(CLI_EVAL) | SGLD)
+#define DECODE (TO(CLI_DECOMPRESS) | TO(CLI_TEST)) /* the decoder's limits */
 
 static const struct {
     const char *name;  /* long spelling, without "--" */
@@ -64,6 +65,7 @@ static const struct {
     {"draws", OPT_DRAWS, 1, SGLD},
     {"csv", OPT_CSV, 1, TO(CLI_LLC)},  {"svg", OPT_SVG, 1, TO(CLI_LLC)},
     {"sizes", OPT_SIZES, 1, TO(CLI_SWEEP)}, {"out", OPT_OUT, 1, TO(CLI_SWEEP)},
+    {"memory", OPT_MEMORY, 1, DECODE}, {"max-ratio", OPT_MAX_RATIO, 1, DECODE},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -122,6 +124,31 @@ static int parse_number(const char *opt, const char *s, double lo, double hi,
         return usage_error(what, s);
     }
     *out = v;
+    return 0;
+}
+
+/* A size as zstd's --memory takes it: bytes, or with K, M or G (also
+ * spelled KB, KiB, ...) for powers of 1024. */
+static int parse_size(const char *opt, const char *s, uint64_t *out)
+{
+    static const char *const units[] = {"", "K", "M", "G"};
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int k = 4;
+    if (!errno && end != s && s[0] != '-')
+        for (k = 0; k < 4; k++) {
+            size_t u = strlen(units[k]);
+            if (!strncmp(end, units[k], u) &&
+                (!end[u] || (u && (!strcmp(end + u, "B") || !strcmp(end + u, "iB")))))
+                break;
+        }
+    if (k == 4 || v == 0 || v > (UINT64_MAX >> (10 * k))) {
+        char what[96];
+        snprintf(what, sizeof what, "%s needs a size in bytes (suffixes K, M, G)", opt);
+        return usage_error(what, s);
+    }
+    *out = (uint64_t)v << (10 * k);
     return 0;
 }
 
@@ -256,6 +283,13 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
         if (parse_number("--seed", val, 0, 9007199254740992.0, &v))
             return -1;
         o->seed = (uint64_t)v;
+        break;
+    case OPT_MEMORY:
+        return parse_size("--memory", val, &o->memory);
+    case OPT_MAX_RATIO:
+        if (parse_number("--max-ratio", val, 0, 1e15, &v))
+            return -1;
+        o->max_ratio = (long long)v;
         break;
     case OPT_METHOD:
         if (nmdl_method_parse(val, &m))
@@ -410,6 +444,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     o->method = NMDL_METHOD_NEURAL;
     o->seed = 1;
     o->burnin = -1;
+    o->max_ratio = -1;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)
         return usage_error("out of memory", NULL);

@@ -164,28 +164,64 @@ int cli_next_frame(const uint8_t *src, size_t n, nmdl_info *info, size_t *len)
     return rc ? rc : nmdl_info_read(src, *len, info);
 }
 
-void cli_frame_error(const char *name, int k, size_t at, int rc)
+void cli_frame_error(const char *name, int k, size_t at, int rc, const char *why)
 {
-    if (k == 0) {
-        cli_error(name, nmdl_strerror(rc));
-        return;
-    }
-    fprintf(stderr, "nmdl: %s: frame %d at byte %zu: %s\n", name, k + 1, at,
-            nmdl_strerror(rc));
+    cli_bar_clear();
+    fprintf(stderr, "nmdl: %s: ", name);
+    if (k > 0)
+        fprintf(stderr, "frame %d at byte %zu: ", k + 1, at);
+    fprintf(stderr, why && *why ? "%s (%s)\n" : "%s\n", nmdl_strerror(rc), why);
 }
 
-/* One frame of `len` bytes, whose info was read, decoded into a malloc'd
- * buffer. */
-static int decode_frame(job *j, const uint8_t *src, size_t len,
-                        const nmdl_info *info, uint8_t **out, size_t *out_len)
+/* Standard output and special files get only verified data: a frame is
+ * collected in memory and written once its checksum matched. A new file
+ * is written as it is decoded, since it appears only once complete. */
+static int keep_in_memory(const target *t)
 {
-    if (info->original_bytes >= SIZE_MAX)
-        return NMDL_ERR_TOO_LARGE;
-    *out = malloc(info->original_bytes ? (size_t)info->original_bytes : 1);
-    if (!*out)
-        return NMDL_ERR_NOMEM;
-    return nmdl_decompress(j->dctx, *out, (size_t)info->original_bytes,
-                           out_len, src, len);
+    struct stat st;
+    return !t->discard && (!t->name || (stat(t->name, &st) == 0 && !S_ISREG(st.st_mode)));
+}
+
+/* The sink of nmdl_decompress_stream: pieces to t, or into buf. */
+typedef struct pour {
+    target *t;
+    int keep; /* collect in buf */
+    uint8_t *buf;
+    size_t len, cap;
+    int err;  /* errno of a failed write */
+} pour;
+
+static int pour_piece(void *user, const void *data, size_t n)
+{
+    pour *p = user;
+    if (!p->keep) {
+        p->err = target_write(p->t, data, n);
+    } else if (n > p->cap - p->len) {
+        size_t cap = p->len + n > 2 * p->cap ? p->len + n : 2 * p->cap;
+        uint8_t *b = realloc(p->buf, cap);
+        p->err = b ? 0 : ENOMEM;
+        if (b)
+            p->buf = b, p->cap = cap;
+    }
+    if (p->keep && !p->err)
+        memcpy(p->buf + p->len, data, n);
+    p->len += n;
+    return p->err ? -1 : 0;
+}
+
+/* One frame of `len` bytes decoded to t; the library's code, with *werr
+ * the errno value of a failed write (then the code is NMDL_OK). */
+static int decode_frame(job *j, const uint8_t *src, size_t len, target *t,
+                        size_t *out_len, int *werr)
+{
+    pour p = {t, keep_in_memory(t), NULL, 0, 0, 0};
+    int rc = nmdl_decompress_stream(j->dctx, src, len, pour_piece, &p);
+    if (!rc) /* what was kept; at least opens the output of empty data */
+        p.err = target_write(t, p.buf, p.keep ? p.len : 0);
+    free(p.buf);
+    *werr = p.err;
+    *out_len = p.len;
+    return p.err ? NMDL_OK : rc;
 }
 
 /* What one input gave: bytes out, and the method of its frame (or frames). */
@@ -195,6 +231,13 @@ typedef struct result {
     char method[32]; /* "method zstd"; "3 frames" */
 } result;
 
+/* A sink for a frame that is known not to parse: it fails before any data. */
+static int refuse(void *user, const void *data, size_t n)
+{
+    (void)user, (void)data, (void)n;
+    return -1;
+}
+
 /* Every frame of src[0..n) in turn, each one's data written to t as soon
  * as it is decoded. Prints its errors; 0 or -1. */
 static int decode_all(job *j, const char *name, const uint8_t *src, size_t n,
@@ -203,18 +246,17 @@ static int decode_all(job *j, const char *name, const uint8_t *src, size_t n,
     size_t at = 0;
     do {
         nmdl_info info;
-        uint8_t *dst = NULL;
         size_t len = 0, m = 0;
-        int rc = cli_next_frame(src + at, n - at, &info, &len), err;
-        if (!rc)
-            rc = decode_frame(j, src + at, len, &info, &dst, &m);
+        int err = 0, rc = cli_next_frame(src + at, n - at, &info, &len);
+        if (rc) /* the decoder names the field that failed */
+            (void)!nmdl_decompress_stream(j->dctx, src + at, n - at, refuse, NULL);
+        else
+            rc = decode_frame(j, src + at, len, t, &m, &err);
+        const char *why = rc ? nmdl_dctx_error_detail(j->dctx) : "";
         if (rc) {
-            free(dst);
-            cli_frame_error(name, r->frames, at, rc);
+            cli_frame_error(name, r->frames, at, rc, why);
             return -1;
         }
-        err = target_write(t, dst, m);
-        free(dst);
         if (err) {
             target_error(t, err);
             return -1;
@@ -507,6 +549,10 @@ int cli_decompress(const cli_opts *o)
         cli_error("nmdl", "cannot create a decompression context");
     else if (nmdl_dctx_set_threads(j.dctx, cli_threads(o)))
         cli_error("nmdl", "invalid thread count");
+    else if (o->memory && nmdl_dctx_set_memory(j.dctx, o->memory))
+        cli_error("--memory", "must be at least 1M");
+    else if (o->max_ratio >= 0 && nmdl_dctx_set_max_ratio(j.dctx, (uint64_t)o->max_ratio))
+        cli_error("--max-ratio", "invalid");
     else {
         nmdl_dctx_set_progress(j.dctx, cli_bar_init(&bar, o->verbosity), &bar);
         status = run_all(&j);

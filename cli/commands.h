@@ -30,9 +30,10 @@ int cli_stdin_console(const char *in, int force);
 /* The frame at the start of src[0..n), n > 0 bytes being the rest of a file
  * of one or more frames: its length and info (validated). An nmdl_error. */
 int cli_next_frame(const uint8_t *src, size_t n, nmdl_info *info, size_t *len);
-/* "nmdl: NAME: problem" for the file's k-th frame (from 0), which starts at
- * byte `at`; the frame is named from the second on. */
-void cli_frame_error(const char *name, int k, size_t at, int rc);
+/* "nmdl: NAME: problem (why)" for the file's k-th frame (from 0), which
+ * starts at byte `at`; the frame is named from the second on, and why (the
+ * decoder's detail, or "") is left out when empty. */
+void cli_frame_error(const char *name, int k, size_t at, int rc, const char *why);
 /* Threads to use: -T, or one per online core when it is 0. */
 int cli_threads(const cli_opts *o);
 /* The compression options into the context; non-zero when one is

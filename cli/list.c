@@ -54,7 +54,7 @@ static int list_file(const char *in, int force, row *r)
     do {
         nmdl_info info;
         if ((rc = cli_next_frame(src + at, n - at, &info, &len))) {
-            cli_frame_error(name, r->frames, at, rc);
+            cli_frame_error(name, r->frames, at, rc, "");
             break;
         }
         row one = {1, (int)info.method, info.file_bytes, info.original_bytes,

@@ -1,6 +1,11 @@
 /*
- * error.c: names of errors and methods for the public API.
+ * error.c: names of errors and methods for the public API, and the
+ * details beside them (error.h).
  */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nmdl.h"
@@ -24,6 +29,7 @@ static const struct {
     {NMDL_ERR_UNSUPPORTED, "NMDL_ERR_UNSUPPORTED",
      "method not supported by this version of nmdl"},
     {NMDL_ERR_CANCELED, "NMDL_ERR_CANCELED", "canceled"},
+    {NMDL_ERR_LIMIT, "NMDL_ERR_LIMIT", "exceeds a limit"},
 };
 
 static int find(int err)
@@ -44,6 +50,17 @@ const char *nmdl_error_name(int err)
 {
     int i = find(err);
     return i < 0 ? "NMDL_ERR_UNKNOWN" : errors[i].name;
+}
+
+int nmdl_why(char *why, int err, const char *fmt, ...)
+{
+    if (why) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, NMDL_WHY_MAX, fmt, ap);
+        va_end(ap);
+    }
+    return err;
 }
 
 const char *nmdl_version(void)

@@ -14,6 +14,7 @@
 #include "../model/infer.h"
 #include "quant.h"
 #include "../model/train.h"
+#include "error.h"
 #include "freq.h"
 #include "rate.h"
 #include "rc.h"
@@ -98,12 +99,17 @@ void nmdl_neural_segment(size_t n, int S, int s, size_t *start, size_t *len)
 
 /* ------------------------------------------------------------ coding */
 
-/* A group of consecutive segments coded in lockstep by one thread. */
+#define GROUP_SEGMENTS 4 /* segments one thread codes in lockstep: one pass
+                            over the weights serves them all (SEG_BLOCK in
+                            model/infer.c) */
+
+/* A group of consecutive segments coded in lockstep by one thread; the
+ * arrays are indexed by segment, from the group's first. */
 typedef struct group {
-    int s0, ns;            /* first segment, how many */
+    int ns;                /* how many segments */
     const uint8_t **in;    /* encode: each segment's bytes */
     uint8_t **out;         /* decode: where each segment's bytes go */
-    size_t *len;           /* each segment's length */
+    const size_t *len;     /* each segment's length */
     nmdl_rc_enc *enc;      /* encode: one coder per segment */
     nmdl_rc_dec *dec;      /* decode: one coder per segment */
     nmdl_prog *prog;       /* counts the bytes coded; may be NULL */
@@ -125,16 +131,22 @@ static int decode_byte(nmdl_rc_dec *d, const uint32_t *cum, int bits, uint8_t *b
     return rc;
 }
 
+/* Bytes a group of ns segments holds while coding: the pass's caches and
+ * activations, the probabilities and the tokens. */
+static size_t group_bytes(const nmdl_model_config *cfg, int ns)
+{
+    return nmdl_inf_state_bytes(cfg, ns) + (size_t)ns * (256 * sizeof(float) + 1);
+}
+
 /* Runs the model over a group, encoding or decoding every byte after the
  * first of each segment; the first is coded with 8 plain bits. */
-static int code_group(const nmdl_model_config *cfg, const float *params, group *g,
-                      int decode)
+static int code_group(const nmdl_inf_weights *w, group *g, int decode)
 {
     uint32_t uniform[257]; /* the table of 8 plain bits */
     for (int i = 0; i <= 256; i++)
         uniform[i] = (uint32_t)i;
     nmdl_inf *f;
-    int rc = nmdl_inf_create(cfg, params, g->ns, &f);
+    int rc = nmdl_inf_create_shared(w, g->ns, &f);
     float *probs = malloc((size_t)g->ns * 256 * sizeof(float));
     uint8_t *tok = calloc((size_t)g->ns, 1);
     if (rc || !probs || !tok) {
@@ -178,32 +190,38 @@ static int code_group(const nmdl_model_config *cfg, const float *params, group *
     return rc;
 }
 
-/* The groups of code_all, as tasks of nmdl_prog_parallel. */
-typedef struct groups {
-    const nmdl_model_config *cfg;
-    const float *params;
-    int S, G, decode;
-    const group *proto;
-} groups;
-
-static int group_task(void *ctx, int k)
+/* Segments in flight on `threads` threads: GROUP_SEGMENTS each, at most S. */
+static int in_flight(int threads, int S)
 {
-    const groups *a = ctx;
-    const group *p = a->proto;
-    int s0 = (int)((long)k * a->S / a->G), s1 = (int)((long)(k + 1) * a->S / a->G);
-    group g = {s0, s1 - s0, p->in ? p->in + s0 : NULL, p->out ? p->out + s0 : NULL,
-               p->len + s0, p->enc ? p->enc + s0 : NULL, p->dec ? p->dec + s0 : NULL,
-               p->prog, p->byte_work};
-    return code_group(a->cfg, a->params, &g, a->decode);
+    return threads <= (S - 1) / GROUP_SEGMENTS ? threads * GROUP_SEGMENTS : S;
 }
 
-/* Splits S segments into G groups; runs them on up to G threads. */
-static int code_all(const nmdl_model_config *cfg, const float *params, int S,
-                    int threads, group *proto, int decode)
+/* Segments [s0, s0 + n) of `all` in G groups of consecutive segments, as
+ * tasks of nmdl_prog_parallel; every thread reads the same weights. */
+typedef struct batch {
+    const nmdl_inf_weights *w;
+    const group *all;
+    int s0, n, G, decode;
+} batch;
+
+static int batch_task(void *ctx, int k)
 {
-    int G = threads < S ? threads : S;
-    groups a = {cfg, params, S, G < 1 ? 1 : G, decode, proto};
-    return nmdl_prog_parallel(proto->prog, a.G, a.G, group_task, &a);
+    const batch *b = ctx;
+    const group *all = b->all;
+    int s = b->s0 + (int)((long)k * b->n / b->G);
+    int e = b->s0 + (int)((long)(k + 1) * b->n / b->G);
+    group g = {e - s, all->in ? all->in + s : NULL, all->out ? all->out + s : NULL,
+               all->len + s, all->enc ? all->enc + s : NULL, all->dec ? all->dec + s : NULL,
+               all->prog, all->byte_work};
+    return code_group(b->w, &g, b->decode);
+}
+
+/* Codes segments [s0, s1) of `all` in G groups on up to G threads. */
+static int code_batch(const nmdl_inf_weights *w, const group *all, int s0,
+                      int s1, int G, int decode)
+{
+    batch b = {w, all, s0, s1 - s0, G < s1 - s0 ? G : s1 - s0, decode};
+    return nmdl_prog_parallel(all->prog, b.G, b.G, batch_task, &b);
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -217,29 +235,34 @@ static size_t put_varint(uint8_t *p, uint64_t v)
     return n;
 }
 
-/* Codes every segment and assembles the data part. */
-static int encode_data(const nmdl_model_config *cfg, const float *params,
-                       const uint8_t *src, size_t n, int threads, nmdl_prog *prog,
-                       uint8_t **data, size_t *data_len, int *segments)
+int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
+                            const uint8_t *src, size_t n, int S, int threads,
+                            nmdl_prog *prog, uint8_t **data, size_t *data_len)
 {
-    const int S = nmdl_neural_segments(n);
+    if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1)
+        return NMDL_ERR_ARG;
     const uint8_t **in = calloc((size_t)S, sizeof *in);
     size_t *len = calloc((size_t)S, sizeof *len);
     nmdl_rc_enc *enc = calloc((size_t)S, sizeof *enc);
     uint8_t **streams = calloc((size_t)S, sizeof *streams);
     size_t *slen = calloc((size_t)S, sizeof *slen);
+    nmdl_inf_weights *w = NULL;
     int rc = in && len && enc && streams && slen ? NMDL_OK : NMDL_ERR_NOMEM;
+    if (!rc)
+        rc = nmdl_inf_weights_create(cfg, params, &w);
     for (int s = 0; !rc && s < S; s++) {
         size_t start;
         nmdl_neural_segment(n, S, s, &start, &len[s]);
         in[s] = src + start;
         nmdl_rc_enc_init(&enc[s]);
     }
-    group proto = {0, S, in, NULL, len, enc, NULL, prog, code_byte_work(cfg, n, threads)};
+    const group all = {S, in, NULL, len, enc, NULL, prog, code_byte_work(cfg, n, threads)};
     if (!rc)
-        rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * proto.byte_work, (long)n);
-    if (!rc)
-        rc = code_all(cfg, params, S, threads, &proto, 0);
+        rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * all.byte_work, (long)n);
+    const int live = in_flight(threads, S);
+    for (int s0 = 0; !rc && s0 < S; s0 += live)
+        rc = code_batch(w, &all, s0, s0 + live < S ? s0 + live : S, threads, 0);
+    nmdl_inf_weights_free(w);
     size_t total = 10 * ((size_t)S + 1);
     for (int s = 0; s < S && enc; s++) {
         int r = nmdl_rc_enc_finish(&enc[s], &streams[s], &slen[s]);
@@ -260,7 +283,6 @@ static int encode_data(const nmdl_model_config *cfg, const float *params,
         }
         *data = p;
         *data_len = k;
-        *segments = S;
     }
     for (int s = 0; streams && s < S; s++)
         free(streams[s]);
@@ -321,7 +343,7 @@ static int check_neural_params(const nmdl_neural_params *p, size_t n)
 {
     if (!p || p->effort < 1 || p->effort > 9 || p->threads < 1 || n < 2 ||
         p->weights < NMDL_WEIGHTS_ROUND || p->weights > NMDL_WEIGHTS_L0_PMMP ||
-        (p->cfg && nmdl_model_config_check(p->cfg)))
+        (p->cfg && nmdl_q_check_config(p->cfg, NULL))) /* what decoders take */
         return NMDL_ERR_ARG;
     return NMDL_OK;
 }
@@ -510,9 +532,10 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
     rc = rebuilt ? encode_model(p, &plan, src, n, m, &qm, rebuilt, model, model_len, &r)
                  : NMDL_ERR_NOMEM;
     double t0 = nmdl_prog_now();
+    r.segments = nmdl_neural_segments(n);
     if (!rc)
-        rc = encode_data(&plan.cfg, rebuilt, src, n, p->threads, p->prog, data, data_len,
-                         &r.segments);
+        rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, p->threads,
+                                     p->prog, data, data_len);
     r.code_s = nmdl_prog_now() - t0;
     r.n_params = m->lay.n_params;
     if (!rc) {
@@ -550,82 +573,186 @@ static int get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
     return NMDL_ERR_CORRUPT;
 }
 
+/* What the decoder keeps per segment: its stream, its place and its
+ * coder. */
+typedef struct seg_table {
+    int S;
+    const uint8_t **streams;
+    size_t *slen, *start, *len;
+    uint8_t **out;
+    nmdl_rc_dec *dec;
+} seg_table;
+
+#define SEG_TABLE_BYTES (3 * sizeof(void *) + 3 * sizeof(size_t) + sizeof(nmdl_rc_dec))
+
+static void seg_table_free(seg_table *t)
+{
+    free(t->streams), free(t->slen), free(t->start), free(t->len);
+    free(t->out), free(t->dec);
+}
+
 /* The segment table: S and each stream's place, checked to fill the data
- * part exactly. */
-static int parse_segments(const uint8_t *data, size_t len, size_t n, int *S,
-                          const uint8_t ***streams, size_t **slen)
+ * part exactly; each segment's place in the n bytes of output. */
+static int parse_segments(const uint8_t *data, size_t len, size_t n, seg_table *t,
+                          char *why)
 {
     size_t pos = 0;
     uint64_t v;
     int rc = get_varint(data, len, &pos, &v);
     if (rc)
-        return rc;
+        return nmdl_why(why, rc, "data part: segment count cut short or too long");
     if (v < 1 || v > NMDL_NEURAL_MAX_SEGMENTS || v > n)
-        return NMDL_ERR_CORRUPT;
-    *S = (int)v;
-    *streams = calloc(v, sizeof **streams);
-    *slen = calloc(v, sizeof **slen);
-    if (!*streams || !*slen)
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "data part: %llu segments, outside "
+                        "1..min(%d, original length %zu)", (unsigned long long)v,
+                        NMDL_NEURAL_MAX_SEGMENTS, n);
+    const size_t S = (size_t)v;
+    t->S = (int)S;
+    t->streams = calloc(S, sizeof *t->streams);
+    t->slen = calloc(S, sizeof *t->slen);
+    t->start = calloc(S, sizeof *t->start);
+    t->len = calloc(S, sizeof *t->len);
+    t->out = calloc(S, sizeof *t->out);
+    t->dec = calloc(S, sizeof *t->dec);
+    if (!t->streams || !t->slen || !t->start || !t->len || !t->out || !t->dec)
         return NMDL_ERR_NOMEM;
     size_t total = 0;
-    for (int s = 0; s < *S; s++) {
+    for (size_t s = 0; s < S; s++) {
         if ((rc = get_varint(data, len, &pos, &v)))
-            return rc;
-        if (v > len)
-            return NMDL_ERR_CORRUPT;
-        (*slen)[s] = (size_t)v;
-        total += (size_t)v;
+            return nmdl_why(why, rc, "data part: length of segment %zu cut short "
+                            "or too long", s);
+        total += v <= len ? (size_t)v : len + 1;
         if (total > len)
-            return NMDL_ERR_CORRUPT;
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "data part: segment lengths "
+                            "exceed the part's %zu bytes", len);
+        t->slen[s] = (size_t)v;
+        nmdl_neural_segment(n, t->S, (int)s, &t->start[s], &t->len[s]);
     }
     if (total != len - pos)
-        return total > len - pos ? NMDL_ERR_TRUNCATED : NMDL_ERR_CORRUPT;
-    for (int s = 0; s < *S; s++) {
-        (*streams)[s] = data + pos;
-        pos += (*slen)[s];
+        return nmdl_why(why, total > len - pos ? NMDL_ERR_TRUNCATED : NMDL_ERR_CORRUPT,
+                        "data part: segment lengths add up to %zu bytes, not the "
+                        "%zu after the table", total, len - pos);
+    for (size_t s = 0; s < S; s++) {
+        t->streams[s] = data + pos;
+        pos += t->slen[s];
     }
     return NMDL_OK;
 }
 
-int nmdl_neural_decode(const uint8_t *model, size_t model_len,
-                       const uint8_t *data, size_t data_len, uint8_t *dst,
-                       size_t n, int threads, nmdl_prog *prog)
+static uint64_t max64(uint64_t a, uint64_t b)
 {
-    if (n < 1 || threads < 1)
-        return NMDL_ERR_CORRUPT;
+    return a > b ? a : b;
+}
+
+/* Peak bytes of decoding S segments of n bytes, `live` of them at a time
+ * in G groups, besides the input and (unless streaming) the output: the
+ * larger of building the weights (the model part's levels beside the float
+ * parameters, then the parameters beside the weights) and coding (the
+ * weights, each group's state and, when streaming, the batch's output),
+ * plus the segment table throughout. */
+uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
+                                  int live, int G, int streaming)
+{
+    nmdl_tf_layout lay;
+    nmdl_tf_layout_make(cfg, &lay);
+    uint64_t levels = 4 * (uint64_t)lay.n_params + 12 * (uint64_t)lay.n_tensors;
+    for (int k = 0; k < lay.n_tensors; k++)
+        levels += (uint64_t)lay.tensor[k].rows + sizeof(size_t);
+    const uint64_t params = 4 * (uint64_t)lay.n_params;
+    const uint64_t weights = nmdl_inf_weights_bytes(cfg);
+    const uint64_t build = max64(levels + params, params + weights);
+    const int per_group = (live + G - 1) / G;
+    const uint64_t code = weights + (uint64_t)G * group_bytes(cfg, per_group) +
+                          (streaming ? (uint64_t)live * (n / (size_t)S + 1) : 0);
+    return max64(build, code) + (uint64_t)S * SEG_TABLE_BYTES;
+}
+
+/* The most segments in flight, and their groups, that decoding can afford
+ * within p->memory: up to GROUP_SEGMENTS per thread; fewer when memory is
+ * short, refused when one segment does not fit. */
+static int plan(const nmdl_neural_dec *p, const nmdl_model_config *c, int S,
+                size_t n, int *live, int *G)
+{
+    const uint64_t cache = (uint64_t)S * c->n_layer * 2 * c->ctx * c->d_model * sizeof(float);
+    if (cache > MAX_KV_BYTES)
+        return nmdl_why(p->why, NMDL_ERR_CORRUPT, "data part: the caches of %d "
+                        "segments take %llu MiB, more than 4 GiB", S,
+                        (unsigned long long)(cache >> 20));
+    const int streaming = p->sink != NULL;
+    for (int L = in_flight(p->threads, S); L >= 1; L--) {
+        *live = L;
+        *G = p->threads < L ? p->threads : L;
+        if (nmdl_neural_decode_bytes(c, S, n, L, *G, streaming) <= p->memory)
+            return NMDL_OK;
+    }
+    uint64_t need = nmdl_neural_decode_bytes(c, S, n, 1, 1, streaming);
+    return nmdl_why(p->why, NMDL_ERR_LIMIT, "memory: decoding needs %.1f MiB, "
+                    "above the limit of %.1f MiB", (double)need / 1048576.0,
+                    (double)p->memory / 1048576.0);
+}
+
+/* The shared weights from the model part: levels, float parameters, then
+ * the weights, each freed as soon as the next is made. */
+static int build_weights(const uint8_t *model, size_t len, nmdl_inf_weights **w,
+                         char *why)
+{
     nmdl_qmodel qm;
-    int rc = nmdl_q_decode(model, model_len, &qm), S = 0;
+    int rc = nmdl_q_decode(model, len, &qm);
+    if (rc)
+        return nmdl_why(why, rc, "model part: %s in the steps or levels",
+                        nmdl_strerror(rc));
+    float *params = malloc(qm.lay.n_params * sizeof(float));
+    if (params)
+        nmdl_q_dequantize(&qm, params);
+    const nmdl_model_config cfg = qm.cfg;
+    nmdl_q_free(&qm);
+    rc = params ? nmdl_inf_weights_create(&cfg, params, w) : NMDL_ERR_NOMEM;
+    free(params);
+    return rc;
+}
+
+/* Decodes segments [s0, s1) into their places (dst, or buf from the
+ * batch's first byte) and, when streaming, hands the batch over. */
+static int decode_batch(const nmdl_neural_dec *p, const nmdl_inf_weights *w,
+                        seg_table *t, int s0, int s1, int G, uint8_t *dst,
+                        uint8_t *buf)
+{
+    int rc = NMDL_OK;
+    for (int s = s0; !rc && s < s1; s++) {
+        t->out[s] = buf ? buf + (t->start[s] - t->start[s0]) : dst + t->start[s];
+        rc = nmdl_rc_dec_init(&t->dec[s], t->streams[s], t->slen[s]);
+    }
+    const group all = {t->S, NULL, t->out, t->len, NULL, t->dec, p->prog, 1.0};
+    if (!rc && (rc = code_batch(w, &all, s0, s1, G, 1)) && rc != NMDL_ERR_NOMEM)
+        return nmdl_why(p->why, rc, "data part: %s in segments %d..%d",
+                        nmdl_strerror(rc), s0, s1 - 1);
+    if (!rc && buf)
+        rc = p->sink(p->user, buf, t->start[s1 - 1] + t->len[s1 - 1] - t->start[s0]);
+    return rc;
+}
+
+int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
+                       size_t model_len, const uint8_t *data, size_t data_len,
+                       uint8_t *dst, size_t n)
+{
+    if (n < 1 || p->threads < 1 || (!dst && !p->sink))
+        return NMDL_ERR_ARG;
+    nmdl_model_config cfg;
+    int per_row, live = 1, G = 1;
+    int rc = nmdl_q_read_header(model, model_len, &cfg, &per_row, p->why);
     if (rc)
         return rc;
-    const uint8_t **streams = NULL;
-    size_t *slen = NULL, *len = NULL;
-    uint8_t **out = NULL;
-    nmdl_rc_dec *dec = NULL;
-    float *params = NULL;
-    const nmdl_model_config *c = &qm.cfg;
-    rc = parse_segments(data, data_len, n, &S, &streams, &slen);
-    if (!rc && (uint64_t)S * c->n_layer * 2 * c->ctx * c->d_model * sizeof(float) > MAX_KV_BYTES)
-        rc = NMDL_ERR_TOO_LARGE;
-    if (!rc) {
-        len = calloc((size_t)S, sizeof *len);
-        out = calloc((size_t)S, sizeof *out);
-        dec = calloc((size_t)S, sizeof *dec);
-        params = malloc(qm.lay.n_params * sizeof(float));
-        if (!len || !out || !dec || !params)
-            rc = NMDL_ERR_NOMEM;
-    }
-    for (int s = 0; !rc && s < S; s++) {
-        size_t start;
-        nmdl_neural_segment(n, S, s, &start, &len[s]);
-        out[s] = dst + start;
-        rc = nmdl_rc_dec_init(&dec[s], streams[s], slen[s]);
-    }
-    if (!rc) {
-        nmdl_q_dequantize(&qm, params);
-        group proto = {0, S, NULL, out, len, NULL, dec, prog, 1.0};
-        rc = code_all(c, params, S, threads, &proto, 1);
-    }
-    free(streams), free(slen), free(len), free(out), free(dec), free(params);
-    nmdl_q_free(&qm);
+    seg_table t = {0};
+    nmdl_inf_weights *w = NULL;
+    uint8_t *buf = NULL;
+    if (!(rc = parse_segments(data, data_len, n, &t, p->why)) &&
+        !(rc = plan(p, &cfg, t.S, n, &live, &G)))
+        rc = build_weights(model, model_len, &w, p->why);
+    if (!rc && p->sink && !(buf = malloc((size_t)live * (n / (size_t)t.S + 1))))
+        rc = NMDL_ERR_NOMEM;
+    for (int s0 = 0; !rc && s0 < t.S; s0 += live)
+        rc = decode_batch(p, w, &t, s0, s0 + live < t.S ? s0 + live : t.S, G, dst, buf);
+    free(buf);
+    nmdl_inf_weights_free(w);
+    seg_table_free(&t);
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * neural.h: the neural method, a two-part code. Part one (the model part)
  * is a transformer trained on the input, quantized and entropy-coded
- * (model/quant.h); part two (the data part) is the input arithmetic-coded
+ * (codec/quant.h); part two (the data part) is the input arithmetic-coded
  * under that quantized model, cut into segments coded as independent
  * streams so that decoding can use every core.
  *
@@ -77,10 +77,41 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
                        size_t n, uint8_t **model, size_t *model_len,
                        uint8_t **data, size_t *data_len,
                        nmdl_neural_report *report);
-/* Rebuilds n bytes into dst from the two parts, counting one work unit
- * per byte in prog's current phase (prog may be NULL). */
-int nmdl_neural_decode(const uint8_t *model, size_t model_len,
-                       const uint8_t *data, size_t data_len, uint8_t *dst,
-                       size_t n, int threads, nmdl_prog *prog);
+/* The data part alone: src[0..n) in S segments (1 <= S <= min(256, n))
+ * under the parameters params of cfg (as a decoder rebuilds them). */
+int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
+                            const uint8_t *src, size_t n, int S, int threads,
+                            nmdl_prog *prog, uint8_t **data, size_t *data_len);
+
+/* Takes each decoded batch of consecutive segments, in order: the bytes
+ * [start, start + len) of the output after those handed over before.
+ * NMDL_OK to go on; anything else stops decoding and is returned. */
+typedef int (*nmdl_neural_sink)(void *user, const uint8_t *p, size_t len);
+
+typedef struct nmdl_neural_dec {
+    int threads;           /* >= 1 */
+    uint64_t memory;       /* bytes decoding may take besides its input and
+                              dst (nmdl_neural_decode_bytes) */
+    nmdl_neural_sink sink; /* NULL: dst holds the whole output */
+    void *user;
+    char *why;             /* NMDL_WHY_MAX bytes for the detail of an error
+                              (codec/error.h), or NULL */
+    nmdl_prog *prog;       /* counts one work unit per byte decoded in its
+                              current phase; may be NULL */
+} nmdl_neural_dec;
+
+/* Rebuilds n bytes from the two parts, into dst or through p->sink. The
+ * model part's shape, the segment table and the memory needed are checked
+ * before anything is allocated; up to 4 segments per thread are decoded
+ * at a time, fewer when memory is short, over one shared copy
+ * of the weights. */
+int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
+                       size_t model_len, const uint8_t *data, size_t data_len,
+                       uint8_t *dst, size_t n);
+/* Peak bytes nmdl_neural_decode takes for a model of shape cfg and S
+ * segments over n bytes, `live` segments at a time in G groups (with
+ * `streaming`, the batch's output counts too). */
+uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
+                                  int live, int G, int streaming);
 
 #endif /* NMDL_NEURAL_H */

@@ -15,6 +15,7 @@
 #include "../container/frame.h"
 #include "quant.h"
 #include "../model/train.h"
+#include "error.h"
 #include "neural.h"
 #include "nmdl.h"
 
@@ -48,6 +49,9 @@ struct nmdl_dctx {
     int threads;
     nmdl_progress_fn progress;  /* may be NULL */
     void *progress_user;
+    uint64_t memory;    /* bytes decoding may take (nmdl_dctx_set_memory) */
+    uint64_t max_ratio; /* neural: output bytes per frame byte; 0: any */
+    char why[NMDL_WHY_MAX]; /* detail of the last error */
     ZSTD_DCtx *zd;
 };
 
@@ -227,18 +231,26 @@ void nmdl_cctx_report(const nmdl_cctx *c, nmdl_compress_report *r)
     *r = c->report;
 }
 
-size_t nmdl_compress_bound(size_t src_len)
+/* Inputs nmdl_compress takes: a frame's lengths are below 2^63, and the
+ * bound must not wrap. */
+static int too_large(size_t src_len)
 {
-    return src_len + NMDL_FRAME_OVERHEAD_MAX;
+    return src_len > SIZE_MAX - NMDL_FRAME_OVERHEAD_MAX || (uint64_t)src_len >> 62;
 }
 
-/* One zstd frame of src, in a malloc'd buffer, as the phase "zstd" of
- * job. The worker count is always at least one so that the output is the
- * same for every thread count; fed a slice of output at a time, zstd
- * writes the same frame as ZSTD_compress2 (tested) and returns between
- * blocks. */
+size_t nmdl_compress_bound(size_t src_len)
+{
+    return too_large(src_len) ? 0 : src_len + NMDL_FRAME_OVERHEAD_MAX;
+}
+
+/* One zstd frame of src written to out, which has room for cap bytes, as
+ * the phase "zstd" of job: *out_len is 0 when the frame would not fit (it
+ * would not be smaller than cap). The worker count is always at least one
+ * so that the output is the same for every thread count; fed a slice of
+ * output at a time, zstd writes the same frame as ZSTD_compress2 (tested)
+ * and returns between blocks. */
 static int zstd_part(nmdl_cctx *c, const void *src, size_t n, nmdl_prog *job,
-                     uint8_t **out, size_t *out_len)
+                     uint8_t *out, size_t cap, size_t *out_len)
 {
     ZSTD_CCtx *z = c->zc;
     ZSTD_CCtx_reset(z, ZSTD_reset_session_and_parameters);
@@ -248,31 +260,25 @@ static int zstd_part(nmdl_cctx *c, const void *src, size_t n, nmdl_prog *job,
         ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_nbWorkers, c->threads)) ||
         ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(z, n)))
         return NMDL_ERR_BACKEND;
-    size_t cap = ZSTD_compressBound(n);
-    uint8_t *buf = malloc(cap ? cap : 1);
-    if (!buf)
-        return NMDL_ERR_NOMEM;
     ZSTD_inBuffer in = {src, n, 0};
-    ZSTD_outBuffer o = {buf, 0, 0};
+    ZSTD_outBuffer o = {out, 0, 0};
     size_t left = 1;
+    *out_len = 0;
     int rc = nmdl_prog_phase(job, NMDL_PHASE_ZSTD, ZSTD_COST * (double)n, 0);
     while (!rc && left) {
         size_t before = o.pos;
         o.size = cap - o.pos < ZSTD_SLICE ? cap : o.pos + ZSTD_SLICE;
         left = ZSTD_compressStream2(z, &o, &in, ZSTD_e_end);
-        if (ZSTD_isError(left) || (left && o.pos == cap))
-            rc = ZSTD_isError(left) && ZSTD_getErrorCode(left) == ZSTD_error_memory_allocation
-                     ? NMDL_ERR_NOMEM : NMDL_ERR_BACKEND;
-        else /* the input's progress is not known: output bytes as steps */
-            rc = nmdl_prog_add(job, left ? 0 : ZSTD_COST * (double)n, (long)(o.pos - before));
+        if (ZSTD_isError(left))
+            return ZSTD_getErrorCode(left) == ZSTD_error_memory_allocation
+                       ? NMDL_ERR_NOMEM : NMDL_ERR_BACKEND;
+        if (left && o.pos == cap) /* does not fit: the phase is done */
+            return nmdl_prog_add(job, ZSTD_COST * (double)n, (long)(o.pos - before));
+        /* the input's progress is not known: output bytes as steps */
+        rc = nmdl_prog_add(job, left ? 0 : ZSTD_COST * (double)n, (long)(o.pos - before));
     }
-    if (rc) {
-        free(buf);
-        return rc;
-    }
-    *out = buf;
-    *out_len = o.pos;
-    return NMDL_OK;
+    *out_len = rc ? 0 : o.pos;
+    return rc;
 }
 
 /* ------------------------------------------------------------ report
@@ -341,7 +347,7 @@ static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
 /* A candidate frame: its parts and the size it would take. */
 typedef struct candidate {
     nmdl_frame f;
-    uint8_t *model, *data; /* owned parts, freed at the end */
+    uint8_t *model, *data; /* parts this call allocated (neural), freed at the end */
     size_t size;           /* 0: not produced */
     uint8_t report[REPORT_BYTES];
 } candidate;
@@ -350,14 +356,7 @@ static void frame_of(candidate *k, unsigned method, uint64_t n, const uint8_t *s
                      const uint8_t *model, size_t model_len, const uint8_t *data,
                      size_t data_len)
 {
-    memset(&k->f, 0, sizeof k->f);
-    k->f.method = method;
-    k->f.original_len = n;
-    k->f.content_sum = sum;
-    k->f.model = model;
-    k->f.model_len = model_len;
-    k->f.data = data;
-    k->f.data_len = data_len;
+    k->f = nmdl_frame_of(method, n, sum, model, model_len, data, data_len);
     k->size = nmdl_frame_size(&k->f);
 }
 
@@ -466,12 +465,30 @@ static int smallest(const candidate *k, int n)
     return best;
 }
 
-/* Compresses into a malloc'd frame. */
+/* Where the frame goes: the caller's buffer, or one of the bound's size
+ * that this call allocates and trims. The zstd candidate is made in place,
+ * after room for the largest header it can have, and moved down when it
+ * wins: no buffer of the input's size besides the destination. */
+typedef struct dest {
+    uint8_t *p;
+    size_t cap;
+    int alloc;
+} dest;
+
 static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
-                          uint8_t **dst, size_t *dst_len)
+                          dest *o, size_t *dst_len)
 {
-    if (src_len > SIZE_MAX - NMDL_FRAME_OVERHEAD_MAX || src_len >> 62)
+    if (too_large(src_len))
         return NMDL_ERR_TOO_LARGE;
+    const size_t at = nmdl_frame_header_bound(src_len), room = at + 2 * NMDL_FRAME_SUM_BYTES;
+    const int any_zstd = !c->fallback && c->method == NMDL_METHOD_ZSTD;
+    if (o->alloc) {
+        o->cap = nmdl_compress_bound(src_len);
+        if (any_zstd && room + ZSTD_compressBound(src_len) > o->cap)
+            o->cap = room + ZSTD_compressBound(src_len);
+        if (!(o->p = malloc(o->cap)))
+            return NMDL_ERR_NOMEM;
+    }
     memset(&c->report, 0, sizeof c->report);
     c->report.stopped_phase = -1;
     nmdl_neural_params np;
@@ -490,9 +507,13 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     candidate k[3];
     memset(k, 0, sizeof k);
     frame_of(&k[STORED], NMDL_METHOD_STORED, src_len, sum, NULL, 0, src, src_len);
+    size_t zlen = 0, zcap = o->cap > room ? o->cap - room : 0;
+    if (!any_zstd && zcap > src_len) /* longer would lose to the stored bytes */
+        zcap = src_len;
     double t0 = nmdl_prog_now();
-    if (c->method != NMDL_METHOD_STORED && !(rc = zstd_part(c, src, src_len, &job, &k[ZSTD].data, &k[ZSTD].f.data_len)))
-        frame_of(&k[ZSTD], NMDL_METHOD_ZSTD, src_len, sum, NULL, 0, k[ZSTD].data, k[ZSTD].f.data_len);
+    if (c->method != NMDL_METHOD_STORED && zcap &&
+        !(rc = zstd_part(c, src, src_len, &job, o->p + at, zcap, &zlen)) && zlen)
+        frame_of(&k[ZSTD], NMDL_METHOD_ZSTD, src_len, sum, NULL, 0, o->p + at, zlen);
     c->report.zstd_s = nmdl_prog_now() - t0;
     if (!rc && neural)
         rc = neural_candidate(c, &np, src, src_len, sum, &k[NEURAL]);
@@ -502,7 +523,7 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
         int classic = smallest(k, 2), best = smallest(k, 3);
         if (!c->fallback) /* the requested method, whatever its size */
             best = c->method == NMDL_METHOD_NEURAL && k[NEURAL].size ? NEURAL
-                   : c->method == NMDL_METHOD_ZSTD ? ZSTD : STORED;
+                   : c->method == NMDL_METHOD_ZSTD && k[ZSTD].size ? ZSTD : STORED;
         candidate *w = &k[best];
         if (k[NEURAL].size) { /* record the loser of neural against classic */
             w->f.has_alt = 1;
@@ -510,8 +531,14 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
             w->f.alt_size = best == NEURAL ? k[classic].size : k[NEURAL].size;
         }
         size_t size = nmdl_frame_size(&w->f);
-        *dst = malloc(size);
-        rc = *dst ? nmdl_frame_write(*dst, size, dst_len, &w->f) : NMDL_ERR_NOMEM;
+        if (o->alloc && size > o->cap) { /* neural without the fallback */
+            uint8_t *p = realloc(o->p, size);
+            rc = p ? NMDL_OK : NMDL_ERR_NOMEM;
+            if (p)
+                o->p = p, o->cap = size;
+        }
+        if (!rc)
+            rc = nmdl_frame_write(o->p, o->cap, dst_len, &w->f);
         c->report.method = (nmdl_method)w->f.method;
         c->report.neural_bytes = k[NEURAL].size ? nmdl_frame_size(&k[NEURAL].f) : 0;
         c->report.zstd_bytes = k[ZSTD].size;
@@ -519,10 +546,11 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     }
     if (!rc)
         nmdl_prog_finish(&job);
-    for (int i = 0; i < 3; i++) {
-        free(k[i].model);
-        if (i != STORED)
-            free(k[i].data);
+    free(k[NEURAL].model);
+    free(k[NEURAL].data);
+    if (o->alloc && !rc) { /* trim to the frame; shrinking keeps the bytes */
+        uint8_t *p = realloc(o->p, *dst_len);
+        o->p = p ? p : o->p;
     }
     return rc;
 }
@@ -592,17 +620,8 @@ int nmdl_compress(nmdl_cctx *c, void *dst, size_t dst_cap, size_t *dst_len,
 {
     if (!c || (!dst && dst_cap) || !dst_len || (!src && src_len))
         return NMDL_ERR_ARG;
-    uint8_t *frame = NULL;
-    size_t len = 0;
-    int rc = compress_frame(c, src, src_len, &frame, &len);
-    if (!rc && len > dst_cap)
-        rc = NMDL_ERR_DST_SIZE;
-    if (!rc) {
-        memcpy(dst, frame, len);
-        *dst_len = len;
-    }
-    free(frame);
-    return rc;
+    dest o = {dst, dst_cap, 0};
+    return compress_frame(c, src, src_len, &o, dst_len);
 }
 
 int nmdl_compress_alloc(nmdl_cctx *c, const void *src, size_t src_len,
@@ -610,11 +629,11 @@ int nmdl_compress_alloc(nmdl_cctx *c, const void *src, size_t src_len,
 {
     if (!c || !dst || !dst_len || (!src && src_len))
         return NMDL_ERR_ARG;
-    uint8_t *frame = NULL;
-    int rc = compress_frame(c, src, src_len, &frame, dst_len);
-    *dst = rc ? NULL : frame;
+    dest o = {NULL, 0, 1};
+    int rc = compress_frame(c, src, src_len, &o, dst_len);
+    *dst = rc ? NULL : o.p;
     if (rc)
-        free(frame);
+        free(o.p);
     return rc;
 }
 
@@ -626,10 +645,9 @@ nmdl_dctx *nmdl_dctx_create(void)
     if (!d)
         return NULL;
     d->threads = 1;
+    d->max_ratio = NMDL_MAX_RATIO_DEFAULT;
     d->zd = ZSTD_createDCtx();
-    if (!d->zd ||
-        ZSTD_isError(ZSTD_DCtx_setParameter(d->zd, ZSTD_d_windowLogMax,
-                                            ZSTD_METHOD_WINDOW_LOG))) {
+    if (!d->zd || nmdl_dctx_set_memory(d, NMDL_MEMORY_DEFAULT)) {
         nmdl_dctx_free(d);
         return NULL;
     }
@@ -660,19 +678,144 @@ int nmdl_dctx_set_threads(nmdl_dctx *d, int threads)
     return NMDL_OK;
 }
 
+int nmdl_dctx_set_memory(nmdl_dctx *d, uint64_t bytes)
+{
+    if (!d || bytes < NMDL_MEMORY_MIN)
+        return NMDL_ERR_ARG;
+    int wlog = 10; /* zstd's window: the largest power of two within the limit */
+    while (wlog < ZSTD_METHOD_WINDOW_LOG && (2ull << wlog) <= bytes)
+        wlog++;
+    ZSTD_DCtx_reset(d->zd, ZSTD_reset_session_only);
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(d->zd, ZSTD_d_windowLogMax, wlog)))
+        return NMDL_ERR_BACKEND;
+    d->memory = bytes;
+    return NMDL_OK;
+}
+
+int nmdl_dctx_set_max_ratio(nmdl_dctx *d, uint64_t ratio)
+{
+    if (!d)
+        return NMDL_ERR_ARG;
+    d->max_ratio = ratio;
+    return NMDL_OK;
+}
+
+const char *nmdl_dctx_error_detail(const nmdl_dctx *d)
+{
+    return d ? d->why : "";
+}
+
+/* Where the decoded bytes go as they come: the caller's writer, with the
+ * content checksum and the count kept on the way. */
+typedef struct out_sink {
+    nmdl_write_fn write;
+    void *user;
+    crypto_generichash_state sum;
+    uint64_t done;
+} out_sink;
+
+static int sink_put(void *user, const uint8_t *p, size_t n)
+{
+    out_sink *o = user;
+    crypto_generichash_update(&o->sum, p, n);
+    o->done += n;
+    return o->write(o->user, p, n);
+}
+
+static int zstd_error(nmdl_dctx *d, size_t r)
+{
+    switch (ZSTD_getErrorCode(r)) {
+    case ZSTD_error_memory_allocation:
+        return NMDL_ERR_NOMEM;
+    case ZSTD_error_frameParameter_windowTooLarge:
+        return nmdl_why(d->why, NMDL_ERR_LIMIT, "memory: the zstd frame's window "
+                        "exceeds the limit of %.1f MiB", (double)d->memory / 1048576.0);
+    default:
+        return nmdl_why(d->why, NMDL_ERR_CORRUPT, "zstd frame: %s", ZSTD_getErrorName(r));
+    }
+}
+
 /* The data part must be exactly one zstd frame that declares the original
- * length and decodes to exactly that many bytes. */
-static int zstd_decode(nmdl_dctx *d, const nmdl_frame *f, uint8_t *dst)
+ * length (and then decodes to exactly that many bytes). */
+static int zstd_check(nmdl_dctx *d, const nmdl_frame *f)
 {
     if (ZSTD_findFrameCompressedSize(f->data, f->data_len) != f->data_len ||
         ZSTD_getFrameContentSize(f->data, f->data_len) != f->original_len)
-        return NMDL_ERR_CORRUPT;
+        return nmdl_why(d->why, NMDL_ERR_CORRUPT, "zstd frame: not one frame of the "
+                        "data part's length that declares the original length");
+    return NMDL_OK;
+}
+
+static int zstd_decode(nmdl_dctx *d, const nmdl_frame *f, uint8_t *dst)
+{
+    int rc = zstd_check(d, f);
+    if (rc)
+        return rc;
     size_t r = ZSTD_decompressDCtx(d->zd, dst, (size_t)f->original_len,
                                    f->data, f->data_len);
     if (ZSTD_isError(r))
-        return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation
-                   ? NMDL_ERR_NOMEM : NMDL_ERR_CORRUPT;
+        return zstd_error(d, r);
     return r == f->original_len ? NMDL_OK : NMDL_ERR_CORRUPT;
+}
+
+/* The same in pieces of ZSTD_DStreamOutSize() bytes, through the sink;
+ * zstd holds the frame's window (at most the memory limit). */
+static int zstd_stream(nmdl_dctx *d, const nmdl_frame *f, out_sink *o)
+{
+    int rc = zstd_check(d, f);
+    if (rc)
+        return rc;
+    const size_t cap = ZSTD_DStreamOutSize();
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return NMDL_ERR_NOMEM;
+    ZSTD_DCtx_reset(d->zd, ZSTD_reset_session_only);
+    ZSTD_inBuffer in = {f->data, f->data_len, 0};
+    for (size_t r = 1; !rc && r != 0;) {
+        ZSTD_outBuffer out = {buf, cap, 0};
+        r = ZSTD_decompressStream(d->zd, &out, &in);
+        if (ZSTD_isError(r))
+            rc = zstd_error(d, r);
+        else if (out.pos)
+            rc = sink_put(o, buf, out.pos);
+        else if (r != 0 && in.pos == in.size) /* no progress: cut short */
+            rc = nmdl_why(d->why, NMDL_ERR_CORRUPT, "zstd frame: ends early");
+    }
+    free(buf);
+    return rc;
+}
+
+/* Parses a frame and applies the limits a header can be checked against. */
+static int open_frame(nmdl_dctx *d, const void *src, size_t src_len, nmdl_frame *f)
+{
+    d->why[0] = 0;
+    int rc = nmdl_frame_parse(src, src_len, f, d->why);
+    if (rc)
+        return rc;
+    const uint64_t n = f->original_len;
+    if (f->method == NMDL_METHOD_NEURAL && d->max_ratio &&
+        (n - 1) / d->max_ratio >= f->file_len) /* n > ratio x frame, no overflow */
+        return nmdl_why(d->why, NMDL_ERR_LIMIT, "ratio: %llu bytes from a frame of "
+                        "%zu, %.0f to 1, above the limit of %llu to 1",
+                        (unsigned long long)n, f->file_len, (double)n / (double)f->file_len,
+                        (unsigned long long)d->max_ratio);
+    return NMDL_OK;
+}
+
+static nmdl_neural_dec neural_params(nmdl_dctx *d, out_sink *o, nmdl_prog *job)
+{
+    nmdl_neural_dec p = {d->threads, d->memory, o ? sink_put : NULL, o, d->why, job};
+    return p;
+}
+
+/* The job of decoding frame f: one phase, a work unit per byte. */
+static int decode_job(nmdl_dctx *d, const nmdl_frame *f, nmdl_prog *job)
+{
+    double work[NMDL_PHASES] = {0};
+    work[NMDL_PHASE_DECODE] = (double)f->original_len;
+    nmdl_prog_start(job, d->progress, d->progress_user, d->threads, work, 0.0);
+    return nmdl_prog_phase(job, NMDL_PHASE_DECODE, work[NMDL_PHASE_DECODE],
+                           (long)f->original_len);
 }
 
 int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,
@@ -681,42 +824,74 @@ int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,
     if (!d || (!dst && dst_cap) || !dst_len || (!src && src_len))
         return NMDL_ERR_ARG;
     nmdl_frame f;
-    int rc = nmdl_frame_parse(src, src_len, &f);
+    int rc = open_frame(d, src, src_len, &f);
     if (rc)
         return rc;
     if (f.original_len > dst_cap)
         return NMDL_ERR_DST_SIZE;
     nmdl_prog job;
-    double work[NMDL_PHASES] = {0};
-    work[NMDL_PHASE_DECODE] = (double)f.original_len;
-    nmdl_prog_start(&job, d->progress, d->progress_user, d->threads, work, 0.0);
-    rc = nmdl_prog_phase(&job, NMDL_PHASE_DECODE, work[NMDL_PHASE_DECODE],
-                         (long)f.original_len);
+    rc = decode_job(d, &f, &job);
     if (!rc && f.method == NMDL_METHOD_STORED) {
         if (f.data_len)
             memcpy(dst, f.data, f.data_len);
     } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
         rc = zstd_decode(d, &f, dst);
     } else if (!rc) {
-        rc = nmdl_neural_decode(f.model, f.model_len, f.data, f.data_len, dst,
-                                (size_t)f.original_len, d->threads, &job);
+        nmdl_neural_dec p = neural_params(d, NULL, &job);
+        rc = nmdl_neural_decode(&p, f.model, f.model_len, f.data, f.data_len, dst,
+                                (size_t)f.original_len);
     }
     if (rc)
         return rc;
     uint8_t sum[NMDL_FRAME_SUM_BYTES];
     nmdl_frame_sum(dst, (size_t)f.original_len, sum);
     if (sodium_memcmp(sum, f.content_sum, sizeof sum) != 0)
-        return NMDL_ERR_CHECKSUM;
+        return nmdl_why(d->why, NMDL_ERR_CHECKSUM, "content checksum");
     *dst_len = (size_t)f.original_len;
     nmdl_prog_finish(&job);
     return NMDL_OK;
+}
+
+int nmdl_decompress_stream(nmdl_dctx *d, const void *src, size_t src_len,
+                           nmdl_write_fn write, void *user)
+{
+    if (!d || !write || (!src && src_len))
+        return NMDL_ERR_ARG;
+    nmdl_frame f;
+    int rc = open_frame(d, src, src_len, &f);
+    if (rc)
+        return rc;
+    out_sink o = {write, user, {{0}}, 0};
+    crypto_generichash_init(&o.sum, NULL, 0, NMDL_FRAME_SUM_BYTES);
+    nmdl_prog job;
+    rc = decode_job(d, &f, &job);
+    if (!rc && f.method == NMDL_METHOD_STORED) {
+        rc = f.data_len ? sink_put(&o, f.data, f.data_len) : NMDL_OK;
+    } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
+        rc = zstd_stream(d, &f, &o);
+    } else if (!rc) {
+        nmdl_neural_dec p = neural_params(d, &o, &job);
+        rc = nmdl_neural_decode(&p, f.model, f.model_len, f.data, f.data_len, NULL,
+                                (size_t)f.original_len);
+    }
+    if (!rc && o.done != f.original_len)
+        rc = nmdl_why(d->why, NMDL_ERR_CORRUPT, "decoded %llu bytes, not the "
+                      "original length %llu", (unsigned long long)o.done,
+                      (unsigned long long)f.original_len);
+    uint8_t sum[NMDL_FRAME_SUM_BYTES];
+    crypto_generichash_final(&o.sum, sum, sizeof sum);
+    if (!rc && sodium_memcmp(sum, f.content_sum, sizeof sum) != 0)
+        rc = nmdl_why(d->why, NMDL_ERR_CHECKSUM, "content checksum");
+    if (!rc)
+        nmdl_prog_finish(&job);
+    return rc;
 }
 
 /* The model shape and segment count of a neural frame, from the parts'
  * headers. */
 static int neural_info(const nmdl_frame *f, nmdl_info *info)
 {
-    int rc = nmdl_q_read_header(f->model, f->model_len, &info->model, &info->per_row);
+    int rc = nmdl_q_read_header(f->model, f->model_len, &info->model, &info->per_row, NULL);
     if (rc)
         return rc;
     nmdl_tf_layout lay;
@@ -738,7 +913,7 @@ int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
     if (!info || (!src && src_len))
         return NMDL_ERR_ARG;
     nmdl_frame f;
-    int rc = nmdl_frame_parse(src, src_len, &f);
+    int rc = nmdl_frame_parse(src, src_len, &f, NULL);
     if (rc)
         return rc;
     memset(info, 0, sizeof *info);
@@ -770,7 +945,7 @@ int nmdl_info_tensors(const void *src, size_t src_len, nmdl_tensor_info *out, in
         return NMDL_ERR_ARG;
     nmdl_frame f;
     nmdl_qmodel qm;
-    int rc = nmdl_frame_parse(src, src_len, &f);
+    int rc = nmdl_frame_parse(src, src_len, &f, NULL);
     if (!rc && f.method != NMDL_METHOD_NEURAL)
         rc = NMDL_ERR_METHOD;
     if (rc || (rc = nmdl_q_decode(f.model, f.model_len, &qm)))

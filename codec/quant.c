@@ -4,18 +4,17 @@
 #include "quant.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bitmodel.h"
+#include "error.h"
 
 #define Q_FLAG_TIED 1u
 #define Q_FLAG_PER_ROW 2u
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
 #define Q_MAX_BASE 0x1p+100f
-/* The cheapest level costs >= 0.00068 bits (codec/bitmodel.h), so a stream
- * of len bytes holds at most about 11800 levels per byte. */
-#define Q_LEVELS_PER_BYTE 12000u
 
 /* 2^(i/8) rounded to float. */
 static const float pow2_eighths[8] = {
@@ -315,7 +314,8 @@ typedef struct qin {
     size_t len, pos;
 } qin;
 
-static int get_varint(qin *in, uint64_t max, int *out)
+/* A LEB128 value of up to 31 bits; larger ones are corrupt. */
+static int get_varint(qin *in, int *out)
 {
     uint64_t v = 0;
     for (int i = 0; i < 5; i++) {
@@ -324,7 +324,7 @@ static int get_varint(qin *in, uint64_t max, int *out)
         uint8_t b = in->p[in->pos++];
         v |= (uint64_t)(b & 0x7F) << (7 * i);
         if (!(b & 0x80)) {
-            if ((i > 0 && b == 0) || v > max)
+            if ((i > 0 && b == 0) || v > INT32_MAX)
                 return NMDL_ERR_CORRUPT;
             *out = (int)v;
             return NMDL_OK;
@@ -345,21 +345,66 @@ static int get_f32(qin *in, float *f)
     return isfinite(*f) ? NMDL_OK : NMDL_ERR_CORRUPT;
 }
 
-static int decode_header(qin *in, nmdl_model_config *c, int *per_row)
+int nmdl_q_check_config(const nmdl_model_config *c, char *why)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+        int lo, hi; /* nmdl_model_config_check's ranges */
+    } fields[] = {
+        {"n_layer", offsetof(nmdl_model_config, n_layer), 1, NMDL_TF_MAX_LAYERS},
+        {"d_model", offsetof(nmdl_model_config, d_model), 8, 4096},
+        {"n_head", offsetof(nmdl_model_config, n_head), 1, 4096},
+        {"d_ff", offsetof(nmdl_model_config, d_ff), 1, 16384},
+        {"ctx", offsetof(nmdl_model_config, ctx), 2, 8192},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        int v;
+        memcpy(&v, (const char *)c + fields[i].off, sizeof v);
+        if (v < fields[i].lo || v > fields[i].hi)
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: %s %d outside %d..%d",
+                            fields[i].name, v, fields[i].lo, fields[i].hi);
+    }
+    if (c->d_model % c->n_head)
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: d_model %d not divisible "
+                        "by n_head %d", c->d_model, c->n_head);
+    if (c->d_model / c->n_head > NMDL_Q_MAX_HEAD)
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: head width %d exceeds %d",
+                        c->d_model / c->n_head, NMDL_Q_MAX_HEAD);
+    if (nmdl_model_config_check(c))
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: invalid shape");
+    nmdl_tf_layout lay;
+    nmdl_tf_layout_make(c, &lay);
+    if (lay.n_params > NMDL_Q_MAX_PARAMS)
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: %zu parameters exceed "
+                        "2^25", lay.n_params);
+    return NMDL_OK;
+}
+
+static int decode_header(qin *in, nmdl_model_config *c, int *per_row, char *why)
 {
     int rc, flags;
-    if ((rc = get_varint(in, 64, &c->n_layer)) || (rc = get_varint(in, 8192, &c->d_model)) ||
-        (rc = get_varint(in, 8192, &c->n_head)) || (rc = get_varint(in, 32768, &c->d_ff)) ||
-        (rc = get_varint(in, 16384, &c->ctx)))
-        return rc;
+    if ((rc = get_varint(in, &c->n_layer)) || (rc = get_varint(in, &c->d_model)) ||
+        (rc = get_varint(in, &c->n_head)) || (rc = get_varint(in, &c->d_ff)) ||
+        (rc = get_varint(in, &c->ctx)))
+        return nmdl_why(why, rc, "model part: shape %s", rc == NMDL_ERR_TRUNCATED
+                        ? "cut short" : "not a LEB128 number below 2^31");
     if (in->pos >= in->len)
-        return NMDL_ERR_TRUNCATED;
+        return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends before its flags");
     flags = in->p[in->pos++];
     if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW))
-        return NMDL_ERR_CORRUPT;
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: reserved flags 0x%02x set", flags);
     c->tied = (flags & Q_FLAG_TIED) != 0;
     *per_row = (flags & Q_FLAG_PER_ROW) != 0;
-    return nmdl_model_config_check(c) ? NMDL_ERR_CORRUPT : NMDL_OK;
+    if ((rc = nmdl_q_check_config(c, why)))
+        return rc;
+    nmdl_tf_layout lay;
+    nmdl_tf_layout_make(c, &lay);
+    if (lay.n_params / NMDL_Q_LEVELS_PER_BYTE > in->len) /* more levels than bytes allow */
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: %zu parameters cannot fit "
+                        "in %zu bytes (at most %u per byte)", lay.n_params, in->len,
+                        NMDL_Q_LEVELS_PER_BYTE);
+    return NMDL_OK;
 }
 
 static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
@@ -398,26 +443,19 @@ static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
 }
 
 int nmdl_q_read_header(const uint8_t *src, size_t len, nmdl_model_config *cfg,
-                       int *per_row)
+                       int *per_row, char *why)
 {
     qin in = {src, len, 0};
-    return decode_header(&in, cfg, per_row);
+    return decode_header(&in, cfg, per_row, why);
 }
 
 int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm)
 {
     qin in = {src, len, 0};
     nmdl_model_config c;
-    int per_row, rc = decode_header(&in, &c, &per_row);
+    int per_row, rc = decode_header(&in, &c, &per_row, NULL);
     memset(qm, 0, sizeof *qm);
-    if (rc)
-        return rc;
-    nmdl_tf_layout lay;
-    nmdl_tf_layout_make(&c, &lay);
-    if (lay.n_params > NMDL_Q_MAX_PARAMS ||
-        lay.n_params / Q_LEVELS_PER_BYTE > len) /* more levels than bytes allow */
-        return NMDL_ERR_CORRUPT;
-    if ((rc = nmdl_q_alloc(&c, qm)))
+    if (rc || (rc = nmdl_q_alloc(&c, qm)))
         return rc;
     qm->per_row = per_row;
     for (int k = 0; !rc && k < qm->lay.n_tensors; k++) {

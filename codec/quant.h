@@ -32,13 +32,18 @@
 
 #define NMDL_Q_REXP 64         /* row exponents lie in [-64, 64] */
 #define NMDL_Q_MAX_LEVEL (1 << 24)
-#define NMDL_Q_MAX_PARAMS (1u << 27) /* decoders refuse larger models */
+#define NMDL_Q_MAX_PARAMS (1u << 25) /* decoders refuse larger models */
+#define NMDL_Q_MAX_HEAD 256          /* nor heads wider (d_model / n_head) */
+/* The cheapest level costs >= 0.00068 bits (codec/bitmodel.h), so a stream
+ * of len bytes holds at most about 11800 levels per byte. */
+#define NMDL_Q_LEVELS_PER_BYTE 12000u
 
 typedef struct nmdl_qmodel {
     nmdl_model_config cfg;
     nmdl_tf_layout lay;
     int per_row;       /* 1: row exponents in use */
-    float *base;       /* (2 n_tensors): base steps, then offsets */
+    float *base;       /* (2, n_tensors): base steps, then each tensor's
+                          offset (the mean, for vectors; 0 for matrices) */
     int8_t *rexp;      /* (rows of all tensors) */
     size_t *row0;      /* (n_tensors + 1): first row of tensor k in rexp */
     int32_t *q;        /* (n_params) */
@@ -74,9 +79,17 @@ void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits);
 
 /* The model part: malloc'd bytes. */
 int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len);
-/* The configuration and per_row flag at the start of a model part. */
+/* The decoder's limits on a model's shape (docs/FORMAT.md, "Limits"):
+ * what nmdl_model_config_check accepts, a head width of at most
+ * NMDL_Q_MAX_HEAD and at most NMDL_Q_MAX_PARAMS parameters. NMDL_OK, or
+ * NMDL_ERR_CORRUPT with the field named in why (NMDL_WHY_MAX bytes, or
+ * NULL). Encoders check it before training. */
+int nmdl_q_check_config(const nmdl_model_config *cfg, char *why);
+/* The configuration and per_row flag at the start of a model part of len
+ * bytes, checked against the limits (and len against the parameters);
+ * nothing is allocated. */
 int nmdl_q_read_header(const uint8_t *src, size_t len, nmdl_model_config *cfg,
-                       int *per_row);
+                       int *per_row, char *why);
 /* Parses and validates a model part; sizes are checked against len before
  * anything is allocated. */
 int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm);

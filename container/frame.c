@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "../codec/error.h"
 #include "nmdl.h"
 
 /* 0xB7 cannot start UTF-8 or ASCII text; "NMD" makes dumps readable. */
@@ -16,6 +17,10 @@ const uint8_t nmdl_frame_magic[4] = {0xB7, 'N', 'M', 'D'};
 
 /* A zstd block of 4 bytes (RLE) decodes to at most 128 KiB. */
 #define ZSTD_MAX_RATIO 32768u
+/* A neural symbol costs at least -log2(1 - 255 / 2^24) bits (every byte
+ * keeps a frequency of 1 of 2^24), so a data part byte codes at most
+ * 364,827 bytes; 2^19 bounds it with room. */
+#define NEURAL_MAX_RATIO (1u << 19)
 
 void nmdl_frame_sum(const void *src, size_t n, uint8_t out[NMDL_FRAME_SUM_BYTES])
 {
@@ -57,6 +62,27 @@ static int varint_get(const uint8_t *src, size_t len, size_t *pos, uint64_t *v)
         }
     }
     return NMDL_ERR_CORRUPT; /* longer than 63 bits */
+}
+
+nmdl_frame nmdl_frame_of(unsigned method, uint64_t n, const uint8_t *sum,
+                         const uint8_t *model, size_t model_len,
+                         const uint8_t *data, size_t data_len)
+{
+    nmdl_frame f;
+    memset(&f, 0, sizeof f);
+    f.method = method;
+    f.original_len = n;
+    f.content_sum = sum;
+    f.model = model;
+    f.model_len = model_len;
+    f.data = data;
+    f.data_len = data_len;
+    return f;
+}
+
+size_t nmdl_frame_header_bound(uint64_t original_len)
+{
+    return NMDL_FRAME_FIXED_BYTES + 3 * varint_len(original_len) + 1 + NMDL_FRAME_VARINT_MAX;
 }
 
 size_t nmdl_frame_size(const nmdl_frame *f)
@@ -132,19 +158,31 @@ static int parse_fixed(const uint8_t *src, size_t len, nmdl_frame *f)
 }
 
 /* Constraints each method puts on the lengths. */
-static int check_method(const nmdl_frame *f)
+static int check_method(const nmdl_frame *f, char *why)
 {
+    const unsigned long long n = f->original_len, d = f->data_len, m = f->model_len;
     switch (f->method) {
     case NMDL_METHOD_STORED:
-        return f->model_len == 0 && f->data_len == f->original_len
-                   ? NMDL_OK : NMDL_ERR_CORRUPT;
+        if (m != 0 || d != n)
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "stored frame: model length %llu "
+                            "and data length %llu, not 0 and the original %llu", m, d, n);
+        return NMDL_OK;
     case NMDL_METHOD_ZSTD:
-        return f->model_len == 0 &&
-                       f->original_len / ZSTD_MAX_RATIO <= f->data_len
-                   ? NMDL_OK : NMDL_ERR_CORRUPT;
+        if (m != 0)
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "zstd frame: model length %llu, not 0", m);
+        if (n / ZSTD_MAX_RATIO > d)
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "zstd frame: original length %llu "
+                            "exceeds %u x data length %llu", n, ZSTD_MAX_RATIO, d);
+        return NMDL_OK;
     default: /* neural: the parts are checked as they are decoded */
-        return f->original_len >= 2 && f->model_len > 0 && f->data_len > 0
-                   ? NMDL_OK : NMDL_ERR_CORRUPT;
+        if (n < 2 || m == 0 || d == 0)
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "neural frame: original length "
+                            "%llu, model length %llu, data length %llu (must be at "
+                            "least 2, 1, 1)", n, m, d);
+        if ((n - 1) / NEURAL_MAX_RATIO >= d) /* n > 2^19 d, without overflow */
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "neural frame: original length %llu "
+                            "exceeds 2^19 x data length %llu", n, d);
+        return NMDL_OK;
     }
 }
 
@@ -192,11 +230,13 @@ static int parse_header(const uint8_t *src, size_t len, nmdl_frame *f,
  * len - header_len bytes present hold them; NMDL_ERR_TRUNCATED otherwise.
  * header_len <= len, so nothing here can wrap. */
 static int frame_rest(size_t room, uint64_t model_len, uint64_t data_len,
-                      size_t *rest)
+                      size_t *rest, char *why)
 {
     if (model_len > room || data_len > room - model_len ||
         2 * NMDL_FRAME_SUM_BYTES > room - model_len - data_len)
-        return NMDL_ERR_TRUNCATED;
+        return nmdl_why(why, NMDL_ERR_TRUNCATED, "header: model length %llu + data "
+                        "length %llu + 32 checksum bytes > %zu bytes left",
+                        (unsigned long long)model_len, (unsigned long long)data_len, room);
     *rest = (size_t)(model_len + data_len) + 2 * NMDL_FRAME_SUM_BYTES;
     return NMDL_OK;
 }
@@ -207,26 +247,27 @@ int nmdl_frame_length(const void *src, size_t src_len, size_t *frame_len)
         return NMDL_ERR_ARG;
     nmdl_frame f;
     uint64_t model_len, data_len;
-    size_t rest;
+    size_t rest = 0;
     int rc = parse_header(src, src_len, &f, &model_len, &data_len);
     if (!rc)
-        rc = frame_rest(src_len - f.header_len, model_len, data_len, &rest);
+        rc = frame_rest(src_len - f.header_len, model_len, data_len, &rest, NULL);
     if (!rc)
         *frame_len = f.header_len + rest;
     return rc;
 }
 
-int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f)
+int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f, char *why)
 {
     if (!f || (!src && len))
         return NMDL_ERR_ARG;
     uint64_t model_len, data_len;
-    size_t rest;
+    size_t rest = 0;
     int rc = parse_header(src, len, f, &model_len, &data_len);
-    if (rc || (rc = frame_rest(len - f->header_len, model_len, data_len, &rest)))
+    if (rc || (rc = frame_rest(len - f->header_len, model_len, data_len, &rest, why)))
         return rc;
     if (f->header_len + rest != len)
-        return NMDL_ERR_CORRUPT; /* bytes after the frame */
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "%zu bytes after the frame",
+                        len - f->header_len - rest);
     f->model = src + f->header_len;
     f->model_len = (size_t)model_len;
     f->data = f->model + model_len;
@@ -236,6 +277,6 @@ int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f)
     uint8_t sum[NMDL_FRAME_SUM_BYTES];
     nmdl_frame_sum(src, len - NMDL_FRAME_SUM_BYTES, sum);
     if (sodium_memcmp(sum, src + len - NMDL_FRAME_SUM_BYTES, sizeof sum) != 0)
-        return NMDL_ERR_CHECKSUM;
-    return check_method(f);
+        return nmdl_why(why, NMDL_ERR_CHECKSUM, "frame checksum");
+    return check_method(f, why);
 }

@@ -45,13 +45,25 @@ typedef struct nmdl_frame {
     size_t report_len;     /* 1..NMDL_FRAME_REPORT_MAX bytes, opaque here */
 } nmdl_frame;
 
+/* A frame of method with the parts given, claiming n bytes whose content
+ * checksum is sum; no alternative, no report (set them after). */
+nmdl_frame nmdl_frame_of(unsigned method, uint64_t n, const uint8_t *sum,
+                         const uint8_t *model, size_t model_len,
+                         const uint8_t *data, size_t data_len);
+
 /* BLAKE2b-128 of n bytes. */
 void nmdl_frame_sum(const void *src, size_t n, uint8_t out[NMDL_FRAME_SUM_BYTES]);
 
 /* Validates everything that can be checked without decoding: magic,
  * version, method, reserved flags, lengths against the buffer, frame
- * checksum, and the method's own constraints on the lengths. */
-int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f);
+ * checksum, and the method's own constraints on the lengths (among them
+ * the most bytes a data part can code, docs/FORMAT.md). why, NMDL_WHY_MAX
+ * bytes or NULL, gets a line naming the field of a structural error. */
+int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f, char *why);
+
+/* Most bytes the header of a frame of original_len bytes takes when it
+ * has no report and neither part is longer than original_len. */
+size_t nmdl_frame_header_bound(uint64_t original_len);
 
 /* Bytes the frame f describes takes (method, lengths and alternative
  * used; pointers ignored). */

@@ -70,7 +70,9 @@ typedef enum nmdl_error {
     NMDL_ERR_TOO_LARGE = -10,  /* a size beyond what this build handles */
     NMDL_ERR_BACKEND = -11,    /* a dependency (zstd, libsodium) failed */
     NMDL_ERR_UNSUPPORTED = -12, /* feature not available in this version */
-    NMDL_ERR_CANCELED = -13    /* a progress callback returned non-zero */
+    NMDL_ERR_CANCELED = -13,    /* a progress callback returned non-zero */
+    NMDL_ERR_LIMIT = -14        /* exceeds a limit the caller may raise
+                                   (nmdl_dctx_set_memory, _set_max_ratio) */
 } nmdl_error;
 
 /* One line in words, e.g. "checksum mismatch"; never NULL. */
@@ -239,8 +241,12 @@ NMDL_NODISCARD int nmdl_cctx_set_llc(nmdl_cctx *c, const nmdl_llc_settings *s);
 void nmdl_cctx_set_progress(nmdl_cctx *c, nmdl_progress_fn fn, void *user);
 
 /* Largest frame nmdl_compress can write for src_len input bytes (with the
- * fallback allowed, see nmdl_cctx_set_fallback). */
+ * fallback allowed, see nmdl_cctx_set_fallback); 0 when src_len is more
+ * than nmdl_compress takes (2^62 bytes, or where the bound would wrap). */
 size_t nmdl_compress_bound(size_t src_len);
+/* Compresses into dst. The zstd candidate is made in dst itself, so on an
+ * error the contents of dst are unspecified; a dst_cap of
+ * nmdl_compress_bound(src_len) is always enough with the fallback. */
 NMDL_NODISCARD int nmdl_compress(nmdl_cctx *c, void *dst, size_t dst_cap,
                                  size_t *dst_len, const void *src,
                                  size_t src_len);
@@ -290,7 +296,8 @@ typedef struct nmdl_compress_report {
                                   which it was canceled */
     nmdl_method method;        /* the method written */
     uint64_t neural_bytes;     /* size of the neural frame (0: not tried) */
-    uint64_t zstd_bytes;       /* size of the zstd frame (0: not tried) */
+    uint64_t zstd_bytes;       /* size of the zstd frame (0: not tried, or
+                                  not shorter than the input) */
     uint64_t stored_bytes;     /* size of the stored frame */
     uint64_t n_params;         /* neural: parameters of the model */
     uint64_t model_bytes;      /* neural: model part */
@@ -334,11 +341,42 @@ typedef struct nmdl_dctx nmdl_dctx;
 
 nmdl_dctx *nmdl_dctx_create(void);
 void nmdl_dctx_free(nmdl_dctx *d);
+/* Worker threads, >= 1 (default 1). The neural decoder codes up to 4
+ * segments per thread at a time, all threads over one shared copy of the
+ * weights. */
 NMDL_NODISCARD int nmdl_dctx_set_threads(nmdl_dctx *d, int threads);
 /* Called while nmdl_decompress decodes (phase "decode", the fraction of
  * the bytes decoded; see nmdl_progress_fn); a non-zero return cancels it
  * with NMDL_ERR_CANCELED. NULL: no calls. */
 void nmdl_dctx_set_progress(nmdl_dctx *d, nmdl_progress_fn fn, void *user);
+
+#define NMDL_MEMORY_DEFAULT (256ull << 20) /* bytes, see nmdl_dctx_set_memory */
+#define NMDL_MEMORY_MIN (1ull << 20)
+/* The memory decoding may take besides the input and the caller's output
+ * buffer, in bytes (>= NMDL_MEMORY_MIN; default NMDL_MEMORY_DEFAULT), as
+ * zstd's --memory: a neural frame's need is computed from its header before
+ * anything is allocated (weights, then up to 4 segments' caches per thread,
+ * fewer when memory is short), and zstd's window may not exceed it. A frame
+ * that needs more is refused with NMDL_ERR_LIMIT, the figure in
+ * nmdl_dctx_error_detail. */
+NMDL_NODISCARD int nmdl_dctx_set_memory(nmdl_dctx *d, uint64_t bytes);
+
+#define NMDL_MAX_RATIO_DEFAULT 4096 /* see nmdl_dctx_set_max_ratio */
+/* The most decompressed bytes a neural frame may yield per byte of frame
+ * (default NMDL_MAX_RATIO_DEFAULT, far above what real files reach, see
+ * docs/FORMAT.md; 0: no limit). A model can code a megabyte in a few bytes
+ * and decodes at kilobytes per second, so a small frame could keep a
+ * decoder busy for hours; beyond the ratio the frame is refused with
+ * NMDL_ERR_LIMIT before decoding. Stored and zstd frames decode fast and
+ * are not limited. */
+NMDL_NODISCARD int nmdl_dctx_set_max_ratio(nmdl_dctx *d, uint64_t ratio);
+
+/* One line about the last error of nmdl_decompress or
+ * nmdl_decompress_stream on d, naming the field or limit, e.g. "model
+ * part: head width 300 exceeds 256" or "memory: decoding needs 1200.5 MiB,
+ * above the limit of 256.0 MiB"; "" when there is nothing to add. Valid
+ * until the next call on d; never NULL. */
+const char *nmdl_dctx_error_detail(const nmdl_dctx *d);
 
 /* Decodes one whole frame. dst_cap must be at least info.original_bytes.
  * The frame checksum is verified before decoding and the content checksum
@@ -346,6 +384,22 @@ void nmdl_dctx_set_progress(nmdl_dctx *d, nmdl_progress_fn fn, void *user);
 NMDL_NODISCARD int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap,
                                    size_t *dst_len, const void *src,
                                    size_t src_len);
+
+/* Takes the next len bytes of decompressed data. Returns 0 to go on;
+ * anything else stops decoding, and nmdl_decompress_stream returns it (so
+ * return a negative value and keep the reason yourself). */
+typedef int (*nmdl_write_fn)(void *user, const void *data, size_t len);
+
+/* Decodes one whole frame, handing the data to write in order as it is
+ * decoded, without holding all of it: stored data in one piece, zstd in
+ * pieces of ZSTD_DStreamOutSize(), neural frames batch by batch of
+ * consecutive segments (the bits are those of nmdl_decompress). The
+ * content checksum can only be compared at the end: the data is verified
+ * only when this returns NMDL_OK, so write it somewhere the caller does
+ * not trust (a temporary file) until then. */
+NMDL_NODISCARD int nmdl_decompress_stream(nmdl_dctx *d, const void *src,
+                                          size_t src_len, nmdl_write_fn write,
+                                          void *user);
 
 /* -------------------------------------------------------------------- info */
 

@@ -38,17 +38,25 @@
 #define SEG_BLOCK 4  /* segments sharing one pass over a weight matrix */
 #define OUT_BLOCK 16 /* outputs accumulated together */
 
-typedef struct inf_block { /* offsets into inf->w */
+typedef struct inf_block { /* offsets into nmdl_inf_weights.w */
     size_t ln1_g, ln1_b, wqkv, wo, ln2_g, ln2_b, w1, w2; /* matrices (in, out) */
 } inf_block;
 
-struct nmdl_inf {
+/* What every segment shares, read-only once built. */
+struct nmdl_inf_weights {
     nmdl_model_config cfg;
-    int S, C, F, H, D, L, W; /* W = ctx, the window */
-    long t;                  /* bytes fed to each segment so far */
     float *w;                /* parameters, matrices transposed */
     size_t wte, lnf_g, lnf_b, wout; /* wout (C, 256) */
     inf_block blk[NMDL_TF_MAX_LAYERS];
+    float *bias;             /* (H, W): -slope_h * distance, exactly */
+};
+
+/* One group of segments: caches and activations, over shared weights. */
+struct nmdl_inf {
+    const nmdl_inf_weights *m;
+    nmdl_inf_weights *own;   /* weights this pass made itself, or NULL */
+    int S, C, F, H, D, L, W; /* W = ctx, the window */
+    long t;                  /* bytes fed to each segment so far */
     float *kt;   /* (S, L, C, W): keys, transposed, slot = position % W */
     float *v;    /* (S, L, W, C): values */
     float *x, *h, *y, *proj; /* (S, C) */
@@ -56,10 +64,8 @@ struct nmdl_inf {
     float *ff;   /* (S, F) */
     float *logits; /* (S, 256) */
     float *sc, *e; /* (W) scores by slot, then by position */
-    float *bias;   /* (H, W): -slope_h * distance, exactly */
-    size_t bytes;
-    nmdl_isa isa;               /* the step's variant */
-    const nmdl_dm_kernels *dm;  /* softmax and GELU of that variant */
+    nmdl_isa isa;              /* the step's variant */
+    const nmdl_dm_kernels *dm; /* softmax and GELU of that variant */
 };
 
 /* dst (in, out) = src (out, in) transposed. */
@@ -70,15 +76,52 @@ static void transpose(float *dst, const float *src, int out, int in)
             dst[(size_t)i * out + o] = src[(size_t)o * in + i];
 }
 
-/* Copies the parameters, transposing every matrix. */
-static void load_params(nmdl_inf *f, const nmdl_tf_layout *lay, const float *p)
+/* Floats of the weights: the parameters, a transposed copy of the output
+ * projection (C, 256) after them, then the ALiBi biases (H, W). */
+static size_t weight_floats(const nmdl_model_config *c, size_t n_params)
 {
-    const int C = f->C, F = f->F;
+    return n_params + NMDL_TF_VOCAB * (size_t)c->d_model + (size_t)c->n_head * c->ctx;
+}
+
+/* Floats of the state of S segments: key/value caches, then activations. */
+static size_t state_floats(const nmdl_model_config *c, int S)
+{
+    const size_t C = (size_t)c->d_model, W = (size_t)c->ctx, Sz = (size_t)S;
+    return 2 * Sz * c->n_layer * C * W +
+           Sz * (7 * C + (size_t)c->d_ff + NMDL_TF_VOCAB) + 2 * W;
+}
+
+static int config_ok(const nmdl_model_config *cfg)
+{
+    return cfg && !nmdl_model_config_check(cfg) &&
+           cfg->d_model / cfg->n_head <= NMDL_INF_MAX_HEAD;
+}
+
+size_t nmdl_inf_weights_bytes(const nmdl_model_config *cfg)
+{
+    nmdl_tf_layout lay;
+    if (!config_ok(cfg))
+        return 0;
+    nmdl_tf_layout_make(cfg, &lay);
+    return weight_floats(cfg, lay.n_params) * sizeof(float) + sizeof(nmdl_inf_weights);
+}
+
+size_t nmdl_inf_state_bytes(const nmdl_model_config *cfg, int S)
+{
+    return config_ok(cfg) && S >= 1
+               ? state_floats(cfg, S) * sizeof(float) + sizeof(nmdl_inf) : 0;
+}
+
+/* Copies the parameters, transposing every matrix. */
+static void load_params(nmdl_inf_weights *f, const nmdl_tf_layout *lay,
+                        const float *p)
+{
+    const int C = f->cfg.d_model, F = f->cfg.d_ff;
     memcpy(f->w, p, lay->n_params * sizeof(float));
     f->wte = lay->wte;
     f->lnf_g = lay->lnf_g;
     f->lnf_b = lay->lnf_b;
-    for (int l = 0; l < f->L; l++) {
+    for (int l = 0; l < f->cfg.n_layer; l++) {
         const nmdl_tf_block *b = &lay->block[l];
         inf_block *d = &f->blk[l];
         *d = (inf_block){b->ln1_g, b->ln1_b, b->wqkv, b->wo, b->ln2_g, b->ln2_b, b->w1, b->w2};
@@ -92,34 +135,66 @@ static void load_params(nmdl_inf *f, const nmdl_tf_layout *lay, const float *p)
     transpose(f->w + f->wout, p + lay->wout, NMDL_TF_VOCAB, C);
 }
 
-int nmdl_inf_create(const nmdl_model_config *cfg, const float *params, int S,
-                    nmdl_inf **out)
+int nmdl_inf_weights_create(const nmdl_model_config *cfg, const float *params,
+                            nmdl_inf_weights **out)
 {
-    if (!cfg || !params || !out || S < 1 || nmdl_model_config_check(cfg) ||
-        cfg->d_model / cfg->n_head > NMDL_INF_MAX_HEAD)
+    if (!out)
+        return NMDL_ERR_ARG;
+    *out = NULL;
+    if (!config_ok(cfg) || !params)
         return NMDL_ERR_ARG;
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(cfg, &lay);
-    nmdl_inf *f = calloc(1, sizeof *f);
+    nmdl_inf_weights *f = calloc(1, sizeof *f);
     if (!f)
         return NMDL_ERR_NOMEM;
     f->cfg = *cfg;
+    f->w = malloc(weight_floats(cfg, lay.n_params) * sizeof(float));
+    if (!f->w) {
+        free(f);
+        return NMDL_ERR_NOMEM;
+    }
+    const int H = cfg->n_head, W = cfg->ctx;
+    f->bias = f->w + lay.n_params + NMDL_TF_VOCAB * (size_t)cfg->d_model;
+    for (int h = 0; h < H; h++)
+        for (int d = 0; d < W; d++)
+            f->bias[(size_t)h * W + d] = -nmdl_ly_alibi_slope(h, H) * (float)d;
+    load_params(f, &lay, params);
+    *out = f;
+    return NMDL_OK;
+}
+
+void nmdl_inf_weights_free(nmdl_inf_weights *w)
+{
+    if (!w)
+        return;
+    free(w->w);
+    free(w);
+}
+
+int nmdl_inf_create_shared(const nmdl_inf_weights *m, int S, nmdl_inf **out)
+{
+    if (!out)
+        return NMDL_ERR_ARG;
+    *out = NULL;
+    if (!m || S < 1)
+        return NMDL_ERR_ARG;
+    const nmdl_model_config *cfg = &m->cfg;
+    nmdl_inf *f = calloc(1, sizeof *f);
+    if (!f)
+        return NMDL_ERR_NOMEM;
+    f->m = m;
     f->S = S, f->C = cfg->d_model, f->F = cfg->d_ff, f->H = cfg->n_head;
     f->D = f->C / f->H, f->L = cfg->n_layer, f->W = cfg->ctx;
     const size_t C = (size_t)f->C, W = (size_t)f->W, Sz = (size_t)S;
-    size_t nw = lay.n_params + NMDL_TF_VOCAB * C;
-    size_t kv = Sz * f->L * C * W;
-    size_t act = Sz * (4 * C + 3 * C + (size_t)f->F + NMDL_TF_VOCAB) +
-                 2 * W + (size_t)f->H * W;
-    f->bytes = (nw + 2 * kv + act) * sizeof(float);
-    f->w = malloc(nw * sizeof(float));
-    f->kt = malloc(2 * kv * sizeof(float));
-    f->x = malloc(act * sizeof(float));
-    if (!f->w || !f->kt || !f->x) {
-        nmdl_inf_free(f);
+    const size_t kv = Sz * f->L * C * W;
+    f->kt = malloc(state_floats(cfg, S) * sizeof(float));
+    if (!f->kt) {
+        free(f);
         return NMDL_ERR_NOMEM;
     }
     f->v = f->kt + kv;
+    f->x = f->v + kv;
     f->h = f->x + Sz * C;
     f->y = f->h + Sz * C;
     f->proj = f->y + Sz * C;
@@ -128,11 +203,6 @@ int nmdl_inf_create(const nmdl_model_config *cfg, const float *params, int S,
     f->logits = f->ff + Sz * f->F;
     f->sc = f->logits + Sz * NMDL_TF_VOCAB;
     f->e = f->sc + W;
-    f->bias = f->e + W;
-    for (int h = 0; h < f->H; h++)
-        for (int d = 0; d < f->W; d++)
-            f->bias[(size_t)h * W + d] = -nmdl_ly_alibi_slope(h, f->H) * (float)d;
-    load_params(f, &lay, params);
     f->isa = nmdl_isa_choose();
     f->dm = nmdl_dm_kernels_for(f->isa);
     nmdl_inf_reset(f);
@@ -140,24 +210,33 @@ int nmdl_inf_create(const nmdl_model_config *cfg, const float *params, int S,
     return NMDL_OK;
 }
 
+int nmdl_inf_create(const nmdl_model_config *cfg, const float *params, int S,
+                    nmdl_inf **out)
+{
+    if (!out)
+        return NMDL_ERR_ARG;
+    *out = NULL;
+    nmdl_inf_weights *m;
+    int rc = nmdl_inf_weights_create(cfg, params, &m);
+    if (!rc && (rc = nmdl_inf_create_shared(m, S, out)))
+        nmdl_inf_weights_free(m);
+    if (!rc)
+        (*out)->own = m;
+    return rc;
+}
+
 void nmdl_inf_free(nmdl_inf *f)
 {
     if (!f)
         return;
-    free(f->w);
+    nmdl_inf_weights_free(f->own);
     free(f->kt);
-    free(f->x);
     free(f);
 }
 
 void nmdl_inf_reset(nmdl_inf *f)
 {
     f->t = 0;
-}
-
-size_t nmdl_inf_bytes(const nmdl_inf *f)
-{
-    return f->bytes;
 }
 
 /* One block of out (S, O) = in (S, I) times wt (I, O): segments s0 ..
@@ -324,7 +403,7 @@ NMDL_INLINE void head(nmdl_inf *f, float *y, const float *q, const float *kt,
     const long t = f->t;
     const int n = t + 1 < W ? (int)(t + 1) : W; /* positions (and slots) */
     const float scale = 1.0f / sqrtf((float)D);
-    const float *bias = f->bias + (size_t)h * W; /* by distance t - j */
+    const float *bias = f->m->bias + (size_t)h * W; /* by distance t - j */
     scores(f->sc, q, kt + (size_t)h * D * W, D, W, n);
     /* by position, oldest first: slots first .. n-1, then 0 .. first-1 */
     const int first = (int)((t + 1 - n) % W), part = n - first;
@@ -364,12 +443,13 @@ NMDL_INLINE void step(nmdl_inf *f, const uint8_t *tok, float *probs,
                       nmdl_isa isa)
 {
     const int S = f->S, C = f->C, F = f->F;
-    const float *w = f->w;
+    const nmdl_inf_weights *m = f->m;
+    const float *w = m->w;
     for (int s = 0; s < S; s++)
-        memcpy(f->x + (size_t)s * C, w + f->wte + (size_t)tok[s] * C,
+        memcpy(f->x + (size_t)s * C, w + m->wte + (size_t)tok[s] * C,
                (size_t)C * sizeof(float));
     for (int l = 0; l < f->L; l++) {
-        const inf_block *b = &f->blk[l];
+        const inf_block *b = &m->blk[l];
         layernorm(f->h, f->x, w + b->ln1_g, w + b->ln1_b, S, C);
         linear(f->qkv, f->h, w + b->wqkv, S, C, 3 * C, isa);
         attention(f, l);
@@ -381,8 +461,8 @@ NMDL_INLINE void step(nmdl_inf *f, const uint8_t *tok, float *probs,
         linear(f->proj, f->ff, w + b->w2, S, F, C, isa);
         residual(f->x, f->proj, (size_t)S * C);
     }
-    layernorm(f->h, f->x, w + f->lnf_g, w + f->lnf_b, S, C);
-    linear(f->logits, f->h, w + f->wout, S, C, NMDL_TF_VOCAB, isa);
+    layernorm(f->h, f->x, w + m->lnf_g, w + m->lnf_b, S, C);
+    linear(f->logits, f->h, w + m->wout, S, C, NMDL_TF_VOCAB, isa);
     for (int s = 0; s < S; s++)
         softmax(f->dm, f->logits + (size_t)s * NMDL_TF_VOCAB,
                 probs + (size_t)s * NMDL_TF_VOCAB, NMDL_TF_VOCAB);

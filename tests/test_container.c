@@ -151,7 +151,7 @@ static blob forge(const uint8_t *head, size_t head_len, const uint8_t *body,
 static int parse(blob b)
 {
     nmdl_frame f;
-    int rc = nmdl_frame_parse(b.p, b.n, &f);
+    int rc = nmdl_frame_parse(b.p, b.n, &f, NULL);
     free(b.p);
     return rc;
 }
@@ -189,10 +189,10 @@ static void parser_errors(void **state)
 #undef FORGE
 #undef HEAD
     nmdl_frame f;
-    assert_int_equal(nmdl_frame_parse(NULL, 0, &f), NMDL_ERR_TRUNCATED);
-    assert_int_equal(nmdl_frame_parse((const uint8_t *)"\xB7NM", 3, &f),
+    assert_int_equal(nmdl_frame_parse(NULL, 0, &f, NULL), NMDL_ERR_TRUNCATED);
+    assert_int_equal(nmdl_frame_parse((const uint8_t *)"\xB7NM", 3, &f, NULL),
                      NMDL_ERR_TRUNCATED);
-    assert_int_equal(nmdl_frame_parse((const uint8_t *)"PK\3\4", 4, &f),
+    assert_int_equal(nmdl_frame_parse((const uint8_t *)"PK\3\4", 4, &f, NULL),
                      NMDL_ERR_NOT_NMDL);
 }
 

@@ -315,8 +315,8 @@ static void estimate_plans_the_run(void **state)
     free(text);
 }
 
-/* Version 1 of the frame's report (no effort byte) is still read: the
- * same frame with its report rewritten as version 1. */
+/* Version 1 of the frame's report (no effort byte, no weight method) is
+ * still read: the same frame with its report rewritten as version 1. */
 static void report_version_1_still_read(void **state)
 {
     (void)state;
@@ -334,24 +334,25 @@ static void report_version_1_still_read(void **state)
     nmdl_info v2, v1;
     assert_nmdl_ok(nmdl_info_read(frame, len, &v2));
     assert_int_equal(v2.effort, 7);
-    assert_int_equal(v2.report_bytes, 39);
-    const uint8_t *p = frame; /* the report: length 39, version 2, mode, effort 7 */
+    assert_int_equal(v2.report_bytes, 40);
+    /* the report: length 40, version 3, mode, effort 7, weight method */
+    const uint8_t *p = frame;
     size_t at = 0;
-    while (at + 4 < v2.header_bytes && !(p[at] == 39 && p[at + 1] == 2 && p[at + 3] == 7))
+    while (at + 4 < v2.header_bytes && !(p[at] == 40 && p[at + 1] == 3 && p[at + 3] == 7))
         at++;
-    assert_true(at + 40 <= v2.header_bytes);
-    uint8_t *old = malloc(len - 1);
+    assert_true(at + 41 <= v2.header_bytes);
+    uint8_t *old = malloc(len - 2);
     memcpy(old, p, at);
-    old[at] = 38, old[at + 1] = 1, old[at + 2] = p[at + 2]; /* no effort byte */
-    memcpy(old + at + 3, p + at + 4, len - at - 4);
-    nmdl_frame_sum(old, len - 1 - 16, old + len - 1 - 16);
-    assert_nmdl_ok(nmdl_info_read(old, len - 1, &v1));
+    old[at] = 38, old[at + 1] = 1, old[at + 2] = p[at + 2]; /* no effort, no method */
+    memcpy(old + at + 3, p + at + 5, len - at - 5);
+    nmdl_frame_sum(old, len - 2 - 16, old + len - 2 - 16);
+    assert_nmdl_ok(nmdl_info_read(old, len - 2, &v1));
     assert_true(v1.has_report);
     assert_int_equal(v1.effort, 0);
     assert_int_equal(v1.budget_mode, NMDL_BUDGET_FIXED);
     assert_float_equal(v1.budget_bits, 3.0, 1e-6);
     nmdl_dctx *d = nmdl_dctx_create();
-    assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, len - 1));
+    assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, len - 2));
     assert_memory_equal(out, text, 8000);
     nmdl_dctx_free(d);
     nmdl_cctx_free(c);

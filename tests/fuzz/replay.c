@@ -1,7 +1,10 @@
 /*
  * replay.c: runs a fuzz target over files and folders of seed inputs, so
  * that the seeds are tested by ctest with any compiler (libFuzzer itself is
- * clang-only).
+ * clang-only). With `-mutations=N` first, a target that has a custom
+ * mutator also gets N mutants of each seed, one after the other, so that
+ * the mutator runs under ctest too; LLVMFuzzerMutate, libFuzzer's byte
+ * mutations, is stood in for by a byte change.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -11,6 +14,43 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+                               unsigned int seed) __attribute__((weak));
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
+static int mutations; /* mutants per seed */
+static unsigned mutation_seed = 1;
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size)
+{
+    mutation_seed = mutation_seed * 1103515245u + 12345u;
+    if (size)
+        data[(mutation_seed >> 8) % size] ^= (uint8_t)(1 + (mutation_seed >> 20) % 255);
+    return size <= max_size ? size : max_size;
+}
+
+/* Runs data, then `mutations` mutants of it, each from the last. */
+static void run(const uint8_t *data, size_t n)
+{
+    uint8_t *exact = malloc(n ? n : 1); /* exact size: overreads show */
+    if (n)
+        memcpy(exact, data, n);
+    LLVMFuzzerTestOneInput(exact, n);
+    free(exact);
+    if (!LLVMFuzzerCustomMutator || !mutations)
+        return;
+    const size_t cap = 2 * n + 4096;
+    uint8_t *m = malloc(cap);
+    memcpy(m, data, n);
+    for (int i = 0; i < mutations; i++) {
+        n = LLVMFuzzerCustomMutator(m, n, cap, mutation_seed += 7919);
+        exact = malloc(n ? n : 1);
+        memcpy(exact, m, n);
+        LLVMFuzzerTestOneInput(exact, n);
+        free(exact);
+    }
+    free(m);
+}
 
 static int run_file(const char *path)
 {
@@ -30,11 +70,7 @@ static int run_file(const char *path)
         n += r;
     }
     fclose(f);
-    uint8_t *exact = malloc(n ? n : 1); /* exact size: overreads show */
-    if (n)
-        memcpy(exact, buf, n);
-    LLVMFuzzerTestOneInput(exact, n);
-    free(exact);
+    run(buf, n);
     free(buf);
     return 0;
 }
@@ -66,9 +102,12 @@ static int run_path(const char *path, int *count)
 
 int main(int argc, char **argv)
 {
-    int bad = 0, count = 0;
-    for (int i = 1; i < argc; i++)
+    int bad = 0, count = 0, first = 1;
+    if (argc > 1 && !strncmp(argv[1], "-mutations=", 11))
+        mutations = atoi(argv[first++] + 11);
+    for (int i = first; i < argc; i++)
         bad |= run_path(argv[i], &count);
-    printf("replay: %d inputs\n", count);
+    printf("replay: %d inputs, %d mutants of each\n", count,
+           LLVMFuzzerCustomMutator ? mutations : 0);
     return bad || count == 0;
 }

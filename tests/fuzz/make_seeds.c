@@ -1,0 +1,249 @@
+/*
+ * make_seeds.c: writes the committed neural frames the fuzzers start from
+ * and the crafted frames the limit tests feed the decoder. Run it from the
+ * source root as `build/tests/fuzz/make_seeds .`; the output is the same on
+ * every run (fixed seeds, one thread).
+ *
+ *   tests/fuzz/seeds/neural/   real neural frames of tiny models over 48
+ *                              bytes (so that the fuzzer decodes thousands
+ *                              a second), every layout: 1, 3 and 8
+ *                              segments, steps per row and per tensor,
+ *                              tied and untied output, one and two blocks,
+ *                              some with a report and an alternative in the
+ *                              header as nmdl_compress writes them; two of
+ *                              them also in tests/fuzz/seeds/decompress/
+ *   tests/data/crafted-*.nmdl  the frames of the reliability probe of issue
+ *                              14, also in tests/fuzz/seeds/decompress/:
+ *     head257    a head 257 wide (d_model 257, one head)
+ *     params2e26 63,242,240 parameters (2^25 < n < 2^26) in 5.5 KB
+ *     length2e40 a real tiny model claiming 2^40 bytes of output
+ *     bomb       180 bytes whose confident model decodes to 10^7 zeros
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/neural.h"
+#include "container/frame.h"
+#include "codec/quant.h"
+#include "model/transformer.h"
+#include "nmdl.h"
+
+#define TEXT_BYTES 48 /* input of the neural seeds: fast to decode */
+#define REPORT_BYTES 38 /* a version 1 report (docs/FORMAT.md) */
+
+static const char *root = ".";
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "make_seeds: %s: %s\n", what, nmdl_strerror(rc));
+    exit(1);
+}
+
+static void save(const char *dir, const char *name, const uint8_t *p, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s/%s", root, dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, n, f) != n || fclose(f)) {
+        fprintf(stderr, "make_seeds: cannot write %s\n", path);
+        exit(1);
+    }
+    printf("%s/%s: %zu bytes\n", dir, name, n);
+}
+
+/* A neural frame of the two parts, claiming n bytes with content sum of
+ * content[0..content_len); with `extras`, also a report (budget mode
+ * search, every figure NaN) and zstd as the alternative. malloc'd. */
+static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
+                      size_t dl, const uint8_t *content, size_t content_len, int extras,
+                      size_t *len)
+{
+    uint8_t sum[NMDL_FRAME_SUM_BYTES], report[REPORT_BYTES] = {1, 2};
+    for (int i = 2; i < REPORT_BYTES; i += 4) /* binary32 NaN, little-endian */
+        report[i + 2] = 0xC0, report[i + 3] = 0x7F;
+    nmdl_frame_sum(content, content_len, sum);
+    nmdl_frame f = nmdl_frame_of(NMDL_METHOD_NEURAL, n, sum, model, ml, data, dl);
+    if (extras) {
+        f.has_alt = 1, f.alt_method = NMDL_METHOD_ZSTD, f.alt_size = n + 50;
+        f.report = report, f.report_len = REPORT_BYTES;
+    }
+    uint8_t *p = malloc(nmdl_frame_size(&f));
+    int rc = p ? nmdl_frame_write(p, nmdl_frame_size(&f), len, &f) : NMDL_ERR_NOMEM;
+    if (rc)
+        die("frame", rc);
+    return p;
+}
+
+/* Text the tiny models learn something from: words, spaces, newlines. */
+static void text(uint8_t *s, size_t n, uint64_t seed)
+{
+    static const char *words[] = {"the", "model", "of", "data", "bits", "and",
+                                  "length", "a", "code", "weights"};
+    size_t i = 0;
+    while (i < n) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        for (const char *w = words[(seed >> 33) % 10]; *w && i < n; w++)
+            s[i++] = (uint8_t)*w;
+        if (i < n)
+            s[i++] = (seed >> 40) % 9 ? ' ' : '\n';
+    }
+}
+
+/* A trained, quantized tiny model: its model part and the weights a
+ * decoder rebuilds (malloc'd). */
+static void tiny_model(const nmdl_model_config *cfg, int per_row, const uint8_t *s,
+                       size_t n, uint8_t **model, size_t *ml, float **rebuilt)
+{
+    nmdl_model *m;
+    nmdl_train_params tp;
+    nmdl_train_params_default(&tp);
+    tp.steps = 60;
+    tp.batch = 4;
+    tp.threads = 1;
+    nmdl_qmodel qm;
+    int rc = nmdl_model_create(cfg, 7, &m);
+    if (!rc)
+        rc = nmdl_model_train(m, s, n, &tp, NULL);
+    if (!rc)
+        rc = nmdl_q_alloc(cfg, &qm);
+    if (rc)
+        die("tiny model", rc);
+    nmdl_q_set_steps(&qm, m->params, 0.4, per_row, NULL);
+    nmdl_q_quantize(&qm, m->params);
+    *rebuilt = malloc(qm.lay.n_params * sizeof(float));
+    nmdl_q_dequantize(&qm, *rebuilt);
+    if ((rc = nmdl_q_encode(&qm, model, ml)))
+        die("model part", rc);
+    nmdl_q_free(&qm);
+    nmdl_model_free(m);
+}
+
+static void neural_seeds(void)
+{
+    uint8_t s[TEXT_BYTES];
+    static const int segments[] = {1, 3, 8};
+    for (int i = 0; i < 12; i++) {
+        const int S = segments[i / 4], per_row = i % 2, tied = i / 2 % 2;
+        const nmdl_model_config cfg = {1 + i % 3 / 2, 8, 2, 16, 8, tied};
+        uint8_t *model, *data, *p;
+        size_t ml, dl, len;
+        float *w;
+        text(s, sizeof s, (uint64_t)i);
+        tiny_model(&cfg, per_row, s, sizeof s, &model, &ml, &w);
+        int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, S, 1, NULL, &data, &dl);
+        if (rc)
+            die("data part", rc);
+        p = frame(sizeof s, model, ml, data, dl, s, sizeof s, i % 3 == 0, &len);
+        char name[64];
+        snprintf(name, sizeof name, "s%d-%s-%s-l%d.nmdl", S, per_row ? "row" : "tensor",
+                 tied ? "tied" : "untied", cfg.n_layer);
+        save("tests/fuzz/seeds/neural", name, p, len);
+        if (i == 0 || i == 9)
+            save("tests/fuzz/seeds/decompress", name, p, len);
+        free(model), free(data), free(p), free(w);
+    }
+}
+
+/* A model part of shape cfg, built level by level, so that it can break
+ * the decoder's limits: every step 1, every level 0 but row 0 of wte
+ * (wte0), and lnf_b all `bias`. With wte0 = 1 and bias 4, byte 0's logit
+ * is 32 wherever the state is (a block sees 0 or a constant row, which
+ * LayerNorm turns into its bias 0): p(0) = 1 - 255 e^-32. */
+static void crafted_model(const nmdl_model_config *cfg, int wte0, float bias,
+                          uint8_t **model, size_t *ml)
+{
+    nmdl_qmodel qm = {0};
+    qm.cfg = *cfg;
+    nmdl_tf_layout_make(cfg, &qm.lay);
+    const int nt = qm.lay.n_tensors;
+    qm.base = calloc(2 * (size_t)nt, sizeof(float));
+    qm.row0 = calloc((size_t)nt + 1, sizeof(size_t));
+    qm.q = calloc(qm.lay.n_params, sizeof(int32_t));
+    if (!qm.base || !qm.row0 || !qm.q)
+        die("crafted model", NMDL_ERR_NOMEM);
+    for (int k = 0; k < nt; k++) {
+        qm.base[k] = 1.0f;
+        if (!strcmp(qm.lay.tensor[k].name, "lnf_b"))
+            qm.base[nt + k] = bias; /* the offset of every level */
+    }
+    for (int c = 0; c < cfg->d_model; c++)
+        qm.q[qm.lay.wte + (size_t)c] = wte0;
+    int rc = nmdl_q_encode(&qm, model, ml);
+    if (rc)
+        die("crafted model part", rc);
+    nmdl_q_free(&qm);
+}
+
+static void save_crafted(const char *name, const uint8_t *p, size_t n)
+{
+    save("tests/data", name, p, n);
+    save("tests/fuzz/seeds/decompress", name, p, n);
+}
+
+/* A frame whose model part is crafted_model(cfg), with one segment whose
+ * stream is a few zero bytes; the decoder must refuse it before the data
+ * part matters. */
+static void crafted_shape(const char *name, const nmdl_model_config *cfg)
+{
+    uint8_t *model, *p, data[6] = {1, 4, 0, 0, 0, 0}, content[1000] = {0};
+    size_t ml, len;
+    crafted_model(cfg, 0, 0.0f, &model, &ml);
+    p = frame(sizeof content, model, ml, data, sizeof data, content, sizeof content, 0,
+              &len);
+    save_crafted(name, p, len);
+    free(model), free(p);
+}
+
+static void crafted(void)
+{
+    const nmdl_model_config wide = {1, 257, 1, 1, 2, 1};
+    crafted_shape("crafted-head257.nmdl", &wide);
+    const nmdl_model_config huge = {5, 1024, 8, 4096, 2, 1};
+    crafted_shape("crafted-params2e26.nmdl", &huge);
+
+    /* a real tiny model and data part, claiming 2^40 bytes */
+    uint8_t s[TEXT_BYTES], *model, *data, *p;
+    size_t ml, dl, len;
+    float *w;
+    const nmdl_model_config tiny = {1, 8, 2, 16, 8, 1};
+    text(s, sizeof s, 1);
+    tiny_model(&tiny, 1, s, sizeof s, &model, &ml, &w);
+    int rc = nmdl_neural_encode_data(&tiny, w, s, sizeof s, 1, 1, NULL, &data, &dl);
+    if (rc)
+        die("data part", rc);
+    p = frame(1ull << 40, model, ml, data, dl, s, sizeof s, 0, &len);
+    save_crafted("crafted-length2e40.nmdl", p, len);
+    free(model), free(data), free(p), free(w);
+
+    /* the ratio bomb: 10^7 zeros under a confident model, really coded */
+    const size_t n = 10000000;
+    const nmdl_model_config bomb = {1, 8, 1, 1, 2, 1};
+    uint8_t *zeros = calloc(n, 1);
+    nmdl_tf_layout lay;
+    nmdl_tf_layout_make(&bomb, &lay);
+    crafted_model(&bomb, 1, 4.0f, &model, &ml);
+    nmdl_qmodel qm;
+    if ((rc = nmdl_q_decode(model, ml, &qm)))
+        die("bomb model", rc);
+    w = malloc(lay.n_params * sizeof(float));
+    nmdl_q_dequantize(&qm, w);
+    nmdl_q_free(&qm);
+    if ((rc = nmdl_neural_encode_data(&bomb, w, zeros, n, 1, 1, NULL, &data, &dl)))
+        die("bomb data", rc);
+    p = frame(n, model, ml, data, dl, zeros, n, 0, &len);
+    save_crafted("crafted-bomb.nmdl", p, len);
+    free(model), free(data), free(p), free(w), free(zeros);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: make_seeds SOURCE_ROOT\n");
+        return 2;
+    }
+    root = argv[1];
+    neural_seeds();
+    crafted();
+    return 0;
+}
