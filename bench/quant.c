@@ -24,24 +24,13 @@
 #include "model/train.h"
 #include "nmdl.h"
 
+#include "benchio.h"
+
 static const double KAPPAS[] = {1.0, 0.9, 0.8, 0.7, 0.6, 0.5};
 static const double BUDGETS[] = {2.0, 2.5, 3.0, 3.5, 4.0, 5.0}; /* bits/weight */
 static const char *const RULES[] = {"per-row RMS", "per-tensor", "per-row posterior"};
 #define NK (int)(sizeof KAPPAS / sizeof KAPPAS[0])
 #define NB (int)(sizeof BUDGETS / sizeof BUDGETS[0])
-
-static int read_file(const char *path, uint8_t **data, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f || fseek(f, 0, SEEK_END))
-        return -1;
-    long len = ftell(f);
-    *data = len > 0 ? malloc((size_t)len) : NULL;
-    int ok = *data && !fseek(f, 0, SEEK_SET) && fread(*data, 1, (size_t)len, f) == (size_t)len;
-    fclose(f);
-    *n = (size_t)len;
-    return ok ? 0 : -1;
-}
 
 /* Clamps every row's levels of q (n_params) to round(κ max |level|). */
 static void trim(const nmdl_qmodel *qm, const int32_t *q, int32_t *out, double kappa)
@@ -66,7 +55,7 @@ int main(int argc, char **argv)
     uint8_t *ck, *data;
     size_t ck_len, n;
     nmdl_model *m;
-    if (argc != 3 || read_file(argv[1], &ck, &ck_len) || read_file(argv[2], &data, &n) ||
+    if (argc != 3 || bench_read_file(argv[1], &ck, &ck_len) || bench_read_file(argv[2], &data, &n) ||
         nmdl_model_load(ck, ck_len, &m)) {
         fprintf(stderr, "usage: bench_quant CHECKPOINT CORPUS (both readable)\n");
         return 2;

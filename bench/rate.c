@@ -22,18 +22,7 @@
 #include "model/train.h"
 #include "nmdl.h"
 
-static int read_file(const char *path, uint8_t **data, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f || fseek(f, 0, SEEK_END))
-        return -1;
-    long len = ftell(f);
-    *data = len > 0 ? malloc((size_t)len) : NULL;
-    int ok = *data && !fseek(f, 0, SEEK_SET) && fread(*data, 1, (size_t)len, f) == (size_t)len;
-    fclose(f);
-    *n = (size_t)len;
-    return ok ? 0 : -1;
-}
+#include "benchio.h"
 
 static double opt(int argc, char **argv, const char *key, double v)
 {
@@ -49,7 +38,7 @@ int main(int argc, char **argv)
     uint8_t *ck, *data;
     size_t ck_len, n;
     nmdl_model *m;
-    if (argc < 6 || read_file(argv[1], &ck, &ck_len) || read_file(argv[2], &data, &n) ||
+    if (argc < 6 || bench_read_file(argv[1], &ck, &ck_len) || bench_read_file(argv[2], &data, &n) ||
         nmdl_model_load(ck, ck_len, &m)) {
         fprintf(stderr, "usage: bench_rate CHECKPOINT CORPUS STEPS qat|rate BITS [key=value...]\n");
         return 2;
