@@ -57,14 +57,23 @@ static void json_tensors(cli_jw *w, const tensors *ts)
     cli_jw_close(w, ']');
 }
 
+/* Where a frame lies in its file: the k-th (from 1), at byte `at`. */
+typedef struct frame_pos {
+    int k;
+    size_t at;
+} frame_pos;
+
 /* The keys of docs/JSON.md for `info`, every one on every frame. */
-static void print_json(const char *name, const nmdl_info *i, const tensors *ts)
+static void print_json(const char *name, const frame_pos *pos, const nmdl_info *i,
+                       const tensors *ts)
 {
     static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
     int neural = i->method == NMDL_METHOD_NEURAL, rep = i->has_report;
     cli_jw w;
     cli_jw_begin(&w, stdout, "info");
     cli_jw_name(&w, "file", name);
+    cli_jw_int(&w, "frame", pos->k);
+    cli_jw_uint(&w, "frame_offset", pos->at);
     cli_jw_int(&w, "format_version", i->version);
     cli_jw_str(&w, "method", nmdl_method_name(i->method));
     cli_jw_uint(&w, "input_bytes", i->original_bytes);
@@ -128,9 +137,13 @@ static void text_tensors(const tensors *ts)
         printf("  %-14s %-10s %9s %10.0f bits in all\n", "", "row steps", "", ts->rexp_bits);
 }
 
-static void print_text(const char *name, const nmdl_info *i, const tensors *ts)
+static void print_text(const char *name, const frame_pos *pos, const nmdl_info *i,
+                       const tensors *ts)
 {
-    printf("%s\n", name);
+    if (pos->k == 1)
+        printf("%s\n", name);
+    else
+        printf("%s, frame %d at byte %zu\n", name, pos->k, pos->at);
     printf("  %-14s %s (format version %u)\n", "method",
            nmdl_method_name(i->method), i->version);
     printf("  %-14s %14llu bytes\n", "original",
@@ -181,31 +194,36 @@ static void print_text(const char *name, const nmdl_info *i, const tensors *ts)
                (unsigned long long)i->alternative_bytes);
 }
 
+/* Every frame of the file in turn: one record (or block) each. */
 static int info_one(const cli_opts *o, const char *path)
 {
     const char *name = strcmp(path, "-") ? path : "stdin";
     uint8_t *buf;
-    size_t n;
+    size_t n, at = 0;
     int err = cli_read_all(path, &buf, &n);
     if (err) {
         cli_error(name, strerror(err));
         return 1;
     }
-    nmdl_info info;
-    tensors ts;
-    int rc = nmdl_info_read(buf, n, &info);
-    if (!rc)
-        tensors_read(buf, n, &info, &ts);
-    free(buf);
-    if (rc) {
-        cli_error(name, nmdl_strerror(rc));
-        return 1;
+    int rc = NMDL_OK;
+    for (int k = 0; !rc && (at < n || k == 0); k++) {
+        nmdl_info info;
+        tensors ts;
+        size_t len = 0;
+        if ((rc = cli_next_frame(buf + at, n - at, &info, &len))) {
+            cli_frame_error(name, k, at, rc, "");
+            break;
+        }
+        tensors_read(buf + at, len, &info, &ts);
+        frame_pos pos = {k + 1, at};
+        if (o->json)
+            print_json(name, &pos, &info, &ts);
+        else
+            print_text(name, &pos, &info, &ts);
+        at += len;
     }
-    if (o->json)
-        print_json(name, &info, &ts);
-    else
-        print_text(name, &info, &ts);
-    return 0;
+    free(buf);
+    return rc ? 1 : 0;
 }
 
 int cli_info(const cli_opts *o)

@@ -546,6 +546,15 @@ static void concatenated_frames(void **state)
     assert_stderr_has("m.nmdl : 25000 bytes, OK");
     assert_int_equal(sh(NMDL " -vv -t m.nmdl"), 0);
     assert_stderr_has("3 frames");
+    /* info: one record (or block) per frame, each saying where it lies */
+    assert_int_equal(sh(NMDL " info --json m.nmdl > m.json && " NMDL " info m.nmdl > m.txt"), 0);
+    size_t jn;
+    char *json = (char *)get("m.json", &jn), *txt = (char *)get("m.txt", &jn);
+    assert_int_equal(jc_check_lines(json, "info", 3), 3);
+    assert_true(jc_number(json, 2, "frame") == 3 && jc_string_is(json, 2, "method", "zstd"));
+    assert_true(jc_number(json, 1, "frame_offset") > 20000 && jc_number(json, 0, "frame_offset") == 0);
+    assert_non_null(strstr(txt, "m.nmdl, frame 3 at byte "));
+    free(json), free(txt);
     assert_int_equal(sh("cp ab.nmdl bad.nmdl && printf x >> bad.nmdl && "
                         "head -c -1 ab.nmdl > cut.nmdl"), 0);
     int files = count_files();
