@@ -72,12 +72,6 @@ const char *cli_out_strerror(int err);
 /* Writes path as a new file in one go: open, write, close as above. */
 int cli_write_file(const char *path, const void *data, size_t n,
                    const struct stat *like, int force, int durable);
-/* The same with the data written by produce(user, fd) to the temporary
- * file as it is made, so that it need not be in memory; a non-zero return
- * of produce abandons the file and is returned as it is. */
-int cli_write_file_from(const char *path, int (*produce)(void *user, int fd),
-                        void *user, const struct stat *like, int force,
-                        int durable);
 
 /* A document written with stdio into memory, then stored at once:
  * cli_doc_open, fprintf to d.f, cli_doc_save. 0 or an errno value; save

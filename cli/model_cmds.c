@@ -114,8 +114,8 @@ int cli_train(const cli_opts *o)
     int status = 1, err, rc;
     if (!out || make_config(o, 0, &c) || train_params(o, &p, &b))
         goto done;
-    if (!o->force && access(out, F_OK) == 0) {
-        cli_error(out, "already exists; use -f to overwrite");
+    if ((err = cli_out_check(out, o->force))) { /* before the training, not after */
+        cli_error(out, cli_out_strerror(err));
         goto done;
     }
     if ((err = cli_read_all(in, &data, &n))) {

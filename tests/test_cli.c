@@ -728,6 +728,9 @@ static void special_files_written_in_place(void **state)
                         OR_RELEASE " && wait && " NMDL " decompress -c got | cmp - s"), 0);
     assert_int_equal(sh(NMDL " compress" ZSTD " -q s && " READER("got2") NMDL " decompress"
                         " -q -o ff s.nmdl" OR_RELEASE " && wait && cmp got2 s"), 0);
+    /* train writes its checkpoint into a FIFO too, without -f */
+    assert_int_equal(sh(READER("ck") NMDL " train -q --preset tiny --steps 1 -o ff s"
+                        OR_RELEASE " && wait && " NMDL " eval -q ck s > /dev/null"), 0);
 #undef READER
 #undef OR_RELEASE
     assert_int_equal(stat(path("ff"), &st), 0);
