@@ -180,8 +180,10 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
                    i->llc * log2(1.0 / i->epsilon) / 8);
         else if (i->budget_mode != NMDL_BUDGET_FIXED)
             printf("  %-14s no b*: the sampler was not healthy or gave no tolerance\n", "");
-        printf("  %-14s budget %s: %.3f bits/weight", "", modes[i->budget_mode], i->budget_bits);
-        if (isfinite(i->b_star))
+        printf("  %-14s budget %s", "", modes[i->budget_mode]);
+        if (isfinite(i->budget_bits))
+            printf(": %.3f bits/weight", i->budget_bits);
+        if (isfinite(i->b_star) && isfinite(i->budget_bits))
             printf(" (%.1f x b*)", i->budget_bits / i->b_star);
         if (isfinite(i->loss_float_bpb))
             printf(", float loss %.4f bits/byte", i->loss_float_bpb);

@@ -10,8 +10,10 @@
  *                              segments, steps per row and per tensor,
  *                              tied and untied output, one and two blocks,
  *                              some with a report and an alternative in the
- *                              header as nmdl_compress writes them; two of
- *                              them also in tests/fuzz/seeds/decompress/
+ *                              header as nmdl_compress writes them, and one
+ *                              recorded as made by each weight method
+ *                              (report version 3); two of them also in
+ *                              tests/fuzz/seeds/decompress/
  *   tests/data/crafted-*.nmdl  the frames of the reliability probe of issue
  *                              14, also in tests/fuzz/seeds/decompress/:
  *     head257    a head 257 wide (d_model 257, one head)
@@ -30,7 +32,7 @@
 #include "nmdl.h"
 
 #define TEXT_BYTES 48 /* input of the neural seeds: fast to decode */
-#define REPORT_BYTES 38 /* a version 1 report (docs/FORMAT.md) */
+#define REPORT_V3_BYTES 40 /* the longest report (docs/FORMAT.md) */
 
 static const char *root = ".";
 
@@ -53,20 +55,26 @@ static void save(const char *dir, const char *name, const uint8_t *p, size_t n)
 }
 
 /* A neural frame of the two parts, claiming n bytes with content sum of
- * content[0..content_len); with `extras`, also a report (budget mode
- * search, every figure NaN) and zstd as the alternative. malloc'd. */
+ * content[0..content_len); with `extras`, also zstd as the alternative
+ * and a report, every figure NaN: extras 1, version 1 (budget mode
+ * search); extras 2 + w, version 3 naming weight method w (budget mode
+ * learned, effort 6). malloc'd. */
 static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
                       size_t dl, const uint8_t *content, size_t content_len, int extras,
                       size_t *len)
 {
-    uint8_t sum[NMDL_FRAME_SUM_BYTES], report[REPORT_BYTES] = {1, 2};
-    for (int i = 2; i < REPORT_BYTES; i += 4) /* binary32 NaN, little-endian */
-        report[i + 2] = 0xC0, report[i + 3] = 0x7F;
+    uint8_t sum[NMDL_FRAME_SUM_BYTES], report[REPORT_V3_BYTES] = {1, 2};
+    const int head = extras >= 2 ? 4 : 2;
+    if (extras >= 2)
+        report[0] = 3, report[1] = 3, report[2] = 6, report[3] = (uint8_t)(extras - 2);
+    static const uint8_t nan32[4] = {0, 0, 0xC0, 0x7F}; /* binary32, little-endian */
+    for (int k = 0; k < 9; k++)
+        memcpy(report + (extras >= 2 ? 4 : 2) + 4 * k, nan32, 4);
     nmdl_frame_sum(content, content_len, sum);
     nmdl_frame f = nmdl_frame_of(NMDL_METHOD_NEURAL, n, sum, model, ml, data, dl);
     if (extras) {
         f.has_alt = 1, f.alt_method = NMDL_METHOD_ZSTD, f.alt_size = n + 50;
-        f.report = report, f.report_len = REPORT_BYTES;
+        f.report = report, f.report_len = (size_t)head + 36;
     }
     uint8_t *p = malloc(nmdl_frame_size(&f));
     int rc = p ? nmdl_frame_write(p, nmdl_frame_size(&f), len, &f) : NMDL_ERR_NOMEM;
@@ -141,6 +149,13 @@ static void neural_seeds(void)
         save("tests/fuzz/seeds/neural", name, p, len);
         if (i == 0 || i == 9)
             save("tests/fuzz/seeds/decompress", name, p, len);
+        if (i == 0) /* the same frame recorded as made by each weight method */
+            for (int m = NMDL_WEIGHTS_ROUND; m <= NMDL_WEIGHTS_L0_PMMP; m++) {
+                free(p);
+                p = frame(sizeof s, model, ml, data, dl, s, sizeof s, 2 + m, &len);
+                snprintf(name, sizeof name, "s1-weights-%s.nmdl", nmdl_weights_name(m));
+                save("tests/fuzz/seeds/neural", name, p, len);
+            }
         free(model), free(data), free(p), free(w);
     }
 }
