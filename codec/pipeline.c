@@ -1,7 +1,8 @@
 /*
- * pipeline.c: the public compress / decompress / info entry points. They
- * produce the candidate parts (neural, zstd, stored), keep the smallest
- * frame, and leave framing and checksums to container/frame.c.
+ * pipeline.c: the public compression entry points (nmdl.h). They produce
+ * the candidate parts (neural, zstd, stored), keep the smallest frame, and
+ * leave framing and checksums to container/frame.c; decompress.c reads
+ * frames back, report.c what they record.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,14 +14,12 @@
 #include <zstd_errors.h>
 
 #include "../container/frame.h"
-#include "quant.h"
 #include "../model/train.h"
-#include "error.h"
 #include "neural.h"
 #include "nmdl.h"
+#include "report.h"
 
 #define ZSTD_METHOD_LEVEL 19
-#define ZSTD_METHOD_WINDOW_LOG 27 /* 128 MiB, as zstd --long */
 #define NEURAL_MIN_BYTES 1024     /* below this the model cannot pay */
 #define ZSTD_SLICE 4096           /* output bytes per call: zstd returns
                                      between its blocks to let us report */
@@ -43,16 +42,6 @@ struct nmdl_cctx {
     double probe_rate;
     nmdl_compress_report report; /* of the last call */
     ZSTD_CCtx *zc;
-};
-
-struct nmdl_dctx {
-    int threads;
-    nmdl_progress_fn progress;  /* may be NULL */
-    void *progress_user;
-    uint64_t memory;    /* bytes decoding may take (nmdl_dctx_set_memory) */
-    uint64_t max_ratio; /* neural: output bytes per frame byte; 0: any */
-    char why[NMDL_WHY_MAX]; /* detail of the last error */
-    ZSTD_DCtx *zd;
 };
 
 nmdl_cctx *nmdl_cctx_create(void)
@@ -256,7 +245,7 @@ static int zstd_part(nmdl_cctx *c, const void *src, size_t n, nmdl_prog *job,
     ZSTD_CCtx_reset(z, ZSTD_reset_session_and_parameters);
     if (ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, ZSTD_METHOD_LEVEL)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_enableLongDistanceMatching, 1)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, ZSTD_METHOD_WINDOW_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, NMDL_FRAME_ZSTD_WINDOW_LOG)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_nbWorkers, c->threads)) ||
         ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(z, n)))
         return NMDL_ERR_BACKEND;
@@ -281,75 +270,12 @@ static int zstd_part(nmdl_cctx *c, const void *src, size_t n, nmdl_prog *job,
     return rc;
 }
 
-/* ------------------------------------------------------------ report
- * The encoder's measurements, in the header (docs/FORMAT.md, "Report"):
- * version 3, budget mode, effort, weights, then binary32 LE: budget bits,
- * llc, llc_se, nbeta, llc step, MALA, epsilon, b*, float loss (bits/byte).
- * Versions 1 and 2 (still read) stop after the mode and the effort: a
- * version-v report has v + 1 bytes before its nine values. */
-
-#define REPORT_VERSION 3
-#define REPORT_FIELDS 9
-#define REPORT_BYTES (REPORT_VERSION + 1 + 4 * REPORT_FIELDS)
-
-static void put_f32(uint8_t *p, double v)
-{
-    float f = (float)v;
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(u >> (8 * i));
-}
-
-static double get_f32(const uint8_t *p)
-{
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                 (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static void report_encode(const nmdl_budget_report *b, int effort, int weights,
-                          uint8_t out[REPORT_BYTES])
-{
-    const double v[REPORT_FIELDS] = {b->bits, b->llc, b->llc_se, b->nbeta, b->llc_step,
-                                     b->mala, b->epsilon, b->b_star, b->loss_float_bpb};
-    out[0] = REPORT_VERSION;
-    out[1] = (uint8_t)b->mode;
-    out[2] = (uint8_t)effort;
-    out[3] = (uint8_t)weights;
-    for (int i = 0; i < REPORT_FIELDS; i++)
-        put_f32(out + REPORT_VERSION + 1 + 4 * i, v[i]);
-}
-
-/* Fills info from a report (versions 1 to 3); unknown versions and
- * values out of range are skipped, not rejected. */
-static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
-{
-    info->report_bytes = len;
-    const int v = len ? p[0] : 0, head = v + 1;
-    if (v < 1 || v > REPORT_VERSION || len != (size_t)head + 4 * REPORT_FIELDS ||
-        p[1] > (v < 3 ? NMDL_BUDGET_SEARCH : NMDL_BUDGET_LEARNED) ||
-        (v >= 2 && (p[2] < 1 || p[2] > 9)) || (v >= 3 && p[3] > NMDL_WEIGHTS_L0_PMMP))
-        return;
-    double *dst[REPORT_FIELDS] = {&info->budget_bits, &info->llc, &info->llc_se,
-                                  &info->nbeta, &info->llc_step, &info->mala,
-                                  &info->epsilon, &info->b_star, &info->loss_float_bpb};
-    info->has_report = 1;
-    info->budget_mode = p[1];
-    info->effort = v >= 2 ? p[2] : 0;
-    info->weights = v >= 3 ? p[3] : -1;
-    for (int i = 0; i < REPORT_FIELDS; i++)
-        *dst[i] = get_f32(p + head + 4 * i);
-}
-
 /* A candidate frame: its parts and the size it would take. */
 typedef struct candidate {
     nmdl_frame f;
     uint8_t *model, *data; /* parts this call allocated (neural), freed at the end */
     size_t size;           /* 0: not produced */
-    uint8_t report[REPORT_BYTES];
+    uint8_t report[NMDL_REPORT_BYTES];
 } candidate;
 
 static void frame_of(candidate *k, unsigned method, uint64_t n, const uint8_t *sum,
@@ -416,9 +342,9 @@ static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p,
     if (rc)
         return rc;
     frame_of(k, NMDL_METHOD_NEURAL, n, sum, k->model, ml, k->data, dl);
-    report_encode(&r.budget, p->effort, p->weights, k->report);
+    nmdl_report_encode(&r.budget, p->effort, p->weights, k->report);
     k->f.report = k->report;
-    k->f.report_len = REPORT_BYTES;
+    k->f.report_len = NMDL_REPORT_BYTES;
     k->size = nmdl_frame_size(&k->f);
     c->report.model_bytes = ml;
     c->report.data_bytes = dl;
@@ -635,334 +561,4 @@ int nmdl_compress_alloc(nmdl_cctx *c, const void *src, size_t src_len,
     if (rc)
         free(o.p);
     return rc;
-}
-
-nmdl_dctx *nmdl_dctx_create(void)
-{
-    if (sodium_init() < 0)
-        return NULL;
-    nmdl_dctx *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    d->threads = 1;
-    d->max_ratio = NMDL_MAX_RATIO_DEFAULT;
-    d->zd = ZSTD_createDCtx();
-    if (!d->zd || nmdl_dctx_set_memory(d, NMDL_MEMORY_DEFAULT)) {
-        nmdl_dctx_free(d);
-        return NULL;
-    }
-    return d;
-}
-
-void nmdl_dctx_set_progress(nmdl_dctx *d, nmdl_progress_fn fn, void *user)
-{
-    if (!d)
-        return;
-    d->progress = fn;
-    d->progress_user = user;
-}
-
-void nmdl_dctx_free(nmdl_dctx *d)
-{
-    if (!d)
-        return;
-    ZSTD_freeDCtx(d->zd);
-    free(d);
-}
-
-int nmdl_dctx_set_threads(nmdl_dctx *d, int threads)
-{
-    if (!d || threads < 1)
-        return NMDL_ERR_ARG;
-    d->threads = threads;
-    return NMDL_OK;
-}
-
-int nmdl_dctx_set_memory(nmdl_dctx *d, uint64_t bytes)
-{
-    if (!d || bytes < NMDL_MEMORY_MIN)
-        return NMDL_ERR_ARG;
-    int wlog = 10; /* zstd's window: the largest power of two within the limit */
-    while (wlog < ZSTD_METHOD_WINDOW_LOG && (2ull << wlog) <= bytes)
-        wlog++;
-    ZSTD_DCtx_reset(d->zd, ZSTD_reset_session_only);
-    if (ZSTD_isError(ZSTD_DCtx_setParameter(d->zd, ZSTD_d_windowLogMax, wlog)))
-        return NMDL_ERR_BACKEND;
-    d->memory = bytes;
-    return NMDL_OK;
-}
-
-int nmdl_dctx_set_max_ratio(nmdl_dctx *d, uint64_t ratio)
-{
-    if (!d)
-        return NMDL_ERR_ARG;
-    d->max_ratio = ratio;
-    return NMDL_OK;
-}
-
-const char *nmdl_dctx_error_detail(const nmdl_dctx *d)
-{
-    return d ? d->why : "";
-}
-
-/* Where the decoded bytes go as they come: the caller's writer, with the
- * content checksum and the count kept on the way. */
-typedef struct out_sink {
-    nmdl_write_fn write;
-    void *user;
-    crypto_generichash_state sum;
-    uint64_t done;
-} out_sink;
-
-static int sink_put(void *user, const uint8_t *p, size_t n)
-{
-    out_sink *o = user;
-    crypto_generichash_update(&o->sum, p, n);
-    o->done += n;
-    return o->write(o->user, p, n);
-}
-
-static int zstd_error(nmdl_dctx *d, size_t r)
-{
-    switch (ZSTD_getErrorCode(r)) {
-    case ZSTD_error_memory_allocation:
-        return NMDL_ERR_NOMEM;
-    case ZSTD_error_frameParameter_windowTooLarge:
-        return nmdl_why(d->why, NMDL_ERR_LIMIT, "memory: the zstd frame's window "
-                        "exceeds the limit of %.1f MiB", (double)d->memory / 1048576.0);
-    default:
-        return nmdl_why(d->why, NMDL_ERR_CORRUPT, "zstd frame: %s", ZSTD_getErrorName(r));
-    }
-}
-
-/* The data part must be exactly one zstd frame that declares the original
- * length (and then decodes to exactly that many bytes). */
-static int zstd_check(nmdl_dctx *d, const nmdl_frame *f)
-{
-    if (ZSTD_findFrameCompressedSize(f->data, f->data_len) != f->data_len ||
-        ZSTD_getFrameContentSize(f->data, f->data_len) != f->original_len)
-        return nmdl_why(d->why, NMDL_ERR_CORRUPT, "zstd frame: not one frame of the "
-                        "data part's length that declares the original length");
-    return NMDL_OK;
-}
-
-static int zstd_decode(nmdl_dctx *d, const nmdl_frame *f, uint8_t *dst)
-{
-    int rc = zstd_check(d, f);
-    if (rc)
-        return rc;
-    size_t r = ZSTD_decompressDCtx(d->zd, dst, (size_t)f->original_len,
-                                   f->data, f->data_len);
-    if (ZSTD_isError(r))
-        return zstd_error(d, r);
-    return r == f->original_len ? NMDL_OK : NMDL_ERR_CORRUPT;
-}
-
-/* The same in pieces of ZSTD_DStreamOutSize() bytes, through the sink;
- * zstd holds the frame's window (at most the memory limit). */
-static int zstd_stream(nmdl_dctx *d, const nmdl_frame *f, out_sink *o)
-{
-    int rc = zstd_check(d, f);
-    if (rc)
-        return rc;
-    const size_t cap = ZSTD_DStreamOutSize();
-    uint8_t *buf = malloc(cap);
-    if (!buf)
-        return NMDL_ERR_NOMEM;
-    ZSTD_DCtx_reset(d->zd, ZSTD_reset_session_only);
-    ZSTD_inBuffer in = {f->data, f->data_len, 0};
-    for (size_t r = 1; !rc && r != 0;) {
-        ZSTD_outBuffer out = {buf, cap, 0};
-        r = ZSTD_decompressStream(d->zd, &out, &in);
-        if (ZSTD_isError(r))
-            rc = zstd_error(d, r);
-        else if (out.pos)
-            rc = sink_put(o, buf, out.pos);
-        else if (r != 0 && in.pos == in.size) /* no progress: cut short */
-            rc = nmdl_why(d->why, NMDL_ERR_CORRUPT, "zstd frame: ends early");
-    }
-    free(buf);
-    return rc;
-}
-
-/* Parses a frame and applies the limits a header can be checked against. */
-static int open_frame(nmdl_dctx *d, const void *src, size_t src_len, nmdl_frame *f)
-{
-    d->why[0] = 0;
-    int rc = nmdl_frame_parse(src, src_len, f, d->why);
-    if (rc)
-        return rc;
-    const uint64_t n = f->original_len;
-    if (f->method == NMDL_METHOD_NEURAL && d->max_ratio &&
-        (n - 1) / d->max_ratio >= f->file_len) /* n > ratio x frame, no overflow */
-        return nmdl_why(d->why, NMDL_ERR_LIMIT, "ratio: %llu bytes from a frame of "
-                        "%zu, %.0f to 1, above the limit of %llu to 1",
-                        (unsigned long long)n, f->file_len, (double)n / (double)f->file_len,
-                        (unsigned long long)d->max_ratio);
-    return NMDL_OK;
-}
-
-static nmdl_neural_dec neural_params(nmdl_dctx *d, out_sink *o, nmdl_prog *job)
-{
-    nmdl_neural_dec p = {d->threads, d->memory, o ? sink_put : NULL, o, d->why, job};
-    return p;
-}
-
-/* The job of decoding frame f: one phase, a work unit per byte. */
-static int decode_job(nmdl_dctx *d, const nmdl_frame *f, nmdl_prog *job)
-{
-    double work[NMDL_PHASES] = {0};
-    work[NMDL_PHASE_DECODE] = (double)f->original_len;
-    nmdl_prog_start(job, d->progress, d->progress_user, d->threads, work, 0.0);
-    return nmdl_prog_phase(job, NMDL_PHASE_DECODE, work[NMDL_PHASE_DECODE],
-                           (long)f->original_len);
-}
-
-int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,
-                    const void *src, size_t src_len)
-{
-    if (!d || (!dst && dst_cap) || !dst_len || (!src && src_len))
-        return NMDL_ERR_ARG;
-    nmdl_frame f;
-    int rc = open_frame(d, src, src_len, &f);
-    if (rc)
-        return rc;
-    if (f.original_len > dst_cap)
-        return NMDL_ERR_DST_SIZE;
-    nmdl_prog job;
-    rc = decode_job(d, &f, &job);
-    if (!rc && f.method == NMDL_METHOD_STORED) {
-        if (f.data_len)
-            memcpy(dst, f.data, f.data_len);
-    } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
-        rc = zstd_decode(d, &f, dst);
-    } else if (!rc) {
-        nmdl_neural_dec p = neural_params(d, NULL, &job);
-        rc = nmdl_neural_decode(&p, f.model, f.model_len, f.data, f.data_len, dst,
-                                (size_t)f.original_len);
-    }
-    if (rc)
-        return rc;
-    uint8_t sum[NMDL_FRAME_SUM_BYTES];
-    nmdl_frame_sum(dst, (size_t)f.original_len, sum);
-    if (sodium_memcmp(sum, f.content_sum, sizeof sum) != 0)
-        return nmdl_why(d->why, NMDL_ERR_CHECKSUM, "content checksum");
-    *dst_len = (size_t)f.original_len;
-    nmdl_prog_finish(&job);
-    return NMDL_OK;
-}
-
-int nmdl_decompress_stream(nmdl_dctx *d, const void *src, size_t src_len,
-                           nmdl_write_fn write, void *user)
-{
-    if (!d || !write || (!src && src_len))
-        return NMDL_ERR_ARG;
-    nmdl_frame f;
-    int rc = open_frame(d, src, src_len, &f);
-    if (rc)
-        return rc;
-    out_sink o = {write, user, {{0}}, 0};
-    crypto_generichash_init(&o.sum, NULL, 0, NMDL_FRAME_SUM_BYTES);
-    nmdl_prog job;
-    rc = decode_job(d, &f, &job);
-    if (!rc && f.method == NMDL_METHOD_STORED) {
-        rc = f.data_len ? sink_put(&o, f.data, f.data_len) : NMDL_OK;
-    } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
-        rc = zstd_stream(d, &f, &o);
-    } else if (!rc) {
-        nmdl_neural_dec p = neural_params(d, &o, &job);
-        rc = nmdl_neural_decode(&p, f.model, f.model_len, f.data, f.data_len, NULL,
-                                (size_t)f.original_len);
-    }
-    if (!rc && o.done != f.original_len)
-        rc = nmdl_why(d->why, NMDL_ERR_CORRUPT, "decoded %llu bytes, not the "
-                      "original length %llu", (unsigned long long)o.done,
-                      (unsigned long long)f.original_len);
-    uint8_t sum[NMDL_FRAME_SUM_BYTES];
-    crypto_generichash_final(&o.sum, sum, sizeof sum);
-    if (!rc && sodium_memcmp(sum, f.content_sum, sizeof sum) != 0)
-        rc = nmdl_why(d->why, NMDL_ERR_CHECKSUM, "content checksum");
-    if (!rc)
-        nmdl_prog_finish(&job);
-    return rc;
-}
-
-/* The model shape and segment count of a neural frame, from the parts'
- * headers. */
-static int neural_info(const nmdl_frame *f, nmdl_info *info)
-{
-    int rc = nmdl_q_read_header(f->model, f->model_len, &info->model, &info->per_row, NULL);
-    if (rc)
-        return rc;
-    nmdl_tf_layout lay;
-    nmdl_tf_layout_make(&info->model, &lay);
-    info->n_params = lay.n_params;
-    uint64_t s = 0;
-    for (size_t i = 0; i < f->data_len && i < 9; i++) {
-        s |= (uint64_t)(f->data[i] & 0x7F) << (7 * i);
-        if (!(f->data[i] & 0x80)) {
-            info->segments = s <= NMDL_NEURAL_MAX_SEGMENTS ? (int)s : 0;
-            return info->segments ? NMDL_OK : NMDL_ERR_CORRUPT;
-        }
-    }
-    return NMDL_ERR_CORRUPT;
-}
-
-int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
-{
-    if (!info || (!src && src_len))
-        return NMDL_ERR_ARG;
-    nmdl_frame f;
-    int rc = nmdl_frame_parse(src, src_len, &f, NULL);
-    if (rc)
-        return rc;
-    memset(info, 0, sizeof *info);
-    info->weights = -1;
-    info->llc = info->llc_se = info->nbeta = info->llc_step = info->mala = NAN;
-    info->epsilon = info->b_star = info->loss_float_bpb = info->budget_bits = NAN;
-    if (f.report)
-        report_decode(f.report, f.report_len, info);
-    info->version = f.version;
-    info->method = (nmdl_method)f.method;
-    info->original_bytes = f.original_len;
-    info->file_bytes = f.file_len;
-    info->header_bytes = f.header_len;
-    info->model_bytes = f.model_len;
-    info->data_bytes = f.data_len;
-    info->checksum_bytes = 2 * NMDL_FRAME_SUM_BYTES;
-    info->has_alternative = f.has_alt;
-    info->alternative_method = (nmdl_method)f.alt_method;
-    info->alternative_bytes = f.alt_size;
-    return f.method == NMDL_METHOD_NEURAL ? neural_info(&f, info) : NMDL_OK;
-}
-
-_Static_assert(NMDL_TENSORS_MAX >= NMDL_TF_MAX_TENSORS, "nmdl.h's bound on tensors");
-
-int nmdl_info_tensors(const void *src, size_t src_len, nmdl_tensor_info *out, int cap,
-                      int *n, double *rexp_bits)
-{
-    if ((!src && src_len) || (!out && cap) || cap < 0 || !n || !rexp_bits)
-        return NMDL_ERR_ARG;
-    nmdl_frame f;
-    nmdl_qmodel qm;
-    int rc = nmdl_frame_parse(src, src_len, &f, NULL);
-    if (!rc && f.method != NMDL_METHOD_NEURAL)
-        rc = NMDL_ERR_METHOD;
-    if (rc || (rc = nmdl_q_decode(f.model, f.model_len, &qm)))
-        return rc;
-    double bits[NMDL_TF_MAX_TENSORS];
-    nmdl_q_tensor_bits(&qm, bits, rexp_bits);
-    *n = qm.lay.n_tensors;
-    for (int k = 0; k < qm.lay.n_tensors && k < cap; k++) {
-        const nmdl_tf_tensor *t = &qm.lay.tensor[k];
-        nmdl_tensor_info *o = &out[k];
-        memset(o, 0, sizeof *o);
-        snprintf(o->name, sizeof o->name, "%s", t->name);
-        o->n_params = (uint64_t)t->rows * t->cols;
-        o->bits = bits[k];
-        for (size_t i = t->off; i < t->off + o->n_params; i++)
-            o->zeros += qm.q[i] == 0;
-    }
-    nmdl_q_free(&qm);
-    return NMDL_OK;
 }

@@ -18,6 +18,7 @@
 #define NMDL_FRAME_SUM_BYTES 16     /* one BLAKE2b-128 checksum */
 #define NMDL_FRAME_FIXED_BYTES 7    /* magic (4), version, method, flags */
 #define NMDL_FRAME_VARINT_MAX 9     /* LEB128 bytes of a 63-bit length */
+#define NMDL_FRAME_ZSTD_WINDOW_LOG 27 /* the zstd method's largest window: 128 MiB */
 #define NMDL_FRAME_FLAG_ALT 1u    /* flags bit 0: an alternative is recorded */
 #define NMDL_FRAME_FLAG_REPORT 2u /* flags bit 1: a report follows */
 #define NMDL_FRAME_REPORT_MAX 255 /* bytes of a report */
