@@ -289,6 +289,9 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
     case OPT_MAX_RATIO:
         if (parse_number("--max-ratio", val, 0, 1e15, &v))
             return -1;
+        if (v != (double)(long long)v) /* 0.5 would become 0: no limit */
+            return usage_error("--max-ratio needs a whole number of bytes per byte "
+                               "(0: no limit)", val);
         o->max_ratio = (long long)v;
         break;
     case OPT_METHOD:

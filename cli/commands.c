@@ -178,8 +178,7 @@ void cli_frame_error(const char *name, int k, size_t at, int rc, const char *why
  * is written as it is decoded, since it appears only once complete. */
 static int keep_in_memory(const target *t)
 {
-    struct stat st;
-    return !t->discard && (!t->name || (stat(t->name, &st) == 0 && !S_ISREG(st.st_mode)));
+    return !t->discard && (!t->name || cli_out_in_place(t->name));
 }
 
 /* The sink of nmdl_decompress_stream: pieces to t, or into buf. */
@@ -231,13 +230,6 @@ typedef struct result {
     char method[32]; /* "method zstd"; "3 frames" */
 } result;
 
-/* A sink for a frame that is known not to parse: it fails before any data. */
-static int refuse(void *user, const void *data, size_t n)
-{
-    (void)user, (void)data, (void)n;
-    return -1;
-}
-
 /* Every frame of src[0..n) in turn, each one's data written to t as soon
  * as it is decoded. Prints its errors; 0 or -1. */
 static int decode_all(job *j, const char *name, const uint8_t *src, size_t n,
@@ -247,12 +239,13 @@ static int decode_all(job *j, const char *name, const uint8_t *src, size_t n,
     do {
         nmdl_info info;
         size_t len = 0, m = 0;
-        int err = 0, rc = cli_next_frame(src + at, n - at, &info, &len);
-        if (rc) /* the decoder names the field that failed */
-            (void)!nmdl_decompress_stream(j->dctx, src + at, n - at, refuse, NULL);
-        else
-            rc = decode_frame(j, src + at, len, t, &m, &err);
+        int err = 0;
+        if (nmdl_frame_length(src + at, n - at, &len))
+            len = n - at; /* not a whole frame: the decoder says what is wrong */
+        int rc = decode_frame(j, src + at, len, t, &m, &err);
         const char *why = rc ? nmdl_dctx_error_detail(j->dctx) : "";
+        if (!rc) /* verified: read for the method's name */
+            rc = nmdl_info_read(src + at, len, &info);
         if (rc) {
             cli_frame_error(name, r->frames, at, rc, why);
             return -1;

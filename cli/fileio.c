@@ -113,6 +113,12 @@ static int in_place(mode_t m)
     return S_ISCHR(m) || S_ISBLK(m) || S_ISFIFO(m) || S_ISSOCK(m);
 }
 
+int cli_out_in_place(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && in_place(st.st_mode);
+}
+
 int cli_out_check(const char *path, int force)
 {
     struct stat st;

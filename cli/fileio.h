@@ -39,6 +39,10 @@ typedef struct cli_out {
     const char *path; /* the output's name (not copied); NULL: stdout */
 } cli_out;
 
+/* Whether path is a special file that an output is written into, in
+ * place: a character or block device, a FIFO, a socket. */
+int cli_out_in_place(const char *path);
+
 /* 0 when path may become an output: it does not exist, or is a special
  * file written in place (a block device only with force), or force is
  * given; EEXIST or EISDIR otherwise. The check before any work is done;

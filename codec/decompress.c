@@ -148,9 +148,10 @@ static int zstd_decode(nmdl_dctx *d, const nmdl_frame *f, uint8_t *dst)
     return r == f->original_len ? NMDL_OK : NMDL_ERR_CORRUPT;
 }
 
-/* The same in pieces of ZSTD_DStreamOutSize() bytes, through the sink;
- * zstd holds the frame's window (at most the memory limit). */
-static int zstd_stream(nmdl_dctx *d, const nmdl_frame *f, out_sink *o)
+/* The same in pieces of ZSTD_DStreamOutSize() bytes, through the sink,
+ * each counted in job; zstd holds the frame's window (at most the memory
+ * limit). */
+static int zstd_stream(nmdl_dctx *d, const nmdl_frame *f, out_sink *o, nmdl_prog *job)
 {
     int rc = zstd_check(d, f);
     if (rc)
@@ -166,8 +167,8 @@ static int zstd_stream(nmdl_dctx *d, const nmdl_frame *f, out_sink *o)
         r = ZSTD_decompressStream(d->zd, &out, &in);
         if (ZSTD_isError(r))
             rc = zstd_error(d, r);
-        else if (out.pos)
-            rc = sink_put(o, buf, out.pos);
+        else if (out.pos && !(rc = sink_put(o, buf, out.pos)))
+            rc = nmdl_prog_add(job, (double)out.pos, (long)out.pos); /* or canceled */
         else if (r != 0 && in.pos == in.size) /* no progress: cut short */
             rc = nmdl_why(d->why, NMDL_ERR_CORRUPT, "zstd frame: ends early");
     }
@@ -258,7 +259,7 @@ int nmdl_decompress_stream(nmdl_dctx *d, const void *src, size_t src_len,
     if (!rc && f.method == NMDL_METHOD_STORED) {
         rc = f.data_len ? sink_put(&o, f.data, f.data_len) : NMDL_OK;
     } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
-        rc = zstd_stream(d, &f, &o);
+        rc = zstd_stream(d, &f, &o, &job);
     } else if (!rc) {
         nmdl_neural_dec p = neural_params(d, &o, &job);
         rc = nmdl_neural_decode(&p, f.model, f.model_len, f.data, f.data_len, NULL,

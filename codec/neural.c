@@ -722,7 +722,8 @@ static int decode_batch(const nmdl_neural_dec *p, const nmdl_inf_weights *w,
         rc = nmdl_rc_dec_init(&t->dec[s], t->streams[s], t->slen[s]);
     }
     const group all = {t->S, NULL, t->out, t->len, NULL, t->dec, p->prog, 1.0};
-    if (!rc && (rc = code_batch(w, &all, s0, s1, G, 1)) && rc != NMDL_ERR_NOMEM)
+    if (!rc && (rc = code_batch(w, &all, s0, s1, G, 1)) && rc != NMDL_ERR_NOMEM &&
+        rc != NMDL_ERR_CANCELED)
         return nmdl_why(p->why, rc, "data part: %s in segments %d..%d",
                         nmdl_strerror(rc), s0, s1 - 1);
     if (!rc && buf)

@@ -445,6 +445,8 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
         rc = neural_candidate(c, &np, src, src_len, sum, &k[NEURAL]);
     if (rc == NMDL_ERR_CANCELED)
         c->report.stopped_phase = job.canceled_in;
+    if (!rc && any_zstd && !k[ZSTD].size) /* the frame asked for does not fit */
+        rc = NMDL_ERR_DST_SIZE;
     if (!rc) {
         int classic = smallest(k, 2), best = smallest(k, 3);
         if (!c->fallback) /* the requested method, whatever its size */

@@ -567,6 +567,12 @@ static void concatenated_frames(void **state)
     char *e = (char *)get("err.txt", &len);
     assert_string_equal(e, msg);
     free(e);
+    /* a damaged frame before others is named by its own fault */
+    assert_int_equal(sh("cp ab.nmdl f.nmdl && printf A | dd of=f.nmdl bs=1 seek=20 "
+                        "conv=notrunc 2>/dev/null && cat f.nmdl a.nmdl > mid.nmdl"), 0);
+    assert_int_equal(sh(NMDL " -t mid.nmdl"), 1);
+    assert_stderr_has("nmdl: mid.nmdl: checksum mismatch (frame checksum)\n");
+    files += 2;
     /* the one line, with the decoder's detail */
     snprintf(msg, sizeof msg, "nmdl: cut.nmdl: frame 2 at byte %zu: truncated (header: ",
              a_len);
@@ -668,6 +674,8 @@ static void options_that_do_not_apply(void **state)
         {"-d -6 p.nmdl", "nmdl: -6: does not apply to decompress (only to compress, sweep)"},
         {"-t -o x p.nmdl", "nmdl: -o: does not apply to test"},
         {"-l --rm p.nmdl", "nmdl: --rm: does not apply to list"},
+        {"-d --max-ratio 0.5 p.nmdl", "nmdl: --max-ratio needs a whole number of bytes per byte (0: no limit): 0.5"},
+        {"--memory 64M p", "nmdl: --memory: does not apply to compress (only to decompress, test)"},
         {"info -T2 p.nmdl", "nmdl: -T: does not apply to info"},
         {"eval --untied m c", "nmdl: --untied: does not apply to eval (only to train)"},
         {"train c --csv t.csv", "nmdl: --csv: does not apply to train (only to llc)"},

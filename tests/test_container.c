@@ -133,6 +133,28 @@ static void small_destinations(void **state)
     assert_int_equal(nmdl_decompress(d, out, 63, &m, dst, n), NMDL_ERR_DST_SIZE);
     assert_nmdl_ok(nmdl_decompress(d, out, 64, &m, dst, n));
     nmdl_dctx_free(d);
+    /* zstd asked for without the fallback: where only the stored frame
+     * would fit, the call is refused, not answered with the stored frame */
+    uint8_t noise[4096], *big = malloc(nmdl_compress_bound(sizeof noise));
+    tu_rng r = {7};
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise[i] = (uint8_t)tu_next(&r);
+    c = nmdl_cctx_create();
+    assert_nmdl_ok(nmdl_cctx_set_method(c, NMDL_METHOD_STORED));
+    size_t stored;
+    assert_nmdl_ok(nmdl_compress(c, big, nmdl_compress_bound(sizeof noise), &stored, noise,
+                                 sizeof noise));
+    assert_nmdl_ok(nmdl_cctx_set_method(c, NMDL_METHOD_ZSTD));
+    assert_nmdl_ok(nmdl_cctx_set_fallback(c, 0));
+    assert_int_equal(nmdl_compress(c, big, stored, &n, noise, sizeof noise),
+                     NMDL_ERR_DST_SIZE);
+    void *frame;
+    assert_nmdl_ok(nmdl_compress_alloc(c, noise, sizeof noise, &frame, &n));
+    nmdl_info info;
+    assert_nmdl_ok(nmdl_info_read(frame, n, &info));
+    assert_int_equal(info.method, NMDL_METHOD_ZSTD);
+    nmdl_free(frame), free(big);
+    nmdl_cctx_free(c);
 }
 
 /* A frame built by hand: header fields as given, checksums made valid, so
