@@ -6,10 +6,14 @@
  *   qat B      quantization-aware fine-tuning at B bits per weight (what
  *              the default pipeline does after its budget search);
  *   rate B     rate-aware fine-tuning (codec/rate.h) starting from B bits;
+ *   cluster K  fine-tuning through the assignment to K centroids per matrix
+ *              (codec/cluster.h; K 0: chosen by the estimated DL);
  * and prints the estimate beside the coded size.
  * usage: bench_rate CHECKPOINT CORPUS STEPS METHOD B [key=value...]
  *   keys: lr (training, default 5e-4), step_lr, round (share), weight, wd,
- *   pen (0 rate, 1 DRR, 2 RL1, 3 PMMP: codec/rate.h)
+ *   pen (0 rate, 1 DRR, 2 RL1, 3 PMMP: codec/rate.h); for cluster vdelta
+ *   (vectors' step), refresh (steps between k-means steps), mu (entropy
+ *   constraint)
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "codec/budget.h"
+#include "codec/cluster.h"
 #include "codec/rate.h"
 #include "codec/quant.h"
 #include "model/train.h"
@@ -40,11 +45,12 @@ int main(int argc, char **argv)
     nmdl_model *m;
     if (argc < 6 || bench_read_file(argv[1], &ck, &ck_len) || bench_read_file(argv[2], &data, &n) ||
         nmdl_model_load(ck, ck_len, &m)) {
-        fprintf(stderr, "usage: bench_rate CHECKPOINT CORPUS STEPS qat|rate BITS [key=value...]\n");
+        fprintf(stderr, "usage: bench_rate CHECKPOINT CORPUS STEPS qat|rate|cluster BITS|K "
+                "[key=value...]\n");
         return 2;
     }
     const long steps = atol(argv[3]);
-    const int rate = !strcmp(argv[4], "rate");
+    const int rate = !strcmp(argv[4], "rate"), cluster = !strcmp(argv[4], "cluster");
     const double bits = atof(argv[5]);
     nmdl_qmodel qm;
     nmdl_train_sample s;
@@ -74,10 +80,24 @@ int main(int argc, char **argv)
     rp.round_share = opt(argc, argv, "round", rp.round_share);
     rp.weight = opt(argc, argv, "weight", rp.weight);
     rp.penalty = (int)opt(argc, argv, "pen", rp.penalty);
+    nmdl_cluster cl;
+    nmdl_cluster_params cp;
+    nmdl_cluster_params_default(&cp);
+    cp.n = (double)n;
+    cp.model = m;
+    cp.data = data;
+    cp.k = (int)bits;
+    cp.vec_delta = opt(argc, argv, "vdelta", cp.vec_delta);
+    cp.refresh = (int)opt(argc, argv, "refresh", cp.refresh);
+    cp.mu = opt(argc, argv, "mu", cp.mu);
     if (rate) {
         if (nmdl_rate_init(&rt, &qm, &rp))
             return 1;
         nmdl_rate_hook(&rt, steps, steps, &hook);
+    } else if (cluster) {
+        if (nmdl_cluster_init(&cl, &qm, &cp))
+            return 1;
+        nmdl_cluster_hook(&cl, steps, steps, &hook);
     } else {
         nmdl_budget_delta(&qm, m->params, bits, 1, NULL, NULL);
         nmdl_rate_round_hook(&qm, &hook);
@@ -87,7 +107,12 @@ int main(int argc, char **argv)
         return 1;
     if (rate)
         nmdl_rate_finish(&rt, m->params);
-    nmdl_q_quantize(&qm, m->params);
+    if (cluster && !cl.k && nmdl_cluster_start(&cl, m->params)) /* no steps */
+        return 1;
+    if (cluster)
+        nmdl_cluster_assign(&cl, m->params);
+    else
+        nmdl_q_quantize(&qm, m->params);
     double est = rate ? nmdl_rate_estimate(&rt, m->params) / 8 : NAN;
     uint8_t *buf;
     size_t len;
@@ -101,6 +126,12 @@ int main(int argc, char **argv)
     double dl = (double)len + (double)(n - 1) * nats / log(2.0) / 8;
     if (rate)
         printf("steps learned from %.3f bits/weight\n", rt.start_bits);
+    for (int i = 0; cluster && i < cl.n_cand; i++)
+        printf("K %2d plain: model %.0f bytes, sample loss %.4f bits/byte, est. DL %.0f bytes\n",
+               cl.cand_k[i], cl.cand_model_bits[i] / 8, cl.cand_loss_bpb[i],
+               cl.cand_dl_bits[i] / 8);
+    if (cluster)
+        printf("K %d centroids per matrix\n", cl.k);
     printf("%s %.2f, %ld steps: model %zu bytes (estimate %.0f), %.3f bits/weight, "
            "%.1f%% zeros, sample loss %.4f bits/byte, est. DL %.0f bytes (%.4f bits/byte), "
            "train loss %.4f, %.0f s\n",
@@ -110,6 +141,8 @@ int main(int argc, char **argv)
     free(buf);
     if (rate)
         nmdl_rate_free(&rt);
+    if (cluster)
+        nmdl_cluster_free(&cl);
     nmdl_train_sample_free(&s);
     nmdl_q_free(&qm);
     nmdl_model_free(m);

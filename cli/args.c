@@ -207,7 +207,7 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
         break;
     case OPT_WEIGHTS:
         if (nmdl_weights_parse(val, &o->weights))
-            return usage_error("--weights is round, rate, l0-drr, l0-rl1 or l0-pmmp", val);
+            return usage_error("--weights is round, rate, l0-drr, l0-rl1, l0-pmmp or cluster", val);
         o->has_weights = 1;
         break;
     case OPT_ROW_STEPS:

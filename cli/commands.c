@@ -299,7 +299,7 @@ static void neural_summary(const nmdl_cctx *c)
             (unsigned long long)r.model_bytes, r.bits_per_weight, r.delta,
             (unsigned long long)r.data_bytes, r.data_bpb, r.segments, r.code_s);
     static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
-    if (r.weights != NMDL_WEIGHTS_ROUND)
+    if (r.weights != NMDL_WEIGHTS_ROUND && isfinite(r.model_estimate_bits))
         fprintf(stderr, "  weights %s: trained for the description length; the cost table "
                 "expected a model part of %.0f bytes, the coder wrote %llu\n",
                 nmdl_weights_name(r.weights), r.model_estimate_bits / 8,

@@ -52,6 +52,10 @@ static void json_tensors(cli_jw *w, const tensors *ts)
         cli_jw_uint(w, "zero_params", t->zeros);
         cli_jw_num(w, "model_bits", t->bits);
         cli_jw_num(w, "model_bpw", t->bits / (double)t->n_params);
+        if (t->centroids)
+            cli_jw_int(w, "centroids", t->centroids);
+        else
+            cli_jw_null(w, "centroids");
         cli_jw_close(w, '}');
     }
     cli_jw_close(w, ']');
@@ -121,7 +125,8 @@ static void print_part(const char *what, uint64_t bytes, uint64_t original)
     putchar('\n');
 }
 
-/* One line per tensor: parameters, bits per weight, zero levels. */
+/* One line per tensor: parameters, bits per weight, zero levels, and the
+ * codebook's size where it has one. */
 static void text_tensors(const tensors *ts)
 {
     if (!ts->n)
@@ -129,9 +134,12 @@ static void text_tensors(const tensors *ts)
     printf("  %-14s %-10s %9s %10s %8s\n", "tensors", "", "params", "bits/weight", "zeros");
     for (int k = 0; k < ts->n; k++) {
         const nmdl_tensor_info *t = &ts->t[k];
-        printf("  %-14s %-10s %9llu %10.3f %7.1f%%\n", "", t->name,
+        printf("  %-14s %-10s %9llu %10.3f %7.1f%%", "", t->name,
                (unsigned long long)t->n_params, t->bits / (double)t->n_params,
                100.0 * (double)t->zeros / (double)t->n_params);
+        if (t->centroids)
+            printf("  %d centroids", t->centroids);
+        putchar('\n');
     }
     if (isfinite(ts->rexp_bits))
         printf("  %-14s %-10s %9s %10.0f bits in all\n", "", "row steps", "", ts->rexp_bits);

@@ -15,6 +15,7 @@
 #include "quant.h"
 #include "../model/train.h"
 #include "error.h"
+#include "cluster.h"
 #include "freq.h"
 #include "rate.h"
 #include "rc.h"
@@ -342,7 +343,7 @@ static void budget_params(const nmdl_neural_params *p, long qsteps,
 static int check_neural_params(const nmdl_neural_params *p, size_t n)
 {
     if (!p || p->effort < 1 || p->effort > 9 || p->threads < 1 || n < 2 ||
-        p->weights < NMDL_WEIGHTS_ROUND || p->weights > NMDL_WEIGHTS_L0_PMMP ||
+        p->weights < NMDL_WEIGHTS_ROUND || p->weights > NMDL_WEIGHTS_CLUSTER ||
         (p->cfg && nmdl_q_check_config(p->cfg, NULL))) /* what decoders take */
         return NMDL_ERR_ARG;
     return NMDL_OK;
@@ -407,30 +408,20 @@ static void rate_params(const nmdl_neural_params *p, nmdl_model *m, const uint8_
     rp->data = src;
 }
 
-/* Trained for the description length: one run whose last steps are
- * rate-aware, the LLC for the report, then the levels of what was trained.
- * Leaves the rebuilt weights in `rebuilt`. */
-static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *plan,
+/* One training run whose last steps run the weight code's hook, then the
+ * LLC for the report. */
+static int train_for_code(const nmdl_neural_params *p, const nmdl_neural_plan *plan,
                           const uint8_t *src, size_t n, nmdl_model *m, nmdl_qmodel *qm,
-                          float *rebuilt, uint8_t **model, size_t *model_len,
-                          nmdl_neural_report *r)
+                          const nmdl_train_hook *hook, nmdl_neural_report *r)
 {
-    nmdl_rate_params rp;
-    nmdl_rate rt;
-    nmdl_train_hook hook;
     nmdl_train_params tp;
     nmdl_train_report tr = {0};
-    rate_params(p, m, src, n, &rp);
-    int rc = nmdl_q_alloc(&m->cfg, qm);
-    if (rc || (rc = nmdl_rate_init(&rt, qm, &rp)))
-        return rc;
-    nmdl_rate_hook(&rt, plan->train_steps, plan->rate_steps, &hook);
     train_params(p, plan->train_steps, 0, &tp);
     double t0 = nmdl_prog_now();
-    rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
-                         plan->train_steps);
+    int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
+                             plan->train_steps);
     if (!rc)
-        rc = nmdl_train_run(m, src, n, &tp, &hook, p->prog, &tr);
+        rc = nmdl_train_run(m, src, n, &tp, hook, p->prog, &tr);
     r->train_s = nmdl_prog_now() - t0;
     r->train_steps = tr.steps;
     r->loss_train_bpb = tr.loss_bpb;
@@ -442,6 +433,26 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     if (!rc)
         rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
     free(spread);
+    return rc;
+}
+
+/* Trained for the description length: one run whose last steps are
+ * rate-aware, the LLC for the report, then the levels of what was trained.
+ * Leaves the rebuilt weights in `rebuilt`. */
+static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *plan,
+                          const uint8_t *src, size_t n, nmdl_model *m, nmdl_qmodel *qm,
+                          float *rebuilt, uint8_t **model, size_t *model_len,
+                          nmdl_neural_report *r)
+{
+    nmdl_rate_params rp;
+    nmdl_rate rt;
+    nmdl_train_hook hook;
+    rate_params(p, m, src, n, &rp);
+    int rc = nmdl_q_alloc(&m->cfg, qm);
+    if (rc || (rc = nmdl_rate_init(&rt, qm, &rp)))
+        return rc;
+    nmdl_rate_hook(&rt, plan->train_steps, plan->rate_steps, &hook);
+    rc = train_for_code(p, plan, src, n, m, qm, &hook, r);
     if (!rc) {
         nmdl_rate_finish(&rt, m->params);
         r->model_estimate_bits = nmdl_rate_estimate(&rt, m->params); /* quantizes */
@@ -457,6 +468,55 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     return rc;
 }
 
+/* The report's note on the clustering: K and what each candidate's plain
+ * clustering was estimated to cost. */
+static void cluster_note(const nmdl_cluster *c, char *note, size_t cap)
+{
+    int k = snprintf(note, cap, "%d centroids per matrix%s", c->k,
+                     c->n_cand ? ", by the estimated DL of plain clustering (K: bytes)" : "");
+    for (int i = 0; i < c->n_cand && k > 0 && (size_t)k < cap; i++)
+        k += snprintf(note + k, cap - (size_t)k, "%s %d: %.0f", i ? "," : "", c->cand_k[i],
+                      c->cand_dl_bits[i] / 8);
+}
+
+/* Clustered (codec/cluster.h): one run whose last steps train through the
+ * assignment to K centroids per matrix, K chosen by DL when they begin;
+ * the LLC for the report; then the levels of what was trained. Leaves the
+ * rebuilt weights in `rebuilt`. */
+static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *plan,
+                          const uint8_t *src, size_t n, nmdl_model *m, nmdl_qmodel *qm,
+                          float *rebuilt, uint8_t **model, size_t *model_len,
+                          nmdl_neural_report *r)
+{
+    nmdl_cluster_params cp;
+    nmdl_cluster cl;
+    nmdl_train_hook hook;
+    nmdl_cluster_params_default(&cp);
+    cp.n = (double)n;
+    cp.model = m;
+    cp.data = src;
+    cp.per_row = p->budget.per_row;
+    int rc = nmdl_q_alloc(&m->cfg, qm);
+    if (rc || (rc = nmdl_cluster_init(&cl, qm, &cp)))
+        return rc;
+    nmdl_cluster_hook(&cl, plan->train_steps, plan->rate_steps, &hook);
+    rc = train_for_code(p, plan, src, n, m, qm, &hook, r);
+    if (!rc && !cl.k) /* no step ran through the assignment */
+        rc = nmdl_cluster_start(&cl, m->params);
+    r->model_estimate_bits = NAN;
+    if (!rc) {
+        nmdl_cluster_assign(&cl, m->params);
+        nmdl_q_dequantize(qm, rebuilt);
+        rc = nmdl_q_encode(qm, model, model_len);
+    }
+    if (!rc) {
+        r->budget.bits = 8.0 * (double)*model_len / (double)qm->lay.n_params;
+        cluster_note(&cl, r->budget.note, sizeof r->budget.note);
+    }
+    nmdl_cluster_free(&cl);
+    return rc;
+}
+
 /* Trains, quantizes (with fine-tuning, or trained for the description
  * length) and encodes the model part; leaves the rebuilt weights in
  * `rebuilt`. */
@@ -468,6 +528,8 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
     nmdl_train_params tp;
     nmdl_train_report tr = {0};
     double t0 = nmdl_prog_now();
+    if (p->weights == NMDL_WEIGHTS_CLUSTER)
+        return encode_cluster(p, plan, src, n, m, qm, rebuilt, model, model_len, r);
     if (p->weights != NMDL_WEIGHTS_ROUND)
         return encode_learned(p, plan, src, n, m, qm, rebuilt, model, model_len, r);
     int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],

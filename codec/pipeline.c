@@ -128,7 +128,8 @@ int nmdl_cctx_set_posterior_rows(nmdl_cctx *c, int on)
     return NMDL_OK;
 }
 
-static const char *const weights_names[] = {"round", "rate", "l0-drr", "l0-rl1", "l0-pmmp"};
+static const char *const weights_names[] = {"round",   "rate",    "l0-drr",
+                                            "l0-rl1", "l0-pmmp", "cluster"};
 #define N_WEIGHTS (int)(sizeof weights_names / sizeof weights_names[0])
 
 const char *nmdl_weights_name(int weights)

@@ -13,6 +13,7 @@
 
 #define Q_FLAG_TIED 1u
 #define Q_FLAG_PER_ROW 2u
+#define Q_FLAG_CODEBOOK 4u
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
 #define Q_MAX_BASE 0x1p+100f
 
@@ -68,11 +69,55 @@ int nmdl_q_alloc(const nmdl_model_config *cfg, nmdl_qmodel *qm)
 
 void nmdl_q_free(nmdl_qmodel *qm)
 {
+    for (int k = 0; qm->cb && k < qm->lay.n_tensors; k++)
+        free(qm->cb[k].c);
+    free(qm->cb);
     free(qm->base);
     free(qm->row0);
     free(qm->rexp);
     free(qm->q);
     memset(qm, 0, sizeof *qm);
+}
+
+int nmdl_q_codebooks(nmdl_qmodel *qm, int k)
+{
+    if (k < 2)
+        return NMDL_ERR_ARG;
+    if (!qm->cb && !(qm->cb = calloc((size_t)qm->lay.n_tensors, sizeof *qm->cb)))
+        return NMDL_ERR_NOMEM;
+    for (int i = 0; i < qm->lay.n_tensors; i++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[i];
+        nmdl_q_codebook *b = &qm->cb[i];
+        const size_t size = (size_t)t->rows * t->cols;
+        free(b->c);
+        memset(b, 0, sizeof *b);
+        if (is_vector(t))
+            continue;
+        b->k = (size_t)k < size ? k : (int)size;
+        b->z = b->k / 2;
+        if (!(b->c = calloc((size_t)b->k, sizeof(float))))
+            return NMDL_ERR_NOMEM;
+    }
+    return NMDL_OK;
+}
+
+/* Tensor k's codebook, or NULL when its levels are uniform. */
+static const nmdl_q_codebook *codebook(const nmdl_qmodel *qm, int k)
+{
+    return qm->cb && qm->cb[k].k ? &qm->cb[k] : NULL;
+}
+
+int nmdl_q_nearest(const float *c, int k, double x)
+{
+    int lo = 0, hi = k - 1; /* the first centroid >= x, or the last */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (c[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && x - c[lo - 1] <= c[lo] - x ? lo - 1 : lo;
 }
 
 /* The offset every level of tensor k is taken around: the tensor's mean
@@ -154,6 +199,7 @@ void nmdl_q_quantize(nmdl_qmodel *qm, const float *params)
 {
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        const nmdl_q_codebook *b = codebook(qm, k);
         const float mean = means(qm)[k];
         for (int row = 0; row < t->rows; row++) {
             const float step = nmdl_q_step(qm, k, (size_t)row);
@@ -161,7 +207,7 @@ void nmdl_q_quantize(nmdl_qmodel *qm, const float *params)
             for (int c = 0; c < t->cols; c++) {
                 double x = ((double)params[o + c] - mean) / step;
                 x = fmin(fmax(x, -NMDL_Q_MAX_LEVEL), NMDL_Q_MAX_LEVEL);
-                qm->q[o + c] = (int32_t)lround(x);
+                qm->q[o + c] = b ? nmdl_q_nearest(b->c, b->k, x) - b->z : (int32_t)lround(x);
             }
         }
     }
@@ -171,12 +217,13 @@ void nmdl_q_dequantize(const nmdl_qmodel *qm, float *params)
 {
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        const nmdl_q_codebook *b = codebook(qm, k);
         const float mean = means(qm)[k];
         for (int row = 0; row < t->rows; row++) {
             const float step = nmdl_q_step(qm, k, (size_t)row);
             const size_t o = t->off + (size_t)row * t->cols;
-            for (int c = 0; c < t->cols; c++)
-                params[o + c] = (float)qm->q[o + c] * step + mean;
+            for (int c = 0; c < t->cols; c++) /* a float product, then a float sum */
+                params[o + c] = (b ? b->c[b->z + qm->q[o + c]] : (float)qm->q[o + c]) * step + mean;
         }
     }
 }
@@ -264,11 +311,23 @@ static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits
     }
 }
 
+/* Bytes of a LEB128 number. */
+static int varint_len(uint64_t v)
+{
+    int n = 1;
+    for (; v >= 0x80; v >>= 7)
+        n++;
+    return n;
+}
+
 void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits)
 {
     *rexp_bits = 0;
-    for (int k = 0; k < qm->lay.n_tensors; k++)
-        bits[k] = 0;
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_q_codebook *b = codebook(qm, k);
+        bits[k] = b ? 8.0 * (varint_len((uint64_t)b->k) + varint_len((uint64_t)b->z) + 4 * b->k)
+                    : 0;
+    }
     code_levels(qm, NULL, rexp_bits, bits);
 }
 
@@ -281,12 +340,22 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
     put_varint(&b, (uint64_t)c->n_head);
     put_varint(&b, (uint64_t)c->d_ff);
     put_varint(&b, (uint64_t)c->ctx);
-    uint8_t flags = (uint8_t)((c->tied ? Q_FLAG_TIED : 0) | (qm->per_row ? Q_FLAG_PER_ROW : 0));
+    uint8_t flags = (uint8_t)((c->tied ? Q_FLAG_TIED : 0) | (qm->per_row ? Q_FLAG_PER_ROW : 0) |
+                              (qm->cb ? Q_FLAG_CODEBOOK : 0));
     put(&b, &flags, 1);
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         put_f32(&b, qm->base[k]);
         if (is_vector(&qm->lay.tensor[k]))
             put_f32(&b, means(qm)[k]);
+    }
+    for (int k = 0; qm->cb && k < qm->lay.n_tensors; k++) {
+        const nmdl_q_codebook *cb = codebook(qm, k);
+        if (!cb)
+            continue;
+        put_varint(&b, (uint64_t)cb->k);
+        put_varint(&b, (uint64_t)cb->z);
+        for (int i = 0; i < cb->k; i++)
+            put_f32(&b, cb->c[i]);
     }
     nmdl_rc_enc e;
     nmdl_rc_enc_init(&e);
@@ -381,7 +450,8 @@ int nmdl_q_check_config(const nmdl_model_config *c, char *why)
     return NMDL_OK;
 }
 
-static int decode_header(qin *in, nmdl_model_config *c, int *per_row, char *why)
+static int decode_header(qin *in, nmdl_model_config *c, int *per_row, int *codebooks,
+                         char *why)
 {
     int rc, flags;
     if ((rc = get_varint(in, &c->n_layer)) || (rc = get_varint(in, &c->d_model)) ||
@@ -392,10 +462,11 @@ static int decode_header(qin *in, nmdl_model_config *c, int *per_row, char *why)
     if (in->pos >= in->len)
         return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends before its flags");
     flags = in->p[in->pos++];
-    if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW))
+    if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW | Q_FLAG_CODEBOOK))
         return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: reserved flags 0x%02x set", flags);
     c->tied = (flags & Q_FLAG_TIED) != 0;
     *per_row = (flags & Q_FLAG_PER_ROW) != 0;
+    *codebooks = (flags & Q_FLAG_CODEBOOK) != 0;
     if ((rc = nmdl_q_check_config(c, why)))
         return rc;
     nmdl_tf_layout lay;
@@ -428,13 +499,15 @@ static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
     }
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        const nmdl_q_codebook *b = codebook(qm, k);
         nmdl_bm_int *m = &ctx[nmdl_q_kind(t)];
         for (int row = 0; row < t->rows; row++) {
             int32_t *q = qm->q + t->off + (size_t)row * t->cols;
             for (int c = 0; c < t->cols; c++) {
                 if ((rc = nmdl_bm_get_int(d, m, c > 0 && q[c - 1] == 0, &q[c])))
                     return rc;
-                if (q[c] < -NMDL_Q_MAX_LEVEL || q[c] > NMDL_Q_MAX_LEVEL)
+                if (q[c] < -NMDL_Q_MAX_LEVEL || q[c] > NMDL_Q_MAX_LEVEL ||
+                    (b && (q[c] < -b->z || q[c] >= b->k - b->z))) /* no such centroid */
                     return NMDL_ERR_CORRUPT;
             }
         }
@@ -446,14 +519,49 @@ int nmdl_q_read_header(const uint8_t *src, size_t len, nmdl_model_config *cfg,
                        int *per_row, char *why)
 {
     qin in = {src, len, 0};
-    return decode_header(&in, cfg, per_row, why);
+    int codebooks;
+    return decode_header(&in, cfg, per_row, &codebooks, why);
+}
+
+/* Every matrix's codebook: K (2 .. the tensor's size), z < K, then K
+ * centroids, strictly increasing, |c| <= 2^24, c[z] = +0; each checked
+ * before the next is allocated. */
+static int decode_codebooks(qin *in, nmdl_qmodel *qm)
+{
+    if (!(qm->cb = calloc((size_t)qm->lay.n_tensors, sizeof *qm->cb)))
+        return NMDL_ERR_NOMEM;
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        nmdl_q_codebook *b = &qm->cb[k];
+        int rc, K, z;
+        if (is_vector(t))
+            continue;
+        if ((rc = get_varint(in, &K)) || (rc = get_varint(in, &z)))
+            return rc;
+        if (K < 2 || (size_t)K > (size_t)t->rows * t->cols || z >= K)
+            return NMDL_ERR_CORRUPT; /* a codebook larger than its tensor */
+        if ((in->len - in->pos) / 4 < (size_t)K)
+            return NMDL_ERR_TRUNCATED;
+        if (!(b->c = malloc((size_t)K * sizeof(float))))
+            return NMDL_ERR_NOMEM;
+        b->k = K, b->z = z;
+        for (int i = 0; i < K; i++) {
+            if ((rc = get_f32(in, &b->c[i])))
+                return rc;
+            if (fabsf(b->c[i]) > NMDL_Q_MAX_LEVEL || (i > 0 && !(b->c[i] > b->c[i - 1])))
+                return NMDL_ERR_CORRUPT;
+        }
+        if (b->c[z] != 0.0f || signbit(b->c[z]))
+            return NMDL_ERR_CORRUPT;
+    }
+    return NMDL_OK;
 }
 
 int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm)
 {
     qin in = {src, len, 0};
     nmdl_model_config c;
-    int per_row, rc = decode_header(&in, &c, &per_row, NULL);
+    int per_row, codebooks, rc = decode_header(&in, &c, &per_row, &codebooks, NULL);
     memset(qm, 0, sizeof *qm);
     if (rc || (rc = nmdl_q_alloc(&c, qm)))
         return rc;
@@ -465,6 +573,8 @@ int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm)
         if (!rc && is_vector(&qm->lay.tensor[k]))
             rc = get_f32(&in, &means(qm)[k]);
     }
+    if (!rc && codebooks)
+        rc = decode_codebooks(&in, qm);
     nmdl_rc_dec d;
     if (!rc)
         rc = nmdl_rc_dec_init(&d, src + in.pos, len - in.pos);

@@ -17,10 +17,17 @@
  * cut). The step size sets the cost: `delta` is the step in units of each
  * row's (or tensor's) root mean square.
  *
+ * With codebooks (--weights cluster, codec/cluster.h) every matrix has K
+ * centroids c[0..K) in units of its rows' steps, sorted, c[z] = 0, and a
+ * level q stands for centroid z + q: w = c[z + q] * step (vectors keep
+ * uniform levels). Levels stay signed integers around zero, coded as
+ * uniform ones are; quantizing picks the nearest centroid.
+ *
  * Serialised form (the neural method's model part, docs/FORMAT.md): the
- * configuration, a flags byte, the base steps, then one range-coder stream
- * with the row exponents and all levels, tensor by tensor in layout order,
- * row-major, each under adaptive binary models (codec/bitmodel.h).
+ * configuration, a flags byte, the base steps, the codebooks if any, then
+ * one range-coder stream with the row exponents and all levels, tensor by
+ * tensor in layout order, row-major, each under adaptive binary models
+ * (codec/bitmodel.h).
  */
 #ifndef NMDL_QUANT_H
 #define NMDL_QUANT_H
@@ -38,6 +45,12 @@
  * of len bytes holds at most about 11800 levels per byte. */
 #define NMDL_Q_LEVELS_PER_BYTE 12000u
 
+/* One tensor's codebook; k = 0: uniform levels (vectors always). */
+typedef struct nmdl_q_codebook {
+    int k, z;          /* centroids (2 .. the tensor's size), the zero's index */
+    float *c;          /* (k) strictly increasing, finite, |c| <= 2^24, c[z] = +0 */
+} nmdl_q_codebook;
+
 typedef struct nmdl_qmodel {
     nmdl_model_config cfg;
     nmdl_tf_layout lay;
@@ -47,6 +60,7 @@ typedef struct nmdl_qmodel {
     int8_t *rexp;      /* (rows of all tensors) */
     size_t *row0;      /* (n_tensors + 1): first row of tensor k in rexp */
     int32_t *q;        /* (n_params) */
+    nmdl_q_codebook *cb; /* (n_tensors), or NULL: uniform levels everywhere */
 } nmdl_qmodel;
 
 /* The sets of adaptive models the levels are coded with: wte, wqkv, wo,
@@ -58,6 +72,9 @@ float nmdl_q_offset(const nmdl_qmodel *qm, int k);
 
 int nmdl_q_alloc(const nmdl_model_config *cfg, nmdl_qmodel *qm);
 void nmdl_q_free(nmdl_qmodel *qm);
+/* Gives every matrix of qm a codebook of min(k, its size) centroids,
+ * zero-filled, z = k / 2, for the caller to fill (k >= 2). */
+int nmdl_q_codebooks(nmdl_qmodel *qm, int k);
 
 /* Steps for `params`: base[k] = delta * rms(tensor k); with per_row,
  * rexp[r] = round(8 log2(s(row r) / s(tensor k))), clipped, where s is the
@@ -67,14 +84,18 @@ void nmdl_q_set_steps(nmdl_qmodel *qm, const float *params, double delta,
                       int per_row, const float *spread);
 /* The step of row r of tensor k, exactly as the decoder computes it. */
 float nmdl_q_step(const nmdl_qmodel *qm, int k, size_t r);
-/* q = nearest level of params under the current steps. */
+/* The index of the centroid of c (k, sorted) nearest x; ties go down. */
+int nmdl_q_nearest(const float *c, int k, double x);
+/* q = nearest level (or centroid) of params under the current steps. */
 void nmdl_q_quantize(nmdl_qmodel *qm, const float *params);
-/* params = q * step: the weights the decoder rebuilds. */
+/* params = q * step (or c[z + q] * step) + offset: the weights the
+ * decoder rebuilds. */
 void nmdl_q_dequantize(const nmdl_qmodel *qm, float *params);
 
 /* What the levels cost in the model part, as coded (ideal code length
- * under the coder's adaptive models, in bits): tensor k's into bits[k]
- * (n_tensors), the row exponents' into *rexp_bits. */
+ * under the coder's adaptive models, in bits): tensor k's, with its
+ * codebook's bytes, into bits[k] (n_tensors), the row exponents' into
+ * *rexp_bits. */
 void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits);
 
 /* The model part: malloc'd bytes. */

@@ -50,7 +50,7 @@ static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
     const int v = len ? p[0] : 0, head = v + 1;
     if (v < 1 || v > NMDL_REPORT_VERSION || len != (size_t)head + 4 * NMDL_REPORT_FIELDS ||
         p[1] > (v < 3 ? NMDL_BUDGET_SEARCH : NMDL_BUDGET_LEARNED) ||
-        (v >= 2 && (p[2] < 1 || p[2] > 9)) || (v >= 3 && p[3] > NMDL_WEIGHTS_L0_PMMP))
+        (v >= 2 && (p[2] < 1 || p[2] > 9)) || (v >= 3 && p[3] > NMDL_WEIGHTS_CLUSTER))
         return;
     double *dst[NMDL_REPORT_FIELDS] = {&info->budget_bits, &info->llc, &info->llc_se,
                                   &info->nbeta, &info->llc_step, &info->mala,
@@ -136,6 +136,7 @@ int nmdl_info_tensors(const void *src, size_t src_len, nmdl_tensor_info *out, in
         snprintf(o->name, sizeof o->name, "%s", t->name);
         o->n_params = (uint64_t)t->rows * t->cols;
         o->bits = bits[k];
+        o->centroids = qm.cb ? qm.cb[k].k : 0;
         for (size_t i = t->off; i < t->off + o->n_params; i++)
             o->zeros += qm.q[i] == 0;
     }

@@ -220,9 +220,13 @@ NMDL_NODISCARD int nmdl_cctx_set_budget(nmdl_cctx *c, int mode);
  * L0_DRR, L0_RL1 and L0_PMMP pull by seed 002's smooth l0, relaxed l1
  * and probabilistic minimax pruning, at the bits a nonzero level costs. */
 enum { NMDL_WEIGHTS_ROUND = 0, NMDL_WEIGHTS_RATE = 1, NMDL_WEIGHTS_L0_DRR = 2,
-       NMDL_WEIGHTS_L0_RL1 = 3, NMDL_WEIGHTS_L0_PMMP = 4 };
+       NMDL_WEIGHTS_L0_RL1 = 3, NMDL_WEIGHTS_L0_PMMP = 4,
+       NMDL_WEIGHTS_CLUSTER = 5 /* seed 003's clustering: K centroids per
+                                   matrix (K by DL), trained through the
+                                   assignment; codec/cluster.h */ };
 NMDL_NODISCARD int nmdl_cctx_set_weights(nmdl_cctx *c, int weights);
-/* "round", "rate", "l0-drr", "l0-rl1", "l0-pmmp"; "unknown" otherwise. */
+/* "round", "rate", "l0-drr", "l0-rl1", "l0-pmmp", "cluster"; "unknown"
+ * otherwise. */
 const char *nmdl_weights_name(int weights);
 /* Inverse of nmdl_weights_name; NMDL_ERR_ARG for unknown names. */
 NMDL_NODISCARD int nmdl_weights_parse(const char *name, int *weights);
@@ -447,7 +451,9 @@ typedef struct nmdl_tensor_info {
     uint64_t n_params;
     uint64_t zeros;    /* parameters whose level is 0 */
     double bits;       /* what its levels cost in the model part: the ideal
-                          code length under the coder's adaptive models */
+                          code length under the coder's adaptive models,
+                          plus its codebook's bytes */
+    int centroids;     /* its codebook's size (--weights cluster); 0: uniform levels */
 } nmdl_tensor_info;
 
 /* Per tensor of a neural frame's model part, in parameter order: up to cap

@@ -205,6 +205,72 @@ static void model_part_roundtrip(void **state)
     nmdl_model_free(m);
 }
 
+/* A model part with codebooks (--weights cluster): the levels and the
+ * rebuilt weights roundtrip; codebooks the format forbids are refused. */
+static void codebooks_roundtrip(void **state)
+{
+    (void)state;
+    nmdl_model_config cfg = {2, 32, 4, 48, 32, 0};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&cfg, 4, &m));
+    const size_t bytes = m->lay.n_params * sizeof(float);
+    float *w = malloc(bytes), *v = malloc(bytes);
+    const float grid[5] = {-2.5f, -0.75f, 0.0f, 0.5f, 1.75f};
+    nmdl_qmodel q, back;
+    assert_nmdl_ok(nmdl_q_alloc(&cfg, &q));
+    nmdl_q_set_steps(&q, m->params, 1.0, 1, NULL);
+    assert_nmdl_ok(nmdl_q_codebooks(&q, 5));
+    for (int k = 0; k < q.lay.n_tensors; k++)
+        if (q.cb[k].k)
+            memcpy(q.cb[k].c, grid, sizeof grid);
+    nmdl_q_quantize(&q, m->params);
+    uint8_t *buf;
+    size_t len;
+    assert_nmdl_ok(nmdl_q_encode(&q, &buf, &len));
+    assert_nmdl_ok(nmdl_q_decode(buf, len, &back));
+    assert_memory_equal(q.q, back.q, q.lay.n_params * sizeof(int32_t));
+    nmdl_q_dequantize(&back, w);
+    nmdl_q_dequantize(&q, v);
+    assert_memory_equal(v, w, bytes);
+    const nmdl_tf_tensor *t = &q.lay.tensor[0]; /* wte, a matrix */
+    assert_true(q.cb[0].k == 5 && w[t->off] == grid[q.cb[0].z + q.q[t->off]] *
+                nmdl_q_step(&q, 0, 0));
+    nmdl_q_free(&back);
+    free(buf);
+    /* the decoder's checks, each on an otherwise valid part */
+    nmdl_q_codebook *b = &q.cb[0];
+    const nmdl_q_codebook keep = *b;
+    const int32_t level = q.q[t->off];
+    float alt[5], *big = malloc((size_t)(t->rows * t->cols + 1) * sizeof(float));
+    for (int j = 0; j <= t->rows * t->cols; j++)
+        big[j] = (float)(j - keep.z);
+    for (int bad = 0; bad < 5; bad++) {
+        *b = keep;
+        memcpy(alt, grid, sizeof alt);
+        if (bad == 0) /* more centroids than the tensor has parameters */
+            b->k = t->rows * t->cols + 1, b->c = big;
+        if (bad == 1) /* the zero's index past the codebook */
+            b->z = b->k;
+        if (bad == 2 || bad == 3)
+            b->c = alt;
+        if (bad == 2) /* not increasing */
+            alt[1] = alt[0];
+        if (bad == 3) /* the pinned centroid not +0 */
+            alt[keep.z] = -0.0f;
+        if (bad == 4) /* a level past the last centroid */
+            q.q[t->off] = b->k - b->z;
+        assert_nmdl_ok(nmdl_q_encode(&q, &buf, &len));
+        assert_int_equal(nmdl_q_decode(buf, len, &back), NMDL_ERR_CORRUPT);
+        free(buf);
+    }
+    free(big);
+    *b = keep;
+    q.q[t->off] = level;
+    nmdl_q_free(&q);
+    free(w), free(v);
+    nmdl_model_free(m);
+}
+
 /* The default budget: a (short) SGLD estimate of the learning coefficient,
  * b*, the search; all of it recorded in the frame for nmdl info. `steps`
  * of training; returns the compress report. */
@@ -316,14 +382,56 @@ static void trained_for_the_description_length(void **state)
     int w;
     assert_int_equal(nmdl_weights_parse("l0-drr", &w), NMDL_OK);
     assert_int_equal(w, NMDL_WEIGHTS_L0_DRR);
-    assert_int_equal(nmdl_weights_parse("cluster", &w), NMDL_ERR_ARG);
+    assert_int_equal(nmdl_weights_parse("kmeans", &w), NMDL_ERR_ARG);
     free(out), free(text);
+}
+
+/* --weights cluster: K chosen by the estimated DL among the candidates,
+ * every matrix coded with K centroids and every vector with uniform
+ * levels; the file decodes and records the method. */
+static void clustered_weights(void **state)
+{
+    (void)state;
+    tu_rng r = {53};
+    size_t n = 20000;
+    uint8_t *text = tu_text(&r, n), *out = malloc(n);
+    nmdl_cctx *c = small_cctx(2, 0, 150);
+    int w;
+    assert_nmdl_ok(nmdl_weights_parse("cluster", &w));
+    assert_nmdl_ok(nmdl_cctx_set_weights(c, w));
+    blob b = compress(c, text, n);
+    nmdl_compress_report rep;
+    nmdl_info info;
+    nmdl_cctx_report(c, &rep);
+    assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
+    assert_int_equal(info.weights, NMDL_WEIGHTS_CLUSTER);
+    assert_int_equal(info.budget_mode, NMDL_BUDGET_LEARNED);
+    assert_non_null(strstr(rep.budget_note, "centroids per matrix, by the estimated DL"));
+    nmdl_tensor_info t[NMDL_TENSORS_MAX];
+    int nt, k = 0;
+    double rexp_bits;
+    assert_nmdl_ok(nmdl_info_tensors(b.p, b.n, t, NMDL_TENSORS_MAX, &nt, &rexp_bits));
+    for (int i = 0; i < nt; i++) {
+        const int vector = !strcmp(t[i].name + strlen(t[i].name) - 2, "_g") ||
+                           !strcmp(t[i].name + strlen(t[i].name) - 2, "_b");
+        assert_true(vector ? t[i].centroids == 0 : t[i].centroids >= 3);
+        k = vector ? k : t[i].centroids;
+    }
+    print_message("cluster: %s; model %llu bytes, %.3f bits/weight, data %.3f bits/byte\n",
+                  rep.budget_note, (unsigned long long)rep.model_bytes, rep.bits_per_weight,
+                  rep.data_bpb);
+    assert_true(k == 3 || k == 5 || k == 9 || k == 17 || k == 33);
+    assert_nmdl_ok(decompress(&b, 2, out, n));
+    assert_memory_equal(out, text, n);
+    free(b.p), free(out), free(text);
+    nmdl_cctx_free(c);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(model_part_roundtrip),
+        cmocka_unit_test(codebooks_roundtrip),
         cmocka_unit_test(roundtrip_text),
         cmocka_unit_test(roundtrip_enwik8_64k),
         cmocka_unit_test(fallback_records_the_loser),
@@ -331,6 +439,7 @@ int main(void)
         cmocka_unit_test(budget_search_is_recorded),
         cmocka_unit_test(unhealthy_sampler_falls_back),
         cmocka_unit_test(trained_for_the_description_length),
+        cmocka_unit_test(clustered_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
