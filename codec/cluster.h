@@ -45,7 +45,8 @@ typedef struct nmdl_cluster_params {
     int k;              /* centroids per matrix; 0: chosen by DL */
     int per_row;        /* row exponents (quant.h) */
     double vec_delta;   /* vectors' uniform step in units of their RMS, (0, 1] */
-    int refresh;        /* steps between k-means steps; 0: centroids fixed */
+    int refresh;        /* steps between k-means steps; 0: centroids fixed;
+                           -1 (default): two fifths of the hook's steps */
     double mu;          /* entropy constraint, in squares of the fit's grid
                            spacing per bit; 0: the nearest centroid */
 } nmdl_cluster_params;

@@ -99,9 +99,11 @@ static void text(uint8_t *s, size_t n, uint64_t seed)
 }
 
 /* A trained, quantized tiny model: its model part and the weights a
- * decoder rebuilds (malloc'd). */
-static void tiny_model(const nmdl_model_config *cfg, int per_row, const uint8_t *s,
-                       size_t n, uint8_t **model, size_t *ml, float **rebuilt)
+ * decoder rebuilds (malloc'd). With `codebook`, every matrix's levels
+ * name one of five centroids (--weights cluster). */
+static void tiny_model(const nmdl_model_config *cfg, int per_row, int codebook,
+                       const uint8_t *s, size_t n, uint8_t **model, size_t *ml,
+                       float **rebuilt)
 {
     nmdl_model *m;
     nmdl_train_params tp;
@@ -117,7 +119,12 @@ static void tiny_model(const nmdl_model_config *cfg, int per_row, const uint8_t 
         rc = nmdl_q_alloc(cfg, &qm);
     if (rc)
         die("tiny model", rc);
-    nmdl_q_set_steps(&qm, m->params, 0.4, per_row, NULL);
+    nmdl_q_set_steps(&qm, m->params, codebook ? 1.0 : 0.4, per_row, NULL);
+    if (codebook && (rc = nmdl_q_codebooks(&qm, 5)))
+        die("codebooks", rc);
+    for (int k = 0; codebook && k < qm.lay.n_tensors; k++)
+        for (int j = 0; j < qm.cb[k].k; j++) /* -1.5, -0.5, 0, 0.75, 2 steps */
+            qm.cb[k].c[j] = (const float[]){-1.5f, -0.5f, 0.0f, 0.75f, 2.0f}[j];
     nmdl_q_quantize(&qm, m->params);
     *rebuilt = malloc(qm.lay.n_params * sizeof(float));
     nmdl_q_dequantize(&qm, *rebuilt);
@@ -138,7 +145,7 @@ static void neural_seeds(void)
         size_t ml, dl, len;
         float *w;
         text(s, sizeof s, (uint64_t)i);
-        tiny_model(&cfg, per_row, s, sizeof s, &model, &ml, &w);
+        tiny_model(&cfg, per_row, 0, s, sizeof s, &model, &ml, &w);
         int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, S, 1, NULL, &data, &dl);
         if (rc)
             die("data part", rc);
@@ -149,9 +156,17 @@ static void neural_seeds(void)
         save("tests/fuzz/seeds/neural", name, p, len);
         if (i == 0 || i == 9)
             save("tests/fuzz/seeds/decompress", name, p, len);
-        if (i == 0) /* the same frame recorded as made by each weight method */
-            for (int m = NMDL_WEIGHTS_ROUND; m <= NMDL_WEIGHTS_L0_PMMP; m++) {
+        if (i == 0) /* the same frame recorded as made by each weight method;
+                       cluster's with codebooks */
+            for (int m = NMDL_WEIGHTS_ROUND; m <= NMDL_WEIGHTS_CLUSTER; m++) {
                 free(p);
+                if (m == NMDL_WEIGHTS_CLUSTER) {
+                    free(model), free(data), free(w);
+                    tiny_model(&cfg, per_row, 1, s, sizeof s, &model, &ml, &w);
+                    if ((rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, S, 1, NULL,
+                                                      &data, &dl)))
+                        die("data part", rc);
+                }
                 p = frame(sizeof s, model, ml, data, dl, s, sizeof s, 2 + m, &len);
                 snprintf(name, sizeof name, "s1-weights-%s.nmdl", nmdl_weights_name(m));
                 save("tests/fuzz/seeds/neural", name, p, len);
@@ -223,7 +238,7 @@ static void crafted(void)
     float *w;
     const nmdl_model_config tiny = {1, 8, 2, 16, 8, 1};
     text(s, sizeof s, 1);
-    tiny_model(&tiny, 1, s, sizeof s, &model, &ml, &w);
+    tiny_model(&tiny, 1, 0, s, sizeof s, &model, &ml, &w);
     int rc = nmdl_neural_encode_data(&tiny, w, s, sizeof s, 1, 1, NULL, &data, &dl);
     if (rc)
         die("data part", rc);
