@@ -82,10 +82,7 @@ int main(int argc, char **argv)
     rp.penalty = (int)opt(argc, argv, "pen", rp.penalty);
     nmdl_cluster cl;
     nmdl_cluster_params cp;
-    nmdl_cluster_params_default(&cp);
-    cp.n = (double)n;
-    cp.model = m;
-    cp.data = data;
+    nmdl_cluster_params_default(&cp, m, data, n);
     cp.k = (int)bits;
     cp.vec_delta = opt(argc, argv, "vdelta", cp.vec_delta);
     cp.refresh = (int)opt(argc, argv, "refresh", cp.refresh);

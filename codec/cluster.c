@@ -11,9 +11,13 @@
 
 const int nmdl_cluster_ks[NMDL_CLUSTER_NK] = {3, 5, 9, 17, 33};
 
-void nmdl_cluster_params_default(nmdl_cluster_params *p)
+void nmdl_cluster_params_default(nmdl_cluster_params *p, nmdl_model *m, const uint8_t *data,
+                                 size_t n)
 {
     memset(p, 0, sizeof *p);
+    p->n = (double)n;
+    p->model = m;
+    p->data = data;
     p->per_row = 1;
     p->vec_delta = 0.25;
     p->refresh = -1;

@@ -51,7 +51,10 @@ typedef struct nmdl_cluster_params {
                            spacing per bit; 0: the nearest centroid */
 } nmdl_cluster_params;
 
-void nmdl_cluster_params_default(nmdl_cluster_params *p);
+/* The defaults for model m trained on data (n bytes): K chosen by DL,
+ * row steps, vectors at a quarter of their RMS, two refreshes. */
+void nmdl_cluster_params_default(nmdl_cluster_params *p, nmdl_model *m, const uint8_t *data,
+                                 size_t n);
 
 typedef struct nmdl_cluster {
     nmdl_cluster_params p;

@@ -436,6 +436,18 @@ static int train_for_code(const nmdl_neural_params *p, const nmdl_neural_plan *p
     return rc;
 }
 
+/* The model part of the levels in qm, whose weights it leaves in
+ * `rebuilt`; the budget reported is what they cost. */
+static int encode_levels(const nmdl_qmodel *qm, float *rebuilt, uint8_t **model,
+                         size_t *model_len, nmdl_neural_report *r)
+{
+    nmdl_q_dequantize(qm, rebuilt);
+    int rc = nmdl_q_encode(qm, model, model_len);
+    if (!rc)
+        r->budget.bits = 8.0 * (double)*model_len / (double)qm->lay.n_params;
+    return rc;
+}
+
 /* Trained for the description length: one run whose last steps are
  * rate-aware, the LLC for the report, then the levels of what was trained.
  * Leaves the rebuilt weights in `rebuilt`. */
@@ -456,14 +468,11 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     if (!rc) {
         nmdl_rate_finish(&rt, m->params);
         r->model_estimate_bits = nmdl_rate_estimate(&rt, m->params); /* quantizes */
-        nmdl_q_dequantize(qm, rebuilt);
-        rc = nmdl_q_encode(qm, model, model_len);
+        rc = encode_levels(qm, rebuilt, model, model_len, r);
     }
-    if (!rc) {
-        r->budget.bits = 8.0 * (double)*model_len / (double)qm->lay.n_params;
+    if (!rc)
         snprintf(r->budget.note, sizeof r->budget.note,
                  "steps learned from %.3f bits/weight (the plain search's best)", rt.start_bits);
-    }
     nmdl_rate_free(&rt);
     return rc;
 }
@@ -491,10 +500,7 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_cluster_params cp;
     nmdl_cluster cl;
     nmdl_train_hook hook;
-    nmdl_cluster_params_default(&cp);
-    cp.n = (double)n;
-    cp.model = m;
-    cp.data = src;
+    nmdl_cluster_params_default(&cp, m, src, n);
     cp.per_row = p->budget.per_row;
     int rc = nmdl_q_alloc(&m->cfg, qm);
     if (rc || (rc = nmdl_cluster_init(&cl, qm, &cp)))
@@ -506,13 +512,10 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
     r->model_estimate_bits = NAN;
     if (!rc) {
         nmdl_cluster_assign(&cl, m->params);
-        nmdl_q_dequantize(qm, rebuilt);
-        rc = nmdl_q_encode(qm, model, model_len);
+        rc = encode_levels(qm, rebuilt, model, model_len, r);
     }
-    if (!rc) {
-        r->budget.bits = 8.0 * (double)*model_len / (double)qm->lay.n_params;
+    if (!rc)
         cluster_note(&cl, r->budget.note, sizeof r->budget.note);
-    }
     nmdl_cluster_free(&cl);
     return rc;
 }

@@ -170,6 +170,22 @@ static void damaged_parts_rejected(void **state)
     nmdl_cctx_free(c);
 }
 
+/* q's model part decodes to the same levels and rebuilds the same weights
+ * (into w, v: scratch of the model's size); returns the part (malloc'd). */
+static uint8_t *roundtrip_part(const nmdl_qmodel *q, float *w, float *v, size_t *len)
+{
+    nmdl_qmodel back;
+    uint8_t *buf;
+    assert_nmdl_ok(nmdl_q_encode(q, &buf, len));
+    assert_nmdl_ok(nmdl_q_decode(buf, *len, &back));
+    assert_memory_equal(q->q, back.q, q->lay.n_params * sizeof(int32_t));
+    nmdl_q_dequantize(&back, w);
+    nmdl_q_dequantize(q, v);
+    assert_memory_equal(v, w, q->lay.n_params * sizeof(float));
+    nmdl_q_free(&back);
+    return buf;
+}
+
 /* The model part roundtrips the levels exactly, per row and per tensor. */
 static void model_part_roundtrip(void **state)
 {
@@ -177,30 +193,24 @@ static void model_part_roundtrip(void **state)
     nmdl_model_config cfg = {2, 32, 4, 48, 32, 0};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&cfg, 3, &m));
-    float *w = malloc(m->lay.n_params * sizeof(float));
+    float *w = malloc(m->lay.n_params * sizeof(float)),
+          *v = malloc(m->lay.n_params * sizeof(float));
     for (int per_row = 0; per_row <= 1; per_row++) {
         nmdl_qmodel q, back;
+        size_t len;
         assert_nmdl_ok(nmdl_q_alloc(&cfg, &q));
         nmdl_q_set_steps(&q, m->params, 0.3, per_row, NULL);
         nmdl_q_quantize(&q, m->params);
-        uint8_t *buf;
-        size_t len;
-        assert_nmdl_ok(nmdl_q_encode(&q, &buf, &len));
-        assert_nmdl_ok(nmdl_q_decode(buf, len, &back));
-        assert_memory_equal(q.q, back.q, q.lay.n_params * sizeof(int32_t));
-        nmdl_q_dequantize(&back, w);
-        float *v = malloc(m->lay.n_params * sizeof(float));
-        nmdl_q_dequantize(&q, v);
-        assert_memory_equal(v, w, m->lay.n_params * sizeof(float));
-        nmdl_q_free(&back);
+        uint8_t *buf = roundtrip_part(&q, w, v, &len);
         /* a cut stream decodes to an error or to other levels */
         if (nmdl_q_decode(buf, len - 1, &back) == NMDL_OK) {
             assert_memory_not_equal(q.q, back.q, q.lay.n_params * sizeof(int32_t));
             nmdl_q_free(&back);
         }
-        free(v), free(buf);
+        free(buf);
         nmdl_q_free(&q);
     }
+    free(v);
     free(w);
     nmdl_model_free(m);
 }
@@ -224,18 +234,11 @@ static void codebooks_roundtrip(void **state)
         if (q.cb[k].k)
             memcpy(q.cb[k].c, grid, sizeof grid);
     nmdl_q_quantize(&q, m->params);
-    uint8_t *buf;
     size_t len;
-    assert_nmdl_ok(nmdl_q_encode(&q, &buf, &len));
-    assert_nmdl_ok(nmdl_q_decode(buf, len, &back));
-    assert_memory_equal(q.q, back.q, q.lay.n_params * sizeof(int32_t));
-    nmdl_q_dequantize(&back, w);
-    nmdl_q_dequantize(&q, v);
-    assert_memory_equal(v, w, bytes);
+    uint8_t *buf = roundtrip_part(&q, w, v, &len);
     const nmdl_tf_tensor *t = &q.lay.tensor[0]; /* wte, a matrix */
     assert_true(q.cb[0].k == 5 && w[t->off] == grid[q.cb[0].z + q.q[t->off]] *
                 nmdl_q_step(&q, 0, 0));
-    nmdl_q_free(&back);
     free(buf);
     /* the decoder's checks, each on an otherwise valid part */
     nmdl_q_codebook *b = &q.cb[0];
@@ -327,6 +330,24 @@ static void unhealthy_sampler_falls_back(void **state)
     assert_true(isnan(info.b_star));
 }
 
+/* n bytes of text compressed by a small model with weight code w: a
+ * neural frame that records w and a learned budget. */
+static blob learned(int w, const uint8_t *text, size_t n, nmdl_compress_report *rep,
+                    nmdl_info *info)
+{
+    nmdl_cctx *c = small_cctx(2, 0, 150);
+    assert_nmdl_ok(nmdl_cctx_set_budget(c, NMDL_BUDGET_SEARCH));
+    assert_nmdl_ok(nmdl_cctx_set_weights(c, w));
+    blob b = compress(c, text, n);
+    nmdl_cctx_report(c, rep);
+    assert_nmdl_ok(nmdl_info_read(b.p, b.n, info));
+    assert_int_equal(info->method, NMDL_METHOD_NEURAL);
+    assert_int_equal(info->weights, w);
+    assert_int_equal(info->budget_mode, NMDL_BUDGET_LEARNED);
+    nmdl_cctx_free(c);
+    return b;
+}
+
 /* Every weight code trained for the description length: the file decodes,
  * records its method and the learned budget, its per-tensor bits add up to
  * the level stream, and the cost table's estimate is within 25% of what
@@ -343,17 +364,9 @@ static void trained_for_the_description_length(void **state)
     double zeros[NMDL_WEIGHTS_L0_PMMP + 1];
     uint64_t model_bytes[NMDL_WEIGHTS_L0_PMMP + 1];
     for (int w = NMDL_WEIGHTS_RATE; w <= NMDL_WEIGHTS_L0_PMMP; w++) {
-        nmdl_cctx *c = small_cctx(2, 0, 150);
-        assert_nmdl_ok(nmdl_cctx_set_budget(c, NMDL_BUDGET_SEARCH));
-        assert_nmdl_ok(nmdl_cctx_set_weights(c, w));
-        blob b = compress(c, text, n);
         nmdl_compress_report rep;
         nmdl_info info;
-        nmdl_cctx_report(c, &rep);
-        assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
-        assert_int_equal(info.method, NMDL_METHOD_NEURAL);
-        assert_int_equal(info.weights, w);
-        assert_int_equal(info.budget_mode, NMDL_BUDGET_LEARNED);
+        blob b = learned(w, text, n, &rep, &info);
         assert_true(fabs(info.budget_bits - rep.bits_per_weight) < 1e-3);
         assert_true(rep.model_estimate_bits > 0.75 * 8 * rep.model_bytes &&
                     rep.model_estimate_bits < 1.25 * 8 * rep.model_bytes);
@@ -375,7 +388,6 @@ static void trained_for_the_description_length(void **state)
         assert_nmdl_ok(decompress(&b, 2, out, n));
         assert_memory_equal(out, text, n);
         free(b.p);
-        nmdl_cctx_free(c);
     }
     for (int w = NMDL_WEIGHTS_L0_DRR; w <= NMDL_WEIGHTS_L0_PMMP; w++)
         assert_true(model_bytes[w] != model_bytes[NMDL_WEIGHTS_RATE]);
@@ -395,17 +407,12 @@ static void clustered_weights(void **state)
     tu_rng r = {53};
     size_t n = 20000;
     uint8_t *text = tu_text(&r, n), *out = malloc(n);
-    nmdl_cctx *c = small_cctx(2, 0, 150);
     int w;
     assert_nmdl_ok(nmdl_weights_parse("cluster", &w));
-    assert_nmdl_ok(nmdl_cctx_set_weights(c, w));
-    blob b = compress(c, text, n);
+    assert_int_equal(w, NMDL_WEIGHTS_CLUSTER);
     nmdl_compress_report rep;
     nmdl_info info;
-    nmdl_cctx_report(c, &rep);
-    assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
-    assert_int_equal(info.weights, NMDL_WEIGHTS_CLUSTER);
-    assert_int_equal(info.budget_mode, NMDL_BUDGET_LEARNED);
+    blob b = learned(w, text, n, &rep, &info);
     assert_non_null(strstr(rep.budget_note, "centroids per matrix, by the estimated DL"));
     nmdl_tensor_info t[NMDL_TENSORS_MAX];
     int nt, k = 0;
@@ -424,7 +431,6 @@ static void clustered_weights(void **state)
     assert_nmdl_ok(decompress(&b, 2, out, n));
     assert_memory_equal(out, text, n);
     free(b.p), free(out), free(text);
-    nmdl_cctx_free(c);
 }
 
 int main(void)
