@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int bench_read_file(const char *path, uint8_t **data, size_t *n)
 {
@@ -18,4 +19,13 @@ int bench_read_file(const char *path, uint8_t **data, size_t *n)
     fclose(f);
     *n = len > 0 ? (size_t)len : 0;
     return ok ? 0 : -1;
+}
+
+double bench_opt(int argc, char **argv, const char *key, double v)
+{
+    const size_t k = strlen(key);
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], key, k) && argv[i][k] == '=')
+            v = atof(argv[i] + k + 1);
+    return v;
 }

@@ -29,15 +29,6 @@
 
 #include "benchio.h"
 
-static double opt(int argc, char **argv, const char *key, double v)
-{
-    size_t k = strlen(key);
-    for (int i = 6; i < argc; i++)
-        if (!strncmp(argv[i], key, k) && argv[i][k] == '=')
-            return atof(argv[i] + k + 1);
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     uint8_t *ck, *data;
@@ -58,10 +49,10 @@ int main(int argc, char **argv)
     nmdl_train_params_default(&tp);
     tp.steps = steps;
     tp.batch = 16;
-    tp.lr = opt(argc, argv, "lr", 5e-4);
+    tp.lr = bench_opt(argc, argv, "lr", 5e-4);
     tp.warmup = 0.05;
-    tp.weight_decay = opt(argc, argv, "wd", 0.0);
-    tp.threads = (int)opt(argc, argv, "threads", 1);
+    tp.weight_decay = bench_opt(argc, argv, "wd", 0.0);
+    tp.threads = (int)bench_opt(argc, argv, "threads", 1);
     if (nmdl_q_alloc(&m->cfg, &qm) || nmdl_train_sample_make(&s, data, n, m->cfg.ctx))
         return 1;
     double nats;
@@ -76,17 +67,17 @@ int main(int argc, char **argv)
     rp.bits = bits; /* 0: the plain search's best */
     rp.model = m;
     rp.data = data;
-    rp.step_lr = opt(argc, argv, "step_lr", rp.step_lr);
-    rp.round_share = opt(argc, argv, "round", rp.round_share);
-    rp.weight = opt(argc, argv, "weight", rp.weight);
-    rp.penalty = (int)opt(argc, argv, "pen", rp.penalty);
+    rp.step_lr = bench_opt(argc, argv, "step_lr", rp.step_lr);
+    rp.round_share = bench_opt(argc, argv, "round", rp.round_share);
+    rp.weight = bench_opt(argc, argv, "weight", rp.weight);
+    rp.penalty = (int)bench_opt(argc, argv, "pen", rp.penalty);
     nmdl_cluster cl;
     nmdl_cluster_params cp;
     nmdl_cluster_params_default(&cp, m, data, n);
     cp.k = (int)bits;
-    cp.vec_delta = opt(argc, argv, "vdelta", cp.vec_delta);
-    cp.refresh = (int)opt(argc, argv, "refresh", cp.refresh);
-    cp.mu = opt(argc, argv, "mu", cp.mu);
+    cp.vec_delta = bench_opt(argc, argv, "vdelta", cp.vec_delta);
+    cp.refresh = (int)bench_opt(argc, argv, "refresh", cp.refresh);
+    cp.mu = bench_opt(argc, argv, "mu", cp.mu);
     if (rate) {
         if (nmdl_rate_init(&rt, &qm, &rp))
             return 1;

@@ -45,15 +45,6 @@ typedef struct vol {
     nmdl_rng rng;
 } vol;
 
-static double opt(int argc, char **argv, const char *key, double v)
-{
-    size_t k = strlen(key);
-    for (int i = 4; i < argc; i++)
-        if (!strncmp(argv[i], key, k) && argv[i][k] == '=')
-            return atof(argv[i] + k + 1);
-    return v;
-}
-
 /* Each matrix's prior variance from the posterior: mean(mu^2 + sigma^2). */
 static void set_priors(vol *v, const float *mu)
 {
@@ -148,9 +139,9 @@ int main(int argc, char **argv)
     vol v = {&m->lay, d, malloc(d * sizeof(float)), malloc(d * sizeof(float)),
              calloc(d, sizeof(double)), calloc(d, sizeof(double)),
              calloc((size_t)m->lay.n_tensors, sizeof(double)), (double)n,
-             opt(argc, argv, "slr", 0.02), opt(argc, argv, "beta0", 0.01), 0, {{0}}};
+             bench_opt(argc, argv, "slr", 0.02), bench_opt(argc, argv, "beta0", 0.01), 0, {{0}}};
     nmdl_rng_seed(&v.rng, 1, 17);
-    const double sig0 = opt(argc, argv, "sig0", 0.01);
+    const double sig0 = bench_opt(argc, argv, "sig0", 0.01);
     for (int k = 0; k < m->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &m->lay.tensor[k];
         const size_t size = (size_t)t->rows * t->cols;
@@ -165,7 +156,7 @@ int main(int argc, char **argv)
     nmdl_train_params_default(&tp);
     tp.steps = atol(argv[3]);
     tp.batch = 16;
-    tp.lr = opt(argc, argv, "lr", 5e-4);
+    tp.lr = bench_opt(argc, argv, "lr", 5e-4);
     tp.warmup = 0.05;
     tp.weight_decay = 0;
     tp.threads = 1;
@@ -181,7 +172,7 @@ int main(int argc, char **argv)
         return 1;
     set_priors(&v, m->params);
     const double kl = kl_nats(&v, m->params) / log(2.0);
-    losses(&v, m, &s, (int)opt(argc, argv, "draws", 4), &at_mu, &eq);
+    losses(&v, m, &s, (int)bench_opt(argc, argv, "draws", 4), &at_mu, &eq);
     size_t matrix = 0;
     for (size_t i = 0; i < d; i++)
         matrix += !isnan(v.rho[i]);
