@@ -17,7 +17,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
-       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO };
+       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -46,7 +46,7 @@ static const struct {
     {"threads", 'T', 1, THREADS},
     {"method", OPT_METHOD, 1, CODEC},
     {"effort", OPT_EFFORT, 1, CODEC},  {"bits", OPT_BITS, 1, CODEC},
-    {"per-tensor", OPT_PER_TENSOR, 0, CODEC},
+    {"per-tensor", OPT_PER_TENSOR, 0, CODEC}, {"pure", OPT_PURE, 0, CODEC},
     {"no-fallback", OPT_NO_FALLBACK, 0, CODEC},
     {"budget", OPT_BUDGET, 1, CODEC},  {"row-steps", OPT_ROW_STEPS, 1, CODEC},
     {"weights", OPT_WEIGHTS, 1, CODEC},
@@ -190,6 +190,7 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
     case 'T': return parse_threads(val, &o->threads);
     case OPT_PRESET: o->preset = val; break;
     case OPT_PER_TENSOR: o->per_tensor = 1; break;
+    case OPT_PURE: o->pure = 1; break;
     case OPT_NO_FALLBACK: o->no_fallback = 1; break;
     case OPT_CSV: o->csv = val; break;
     case OPT_SIZES: o->sizes = val; break;

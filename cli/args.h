@@ -61,6 +61,7 @@ typedef struct cli_opts {
     int effort;          /* -1 .. -9, --effort; 0 = default */
     double bits;         /* --bits: bits per weight; 0 = the effort's */
     int per_tensor;      /* --per-tensor: one quantization step per tensor */
+    int pure;            /* --pure: the transformer alone codes the data */
     int no_fallback;     /* --no-fallback: write the method asked for */
     /* llc, and the budget of the neural method */
     int sampler;         /* --sampler sgld|psgld (0, 1) */

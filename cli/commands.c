@@ -298,6 +298,9 @@ static void neural_summary(const nmdl_cctx *c)
             "data %llu bytes (%.4f bits/byte, %d segments, %.0f s)\n",
             (unsigned long long)r.model_bytes, r.bits_per_weight, r.delta,
             (unsigned long long)r.data_bytes, r.data_bpb, r.segments, r.code_s);
+    if (r.pure_data_bytes != (double)r.data_bytes)
+        fprintf(stderr, "  neural: the transformer alone (--pure) would code the data in "
+                "about %.0f bytes\n", r.pure_data_bytes);
     static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
     if (r.weights != NMDL_WEIGHTS_ROUND && isfinite(r.model_estimate_bits))
         fprintf(stderr, "  weights %s: trained for the description length; the cost table "
@@ -508,7 +511,7 @@ int cli_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
            nmdl_cctx_set_threads(c, cli_threads(o)) ||
            (o->effort && nmdl_cctx_set_effort(c, o->effort)) ||
            nmdl_cctx_set_bits(c, o->bits) || nmdl_cctx_set_seed(c, o->seed) ||
-           nmdl_cctx_set_per_row(c, !o->per_tensor) ||
+           nmdl_cctx_set_per_row(c, !o->per_tensor) || nmdl_cctx_set_pure(c, o->pure) ||
            nmdl_cctx_set_fallback(c, !o->no_fallback) ||
            nmdl_cctx_set_llc(c, &llc) || nmdl_cctx_set_epsilon(c, o->epsilon) ||
            nmdl_cctx_set_posterior_rows(c, o->posterior_rows) ||

@@ -57,6 +57,8 @@ static const char usage[] =
     "      --bits X        neural: fixed bits per weight (default: the search)\n"
     "      --seed S        neural and train: initialisation and data order\n"
     "      --per-tensor    neural: one quantization step per tensor, not per row\n"
+    "      --pure          neural: code the data under the transformer alone,\n"
+    "                      without the match model for long repeats\n"
     "      --budget MODE   neural: search (default: shortest description, from\n"
     "                      the llc's b*) or bstar (b* itself); --bits fixes it\n"
     "      --epsilon E     neural, compressibility: loss tolerance in nats per\n"

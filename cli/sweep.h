@@ -19,6 +19,8 @@ typedef struct sweep_row {
         checksum_bytes;                       /* nmdl's file and its parts */
     double neural_bytes, neural_model_bytes,
         neural_data_bytes;                    /* the neural attempt */
+    double neural_pure_data_bytes;            /* its data part under the
+                                                 transformer alone */
     double n_params, llc, llc_se;             /* λ̂ dimensionless */
     double epsilon;                           /* nats per byte */
     double b_star_bpw, budget_bpw;            /* bits per weight */
@@ -39,7 +41,8 @@ typedef struct sweep_row {
     X(header_bytes, "header", 1) X(model_bytes, "model", 1)                    \
     X(data_bytes, "data", 1) X(checksum_bytes, "checksum", 1)                  \
     X(neural_bytes, "neural", 1) X(neural_model_bytes, "n_model", 1)           \
-    X(neural_data_bytes, "n_data", 1) X(n_params, "n_params", 1)               \
+    X(neural_data_bytes, "n_data", 1)                                          \
+    X(neural_pure_data_bytes, "n_pure_data", 1) X(n_params, "n_params", 1)     \
     X(llc, "llc", 0) X(llc_se, "llc_se", 0) X(epsilon, "epsilon", 0)           \
     X(b_star_bpw, "b_star", 0) X(budget_bpw, "budget_bits", 0)                 \
     X(loss_float_bpb, "loss_float", 0) X(compress_s, "compress_s", 0)          \

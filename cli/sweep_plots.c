@@ -77,6 +77,7 @@ void sweep_plot_dl(FILE *f, const sweep_row *rows, int k)
         {"neural attempt (whole DL)", offsetof(sweep_row, neural_bytes)},
         {"model part", offsetof(sweep_row, neural_model_bytes)},
         {"data part", offsetof(sweep_row, neural_data_bytes)},
+        {"data part, transformer alone", offsetof(sweep_row, neural_pure_data_bytes)},
         {"zstd -19", offsetof(sweep_row, zstd_bytes)},
         {"xz -9e", offsetof(sweep_row, xz_bytes)},
     };

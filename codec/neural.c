@@ -17,6 +17,7 @@
 #include "error.h"
 #include "cluster.h"
 #include "freq.h"
+#include "match.h"
 #include "rate.h"
 #include "rc.h"
 
@@ -83,6 +84,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->threads = 1;
     p->train_steps = -1;
     p->qat_steps = -1;
+    p->match = 1;
 }
 
 int nmdl_neural_segments(size_t n)
@@ -108,6 +110,7 @@ void nmdl_neural_segment(size_t n, int S, int s, size_t *start, size_t *len)
  * arrays are indexed by segment, from the group's first. */
 typedef struct group {
     int ns;                /* how many segments */
+    int first;             /* the first one's index among all */
     const uint8_t **in;    /* encode: each segment's bytes */
     uint8_t **out;         /* decode: where each segment's bytes go */
     const size_t *len;     /* each segment's length */
@@ -115,12 +118,19 @@ typedef struct group {
     nmdl_rc_dec *dec;      /* decode: one coder per segment */
     nmdl_prog *prog;       /* counts the bytes coded; may be NULL */
     double byte_work;      /* work units of one byte */
+    /* The match model (codec/match.h), or index NULL: the transformer alone.
+     * Segment s's bytes are text + start[s] (in[s] or out[s]). */
+    const nmdl_mm_index *index;
+    const uint8_t *text;   /* the input, or the output decoded so far */
+    const size_t *start;   /* each segment's place in text */
+    nmdl_mm_table *tables; /* (all segments): indexed from 0, not first */
+    double *pure_bits;     /* encode, or NULL: each segment's code length
+                              under the transformer alone, in bits */
 } group;
 
 /* The coder's table for one distribution. */
-static void table(const float *probs, uint32_t *cum)
+static void table(const float *probs, uint32_t *freq, uint32_t *cum)
 {
-    uint32_t freq[256];
     nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, freq);
     nmdl_freq_cumulate(freq, 256, cum);
 }
@@ -132,11 +142,89 @@ static int decode_byte(nmdl_rc_dec *d, const uint32_t *cum, int bits, uint8_t *b
     return rc;
 }
 
-/* Bytes a group of ns segments holds while coding: the pass's caches and
- * activations, the probabilities and the tokens. */
-static size_t group_bytes(const nmdl_model_config *cfg, int ns)
+/* The match flag: "the predicted byte comes" is [0, p) of 2^16. */
+static void encode_flag(nmdl_rc_enc *e, uint32_t p, int hit)
 {
-    return nmdl_inf_state_bytes(cfg, ns) + (size_t)ns * (256 * sizeof(float) + 1);
+    nmdl_rc_encode(e, hit ? 0 : p, hit ? p : (1u << NMDL_MM_BITS) - p, NMDL_MM_BITS);
+}
+
+static int decode_flag(nmdl_rc_dec *d, uint32_t p, int *hit)
+{
+    uint32_t t;
+    int rc = nmdl_rc_decode_target(d, NMDL_MM_BITS, &t);
+    if (rc)
+        return rc;
+    *hit = t < p;
+    return nmdl_rc_decode_update(d, *hit ? 0 : p, *hit ? p : (1u << NMDL_MM_BITS) - p);
+}
+
+/* Codes byte i >= 1 of the group's segment s under the transformer's
+ * probs (256; the predicted byte's is zeroed after a missed match), first
+ * the match flag when mm (may be NULL) predicts a byte. */
+static int code_byte(group *g, int s, nmdl_mm *mm, float *probs, size_t i, int decode)
+{
+    uint32_t freq[256], cum[257];
+    nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, freq);
+    const int guess = mm ? nmdl_mm_predict(mm) : -1;
+    int hit = 0, rc = NMDL_OK;
+    if (g->pure_bits)
+        g->pure_bits[s] += NMDL_NEURAL_FREQ_BITS - log2((double)freq[g->in[s][i]]);
+    if (guess >= 0) {
+        const uint32_t p = nmdl_mm_p_hit(mm, freq[guess]);
+        if (decode)
+            rc = decode_flag(&g->dec[s], p, &hit);
+        else
+            encode_flag(&g->enc[s], p, hit = g->in[s][i] == guess);
+        if (!rc && hit && decode)
+            g->out[s][i] = (uint8_t)guess;
+        probs[guess] = 0.0f;
+    }
+    if (!rc && !hit) {
+        table(probs, freq, cum);
+        if (decode) {
+            rc = decode_byte(&g->dec[s], cum, NMDL_NEURAL_FREQ_BITS, &g->out[s][i]);
+        } else {
+            uint8_t b = g->in[s][i];
+            nmdl_rc_encode(&g->enc[s], cum[b], cum[b + 1] - cum[b], NMDL_NEURAL_FREQ_BITS);
+        }
+    }
+    if (mm)
+        nmdl_mm_update(mm, i, guess >= 0, hit);
+    return rc;
+}
+
+/* Bytes a group of ns segments of up to seg_len bytes holds while coding:
+ * the pass's caches and activations, the probabilities and the tokens,
+ * and with the match model each segment's own index. */
+static size_t group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len, int match)
+{
+    return nmdl_inf_state_bytes(cfg, ns) +
+           (size_t)ns * (256 * sizeof(float) + 1 + sizeof(nmdl_mm) +
+                         (match ? nmdl_mm_own_bytes(seg_len) : 0));
+}
+
+/* The match models of a group's segments, each table starting from the
+ * one NMDL_MM_WAVE segments before (fresh in the first wave). */
+static int match_init(const group *g, nmdl_mm *mm)
+{
+    int rc = NMDL_OK;
+    for (int s = 0; s < g->ns && !rc; s++) {
+        const int k = g->first + s;
+        nmdl_mm_table *t = &g->tables[k];
+        if (k >= NMDL_MM_WAVE)
+            *t = g->tables[k - NMDL_MM_WAVE];
+        else
+            nmdl_mm_table_init(t);
+        rc = nmdl_mm_init(&mm[s], g->index, g->text, g->start[s], g->len[s], t);
+    }
+    return rc;
+}
+
+static void match_free(nmdl_mm *mm, int ns)
+{
+    for (int s = 0; mm && s < ns; s++)
+        nmdl_mm_free(&mm[s]);
+    free(mm);
 }
 
 /* Runs the model over a group, encoding or decoding every byte after the
@@ -150,12 +238,11 @@ static int code_group(const nmdl_inf_weights *w, group *g, int decode)
     int rc = nmdl_inf_create_shared(w, g->ns, &f);
     float *probs = malloc((size_t)g->ns * 256 * sizeof(float));
     uint8_t *tok = calloc((size_t)g->ns, 1);
-    if (rc || !probs || !tok) {
-        nmdl_inf_free(f);
-        free(probs);
-        free(tok);
-        return rc ? rc : NMDL_ERR_NOMEM;
-    }
+    nmdl_mm *mm = g->index ? calloc((size_t)g->ns, sizeof *mm) : NULL;
+    if (!rc && (!probs || !tok || (g->index && !mm)))
+        rc = NMDL_ERR_NOMEM;
+    if (!rc && mm)
+        rc = match_init(g, mm);
     size_t steps = 0;
     for (int s = 0; s < g->ns && !rc; s++) {
         steps = g->len[s] > steps ? g->len[s] : steps;
@@ -163,28 +250,24 @@ static int code_group(const nmdl_inf_weights *w, group *g, int decode)
             rc = decode_byte(&g->dec[s], uniform, 8, &g->out[s][0]);
         else if (g->len[s])
             nmdl_rc_encode(&g->enc[s], g->in[s][0], 1, 8);
+        if (g->pure_bits && g->len[s])
+            g->pure_bits[s] += 8;
+        if (mm && g->len[s])
+            nmdl_mm_update(&mm[s], 0, 0, 0);
     }
-    uint32_t cum[257];
     for (size_t t = 0; t + 1 < steps && !rc; t++) {
         if (t % TICK_BYTES == TICK_BYTES - 1)
             rc = nmdl_prog_add(g->prog, TICK_BYTES * g->ns * g->byte_work, TICK_BYTES * g->ns);
         for (int s = 0; s < g->ns; s++)
             tok[s] = t < g->len[s] ? (decode ? g->out[s][t] : g->in[s][t]) : 0;
         nmdl_inf_step(f, tok, probs);
-        for (int s = 0; s < g->ns && !rc; s++) {
-            if (t + 1 >= g->len[s])
-                continue;
-            table(probs + (size_t)s * 256, cum);
-            if (decode) {
-                rc = decode_byte(&g->dec[s], cum, NMDL_NEURAL_FREQ_BITS, &g->out[s][t + 1]);
-            } else {
-                uint8_t b = g->in[s][t + 1];
-                nmdl_rc_encode(&g->enc[s], cum[b], cum[b + 1] - cum[b], NMDL_NEURAL_FREQ_BITS);
-            }
-        }
+        for (int s = 0; s < g->ns && !rc; s++)
+            if (t + 1 < g->len[s])
+                rc = code_byte(g, s, mm ? &mm[s] : NULL, probs + (size_t)s * 256, t + 1, decode);
     }
     for (int s = 0; decode && s < g->ns && !rc; s++)
         rc = nmdl_rc_dec_finish(&g->dec[s]);
+    match_free(mm, g->ns);
     nmdl_inf_free(f);
     free(probs);
     free(tok);
@@ -211,9 +294,11 @@ static int batch_task(void *ctx, int k)
     const group *all = b->all;
     int s = b->s0 + (int)((long)k * b->n / b->G);
     int e = b->s0 + (int)((long)(k + 1) * b->n / b->G);
-    group g = {e - s, all->in ? all->in + s : NULL, all->out ? all->out + s : NULL,
+    group g = {e - s, s, all->in ? all->in + s : NULL, all->out ? all->out + s : NULL,
                all->len + s, all->enc ? all->enc + s : NULL, all->dec ? all->dec + s : NULL,
-               all->prog, all->byte_work};
+               all->prog, all->byte_work, all->index, all->text,
+               all->start ? all->start + s : NULL, all->tables,
+               all->pure_bits ? all->pure_bits + s : NULL};
     return code_group(b->w, &g, b->decode);
 }
 
@@ -223,6 +308,22 @@ static int code_batch(const nmdl_inf_weights *w, const group *all, int s0,
 {
     batch b = {w, all, s0, s1 - s0, G < s1 - s0 ? G : s1 - s0, decode};
     return nmdl_prog_parallel(all->prog, b.G, b.G, batch_task, &b);
+}
+
+/* The end of the batch that begins at segment s0 of S: `live` segments,
+ * and with the match model (index not NULL) none past s0's wave, whose
+ * prefix text[0, start[s0]) is indexed when s0 begins it. */
+static int next_batch(nmdl_mm_index *index, const uint8_t *text, const size_t *start,
+                      int s0, int live, int S)
+{
+    int s1 = s0 + live < S ? s0 + live : S;
+    if (index) {
+        const int wave_end = (s0 / NMDL_MM_WAVE + 1) * NMDL_MM_WAVE;
+        s1 = s1 < wave_end ? s1 : wave_end;
+        if (s0 % NMDL_MM_WAVE == 0)
+            nmdl_mm_index_extend(index, text, start[s0]);
+    }
+    return s1;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -236,58 +337,84 @@ static size_t put_varint(uint8_t *p, uint64_t v)
     return n;
 }
 
-int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
-                            const uint8_t *src, size_t n, int S, int threads,
-                            nmdl_prog *prog, uint8_t **data, size_t *data_len)
+/* The segment table and streams of a data part: LEB128 S and lengths,
+ * then the streams; malloc'd. */
+static int write_data_part(int S, uint8_t **streams, const size_t *slen, uint8_t **data,
+                           size_t *data_len)
 {
-    if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1)
+    size_t total = 10 * ((size_t)S + 1);
+    for (int s = 0; s < S; s++)
+        total += slen[s];
+    uint8_t *p = malloc(total);
+    if (!p)
+        return NMDL_ERR_NOMEM;
+    size_t k = put_varint(p, (uint64_t)S);
+    for (int s = 0; s < S; s++)
+        k += put_varint(p + k, slen[s]);
+    for (int s = 0; s < S; s++) {
+        if (slen[s])
+            memcpy(p + k, streams[s], slen[s]);
+        k += slen[s];
+    }
+    *data = p;
+    *data_len = k;
+    return NMDL_OK;
+}
+
+int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
+                            const uint8_t *src, size_t n, int S, int match, int threads,
+                            nmdl_prog *prog, uint8_t **data, size_t *data_len,
+                            double *pure_bytes)
+{
+    if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1 ||
+        (match && n > NMDL_MM_MAX_INPUT))
         return NMDL_ERR_ARG;
     const uint8_t **in = calloc((size_t)S, sizeof *in);
-    size_t *len = calloc((size_t)S, sizeof *len);
+    size_t *len = calloc((size_t)S, sizeof *len), *start = calloc((size_t)S, sizeof *start);
     nmdl_rc_enc *enc = calloc((size_t)S, sizeof *enc);
     uint8_t **streams = calloc((size_t)S, sizeof *streams);
     size_t *slen = calloc((size_t)S, sizeof *slen);
+    nmdl_mm_table *tables = match ? calloc((size_t)S, sizeof *tables) : NULL;
+    double *pure = calloc((size_t)S, sizeof *pure);
+    nmdl_mm_index index = {0};
     nmdl_inf_weights *w = NULL;
-    int rc = in && len && enc && streams && slen ? NMDL_OK : NMDL_ERR_NOMEM;
+    int rc = in && len && start && enc && streams && slen && (tables || !match) && pure
+                 ? NMDL_OK : NMDL_ERR_NOMEM;
+    if (!rc && match)
+        rc = nmdl_mm_index_init(&index, n);
     if (!rc)
         rc = nmdl_inf_weights_create(cfg, params, &w);
     for (int s = 0; !rc && s < S; s++) {
-        size_t start;
-        nmdl_neural_segment(n, S, s, &start, &len[s]);
-        in[s] = src + start;
+        nmdl_neural_segment(n, S, s, &start[s], &len[s]);
+        in[s] = src + start[s];
         nmdl_rc_enc_init(&enc[s]);
     }
-    const group all = {S, in, NULL, len, enc, NULL, prog, code_byte_work(cfg, n, threads)};
+    const group all = {S, 0, in, NULL, len, enc, NULL, prog, code_byte_work(cfg, n, threads),
+                       match ? &index : NULL, src, start, tables, pure};
     if (!rc)
         rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * all.byte_work, (long)n);
     const int live = in_flight(threads, S);
-    for (int s0 = 0; !rc && s0 < S; s0 += live)
-        rc = code_batch(w, &all, s0, s0 + live < S ? s0 + live : S, threads, 0);
+    for (int s0 = 0, s1; !rc && s0 < S; s0 = s1) {
+        s1 = next_batch(match ? &index : NULL, src, start, s0, live, S);
+        rc = code_batch(w, &all, s0, s1, threads, 0);
+    }
     nmdl_inf_weights_free(w);
-    size_t total = 10 * ((size_t)S + 1);
     for (int s = 0; s < S && enc; s++) {
         int r = nmdl_rc_enc_finish(&enc[s], &streams[s], &slen[s]);
         rc = rc ? rc : r;
-        total += slen[s];
     }
-    uint8_t *p = rc ? NULL : malloc(total);
-    if (!rc && !p)
-        rc = NMDL_ERR_NOMEM;
-    if (!rc) {
-        size_t k = put_varint(p, (uint64_t)S);
+    if (!rc)
+        rc = write_data_part(S, streams, slen, data, data_len);
+    if (!rc && pure_bytes) { /* the same segment table, the streams' ideal length */
+        *pure_bytes = (double)*data_len;
         for (int s = 0; s < S; s++)
-            k += put_varint(p + k, slen[s]);
-        for (int s = 0; s < S; s++) {
-            if (slen[s])
-                memcpy(p + k, streams[s], slen[s]);
-            k += slen[s];
-        }
-        *data = p;
-        *data_len = k;
+            *pure_bytes += pure[s] / 8 - (double)slen[s];
     }
     for (int s = 0; streams && s < S; s++)
         free(streams[s]);
-    free(in), free(len), free(enc), free(streams), free(slen);
+    nmdl_mm_index_free(&index);
+    free(in), free(len), free(start), free(enc), free(streams), free(slen), free(tables);
+    free(pure);
     return rc;
 }
 
@@ -461,6 +588,7 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_train_hook hook;
     rate_params(p, m, src, n, &rp);
     int rc = nmdl_q_alloc(&m->cfg, qm);
+    qm->match = p->match && n <= NMDL_MM_MAX_INPUT;
     if (rc || (rc = nmdl_rate_init(&rt, qm, &rp)))
         return rc;
     nmdl_rate_hook(&rt, plan->train_steps, plan->rate_steps, &hook);
@@ -503,6 +631,7 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_cluster_params_default(&cp, m, src, n);
     cp.per_row = p->budget.per_row;
     int rc = nmdl_q_alloc(&m->cfg, qm);
+    qm->match = p->match && n <= NMDL_MM_MAX_INPUT;
     if (rc || (rc = nmdl_cluster_init(&cl, qm, &cp)))
         return rc;
     nmdl_cluster_hook(&cl, plan->train_steps, plan->rate_steps, &hook);
@@ -548,6 +677,7 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
         rc = nmdl_q_alloc(&m->cfg, qm);
     if (rc)
         return rc;
+    qm->match = p->match && n <= NMDL_MM_MAX_INPUT;
     nmdl_budget_params bp;
     nmdl_train_params tune;
     float *spread = NULL;
@@ -599,13 +729,15 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
     double t0 = nmdl_prog_now();
     r.segments = nmdl_neural_segments(n);
     if (!rc)
-        rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, p->threads,
-                                     p->prog, data, data_len);
+        rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, qm.match,
+                                     p->threads, p->prog, data, data_len, &r.pure_data_bytes);
     r.code_s = nmdl_prog_now() - t0;
     r.n_params = m->lay.n_params;
     if (!rc) {
         r.bits_per_weight = 8.0 * (double)*model_len / (double)r.n_params;
         r.data_bpb = 8.0 * (double)*data_len / (double)n;
+        if (!qm.match) /* the estimate's exact value */
+            r.pure_data_bytes = (double)*data_len;
     } else {
         free(*model);
         *model = NULL;
@@ -646,6 +778,8 @@ typedef struct seg_table {
     size_t *slen, *start, *len;
     uint8_t **out;
     nmdl_rc_dec *dec;
+    nmdl_mm_table *tables; /* (S) with the match model, else NULL */
+    nmdl_mm_index index;
 } seg_table;
 
 #define SEG_TABLE_BYTES (3 * sizeof(void *) + 3 * sizeof(size_t) + sizeof(nmdl_rc_dec))
@@ -653,7 +787,8 @@ typedef struct seg_table {
 static void seg_table_free(seg_table *t)
 {
     free(t->streams), free(t->slen), free(t->start), free(t->len);
-    free(t->out), free(t->dec);
+    free(t->out), free(t->dec), free(t->tables);
+    nmdl_mm_index_free(&t->index);
 }
 
 /* The segment table: S and each stream's place, checked to fill the data
@@ -715,7 +850,7 @@ static uint64_t max64(uint64_t a, uint64_t b)
  * weights, each group's state and, when streaming, the batch's output),
  * plus the segment table throughout. */
 uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
-                                  int live, int G, int streaming)
+                                  int live, int G, int streaming, int match)
 {
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(cfg, &lay);
@@ -726,16 +861,21 @@ uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
     const uint64_t weights = nmdl_inf_weights_bytes(cfg);
     const uint64_t build = max64(levels + params, params + weights);
     const int per_group = (live + G - 1) / G;
-    const uint64_t code = weights + (uint64_t)G * group_bytes(cfg, per_group) +
-                          (streaming ? (uint64_t)live * (n / (size_t)S + 1) : 0);
+    const size_t seg = n / (size_t)S + 1;
+    const uint64_t matching = match ? nmdl_mm_index_bytes(n) + (uint64_t)S * sizeof(nmdl_mm_table)
+                                    : 0;
+    const uint64_t window = !streaming ? 0 : match ? (uint64_t)n : (uint64_t)live * seg;
+    const uint64_t code = weights + (uint64_t)G * group_bytes(cfg, per_group, seg, match) +
+                          matching + window;
     return max64(build, code) + (uint64_t)S * SEG_TABLE_BYTES;
 }
 
 /* The most segments in flight, and their groups, that decoding can afford
- * within p->memory: up to GROUP_SEGMENTS per thread; fewer when memory is
- * short, refused when one segment does not fit. */
+ * within p->memory: up to GROUP_SEGMENTS per thread (and with the match
+ * model, one wave); fewer when memory is short, refused when one segment
+ * does not fit. */
 static int plan(const nmdl_neural_dec *p, const nmdl_model_config *c, int S,
-                size_t n, int *live, int *G)
+                size_t n, int match, int *live, int *G)
 {
     const uint64_t cache = (uint64_t)S * c->n_layer * 2 * c->ctx * c->d_model * sizeof(float);
     if (cache > MAX_KV_BYTES)
@@ -743,13 +883,15 @@ static int plan(const nmdl_neural_dec *p, const nmdl_model_config *c, int S,
                         "segments take %llu MiB, more than 4 GiB", S,
                         (unsigned long long)(cache >> 20));
     const int streaming = p->sink != NULL;
-    for (int L = in_flight(p->threads, S); L >= 1; L--) {
+    int most = in_flight(p->threads, S);
+    most = match && most > NMDL_MM_WAVE ? NMDL_MM_WAVE : most;
+    for (int L = most; L >= 1; L--) {
         *live = L;
         *G = p->threads < L ? p->threads : L;
-        if (nmdl_neural_decode_bytes(c, S, n, L, *G, streaming) <= p->memory)
+        if (nmdl_neural_decode_bytes(c, S, n, L, *G, streaming, match) <= p->memory)
             return NMDL_OK;
     }
-    uint64_t need = nmdl_neural_decode_bytes(c, S, n, 1, 1, streaming);
+    uint64_t need = nmdl_neural_decode_bytes(c, S, n, 1, 1, streaming, match);
     return nmdl_why(p->why, NMDL_ERR_LIMIT, "memory: decoding needs %.1f MiB, "
                     "above the limit of %.1f MiB", (double)need / 1048576.0,
                     (double)p->memory / 1048576.0);
@@ -775,24 +917,27 @@ static int build_weights(const uint8_t *model, size_t len, nmdl_inf_weights **w,
     return rc;
 }
 
-/* Decodes segments [s0, s1) into their places (dst, or buf from the
+/* Decodes segments [s0, s1) into their places in text (dst, or the
+ * streaming buffer: the whole output with the match model, else from the
  * batch's first byte) and, when streaming, hands the batch over. */
 static int decode_batch(const nmdl_neural_dec *p, const nmdl_inf_weights *w,
-                        seg_table *t, int s0, int s1, int G, uint8_t *dst,
-                        uint8_t *buf)
+                        seg_table *t, int s0, int s1, int G, uint8_t *text)
 {
     int rc = NMDL_OK;
+    const size_t off = p->sink && !t->tables ? t->start[s0] : 0;
     for (int s = s0; !rc && s < s1; s++) {
-        t->out[s] = buf ? buf + (t->start[s] - t->start[s0]) : dst + t->start[s];
+        t->out[s] = text + (t->start[s] - off);
         rc = nmdl_rc_dec_init(&t->dec[s], t->streams[s], t->slen[s]);
     }
-    const group all = {t->S, NULL, t->out, t->len, NULL, t->dec, p->prog, 1.0};
+    const group all = {t->S, 0, NULL, t->out, t->len, NULL, t->dec, p->prog, 1.0,
+                       t->tables ? &t->index : NULL, text, t->start, t->tables, NULL};
     if (!rc && (rc = code_batch(w, &all, s0, s1, G, 1)) && rc != NMDL_ERR_NOMEM &&
         rc != NMDL_ERR_CANCELED)
         return nmdl_why(p->why, rc, "data part: %s in segments %d..%d",
                         nmdl_strerror(rc), s0, s1 - 1);
-    if (!rc && buf)
-        rc = p->sink(p->user, buf, t->start[s1 - 1] + t->len[s1 - 1] - t->start[s0]);
+    if (!rc && p->sink)
+        rc = p->sink(p->user, text + (t->start[s0] - off),
+                     t->start[s1 - 1] + t->len[s1 - 1] - t->start[s0]);
     return rc;
 }
 
@@ -802,21 +947,31 @@ int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
 {
     if (n < 1 || p->threads < 1 || (!dst && !p->sink))
         return NMDL_ERR_ARG;
-    nmdl_model_config cfg;
-    int per_row, live = 1, G = 1;
-    int rc = nmdl_q_read_header(model, model_len, &cfg, &per_row, p->why);
+    nmdl_q_header h;
+    int live = 1, G = 1;
+    int rc = nmdl_q_read_header(model, model_len, &h, p->why);
     if (rc)
         return rc;
+    if (h.match && n > NMDL_MM_MAX_INPUT)
+        return nmdl_why(p->why, NMDL_ERR_CORRUPT, "model part: the match model "
+                        "with %zu bytes of output, more than 2^32 - 1", n);
     seg_table t = {0};
     nmdl_inf_weights *w = NULL;
     uint8_t *buf = NULL;
     if (!(rc = parse_segments(data, data_len, n, &t, p->why)) &&
-        !(rc = plan(p, &cfg, t.S, n, &live, &G)))
+        !(rc = plan(p, &h.cfg, t.S, n, h.match, &live, &G)))
         rc = build_weights(model, model_len, &w, p->why);
-    if (!rc && p->sink && !(buf = malloc((size_t)live * (n / (size_t)t.S + 1))))
+    if (!rc && h.match && (!(t.tables = calloc((size_t)t.S, sizeof *t.tables)) ||
+                           nmdl_mm_index_init(&t.index, n)))
         rc = NMDL_ERR_NOMEM;
-    for (int s0 = 0; !rc && s0 < t.S; s0 += live)
-        rc = decode_batch(p, w, &t, s0, s0 + live < t.S ? s0 + live : t.S, G, dst, buf);
+    if (!rc && p->sink &&
+        !(buf = malloc(h.match ? n : (size_t)live * (n / (size_t)t.S + 1))))
+        rc = NMDL_ERR_NOMEM;
+    uint8_t *text = buf ? buf : dst;
+    for (int s0 = 0, s1; !rc && s0 < t.S; s0 = s1) {
+        s1 = next_batch(h.match ? &t.index : NULL, text, t.start, s0, live, t.S);
+        rc = decode_batch(p, w, &t, s0, s1, G, text);
+    }
     free(buf);
     nmdl_inf_weights_free(w);
     seg_table_free(&t);

@@ -33,6 +33,8 @@ typedef struct nmdl_neural_params {
     long train_steps;     /* < 0: from the effort */
     long qat_steps;       /* < 0: from the effort; 0: plain rounding */
     int weights;          /* NMDL_WEIGHTS_*: how the weights are trained */
+    int match;            /* 1: the data part mixes the match model
+                             (codec/match.h); 0: the transformer alone */
     nmdl_prog *prog;      /* the job the phases count in; may be NULL */
 } nmdl_neural_params;
 
@@ -57,6 +59,8 @@ typedef struct nmdl_neural_report {
     double bits_per_weight;   /* model part bits / parameters */
     double loss_train_bpb;    /* training loss at the end, bits per byte */
     double data_bpb;          /* data part bits per input byte */
+    double pure_data_bytes;   /* the data part under the transformer alone
+                                 (ideal code length; = its size when pure) */
     double train_s, qat_s, code_s;
 } nmdl_neural_report;
 
@@ -78,10 +82,14 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
                        uint8_t **data, size_t *data_len,
                        nmdl_neural_report *report);
 /* The data part alone: src[0..n) in S segments (1 <= S <= min(256, n))
- * under the parameters params of cfg (as a decoder rebuilds them). */
+ * under the parameters params of cfg (as a decoder rebuilds them), with
+ * the match model when `match` (n <= NMDL_MM_MAX_INPUT). *pure_bytes (if
+ * not NULL): the part's size under the transformer alone, from the ideal
+ * code length of each stream (within a few bytes per segment). */
 int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
-                            const uint8_t *src, size_t n, int S, int threads,
-                            nmdl_prog *prog, uint8_t **data, size_t *data_len);
+                            const uint8_t *src, size_t n, int S, int match, int threads,
+                            nmdl_prog *prog, uint8_t **data, size_t *data_len,
+                            double *pure_bytes);
 
 /* Takes each decoded batch of consecutive segments, in order: the bytes
  * [start, start + len) of the output after those handed over before.
@@ -110,8 +118,9 @@ int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
                        uint8_t *dst, size_t n);
 /* Peak bytes nmdl_neural_decode takes for a model of shape cfg and S
  * segments over n bytes, `live` segments at a time in G groups (with
- * `streaming`, the batch's output counts too). */
+ * `streaming`, the batch's output counts too, or with the match model the
+ * whole output, which it reads back). */
 uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
-                                  int live, int G, int streaming);
+                                  int live, int G, int streaming, int match);
 
 #endif /* NMDL_NEURAL_H */

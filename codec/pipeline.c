@@ -155,6 +155,14 @@ int nmdl_cctx_set_weights(nmdl_cctx *c, int weights)
     return NMDL_OK;
 }
 
+int nmdl_cctx_set_pure(nmdl_cctx *c, int pure)
+{
+    if (!c)
+        return NMDL_ERR_ARG;
+    c->neural.match = !pure;
+    return NMDL_OK;
+}
+
 int nmdl_cctx_set_llc(nmdl_cctx *c, const nmdl_llc_settings *s)
 {
     if (!c || !s || s->chains < 1 || s->draws < 1 || s->burnin < 0 ||
@@ -323,6 +331,7 @@ static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params 
     o->delta = r->delta;
     o->loss_train_bpb = r->loss_train_bpb;
     o->data_bpb = r->data_bpb;
+    o->pure_data_bytes = r->pure_data_bytes;
     o->train_steps = r->train_steps;
     o->tune_steps = r->qat_steps;
     o->segments = r->segments;

@@ -14,6 +14,7 @@
 #define Q_FLAG_TIED 1u
 #define Q_FLAG_PER_ROW 2u
 #define Q_FLAG_CODEBOOK 4u
+#define Q_FLAG_MATCH 8u /* the data part mixes the match model (codec/match.h) */
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
 #define Q_MAX_BASE 0x1p+100f
 
@@ -341,7 +342,7 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
     put_varint(&b, (uint64_t)c->d_ff);
     put_varint(&b, (uint64_t)c->ctx);
     uint8_t flags = (uint8_t)((c->tied ? Q_FLAG_TIED : 0) | (qm->per_row ? Q_FLAG_PER_ROW : 0) |
-                              (qm->cb ? Q_FLAG_CODEBOOK : 0));
+                              (qm->cb ? Q_FLAG_CODEBOOK : 0) | (qm->match ? Q_FLAG_MATCH : 0));
     put(&b, &flags, 1);
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         put_f32(&b, qm->base[k]);
@@ -450,9 +451,9 @@ int nmdl_q_check_config(const nmdl_model_config *c, char *why)
     return NMDL_OK;
 }
 
-static int decode_header(qin *in, nmdl_model_config *c, int *per_row, int *codebooks,
-                         char *why)
+static int decode_header(qin *in, nmdl_q_header *h, char *why)
 {
+    nmdl_model_config *c = &h->cfg;
     int rc, flags;
     if ((rc = get_varint(in, &c->n_layer)) || (rc = get_varint(in, &c->d_model)) ||
         (rc = get_varint(in, &c->n_head)) || (rc = get_varint(in, &c->d_ff)) ||
@@ -462,11 +463,12 @@ static int decode_header(qin *in, nmdl_model_config *c, int *per_row, int *codeb
     if (in->pos >= in->len)
         return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends before its flags");
     flags = in->p[in->pos++];
-    if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW | Q_FLAG_CODEBOOK))
+    if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW | Q_FLAG_CODEBOOK | Q_FLAG_MATCH))
         return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: reserved flags 0x%02x set", flags);
     c->tied = (flags & Q_FLAG_TIED) != 0;
-    *per_row = (flags & Q_FLAG_PER_ROW) != 0;
-    *codebooks = (flags & Q_FLAG_CODEBOOK) != 0;
+    h->per_row = (flags & Q_FLAG_PER_ROW) != 0;
+    h->codebooks = (flags & Q_FLAG_CODEBOOK) != 0;
+    h->match = (flags & Q_FLAG_MATCH) != 0;
     if ((rc = nmdl_q_check_config(c, why)))
         return rc;
     nmdl_tf_layout lay;
@@ -515,12 +517,10 @@ static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
     return nmdl_rc_dec_finish(d);
 }
 
-int nmdl_q_read_header(const uint8_t *src, size_t len, nmdl_model_config *cfg,
-                       int *per_row, char *why)
+int nmdl_q_read_header(const uint8_t *src, size_t len, nmdl_q_header *h, char *why)
 {
     qin in = {src, len, 0};
-    int codebooks;
-    return decode_header(&in, cfg, per_row, &codebooks, why);
+    return decode_header(&in, h, why);
 }
 
 /* Every matrix's codebook: K (2 .. the tensor's size), z < K, then K
@@ -560,12 +560,13 @@ static int decode_codebooks(qin *in, nmdl_qmodel *qm)
 int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm)
 {
     qin in = {src, len, 0};
-    nmdl_model_config c;
-    int per_row, codebooks, rc = decode_header(&in, &c, &per_row, &codebooks, NULL);
+    nmdl_q_header h;
+    int rc = decode_header(&in, &h, NULL);
     memset(qm, 0, sizeof *qm);
-    if (rc || (rc = nmdl_q_alloc(&c, qm)))
+    if (rc || (rc = nmdl_q_alloc(&h.cfg, qm)))
         return rc;
-    qm->per_row = per_row;
+    qm->per_row = h.per_row;
+    qm->match = h.match;
     for (int k = 0; !rc && k < qm->lay.n_tensors; k++) {
         rc = get_f32(&in, &qm->base[k]);
         if (!rc && !(qm->base[k] >= Q_MIN_BASE && qm->base[k] <= Q_MAX_BASE))
@@ -573,7 +574,7 @@ int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm)
         if (!rc && is_vector(&qm->lay.tensor[k]))
             rc = get_f32(&in, &means(qm)[k]);
     }
-    if (!rc && codebooks)
+    if (!rc && h.codebooks)
         rc = decode_codebooks(&in, qm);
     nmdl_rc_dec d;
     if (!rc)

@@ -61,6 +61,7 @@ typedef struct nmdl_qmodel {
     size_t *row0;      /* (n_tensors + 1): first row of tensor k in rexp */
     int32_t *q;        /* (n_params) */
     nmdl_q_codebook *cb; /* (n_tensors), or NULL: uniform levels everywhere */
+    int match;         /* 1: the data part mixes the match model (flags bit 3) */
 } nmdl_qmodel;
 
 /* The sets of adaptive models the levels are coded with: wte, wqkv, wo,
@@ -106,11 +107,15 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len);
  * NMDL_ERR_CORRUPT with the field named in why (NMDL_WHY_MAX bytes, or
  * NULL). Encoders check it before training. */
 int nmdl_q_check_config(const nmdl_model_config *cfg, char *why);
-/* The configuration and per_row flag at the start of a model part of len
- * bytes, checked against the limits (and len against the parameters);
- * nothing is allocated. */
-int nmdl_q_read_header(const uint8_t *src, size_t len, nmdl_model_config *cfg,
-                       int *per_row, char *why);
+/* What the start of a model part says: the shape and the flags. */
+typedef struct nmdl_q_header {
+    nmdl_model_config cfg;
+    int per_row, codebooks, match; /* flags bits 1, 2 and 3 */
+} nmdl_q_header;
+
+/* The header of a model part of len bytes, checked against the limits
+ * (and len against the parameters); nothing is allocated. */
+int nmdl_q_read_header(const uint8_t *src, size_t len, nmdl_q_header *h, char *why);
 /* Parses and validates a model part; sizes are checked against len before
  * anything is allocated. */
 int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm);

@@ -67,9 +67,13 @@ static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
  * headers. */
 static int neural_info(const nmdl_frame *f, nmdl_info *info)
 {
-    int rc = nmdl_q_read_header(f->model, f->model_len, &info->model, &info->per_row, NULL);
+    nmdl_q_header h;
+    int rc = nmdl_q_read_header(f->model, f->model_len, &h, NULL);
     if (rc)
         return rc;
+    info->model = h.cfg;
+    info->per_row = h.per_row;
+    info->match = h.match;
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(&info->model, &lay);
     info->n_params = lay.n_params;

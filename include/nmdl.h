@@ -225,6 +225,11 @@ enum { NMDL_WEIGHTS_ROUND = 0, NMDL_WEIGHTS_RATE = 1, NMDL_WEIGHTS_L0_DRR = 2,
                                    matrix (K by DL), trained through the
                                    assignment; codec/cluster.h */ };
 NMDL_NODISCARD int nmdl_cctx_set_weights(nmdl_cctx *c, int weights);
+/* Neural method: with pure = 0 (default) the data part mixes a match
+ * model for repeats beyond the transformer's window (docs/FORMAT.md,
+ * "Data part"); pure = 1 codes under the transformer alone, the
+ * description length the theory speaks of. */
+NMDL_NODISCARD int nmdl_cctx_set_pure(nmdl_cctx *c, int pure);
 /* "round", "rate", "l0-drr", "l0-rl1", "l0-pmmp", "cluster"; "unknown"
  * otherwise. */
 const char *nmdl_weights_name(int weights);
@@ -310,6 +315,9 @@ typedef struct nmdl_compress_report {
     double delta;              /* neural: step size, in row RMS units */
     double loss_train_bpb;     /* neural: final training loss, bits/byte */
     double data_bpb;           /* neural: data part bits per input byte */
+    double pure_data_bytes;    /* neural: the data part under the transformer
+                                  alone, the instrument's (ideal code length;
+                                  data_bytes itself with pure) */
     int effort;                /* neural: the effort (recorded in the frame) */
     int weights;               /* neural: NMDL_WEIGHTS_* (recorded too) */
     double model_estimate_bits; /* neural, trained for the DL: the model part
@@ -397,7 +405,9 @@ typedef int (*nmdl_write_fn)(void *user, const void *data, size_t len);
 /* Decodes one whole frame, handing the data to write in order as it is
  * decoded, without holding all of it: stored data in one piece, zstd in
  * pieces of ZSTD_DStreamOutSize(), neural frames batch by batch of
- * consecutive segments (the bits are those of nmdl_decompress). The
+ * consecutive segments (the bits are those of nmdl_decompress; with the
+ * match model, which reads the data decoded before, the whole output is
+ * held, as nmdl_dctx_set_memory's estimate counts). The
  * content checksum can only be compared at the end: the data is verified
  * only when this returns NMDL_OK, so write it somewhere the caller does
  * not trust (a temporary file) until then. */
@@ -425,6 +435,8 @@ typedef struct nmdl_info {
     nmdl_model_config model;
     uint64_t n_params;
     int per_row;             /* steps per row (1) or per tensor (0) */
+    int match;               /* the data part mixes the match model (1) or
+                                is the transformer's alone (0, --pure) */
     int segments;            /* independent streams of the data part */
     /* the encoder's measurements, when it recorded them (in the header) */
     int has_report;

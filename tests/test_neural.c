@@ -118,6 +118,63 @@ static void roundtrip_enwik8_64k(void **state)
     nmdl_cctx_free(c2);
 }
 
+/* A sink for nmdl_decompress_stream: appends to a blob of known room. */
+static int append(void *user, const void *data, size_t len)
+{
+    blob *b = user;
+    memcpy(b->p + b->n, data, len);
+    b->n += len;
+    return 0;
+}
+
+/* A text that repeats blocks far beyond the model's window: the match
+ * model (the default) codes the repeats for little, --pure does not; the
+ * file records which, is the same for 1 and 2 threads, and decodes with
+ * 1 and 3 threads. 96 KB: three segments, so the last sees a prefix
+ * only with waves of fewer than three. */
+static void match_model(void **state)
+{
+    (void)state;
+    tu_rng r = {53};
+    const size_t n = 98304, block = 4000;
+    uint8_t *text = tu_text(&r, n), *out = malloc(n);
+    for (size_t i = 2 * block; i + block <= n; i += 3 * block) /* repeats */
+        memcpy(text + i, text + i - 2 * block + tu_below(&r, 100), block);
+    nmdl_cctx *c1 = small_cctx(1, 0, 60), *c2 = small_cctx(2, 0, 60);
+    nmdl_cctx *pure = small_cctx(2, 0, 60);
+    assert_nmdl_ok(nmdl_cctx_set_pure(pure, 1));
+    blob a = compress(c1, text, n), b = compress(c2, text, n), p = compress(pure, text, n);
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.p, b.p, a.n);
+    nmdl_info ia, ip;
+    assert_nmdl_ok(nmdl_info_read(a.p, a.n, &ia));
+    assert_nmdl_ok(nmdl_info_read(p.p, p.n, &ip));
+    assert_int_equal(ia.match, 1);
+    assert_int_equal(ip.match, 0);
+    assert_int_equal(ia.model_bytes, ip.model_bytes); /* the same model */
+    print_message("repeats: data part %llu bytes with the match model, %llu without\n",
+                  (unsigned long long)ia.data_bytes, (unsigned long long)ip.data_bytes);
+    assert_true(ia.data_bytes < 0.8 * ip.data_bytes);
+    for (int t = 1; t <= 3; t += 2) {
+        memset(out, 0, n);
+        assert_nmdl_ok(decompress(&a, t, out, n));
+        assert_memory_equal(out, text, n);
+    }
+    assert_nmdl_ok(decompress(&p, 2, out, n));
+    assert_memory_equal(out, text, n);
+    nmdl_dctx *d = nmdl_dctx_create(); /* streamed, batch by batch */
+    blob got = {out, 0};
+    memset(out, 0, n);
+    assert_nmdl_ok(nmdl_decompress_stream(d, a.p, a.n, append, &got));
+    assert_int_equal(got.n, n);
+    assert_memory_equal(out, text, n);
+    nmdl_dctx_free(d);
+    free(a.p), free(b.p), free(p.p), free(out), free(text);
+    nmdl_cctx_free(c1);
+    nmdl_cctx_free(c2);
+    nmdl_cctx_free(pure);
+}
+
 /* With the fallback, a neural attempt that loses leaves zstd's frame and
  * records its own size. */
 static void fallback_records_the_loser(void **state)
@@ -440,6 +497,7 @@ int main(void)
         cmocka_unit_test(codebooks_roundtrip),
         cmocka_unit_test(roundtrip_text),
         cmocka_unit_test(roundtrip_enwik8_64k),
+        cmocka_unit_test(match_model),
         cmocka_unit_test(fallback_records_the_loser),
         cmocka_unit_test(damaged_parts_rejected),
         cmocka_unit_test(budget_search_is_recorded),

@@ -100,8 +100,9 @@ static void text(uint8_t *s, size_t n, uint64_t seed)
 
 /* A trained, quantized tiny model: its model part and the weights a
  * decoder rebuilds (malloc'd). With `codebook`, every matrix's levels
- * name one of five centroids (--weights cluster). */
-static void tiny_model(const nmdl_model_config *cfg, int per_row, int codebook,
+ * name one of five centroids (--weights cluster); with `match`, the model
+ * part announces the match model. */
+static void tiny_model(const nmdl_model_config *cfg, int per_row, int codebook, int match,
                        const uint8_t *s, size_t n, uint8_t **model, size_t *ml,
                        float **rebuilt)
 {
@@ -125,6 +126,7 @@ static void tiny_model(const nmdl_model_config *cfg, int per_row, int codebook,
     for (int k = 0; codebook && k < qm.lay.n_tensors; k++)
         for (int j = 0; j < qm.cb[k].k; j++) /* -1.5, -0.5, 0, 0.75, 2 steps */
             qm.cb[k].c[j] = (const float[]){-1.5f, -0.5f, 0.0f, 0.75f, 2.0f}[j];
+    qm.match = match;
     nmdl_q_quantize(&qm, m->params);
     *rebuilt = malloc(qm.lay.n_params * sizeof(float));
     nmdl_q_dequantize(&qm, *rebuilt);
@@ -145,8 +147,8 @@ static void neural_seeds(void)
         size_t ml, dl, len;
         float *w;
         text(s, sizeof s, (uint64_t)i);
-        tiny_model(&cfg, per_row, 0, s, sizeof s, &model, &ml, &w);
-        int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, S, 1, NULL, &data, &dl);
+        tiny_model(&cfg, per_row, 0, 0, s, sizeof s, &model, &ml, &w);
+        int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, S, 0, 1, NULL, &data, &dl, NULL);
         if (rc)
             die("data part", rc);
         p = frame(sizeof s, model, ml, data, dl, s, sizeof s, i % 3 == 0, &len);
@@ -162,9 +164,9 @@ static void neural_seeds(void)
                 free(p);
                 if (m == NMDL_WEIGHTS_CLUSTER) {
                     free(model), free(data), free(w);
-                    tiny_model(&cfg, per_row, 1, s, sizeof s, &model, &ml, &w);
-                    if ((rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, S, 1, NULL,
-                                                      &data, &dl)))
+                    tiny_model(&cfg, per_row, 1, 0, s, sizeof s, &model, &ml, &w);
+                    if ((rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, S, 0, 1, NULL,
+                                                      &data, &dl, NULL)))
                         die("data part", rc);
                 }
                 p = frame(sizeof s, model, ml, data, dl, s, sizeof s, 2 + m, &len);
@@ -238,8 +240,8 @@ static void crafted(void)
     float *w;
     const nmdl_model_config tiny = {1, 8, 2, 16, 8, 1};
     text(s, sizeof s, 1);
-    tiny_model(&tiny, 1, 0, s, sizeof s, &model, &ml, &w);
-    int rc = nmdl_neural_encode_data(&tiny, w, s, sizeof s, 1, 1, NULL, &data, &dl);
+    tiny_model(&tiny, 1, 0, 0, s, sizeof s, &model, &ml, &w);
+    int rc = nmdl_neural_encode_data(&tiny, w, s, sizeof s, 1, 0, 1, NULL, &data, &dl, NULL);
     if (rc)
         die("data part", rc);
     p = frame(1ull << 40, model, ml, data, dl, s, sizeof s, 0, &len);
@@ -259,11 +261,32 @@ static void crafted(void)
     w = malloc(lay.n_params * sizeof(float));
     nmdl_q_dequantize(&qm, w);
     nmdl_q_free(&qm);
-    if ((rc = nmdl_neural_encode_data(&bomb, w, zeros, n, 1, 1, NULL, &data, &dl)))
+    if ((rc = nmdl_neural_encode_data(&bomb, w, zeros, n, 1, 0, 1, NULL, &data, &dl, NULL)))
         die("bomb data", rc);
     p = frame(n, model, ml, data, dl, zeros, n, 0, &len);
     save_crafted("crafted-bomb.nmdl", p, len);
     free(model), free(data), free(p), free(w), free(zeros);
+}
+
+/* A data part coded with the match model: 640 bytes of text whose second
+ * half repeats the first, in 8 segments, so that the second wave finds
+ * matches in the prefix and every segment in its own bytes. */
+static void match_seed(void)
+{
+    const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1};
+    uint8_t s[640], *model, *data, *p;
+    size_t ml, dl, len;
+    float *w;
+    text(s, 320, 99);
+    memcpy(s + 320, s, 320);
+    tiny_model(&cfg, 1, 0, 1, s, sizeof s, &model, &ml, &w);
+    int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, 8, 1, 1, NULL, &data, &dl, NULL);
+    if (rc)
+        die("match data part", rc);
+    p = frame(sizeof s, model, ml, data, dl, s, sizeof s, 2, &len);
+    save("tests/fuzz/seeds/neural", "s8-match.nmdl", p, len);
+    save("tests/fuzz/seeds/decompress", "s8-match.nmdl", p, len);
+    free(model), free(data), free(p), free(w);
 }
 
 int main(int argc, char **argv)
@@ -274,6 +297,7 @@ int main(int argc, char **argv)
     }
     root = argv[1];
     neural_seeds();
+    match_seed();
     crafted();
     return 0;
 }
