@@ -131,7 +131,8 @@ static int log2_16(uint32_t v)
     return 16 * b + (int)frac;
 }
 
-/* Length classes: 6..15 by twos (3..7), then 16..31, 32..63, ... (8..13). */
+/* Length classes: 0 while recovering from a miss (len < NMDL_MM_MIN),
+ * then len / 2 below 16 (1..7), then 16..31, 32..63, ... (8..13). */
 static int len_class(uint32_t len)
 {
     if (len < NMDL_MM_MIN)
@@ -197,7 +198,9 @@ uint32_t nmdl_mm_p_hit(nmdl_mm *m, uint32_t f)
     int64_t dot = 0;
     for (int k = 0; k < NMDL_MM_INPUTS; k++)
         dot += (int64_t)w[k] * m->in[k];
-    m->p = squash((int)clamp_int((int)(dot >> 16), -MM_ODDS * 2, MM_ODDS * 2));
+    const int64_t mixed = dot >= 0 ? dot >> 16 : -((-dot + 65535) >> 16); /* floor */
+    m->p = squash((int)(mixed < -2 * MM_ODDS ? -2 * MM_ODDS : mixed > 2 * MM_ODDS ? 2 * MM_ODDS
+                                                                                 : mixed));
     return m->p;
 }
 
