@@ -3,10 +3,12 @@
  * for each preset, against this machine's cblas_sgemm on one thread,
  * measured in one run.
  *
- *   bench_infer_speed [SECONDS_PER_PRESET]
+ *   bench_infer_speed [SECONDS_PER_PRESET] [SEGMENTS]
  *
- * One thread runs S = 16 segments in lockstep with a full window (the
- * steady state of coding). FLOPs per byte: 2 (L (4 C^2 + 2 C F) + 256 C)
+ * One thread runs SEGMENTS (default 2) segments in lockstep with a full
+ * window (the steady state of coding): a frame with the match model codes
+ * its segments in waves of 4 (codec/match.h), 2 per thread on 2 cores;
+ * a pure frame (--pure) runs up to 16 per thread. FLOPs per byte: 2 (L (4 C^2 + 2 C F) + 256 C)
  * for the products and 4 L C W for attention with a window of W bytes.
  * Decoding also pays the frequency tables and the range coder, and uses
  * every core on its own segments, so bytes/s here times the thread count
@@ -49,7 +51,11 @@ static double sgemm_peak(void)
 int main(int argc, char **argv)
 {
     const double secs = argc > 1 ? atof(argv[1]) : 10.0;
-    enum { S = 16 };
+    const int S = argc > 2 ? atoi(argv[2]) : 2;
+    if (S < 1 || S > 256) {
+        fprintf(stderr, "bench_infer_speed: SEGMENTS must be 1 to 256\n");
+        return 2;
+    }
     openblas_set_num_threads(1);
     const double peak = sgemm_peak();
     printf("sgemm peak on 1 thread: %.1f GFLOP/s (%s)\n", peak,
@@ -67,7 +73,7 @@ int main(int argc, char **argv)
             nmdl_inf_create(&c, m->params, S, &f))
             return 1;
         float *probs = malloc(sizeof(float) * S * 256);
-        uint8_t tok[S];
+        uint8_t tok[256];
         for (int s = 0; s < S; s++)
             tok[s] = (uint8_t)('a' + s);
         for (int t = 0; t < c.ctx; t++) /* fill the window */

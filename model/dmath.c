@@ -254,40 +254,125 @@ NMDL_ISA_CLONES(void, gelu_loop, (const float *x, float *y, size_t n),
 
 /* ------------------------------------------------------------------ softmax */
 
-NMDL_INLINE int softmax(const float *logits, float *p, int n)
+/* The largest of x[0 .. n-1] in *m, in 8 running maxima side by side (the
+ * maximum of finite floats does not depend on the order, but for the sign
+ * of a zero, which no result of softmax sees); 0 when every x is finite
+ * (x * 0 is 0 for finite x and NaN for an infinity or NaN). */
+NMDL_INLINE int row_max(const float *x, int n, float *m)
 {
-    if (!logits || !p || n < 1)
-        return NMDL_ERR_ARG;
-    float m = logits[0];
-    for (int i = 0; i < n; i++) {
-        if (!(logits[i] >= -FLT_MAX && logits[i] <= FLT_MAX))
-            return NMDL_ERR_ARG;
-        m = logits[i] > m ? logits[i] : m;
+    float mm[8], z[8];
+    int i = 0;
+    for (int j = 0; j < 8; j++)
+        mm[j] = x[0], z[j] = 0.0f;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            mm[j] = x[i + j] > mm[j] ? x[i + j] : mm[j];
+            z[j] = z[j] + x[i + j] * 0.0f;
+        }
+    for (; i < n; i++) {
+        mm[0] = x[i] > mm[0] ? x[i] : mm[0];
+        z[0] = z[0] + x[i] * 0.0f;
     }
-    for (int i = 0; i < n; i++)
-        p[i] = exp_core(logits[i] - m);
-    float s = 0.0f;
+    for (int j = 1; j < 8; j++) {
+        mm[0] = mm[j] > mm[0] ? mm[j] : mm[0];
+        z[0] = z[0] + z[j];
+    }
+    *m = mm[0];
+    return z[0] != 0.0f;
+}
+
+/* s[r] = p[r stride + 0] + p[r stride + 1] + ... for the R (<= 4) rows,
+ * each added sequentially in index order, the rows' sums side by side. */
+NMDL_INLINE void row_sums(const float *p, size_t stride, int R, int n, float *s)
+{
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int i = 0; i < n; i++) /* sequential: the order is the format */
-        s += p[i];
-    for (int i = 0; i < n; i++) /* s >= 1: the largest term is e^0 */
-        p[i] = p[i] / s;
-    return NMDL_OK;
+        for (int r = 0; r < R; r++)
+            acc[r] += p[(size_t)r * stride + i];
+    for (int r = 0; r < R; r++)
+        s[r] = acc[r];
+}
+
+/* Rows r0 .. r0+R-1 (R <= 4) of softmax_rows; returns how many had a
+ * logit that is not finite (made uniform). */
+NMDL_INLINE int softmax_group(const float *x, float *p, int R, int n,
+                              size_t stride)
+{
+    int bad = 0;
+    float s[4];
+    for (int r = 0; r < R; r++) {
+        const float *xr = x + (size_t)r * stride;
+        float *pr = p + (size_t)r * stride, m;
+        if (row_max(xr, n, &m)) {
+            bad++;
+            continue;
+        }
+        for (int i = 0; i < n; i++)
+            pr[i] = exp_core(xr[i] - m);
+    }
+    if (bad) { /* rare: row by row, the bad ones uniform */
+        for (int r = 0; r < R; r++) {
+            float *pr = p + (size_t)r * stride, m;
+            if (row_max(x + (size_t)r * stride, n, &m)) {
+                for (int i = 0; i < n; i++)
+                    pr[i] = 1.0f / (float)n;
+                continue;
+            }
+            row_sums(pr, stride, 1, n, s);
+            for (int i = 0; i < n; i++)
+                pr[i] = pr[i] / s[0];
+        }
+        return bad;
+    }
+    if (R == 4)
+        row_sums(p, stride, 4, n, s);
+    else if (R == 2)
+        row_sums(p, stride, 2, n, s);
+    else
+        for (int r = 0; r < R; r++)
+            row_sums(p + (size_t)r * stride, stride, 1, n, s + r);
+    for (int r = 0; r < R; r++) /* s >= 1: the largest term is e^0 */
+        for (int i = 0; i < n; i++)
+            p[(size_t)r * stride + i] = p[(size_t)r * stride + i] / s[r];
+    return 0;
+}
+
+NMDL_INLINE int softmax_rows(const float *logits, float *p, int rows, int n,
+                             size_t stride)
+{
+    if (!logits || !p || n < 1 || rows < 0 || (rows > 1 && stride < (size_t)n))
+        return NMDL_ERR_ARG;
+    int bad = 0;
+    for (int r0 = 0; r0 < rows; r0 += 4) {
+        const int R = rows - r0 < 4 ? rows - r0 : 4;
+        bad += softmax_group(logits + (size_t)r0 * stride,
+                             p + (size_t)r0 * stride, R, n, stride);
+    }
+    return bad;
 }
 
 int nmdl_dm_softmax(const float *logits, float *p, int n)
 {
-    return softmax(logits, p, n);
+    const int rc = softmax_rows(logits, p, 1, n, (size_t)n);
+    return rc > 0 ? NMDL_ERR_ARG : rc;
 }
-NMDL_ISA_CLONES(int, softmax, (const float *logits, float *p, int n),
-                return softmax(logits, p, n);)
+
+int nmdl_dm_softmax_rows(const float *logits, float *p, int rows, int n,
+                         size_t stride)
+{
+    return softmax_rows(logits, p, rows, n, stride);
+}
+NMDL_ISA_CLONES(int, softmax_rows,
+                (const float *logits, float *p, int rows, int n, size_t stride),
+                return softmax_rows(logits, p, rows, n, stride);)
 
 /* ------------------------------------------------------------ the variants */
 
 static const nmdl_dm_kernels kernels[NMDL_ISA_COUNT] = {
-    {nmdl_dm_exp_array, nmdl_dm_gelu_array, nmdl_dm_softmax},
+    {nmdl_dm_exp_array, nmdl_dm_gelu_array, nmdl_dm_softmax_rows},
 #if NMDL_ISA_X86
-    {exp_loop_avx2, gelu_loop_avx2, softmax_avx2},
-    {exp_loop_avx512, gelu_loop_avx512, softmax_avx512},
+    {exp_loop_avx2, gelu_loop_avx2, softmax_rows_avx2},
+    {exp_loop_avx512, gelu_loop_avx512, softmax_rows_avx512},
 #endif
 };
 

@@ -78,6 +78,14 @@ void nmdl_dm_gelu_array(const float *x, float *y, size_t n);
  * 1/s). p may be logits. NMDL_ERR_ARG when n < 1, a pointer is NULL or a
  * logit is not finite (p is then unspecified); NMDL_OK otherwise. */
 int nmdl_dm_softmax(const float *logits, float *p, int n);
+/* The same for rows r = 0 .. rows-1 of n logits at logits + r stride, into
+ * p + r stride (p may be logits), with every row's bits those of
+ * nmdl_dm_softmax: rows run side by side so that their sequential sums
+ * overlap. A row with a logit that is not finite becomes uniform (1/n
+ * each), the same on every machine. Returns the number of such rows, or
+ * NMDL_ERR_ARG when n < 1, rows < 0, a pointer is NULL or stride < n. */
+int nmdl_dm_softmax_rows(const float *logits, float *p, int rows, int n,
+                         size_t stride);
 
 /* The hot ones again, compiled for one instruction set (isa.h): the same
  * bits as the functions above, faster where the CPU has wider vectors and
@@ -85,7 +93,8 @@ int nmdl_dm_softmax(const float *logits, float *p, int n);
 typedef struct nmdl_dm_kernels {
     void (*exp_array)(const float *x, float *y, size_t n);
     void (*gelu_array)(const float *x, float *y, size_t n);
-    int (*softmax)(const float *logits, float *p, int n);
+    int (*softmax_rows)(const float *logits, float *p, int rows, int n,
+                        size_t stride);
 } nmdl_dm_kernels;
 /* For isa from nmdl_isa_choose() or nmdl_isa_best(); never NULL. */
 const nmdl_dm_kernels *nmdl_dm_kernels_for(nmdl_isa isa);

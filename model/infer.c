@@ -15,9 +15,11 @@
  *   MLP        y = W2 gelu(W1 LN2(x)), gelu = nmdl_dm_gelu
  *   output     p = nmdl_dm_softmax(Wout LNf(x))
  *
- * Matrices are stored transposed, (in, out), so that the loop over the
- * inputs is outermost and the independent outputs sit side by side in
- * memory, where the compiler may process 8 or 16 of them per instruction.
+ * Matrices are stored transposed in panels of PANEL outputs: for outputs
+ * o0 .. o0+15 (o0 a multiple of 16) the panel holds, input after input,
+ * their 16 weights side by side (the last panel as many as are left), so
+ * that the loop over the inputs is outermost, reads memory in order, and
+ * the independent outputs sit side by side, 8 or 16 per instruction.
  *
  * The step is compiled once per instruction set (isa.h): step_portable,
  * step_avx2 and step_avx512 inline every helper below (NMDL_INLINE), so
@@ -36,7 +38,6 @@
 
 #define LN_EPS 1e-5f
 #define SEG_BLOCK 4  /* segments sharing one pass over a weight matrix */
-#define OUT_BLOCK 16 /* outputs accumulated together */
 
 typedef struct inf_block { /* offsets into nmdl_inf_weights.w */
     size_t ln1_g, ln1_b, wqkv, wo, ln2_g, ln2_b, w1, w2; /* matrices (in, out) */
@@ -45,7 +46,7 @@ typedef struct inf_block { /* offsets into nmdl_inf_weights.w */
 /* What every segment shares, read-only once built. */
 struct nmdl_inf_weights {
     nmdl_model_config cfg;
-    float *w;                /* parameters, matrices transposed */
+    float *w;                /* parameters, matrices in panels */
     size_t wte, lnf_g, lnf_b, wout; /* wout (C, 256) */
     inf_block blk[NMDL_TF_MAX_LAYERS];
     float *bias;             /* (H, W): -slope_h * distance, exactly */
@@ -63,20 +64,32 @@ struct nmdl_inf {
     float *qkv;  /* (S, 3C) */
     float *ff;   /* (S, F) */
     float *logits; /* (S, 256) */
-    float *sc, *e; /* (W) scores by slot, then by position */
+    float *sc;   /* (W) scores by slot */
+    float *e;    /* (S, H, W) probabilities by segment, head, position */
     nmdl_isa isa;              /* the step's variant */
     const nmdl_dm_kernels *dm; /* softmax and GELU of that variant */
 };
 
-/* dst (in, out) = src (out, in) transposed. */
-static void transpose(float *dst, const float *src, int out, int in)
+#define PANEL 16 /* outputs per panel of a matrix */
+
+/* Index of weight (input i, output o) of a matrix of O outputs and I
+ * inputs in panels: the panel of o starts at (o - o % PANEL) I and holds
+ * rows of pw = min(PANEL, O - (o - o % PANEL)) weights. */
+static size_t panel_index(int i, int o, int I, int O)
+{
+    const int o0 = o - o % PANEL, pw = O - o0 < PANEL ? O - o0 : PANEL;
+    return (size_t)o0 * I + (size_t)i * pw + (size_t)(o - o0);
+}
+
+/* dst in panels = src (out, in), row-major. */
+static void pack(float *dst, const float *src, int out, int in)
 {
     for (int o = 0; o < out; o++)
         for (int i = 0; i < in; i++)
-            dst[(size_t)i * out + o] = src[(size_t)o * in + i];
+            dst[panel_index(i, o, in, out)] = src[(size_t)o * in + i];
 }
 
-/* Floats of the weights: the parameters, a transposed copy of the output
+/* Floats of the weights: the parameters, a packed copy of the output
  * projection (C, 256) after them, then the ALiBi biases (H, W). */
 static size_t weight_floats(const nmdl_model_config *c, size_t n_params)
 {
@@ -88,7 +101,7 @@ static size_t state_floats(const nmdl_model_config *c, int S)
 {
     const size_t C = (size_t)c->d_model, W = (size_t)c->ctx, Sz = (size_t)S;
     return 2 * Sz * c->n_layer * C * W +
-           Sz * (7 * C + (size_t)c->d_ff + NMDL_TF_VOCAB) + 2 * W;
+           Sz * (7 * C + (size_t)c->d_ff + NMDL_TF_VOCAB) + (1 + Sz * c->n_head) * W;
 }
 
 static int config_ok(const nmdl_model_config *cfg)
@@ -125,14 +138,14 @@ static void load_params(nmdl_inf_weights *f, const nmdl_tf_layout *lay,
         const nmdl_tf_block *b = &lay->block[l];
         inf_block *d = &f->blk[l];
         *d = (inf_block){b->ln1_g, b->ln1_b, b->wqkv, b->wo, b->ln2_g, b->ln2_b, b->w1, b->w2};
-        transpose(f->w + b->wqkv, p + b->wqkv, 3 * C, C);
-        transpose(f->w + b->wo, p + b->wo, C, C);
-        transpose(f->w + b->w1, p + b->w1, F, C);
-        transpose(f->w + b->w2, p + b->w2, C, F);
+        pack(f->w + b->wqkv, p + b->wqkv, 3 * C, C);
+        pack(f->w + b->wo, p + b->wo, C, C);
+        pack(f->w + b->w1, p + b->w1, F, C);
+        pack(f->w + b->w2, p + b->w2, C, F);
     }
-    /* the output projection gets its own transposed copy after the table */
+    /* the output projection gets its own packed copy after the table */
     f->wout = lay->n_params;
-    transpose(f->w + f->wout, p + lay->wout, NMDL_TF_VOCAB, C);
+    pack(f->w + f->wout, p + lay->wout, NMDL_TF_VOCAB, C);
 }
 
 int nmdl_inf_weights_create(const nmdl_model_config *cfg, const float *params,
@@ -239,15 +252,17 @@ void nmdl_inf_reset(nmdl_inf *f)
     f->t = 0;
 }
 
-/* One block of out (S, O) = in (S, I) times wt (I, O): segments s0 ..
- * s0+ns-1, outputs o0 .. o0+no-1; out[s][o] is the fma chain over i of
- * (wt[i][o], in[s][i]). The portable version. */
+/* One block of out (S, O) = in (S, I) times wt (I, O) in panels:
+ * segments s0 .. s0+ns-1, outputs o0 .. o0+no-1 of the panel at o0;
+ * out[s][o] is the fma chain over i of (wt[i][o], in[s][i]). The portable
+ * version. */
 NMDL_INLINE void linear_block(float *out, const float *x, const float *wt,
                               int I, int O, int o0, int ns, int no)
 {
-    float acc[SEG_BLOCK][OUT_BLOCK] = {{0}};
+    float acc[SEG_BLOCK][PANEL] = {{0}};
+    const float *panel = wt + (size_t)o0 * I;
     for (int i = 0; i < I; i++) {
-        const float *w = wt + (size_t)i * O + o0;
+        const float *w = panel + (size_t)i * no;
         for (int s = 0; s < ns; s++) {
             const float xs = x[(size_t)s * I + i];
             for (int o = 0; o < no; o++)
@@ -260,54 +275,70 @@ NMDL_INLINE void linear_block(float *out, const float *x, const float *wt,
 
 #if NMDL_ISA_X86
 #include <immintrin.h>
-/* The same for NS segments and 2 vectors of outputs, with intrinsics whose
- * fmadd rounds once, exactly as fmaf, so the bits are those of the portable
- * version: AVX2 does 16 outputs (2 x 8), AVX-512 32 (2 x 16). NS is a
- * constant in each expansion, so the accumulators stay in registers (the
- * compilers do not reliably keep them there from the portable loop). */
+/* The same for NS segments and NV vectors of outputs, with intrinsics
+ * whose fmadd rounds once, exactly as fmaf, so the bits are those of the
+ * portable version. NS x NV = 8 accumulators (8 independent chains hide
+ * the FMA latency): fewer segments take wider blocks of outputs. NS and NV
+ * are constants in each expansion, so the accumulators stay in registers
+ * (the compilers do not reliably keep them there from the portable loop). */
 #define LINEAR_SIMD_NS(name, target, vec, lanes, zero, load, set1, fma,    \
-                       store, NS)                                              \
+                       store, NS, NV)                                          \
     target static void name##_##NS(float *out, const float *x,                 \
                                    const float *wt, int I, int O, int o0)      \
     {                                                                          \
-        vec a[NS][2];                                                          \
+        vec a[NS][NV];                                                         \
         for (int s = 0; s < NS; s++)                                           \
-            a[s][0] = a[s][1] = zero();                                        \
+            for (int j = 0; j < NV; j++)                                       \
+                a[s][j] = zero();                                              \
         for (int i = 0; i < I; i++) {                                          \
-            const float *w = wt + (size_t)i * O + o0;                          \
-            const vec w0 = load(w), w1 = load(w + lanes);                      \
+            vec wv[NV]; /* vector j: outputs o0 + j lanes .., full panels */   \
+            for (int j = 0; j < NV; j++)                                       \
+                wv[j] = load(wt + (size_t)(o0 + j * lanes / PANEL * PANEL) * I \
+                             + (size_t)i * PANEL + j * lanes % PANEL);         \
             for (int s = 0; s < NS; s++) {                                     \
                 const vec xs = set1(x[(size_t)s * I + i]);                     \
-                a[s][0] = fma(w0, xs, a[s][0]);                                \
-                a[s][1] = fma(w1, xs, a[s][1]);                                \
+                for (int j = 0; j < NV; j++)                                   \
+                    a[s][j] = fma(wv[j], xs, a[s][j]);                         \
             }                                                                  \
         }                                                                      \
-        for (int s = 0; s < NS; s++) {                                         \
-            store(out + (size_t)s * O + o0, a[s][0]);                          \
-            store(out + (size_t)s * O + o0 + lanes, a[s][1]);                  \
-        }                                                                      \
+        for (int s = 0; s < NS; s++)                                           \
+            for (int j = 0; j < NV; j++)                                       \
+                store(out + (size_t)s * O + o0 + j * lanes, a[s][j]);          \
     }
-/* name(out, x, wt, I, O, o0, ns): one block for ns <= SEG_BLOCK segments. */
-#define LINEAR_SIMD(name, ...)                                                 \
-    LINEAR_SIMD_NS(name, __VA_ARGS__, 1)                                       \
-    LINEAR_SIMD_NS(name, __VA_ARGS__, 2)                                       \
-    LINEAR_SIMD_NS(name, __VA_ARGS__, 3)                                       \
-    LINEAR_SIMD_NS(name, __VA_ARGS__, 4)                                       \
-    NMDL_INLINE void name(float *out, const float *x, const float *wt, int I,  \
-                          int O, int o0, int ns)                               \
+/* name(out, x, wt, I, O, o0, ns, narrow): one block for ns <= SEG_BLOCK
+ * segments, 8 / ns vectors of outputs wide (2 for 3 segments), or 2 when
+ * narrow; returns the outputs it covered. */
+#define LINEAR_SIMD(name, target, vec, lanes, ...)                             \
+    LINEAR_SIMD_NS(name, target, vec, lanes, __VA_ARGS__, 1, 8)                \
+    LINEAR_SIMD_NS(name, target, vec, lanes, __VA_ARGS__, 2, 4)                \
+    LINEAR_SIMD_NS(name, target, vec, lanes, __VA_ARGS__, 3, 2)                \
+    LINEAR_SIMD_NS(name, target, vec, lanes, __VA_ARGS__, 4, 2)                \
+    LINEAR_SIMD_NS(name##_narrow, target, vec, lanes, __VA_ARGS__, 1, 2)       \
+    LINEAR_SIMD_NS(name##_narrow, target, vec, lanes, __VA_ARGS__, 2, 2)       \
+    NMDL_INLINE int name(float *out, const float *x, const float *wt, int I,   \
+                         int O, int o0, int ns, int narrow)                    \
     {                                                                          \
+        if (ns == 1 && !narrow)                                                \
+            return name##_1(out, x, wt, I, O, o0), 8 * lanes;                  \
+        if (ns == 2 && !narrow)                                                \
+            return name##_2(out, x, wt, I, O, o0), 4 * lanes;                  \
         switch (ns) {                                                          \
-        case 4: name##_4(out, x, wt, I, O, o0); break;                         \
+        case 1: name##_narrow_1(out, x, wt, I, O, o0); break;                  \
+        case 2: name##_narrow_2(out, x, wt, I, O, o0); break;                  \
         case 3: name##_3(out, x, wt, I, O, o0); break;                         \
-        case 2: name##_2(out, x, wt, I, O, o0); break;                         \
-        default: name##_1(out, x, wt, I, O, o0); break;                        \
+        default: name##_4(out, x, wt, I, O, o0); break;                        \
         }                                                                      \
+        return 2 * lanes;                                                      \
     }
 LINEAR_SIMD(linear_avx2, NMDL_TARGET_AVX2, __m256, 8, _mm256_setzero_ps,
             _mm256_loadu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps)
 LINEAR_SIMD(linear_avx512, NMDL_TARGET_AVX512, __m512, 16, _mm512_setzero_ps,
             _mm512_loadu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps)
 #endif
+
+/* Outputs one block of name covers for ns segments, narrow or not. */
+#define LINEAR_WIDTH(lanes, ns, narrow) \
+    ((narrow) || (ns) > 2 ? 2 * (lanes) : (ns) == 1 ? 8 * (lanes) : 4 * (lanes))
 
 /* out (S, O) = in (S, I) times wt (I, O), in blocks as wide as isa has,
  * the remaining outputs in portable blocks. */
@@ -320,16 +351,17 @@ NMDL_INLINE void linear(float *out, const float *in, const float *wt, int S,
         float *y = out + (size_t)s0 * O;
         int o0 = 0;
 #if NMDL_ISA_X86
-        for (; isa == NMDL_ISA_AVX512 && o0 + 32 <= O; o0 += 32)
-            linear_avx512(y, x, wt, I, O, o0, ns);
-        for (; isa != NMDL_ISA_PORTABLE && o0 + 16 <= O; o0 += 16)
-            linear_avx2(y, x, wt, I, O, o0, ns);
+        for (int narrow = 0; narrow < 2; narrow++) {
+            for (; isa == NMDL_ISA_AVX512 && o0 + LINEAR_WIDTH(16, ns, narrow) <= O;)
+                o0 += linear_avx512(y, x, wt, I, O, o0, ns, narrow);
+            for (; isa != NMDL_ISA_PORTABLE && o0 + LINEAR_WIDTH(8, ns, narrow) <= O;)
+                o0 += linear_avx2(y, x, wt, I, O, o0, ns, narrow);
+        }
 #else
         (void)isa;
 #endif
-        for (; o0 < O; o0 += OUT_BLOCK)
-            linear_block(y, x, wt, I, O, o0, ns,
-                         O - o0 < OUT_BLOCK ? O - o0 : OUT_BLOCK);
+        for (; o0 < O; o0 += PANEL)
+            linear_block(y, x, wt, I, O, o0, ns, O - o0 < PANEL ? O - o0 : PANEL);
     }
 }
 
@@ -353,16 +385,6 @@ NMDL_INLINE void layernorm(float *y, const float *x, const float *g,
     }
 }
 
-/* dmath's softmax, or uniform when a logit is not finite (weights that
- * overflow): still the same on every machine. */
-NMDL_INLINE void softmax(const nmdl_dm_kernels *dm, const float *logits,
-                         float *p, int n)
-{
-    if (dm->softmax(logits, p, n) != 0)
-        for (int i = 0; i < n; i++)
-            p[i] = 1.0f / (float)n;
-}
-
 NMDL_INLINE void residual(float *x, const float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -374,9 +396,8 @@ NMDL_INLINE void residual(float *x, const float *y, size_t n)
 /* Scores by slot: sc[k] = fma chain over d of (q[d], kt[d][k]) for the
  * n live slots, KEY_BLOCK keys at a time in registers. */
 NMDL_INLINE void scores(float *sc, const float *q, const float *kt, int D,
-                        int W, int n)
+                        int W, int n, int k0)
 {
-    int k0 = 0;
     for (; k0 + KEY_BLOCK <= n; k0 += KEY_BLOCK) {
         float acc[KEY_BLOCK] = {0};
         for (int d = 0; d < D; d++) {
@@ -394,39 +415,136 @@ NMDL_INLINE void scores(float *sc, const float *q, const float *kt, int D,
     }
 }
 
-/* One head of one segment at position t: q (D), the cache of its layer
- * (kt rows h*D.., v columns h*D..), output y (D). */
-NMDL_INLINE void head(nmdl_inf *f, float *y, const float *q, const float *kt,
-                      const float *v, int h)
+/* The k-th oldest position's slot, positions 0 .. n-1 being slots first ..
+ * n-1 and then 0 .. first-1 (part = n - first). */
+NMDL_INLINE int slot_of(int k, int first, int part)
 {
-    const int D = f->D, W = f->W, C = f->C;
-    const long t = f->t;
-    const int n = t + 1 < W ? (int)(t + 1) : W; /* positions (and slots) */
-    const float scale = 1.0f / sqrtf((float)D);
-    const float *bias = f->m->bias + (size_t)h * W; /* by distance t - j */
-    scores(f->sc, q, kt + (size_t)h * D * W, D, W, n);
-    /* by position, oldest first: slots first .. n-1, then 0 .. first-1 */
-    const int first = (int)((t + 1 - n) % W), part = n - first;
-    for (int k = 0; k < part; k++)
-        f->e[k] = fmaf(f->sc[first + k], scale, bias[n - 1 - k]);
-    for (int k = part; k < n; k++)
-        f->e[k] = fmaf(f->sc[k - part], scale, bias[n - 1 - k]);
-    softmax(f->dm, f->e, f->e, n);
-    float acc[NMDL_INF_MAX_HEAD];
-    for (int d = 0; d < D; d++)
-        acc[d] = 0.0f;
-    for (int k = 0; k < n; k++) {
-        const int slot = k < part ? first + k : k - part;
-        const float p = f->e[k], *vj = v + (size_t)slot * C + h * D;
-        for (int d = 0; d < D; d++)
-            acc[d] = fmaf(p, vj[d], acc[d]);
-    }
-    memcpy(y, acc, (size_t)D * sizeof(float));
+    return k < part ? first + k : k - part;
 }
 
-NMDL_INLINE void attention(nmdl_inf *f, int l)
+/* Lanes c0 .. c1-1 of the attention output y (C), every head at once:
+ * y[c] = fma chain over k = 0 .. n-1 (oldest first) of (e[h(c) W + k],
+ * v[slot_k][c]) with h(c) = c / D. The portable version. */
+NMDL_INLINE void values_lanes(float *y, const float *e, const float *v, int C,
+                              int D, int W, int n, int first, int c0, int c1)
 {
-    const int C = f->C, W = f->W, slot = (int)(f->t % W);
+    for (int c = c0; c < c1; c++) {
+        const float *p = e + (size_t)(c / D) * W;
+        float acc = 0.0f;
+        for (int k = 0; k < n; k++)
+            acc = fmaf(p[k], v[(size_t)slot_of(k, first, n - first) * C + c], acc);
+        y[c] = acc;
+    }
+}
+
+#if NMDL_ISA_X86
+/* Scores of 64 keys from k0 in 8 vectors, so that 8 independent fma
+ * chains hide the latency: the same chains as scores(). */
+NMDL_TARGET_AVX2 static void scores64_avx2(float *sc, const float *q,
+                                           const float *kt, int D, int W,
+                                           int k0)
+{
+    __m256 a[8];
+    for (int j = 0; j < 8; j++)
+        a[j] = _mm256_setzero_ps();
+    for (int d = 0; d < D; d++) {
+        const __m256 qd = _mm256_set1_ps(q[d]);
+        const float *kd = kt + (size_t)d * W + k0;
+        for (int j = 0; j < 8; j++)
+            a[j] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kd + 8 * j), a[j]);
+    }
+    for (int j = 0; j < 8; j++)
+        _mm256_storeu_ps(sc + k0 + 8 * j, a[j]);
+}
+
+/* values_lanes for 8 NV lanes from c0 (NV vectors, independent chains).
+ * A vector may straddle two heads (D >= 8): its lanes of the second head
+ * take that head's probability by a blend, so every lane's chain is the
+ * portable one. */
+#define VALUES_NV(NV)                                                          \
+    NMDL_TARGET_AVX2 static void values_avx2_##NV(                             \
+        float *y, const float *e, const float *v, int C, int D, int W, int n,  \
+        int first, int c0)                                                     \
+    {                                                                          \
+        __m256 a[NV], mask[NV];                                                \
+        const float *pa[NV], *pb[NV];                                          \
+        for (int j = 0; j < NV; j++) {                                         \
+            const int lo = c0 + 8 * j, ha = lo / D, hb = (lo + 7) / D;         \
+            pa[j] = e + (size_t)ha * W, pb[j] = e + (size_t)hb * W;            \
+            int m[8];                                                          \
+            for (int i = 0; i < 8; i++)                                        \
+                m[i] = (lo + i) / D == hb && hb != ha ? -1 : 0;              \
+            mask[j] = _mm256_castsi256_ps(_mm256_loadu_si256((void *)m));      \
+            a[j] = _mm256_setzero_ps();                                        \
+        }                                                                      \
+        for (int k = 0; k < n; k++) {                                          \
+            const float *vr =                                                  \
+                v + (size_t)slot_of(k, first, n - first) * C + c0;             \
+            for (int j = 0; j < NV; j++) {                                     \
+                const __m256 p = _mm256_blendv_ps(                             \
+                    _mm256_broadcast_ss(pa[j] + k),                            \
+                    _mm256_broadcast_ss(pb[j] + k), mask[j]);                  \
+                a[j] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8 * j), a[j]);  \
+            }                                                                  \
+        }                                                                      \
+        for (int j = 0; j < NV; j++)                                           \
+            _mm256_storeu_ps(y + c0 + 8 * j, a[j]);                            \
+    }
+VALUES_NV(4)
+VALUES_NV(1)
+#endif
+
+/* Attention output y (C) of one segment from the probabilities e (H, W),
+ * in vectors where isa has them (heads of 8 lanes or more). */
+NMDL_INLINE void values(float *y, const float *e, const float *v, int C,
+                        int D, int W, int n, int first, nmdl_isa isa)
+{
+    int c0 = 0;
+#if NMDL_ISA_X86
+    if (isa != NMDL_ISA_PORTABLE && D >= 8) {
+        for (; c0 + 32 <= C; c0 += 32)
+            values_avx2_4(y, e, v, C, D, W, n, first, c0);
+        for (; c0 + 8 <= C; c0 += 8)
+            values_avx2_1(y, e, v, C, D, W, n, first, c0);
+    }
+#else
+    (void)isa;
+#endif
+    values_lanes(y, e, v, C, D, W, n, first, c0, C);
+}
+
+/* Logits of one head of one segment at position t, oldest first, into
+ * e (n): q (D) against the keys of its layer (kt rows h*D..). */
+NMDL_INLINE void head_logits(nmdl_inf *f, float *e, const float *q,
+                            const float *kt, int h, int n, int first,
+                            nmdl_isa isa)
+{
+    const int D = f->D, W = f->W;
+    const float scale = 1.0f / sqrtf((float)D);
+    const float *bias = f->m->bias + (size_t)h * W; /* by distance t - j */
+    kt += (size_t)h * D * W;
+    int k0 = 0;
+#if NMDL_ISA_X86
+    for (; isa != NMDL_ISA_PORTABLE && k0 + 64 <= n; k0 += 64)
+        scores64_avx2(f->sc, q, kt, D, W, k0);
+#else
+    (void)isa;
+#endif
+    scores(f->sc, q, kt, D, W, n, k0);
+    const int part = n - first;
+    for (int k = 0; k < n; k++)
+        e[k] = fmaf(f->sc[slot_of(k, first, part)], scale, bias[n - 1 - k]);
+}
+
+/* Keys, values and the output y of every segment at layer l: logits of
+ * every head of every segment into e (S, H, W), softmax over all those rows
+ * at once (their sequential sums side by side; a row with a logit that is
+ * not finite, from weights that overflow, becomes uniform), then values. */
+NMDL_INLINE void attention(nmdl_inf *f, int l, nmdl_isa isa)
+{
+    const int C = f->C, W = f->W, H = f->H, slot = (int)(f->t % W);
+    const int n = f->t + 1 < W ? (int)(f->t + 1) : W; /* positions (slots) */
+    const int first = (int)((f->t + 1 - n) % W);      /* oldest one's slot */
     for (int s = 0; s < f->S; s++) {
         const float *qkv = f->qkv + (size_t)s * 3 * C;
         float *kt = f->kt + ((size_t)s * f->L + l) * C * W;
@@ -434,9 +552,14 @@ NMDL_INLINE void attention(nmdl_inf *f, int l)
         for (int c = 0; c < C; c++)
             kt[(size_t)c * W + slot] = qkv[C + c];
         memcpy(v + (size_t)slot * C, qkv + 2 * C, (size_t)C * sizeof(float));
-        for (int h = 0; h < f->H; h++)
-            head(f, f->y + (size_t)s * C + h * f->D, qkv + h * f->D, kt, v, h);
+        for (int h = 0; h < H; h++)
+            head_logits(f, f->e + ((size_t)s * H + h) * W, qkv + h * f->D, kt,
+                        h, n, first, isa);
     }
+    f->dm->softmax_rows(f->e, f->e, f->S * H, n, (size_t)W);
+    for (int s = 0; s < f->S; s++)
+        values(f->y + (size_t)s * C, f->e + (size_t)s * H * W,
+               f->v + ((size_t)s * f->L + l) * W * C, C, f->D, W, n, first, isa);
 }
 
 NMDL_INLINE void step(nmdl_inf *f, const uint8_t *tok, float *probs,
@@ -452,7 +575,7 @@ NMDL_INLINE void step(nmdl_inf *f, const uint8_t *tok, float *probs,
         const inf_block *b = &m->blk[l];
         layernorm(f->h, f->x, w + b->ln1_g, w + b->ln1_b, S, C);
         linear(f->qkv, f->h, w + b->wqkv, S, C, 3 * C, isa);
-        attention(f, l);
+        attention(f, l, isa);
         linear(f->proj, f->y, w + b->wo, S, C, C, isa);
         residual(f->x, f->proj, (size_t)S * C);
         layernorm(f->h, f->x, w + b->ln2_g, w + b->ln2_b, S, C);
@@ -463,9 +586,7 @@ NMDL_INLINE void step(nmdl_inf *f, const uint8_t *tok, float *probs,
     }
     layernorm(f->h, f->x, w + m->lnf_g, w + m->lnf_b, S, C);
     linear(f->logits, f->h, w + m->wout, S, C, NMDL_TF_VOCAB, isa);
-    for (int s = 0; s < S; s++)
-        softmax(f->dm, f->logits + (size_t)s * NMDL_TF_VOCAB,
-                probs + (size_t)s * NMDL_TF_VOCAB, NMDL_TF_VOCAB);
+    f->dm->softmax_rows(f->logits, probs, S, NMDL_TF_VOCAB, NMDL_TF_VOCAB);
     f->t++;
 }
 

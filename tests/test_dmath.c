@@ -379,7 +379,7 @@ static void golden_outputs(void **state)
         int n = 1 + (int)tu_below(&r, 256);
         for (int i = 0; i < n; i++)
             x[i] = (float)(int32_t)tu_next(&r) * 0x1p-28f; /* (-8, 8) */
-        assert_nmdl_ok(k->softmax(x, y, n));
+        assert_int_equal(k->softmax_rows(x, y, 1, n, (size_t)n), 0);
         hash_floats(&h, y, (size_t)n);
     }
     uint8_t sum[16];
@@ -391,6 +391,43 @@ static void golden_outputs(void **state)
     free(x);
     free(y);
     free(ya);
+}
+
+/* Rows side by side give each row the bits of nmdl_dm_softmax, in every
+ * variant this CPU runs, for 1 to 9 rows (groups of 4, 2 and 1), with rows
+ * of signed zeros (their maximum's sign differs by order) and a row with a
+ * logit that is not finite, which becomes uniform. */
+static void softmax_rows_agree(void **state)
+{
+    (void)state;
+    enum { N = 37, STRIDE = 40, ROWS = 9 };
+    float x[ROWS * STRIDE], want[ROWS * STRIDE], got[ROWS * STRIDE];
+    tu_rng r = {77};
+    for (int i = 0; i < ROWS * STRIDE; i++)
+        x[i] = (float)(int32_t)tu_next(&r) * 0x1p-27f;
+    for (int i = 0; i < N; i++) /* zeros of both signs, then negatives */
+        x[2 * STRIDE + i] = i % 3 == 2 ? -1.5f : i % 3 ? -0.0f : 0.0f;
+    x[5 * STRIDE + 7] = -INFINITY;
+    for (int v = 0; v <= (int)nmdl_isa_best(); v++) {
+        const nmdl_dm_kernels *k = nmdl_dm_kernels_for((nmdl_isa)v);
+        for (int rows = 1; rows <= ROWS; rows++) {
+            int bad = 0;
+            for (int q = 0; q < rows; q++) {
+                float *w = want + q * STRIDE;
+                if (nmdl_dm_softmax(x + q * STRIDE, w, N) != NMDL_OK) {
+                    bad++;
+                    for (int i = 0; i < N; i++)
+                        w[i] = 1.0f / N;
+                }
+            }
+            assert_int_equal(k->softmax_rows(x, got, rows, N, STRIDE), bad);
+            for (int q = 0; q < rows; q++)
+                for (int i = 0; i < N; i++)
+                    assert_true(same_bits(got[q * STRIDE + i], want[q * STRIDE + i]));
+        }
+    }
+    assert_int_equal(nmdl_dm_softmax_rows(x, got, 2, N, N - 1), NMDL_ERR_ARG);
+    assert_int_equal(nmdl_dm_softmax_rows(x, got, -1, N, N), NMDL_ERR_ARG);
 }
 
 /* ------------------------------------------------------------ throughput */
@@ -446,6 +483,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(accuracy_gelu),
         cmocka_unit_test(accuracy_softmax),
         cmocka_unit_test(special_values),
+        cmocka_unit_test(softmax_rows_agree),
         cmocka_unit_test(golden_outputs),
         cmocka_unit_test(throughput),
     };

@@ -213,14 +213,11 @@ static void isa_choice(void **state)
     free(saved);
 }
 
-/* Every variant this CPU runs gives the portable variant's bits, on a model
- * whose widths (40, 3 x 40, 72) leave partial blocks of outputs, with 5
- * segments (a partial block of segments), past the first window. */
-static void variants_agree(void **state)
+/* Every variant this CPU runs gives the portable variant's bits on model
+ * c with S segments over len bytes. */
+static void variants_agree_on(nmdl_model_config c, int S, int len)
 {
-    (void)state;
-    enum { S = 5 };
-    nmdl_model *m = model_of((nmdl_model_config){2, 40, 5, 72, CTX, 0});
+    nmdl_model *m = model_of(c);
     const char *was = getenv("NMDL_ISA");
     char *saved = was ? strdup(was) : NULL;
     nmdl_inf *f[NMDL_ISA_COUNT];
@@ -231,26 +228,42 @@ static void variants_agree(void **state)
     }
     choose(saved);
     free(saved);
-    uint8_t s[S][LEN];
+    uint8_t *s = malloc((size_t)S * len), *tok = malloc((size_t)S);
+    float *p0 = malloc(sizeof(float) * 256 * S), *p = malloc(sizeof(float) * 256 * S);
+    assert_true(s && tok && p0 && p);
     for (int k = 0; k < S; k++) {
-        text(s[k], LEN);
-        s[k][k] = (uint8_t)('A' + k);
+        text(s + (size_t)k * len, len);
+        s[(size_t)k * len + k] = (uint8_t)('A' + k);
     }
-    for (int t = 0; t < LEN; t++) {
-        uint8_t tok[S];
-        float p0[S * 256], p[S * 256];
+    for (int t = 0; t < len; t++) {
         for (int k = 0; k < S; k++)
-            tok[k] = s[k][t];
+            tok[k] = s[(size_t)k * len + t];
         nmdl_inf_step(f[0], tok, p0);
         for (int i = 1; i < n; i++) {
             nmdl_inf_step(f[i], tok, p);
-            assert_memory_equal(p, p0, sizeof p);
+            assert_memory_equal(p, p0, sizeof(float) * 256 * S);
         }
     }
-    print_message("%d variant(s) agree bit for bit\n", n);
+    print_message("%d variant(s) agree bit for bit (C %d, H %d, ctx %d, S %d)\n",
+                  n, c.d_model, c.n_head, c.ctx, S);
     for (int i = 0; i < n; i++)
         nmdl_inf_free(f[i]);
+    free(s), free(tok), free(p0), free(p);
     nmdl_model_free(m);
+}
+
+/* On a model whose widths (40, 3 x 40, 72) leave partial panels of
+ * outputs, with 5 segments (a partial block of segments), past the first
+ * window; and on one whose heads of 12 straddle vectors of 8, whose width
+ * 60 leaves lanes outside any vector, with a window of 80 keys (a block of
+ * 64 and one of 16), for 1, 2 and 7 (4 + 3) segments, each a different
+ * width of blocks. */
+static void variants_agree(void **state)
+{
+    (void)state;
+    variants_agree_on((nmdl_model_config){2, 40, 5, 72, CTX, 0}, 5, LEN);
+    for (int S = 1; S <= 7; S += S < 2 ? 1 : 5)
+        variants_agree_on((nmdl_model_config){1, 60, 5, 200, 80, 0}, S, 200);
 }
 
 int main(void)
