@@ -16,10 +16,10 @@
 #include "../model/train.h"
 #include "error.h"
 #include "cluster.h"
-#include "freq.h"
 #include "match.h"
 #include "rate.h"
 #include "rc.h"
+#include "segcode.h"
 
 #define SEGMENT_BYTES 32768 /* target segment length */
 #define MAX_KV_BYTES (4ull << 30) /* decoders refuse caches beyond 4 GiB */
@@ -54,7 +54,6 @@ static const struct effort {
  * a time through our own kernels, segments in lockstep (measured
  * 2026-12-01, tiny and mini at -T2, see ARCHITECTURE "Progress"). */
 #define CODE_COST 3.3
-#define TICK_BYTES 64 /* coding steps between progress counts */
 
 /* Model FLOPs of predicting one byte with the key/value cache: the
  * matrices once (2 N) and attention over a full window. */
@@ -100,231 +99,6 @@ void nmdl_neural_segment(size_t n, int S, int s, size_t *start, size_t *len)
     *len = base + (ss < extra);
 }
 
-/* ------------------------------------------------------------ coding */
-
-#define GROUP_SEGMENTS 4 /* segments one thread codes in lockstep: one pass
-                            over the weights serves them all (SEG_BLOCK in
-                            model/infer.c) */
-
-/* A group of consecutive segments coded in lockstep by one thread; the
- * arrays are indexed by segment, from the group's first. */
-typedef struct group {
-    int ns;                /* how many segments */
-    int first;             /* the first one's index among all */
-    const uint8_t **in;    /* encode: each segment's bytes */
-    uint8_t **out;         /* decode: where each segment's bytes go */
-    const size_t *len;     /* each segment's length */
-    nmdl_rc_enc *enc;      /* encode: one coder per segment */
-    nmdl_rc_dec *dec;      /* decode: one coder per segment */
-    nmdl_prog *prog;       /* counts the bytes coded; may be NULL */
-    double byte_work;      /* work units of one byte */
-    /* The match model (codec/match.h), or index NULL: the transformer alone.
-     * Segment s's bytes are text + start[s] (in[s] or out[s]). */
-    const nmdl_mm_index *index;
-    const uint8_t *text;   /* the input, or the output decoded so far */
-    const size_t *start;   /* each segment's place in text */
-    nmdl_mm_table *tables; /* (all segments): indexed from 0, not first */
-    double *pure_bits;     /* encode, or NULL: each segment's code length
-                              under the transformer alone, in bits */
-} group;
-
-/* The coder's table for one distribution. */
-static void table(const float *probs, uint32_t *freq, uint32_t *cum)
-{
-    nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, freq);
-    nmdl_freq_cumulate(freq, 256, cum);
-}
-
-static int decode_byte(nmdl_rc_dec *d, const uint32_t *cum, int bits, uint8_t *b)
-{
-    int sym, rc = nmdl_rc_decode_symbol(d, cum, 256, bits, &sym);
-    *b = (uint8_t)sym;
-    return rc;
-}
-
-/* The match flag: "the predicted byte comes" is [0, p) of 2^16. */
-static void encode_flag(nmdl_rc_enc *e, uint32_t p, int hit)
-{
-    nmdl_rc_encode(e, hit ? 0 : p, hit ? p : (1u << NMDL_MM_BITS) - p, NMDL_MM_BITS);
-}
-
-static int decode_flag(nmdl_rc_dec *d, uint32_t p, int *hit)
-{
-    uint32_t t;
-    int rc = nmdl_rc_decode_target(d, NMDL_MM_BITS, &t);
-    if (rc)
-        return rc;
-    *hit = t < p;
-    return nmdl_rc_decode_update(d, *hit ? 0 : p, *hit ? p : (1u << NMDL_MM_BITS) - p);
-}
-
-/* Codes byte i >= 1 of the group's segment s under the transformer's
- * probs (256; the predicted byte's is zeroed after a missed match), first
- * the match flag when mm (may be NULL) predicts a byte. */
-static int code_byte(group *g, int s, nmdl_mm *mm, float *probs, size_t i, int decode)
-{
-    uint32_t freq[256], cum[257];
-    nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, freq);
-    const int guess = mm ? nmdl_mm_predict(mm) : -1;
-    int hit = 0, rc = NMDL_OK;
-    if (g->pure_bits)
-        g->pure_bits[s] += NMDL_NEURAL_FREQ_BITS - log2((double)freq[g->in[s][i]]);
-    if (guess >= 0) {
-        const uint32_t p = nmdl_mm_p_hit(mm, freq[guess]);
-        if (decode)
-            rc = decode_flag(&g->dec[s], p, &hit);
-        else
-            encode_flag(&g->enc[s], p, hit = g->in[s][i] == guess);
-        if (!rc && hit && decode)
-            g->out[s][i] = (uint8_t)guess;
-        probs[guess] = 0.0f;
-    }
-    if (!rc && !hit) {
-        table(probs, freq, cum);
-        if (decode) {
-            rc = decode_byte(&g->dec[s], cum, NMDL_NEURAL_FREQ_BITS, &g->out[s][i]);
-        } else {
-            uint8_t b = g->in[s][i];
-            nmdl_rc_encode(&g->enc[s], cum[b], cum[b + 1] - cum[b], NMDL_NEURAL_FREQ_BITS);
-        }
-    }
-    if (mm)
-        nmdl_mm_update(mm, i, guess >= 0, hit);
-    return rc;
-}
-
-/* Bytes a group of ns segments of up to seg_len bytes holds while coding:
- * the pass's caches and activations, the probabilities and the tokens,
- * and with the match model each segment's own index. */
-static size_t group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len, int match)
-{
-    return nmdl_inf_state_bytes(cfg, ns) +
-           (size_t)ns * (256 * sizeof(float) + 1 + sizeof(nmdl_mm) +
-                         (match ? nmdl_mm_own_bytes(seg_len) : 0));
-}
-
-/* The match models of a group's segments, each table starting from the
- * one NMDL_MM_WAVE segments before (fresh in the first wave). */
-static int match_init(const group *g, nmdl_mm *mm)
-{
-    int rc = NMDL_OK;
-    for (int s = 0; s < g->ns && !rc; s++) {
-        const int k = g->first + s;
-        nmdl_mm_table *t = &g->tables[k];
-        if (k >= NMDL_MM_WAVE)
-            *t = g->tables[k - NMDL_MM_WAVE];
-        else
-            nmdl_mm_table_init(t);
-        rc = nmdl_mm_init(&mm[s], g->index, g->text, g->start[s], g->len[s], t);
-    }
-    return rc;
-}
-
-static void match_free(nmdl_mm *mm, int ns)
-{
-    for (int s = 0; mm && s < ns; s++)
-        nmdl_mm_free(&mm[s]);
-    free(mm);
-}
-
-/* Runs the model over a group, encoding or decoding every byte after the
- * first of each segment; the first is coded with 8 plain bits. */
-static int code_group(const nmdl_inf_weights *w, group *g, int decode)
-{
-    uint32_t uniform[257]; /* the table of 8 plain bits */
-    for (int i = 0; i <= 256; i++)
-        uniform[i] = (uint32_t)i;
-    nmdl_inf *f;
-    int rc = nmdl_inf_create_shared(w, g->ns, &f);
-    float *probs = malloc((size_t)g->ns * 256 * sizeof(float));
-    uint8_t *tok = calloc((size_t)g->ns, 1);
-    nmdl_mm *mm = g->index ? calloc((size_t)g->ns, sizeof *mm) : NULL;
-    if (!rc && (!probs || !tok || (g->index && !mm)))
-        rc = NMDL_ERR_NOMEM;
-    if (!rc && mm)
-        rc = match_init(g, mm);
-    size_t steps = 0;
-    for (int s = 0; s < g->ns && !rc; s++) {
-        steps = g->len[s] > steps ? g->len[s] : steps;
-        if (g->len[s] && decode)
-            rc = decode_byte(&g->dec[s], uniform, 8, &g->out[s][0]);
-        else if (g->len[s])
-            nmdl_rc_encode(&g->enc[s], g->in[s][0], 1, 8);
-        if (g->pure_bits && g->len[s])
-            g->pure_bits[s] += 8;
-        if (mm && g->len[s])
-            nmdl_mm_update(&mm[s], 0, 0, 0);
-    }
-    for (size_t t = 0; t + 1 < steps && !rc; t++) {
-        if (t % TICK_BYTES == TICK_BYTES - 1)
-            rc = nmdl_prog_add(g->prog, TICK_BYTES * g->ns * g->byte_work, TICK_BYTES * g->ns);
-        for (int s = 0; s < g->ns; s++)
-            tok[s] = t < g->len[s] ? (decode ? g->out[s][t] : g->in[s][t]) : 0;
-        nmdl_inf_step(f, tok, probs);
-        for (int s = 0; s < g->ns && !rc; s++)
-            if (t + 1 < g->len[s])
-                rc = code_byte(g, s, mm ? &mm[s] : NULL, probs + (size_t)s * 256, t + 1, decode);
-    }
-    for (int s = 0; decode && s < g->ns && !rc; s++)
-        rc = nmdl_rc_dec_finish(&g->dec[s]);
-    match_free(mm, g->ns);
-    nmdl_inf_free(f);
-    free(probs);
-    free(tok);
-    return rc;
-}
-
-/* Segments in flight on `threads` threads: GROUP_SEGMENTS each, at most S. */
-static int in_flight(int threads, int S)
-{
-    return threads <= (S - 1) / GROUP_SEGMENTS ? threads * GROUP_SEGMENTS : S;
-}
-
-/* Segments [s0, s0 + n) of `all` in G groups of consecutive segments, as
- * tasks of nmdl_prog_parallel; every thread reads the same weights. */
-typedef struct batch {
-    const nmdl_inf_weights *w;
-    const group *all;
-    int s0, n, G, decode;
-} batch;
-
-static int batch_task(void *ctx, int k)
-{
-    const batch *b = ctx;
-    const group *all = b->all;
-    int s = b->s0 + (int)((long)k * b->n / b->G);
-    int e = b->s0 + (int)((long)(k + 1) * b->n / b->G);
-    group g = {e - s, s, all->in ? all->in + s : NULL, all->out ? all->out + s : NULL,
-               all->len + s, all->enc ? all->enc + s : NULL, all->dec ? all->dec + s : NULL,
-               all->prog, all->byte_work, all->index, all->text,
-               all->start ? all->start + s : NULL, all->tables,
-               all->pure_bits ? all->pure_bits + s : NULL};
-    return code_group(b->w, &g, b->decode);
-}
-
-/* Codes segments [s0, s1) of `all` in G groups on up to G threads. */
-static int code_batch(const nmdl_inf_weights *w, const group *all, int s0,
-                      int s1, int G, int decode)
-{
-    batch b = {w, all, s0, s1 - s0, G < s1 - s0 ? G : s1 - s0, decode};
-    return nmdl_prog_parallel(all->prog, b.G, b.G, batch_task, &b);
-}
-
-/* The end of the batch that begins at segment s0 of S: `live` segments,
- * and with the match model (index not NULL) none past s0's wave, whose
- * prefix text[0, start[s0]) is indexed when s0 begins it. */
-static int next_batch(nmdl_mm_index *index, const uint8_t *text, const size_t *start,
-                      int s0, int live, int S)
-{
-    int s1 = s0 + live < S ? s0 + live : S;
-    if (index) {
-        const int wave_end = (s0 / NMDL_MM_WAVE + 1) * NMDL_MM_WAVE;
-        s1 = s1 < wave_end ? s1 : wave_end;
-        if (s0 % NMDL_MM_WAVE == 0)
-            nmdl_mm_index_extend(index, text, start[s0]);
-    }
-    return s1;
-}
 
 /* ------------------------------------------------------------ encoding */
 
@@ -389,14 +163,14 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
         in[s] = src + start[s];
         nmdl_rc_enc_init(&enc[s]);
     }
-    const group all = {S, 0, in, NULL, len, enc, NULL, prog, code_byte_work(cfg, n, threads),
+    const nmdl_sc_group all = {S, 0, in, NULL, len, enc, NULL, prog, code_byte_work(cfg, n, threads),
                        match ? &index : NULL, src, start, tables, pure};
     if (!rc)
         rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * all.byte_work, (long)n);
-    const int live = in_flight(threads, S);
+    const int live = nmdl_sc_in_flight(threads, S);
     for (int s0 = 0, s1; !rc && s0 < S; s0 = s1) {
-        s1 = next_batch(match ? &index : NULL, src, start, s0, live, S);
-        rc = code_batch(w, &all, s0, s1, threads, 0);
+        s1 = nmdl_sc_next_batch(match ? &index : NULL, src, start, s0, live, S);
+        rc = nmdl_sc_code_batch(w, &all, s0, s1, threads, 0);
     }
     nmdl_inf_weights_free(w);
     for (int s = 0; s < S && enc; s++) {
@@ -865,13 +639,13 @@ uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
     const uint64_t matching = match ? nmdl_mm_index_bytes(n) + (uint64_t)S * sizeof(nmdl_mm_table)
                                     : 0;
     const uint64_t window = !streaming ? 0 : match ? (uint64_t)n : (uint64_t)live * seg;
-    const uint64_t code = weights + (uint64_t)G * group_bytes(cfg, per_group, seg, match) +
+    const uint64_t code = weights + (uint64_t)G * nmdl_sc_group_bytes(cfg, per_group, seg, match) +
                           matching + window;
     return max64(build, code) + (uint64_t)S * SEG_TABLE_BYTES;
 }
 
 /* The most segments in flight, and their groups, that decoding can afford
- * within p->memory: up to GROUP_SEGMENTS per thread (and with the match
+ * within p->memory: up to NMDL_SC_GROUP_SEGMENTS per thread (and with the match
  * model, one wave); fewer when memory is short, refused when one segment
  * does not fit. */
 static int plan(const nmdl_neural_dec *p, const nmdl_model_config *c, int S,
@@ -883,7 +657,7 @@ static int plan(const nmdl_neural_dec *p, const nmdl_model_config *c, int S,
                         "segments take %llu MiB, more than 4 GiB", S,
                         (unsigned long long)(cache >> 20));
     const int streaming = p->sink != NULL;
-    int most = in_flight(p->threads, S);
+    int most = nmdl_sc_in_flight(p->threads, S);
     most = match && most > NMDL_MM_WAVE ? NMDL_MM_WAVE : most;
     for (int L = most; L >= 1; L--) {
         *live = L;
@@ -920,7 +694,7 @@ static int build_weights(const uint8_t *model, size_t len, nmdl_inf_weights **w,
 /* Decodes segments [s0, s1) into their places in text (dst, or the
  * streaming buffer: the whole output with the match model, else from the
  * batch's first byte) and, when streaming, hands the batch over. */
-static int decode_batch(const nmdl_neural_dec *p, const nmdl_inf_weights *w,
+static int denmdl_sc_code_batch(const nmdl_neural_dec *p, const nmdl_inf_weights *w,
                         seg_table *t, int s0, int s1, int G, uint8_t *text)
 {
     int rc = NMDL_OK;
@@ -929,9 +703,9 @@ static int decode_batch(const nmdl_neural_dec *p, const nmdl_inf_weights *w,
         t->out[s] = text + (t->start[s] - off);
         rc = nmdl_rc_dec_init(&t->dec[s], t->streams[s], t->slen[s]);
     }
-    const group all = {t->S, 0, NULL, t->out, t->len, NULL, t->dec, p->prog, 1.0,
+    const nmdl_sc_group all = {t->S, 0, NULL, t->out, t->len, NULL, t->dec, p->prog, 1.0,
                        t->tables ? &t->index : NULL, text, t->start, t->tables, NULL};
-    if (!rc && (rc = code_batch(w, &all, s0, s1, G, 1)) && rc != NMDL_ERR_NOMEM &&
+    if (!rc && (rc = nmdl_sc_code_batch(w, &all, s0, s1, G, 1)) && rc != NMDL_ERR_NOMEM &&
         rc != NMDL_ERR_CANCELED)
         return nmdl_why(p->why, rc, "data part: %s in segments %d..%d",
                         nmdl_strerror(rc), s0, s1 - 1);
@@ -969,8 +743,8 @@ int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
         rc = NMDL_ERR_NOMEM;
     uint8_t *text = buf ? buf : dst;
     for (int s0 = 0, s1; !rc && s0 < t.S; s0 = s1) {
-        s1 = next_batch(h.match ? &t.index : NULL, text, t.start, s0, live, t.S);
-        rc = decode_batch(p, w, &t, s0, s1, G, text);
+        s1 = nmdl_sc_next_batch(h.match ? &t.index : NULL, text, t.start, s0, live, t.S);
+        rc = denmdl_sc_code_batch(p, w, &t, s0, s1, G, text);
     }
     free(buf);
     nmdl_inf_weights_free(w);

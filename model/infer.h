@@ -31,7 +31,7 @@
 typedef struct nmdl_inf_weights nmdl_inf_weights;
 typedef struct nmdl_inf nmdl_inf;
 
-/* The weights of a pass, laid out for it (matrices transposed), built once
+/* The weights of a pass, laid out for it (matrices in panels), built once
  * from parameters laid out as nmdl_tf_layout_make(cfg) describes (copied;
  * the caller may free them) and then only read: any number of passes on
  * any number of threads may share them. NMDL_ERR_ARG for a configuration

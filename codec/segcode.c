@@ -1,0 +1,203 @@
+/*
+ * segcode.c: see segcode.h.
+ */
+#include "segcode.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "freq.h"
+#include "neural.h"
+
+#define TICK_BYTES 64 /* coding steps between progress counts */
+
+/* The coder's table for one distribution. */
+static void table(const float *probs, uint32_t *freq, uint32_t *cum)
+{
+    nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, freq);
+    nmdl_freq_cumulate(freq, 256, cum);
+}
+
+static int decode_byte(nmdl_rc_dec *d, const uint32_t *cum, int bits, uint8_t *b)
+{
+    int sym, rc = nmdl_rc_decode_symbol(d, cum, 256, bits, &sym);
+    *b = (uint8_t)sym;
+    return rc;
+}
+
+/* The match flag: "the predicted byte comes" is [0, p) of 2^16. */
+static void encode_flag(nmdl_rc_enc *e, uint32_t p, int hit)
+{
+    nmdl_rc_encode(e, hit ? 0 : p, hit ? p : (1u << NMDL_MM_BITS) - p, NMDL_MM_BITS);
+}
+
+static int decode_flag(nmdl_rc_dec *d, uint32_t p, int *hit)
+{
+    uint32_t t;
+    int rc = nmdl_rc_decode_target(d, NMDL_MM_BITS, &t);
+    if (rc)
+        return rc;
+    *hit = t < p;
+    return nmdl_rc_decode_update(d, *hit ? 0 : p, *hit ? p : (1u << NMDL_MM_BITS) - p);
+}
+
+/* Codes byte i >= 1 of the group's segment s under the transformer's
+ * probs (256; the predicted byte's is zeroed after a missed match), first
+ * the match flag when mm (may be NULL) predicts a byte. */
+static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, float *probs, size_t i, int decode)
+{
+    uint32_t freq[256], cum[257];
+    nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, freq);
+    const int guess = mm ? nmdl_mm_predict(mm) : -1;
+    int hit = 0, rc = NMDL_OK;
+    if (g->pure_bits)
+        g->pure_bits[s] += NMDL_NEURAL_FREQ_BITS - log2((double)freq[g->in[s][i]]);
+    if (guess >= 0) {
+        const uint32_t p = nmdl_mm_p_hit(mm, freq[guess]);
+        if (decode)
+            rc = decode_flag(&g->dec[s], p, &hit);
+        else
+            encode_flag(&g->enc[s], p, hit = g->in[s][i] == guess);
+        if (!rc && hit && decode)
+            g->out[s][i] = (uint8_t)guess;
+        probs[guess] = 0.0f;
+    }
+    if (!rc && !hit) {
+        table(probs, freq, cum);
+        if (decode) {
+            rc = decode_byte(&g->dec[s], cum, NMDL_NEURAL_FREQ_BITS, &g->out[s][i]);
+        } else {
+            uint8_t b = g->in[s][i];
+            nmdl_rc_encode(&g->enc[s], cum[b], cum[b + 1] - cum[b], NMDL_NEURAL_FREQ_BITS);
+        }
+    }
+    if (mm)
+        nmdl_mm_update(mm, i, guess >= 0, hit);
+    return rc;
+}
+
+size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len, int match)
+{
+    return nmdl_inf_state_bytes(cfg, ns) +
+           (size_t)ns * (256 * sizeof(float) + 1 + sizeof(nmdl_mm) +
+                         (match ? nmdl_mm_own_bytes(seg_len) : 0));
+}
+
+/* The match models of a group's segments, each table starting from the
+ * one NMDL_MM_WAVE segments before (fresh in the first wave). */
+static int match_init(const nmdl_sc_group *g, nmdl_mm *mm)
+{
+    int rc = NMDL_OK;
+    for (int s = 0; s < g->ns && !rc; s++) {
+        const int k = g->first + s;
+        nmdl_mm_table *t = &g->tables[k];
+        if (k >= NMDL_MM_WAVE)
+            *t = g->tables[k - NMDL_MM_WAVE];
+        else
+            nmdl_mm_table_init(t);
+        rc = nmdl_mm_init(&mm[s], g->index, g->text, g->start[s], g->len[s], t);
+    }
+    return rc;
+}
+
+static void match_free(nmdl_mm *mm, int ns)
+{
+    for (int s = 0; mm && s < ns; s++)
+        nmdl_mm_free(&mm[s]);
+    free(mm);
+}
+
+/* Runs the model over a group, encoding or decoding every byte after the
+ * first of each segment; the first is coded with 8 plain bits. */
+static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
+{
+    uint32_t uniform[257]; /* the table of 8 plain bits */
+    for (int i = 0; i <= 256; i++)
+        uniform[i] = (uint32_t)i;
+    nmdl_inf *f;
+    int rc = nmdl_inf_create_shared(w, g->ns, &f);
+    float *probs = malloc((size_t)g->ns * 256 * sizeof(float));
+    uint8_t *tok = calloc((size_t)g->ns, 1);
+    nmdl_mm *mm = g->index ? calloc((size_t)g->ns, sizeof *mm) : NULL;
+    if (!rc && (!probs || !tok || (g->index && !mm)))
+        rc = NMDL_ERR_NOMEM;
+    if (!rc && mm)
+        rc = match_init(g, mm);
+    size_t steps = 0;
+    for (int s = 0; s < g->ns && !rc; s++) {
+        steps = g->len[s] > steps ? g->len[s] : steps;
+        if (g->len[s] && decode)
+            rc = decode_byte(&g->dec[s], uniform, 8, &g->out[s][0]);
+        else if (g->len[s])
+            nmdl_rc_encode(&g->enc[s], g->in[s][0], 1, 8);
+        if (g->pure_bits && g->len[s])
+            g->pure_bits[s] += 8;
+        if (mm && g->len[s])
+            nmdl_mm_update(&mm[s], 0, 0, 0);
+    }
+    for (size_t t = 0; t + 1 < steps && !rc; t++) {
+        if (t % TICK_BYTES == TICK_BYTES - 1)
+            rc = nmdl_prog_add(g->prog, TICK_BYTES * g->ns * g->byte_work, TICK_BYTES * g->ns);
+        for (int s = 0; s < g->ns; s++)
+            tok[s] = t < g->len[s] ? (decode ? g->out[s][t] : g->in[s][t]) : 0;
+        nmdl_inf_step(f, tok, probs);
+        for (int s = 0; s < g->ns && !rc; s++)
+            if (t + 1 < g->len[s])
+                rc = code_byte(g, s, mm ? &mm[s] : NULL, probs + (size_t)s * 256, t + 1, decode);
+    }
+    for (int s = 0; decode && s < g->ns && !rc; s++)
+        rc = nmdl_rc_dec_finish(&g->dec[s]);
+    match_free(mm, g->ns);
+    nmdl_inf_free(f);
+    free(probs);
+    free(tok);
+    return rc;
+}
+
+int nmdl_sc_in_flight(int threads, int S)
+{
+    return threads <= (S - 1) / NMDL_SC_GROUP_SEGMENTS ? threads * NMDL_SC_GROUP_SEGMENTS : S;
+}
+
+/* Segments [s0, s0 + n) of `all` in G groups of consecutive segments, as
+ * tasks of nmdl_prog_parallel; every thread reads the same weights. */
+typedef struct batch {
+    const nmdl_inf_weights *w;
+    const nmdl_sc_group *all;
+    int s0, n, G, decode;
+} batch;
+
+static int batch_task(void *ctx, int k)
+{
+    const batch *b = ctx;
+    const nmdl_sc_group *all = b->all;
+    int s = b->s0 + (int)((long)k * b->n / b->G);
+    int e = b->s0 + (int)((long)(k + 1) * b->n / b->G);
+    nmdl_sc_group g = {e - s, s, all->in ? all->in + s : NULL, all->out ? all->out + s : NULL,
+               all->len + s, all->enc ? all->enc + s : NULL, all->dec ? all->dec + s : NULL,
+               all->prog, all->byte_work, all->index, all->text,
+               all->start ? all->start + s : NULL, all->tables,
+               all->pure_bits ? all->pure_bits + s : NULL};
+    return code_group(b->w, &g, b->decode);
+}
+
+int nmdl_sc_code_batch(const nmdl_inf_weights *w, const nmdl_sc_group *all, int s0,
+                      int s1, int G, int decode)
+{
+    batch b = {w, all, s0, s1 - s0, G < s1 - s0 ? G : s1 - s0, decode};
+    return nmdl_prog_parallel(all->prog, b.G, b.G, batch_task, &b);
+}
+
+int nmdl_sc_next_batch(nmdl_mm_index *index, const uint8_t *text, const size_t *start,
+                      int s0, int live, int S)
+{
+    int s1 = s0 + live < S ? s0 + live : S;
+    if (index) {
+        const int wave_end = (s0 / NMDL_MM_WAVE + 1) * NMDL_MM_WAVE;
+        s1 = s1 < wave_end ? s1 : wave_end;
+        if (s0 % NMDL_MM_WAVE == 0)
+            nmdl_mm_index_extend(index, text, start[s0]);
+    }
+    return s1;
+}

@@ -1,0 +1,68 @@
+/*
+ * segcode.h: the data part's per-byte code over segments. One thread runs
+ * a group of consecutive segments through the coding path (model/infer.h)
+ * in lockstep and, for each byte, turns the transformer's probabilities
+ * into the range coder's frequencies, with the match model's flag first
+ * where it predicts (codec/match.h). Encoder and decoder run the same
+ * code, so they compute the same frequencies bit for bit. Batches of
+ * groups run on threads (nmdl_prog_parallel); with the match model a
+ * batch never crosses a wave.
+ */
+#ifndef NMDL_SEGCODE_H
+#define NMDL_SEGCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../model/infer.h"
+#include "../model/progress.h"
+#include "match.h"
+#include "rc.h"
+
+#define NMDL_SC_GROUP_SEGMENTS 4 /* segments one thread codes in lockstep:
+                                    one pass over the weights serves them
+                                    all (SEG_BLOCK in model/infer.c) */
+
+/* A group of consecutive segments coded in lockstep by one thread; the
+ * arrays are indexed by segment, from the group's first. */
+typedef struct nmdl_sc_group {
+    int ns;                /* how many segments */
+    int first;             /* the first one's index among all */
+    const uint8_t **in;    /* encode: each segment's bytes */
+    uint8_t **out;         /* decode: where each segment's bytes go */
+    const size_t *len;     /* each segment's length */
+    nmdl_rc_enc *enc;      /* encode: one coder per segment */
+    nmdl_rc_dec *dec;      /* decode: one coder per segment */
+    nmdl_prog *prog;       /* counts the bytes coded; may be NULL */
+    double byte_work;      /* work units of one byte */
+    /* The match model (codec/match.h), or index NULL: the transformer alone.
+     * Segment s's bytes are text + start[s] (in[s] or out[s]). */
+    const nmdl_mm_index *index;
+    const uint8_t *text;   /* the input, or the output decoded so far */
+    const size_t *start;   /* each segment's place in text */
+    nmdl_mm_table *tables; /* (all segments): indexed from 0, not first */
+    double *pure_bits;     /* encode, or NULL: each segment's code length
+                              under the transformer alone, in bits */
+} nmdl_sc_group;
+
+/* Bytes a group of ns segments of up to seg_len bytes holds while coding:
+ * the pass's caches and activations, the probabilities and the tokens,
+ * and with the match model each segment's own index. */
+size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len,
+                           int match);
+/* Segments in flight on `threads` threads: NMDL_SC_GROUP_SEGMENTS each, at
+ * most S. */
+int nmdl_sc_in_flight(int threads, int S);
+/* Codes (decode 0: encodes) segments [s0, s1) of `all` in G groups of
+ * consecutive segments on up to G threads; every thread reads the same
+ * weights. Each segment's first byte is coded with 8 plain bits, every
+ * later one under the model. */
+int nmdl_sc_code_batch(const nmdl_inf_weights *w, const nmdl_sc_group *all,
+                       int s0, int s1, int G, int decode);
+/* The end of the batch that begins at segment s0 of S: `live` segments,
+ * and with the match model (index not NULL) none past s0's wave, whose
+ * prefix text[0, start[s0]) is indexed when s0 begins it. */
+int nmdl_sc_next_batch(nmdl_mm_index *index, const uint8_t *text,
+                       const size_t *start, int s0, int live, int S);
+
+#endif /* NMDL_SEGCODE_H */
