@@ -492,15 +492,85 @@ NMDL_TARGET_AVX2 static void scores64_avx2(float *sc, const float *q,
     }
 VALUES_NV(4)
 VALUES_NV(1)
+
+/* values_lanes for heads h0 .. h0+HB-1 whose width D = 8 VPH fills whole
+ * vectors: one broadcast of a head's probability serves its VPH vectors,
+ * HB x VPH (8 to 12) independent chains, a whole row of v in one pass
+ * where the heads are few. */
+#define VALUES_HEADS(VPH, HB)                                                  \
+    NMDL_TARGET_AVX2 static void values_h##VPH##_##HB(                         \
+        float *y, const float *e, const float *v, int C, int W, int n,         \
+        int first, int h0)                                                     \
+    {                                                                          \
+        __m256 a[HB][VPH];                                                     \
+        const float *p[HB];                                                    \
+        const int c0 = h0 * 8 * VPH;                                           \
+        for (int b = 0; b < HB; b++) {                                         \
+            p[b] = e + (size_t)(h0 + b) * W;                                   \
+            for (int j = 0; j < VPH; j++)                                      \
+                a[b][j] = _mm256_setzero_ps();                                 \
+        }                                                                      \
+        for (int k = 0; k < n; k++) {                                          \
+            const float *vr =                                                  \
+                v + (size_t)slot_of(k, first, n - first) * C + c0;             \
+            for (int b = 0; b < HB; b++) {                                     \
+                const __m256 pb = _mm256_broadcast_ss(p[b] + k);               \
+                for (int j = 0; j < VPH; j++)                                  \
+                    a[b][j] = _mm256_fmadd_ps(                                 \
+                        pb, _mm256_loadu_ps(vr + 8 * (b * VPH + j)), a[b][j]); \
+            }                                                                  \
+        }                                                                      \
+        for (int b = 0; b < HB; b++)                                           \
+            for (int j = 0; j < VPH; j++)                                      \
+                _mm256_storeu_ps(y + c0 + 8 * (b * VPH + j), a[b][j]);         \
+    }
+VALUES_HEADS(1, 8)
+VALUES_HEADS(1, 1)
+VALUES_HEADS(2, 4)
+VALUES_HEADS(2, 1)
+VALUES_HEADS(3, 4)
+VALUES_HEADS(3, 1)
+VALUES_HEADS(4, 3)
+VALUES_HEADS(4, 1)
+
+/* Heads of 8 VPH lanes (VPH 1 to 4) with values_h: returns 0 for other
+ * widths. */
+NMDL_INLINE int values_by_heads(float *y, const float *e, const float *v,
+                                int C, int D, int H, int W, int n, int first)
+{
+    const int vph = D % 8 ? 0 : D / 8, hb = vph == 1 ? 8 : vph == 2 ? 4 : vph == 3 ? 4 : 3;
+    if (vph < 1 || vph > 4)
+        return 0;
+    for (int h0 = 0; h0 < H;) {
+        const int wide = h0 + hb <= H;
+#define VALUES_CALL(VPH, HB) values_h##VPH##_##HB(y, e, v, C, W, n, first, h0)
+        switch (vph * 2 + wide) {
+        case 2: VALUES_CALL(1, 1); break;
+        case 3: VALUES_CALL(1, 8); break;
+        case 4: VALUES_CALL(2, 1); break;
+        case 5: VALUES_CALL(2, 4); break;
+        case 6: VALUES_CALL(3, 1); break;
+        case 7: VALUES_CALL(3, 4); break;
+        case 8: VALUES_CALL(4, 1); break;
+        default: VALUES_CALL(4, 3); break;
+        }
+#undef VALUES_CALL
+        h0 += wide ? hb : 1;
+    }
+    return 1;
+}
 #endif
 
 /* Attention output y (C) of one segment from the probabilities e (H, W),
  * in vectors where isa has them (heads of 8 lanes or more). */
 NMDL_INLINE void values(float *y, const float *e, const float *v, int C,
-                        int D, int W, int n, int first, nmdl_isa isa)
+                        int D, int H, int W, int n, int first, nmdl_isa isa)
 {
     int c0 = 0;
 #if NMDL_ISA_X86
+    if (isa != NMDL_ISA_PORTABLE &&
+        values_by_heads(y, e, v, C, D, H, W, n, first))
+        return;
     if (isa != NMDL_ISA_PORTABLE && D >= 8) {
         for (; c0 + 32 <= C; c0 += 32)
             values_avx2_4(y, e, v, C, D, W, n, first, c0);
@@ -508,7 +578,7 @@ NMDL_INLINE void values(float *y, const float *e, const float *v, int C,
             values_avx2_1(y, e, v, C, D, W, n, first, c0);
     }
 #else
-    (void)isa;
+    (void)isa, (void)H;
 #endif
     values_lanes(y, e, v, C, D, W, n, first, c0, C);
 }
@@ -559,7 +629,8 @@ NMDL_INLINE void attention(nmdl_inf *f, int l, nmdl_isa isa)
     f->dm->softmax_rows(f->e, f->e, f->S * H, n, (size_t)W);
     for (int s = 0; s < f->S; s++)
         values(f->y + (size_t)s * C, f->e + (size_t)s * H * W,
-               f->v + ((size_t)s * f->L + l) * W * C, C, f->D, W, n, first, isa);
+               f->v + ((size_t)s * f->L + l) * W * C, C, f->D, H, W, n, first,
+               isa);
 }
 
 NMDL_INLINE void step(nmdl_inf *f, const uint8_t *tok, float *probs,

@@ -257,13 +257,19 @@ static void variants_agree_on(nmdl_model_config c, int S, int len)
  * window; and on one whose heads of 12 straddle vectors of 8, whose width
  * 60 leaves lanes outside any vector, with a window of 80 keys (a block of
  * 64 and one of 16), for 1, 2 and 7 (4 + 3) segments, each a different
- * width of blocks. */
+ * width of blocks; and on heads that fill whole vectors, in blocks of
+ * several heads with one head left over. */
 static void variants_agree(void **state)
 {
     (void)state;
     variants_agree_on((nmdl_model_config){2, 40, 5, 72, CTX, 0}, 5, LEN);
     for (int S = 1; S <= 7; S += S < 2 ? 1 : 5)
         variants_agree_on((nmdl_model_config){1, 60, 5, 200, 80, 0}, S, 200);
+    /* heads of 8, 16, 24 and 32 lanes, in blocks of heads and one left */
+    const int width[][2] = {{72, 9}, {80, 5}, {120, 5}, {128, 4}};
+    for (int i = 0; i < 4; i++)
+        variants_agree_on((nmdl_model_config){1, width[i][0], width[i][1], 64, 80, 0},
+                          2, 100);
 }
 
 int main(void)
