@@ -24,7 +24,13 @@
  * The step is compiled once per instruction set (isa.h): step_portable,
  * step_avx2 and step_avx512 inline every helper below (NMDL_INLINE), so
  * each fmaf is an FMA instruction where the variant has one; the context
- * picks one when it is created.
+ * picks one when it is created. The intrinsic kernels keep 6 to 12
+ * independent fma chains in registers, since a frame with the match model
+ * codes only 2 segments per thread: the matrix products widen their block
+ * of outputs as segments get fewer, attention scores take 64 keys, value
+ * sums run whole heads at once, and softmax runs the rows of all heads
+ * side by side (model/dmath.h). The attention kernels are AVX2 in the
+ * AVX-512 variant too (the same bits; only the products use 16 lanes).
  */
 #include "infer.h"
 
