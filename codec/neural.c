@@ -52,8 +52,9 @@ static const struct effort {
 
 /* What coding a byte costs per FLOP against a training FLOP: one token at
  * a time through our own kernels, segments in lockstep (measured
- * 2026-12-01, tiny and mini at -T2, see ARCHITECTURE "Progress"). */
-#define CODE_COST 3.3
+ * 2026-12-02 at -T2 with the match model: small 1.2, mini 1.4; see
+ * ARCHITECTURE "Progress"). */
+#define CODE_COST 1.4
 
 /* Model FLOPs of predicting one byte with the key/value cache: the
  * matrices once (2 N) and attention over a full window. */
