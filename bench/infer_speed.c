@@ -8,8 +8,9 @@
  * One thread runs SEGMENTS (default 2) segments in lockstep with a full
  * window (the steady state of coding): a frame with the match model codes
  * its segments in waves of 4 (codec/match.h), 2 per thread on 2 cores;
- * a pure frame (--pure) runs up to 16 per thread. FLOPs per byte: 2 (L (4 C^2 + 2 C F) + 256 C)
- * for the products and 4 L C W for attention with a window of W bytes.
+ * a pure frame (--pure) runs up to 4 per thread (codec/segcode.h).
+ * FLOPs per byte: 2 (L (4 C^2 + 2 C F) + 256 C) for the products and
+ * 4 L C W for attention with a window of W bytes.
  * Decoding also pays the frequency tables and the range coder, and uses
  * every core on its own segments, so bytes/s here times the thread count
  * bounds the decoder's speed.

@@ -695,7 +695,7 @@ static int build_weights(const uint8_t *model, size_t len, nmdl_inf_weights **w,
 /* Decodes segments [s0, s1) into their places in text (dst, or the
  * streaming buffer: the whole output with the match model, else from the
  * batch's first byte) and, when streaming, hands the batch over. */
-static int denmdl_sc_code_batch(const nmdl_neural_dec *p, const nmdl_inf_weights *w,
+static int decode_batch(const nmdl_neural_dec *p, const nmdl_inf_weights *w,
                         seg_table *t, int s0, int s1, int G, uint8_t *text)
 {
     int rc = NMDL_OK;
@@ -745,7 +745,7 @@ int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
     uint8_t *text = buf ? buf : dst;
     for (int s0 = 0, s1; !rc && s0 < t.S; s0 = s1) {
         s1 = nmdl_sc_next_batch(h.match ? &t.index : NULL, text, t.start, s0, live, t.S);
-        rc = denmdl_sc_code_batch(p, w, &t, s0, s1, G, text);
+        rc = decode_batch(p, w, &t, s0, s1, G, text);
     }
     free(buf);
     nmdl_inf_weights_free(w);

@@ -76,7 +76,7 @@ void nmdl_dm_gelu_array(const float *x, float *y, size_t n);
  * logit and s = sum of e^(logits[j] - m), added sequentially in index order
  * in float; each p[i] is one correctly rounded division (not a multiply by
  * 1/s). p may be logits. NMDL_ERR_ARG when n < 1, a pointer is NULL or a
- * logit is not finite (p is then unspecified); NMDL_OK otherwise. */
+ * logit is not finite (p is then uniform, 1/n each); NMDL_OK otherwise. */
 int nmdl_dm_softmax(const float *logits, float *p, int n);
 /* The same for rows r = 0 .. rows-1 of n logits at logits + r stride, into
  * p + r stride (p may be logits), with every row's bits those of

@@ -25,12 +25,13 @@
  * step_avx2 and step_avx512 inline every helper below (NMDL_INLINE), so
  * each fmaf is an FMA instruction where the variant has one; the context
  * picks one when it is created. The intrinsic kernels keep 6 to 12
- * independent fma chains in registers, since a frame with the match model
- * codes only 2 segments per thread: the matrix products widen their block
- * of outputs as segments get fewer, attention scores take 64 keys, value
- * sums run whole heads at once, and softmax runs the rows of all heads
- * side by side (model/dmath.h). The attention kernels are AVX2 in the
- * AVX-512 variant too (the same bits; only the products use 16 lanes).
+ * independent fma chains in registers (fewer only in leftover blocks),
+ * since a frame with the match model codes only 2 segments per thread:
+ * the matrix products widen their block of outputs as segments get fewer,
+ * attention scores take 64 keys, value sums run whole heads at once, and
+ * softmax runs the rows of all heads side by side (model/dmath.h). The
+ * attention kernels are AVX2 in the AVX-512 variant too (the same bits;
+ * only the products use 16 lanes).
  */
 #include "infer.h"
 
@@ -544,9 +545,10 @@ VALUES_HEADS(4, 1)
 NMDL_INLINE int values_by_heads(float *y, const float *e, const float *v,
                                 int C, int D, int H, int W, int n, int first)
 {
-    const int vph = D % 8 ? 0 : D / 8, hb = vph == 1 ? 8 : vph == 2 ? 4 : vph == 3 ? 4 : 3;
+    const int vph = D % 8 ? 0 : D / 8;
     if (vph < 1 || vph > 4)
         return 0;
+    const int hb = vph == 1 ? 8 : vph == 2 ? 4 : vph == 3 ? 4 : 3;
     for (int h0 = 0; h0 < H;) {
         const int wide = h0 + hb <= H;
 #define VALUES_CALL(VPH, HB) values_h##VPH##_##HB(y, e, v, C, W, n, first, h0)

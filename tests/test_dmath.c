@@ -395,8 +395,8 @@ static void golden_outputs(void **state)
 
 /* Rows side by side give each row the bits of nmdl_dm_softmax, in every
  * variant this CPU runs, for 1 to 9 rows (groups of 4, 2 and 1), with rows
- * of signed zeros (their maximum's sign differs by order) and a row with a
- * logit that is not finite, which becomes uniform. */
+ * of signed zeros (their maximum's sign differs by order) and rows with a
+ * -inf or a NaN, which become uniform; apart and in place. */
 static void softmax_rows_agree(void **state)
 {
     (void)state;
@@ -408,6 +408,7 @@ static void softmax_rows_agree(void **state)
     for (int i = 0; i < N; i++) /* zeros of both signs, then negatives */
         x[2 * STRIDE + i] = i % 3 == 2 ? -1.5f : i % 3 ? -0.0f : 0.0f;
     x[5 * STRIDE + 7] = -INFINITY;
+    x[7 * STRIDE + 3] = NAN;
     for (int v = 0; v <= (int)nmdl_isa_best(); v++) {
         const nmdl_dm_kernels *k = nmdl_dm_kernels_for((nmdl_isa)v);
         for (int rows = 1; rows <= ROWS; rows++) {
@@ -421,6 +422,11 @@ static void softmax_rows_agree(void **state)
                 }
             }
             assert_int_equal(k->softmax_rows(x, got, rows, N, STRIDE), bad);
+            for (int q = 0; q < rows; q++)
+                for (int i = 0; i < N; i++)
+                    assert_true(same_bits(got[q * STRIDE + i], want[q * STRIDE + i]));
+            memcpy(got, x, sizeof x); /* in place, as the coding path calls it */
+            assert_int_equal(k->softmax_rows(got, got, rows, N, STRIDE), bad);
             for (int q = 0; q < rows; q++)
                 for (int i = 0; i < N; i++)
                     assert_true(same_bits(got[q * STRIDE + i], want[q * STRIDE + i]));
