@@ -150,10 +150,12 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     uint8_t **streams = calloc((size_t)S, sizeof *streams);
     size_t *slen = calloc((size_t)S, sizeof *slen);
     nmdl_mm_table *tables = match ? calloc((size_t)S, sizeof *tables) : NULL;
-    double *pure = calloc((size_t)S, sizeof *pure);
+    /* the transformer alone's code length, where it differs from the data's */
+    double *pure = match && pure_bytes ? calloc((size_t)S, sizeof *pure) : NULL;
     nmdl_mm_index index = {0};
     nmdl_inf_weights *w = NULL;
-    int rc = in && len && start && enc && streams && slen && (tables || !match) && pure
+    int rc = in && len && start && enc && streams && slen && (tables || !match) &&
+                     (pure || !(match && pure_bytes))
                  ? NMDL_OK : NMDL_ERR_NOMEM;
     if (!rc && match)
         rc = nmdl_mm_index_init(&index, n);
@@ -164,8 +166,9 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
         in[s] = src + start[s];
         nmdl_rc_enc_init(&enc[s]);
     }
-    const nmdl_sc_group all = {S, 0, in, NULL, len, enc, NULL, prog, code_byte_work(cfg, n, threads),
-                       match ? &index : NULL, src, start, tables, pure};
+    const nmdl_sc_group all = {S, 0, in, NULL, len, enc, NULL, prog,
+                               code_byte_work(cfg, n, threads),
+                               match ? &index : NULL, src, start, tables, pure};
     if (!rc)
         rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * all.byte_work, (long)n);
     const int live = nmdl_sc_in_flight(threads, S);
@@ -182,7 +185,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
         rc = write_data_part(S, streams, slen, data, data_len);
     if (!rc && pure_bytes) { /* the same segment table, the streams' ideal length */
         *pure_bytes = (double)*data_len;
-        for (int s = 0; s < S; s++)
+        for (int s = 0; pure && s < S; s++)
             *pure_bytes += pure[s] / 8 - (double)slen[s];
     }
     for (int s = 0; streams && s < S; s++)
@@ -511,8 +514,6 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
     if (!rc) {
         r.bits_per_weight = 8.0 * (double)*model_len / (double)r.n_params;
         r.data_bpb = 8.0 * (double)*data_len / (double)n;
-        if (!qm.match) /* the estimate's exact value */
-            r.pure_data_bytes = (double)*data_len;
     } else {
         free(*model);
         *model = NULL;

@@ -84,8 +84,9 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
 /* The data part alone: src[0..n) in S segments (1 <= S <= min(256, n))
  * under the parameters params of cfg (as a decoder rebuilds them), with
  * the match model when `match` (n <= NMDL_MM_MAX_INPUT). *pure_bytes (if
- * not NULL): the part's size under the transformer alone, from the ideal
- * code length of each stream (within a few bytes per segment). */
+ * not NULL): the part's size under the transformer alone: without the
+ * match model its size; with it, from the ideal code length of each
+ * stream under the transformer (within a few bytes per segment). */
 int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                             const uint8_t *src, size_t n, int S, int match, int threads,
                             nmdl_prog *prog, uint8_t **data, size_t *data_len,

@@ -505,7 +505,7 @@ VALUES_NV(1)
  * HB x VPH (8 to 12) independent chains, a whole row of v in one pass
  * where the heads are few. */
 #define VALUES_HEADS(VPH, HB)                                                  \
-    NMDL_TARGET_AVX2 static void values_h##VPH##_##HB(                         \
+    NMDL_TARGET_AVX2 static void values_avx2_h##VPH##_##HB(                    \
         float *y, const float *e, const float *v, int C, int W, int n,         \
         int first, int h0)                                                     \
     {                                                                          \
@@ -540,8 +540,8 @@ VALUES_HEADS(3, 1)
 VALUES_HEADS(4, 3)
 VALUES_HEADS(4, 1)
 
-/* Heads of 8 VPH lanes (VPH 1 to 4) with values_h: returns 0 for other
- * widths. */
+/* Heads of 8 VPH lanes (VPH 1 to 4) with values_avx2_h; returns 0 for
+ * other widths. */
 NMDL_INLINE int values_by_heads(float *y, const float *e, const float *v,
                                 int C, int D, int H, int W, int n, int first)
 {
@@ -551,7 +551,7 @@ NMDL_INLINE int values_by_heads(float *y, const float *e, const float *v,
     const int hb = vph == 1 ? 8 : vph == 2 ? 4 : vph == 3 ? 4 : 3;
     for (int h0 = 0; h0 < H;) {
         const int wide = h0 + hb <= H;
-#define VALUES_CALL(VPH, HB) values_h##VPH##_##HB(y, e, v, C, W, n, first, h0)
+#define VALUES_CALL(VPH, HB) values_avx2_h##VPH##_##HB(y, e, v, C, W, n, first, h0)
         switch (vph * 2 + wide) {
         case 2: VALUES_CALL(1, 1); break;
         case 3: VALUES_CALL(1, 8); break;
