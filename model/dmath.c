@@ -298,43 +298,31 @@ NMDL_INLINE void row_sums(const float *p, size_t stride, int R, int n, float *s)
 NMDL_INLINE int softmax_group(const float *x, float *p, int R, int n,
                               size_t stride)
 {
-    int bad = 0;
+    int bad = 0, nbad = 0; /* bit r: row r is not finite */
     float s[4];
     for (int r = 0; r < R; r++) {
         const float *xr = x + (size_t)r * stride;
         float *pr = p + (size_t)r * stride, m;
-        if (row_max(xr, n, &m)) {
-            bad++;
-            continue;
-        }
-        for (int i = 0; i < n; i++)
-            pr[i] = exp_core(xr[i] - m);
-    }
-    if (bad) { /* rare: row by row, the bad ones uniform */
-        for (int r = 0; r < R; r++) {
-            float *pr = p + (size_t)r * stride, m;
-            if (row_max(x + (size_t)r * stride, n, &m)) {
-                for (int i = 0; i < n; i++)
-                    pr[i] = 1.0f / (float)n;
-                continue;
-            }
-            row_sums(pr, stride, 1, n, s);
+        const int not_finite = row_max(xr, n, &m);
+        if (not_finite)
             for (int i = 0; i < n; i++)
-                pr[i] = pr[i] / s[0];
-        }
-        return bad;
+                pr[i] = 1.0f / (float)n;
+        else
+            for (int i = 0; i < n; i++)
+                pr[i] = exp_core(xr[i] - m);
+        bad |= not_finite << r, nbad += not_finite;
     }
-    if (R == 4)
+    if (!bad && R == 4)
         row_sums(p, stride, 4, n, s);
-    else if (R == 2)
+    else if (!bad && R == 2)
         row_sums(p, stride, 2, n, s);
     else
         for (int r = 0; r < R; r++)
             row_sums(p + (size_t)r * stride, stride, 1, n, s + r);
     for (int r = 0; r < R; r++) /* s >= 1: the largest term is e^0 */
-        for (int i = 0; i < n; i++)
+        for (int i = 0; !(bad >> r & 1) && i < n; i++)
             p[(size_t)r * stride + i] = p[(size_t)r * stride + i] / s[r];
-    return 0;
+    return nbad;
 }
 
 NMDL_INLINE int softmax_rows(const float *logits, float *p, int rows, int n,
