@@ -166,7 +166,7 @@ int main(int argc, char **argv)
     nmdl_train_sample_loss(m, &s, NULL, &at_mu);
     printf("%s on %s: %zu parameters, float sample loss %.4f bits/byte\n", argv[1], argv[2], d,
            at_mu / log(2.0));
-    nmdl_train_hook hook = {0, NULL, draw, penalize, &v};
+    nmdl_train_hook hook = {0, NULL, draw, penalize, &v, NULL, NULL};
     nmdl_train_report tr;
     if (nmdl_train_run(m, data, n, &tp, &hook, NULL, &tr))
         return 1;

@@ -17,7 +17,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
-       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE };
+       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_NO_EARLY_STOP };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -48,6 +48,7 @@ static const struct {
     {"effort", OPT_EFFORT, 1, CODEC},  {"bits", OPT_BITS, 1, CODEC},
     {"per-tensor", OPT_PER_TENSOR, 0, CODEC}, {"pure", OPT_PURE, 0, CODEC},
     {"no-fallback", OPT_NO_FALLBACK, 0, CODEC},
+    {"no-early-stop", OPT_NO_EARLY_STOP, 0, CODEC},
     {"budget", OPT_BUDGET, 1, CODEC},  {"row-steps", OPT_ROW_STEPS, 1, CODEC},
     {"weights", OPT_WEIGHTS, 1, CODEC},
     {"epsilon", OPT_EPSILON, 1, CODEC | TO(CLI_COMPRESSIBILITY)},
@@ -192,6 +193,7 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
     case OPT_PER_TENSOR: o->per_tensor = 1; break;
     case OPT_PURE: o->pure = 1; break;
     case OPT_NO_FALLBACK: o->no_fallback = 1; break;
+    case OPT_NO_EARLY_STOP: o->no_early_stop = 1; break;
     case OPT_CSV: o->csv = val; break;
     case OPT_SIZES: o->sizes = val; break;
     case OPT_OUT: o->out_dir = val; break;

@@ -63,6 +63,7 @@ typedef struct cli_opts {
     int per_tensor;      /* --per-tensor: one quantization step per tensor */
     int pure;            /* --pure: the transformer alone codes the data */
     int no_fallback;     /* --no-fallback: write the method asked for */
+    int no_early_stop;   /* --no-early-stop: train the neural model to the end */
     /* llc, and the budget of the neural method */
     int sampler;         /* --sampler sgld|psgld (0, 1) */
     double step;         /* --step: SGLD step size; 0 = calibrate */

@@ -283,13 +283,32 @@ static int encode(job *j, const char *name, const uint8_t *src, size_t n,
     return rc || err ? -1 : 0;
 }
 
+/* Why a neural attempt had no b*, by its llc_healthy. */
+static const char *no_bstar(int healthy)
+{
+    return healthy == 1   ? "the LLC estimate gives no tolerance below 1 nat"
+           : healthy == 0 ? "the sampler was not healthy (llc above)"
+                          : "no LLC was estimated at this size and effort (nmdl llc does)";
+}
+
 /* With -v: what the neural attempt did and how the candidates compared. */
 static void neural_summary(const nmdl_cctx *c)
 {
     nmdl_compress_report r;
     nmdl_cctx_report(c, &r);
+    const unsigned long long beat = r.zstd_bytes && r.zstd_bytes < r.stored_bytes
+                                        ? r.zstd_bytes : r.stored_bytes;
+    if (!r.neural_bytes && r.early_stop_step > 0)
+        fprintf(stderr, "  neural: stopped after %ld training steps (%.0f s): at a sample loss "
+                "of %.3f bits/byte its parts would take at least %.0f bytes, no fewer than "
+                "the classic frame's %llu (--no-early-stop runs it to the end)\n",
+                r.early_stop_step, r.train_s, r.probe_loss_bpb, r.probe_bound_bytes, beat);
     if (!r.neural_bytes)
         return;
+    if (r.probe_step > 0)
+        fprintf(stderr, "  neural: last early-stop probe after %ld training steps: at a sample "
+                "loss of %.3f bits/byte, at least %.0f bytes against the classic frame's %llu\n",
+                r.probe_step, r.probe_loss_bpb, r.probe_bound_bytes, beat);
     fprintf(stderr, "  neural: %llu parameters, %ld training + %ld fine-tuning steps "
             "(%.0f + %.0f s), training loss %.3f bits/byte\n",
             (unsigned long long)r.n_params, r.train_steps, r.tune_steps,
@@ -326,15 +345,11 @@ static void neural_summary(const nmdl_cctx *c)
                 "so no b*)\n", r.budget_bits);
     else if (r.budget_mode == NMDL_BUDGET_LEARNED)
         fprintf(stderr, "  budget learned: coded %.3f bits/weight (%s); no b*, since %s\n",
-                r.budget_bits, r.budget_note,
-                r.llc_healthy == 1 ? "the LLC estimate gives no tolerance below 1 nat"
-                                   : "the sampler was not healthy (llc above)");
+                r.budget_bits, r.budget_note, no_bstar(r.llc_healthy));
     else /* no b* to start from */
         fprintf(stderr, "  budget %s: chosen %.3f bits/weight (search %.0f s); no b*, "
                 "since %s, so the budget started at 1 bit per weight\n",
-                modes[r.budget_mode], r.budget_bits, r.search_s,
-                r.llc_healthy == 1 ? "the LLC estimate gives no tolerance below 1 nat"
-                                   : "the sampler was not healthy (llc above)");
+                modes[r.budget_mode], r.budget_bits, r.search_s, no_bstar(r.llc_healthy));
     char took[48], est[48];
     if (cli_estimated_seconds() > 0)
         fprintf(stderr, "  time: estimated %s beforehand; zstd %.1f s, training %.0f s, llc "
@@ -368,6 +383,9 @@ static const char *method_text(const nmdl_cctx *c)
     else if (r.neural_bytes)
         snprintf(text, sizeof text, "%s (neural frame %s bytes did not pay)", name,
                  cli_thousands(a, r.neural_bytes));
+    else if (r.early_stop_step > 0)
+        snprintf(text, sizeof text, "%s (neural stopped early: at least %s bytes)", name,
+                 cli_thousands(a, (uint64_t)r.probe_bound_bytes));
     else
         snprintf(text, sizeof text, "%s", name);
     return text;
@@ -513,6 +531,7 @@ int cli_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
            nmdl_cctx_set_bits(c, o->bits) || nmdl_cctx_set_seed(c, o->seed) ||
            nmdl_cctx_set_per_row(c, !o->per_tensor) || nmdl_cctx_set_pure(c, o->pure) ||
            nmdl_cctx_set_fallback(c, !o->no_fallback) ||
+           nmdl_cctx_set_early_stop(c, !o->no_early_stop) ||
            nmdl_cctx_set_llc(c, &llc) || nmdl_cctx_set_epsilon(c, o->epsilon) ||
            nmdl_cctx_set_posterior_rows(c, o->posterior_rows) ||
            (o->has_weights && nmdl_cctx_set_weights(c, o->weights)) ||

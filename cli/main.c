@@ -71,6 +71,8 @@ static const char usage[] =
     "      --preset NAME   neural and train: model size (default: by effort and size)\n"
     "      --no-fallback   write the method asked for even when zstd or stored\n"
     "                      would be smaller\n"
+    "      --no-early-stop neural: train to the end even where a quarter of the\n"
+    "                      training already shows zstd or stored will be smaller\n"
     "  -T, --threads N     worker threads, 0 = one per core (default)\n"
     "      --memory SIZE   decompress: memory limit (default 256M; K, M, G)\n"
     "      --max-ratio R   decompress: most output bytes per byte of a neural\n"

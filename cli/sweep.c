@@ -164,6 +164,18 @@ static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n
     nmdl_free(frame);
 }
 
+/* The options' settings, but the instrument measures every neural attempt
+ * to its end, with the LLC's full estimate at every size. */
+static int sweep_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
+{
+    nmdl_llc_settings s;
+    cli_llc_settings(o, &s);
+    if (!s.chains)
+        s.chains = NMDL_LLC_CHAINS;
+    return cli_configure(c, o, bar) || nmdl_cctx_set_early_stop(c, 0) ||
+           nmdl_cctx_set_llc(c, &s);
+}
+
 /* Writes a document built by `write` atomically; prints its own errors. */
 static int save(const char *path, void (*write)(FILE *, const sweep_row *, int),
                 const sweep_row *rows, int k)
@@ -318,7 +330,7 @@ int cli_sweep(const cli_opts *o)
     nmdl_cctx *c = nmdl_cctx_create();
     cli_bar bar;
     sweep_row *rows = calloc((size_t)k, sizeof *rows);
-    if (!c || !rows || cli_configure(c, o, &bar)) {
+    if (!c || !rows || sweep_configure(c, o, &bar)) {
         cli_error("sweep", "invalid compression settings");
         status = 1;
     }

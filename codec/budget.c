@@ -69,7 +69,8 @@ void nmdl_budget_plan(const nmdl_budget_params *p, const nmdl_model_config *cfg,
         return;
     nmdl_llc_settings s = p->llc;
     s.threads = threads;
-    work[NMDL_PHASE_LLC] = nmdl_llctf_plan(cfg, &s, &steps[NMDL_PHASE_LLC]);
+    if (!p->llc_skip)
+        work[NMDL_PHASE_LLC] = nmdl_llctf_plan(cfg, &s, &steps[NMDL_PHASE_LLC]);
     if (p->mode == NMDL_BUDGET_SEARCH)
         work[NMDL_PHASE_SEARCH] = search_work(p, cfg, n, threads, PLAN_START,
                                               &steps[NMDL_PHASE_SEARCH]);
@@ -268,9 +269,12 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
         r->bits = p->bits;
         return NMDL_OK;
     }
-    int rc = estimate(m, data, n, p, threads, spread, prog, r);
+    int rc = p->llc_skip ? NMDL_OK : estimate(m, data, n, p, threads, spread, prog, r);
     if (rc)
         return rc; /* nmdl_llctf_run hands out no spread on error */
+    if (p->llc_skip)
+        snprintf(r->note, sizeof r->note, "no LLC at this size and effort (nmdl llc "
+                 "estimates it): budget from %.0f bit per weight", FALLBACK_START);
     double start = isfinite(r->b_star) ? fmax(r->b_star, SEARCH_FLOOR_BITS) : FALLBACK_START;
     if (p->mode == NMDL_BUDGET_BSTAR || p->mode == NMDL_BUDGET_LEARNED) {
         r->bits = p->mode == NMDL_BUDGET_BSTAR ? start : NAN; /* learned: the caller's */

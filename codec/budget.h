@@ -20,8 +20,8 @@
  * (measured on 256 KB: 2.4 bits/weight gave a 3% smaller file than the
  * 3.4 the plain search chose): with `tune` the best plain budget b and
  * b/sqrt(2), b/2 are each fine-tuned briefly from the float weights and
- * compared again. When the sampler is not healthy the search starts at 1
- * bit instead and the report says so.
+ * compared again. When the sampler is not healthy, or the LLC is skipped
+ * (llc_skip), the search starts at 1 bit instead and the report says so.
  */
 #ifndef NMDL_BUDGET_H
 #define NMDL_BUDGET_H
@@ -43,6 +43,8 @@ typedef struct nmdl_budget_params {
     int per_row;       /* steps per row */
     int posterior;     /* rows shaped by the posterior spread, not RMS */
     nmdl_llc_settings llc;
+    int llc_skip;      /* 1: no LLC (search and learned modes; the search
+                          starts at 1 bit) */
     const nmdl_train_params *tune; /* brief fine-tuning of the finalists;
                                       NULL: plain rounding only */
 } nmdl_budget_params;

@@ -341,5 +341,5 @@ void nmdl_cluster_hook(nmdl_cluster *c, long total, long steps, nmdl_train_hook 
     if (c->p.refresh < 0) /* 256 KB, 500 steps: every 200 wrote 99,232 bytes,
                              every 50 106,305, never 102,153 (BENCHMARKS) */
         c->p.refresh = steps * 2 / 5 > 0 ? (int)(steps * 2 / 5) : 1;
-    *h = (nmdl_train_hook){total - steps, begin, project, penalize, c};
+    *h = (nmdl_train_hook){total - steps, begin, project, penalize, c, NULL, NULL};
 }

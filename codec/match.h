@@ -84,7 +84,9 @@ void nmdl_mm_index_free(nmdl_mm_index *x);
 void nmdl_mm_table_init(nmdl_mm_table *t);
 
 /* A segment of seg_len bytes at text + start; index->upto <= start. Uses
- * (and updates) *table, which must outlive it. */
+ * (and updates) *table, which must outlive it; NULL where the model only
+ * predicts (nmdl_mm_p_hit is never called, nmdl_mm_update's `predicted`
+ * always 0). */
 int nmdl_mm_init(nmdl_mm *m, const nmdl_mm_index *index, const uint8_t *text,
                  size_t start, size_t seg_len, nmdl_mm_table *table);
 void nmdl_mm_free(nmdl_mm *m);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../model/infer.h"
+#include "../model/llctf.h"
 #include "quant.h"
 #include "../model/train.h"
 #include "error.h"
@@ -20,6 +21,7 @@
 #include "rate.h"
 #include "rc.h"
 #include "segcode.h"
+#include "stop.h"
 
 #define SEGMENT_BYTES 32768 /* target segment length */
 #define MAX_KV_BYTES (4ull << 30) /* decoders refuse caches beyond 4 GiB */
@@ -229,17 +231,42 @@ static long clamp_steps(double s)
     return s < 1 ? 1 : s > 1e6 ? 1000000 : (long)s;
 }
 
-/* The budget's settings for p, and the brief fine-tuning of the search's
- * finalists (a quarter of qsteps) in *tune. */
-static void budget_params(const nmdl_neural_params *p, long qsteps,
-                          nmdl_budget_params *bp, nmdl_train_params *tune)
+/* The LLC in a compression whose chains are left automatic (0):
+ * LLC_CHAINS chains (one round on 2 threads; each chain as long as
+ * nmdl_model_llc's, so the estimate keeps its expectation and its error
+ * grows by sqrt 2), and none where they would cost more than LLC_SHARE of
+ * the training's work: there the search starts at 1 bit, as after an
+ * unhealthy sampler. bstar and the posterior's rows need the estimate and
+ * always make it. */
+#define LLC_CHAINS 2
+#define LLC_SHARE 0.1
+
+static void plan_llc(const nmdl_neural_params *p, nmdl_neural_plan *plan)
+{
+    nmdl_llc_settings s = p->budget.llc;
+    long steps;
+    plan->llc_chains = s.chains > 0 ? s.chains : LLC_CHAINS;
+    if (s.chains > 0 || p->budget.mode == NMDL_BUDGET_BSTAR || p->budget.posterior)
+        return;
+    s.chains = plan->llc_chains;
+    s.threads = p->threads;
+    plan->llc_skip = nmdl_llctf_plan(&plan->cfg, &s, &steps) >
+                     LLC_SHARE * plan->work[NMDL_PHASE_TRAIN];
+}
+
+/* The budget's settings for p under its plan, and (tune not NULL) the
+ * brief fine-tuning of the search's finalists (a quarter of qsteps). */
+static void budget_params(const nmdl_neural_params *p, const nmdl_neural_plan *plan,
+                          long qsteps, nmdl_budget_params *bp, nmdl_train_params *tune)
 {
     *bp = p->budget;
     if (bp->mode == NMDL_BUDGET_FIXED && !(bp->bits > 0))
         bp->bits = efforts[p->effort].bits;
     bp->llc.seed = p->seed;
+    bp->llc.chains = plan->llc_chains;
+    bp->llc_skip = plan->llc_skip;
     bp->tune = NULL;
-    if (qsteps >= 8) {
+    if (tune && qsteps >= 8) {
         train_params(p, qsteps / 4, 1, tune);
         bp->tune = tune;
     }
@@ -275,19 +302,21 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     long steps = p->train_steps >= 0 ? p->train_steps
                                      : clamp_steps(e->flops_per_byte * (double)n / step);
     long qsteps = p->qat_steps >= 0 ? p->qat_steps : clamp_steps(e->qat * (double)steps);
-    nmdl_budget_params bp;
-    nmdl_train_params tune;
-    budget_params(p, qsteps, &bp, &tune);
     if (p->weights != NMDL_WEIGHTS_ROUND) { /* one run; the steps are learned */
         steps += qsteps;
         plan->rate_steps = (long)(RATE_SHARE * (double)steps);
         qsteps = 0;
-        bp.mode = NMDL_BUDGET_LEARNED;
     }
     plan->train_steps = steps;
     plan->qat_steps = qsteps;
     plan->work[NMDL_PHASE_TRAIN] = (double)steps * step;
     plan->steps[NMDL_PHASE_TRAIN] = steps;
+    plan_llc(p, plan);
+    nmdl_budget_params bp;
+    nmdl_train_params tune;
+    budget_params(p, plan, qsteps, &bp, &tune);
+    if (p->weights != NMDL_WEIGHTS_ROUND)
+        bp.mode = NMDL_BUDGET_LEARNED;
     nmdl_budget_plan(&bp, cfg, n, p->threads, plan->work, plan->steps);
     plan->work[NMDL_PHASE_TUNE] = nmdl_budget_delta_work(cfg, p->threads) + (double)qsteps * step;
     plan->steps[NMDL_PHASE_TUNE] = qsteps;
@@ -313,6 +342,16 @@ static void rate_params(const nmdl_neural_params *p, nmdl_model *m, const uint8_
     rp->data = src;
 }
 
+/* The early stop's probes into r; frees what they held. */
+static void stop_report(nmdl_stop *s, nmdl_neural_report *r)
+{
+    r->stop_step = s->stop_step;
+    r->probe_step = s->probe_step;
+    r->probe_bound_bytes = s->bound_bytes;
+    r->probe_loss_bpb = s->loss_bpb;
+    nmdl_stop_free(s);
+}
+
 /* One training run whose last steps run the weight code's hook, then the
  * LLC for the report. */
 static int train_for_code(const nmdl_neural_params *p, const nmdl_neural_plan *plan,
@@ -321,21 +360,24 @@ static int train_for_code(const nmdl_neural_params *p, const nmdl_neural_plan *p
 {
     nmdl_train_params tp;
     nmdl_train_report tr = {0};
+    nmdl_train_hook h = *hook;
+    nmdl_stop sp;
     train_params(p, plan->train_steps, 0, &tp);
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, p->match, plan->train_steps, &h);
     double t0 = nmdl_prog_now();
     int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
                              plan->train_steps);
     if (!rc)
-        rc = nmdl_train_run(m, src, n, &tp, hook, p->prog, &tr);
+        rc = nmdl_train_run(m, src, n, &tp, &h, p->prog, &tr);
+    stop_report(&sp, r);
     r->train_s = nmdl_prog_now() - t0;
     r->train_steps = tr.steps;
     r->loss_train_bpb = tr.loss_bpb;
-    nmdl_budget_params bp = p->budget;
+    nmdl_budget_params bp;
     float *spread = NULL;
+    budget_params(p, plan, 0, &bp, NULL);
     bp.mode = NMDL_BUDGET_LEARNED; /* the LLC, for the report */
-    bp.llc.seed = p->seed;
-    bp.tune = NULL;
-    if (!rc)
+    if (!rc && !r->stop_step)
         rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
     free(spread);
     return rc;
@@ -371,12 +413,12 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
         return rc;
     nmdl_rate_hook(&rt, plan->train_steps, plan->rate_steps, &hook);
     rc = train_for_code(p, plan, src, n, m, qm, &hook, r);
-    if (!rc) {
+    if (!rc && !r->stop_step) {
         nmdl_rate_finish(&rt, m->params);
         r->model_estimate_bits = nmdl_rate_estimate(&rt, m->params); /* quantizes */
         rc = encode_levels(qm, rebuilt, model, model_len, r);
     }
-    if (!rc)
+    if (!rc && !r->stop_step)
         snprintf(r->budget.note, sizeof r->budget.note,
                  "steps learned from %.3f bits/weight (the plain search's best)", rt.start_bits);
     nmdl_rate_free(&rt);
@@ -414,14 +456,15 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
         return rc;
     nmdl_cluster_hook(&cl, plan->train_steps, plan->rate_steps, &hook);
     rc = train_for_code(p, plan, src, n, m, qm, &hook, r);
-    if (!rc && !cl.k) /* no step ran through the assignment */
+    const int go = !rc && !r->stop_step;
+    if (go && !cl.k) /* no step ran through the assignment */
         rc = nmdl_cluster_start(&cl, m->params);
     r->model_estimate_bits = NAN;
-    if (!rc) {
+    if (go && !rc) {
         nmdl_cluster_assign(&cl, m->params);
         rc = encode_levels(qm, rebuilt, model, model_len, r);
     }
-    if (!rc)
+    if (go && !rc)
         cluster_note(&cl, r->budget.note, sizeof r->budget.note);
     nmdl_cluster_free(&cl);
     return rc;
@@ -444,22 +487,26 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
         return encode_learned(p, plan, src, n, m, qm, rebuilt, model, model_len, r);
     int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
                              plan->train_steps);
+    nmdl_train_hook stop = {plan->train_steps, NULL, NULL, NULL, NULL, NULL, NULL};
+    nmdl_stop sp;
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, p->match, plan->train_steps, &stop);
     if (!rc && plan->train_steps > 0) {
         train_params(p, plan->train_steps, 0, &tp);
-        rc = nmdl_train_run(m, src, n, &tp, NULL, p->prog, &tr);
+        rc = nmdl_train_run(m, src, n, &tp, stop.stop ? &stop : NULL, p->prog, &tr);
     }
+    stop_report(&sp, r);
     r->train_s = nmdl_prog_now() - t0;
     r->train_steps = tr.steps;
     r->loss_train_bpb = tr.loss_bpb;
-    if (!rc)
+    if (!rc && !r->stop_step)
         rc = nmdl_q_alloc(&m->cfg, qm);
-    if (rc)
+    if (rc || r->stop_step)
         return rc;
     qm->match = p->match && n <= NMDL_MM_MAX_INPUT;
     nmdl_budget_params bp;
     nmdl_train_params tune;
     float *spread = NULL;
-    budget_params(p, plan->qat_steps, &bp, &tune);
+    budget_params(p, plan, plan->qat_steps, &bp, &tune);
     rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
     t0 = nmdl_prog_now();
     if (!rc)
@@ -506,12 +553,12 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
                  : NMDL_ERR_NOMEM;
     double t0 = nmdl_prog_now();
     r.segments = nmdl_neural_segments(n);
-    if (!rc)
+    if (!rc && !r.stop_step)
         rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, qm.match,
                                      p->threads, p->prog, data, data_len, &r.pure_data_bytes);
     r.code_s = nmdl_prog_now() - t0;
     r.n_params = m->lay.n_params;
-    if (!rc) {
+    if (!rc && !r.stop_step) {
         r.bits_per_weight = 8.0 * (double)*model_len / (double)r.n_params;
         r.data_bpb = 8.0 * (double)*data_len / (double)n;
     } else {

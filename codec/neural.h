@@ -35,6 +35,9 @@ typedef struct nmdl_neural_params {
     int weights;          /* NMDL_WEIGHTS_*: how the weights are trained */
     int match;            /* 1: the data part mixes the match model
                              (codec/match.h); 0: the transformer alone */
+    double beat_bytes;    /* > 0: stop training early, making no parts, where
+                             a bound shows both parts would take at least
+                             this many bytes (neural.c, stop_check) */
     nmdl_prog *prog;      /* the job the phases count in; may be NULL */
 } nmdl_neural_params;
 
@@ -45,6 +48,7 @@ typedef struct nmdl_neural_plan {
     nmdl_model_config cfg;    /* the model, its window fitted to the input */
     long train_steps, qat_steps;
     long rate_steps;          /* the last of the training steps: rate-aware */
+    int llc_chains, llc_skip; /* the LLC's chains; 1: no LLC (neural.c) */
     double work[NMDL_PHASES]; /* by nmdl_phase */
     long steps[NMDL_PHASES];
 } nmdl_neural_plan;
@@ -62,6 +66,11 @@ typedef struct nmdl_neural_report {
     double pure_data_bytes;   /* the data part under the transformer alone
                                  (ideal code length; = its size when pure) */
     double train_s, qat_s, code_s;
+    long stop_step;           /* > 0: training stopped after this step, and
+                                 no parts were made */
+    long probe_step;          /* the last probe of the early stop (0: none): */
+    double probe_bound_bytes; /* its bound on both parts, */
+    double probe_loss_bpb;    /* from this sample loss, bits per byte */
 } nmdl_neural_report;
 
 void nmdl_neural_params_default(nmdl_neural_params *p);
@@ -76,7 +85,9 @@ void nmdl_neural_segment(size_t n, int S, int s, size_t *start, size_t *len);
 int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
                           nmdl_neural_plan *plan);
 /* Both parts for src[0..n), n >= 2; malloc'd buffers. The report is
- * filled also on an error (what was done until then: steps, seconds). */
+ * filled also on an error (what was done until then: steps, seconds).
+ * After an early stop (p->beat_bytes) it returns NMDL_OK with *model and
+ * *data NULL and report->stop_step set. */
 int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
                        size_t n, uint8_t **model, size_t *model_len,
                        uint8_t **data, size_t *data_len,

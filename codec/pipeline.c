@@ -35,6 +35,7 @@ struct nmdl_cctx {
     nmdl_model_config cfg;      /* when has_cfg */
     int has_cfg;
     int fallback;               /* write the smallest candidate */
+    int early_stop;             /* with it, the neural attempt may stop early */
     nmdl_progress_fn progress;  /* may be NULL */
     void *progress_user;
     nmdl_model_config probe_cfg; /* the last probe's model, threads and */
@@ -54,6 +55,7 @@ nmdl_cctx *nmdl_cctx_create(void)
     c->method = NMDL_METHOD_NEURAL;
     c->threads = 1;
     c->fallback = 1;
+    c->early_stop = 1;
     nmdl_neural_params_default(&c->neural);
     c->zc = ZSTD_createCCtx();
     if (!c->zc) {
@@ -165,7 +167,7 @@ int nmdl_cctx_set_pure(nmdl_cctx *c, int pure)
 
 int nmdl_cctx_set_llc(nmdl_cctx *c, const nmdl_llc_settings *s)
 {
-    if (!c || !s || s->chains < 1 || s->draws < 1 || s->burnin < 0 ||
+    if (!c || !s || s->chains < 0 || s->draws < 1 || s->burnin < 0 ||
         s->batch < 1 || s->step < 0 || s->nbeta < 0 || !(s->gamma >= 0) ||
         (s->sampler != NMDL_SAMPLER_SGLD && s->sampler != NMDL_SAMPLER_PSGLD))
         return NMDL_ERR_ARG;
@@ -213,6 +215,14 @@ int nmdl_cctx_set_fallback(nmdl_cctx *c, int allow)
     if (!c || (allow != 0 && allow != 1))
         return NMDL_ERR_ARG;
     c->fallback = allow;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_early_stop(nmdl_cctx *c, int allow)
+{
+    if (!c || (allow != 0 && allow != 1))
+        return NMDL_ERR_ARG;
+    c->early_stop = allow;
     return NMDL_OK;
 }
 
@@ -333,6 +343,10 @@ static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params 
     o->data_bpb = r->data_bpb;
     o->pure_data_bytes = r->pure_data_bytes;
     o->train_steps = r->train_steps;
+    o->early_stop_step = r->stop_step;
+    o->probe_step = r->probe_step;
+    o->probe_bound_bytes = r->probe_bound_bytes;
+    o->probe_loss_bpb = r->probe_loss_bpb;
     o->tune_steps = r->qat_steps;
     o->segments = r->segments;
     o->train_s = r->train_s;
@@ -349,7 +363,7 @@ static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p,
     memset(&r, 0, sizeof r);
     int rc = nmdl_neural_encode(p, src, n, &k->model, &ml, &k->data, &dl, &r);
     neural_report(&r, p, &c->report);
-    if (rc)
+    if (rc || r.stop_step)
         return rc;
     frame_of(k, NMDL_METHOD_NEURAL, n, sum, k->model, ml, k->data, dl);
     nmdl_report_encode(&r.budget, p->effort, p->weights, k->report);
@@ -451,6 +465,8 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
         !(rc = zstd_part(c, src, src_len, &job, o->p + at, zcap, &zlen)) && zlen)
         frame_of(&k[ZSTD], NMDL_METHOD_ZSTD, src_len, sum, NULL, 0, o->p + at, zlen);
     c->report.zstd_s = nmdl_prog_now() - t0;
+    if (c->fallback && c->early_stop) /* the frame the neural one must beat */
+        np.beat_bytes = (double)k[smallest(k, 2)].size;
     if (!rc && neural)
         rc = neural_candidate(c, &np, src, src_len, sum, &k[NEURAL]);
     if (rc == NMDL_ERR_CANCELED)

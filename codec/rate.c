@@ -332,7 +332,7 @@ void nmdl_rate_hook(nmdl_rate *r, long total, long steps, nmdl_train_hook *h)
     steps = steps < total ? steps : total;
     r->from = total - steps;
     r->to = r->from + (long)((1.0 - r->p.round_share) * (double)steps);
-    *h = (nmdl_train_hook){r->from, begin, project, penalize, r};
+    *h = (nmdl_train_hook){r->from, begin, project, penalize, r, NULL, NULL};
 }
 
 static void round_project(void *user, const float *w, float *out)
@@ -344,5 +344,5 @@ static void round_project(void *user, const float *w, float *out)
 
 void nmdl_rate_round_hook(nmdl_qmodel *qm, nmdl_train_hook *h)
 {
-    *h = (nmdl_train_hook){0, NULL, round_project, NULL, qm};
+    *h = (nmdl_train_hook){0, NULL, round_project, NULL, qm, NULL, NULL};
 }

@@ -203,6 +203,11 @@ NMDL_NODISCARD int nmdl_cctx_set_steps(nmdl_cctx *c, long train, long tune);
 /* 1 (default): write the smallest of the candidates; 0: write the
  * requested method's frame even when larger (for measuring it). */
 NMDL_NODISCARD int nmdl_cctx_set_fallback(nmdl_cctx *c, int allow);
+/* 1 (default): with the fallback, the neural attempt stops at a quarter or
+ * half of its training where a bound from below on its parts already
+ * reaches the classic frame (the report's early_stop_step); 0: it always
+ * runs to the end (for measuring it). */
+NMDL_NODISCARD int nmdl_cctx_set_early_stop(nmdl_cctx *c, int allow);
 /* Neural method: how the bits per weight are chosen. SEARCH (default)
  * walks up from the learning coefficient's budget b*(ε) = (λ̂/d) log2(1/ε)
  * and keeps the shortest description; BSTAR stops at b*; FIXED takes
@@ -323,6 +328,12 @@ typedef struct nmdl_compress_report {
     double model_estimate_bits; /* neural, trained for the DL: the model part
                                    its cost table expected (beside model_bytes) */
     long train_steps, tune_steps; /* neural: steps run */
+    long early_stop_step;      /* neural: > 0: training stopped after this
+                                  step and no neural frame was made */
+    long probe_step;           /* neural: the early stop's last probe (0:
+                                  none), after this training step: */
+    double probe_bound_bytes;  /* both parts take at least this, */
+    double probe_loss_bpb;     /* by the sample loss then, bits/byte */
     int segments;
     double zstd_s;             /* seconds of the zstd candidate */
     double train_s, tune_s, code_s; /* neural: seconds of each phase */
@@ -556,13 +567,16 @@ NMDL_NODISCARD int nmdl_model_eval(nmdl_model *m, const void *data, size_t n,
 
 enum { NMDL_SAMPLER_SGLD = 0, NMDL_SAMPLER_PSGLD = 1 };
 #define NMDL_LLC_SWEEP_MAX 10
+#define NMDL_LLC_CHAINS 4 /* chains of nmdl_model_llc by default */
 
 struct nmdl_llc_settings {
     int sampler;      /* NMDL_SAMPLER_SGLD (default) or _PSGLD */
     double step;      /* ε; 0 (default): the largest healthy of a sweep */
     double nbeta;     /* nβ; 0 (default): n / ln n, n the predicted bytes (input bytes - 1) */
     double gamma;     /* localization (default 1000) */
-    int chains;       /* default 4 */
+    int chains;       /* 0 (default): NMDL_LLC_CHAINS; a compression runs
+                         fewer, or none where they would cost more than a
+                         tenth of training (docs/ARCHITECTURE.md) */
     int burnin;       /* default 100 */
     int draws;        /* default 100 */
     int batch;        /* windows of ctx bytes per minibatch (default 4) */

@@ -16,7 +16,7 @@ void nmdl_llc_params_default(nmdl_llc_params *p)
     p->sampler = NMDL_LLC_SGLD;
     p->step = 1e-6;
     p->gamma = 1000.0;
-    p->chains = 4;
+    p->chains = NMDL_LLC_CHAINS;
     p->burnin = 100;
     p->draws = 100;
     p->rms_alpha = 0.99;

@@ -97,7 +97,7 @@ void nmdl_llc_settings_default(nmdl_llc_settings *s)
     memset(s, 0, sizeof *s);
     s->sampler = NMDL_SAMPLER_SGLD;
     s->gamma = p.gamma;
-    s->chains = p.chains;
+    s->chains = 0; /* NMDL_LLC_CHAINS here, fewer in a compression */
     s->burnin = p.burnin;
     s->draws = p.draws;
     s->batch = 4;
@@ -112,7 +112,7 @@ static void to_params(const nmdl_llc_settings *s, nmdl_llc_params *p)
     p->step = s->step > 0 ? s->step : p->step;
     p->nbeta = s->nbeta;
     p->gamma = s->gamma;
-    p->chains = s->chains;
+    p->chains = s->chains > 0 ? s->chains : NMDL_LLC_CHAINS;
     p->burnin = s->burnin;
     p->draws = s->draws;
     p->seed = s->seed;
@@ -165,7 +165,7 @@ static void run_params(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
     to_params(s, p);
     p->step_work = LLC_COST * nmdl_train_step_work(cfg, s->batch);
     if (sweep) {
-        p->chains = SWEEP_CHAINS < s->chains ? SWEEP_CHAINS : s->chains;
+        p->chains = SWEEP_CHAINS < p->chains ? SWEEP_CHAINS : p->chains;
         p->burnin = SWEEP_BURNIN;
         p->draws = SWEEP_DRAWS;
         p->mala_every = nmdl_llc_sweep_mala_every(p);
@@ -198,11 +198,11 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     nmdl_llc_result e;
     run_params(&m->cfg, s, 0, &p);
     p.prog = prog;
-    int rc = llctf_create(m, data, n, s->chains, s->batch, &x, &t);
+    int rc = llctf_create(m, data, n, p.chains, s->batch, &x, &t);
     if (rc)
         return rc;
     if (s->step <= 0) {
-        rc = nmdl_llc_calibrate(&t, &p, SWEEP_TOP, SWEEP_CHAINS < s->chains ? SWEEP_CHAINS : s->chains,
+        rc = nmdl_llc_calibrate(&t, &p, SWEEP_TOP, SWEEP_CHAINS < p.chains ? SWEEP_CHAINS : p.chains,
                                 SWEEP_BURNIN, SWEEP_DRAWS, &sweep, &p.step);
         if (!rc && sweep.chosen < 0)
             p.step = sweep.step[sweep.n - 1];

@@ -306,6 +306,10 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
             (s + 1) % p->checkpoint_every == 0 &&
             p->checkpoint(p->checkpoint_user, m, s + 1))
             rc = NMDL_ERR_CANCELED;
+        if (!rc && hook && hook->stop && hook->stop(hook->stop_user, m, s + 1)) {
+            s++; /* this step happened */
+            break;
+        }
     }
     m->prog = outer;
     if (job == &own) {

@@ -25,8 +25,11 @@ void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
  *             pass straight through to w, which AdamW updates;
  *   penalize  after the loss gradient (nats per token, at the projected
  *             weights) is clipped: adds the gradient of a penalty on w in
- *             the same unit to grads, and may learn from grads.
- * Any of the three may be NULL. */
+ *             the same unit to grads, and may learn from grads;
+ *   stop      after every step of the run (from step 0, whatever `from`),
+ *             with the model at its new weights and the steps done: a
+ *             non-zero return ends the run there with NMDL_OK.
+ * Any of the four may be NULL. */
 typedef struct nmdl_train_hook {
     long from;
     int (*begin)(void *user, const float *w);
@@ -34,6 +37,8 @@ typedef struct nmdl_train_hook {
     void (*penalize)(void *user, const float *w, float *grads, long step,
                      long total);
     void *user;
+    int (*stop)(void *stop_user, nmdl_model *m, long done);
+    void *stop_user;
 } nmdl_train_hook;
 
 /* nmdl_model_train, with a hook (may be NULL) that changes the objective

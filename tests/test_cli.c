@@ -319,8 +319,9 @@ static void info_accounts_for_every_byte(void **state)
 }
 
 /* The default method through the command line, at effort 1 on a small
- * input: a neural frame with --no-fallback, the fallback otherwise, and
- * info reporting both. */
+ * input: a neural frame with --no-fallback, the fallback otherwise (after
+ * the whole attempt with --no-early-stop, after a quarter of its training
+ * by default), and info reporting both. */
 static void neural_from_the_command_line(void **state)
 {
     (void)state;
@@ -338,12 +339,23 @@ static void neural_from_the_command_line(void **state)
     assert_true(jc_string_is(j, 0, "alternative_method", "zstd"));
     free(j);
     assert_int_equal(sh(NMDL " decompress -q -T1 n1.nmdl -o n1.out && cmp n n1.out"), 0);
-    assert_int_equal(sh(NMDL " compress --effort 1 --bits 3 -q n -o n2.nmdl && "
-                        NMDL " info --json n2.nmdl > n2.json"), 0);
+    assert_int_equal(sh(NMDL " compress --effort 1 --bits 3 -q --no-early-stop n -o n2.nmdl"
+                        " && " NMDL " info --json n2.nmdl > n2.json"), 0);
     j = (char *)get("n2.json", &len);
     jc_check_lines(j, "info", 1);
     assert_true(jc_string_is(j, 0, "alternative_method", "neural"));
     free(j);
+    /* the early stop (default): a quarter of the training shows zstd wins */
+    assert_int_equal(sh(NMDL " compress --effort 1 --bits 3 -v n -o n3.nmdl 2> n3.txt && "
+                        "grep -q 'zstd (neural stopped early: at least' n3.txt && "
+                        "grep -q 'neural: stopped after' n3.txt && "
+                        NMDL " info --json n3.nmdl > n3.json"), 0);
+    j = (char *)get("n3.json", &len);
+    assert_true(jc_string_is(j, 0, "method", "zstd") && jc_null(j, 0, "alternative_method"));
+    free(j);
+    /* the search without an LLC, which would outweigh effort 1's training */
+    assert_int_equal(sh(NMDL " compress -1 -q --no-fallback n -o n4.nmdl && " NMDL
+                        " info n4.nmdl | grep -q 'no b\\*: no LLC was estimated'"), 0);
     assert_int_equal(sh(NMDL " compress --effort 0 n"), 1);
     assert_int_equal(sh(NMDL " compress --bits -1 n"), 1);
     assert_int_equal(sh(NMDL " compress --preset huge n"), 1);

@@ -1,8 +1,9 @@
 /*
  * test_neural.c: the neural method end to end, with small models so that
  * it runs in seconds: roundtrips on synthetic text and on 64 KB of enwik8,
- * several segments, output independent of the thread count, the fallback,
- * and damaged model or data parts rejected.
+ * several segments, output independent of the thread count, the fallback
+ * and the early stop, the LLC fitted to the training, and damaged model or
+ * data parts rejected.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -184,6 +185,7 @@ static void fallback_records_the_loser(void **state)
     size_t n = 4000;
     uint8_t *text = tu_text(&r, n), *out = malloc(n);
     nmdl_cctx *c = small_cctx(1, 1, 10);
+    assert_nmdl_ok(nmdl_cctx_set_early_stop(c, 0));
     blob b = compress(c, text, n);
     nmdl_info info;
     assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
@@ -194,6 +196,49 @@ static void fallback_records_the_loser(void **state)
     assert_nmdl_ok(decompress(&b, 1, out, n));
     assert_memory_equal(out, text, n);
     free(b.p), free(out), free(text);
+    nmdl_cctx_free(c);
+}
+
+/* With the fallback, a neural attempt whose bound at a quarter of its
+ * training already reaches zstd's frame stops there: no neural frame, no
+ * alternative recorded, the zstd frame written; without the fallback, or
+ * with the early stop off, it runs to the end. */
+static void early_stop_writes_classic(void **state)
+{
+    (void)state;
+    tu_rng r = {52};
+    size_t n = 6000;
+    uint8_t *text = tu_text(&r, n), *out = malloc(n);
+    nmdl_compress_report rep;
+    nmdl_info info;
+    nmdl_cctx *c = small_cctx(2, 1, 40);
+    blob b = compress(c, text, n);
+    nmdl_cctx_report(c, &rep);
+    assert_int_equal(rep.early_stop_step, 10); /* the first probe: 40 / 4 */
+    assert_int_equal(rep.train_steps, 10);
+    assert_int_equal(rep.probe_step, 10);
+    assert_true(rep.probe_bound_bytes >= (double)rep.zstd_bytes);
+    assert_true(rep.probe_loss_bpb > 0 && rep.probe_loss_bpb < 9);
+    assert_int_equal(rep.neural_bytes, 0);
+    assert_int_equal(rep.method, NMDL_METHOD_ZSTD);
+    assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
+    assert_false(info.has_alternative);
+    assert_nmdl_ok(decompress(&b, 1, out, n));
+    assert_memory_equal(out, text, n);
+    free(b.p);
+    for (int k = 0; k < 2; k++) { /* no fallback; the early stop off */
+        assert_nmdl_ok(k ? nmdl_cctx_set_early_stop(c, 0) : nmdl_cctx_set_fallback(c, 0));
+        b = compress(c, text, n);
+        nmdl_cctx_report(c, &rep);
+        assert_int_equal(rep.early_stop_step, 0);
+        assert_int_equal(rep.probe_step, 0);
+        assert_int_equal(rep.train_steps, 40);
+        assert_true(rep.neural_bytes > 0);
+        free(b.p);
+        assert_nmdl_ok(nmdl_cctx_set_fallback(c, 1));
+    }
+    assert_int_equal(nmdl_cctx_set_early_stop(c, 2), NMDL_ERR_ARG);
+    free(out), free(text);
     nmdl_cctx_free(c);
 }
 
@@ -387,6 +432,48 @@ static void unhealthy_sampler_falls_back(void **state)
     assert_true(isnan(info.b_star));
 }
 
+/* The LLC left automatic: 2 chains where they cost at most a tenth of the
+ * training (1 MB at the default effort), none where more (64 KB; there the
+ * search starts at 1 bit and says why); chains given: always estimated. */
+static void llc_fits_the_training(void **state)
+{
+    (void)state;
+    nmdl_neural_params p;
+    nmdl_neural_plan big, small;
+    nmdl_neural_params_default(&p);
+    p.threads = 2;
+    assert_nmdl_ok(nmdl_neural_plan_make(&p, 1000000, &big));
+    assert_nmdl_ok(nmdl_neural_plan_make(&p, 65536, &small));
+    assert_int_equal(big.llc_chains, 2);
+    assert_false(big.llc_skip);
+    assert_true(big.work[NMDL_PHASE_LLC] > 0 &&
+                big.work[NMDL_PHASE_LLC] <= 0.1 * big.work[NMDL_PHASE_TRAIN]);
+    assert_true(small.llc_skip);
+    assert_true(small.work[NMDL_PHASE_LLC] == 0);
+    p.budget.llc.chains = 4;
+    assert_nmdl_ok(nmdl_neural_plan_make(&p, 65536, &small));
+    assert_false(small.llc_skip);
+    assert_int_equal(small.llc_chains, 4);
+
+    tu_rng r = {54};
+    size_t n = 8000;
+    uint8_t *text = tu_text(&r, n), *out = malloc(n);
+    nmdl_cctx *c = small_cctx(2, 0, 100);
+    assert_nmdl_ok(nmdl_cctx_set_bits(c, 0)); /* the search */
+    blob b = compress(c, text, n);
+    nmdl_compress_report rep;
+    nmdl_cctx_report(c, &rep);
+    assert_int_equal(rep.llc_healthy, -1);
+    assert_true(isnan(rep.llc) && isnan(rep.b_star));
+    assert_non_null(strstr(rep.budget_note, "no LLC"));
+    assert_float_equal(rep.cand_bits[0], 1.0, 1e-9);
+    assert_true(rep.n_candidates >= 4);
+    assert_nmdl_ok(decompress(&b, 2, out, n));
+    assert_memory_equal(out, text, n);
+    free(b.p), free(out), free(text);
+    nmdl_cctx_free(c);
+}
+
 /* n bytes of text compressed by a small model with weight code w: a
  * neural frame that records w and a learned budget. */
 static blob learned(int w, const uint8_t *text, size_t n, nmdl_compress_report *rep,
@@ -499,9 +586,11 @@ int main(void)
         cmocka_unit_test(roundtrip_enwik8_64k),
         cmocka_unit_test(match_model),
         cmocka_unit_test(fallback_records_the_loser),
+        cmocka_unit_test(early_stop_writes_classic),
         cmocka_unit_test(damaged_parts_rejected),
         cmocka_unit_test(budget_search_is_recorded),
         cmocka_unit_test(unhealthy_sampler_falls_back),
+        cmocka_unit_test(llc_fits_the_training),
         cmocka_unit_test(trained_for_the_description_length),
         cmocka_unit_test(clustered_weights),
     };

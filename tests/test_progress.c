@@ -39,8 +39,9 @@ static double now(void)
 }
 
 /* What the callback saw. cancel_in >= 0: return 1 on the first call in
- * that phase past its start (step > 0), or at its start for zstd, whose
- * small inputs take less than one report interval. */
+ * that phase past its start (step > 0), or at its start for zstd and
+ * code, which on these inputs take less than one report interval (coding
+ * 64 KB with this model: about 0.15 s on 2 threads). */
 typedef struct watch {
     int cancel_in;
     double canceled_at;      /* when the non-zero return was made; 0: not */
@@ -84,7 +85,7 @@ static int on_progress(void *user, const nmdl_progress *p)
     w->final_fraction = p->fraction;
     w->saw_eta |= isfinite(p->eta_s) && p->eta_s > 0;
     if (p->phase_id == w->cancel_in &&
-        (p->step > 0 || p->phase_id == NMDL_PHASE_ZSTD)) {
+        (p->step > 0 || p->phase_id == NMDL_PHASE_ZSTD || p->phase_id == NMDL_PHASE_CODE)) {
         w->canceled_at = now();
         return 1;
     }

@@ -1,0 +1,93 @@
+/*
+ * stop.c: see stop.h.
+ */
+#include "stop.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "match.h"
+#include "neural.h"
+
+/* The factors sit below every ratio measured (2026-12-02, default effort
+ * and -1, enwik8 64 KB to 1 MB, gcide 1 and 8 MB; docs/ARCHITECTURE.md):
+ * the coded data part came to 0.65-0.82 x the loss at a quarter of
+ * training (0.74-0.95 x for the transformer alone), the model part to
+ * 1.42-3.5 bits per weight. */
+#define STOP_PROBES 2          /* at 1/4 and 2/4 of the steps */
+#define STOP_LOSS_SHARE 0.6    /* data bits per byte / L */
+#define STOP_MODEL_BITS 1.25   /* bits per weight */
+#define STOP_MATCH_LEN 16      /* a hit of a match this long counts as free */
+
+/* Bytes that the match model predicts right inside a match of at least
+ * STOP_MATCH_LEN bytes, over the coder's segments, each seeing all text
+ * before it (more than the coder's waves do, so at least as many as it
+ * finds). No probabilities: the table is not needed. */
+static int long_match_bytes(const uint8_t *src, size_t n, double *out)
+{
+    nmdl_mm_index x;
+    int rc = nmdl_mm_index_init(&x, n), S = nmdl_neural_segments(n);
+    double hits = 0;
+    for (int s = 0; !rc && s < S; s++) {
+        size_t start, len;
+        nmdl_mm m;
+        nmdl_neural_segment(n, S, s, &start, &len);
+        nmdl_mm_index_extend(&x, src, start);
+        if ((rc = nmdl_mm_init(&m, &x, src, start, len, NULL)))
+            break;
+        for (size_t i = 0; i < len; i++) {
+            int b = nmdl_mm_predict(&m), hit = b == src[start + i];
+            hits += hit && m.len >= STOP_MATCH_LEN;
+            nmdl_mm_update(&m, i, 0, hit);
+        }
+        nmdl_mm_free(&m);
+    }
+    nmdl_mm_index_free(&x);
+    *out = hits;
+    return rc;
+}
+
+/* The training hook's stop: the bound at each probe. A probe that cannot
+ * be made (no memory) lets training go on. */
+static int check(void *user, nmdl_model *m, long done)
+{
+    nmdl_stop *s = user;
+    double nats;
+    if (done % s->every || done / s->every > STOP_PROBES)
+        return 0;
+    if (s->free_bytes < 0 && (!s->match || long_match_bytes(s->src, s->n, &s->free_bytes)))
+        s->free_bytes = 0;
+    if (!s->sample.k && nmdl_train_sample_make(&s->sample, s->src, s->n, m->cfg.ctx))
+        return 0;
+    if (nmdl_train_sample_loss(m, &s->sample, NULL, &nats))
+        return 0;
+    s->probe_step = done;
+    s->loss_bpb = nats / log(2.0);
+    s->bound_bytes = (STOP_LOSS_SHARE * s->loss_bpb * ((double)s->n - s->free_bytes) +
+                      STOP_MODEL_BITS * (double)m->lay.n_params) / 8;
+    if (s->bound_bytes < s->beat_bytes)
+        return 0;
+    s->stop_step = done;
+    return 1;
+}
+
+void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_t n,
+                      int match, long steps, nmdl_train_hook *h)
+{
+    memset(s, 0, sizeof *s);
+    if (!(beat_bytes > 0) || steps < 4)
+        return;
+    s->beat_bytes = beat_bytes;
+    s->src = src;
+    s->n = n;
+    s->match = match;
+    s->every = steps / 4;
+    s->free_bytes = -1.0;
+    h->stop = check;
+    h->stop_user = s;
+}
+
+void nmdl_stop_free(nmdl_stop *s)
+{
+    nmdl_train_sample_free(&s->sample);
+}

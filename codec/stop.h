@@ -1,0 +1,43 @@
+/*
+ * stop.h: the neural attempt's early stop (docs/ARCHITECTURE.md, "Fixed
+ * phases that fit the input"). At a quarter and at half of the training
+ * steps, a bound from below on the two parts, from the model's loss on a
+ * fixed sample then; where it reaches the frame to beat, training stops
+ * (the caller then makes no parts and writes the classic frame).
+ *
+ *   bound = (STOP_LOSS_SHARE L (n - f) + STOP_MODEL_BITS d) / 8 bytes,
+ *
+ * L the sample loss in bits per byte, d the weights, f the bytes that the
+ * match model predicts right inside a match of STOP_MATCH_LEN bytes or more.
+ */
+#ifndef NMDL_STOP_H
+#define NMDL_STOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../model/train.h"
+
+typedef struct nmdl_stop {
+    double beat_bytes;         /* the frame to beat */
+    const uint8_t *src;
+    size_t n;
+    int match;                 /* the data part mixes the match model */
+    long every;                /* steps between probes */
+    double free_bytes;         /* f (< 0: not counted yet) */
+    nmdl_train_sample sample;
+    /* what the probes found */
+    long probe_step;           /* the last probe, after this step (0: none) */
+    double bound_bytes;        /* its bound on both parts */
+    double loss_bpb;           /* L then */
+    long stop_step;            /* > 0: training stopped after this step */
+} nmdl_stop;
+
+/* Makes *s the probe of a training run of `steps` steps on src[0..n) and
+ * attaches it to h (whose other members it keeps), when beat_bytes > 0
+ * and steps >= 4; else only clears *s. Free with nmdl_stop_free. */
+void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_t n,
+                      int match, long steps, nmdl_train_hook *h);
+void nmdl_stop_free(nmdl_stop *s);
+
+#endif /* NMDL_STOP_H */
