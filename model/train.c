@@ -262,8 +262,9 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
         return rc;
     m->threads = p->threads;
     openblas_set_num_threads(1); /* our threads split the products */
-    float *mom = calloc((hook ? 3 : 2) * m->lay.n_params, sizeof(float));
-    float *master = hook ? mom + 2 * m->lay.n_params : NULL;
+    const int proj = hook && hook->project; /* master: the unprojected weights */
+    float *mom = calloc((proj ? 3 : 2) * m->lay.n_params, sizeof(float));
+    float *master = proj ? mom + 2 * m->lay.n_params : NULL;
     uint8_t *x = malloc(2 * (size_t)B * T);
     if (!mom || !x) {
         free(mom);
