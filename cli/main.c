@@ -94,7 +94,9 @@ static const char usage[] =
     "      --steps N       optimizer steps (default 1000)\n"
     "      --minutes M     train for M minutes instead\n"
     "      --batch B       windows per step (default 16)\n"
-    "      --lr X          peak learning rate (default 0.002)\n"
+    "      --lr X          peak learning rate (default by model width: 0.005\n"
+    "                      for tiny and mini, decaying to 2% of it; 0.002\n"
+    "                      above, decaying to 10%)\n"
 
     "      --untied        separate output projection\n"
     "      --save-every N  also write MODEL.stepN every N steps\n"

@@ -211,6 +211,9 @@ static const char *effort_preset(int effort, size_t n)
     return nmdl_model_preset_name(i < 0 ? 0 : i > last ? last : i);
 }
 
+#define QAT_LR 5e-4 /* fine-tuning's peak learning rate, and the fraction */
+#define QAT_FINAL 0.1 /* of it it decays to (whatever the model's width) */
+
 static void train_params(const nmdl_neural_params *p, long steps, int qat,
                          nmdl_train_params *t)
 {
@@ -220,7 +223,8 @@ static void train_params(const nmdl_neural_params *p, long steps, int qat,
     t->seed = p->seed + (qat ? 1000 : 0);
     t->threads = p->threads;
     if (qat) { /* gentle: start from trained weights, keep them near the grid */
-        t->lr *= 0.25;
+        t->lr = QAT_LR;
+        t->lr_final = QAT_FINAL;
         t->warmup = 0.05;
         t->weight_decay = 0.0;
     }

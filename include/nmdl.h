@@ -516,9 +516,13 @@ typedef struct nmdl_train_params {
     long steps;          /* optimizer steps; 0: as many as `minutes` allow */
     double minutes;      /* wall-clock budget when steps == 0 */
     int batch;           /* windows of ctx bytes per step */
-    double lr;           /* peak learning rate */
+    double lr;           /* peak learning rate; 0 (the default): by the
+                            model's width, 0.005 up to d_model 64 (the tiny
+                            and mini presets), 0.002 above */
     double warmup;       /* fraction of the steps with linear warmup */
-    double lr_final;     /* final learning rate, as a fraction of lr */
+    double lr_final;     /* final learning rate, as a fraction of lr;
+                            negative (the default): by the model's width,
+                            0.02 up to d_model 64, 0.1 above */
     double weight_decay; /* AdamW decoupled decay, matrices only */
     double beta1, beta2, eps;
     double clip;         /* clip the global gradient norm to this; 0: off */

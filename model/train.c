@@ -16,9 +16,9 @@ void nmdl_train_params_default(nmdl_train_params *p)
     memset(p, 0, sizeof *p);
     p->steps = 1000;
     p->batch = 16;
-    p->lr = 2e-3;
+    p->lr = 0; /* by the model: schedule_defaults */
     p->warmup = 0.02;
-    p->lr_final = 0.1;
+    p->lr_final = -1; /* by the model: schedule_defaults */
     p->weight_decay = 0.1;
     p->beta1 = 0.9;
     p->beta2 = 0.99;
@@ -114,7 +114,7 @@ double nmdl_train_lr(const nmdl_train_params *p, long s, long total)
 
 static int check_params(const nmdl_model *m, size_t n, const nmdl_train_params *p)
 {
-    if (!p || p->batch < 1 || p->batch > 4096 || !(p->lr > 0) ||
+    if (!p || p->batch < 1 || p->batch > 4096 || !(p->lr >= 0) ||
         p->steps < 0 || (p->steps == 0 && !(p->minutes > 0)) ||
         p->checkpoint_every < 0 ||
         p->threads < 1 || p->warmup < 0 || p->warmup >= 1 ||
@@ -250,12 +250,29 @@ int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
     return nmdl_train_run(m, data, n, p, NULL, NULL, report);
 }
 
+/* The schedule's defaults by the model's width: the peak rate where
+ * nmdl_train_params.lr is 0, the final fraction where lr_final is negative.
+ * Measured at the default effort's compute on enwik8 (tiny on 256 KB, mini
+ * on 1 MB; docs/BENCHMARKS.md, "The training recipe"); wider models keep
+ * the schedule they were tuned with until measured. */
+static void schedule_defaults(const nmdl_model_config *c, nmdl_train_params *p)
+{
+    const int narrow = c->d_model <= 64;
+    if (p->lr == 0)
+        p->lr = narrow ? 5e-3 : 2e-3;
+    if (p->lr_final < 0)
+        p->lr_final = narrow ? 0.02 : 0.1;
+}
+
 int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
                    const nmdl_train_params *p, const nmdl_train_hook *hook, nmdl_prog *job,
                    nmdl_train_report *report)
 {
     if (!m || !data || check_params(m, n, p))
         return NMDL_ERR_ARG;
+    nmdl_train_params resolved = *p;
+    schedule_defaults(&m->cfg, &resolved);
+    p = &resolved;
     const int B = p->batch, T = m->cfg.ctx;
     int rc = nmdl_tf_reserve(m, B, T);
     if (rc)

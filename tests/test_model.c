@@ -296,6 +296,54 @@ static void training_is_reproducible(void **state)
     free(text);
 }
 
+/* 20 steps of a fresh model of width C at peak learning rate lr decaying
+ * to the fraction `final` of it (0 and -1: the defaults); the weights,
+ * malloc'd, or NULL where training refused. */
+static float *weights_after(int C, double lr, double final, const uint8_t *text, size_t n)
+{
+    nmdl_model_config c = {1, C, 2, 64, 32, 1};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&c, 5, &m));
+    nmdl_train_params p;
+    nmdl_train_params_default(&p);
+    p.steps = 20;
+    p.batch = 4;
+    p.lr = lr;
+    p.lr_final = final;
+    float *w = NULL;
+    if (nmdl_model_train(m, text, n, &p, NULL) == NMDL_OK) {
+        w = malloc(m->lay.n_params * sizeof(float));
+        assert_non_null(w);
+        memcpy(w, m->params, m->lay.n_params * sizeof(float));
+    }
+    nmdl_model_free(m);
+    return w;
+}
+
+/* The default schedule peaks at 0.005 and decays to 2% of it up to
+ * d_model 64, 0.002 and 10% above (model/train.c schedule_defaults); a
+ * negative peak is refused. */
+static void default_schedule_follows_width(void **state)
+{
+    (void)state;
+    size_t n = 5000;
+    uint8_t *text = repetitive(n);
+    const struct { int C; double lr, final; } cases[] = {{64, 5e-3, 0.02}, {96, 2e-3, 0.1}};
+    for (int i = 0; i < 2; i++) {
+        const size_t d = (size_t)NMDL_TF_VOCAB * cases[i].C; /* the embedding */
+        float *dflt = weights_after(cases[i].C, 0, -1, text, n);
+        float *given = weights_after(cases[i].C, cases[i].lr, cases[i].final, text, n);
+        float *other_lr = weights_after(cases[i].C, cases[1 - i].lr, cases[i].final, text, n);
+        float *other_final = weights_after(cases[i].C, cases[i].lr, cases[1 - i].final, text, n);
+        assert_memory_equal(dflt, given, d * sizeof(float));
+        assert_memory_not_equal(dflt, other_lr, d * sizeof(float));
+        assert_memory_not_equal(dflt, other_final, d * sizeof(float));
+        free(dflt), free(given), free(other_lr), free(other_final);
+    }
+    assert_null(weights_after(32, -1e-3, -1, text, n));
+    free(text);
+}
+
 /* With one window (n = ctx + 1), eval is the mean loss of that window. */
 static void eval_scores_every_byte_once(void **state)
 {
@@ -389,6 +437,7 @@ int main(void)
         cmocka_unit_test(attention_matches_reference),
         cmocka_unit_test(adamw_learns_repetitive_text),
         cmocka_unit_test(training_is_reproducible),
+        cmocka_unit_test(default_schedule_follows_width),
         cmocka_unit_test(eval_scores_every_byte_once),
         cmocka_unit_test(checkpoints),
         cmocka_unit_test(nonsense_rejected),
