@@ -200,8 +200,8 @@ int cli_llc(const cli_opts *o)
     return status;
 }
 
-/* `nmdl compressibility MODEL CORPUS [--epsilon E]`: the critical levels
- * and SVD fraction beside λ̂ (whose λ̂/n is the default tolerance). */
+/* `nmdl compressibility MODEL CORPUS [--epsilon E]`: the critical levels,
+ * SVD fraction, noise and pruning beside λ̂ (whose λ̂/n is the default tolerance). */
 int cli_compressibility(const cli_opts *o)
 {
     nmdl_model *m;
@@ -234,6 +234,10 @@ int cli_compressibility(const cli_opts *o)
         cli_jw_num(&w, "loss_levels_bpb", c.critical_levels > 0 ? c.loss_levels_bpb : NAN);
         cli_jw_num(&w, "critical_svd_fraction", c.critical_svd_fraction);
         cli_jw_num(&w, "loss_svd_bpb", c.loss_svd_bpb);
+        cli_jw_num(&w, "critical_noise", c.critical_noise);
+        cli_jw_num(&w, "loss_noise_bpb", c.loss_noise_bpb);
+        cli_jw_num(&w, "critical_prune_fraction", c.critical_prune_fraction);
+        cli_jw_num(&w, "loss_prune_bpb", c.loss_prune_bpb);
         cli_jw_end(&w);
         status = 0;
     } else if (!rc) {
@@ -245,6 +249,10 @@ int cli_compressibility(const cli_opts *o)
                c.critical_levels, c.critical_bits, c.trim, c.loss_levels_bpb);
         printf("  critical SVD fraction %.3f of the singular values: %.4f bits/byte\n",
                c.critical_svd_fraction, c.loss_svd_bpb);
+        printf("  critical noise %.4g x RMS (Gaussian, mean of 3 draws): %.4f bits/byte\n",
+               c.critical_noise, c.loss_noise_bpb);
+        printf("  critical pruning %.3f of each matrix's smallest weights: %.4f bits/byte\n",
+               c.critical_prune_fraction, c.loss_prune_bpb);
         status = 0;
     }
     nmdl_llc_report_free(&r);

@@ -617,7 +617,10 @@ void nmdl_llc_report_free(nmdl_llc_report *r);
  * levels n_q (every matrix on n_q evenly spaced levels of [-m, m], the
  * trimming m = κ max|w| with κ chosen to minimize the loss) and the smallest
  * fraction of singular values (every matrix truncated alike) at which the
- * loss on a fixed sample of windows rises by at most epsilon (nats/byte). */
+ * loss on a fixed sample of windows rises by at most epsilon (nats/byte);
+ * the largest Gaussian noise (relative to each matrix's RMS) and the
+ * largest magnitude-pruned fraction (of every matrix) within the same
+ * tolerance. LayerNorm vectors stay in float throughout. */
 typedef struct nmdl_compressibility {
     double epsilon;               /* nats per byte */
     double loss_bpb;              /* the float model on the sample */
@@ -628,6 +631,14 @@ typedef struct nmdl_compressibility {
     double loss_levels_bpb;       /* the loss there */
     double critical_svd_fraction; /* in (0, 1], in steps of 1/64 */
     double loss_svd_bpb;
+    double critical_noise;          /* largest σ, × each matrix's RMS, of
+                                     * Gaussian noise on 2^(k/8 - 12);
+                                     * 0: none */
+    double loss_noise_bpb;          /* mean over 3 fixed draws there */
+    double critical_prune_fraction; /* largest fraction of every matrix's
+                                     * smallest-magnitude weights set to 0,
+                                     * in [0, 1] in steps of 1/256 */
+    double loss_prune_bpb;
 } nmdl_compressibility;
 
 NMDL_NODISCARD int nmdl_model_compressibility(nmdl_model *m, const void *data,

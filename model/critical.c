@@ -16,6 +16,18 @@
  * Truncation: every matrix replaced by its best rank-k approximation,
  * k = ceil(f min(rows, cols)) (singular value decomposition by LAPACK's
  * sgesvd), f found by bisection over k / min(rows, cols).
+ *
+ * Noise: every matrix weight plus σ × its matrix's RMS × z, z standard
+ * normal from a fixed seed; the loss is the mean over NOISE_DRAWS draws
+ * (the same draws for every σ), and the largest σ on the grid
+ * 2^(k / 8 - 12), k = 0 .. NOISE_GRID, within ε is found by bisection.
+ *
+ * Pruning: in every matrix the fraction p of weights smallest in magnitude
+ * set to 0 (unstructured, ties broken by position), the largest p in steps
+ * of 1/PRUNE_STEPS within ε found by bisection.
+ *
+ * Every bisection takes the loss to rise monotonically with the
+ * compression; where it does not, it returns one crossing.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,11 +36,15 @@
 #include <cblas.h>
 
 #include "nmdl.h"
+#include "rng.h"
 #include "train.h"
 #include "transformer.h"
 
 #define MAX_LEVELS 65536
 #define SVD_STEPS 64 /* resolution of the fraction */
+#define NOISE_DRAWS 3
+#define NOISE_GRID 128   /* σ from 2^-12 to 2^4 in steps of 2^(1/8) */
+#define PRUNE_STEPS 256  /* resolution of the pruned fraction */
 
 static const double KAPPAS[] = {1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2};
 #define N_KAPPAS (int)(sizeof KAPPAS / sizeof KAPPAS[0])
@@ -222,6 +238,140 @@ static int critical_svd(crit *c, double base, double eps, nmdl_compressibility *
     return rc;
 }
 
+
+static double noise_sigma(int k) { return exp2(k / 8.0 - 12.0); }
+
+/* Mean sample loss (nats per byte) over NOISE_DRAWS draws of every matrix
+ * plus sigma × RMS × z, the vectors in float. */
+static double noise_loss(crit *c, const float *rms, double sigma)
+{
+    const nmdl_tf_layout *lay = &c->m->lay;
+    double sum = 0;
+    for (int r = 0; r < NOISE_DRAWS; r++) {
+        nmdl_rng g;
+        nmdl_rng_seed(&g, 0x6e6f697365ull, (uint64_t)r); /* "noise" */
+        for (int t = 0; t < lay->n_tensors; t++) {
+            const nmdl_tf_tensor *ten = &lay->tensor[t];
+            const size_t len = (size_t)ten->rows * ten->cols;
+            const float *w = c->w + ten->off;
+            float *q = c->m->params + ten->off;
+            const double s = ten->rows == 1 ? 0 : sigma * rms[t];
+            for (size_t i = 0; i < len; i++)
+                q[i] = s > 0 ? (float)(w[i] + s * nmdl_rng_normal(&g)) : w[i];
+        }
+        sum += sample_loss(c);
+    }
+    return sum / NOISE_DRAWS;
+}
+
+/* The largest σ on the grid with loss - base <= eps (0: not even the
+ * smallest). */
+static int critical_noise(crit *c, double base, double eps, nmdl_compressibility *out)
+{
+    const nmdl_tf_layout *lay = &c->m->lay;
+    float *rms = calloc((size_t)lay->n_tensors, sizeof(float));
+    if (!rms)
+        return NMDL_ERR_NOMEM;
+    for (int t = 0; t < lay->n_tensors; t++) {
+        const size_t len = (size_t)lay->tensor[t].rows * lay->tensor[t].cols;
+        double ss = 0;
+        for (size_t i = 0; i < len; i++)
+            ss += (double)c->w[lay->tensor[t].off + i] * c->w[lay->tensor[t].off + i];
+        rms[t] = (float)sqrt(ss / (double)len);
+    }
+    int lo = -1, hi = NOISE_GRID + 1; /* lo passes, hi fails (by convention) */
+    double l_lo = base;
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        double l = noise_loss(c, rms, noise_sigma(mid));
+        if (l - base <= eps)
+            lo = mid, l_lo = l;
+        else
+            hi = mid;
+    }
+    out->critical_noise = lo < 0 ? 0 : noise_sigma(lo);
+    out->loss_noise_bpb = l_lo / log(2.0);
+    free(rms);
+    return NMDL_OK;
+}
+
+typedef struct mag {
+    float a;    /* |w| */
+    uint32_t i; /* position in its matrix */
+} mag;
+
+static int by_magnitude(const void *x, const void *y)
+{
+    const mag *p = x, *q = y;
+    return p->a < q->a ? -1 : p->a > q->a ? 1 : (p->i > q->i) - (p->i < q->i);
+}
+
+/* Sample loss (nats per byte) with the first ceil(len * steps /
+ * PRUNE_STEPS) weights of every matrix's order (n_params, positions by
+ * rising |w|; vectors unused) set to 0. */
+static double prune_loss(crit *c, const uint32_t *order, int steps)
+{
+    const nmdl_tf_layout *lay = &c->m->lay;
+    memcpy(c->m->params, c->w, lay->n_params * sizeof(float));
+    for (int t = 0; t < lay->n_tensors; t++) {
+        const nmdl_tf_tensor *ten = &lay->tensor[t];
+        if (ten->rows == 1)
+            continue;
+        const size_t len = (size_t)ten->rows * ten->cols;
+        const size_t k = (size_t)ceil((double)len * steps / PRUNE_STEPS);
+        for (size_t j = 0; j < k; j++)
+            c->m->params[ten->off + order[ten->off + j]] = 0.0f;
+    }
+    return sample_loss(c);
+}
+
+/* Every matrix's positions by rising |w| into order (n_params). */
+static int magnitude_order(const crit *c, uint32_t *order)
+{
+    const nmdl_tf_layout *lay = &c->m->lay;
+    size_t most = 0;
+    for (int t = 0; t < lay->n_tensors; t++) {
+        const size_t len = (size_t)lay->tensor[t].rows * lay->tensor[t].cols;
+        most = len > most ? len : most;
+    }
+    mag *m = malloc(most * sizeof *m);
+    if (!m)
+        return NMDL_ERR_NOMEM;
+    for (int t = 0; t < lay->n_tensors; t++) {
+        const nmdl_tf_tensor *ten = &lay->tensor[t];
+        const size_t len = (size_t)ten->rows * ten->cols;
+        for (size_t i = 0; i < len; i++)
+            m[i] = (mag){fabsf(c->w[ten->off + i]), (uint32_t)i};
+        qsort(m, len, sizeof *m, by_magnitude);
+        for (size_t i = 0; i < len; i++)
+            order[ten->off + i] = m[i].i;
+    }
+    free(m);
+    return NMDL_OK;
+}
+
+/* The largest pruned fraction, in steps of 1/PRUNE_STEPS, with
+ * loss - base <= eps. */
+static int critical_prune(crit *c, double base, double eps, nmdl_compressibility *out)
+{
+    uint32_t *order = malloc(c->m->lay.n_params * sizeof *order);
+    int rc = order ? magnitude_order(c, order) : NMDL_ERR_NOMEM;
+    int lo = 0, hi = PRUNE_STEPS + 1; /* lo passes (nothing pruned), hi fails */
+    double l_lo = base;
+    while (!rc && hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        double l = prune_loss(c, order, mid);
+        if (l - base <= eps)
+            lo = mid, l_lo = l;
+        else
+            hi = mid;
+    }
+    out->critical_prune_fraction = (double)lo / PRUNE_STEPS;
+    out->loss_prune_bpb = l_lo / log(2.0);
+    free(order);
+    return rc;
+}
+
 int nmdl_model_compressibility(nmdl_model *m, const void *data, size_t n,
                                double epsilon, int threads,
                                nmdl_compressibility *out)
@@ -241,6 +391,8 @@ int nmdl_model_compressibility(nmdl_model *m, const void *data, size_t n,
         out->windows = c.s.k;
         critical_levels(&c, base, epsilon, out);
         rc = critical_svd(&c, base, epsilon, out);
+        rc = rc ? rc : critical_noise(&c, base, epsilon, out);
+        rc = rc ? rc : critical_prune(&c, base, epsilon, out);
         memcpy(m->params, c.w, m->lay.n_params * sizeof(float));
         rc = rc ? rc : c.rc;
     }

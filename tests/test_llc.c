@@ -2,7 +2,8 @@
  * test_llc.c: the LLC estimator against models whose learning coefficient
  * is known: linear regression (regular, λ = d/2) within 10%, reduced-rank
  * regression (Aoyagi's formula) within 20%, with SGLD (and pSGLD on the
- * regular model); the estimate does not depend on the thread count.
+ * regular model); the estimate does not depend on the thread count; seed
+ * 001's compressibility measures on a trained transformer.
  *
  * Reduced-rank regression with true rank 0 is sampled around the true
  * parameter (the origin), where Aoyagi's λ is the local coefficient; a
@@ -131,12 +132,9 @@ static void bad_parameters(void **state)
 
 /* On a trained transformer: λ̂ positive, finite, and the same across
  * sampler seeds within a few standard errors. */
-static void transformer_estimate_is_stable(void **state)
+/* A one-layer transformer trained 400 steps on n bytes of text. */
+static nmdl_model *trained(const uint8_t *text, size_t n)
 {
-    (void)state;
-    tu_rng g = {93};
-    size_t n = 20000;
-    uint8_t *text = tu_text(&g, n);
     nmdl_model_config c = {1, 32, 2, 64, 64, 1};
     nmdl_model *m;
     nmdl_train_params tp;
@@ -146,6 +144,16 @@ static void transformer_estimate_is_stable(void **state)
     tp.batch = 8;
     tp.lr = 3e-3;
     assert_nmdl_ok(nmdl_model_train(m, text, n, &tp, NULL));
+    return m;
+}
+
+static void transformer_estimate_is_stable(void **state)
+{
+    (void)state;
+    tu_rng g = {93};
+    size_t n = 20000;
+    uint8_t *text = tu_text(&g, n);
+    nmdl_model *m = trained(text, n);
     double llc[2], se[2];
     for (int k = 0; k < 2; k++) {
         nmdl_llc_settings s;
@@ -168,6 +176,44 @@ static void transformer_estimate_is_stable(void **state)
     free(text);
 }
 
+/* Seed 001's compressibility measures on a trained transformer: each one's
+ * loss within its tolerance, a looser tolerance compresses at least as far
+ * on every measure, and the weights come back untouched. */
+static void compressibility_measures(void **state)
+{
+    (void)state;
+    tu_rng g = {94};
+    size_t n = 20000;
+    uint8_t *text = tu_text(&g, n);
+    nmdl_model *m = trained(text, n);
+    double before, after;
+    assert_nmdl_ok(nmdl_model_eval(m, text, n, 2, &before));
+    nmdl_compressibility c[2];
+    const double eps[2] = {0.01, 0.2}; /* nats per byte */
+    for (int k = 0; k < 2; k++) {
+        assert_nmdl_ok(nmdl_model_compressibility(m, text, n, eps[k], 2, &c[k]));
+        const double limit = c[k].loss_bpb + eps[k] / log(2.0) + 1e-9; /* bits/byte */
+        print_message("eps %.2f: n_q %d, svd %.3f, noise %.4g (%.4f), prune %.3f (%.4f)\n",
+                      eps[k], c[k].critical_levels, c[k].critical_svd_fraction,
+                      c[k].critical_noise, c[k].loss_noise_bpb,
+                      c[k].critical_prune_fraction, c[k].loss_prune_bpb);
+        assert_true(c[k].critical_levels > 1 && c[k].loss_levels_bpb <= limit);
+        assert_true(c[k].loss_svd_bpb <= limit);
+        assert_true(c[k].critical_noise > 0 && c[k].critical_noise <= 16);
+        assert_true(c[k].loss_noise_bpb <= limit);
+        assert_true(c[k].critical_prune_fraction >= 0 && c[k].critical_prune_fraction < 1);
+        assert_true(c[k].loss_prune_bpb <= limit);
+    }
+    assert_true(c[1].critical_levels <= c[0].critical_levels);
+    assert_true(c[1].critical_svd_fraction <= c[0].critical_svd_fraction);
+    assert_true(c[1].critical_noise > c[0].critical_noise);
+    assert_true(c[1].critical_prune_fraction > c[0].critical_prune_fraction);
+    assert_nmdl_ok(nmdl_model_eval(m, text, n, 2, &after));
+    assert_true(after == before);
+    nmdl_model_free(m);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +222,7 @@ int main(void)
         cmocka_unit_test(threads_do_not_change_the_estimate),
         cmocka_unit_test(bad_parameters),
         cmocka_unit_test(transformer_estimate_is_stable),
+        cmocka_unit_test(compressibility_measures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
