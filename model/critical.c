@@ -73,6 +73,26 @@ static double sample_loss(crit *c)
     return nats;
 }
 
+/* A compression's loss (nats per byte) at its integer setting k. */
+typedef double (*loss_at)(crit *c, const void *arg, int k);
+
+/* Bisection between a setting taken to pass (loss - base <= eps) and one
+ * taken to fail, either side of it: the passing setting next to the
+ * crossing, its loss in *at (left alone when no setting tested passes). */
+static int bisect(crit *c, loss_at f, const void *arg, double base, double eps,
+                  int pass, int fail, double *at)
+{
+    while (abs(fail - pass) > 1) {
+        int mid = pass + (fail - pass) / 2;
+        double l = f(c, arg, mid);
+        if (l - base <= eps)
+            pass = mid, *at = l;
+        else
+            fail = mid;
+    }
+    return pass;
+}
+
 static int crit_init(crit *c, nmdl_model *m, const uint8_t *data, size_t n)
 {
     c->m = m;
@@ -121,28 +141,27 @@ static double best_trim(crit *c, int nq, double *kappa)
     return best;
 }
 
-/* Smallest nq in [2, MAX_LEVELS] with loss - base <= eps (bisection). */
+static double trimmed_loss(crit *c, const void *arg, int nq)
+{
+    (void)arg;
+    double kappa;
+    return best_trim(c, nq, &kappa);
+}
+
+/* Smallest nq in [2, MAX_LEVELS] with loss - base <= eps. */
 static void critical_levels(crit *c, double base, double eps,
                             nmdl_compressibility *out)
 {
-    int lo = 1, hi = MAX_LEVELS; /* lo fails (by convention), hi is tested */
-    double kappa = 1, k_hi = 1, l_hi = best_trim(c, hi, &k_hi);
-    if (!(l_hi - base <= eps)) { /* even the finest grid fails */
+    double kappa = 1, l = best_trim(c, MAX_LEVELS, &kappa);
+    if (!(l - base <= eps)) { /* even the finest grid fails */
         out->critical_levels = 0;
         return;
     }
-    while (hi - lo > 1) {
-        int mid = lo + (hi - lo) / 2;
-        double l = best_trim(c, mid, &kappa);
-        if (l - base <= eps)
-            hi = mid, k_hi = kappa, l_hi = l;
-        else
-            lo = mid;
-    }
-    out->critical_levels = hi;
-    out->critical_bits = log2((double)hi);
-    out->trim = k_hi;
-    out->loss_levels_bpb = l_hi / log(2.0);
+    int nq = bisect(c, trimmed_loss, NULL, base, eps, MAX_LEVELS, 1, &l);
+    out->critical_levels = nq;
+    out->critical_bits = log2((double)nq);
+    out->loss_levels_bpb = best_trim(c, nq, &kappa) / log(2.0);
+    out->trim = kappa;
 }
 
 /* One matrix's SVD: u (rows, r), s (r), vt (r, cols), row-major, r = min. */
@@ -196,8 +215,9 @@ static void truncate(const svd *d, int k, float *w)
 
 /* Sample loss (nats per byte) with each matrix cut to its first
  * ceil(r * steps / SVD_STEPS) singular triples. */
-static double svd_loss(crit *c, svd *d, int steps)
+static double svd_loss(crit *c, const void *arg, int steps)
 {
+    const svd *d = arg;
     const nmdl_tf_layout *lay = &c->m->lay;
     for (int t = 0, k = 0; t < lay->n_tensors; t++) {
         const nmdl_tf_tensor *ten = &lay->tensor[t];
@@ -220,18 +240,10 @@ static int critical_svd(crit *c, double base, double eps, nmdl_compressibility *
                         lay->tensor[t].cols, &d[k++]);
     if (!rc) {
         memcpy(c->m->params, c->w, lay->n_params * sizeof(float)); /* vectors */
-        int lo = 0, hi = SVD_STEPS;
-        double l_hi = base;
-        while (hi - lo > 1) {
-            int mid = (lo + hi) / 2;
-            double l = svd_loss(c, d, mid);
-            if (l - base <= eps)
-                hi = mid, l_hi = l;
-            else
-                lo = mid;
-        }
-        out->critical_svd_fraction = (double)hi / SVD_STEPS;
-        out->loss_svd_bpb = l_hi / log(2.0);
+        double l = base;
+        int keep = bisect(c, svd_loss, d, base, eps, SVD_STEPS, 0, &l);
+        out->critical_svd_fraction = (double)keep / SVD_STEPS;
+        out->loss_svd_bpb = l / log(2.0);
     }
     for (int i = 0; i < k; i++)
         free(d[i].s);
@@ -239,13 +251,16 @@ static int critical_svd(crit *c, double base, double eps, nmdl_compressibility *
 }
 
 
-static double noise_sigma(int k) { return exp2(k / 8.0 - 12.0); }
+static double noise_sigma(int k) { return k < 0 ? 0 : exp2(k / 8.0 - 12.0); }
 
 /* Mean sample loss (nats per byte) over NOISE_DRAWS draws of every matrix
- * plus sigma × RMS × z, the vectors in float. */
-static double noise_loss(crit *c, const float *rms, double sigma)
+ * plus noise_sigma(k) × its RMS (rms: one per tensor) × z, the vectors in
+ * float. */
+static double noise_loss(crit *c, const void *rms_arg, int k)
 {
     const nmdl_tf_layout *lay = &c->m->lay;
+    const float *rms = rms_arg;
+    const double sigma = noise_sigma(k);
     double sum = 0;
     for (int r = 0; r < NOISE_DRAWS; r++) {
         nmdl_rng g;
@@ -279,18 +294,10 @@ static int critical_noise(crit *c, double base, double eps, nmdl_compressibility
             ss += (double)c->w[lay->tensor[t].off + i] * c->w[lay->tensor[t].off + i];
         rms[t] = (float)sqrt(ss / (double)len);
     }
-    int lo = -1, hi = NOISE_GRID + 1; /* lo passes, hi fails (by convention) */
-    double l_lo = base;
-    while (hi - lo > 1) {
-        int mid = lo + (hi - lo) / 2;
-        double l = noise_loss(c, rms, noise_sigma(mid));
-        if (l - base <= eps)
-            lo = mid, l_lo = l;
-        else
-            hi = mid;
-    }
-    out->critical_noise = lo < 0 ? 0 : noise_sigma(lo);
-    out->loss_noise_bpb = l_lo / log(2.0);
+    double l = base; /* -1 (no noise) passes, NOISE_GRID + 1 fails */
+    int k = bisect(c, noise_loss, rms, base, eps, -1, NOISE_GRID + 1, &l);
+    out->critical_noise = noise_sigma(k);
+    out->loss_noise_bpb = l / log(2.0);
     free(rms);
     return NMDL_OK;
 }
@@ -309,8 +316,9 @@ static int by_magnitude(const void *x, const void *y)
 /* Sample loss (nats per byte) with the first ceil(len * steps /
  * PRUNE_STEPS) weights of every matrix's order (n_params, positions by
  * rising |w|; vectors unused) set to 0. */
-static double prune_loss(crit *c, const uint32_t *order, int steps)
+static double prune_loss(crit *c, const void *order_arg, int steps)
 {
+    const uint32_t *order = order_arg;
     const nmdl_tf_layout *lay = &c->m->lay;
     memcpy(c->m->params, c->w, lay->n_params * sizeof(float));
     for (int t = 0; t < lay->n_tensors; t++) {
@@ -356,18 +364,10 @@ static int critical_prune(crit *c, double base, double eps, nmdl_compressibility
 {
     uint32_t *order = malloc(c->m->lay.n_params * sizeof *order);
     int rc = order ? magnitude_order(c, order) : NMDL_ERR_NOMEM;
-    int lo = 0, hi = PRUNE_STEPS + 1; /* lo passes (nothing pruned), hi fails */
-    double l_lo = base;
-    while (!rc && hi - lo > 1) {
-        int mid = lo + (hi - lo) / 2;
-        double l = prune_loss(c, order, mid);
-        if (l - base <= eps)
-            lo = mid, l_lo = l;
-        else
-            hi = mid;
-    }
-    out->critical_prune_fraction = (double)lo / PRUNE_STEPS;
-    out->loss_prune_bpb = l_lo / log(2.0);
+    double l = base; /* 0 (nothing pruned) passes, PRUNE_STEPS + 1 fails */
+    int k = rc ? 0 : bisect(c, prune_loss, order, base, eps, 0, PRUNE_STEPS + 1, &l);
+    out->critical_prune_fraction = (double)k / PRUNE_STEPS;
+    out->loss_prune_bpb = l / log(2.0);
     free(order);
     return rc;
 }
