@@ -17,7 +17,8 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
-       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_NO_EARLY_STOP };
+       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_NO_EARLY_STOP,
+       OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -36,8 +37,10 @@ static const struct {
 } options[] = {
     {"compress", 'z', 0, ANY}, {"decompress", 'd', 0, ANY},
     {"uncompress", 'd', 0, ANY}, {"test", 't', 0, ANY}, {"list", 'l', 0, ANY},
-    {"stdout", 'c', 0, WRITE}, {"output", 'o', 1, WRITE | TO(CLI_TRAIN)},
-    {"force", 'f', 0, WRITE | TO(CLI_TEST) | TO(CLI_LIST) | TO(CLI_TRAIN) | TO(CLI_LLC)},
+    {"stdout", 'c', 0, WRITE},
+    {"output", 'o', 1, WRITE | TO(CLI_TRAIN) | TO(CLI_TEACHER)},
+    {"force", 'f', 0, WRITE | TO(CLI_TEST) | TO(CLI_LIST) | TO(CLI_TRAIN) | TO(CLI_LLC) |
+     TO(CLI_TEACHER)},
     {"keep", 'k', 0, WRITE},  {"rm", OPT_RM, 0, WRITE},
     {"quiet", 'q', 0, ANY},   {"verbose", 'v', 0, ANY},
     {"help", 'h', 0, ANY},    {"version", 'V', 0, ANY},
@@ -52,8 +55,8 @@ static const struct {
     {"budget", OPT_BUDGET, 1, CODEC},  {"row-steps", OPT_ROW_STEPS, 1, CODEC},
     {"weights", OPT_WEIGHTS, 1, CODEC},
     {"epsilon", OPT_EPSILON, 1, CODEC | TO(CLI_COMPRESSIBILITY)},
-    {"preset", OPT_PRESET, 1, CODEC | TO(CLI_TRAIN)},
-    {"seed", OPT_SEED, 1, SGLD | TO(CLI_TRAIN)},
+    {"preset", OPT_PRESET, 1, CODEC | TO(CLI_TRAIN) | TO(CLI_TEACHER)},
+    {"seed", OPT_SEED, 1, SGLD | TO(CLI_TRAIN) | TO(CLI_TEACHER)},
     {"batch", OPT_BATCH, 1, SGLD | TO(CLI_TRAIN)},
     /* compress: --minutes picks the effort that fits (the progress work) */
     {"minutes", OPT_MINUTES, 1, TO(CLI_TRAIN) | TO(CLI_COMPRESS)},
@@ -65,7 +68,11 @@ static const struct {
     {"chains", OPT_CHAINS, 1, SGLD},   {"burnin", OPT_BURNIN, 1, SGLD},
     {"draws", OPT_DRAWS, 1, SGLD},
     {"csv", OPT_CSV, 1, TO(CLI_LLC)},  {"svg", OPT_SVG, 1, TO(CLI_LLC)},
-    {"sizes", OPT_SIZES, 1, TO(CLI_SWEEP)}, {"out", OPT_OUT, 1, TO(CLI_SWEEP)},
+    {"sizes", OPT_SIZES, 1, TO(CLI_SWEEP) | TO(CLI_TEACHER)},
+    {"out", OPT_OUT, 1, TO(CLI_SWEEP)},
+    {"bytes", OPT_BYTES, 1, TO(CLI_TEACHER)},
+    {"temperature", OPT_TEMPERATURE, 1, TO(CLI_TEACHER)},
+    {"streams", OPT_STREAMS, 1, TO(CLI_TEACHER)},
     {"memory", OPT_MEMORY, 1, DECODE}, {"max-ratio", OPT_MAX_RATIO, 1, DECODE},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
@@ -76,7 +83,7 @@ static const char *const command_names[] = {
     [CLI_TEST] = "test", [CLI_LIST] = "list", [CLI_INFO] = "info",
     [CLI_TRAIN] = "train", [CLI_EVAL] = "eval", [CLI_LLC] = "llc",
     [CLI_COMPRESSIBILITY] = "compressibility", [CLI_SWEEP] = "sweep",
-    [CLI_HELP] = "help",
+    [CLI_TEACHER] = "teacher", [CLI_HELP] = "help",
 };
 #define N_COMMANDS (int)(sizeof command_names / sizeof command_names[0])
 
@@ -197,6 +204,17 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
     case OPT_CSV: o->csv = val; break;
     case OPT_SIZES: o->sizes = val; break;
     case OPT_OUT: o->out_dir = val; break;
+    case OPT_BYTES: o->bytes = val; break;
+    case OPT_TEMPERATURE:
+        if (parse_number("--temperature", val, NMDL_TEACHER_MIN_T, NMDL_TEACHER_MAX_T, &v))
+            return -1;
+        o->temperature = v;
+        break;
+    case OPT_STREAMS:
+        if (parse_number("--streams", val, 1, NMDL_TEACHER_MAX_STREAMS, &v))
+            return -1;
+        o->streams = (int)v;
+        break;
     case OPT_SVG: o->svg = val; break;
     case OPT_SAMPLER:
         if (strcmp(val, "sgld") && strcmp(val, "psgld"))

@@ -27,6 +27,7 @@ typedef enum cli_command {
     CLI_LLC,
     CLI_COMPRESSIBILITY,
     CLI_SWEEP,
+    CLI_TEACHER,
     CLI_HELP,
     CLI_VERSION
 } cli_command;
@@ -55,8 +56,12 @@ typedef struct cli_opts {
     int untied;          /* --untied: separate output projection */
     long save_every;     /* --save-every N: checkpoints during training */
     /* sweep */
-    const char *sizes;   /* --sizes 64K,256K,... */
+    const char *sizes;   /* --sizes 64K,256K,... (sweep; teacher's prefixes) */
     const char *out_dir; /* --out DIR */
+    /* teacher */
+    const char *bytes;   /* --bytes: how many to sample, e.g. 1M */
+    double temperature;  /* --temperature; 0 = 1 */
+    int streams;         /* --streams; 0 = default */
     /* neural method */
     int effort;          /* -1 .. -9, --effort; 0 = default */
     double bits;         /* --bits: bits per weight; 0 = the effort's */

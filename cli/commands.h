@@ -16,6 +16,7 @@ int cli_eval(const cli_opts *o);
 int cli_llc(const cli_opts *o);
 int cli_compressibility(const cli_opts *o);
 int cli_sweep(const cli_opts *o);
+int cli_teacher(const cli_opts *o);
 int cli_list(const cli_opts *o);
 
 /* Prints "nmdl: <name>: <what>" on standard error. */
@@ -34,6 +35,15 @@ int cli_next_frame(const uint8_t *src, size_t n, nmdl_info *info, size_t *len);
  * starts at byte `at`; the frame is named from the second on, and why (the
  * decoder's detail, or "") is left out when empty. */
 void cli_frame_error(const char *name, int k, size_t at, int rc, const char *why);
+/* "64K" (2^16), "1M" (2^20), "2000000"; 0 when it does not parse. */
+uint64_t cli_size(const char *s);
+/* A --sizes list into sizes (at most CLI_MAX_SIZES, each distinct and at
+ * most limit bytes, those of `of`, e.g. "corpus"), checked before any work;
+ * prints its own errors, as "nmdl: cmd: ..." where the list is missing or
+ * empty (-1). */
+#define CLI_MAX_SIZES 64
+int cli_sizes(const char *cmd, const char *list, size_t limit, const char *of,
+              uint64_t *sizes, int *k);
 /* Threads to use: -T, or one per online core when it is 0. */
 int cli_threads(const cli_opts *o);
 /* The compression options into the context; non-zero when one is

@@ -36,6 +36,10 @@ static const char usage[] =
     "  sweep CORPUS --sizes 64K,256K,1M --out DIR\n"
     "                      DL against size, beside zstd and xz, with plots\n"
     "                      (compress options apply; resumes where it stopped)\n"
+    "  teacher MODEL -o OUT --bytes N\n"
+    "                      N bytes sampled from MODEL's coding-path\n"
+    "                      distribution (or from a fresh --preset model),\n"
+    "                      with their exact code length: a known entropy\n"
     "  help                this text\n"
     "\n"
     "Options:\n"
@@ -101,6 +105,12 @@ static const char usage[] =
 
     "      --untied        separate output projection\n"
     "      --save-every N  also write MODEL.stepN every N steps\n"
+    "\n"
+    "Teacher (teacher; --seed and --preset apply):\n"
+    "      --bytes N       how many bytes to sample (K, M suffixes; at most 1024M)\n"
+    "      --temperature T sample from p^(1/T), 0.01 .. 100 (default 1)\n"
+    "      --streams S     independent streams, one after another (default 1)\n"
+    "      --sizes LIST    also print the code length of these prefixes\n"
     "  -q, --quiet         print errors only\n"
     "  -v, --verbose       print more (method, time, speed)\n"
     "  -h, --help          this text\n"
@@ -169,6 +179,9 @@ int main(int argc, char **argv)
             break;
         case CLI_SWEEP:
             status = cli_sweep(&o);
+            break;
+        case CLI_TEACHER:
+            status = cli_teacher(&o);
             break;
         }
     }

@@ -1,7 +1,9 @@
 /*
- * model_cmds.c: `nmdl train` and `nmdl eval`, the transformer on its own,
- * for people who study the model apart from the codec.
+ * model_cmds.c: `nmdl train`, `nmdl eval` and `nmdl teacher`, the
+ * transformer on its own, for people who study the model apart from the
+ * codec.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include "progress.h"
 
 #define CKPT_SUFFIX ".ckpt"
+#define TEACHER_STREAMS 1               /* nmdl teacher's default */
+#define TEACHER_MAX_BYTES (1ull << 30)  /* the most it samples */
 
 static int make_config(const cli_opts *o, size_t n, nmdl_model_config *c)
 {
@@ -214,5 +218,120 @@ int cli_eval(const cli_opts *o)
     }
     nmdl_model_free(m);
     free(data);
+    return status;
+}
+
+/* The teacher's model: MODEL loaded, or a fresh one of --preset and
+ * --seed. Prints its own errors; NULL on failure. */
+static nmdl_model *teacher_model(const cli_opts *o)
+{
+    nmdl_model *m = NULL;
+    nmdl_model_config c;
+    int rc;
+    if (o->n_inputs > 1 || (o->n_inputs == 1) == (o->preset != NULL)) {
+        cli_error("teacher", "needs a MODEL or, for a fresh random one, --preset");
+        return NULL;
+    }
+    if (o->preset) {
+        if (make_config(o, 0, &c))
+            return NULL;
+        if ((rc = nmdl_model_create(&c, o->seed, &m)))
+            cli_error(o->preset, nmdl_strerror(rc));
+        return m;
+    }
+    uint8_t *buf;
+    size_t len;
+    int err = cli_read_all(o->inputs[0], &buf, &len);
+    if (err) {
+        cli_error(o->inputs[0], strerror(err));
+        return NULL;
+    }
+    rc = nmdl_model_load(buf, len, &m);
+    free(buf);
+    if (rc)
+        cli_error(o->inputs[0], rc == NMDL_ERR_NOT_NMDL ? "not an nmdl checkpoint"
+                                                         : nmdl_strerror(rc));
+    return rc ? NULL : m;
+}
+
+/* The sample to -o's file, or with "-o -" to standard output. 0 or an
+ * errno value; nothing is left under the name on failure. */
+static int write_sample(const cli_opts *o, const uint8_t *data, size_t n)
+{
+    cli_out w;
+    int err = cli_out_open(&w, strcmp(o->output, "-") ? o->output : NULL, o->force);
+    if (!err && (err = cli_out_write(&w, data, n)))
+        cli_out_abort(&w);
+    else if (!err)
+        err = cli_out_close(&w, NULL, 0);
+    return err;
+}
+
+/* The sample's entropy and each prefix's (bits: one length per byte). */
+static void teacher_report(const cli_opts *o, uint64_t n, double total, const float *bits,
+                           const uint64_t *sizes, int k)
+{
+    FILE *f = strcmp(o->output, "-") ? stdout : stderr;
+    const int streams = o->streams ? o->streams : TEACHER_STREAMS;
+    fprintf(f, "%s: %llu bytes sampled from %s at temperature %g (%d stream%s, seed %llu): "
+            "entropy %.1f bits, %.4f bits/byte\n", o->output, (unsigned long long)n,
+            o->preset ? o->preset : o->inputs[0], o->temperature > 0 ? o->temperature : 1.0,
+            streams, streams > 1 ? "s" : "", (unsigned long long)o->seed, total,
+            total / (double)n);
+    for (int i = 0; i < k; i++) {
+        double sum = 0;
+        for (uint64_t j = 0; j < sizes[i]; j++)
+            sum += bits[j];
+        fprintf(f, "  first %llu bytes: %.1f bits, %.4f bits/byte\n",
+                (unsigned long long)sizes[i], sum, sum / (double)sizes[i]);
+    }
+}
+
+/* `nmdl teacher [MODEL] -o OUT --bytes N [--temperature T] [--streams S]
+ * [--sizes LIST]`: N bytes sampled from MODEL (or a fresh model of --preset
+ * and --seed) with their exact code length under it, and each listed
+ * prefix's. Checks everything before any work. */
+int cli_teacher(const cli_opts *o)
+{
+    uint64_t n = o->bytes ? cli_size(o->bytes) : 0, sizes[CLI_MAX_SIZES];
+    int k = 0, err, rc, status = 1;
+    if (!o->output || !o->bytes) {
+        cli_error("teacher", "needs -o OUT and --bytes N (e.g. 1M)");
+        return 1;
+    }
+    if (!n || n > TEACHER_MAX_BYTES) {
+        cli_error(o->bytes, "--bytes needs a size from 1 to 1024M (suffixes K, M)");
+        return 1;
+    }
+    if (o->sizes && cli_sizes("teacher", o->sizes, n, "sample", sizes, &k))
+        return 1;
+    if (!strcmp(o->output, "-") && !o->force && isatty(STDOUT_FILENO)) {
+        cli_error("stdout", "is a terminal; refusing to write the sample to it (use -f to force)");
+        return 1;
+    }
+    if (strcmp(o->output, "-") && (err = cli_out_check(o->output, o->force))) {
+        cli_error(o->output, cli_out_strerror(err));
+        return 1;
+    }
+    nmdl_model *m = teacher_model(o);
+    uint8_t *data = m ? malloc(n) : NULL;
+    float *bits = data && k ? malloc(n * sizeof *bits) : NULL;
+    double total;
+    if (m && (!data || (k && !bits)))
+        cli_error("teacher", strerror(ENOMEM));
+    else if (m && (rc = nmdl_teacher_sample(m, o->temperature > 0 ? o->temperature : 1.0,
+                                            o->streams ? o->streams : TEACHER_STREAMS,
+                                            o->seed, n, data, bits, &total)))
+        cli_error("teacher", nmdl_strerror(rc));
+    else if (m && (err = write_sample(o, data, n)))
+        cli_error(o->output, cli_out_strerror(err));
+    else if (m) {
+        if (o->verbosity >= 1)
+            teacher_report(o, n, total, bits, sizes, k);
+        status = 0;
+    }
+    nmdl_model_free(m);
+    free(data);
+    free(bits);
     return status;
 }

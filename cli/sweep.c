@@ -26,8 +26,6 @@
 #include "progress.h"
 #include "sweep.h"
 
-#define MAX_SIZES 64
-
 /* The effort nmdl_cctx_set_effort starts with (include/nmdl.h). */
 #define DEFAULT_EFFORT 6
 
@@ -38,8 +36,7 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* "64K" (2^16), "1M" (2^20), "2000000"; 0 when it does not parse. */
-static uint64_t parse_size(const char *s)
+uint64_t cli_size(const char *s)
 {
     char *end;
     errno = 0;
@@ -52,24 +49,24 @@ static uint64_t parse_size(const char *s)
     return *end || v > UINT64_MAX / mult ? 0 : v * mult;
 }
 
-/* The --sizes list, checked before any work. */
-static int parse_sizes(const char *list, size_t corpus, uint64_t *sizes, int *k)
+int cli_sizes(const char *cmd, const char *list, size_t corpus, const char *of,
+              uint64_t *sizes, int *k)
 {
     char buf[1024];
     if (!list || strlen(list) >= sizeof buf) {
-        cli_error("sweep", "needs --sizes, e.g. 64K,256K,1M");
+        cli_error(cmd, "needs --sizes, e.g. 64K,256K,1M");
         return -1;
     }
     strcpy(buf, list);
     *k = 0;
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        uint64_t v = parse_size(tok);
+        uint64_t v = cli_size(tok);
         if (!v) {
             cli_error(tok, "not a size (a number of bytes, or with K or M)");
             return -1;
         }
         if (v > corpus) {
-            fprintf(stderr, "nmdl: %s: larger than the corpus (%zu bytes)\n", tok, corpus);
+            fprintf(stderr, "nmdl: %s: larger than the %s (%zu bytes)\n", tok, of, corpus);
             return -1;
         }
         for (int i = 0; i < *k; i++)
@@ -77,14 +74,14 @@ static int parse_sizes(const char *list, size_t corpus, uint64_t *sizes, int *k)
                 cli_error(tok, "given twice");
                 return -1;
             }
-        if (*k == MAX_SIZES) {
-            cli_error("sweep", "at most 64 sizes");
+        if (*k == CLI_MAX_SIZES) {
+            cli_error(cmd, "at most 64 sizes");
             return -1;
         }
         sizes[(*k)++] = v;
     }
     if (!*k)
-        cli_error("sweep", "--sizes lists no size");
+        cli_error(cmd, "--sizes lists no size");
     return *k ? 0 : -1;
 }
 
@@ -312,13 +309,13 @@ int cli_sweep(const cli_opts *o)
     }
     uint8_t *data;
     size_t n;
-    uint64_t sizes[MAX_SIZES];
+    uint64_t sizes[CLI_MAX_SIZES];
     int k = 0, err = cli_read_all(o->inputs[0], &data, &n), status = 0;
     if (err) {
         cli_error(o->inputs[0], strerror(err));
         return 1;
     }
-    if (parse_sizes(o->sizes, n, sizes, &k)) {
+    if (cli_sizes("sweep", o->sizes, n, "corpus", sizes, &k)) {
         free(data);
         return 1;
     }

@@ -646,6 +646,26 @@ NMDL_NODISCARD int nmdl_model_compressibility(nmdl_model *m, const void *data,
                                               int threads,
                                               nmdl_compressibility *out);
 
+/* ----------------------------------------------------------- the teacher
+ *
+ * A source whose entropy is known (seed 002's teacher, for text): n bytes
+ * sampled from the model's coding-path distribution at a temperature (1:
+ * the model itself; lower sharpens it), in `streams` independent streams of
+ * ceil(n / streams) bytes (the last shorter) written one after another,
+ * each starting from a uniform byte. bits (n floats, or NULL) receives each
+ * byte's code length under the teacher, -log2 of its probability in the
+ * coder's 2^24 table, so a prefix's sum is its exact ideal code length;
+ * *total_bits is the sum over all n. For one model, temperature, stream
+ * count and seed the bytes are the same on every machine. NMDL_ERR_ARG
+ * outside the limits below. */
+#define NMDL_TEACHER_MIN_T 0.01
+#define NMDL_TEACHER_MAX_T 100.0
+#define NMDL_TEACHER_MAX_STREAMS 4096
+NMDL_NODISCARD int nmdl_teacher_sample(const nmdl_model *m, double temperature,
+                                       int streams, uint64_t seed, size_t n,
+                                       void *out, float *bits,
+                                       double *total_bits);
+
 /* A checkpoint (docs/FORMAT.md) in a buffer the caller frees with
  * nmdl_free(). */
 NMDL_NODISCARD int nmdl_model_save(const nmdl_model *m, void **buf,

@@ -3,7 +3,7 @@
  * training forward pass (up to float rounding), slides its window exactly
  * like a training window of ctx bytes, does not depend on how segments are
  * batched or on the instruction set (model/isa.h), and is pinned bit for
- * bit by a golden hash.
+ * bit by a golden hash; so are the teacher's samples drawn through it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,8 @@
 
 #include <sodium.h>
 
+#include "codec/freq.h"
+#include "codec/rc.h"
 #include "model/infer.h"
 #include "model/rng.h"
 #include "model/transformer.h"
@@ -183,6 +185,62 @@ static void golden_probabilities(void **state)
     nmdl_model_free(m);
 }
 
+/* The teacher (codec/teacher.c): its bytes pinned by a golden hash (the
+ * same on every instruction set and build), a stream's first byte 8 bits,
+ * the lengths summing to the total; and at temperature 1 the total is what
+ * the range coder spends coding the sample under the model's own tables,
+ * to within the coder's flush. */
+static void teacher_samples(void **state)
+{
+    (void)state;
+    nmdl_model *m = model(2, 0);
+    enum { N = 301, S = 3 };
+    uint8_t out[N], again[N];
+    float bits[N];
+    double total, total2, sum = 0;
+    assert_nmdl_ok(nmdl_teacher_sample(m, 0.7, S, 5, N, out, bits, &total));
+    assert_nmdl_ok(nmdl_teacher_sample(m, 0.7, S, 5, N, again, NULL, &total2));
+    assert_memory_equal(out, again, N);
+    assert_true(total == total2);
+    for (int i = 0; i < N; i++)
+        sum += bits[i], assert_true(bits[i] >= 0);
+    assert_true(bits[0] == 8 && bits[101] == 8 && bits[202] == 8); /* stream starts */
+    assert_true(fabs(sum - total) < 1e-6 * total);
+    uint8_t sum16[16];
+    char hex[33];
+    crypto_generichash(sum16, 16, out, N, NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, sum16, 16);
+    print_message("golden teacher hash %s\n", hex);
+    assert_string_equal(hex, GOLDEN_TEACHER_HASH);
+    /* coded under the model's own tables, one stream at temperature 1 */
+    assert_nmdl_ok(nmdl_teacher_sample(m, 1.0, 1, 6, N, out, NULL, &total));
+    nmdl_inf *f;
+    assert_nmdl_ok(nmdl_inf_create(&m->cfg, m->params, 1, &f));
+    nmdl_rc_enc e;
+    nmdl_rc_enc_init(&e);
+    nmdl_rc_encode(&e, out[0], 1, 8);
+    for (int t = 1; t < N; t++) {
+        float p[256];
+        uint32_t freq[256], cum[257];
+        nmdl_inf_step(f, &out[t - 1], p);
+        assert_int_equal(nmdl_freq_from_probs(p, 256, 24, freq), 0);
+        nmdl_freq_cumulate(freq, 256, cum);
+        nmdl_rc_encode(&e, cum[out[t]], freq[out[t]], 24);
+    }
+    uint8_t *coded;
+    size_t len;
+    assert_int_equal(nmdl_rc_enc_finish(&e, &coded, &len), 0);
+    print_message("teacher: %.1f bits, coded in %zu bytes\n", total, len);
+    assert_true(len * 8.0 >= total && len * 8.0 <= total + 64);
+    free(coded);
+    nmdl_inf_free(f);
+    assert_int_equal(nmdl_teacher_sample(m, 0.001, 1, 1, N, out, NULL, &total), NMDL_ERR_ARG);
+    assert_int_equal(nmdl_teacher_sample(m, 1, 0, 1, N, out, NULL, &total), NMDL_ERR_ARG);
+    assert_int_equal(nmdl_teacher_sample(m, 1, 1, 1, 0, out, NULL, &total), NMDL_ERR_ARG);
+    assert_nmdl_ok(nmdl_teacher_sample(m, 1, 4, 1, 3, out, NULL, &total)); /* streams > n */
+    nmdl_model_free(m);
+}
+
 /* Sets NMDL_ISA to name (NULL: unset) and returns what a context picks. */
 static nmdl_isa choose(const char *name)
 {
@@ -283,6 +341,7 @@ int main(void)
         cmocka_unit_test(window_slides_like_training),
         cmocka_unit_test(batching_does_not_matter),
         cmocka_unit_test(golden_probabilities),
+        cmocka_unit_test(teacher_samples),
         cmocka_unit_test(isa_choice),
         cmocka_unit_test(variants_agree),
     };
