@@ -330,6 +330,8 @@ static void neural_summary(const nmdl_cctx *c)
         fprintf(stderr, "  llc: %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f, %.0f s)%s%s\n",
                 r.llc, r.llc_se, r.nbeta, r.llc_step, r.mala, r.llc_s,
                 r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
+    if (r.llc_healthy >= 0 && r.llc_repairs[0])
+        fprintf(stderr, "  llc repaired: %s\n", r.llc_repairs);
     if (isfinite(r.b_star) && r.budget_mode == NMDL_BUDGET_LEARNED)
         fprintf(stderr, "  budget learned: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f "
                 "bits predicted), coded %.3f (%.1f x b*); %s\n", r.epsilon, r.b_star,

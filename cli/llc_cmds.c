@@ -86,6 +86,7 @@ static void json_health(cli_jw *w, const nmdl_llc_report *r)
 {
     cli_jw_bool(w, "healthy", r->healthy != 0);
     cli_jw_str(w, "warning", r->warning[0] ? r->warning : NULL);
+    cli_jw_str(w, "repairs", r->repairs[0] ? r->repairs : NULL);
 }
 
 /* The step-size sweep as an array of objects, null when none ran. */
@@ -144,6 +145,8 @@ static void print_report(const char *corpus, const nmdl_llc_report *r,
            r->batch, (unsigned long long)o->seed);
     printf("  L(w*) %.4f bits/byte, MALA acceptance %.2f, %s%s\n", r->init_loss_bpb,
            r->mala, r->healthy ? "healthy" : "UNHEALTHY: ", r->warning);
+    if (r->repairs[0])
+        printf("  repaired: %s\n", r->repairs);
 }
 
 /* What llc and compressibility begin with: MODEL and CORPUS loaded and λ̂
@@ -241,8 +244,9 @@ int cli_compressibility(const cli_opts *o)
         cli_jw_end(&w);
         status = 0;
     } else if (!rc) {
-        printf("%s: llc %.4g ± %.3g%s%s\n", o->inputs[1], r.llc, r.llc_se,
-               r.healthy ? "" : " (unhealthy: ", r.healthy ? "" : r.warning);
+        printf("%s: llc %.4g ± %.3g%s%s%s%s%s\n", o->inputs[1], r.llc, r.llc_se,
+               r.healthy ? "" : " (unhealthy: ", r.healthy ? "" : r.warning,
+               r.healthy ? "" : ")", r.repairs[0] ? "; repaired: " : "", r.repairs);
         printf("  tolerance %.4g nats/byte%s over %.4f bits/byte (%d windows)\n", eps,
                o->epsilon > 0 ? "" : " (llc / n)", c.loss_bpb, c.windows);
         printf("  critical levels n_q %d (%.2f bits), trimming %.2f max|w|: %.4f bits/byte\n",

@@ -241,6 +241,7 @@ static int estimate(nmdl_model *m, const uint8_t *data, size_t n,
     r->llc = e.llc, r->llc_se = e.llc_se, r->nbeta = e.nbeta;
     r->llc_step = e.step, r->mala = e.mala, r->llc_healthy = e.healthy;
     snprintf(r->llc_warning, sizeof r->llc_warning, "%s", e.warning);
+    snprintf(r->llc_repairs, sizeof r->llc_repairs, "%s", e.repairs);
     nmdl_llc_report_free(&e);
     const size_t d = m->lay.n_params;
     r->epsilon = p->epsilon > 0 ? p->epsilon : r->llc / (double)(n - 1);

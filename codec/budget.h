@@ -54,6 +54,7 @@ typedef struct nmdl_budget_report {
     double llc, llc_se, nbeta, llc_step, mala;
     int llc_healthy;           /* -1: not estimated */
     char llc_warning[200];
+    char llc_repairs[200];
     double epsilon, b_star;    /* NaN when not estimated */
     double predicted_model_bits; /* λ̂ log2(1/ε) */
     double bits;               /* the chosen budget */

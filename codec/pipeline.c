@@ -312,6 +312,7 @@ static void budget_report(const nmdl_budget_report *b, nmdl_compress_report *o)
     o->llc = b->llc, o->llc_se = b->llc_se, o->nbeta = b->nbeta;
     o->llc_step = b->llc_step, o->mala = b->mala, o->llc_healthy = b->llc_healthy;
     memcpy(o->llc_warning, b->llc_warning, sizeof o->llc_warning);
+    memcpy(o->llc_repairs, b->llc_repairs, sizeof o->llc_repairs);
     o->epsilon = b->epsilon, o->b_star = b->b_star;
     o->predicted_model_bits = b->predicted_model_bits;
     o->loss_float_bpb = b->loss_float_bpb;

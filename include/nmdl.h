@@ -343,6 +343,7 @@ typedef struct nmdl_compress_report {
     double llc, llc_se, nbeta, llc_step, mala; /* the estimate, as llc */
     int llc_healthy;           /* -1: not estimated */
     char llc_warning[200];
+    char llc_repairs[200];     /* as nmdl_llc_report's repairs */
     double epsilon;            /* loss tolerance, nats per byte */
     double b_star;             /* (λ̂/d) log2(1/ε), bits per weight */
     double predicted_model_bits; /* λ̂ log2(1/ε) */
@@ -596,6 +597,11 @@ typedef struct nmdl_llc_report {
     int chains, steps, burnin, batch;
     int healthy;            /* 0: see warning */
     char warning[200];
+    char repairs[200];      /* what was changed to repair an unhealthy run
+                             * (nmdl_llc_estimate_repaired in model/llc.h:
+                             * more chains, burn-in, gamma, a smaller step),
+                             * "" when nothing; the fields above are the
+                             * last run's */
     /* the step-size sweep, when step was 0 */
     int sweep_n, sweep_chosen; /* chosen: index, -1 when none was healthy */
     double sweep_step[NMDL_LLC_SWEEP_MAX], sweep_llc[NMDL_LLC_SWEEP_MAX],

@@ -265,26 +265,33 @@ static void diagnose(nmdl_llc_result *r, const nmdl_llc_params *p)
 {
     double rel;
     r->healthy = 0;
+    r->warning[0] = 0;
     for (size_t i = 0; i < (size_t)r->chains * r->steps; i++)
         if (!isfinite(r->trace[i])) {
+            r->fault = NMDL_LLC_DIVERGED;
             snprintf(r->warning, sizeof r->warning, "chain %d diverged (a loss "
                      "is not finite): lower the step size", (int)(i / r->steps));
             return;
         }
-    if (!(r->llc > 0))
+    if (!(r->llc > 0)) {
+        r->fault = NMDL_LLC_BELOW;
         snprintf(r->warning, sizeof r->warning,
                  "chains settle at or below L(w*) (llc %.4g): w* is not a local "
                  "minimum, or the step size is too large", r->llc);
-    else if (still_moving(r, p, &rel))
+    } else if (still_moving(r, p, &rel)) {
+        r->fault = NMDL_LLC_MOVING;
         snprintf(r->warning, sizeof r->warning,
                  "traces still moving (draw halves differ by %.0f%% of the rise): "
                  "more burn-in or a larger localization", 100 * rel);
-    else if (isfinite(r->mala) && r->mala < 0.5)
+    } else if (isfinite(r->mala) && r->mala < 0.5) {
+        r->fault = NMDL_LLC_MALA;
         snprintf(r->warning, sizeof r->warning,
                  "MALA acceptance %.2f (about 0.9 is healthy): lower the step size",
                  r->mala);
-    else
+    } else {
+        r->fault = NMDL_LLC_HEALTHY;
         r->healthy = 1;
+    }
 }
 
 static void summarize(nmdl_llc_result *r, const nmdl_llc_params *p)
@@ -398,6 +405,54 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
     summarize(r, p);
     diagnose(r, p);
     return NMDL_OK;
+}
+
+/* The remedies taken so far. */
+typedef struct remedies {
+    int chains, burnin, gamma;
+} remedies;
+
+/* The next remedy for r's fault (llc.h), applied to p; what it changed to
+ * buf. */
+static void remedy(const nmdl_llc_result *r, nmdl_llc_params *p, remedies *done,
+                   char *buf, size_t len)
+{
+    const int f = r->fault;
+    if (f == NMDL_LLC_MOVING && p->chains < 4 && !done->chains) {
+        snprintf(buf, len, "chains %d -> %d", p->chains, 2 * p->chains);
+        p->chains *= 2, done->chains = 1;
+    } else if (f == NMDL_LLC_MOVING && (!done->burnin || done->gamma)) {
+        snprintf(buf, len, "burn-in %d -> %d", p->burnin, 4 * p->burnin);
+        p->burnin *= 4, done->burnin = 1;
+    } else if ((f == NMDL_LLC_MOVING || f == NMDL_LLC_BELOW) && !done->gamma) {
+        snprintf(buf, len, "gamma %.3g -> %.3g", p->gamma, 10 * p->gamma);
+        p->gamma *= 10, done->gamma = 1;
+    } else {
+        snprintf(buf, len, "step %.3g -> %.3g", p->step, p->step / sqrt(10.0));
+        p->step /= sqrt(10.0);
+    }
+}
+
+int nmdl_llc_estimate_repaired(const nmdl_llc_target *t, nmdl_llc_params *p,
+                               nmdl_llc_result *r, char *did, size_t did_len)
+{
+    remedies done = {0};
+    did[0] = 0;
+    int rc = nmdl_llc_estimate(t, p, r);
+    for (int k = 0; !rc && !r->healthy && k < NMDL_LLC_REPAIRS; k++) {
+        char step[64];
+        const size_t used = strlen(did);
+        remedy(r, p, &done, step, sizeof step);
+        snprintf(did + used, did_len - used, "%s%s (%s)", used ? "; " : "", step,
+                 r->fault == NMDL_LLC_DIVERGED ? "diverged"
+                 : r->fault == NMDL_LLC_BELOW  ? "at or below L(w*)"
+                 : r->fault == NMDL_LLC_MOVING ? "still moving"
+                                               : "low MALA acceptance");
+        nmdl_prog_grow(p->prog, nmdl_llc_work(p), (long)p->chains * (p->burnin + p->draws));
+        nmdl_llc_result_free(r);
+        rc = nmdl_llc_estimate(t, p, r);
+    }
+    return rc;
 }
 
 void nmdl_llc_result_free(nmdl_llc_result *r)

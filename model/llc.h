@@ -93,14 +93,44 @@ typedef struct nmdl_llc_result {
     float *spread;       /* (d) with want_spread: variance of each weight
                             over the draws, averaged over chains */
     int healthy;         /* 0 when a warning was raised */
+    int fault;           /* the warning's kind: an nmdl_llc_fault */
     char warning[200];   /* why not, in words */
 } nmdl_llc_result;
+
+/* What makes a run unhealthy, first found first. */
+typedef enum nmdl_llc_fault {
+    NMDL_LLC_HEALTHY = 0,
+    NMDL_LLC_DIVERGED, /* a loss is not finite */
+    NMDL_LLC_BELOW,    /* the chains settle at or below L(w*) */
+    NMDL_LLC_MOVING,   /* the draws still drift */
+    NMDL_LLC_MALA      /* MALA acceptance below 0.5 */
+} nmdl_llc_fault;
 
 /* devinterp-like defaults: SGLD, ε 1e-6, nβ n/ln n, γ 1000, 4 chains,
  * 100 burn-in, 100 draws; pSGLD α 0.99, a 0.1; MALA every 10 steps. */
 void nmdl_llc_params_default(nmdl_llc_params *p);
 int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
                       nmdl_llc_result *r);
+/* nmdl_llc_estimate, then while the result is unhealthy at most
+ * NMDL_LLC_REPAIRS repairs, each the first remedy of this list not yet
+ * taken that fits its fault, the settings changed in *p and the estimate
+ * run again:
+ *   drifting draws, fewer than 4 chains   the chains doubled (with 2, the
+ *                                         drift test guesses its error
+ *                                         from one degree of freedom)
+ *   drifting draws                        burn-in x 4
+ *   drifting, or settling at or below     gamma x 10 (the chains held
+ *   L(w*)                                 closer to w*)
+ *   drifting after both                   burn-in x 4 again (a smaller
+ *                                         step would only slow the chains)
+ *   anything else (divergence, low MALA   the step size / sqrt(10)
+ *   acceptance, or settling below L(w*)
+ *   after gamma x 10)
+ * Each repair's work joins p->prog's plan before it runs. `did` receives
+ * what was changed and why, in words ("" when nothing was). */
+#define NMDL_LLC_REPAIRS 3
+int nmdl_llc_estimate_repaired(const nmdl_llc_target *t, nmdl_llc_params *p,
+                               nmdl_llc_result *r, char *did, size_t did_len);
 /* The work units nmdl_llc_estimate counts in p->prog: every chain step's
  * loss and gradient, the paired loss of each draw (a third of one) and the
  * MALA checks, at step_work each, times threads / (chains side by side),

@@ -212,14 +212,14 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     }
     p.want_spread = spread != NULL;
     if (!rc)
-        rc = nmdl_llc_estimate(&t, &p, &e);
+        rc = nmdl_llc_estimate_repaired(&t, &p, &e, r->repairs, sizeof r->repairs);
     if (!rc) {
         r->trace = malloc((size_t)e.chains * e.steps * sizeof(double));
         if (r->trace)
             report_result(&e, r);
         else
             rc = NMDL_ERR_NOMEM;
-        if (s->step <= 0 && sweep.chosen < 0) {
+        if (s->step <= 0 && sweep.chosen < 0 && !r->healthy) {
             r->healthy = 0;
             snprintf(r->warning, sizeof r->warning,
                      "no step size of the sweep was healthy; estimated at the "

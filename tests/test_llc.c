@@ -130,8 +130,46 @@ static void bad_parameters(void **state)
     rrr_free(&m);
 }
 
-/* On a trained transformer: λ̂ positive, finite, and the same across
- * sampler seeds within a few standard errors. */
+/* An unhealthy run is repaired by its fault's remedy (model/llc.h) and
+ * says what it changed: a diverging step is cut (to one whose acceptance
+ * of 0.57 passes the check though λ̂ is 13: the acceptance check is
+ * lenient, the step sweep the cure for that), and draws that still drift
+ * after 100 burn-in steps get 400, which moves λ̂ toward 5 (2.8 -> 3.3 at
+ * this small step: the drift check passes runs still short of λ). */
+static void repairs_unhealthy_runs(void **state)
+{
+    (void)state;
+    rrr m = rrr_make(5, 0, 2, 2, 2000, 60); /* d = 10, λ = 5 */
+    float *ws = rrr_fit(&m, 61);
+    nmdl_llc_target t = {rrr_dim(&m), m.n, ws, rrr_loss_grad, &m};
+    static const struct {
+        double step, gamma;
+        int chains, burnin, draws;
+        const char *did;
+    } cases[] = {{3e-2, 1, 4, 1000, 3000, "step 0.03 -> 0.00949 (diverged)"},
+                 {2e-6, 1, 4, 100, 2000, "burn-in 100 -> 400 (still moving)"}};
+    for (int c = 0; c < 2; c++) {
+        nmdl_llc_params p;
+        nmdl_llc_result first, r;
+        nmdl_llc_params_default(&p);
+        p.step = cases[c].step, p.gamma = cases[c].gamma, p.chains = cases[c].chains;
+        p.burnin = cases[c].burnin, p.draws = cases[c].draws, p.threads = 2;
+        assert_nmdl_ok(nmdl_llc_estimate(&t, &p, &first));
+        char did[200];
+        assert_nmdl_ok(nmdl_llc_estimate_repaired(&t, &p, &r, did, sizeof did));
+        print_message("case %d: first %.3f (%s), repaired %.3f ± %.3f (MALA %.2f%s%s) by %s\n",
+                      c, first.llc, first.warning, r.llc, r.llc_se, r.mala,
+                      r.healthy ? "" : ", ", r.warning, did);
+        assert_false(first.healthy);
+        assert_true(r.healthy);
+        assert_non_null(strstr(did, cases[c].did));
+        assert_true(isfinite(r.llc) && !(fabs(r.llc - 5.0) >= fabs(first.llc - 5.0)));
+        nmdl_llc_result_free(&first);
+        nmdl_llc_result_free(&r);
+    }
+    free(ws), rrr_free(&m);
+}
+
 /* A one-layer transformer trained 400 steps on n bytes of text. */
 static nmdl_model *trained(const uint8_t *text, size_t n)
 {
@@ -147,6 +185,8 @@ static nmdl_model *trained(const uint8_t *text, size_t n)
     return m;
 }
 
+/* On a trained transformer: λ̂ positive, finite, and the same across
+ * sampler seeds within a few standard errors. */
 static void transformer_estimate_is_stable(void **state)
 {
     (void)state;
@@ -221,6 +261,7 @@ int main(void)
         cmocka_unit_test(reduced_rank_regression),
         cmocka_unit_test(threads_do_not_change_the_estimate),
         cmocka_unit_test(bad_parameters),
+        cmocka_unit_test(repairs_unhealthy_runs),
         cmocka_unit_test(transformer_estimate_is_stable),
         cmocka_unit_test(compressibility_measures),
     };
