@@ -518,8 +518,8 @@ typedef struct nmdl_train_params {
     double minutes;      /* wall-clock budget when steps == 0 */
     int batch;           /* windows of ctx bytes per step */
     double lr;           /* peak learning rate; 0 (the default): by the
-                            model's width, 0.005 up to d_model 64 (the tiny
-                            and mini presets), 0.002 above */
+                            model's width, 0.005 up to d_model 96 (the tiny,
+                            mini and small presets), 0.002 above */
     double warmup;       /* fraction of the steps with linear warmup */
     double lr_final;     /* final learning rate, as a fraction of lr;
                             negative (the default): by the model's width,

@@ -252,16 +252,16 @@ int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
 
 /* The schedule's defaults by the model's width: the peak rate where
  * nmdl_train_params.lr is 0, the final fraction where lr_final is negative.
- * Measured at the default effort's compute on enwik8 (tiny on 256 KB, mini
- * on 1 MB; docs/BENCHMARKS.md, "The training recipe"); wider models keep
- * the schedule they were tuned with until measured. */
+ * Measured by whole files at the default effort's compute (tiny on 256 KB
+ * and mini on 1 MB of enwik8, small on 4 MB of gcide; docs/BENCHMARKS.md,
+ * "The training recipe"); wider models keep the schedule they were tuned
+ * with until measured. */
 static void schedule_defaults(const nmdl_model_config *c, nmdl_train_params *p)
 {
-    const int narrow = c->d_model <= 64;
     if (p->lr == 0)
-        p->lr = narrow ? 5e-3 : 2e-3;
+        p->lr = c->d_model <= 96 ? 5e-3 : 2e-3;
     if (p->lr_final < 0)
-        p->lr_final = narrow ? 0.02 : 0.1;
+        p->lr_final = c->d_model <= 64 ? 0.02 : 0.1;
 }
 
 int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
