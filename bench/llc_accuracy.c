@@ -33,7 +33,7 @@ static void row(int M, int H, int N, int r, int n, uint64_t seed)
     printf("| %s M=%d H=%d N=%d r=%d | %zu | %.2f |", H ? "RRR" : "linear", M, H,
            N, r, rrr_dim(&m), want);
     for (int sampler = 0; sampler <= 1; sampler++) {
-        nmdl_llc_target t = {rrr_dim(&m), m.n, ws, rrr_loss_grad, &m};
+        nmdl_llc_target t = {rrr_dim(&m), m.n, ws, rrr_loss_grad, &m, 0};
         nmdl_llc_params p;
         nmdl_llc_result e;
         nmdl_llc_params_default(&p);

@@ -5,6 +5,7 @@
 #include "args.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,21 @@ static int parse_number(const char *opt, const char *s, double lo, double hi,
     return 0;
 }
 
+/* A whole number in [lo, hi]. */
+static int parse_count(const char *opt, const char *s, double lo, double hi, int *out)
+{
+    double v;
+    if (parse_number(opt, s, lo, hi, &v))
+        return -1;
+    if (v != floor(v)) {
+        char what[96];
+        snprintf(what, sizeof what, "%s needs a whole number", opt);
+        return usage_error(what, s);
+    }
+    *out = (int)v;
+    return 0;
+}
+
 /* A size as zstd's --memory takes it: bytes, or with K, M or G (also
  * spelled KB, KiB, ...) for powers of 1024. */
 static int parse_size(const char *opt, const char *s, uint64_t *out)
@@ -211,10 +227,7 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
         o->temperature = v;
         break;
     case OPT_STREAMS:
-        if (parse_number("--streams", val, 1, NMDL_TEACHER_MAX_STREAMS, &v))
-            return -1;
-        o->streams = (int)v;
-        break;
+        return parse_count("--streams", val, 1, NMDL_TEACHER_MAX_STREAMS, &o->streams);
     case OPT_SVG: o->svg = val; break;
     case OPT_SAMPLER:
         if (strcmp(val, "sgld") && strcmp(val, "psgld"))
@@ -264,11 +277,9 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
     case OPT_CHAINS:
     case OPT_BURNIN:
     case OPT_DRAWS:
-        if (parse_number(key == OPT_CHAINS ? "--chains" : key == OPT_BURNIN ? "--burnin" : "--draws",
-                         val, key == OPT_BURNIN ? 0 : 1, 1e6, &v))
-            return -1;
-        *(key == OPT_CHAINS ? &o->chains : key == OPT_BURNIN ? &o->burnin : &o->draws) = (int)v;
-        break;
+        return parse_count(key == OPT_CHAINS ? "--chains" : key == OPT_BURNIN ? "--burnin" : "--draws",
+                           val, key == OPT_BURNIN ? 0 : 1, 1e6,
+                           key == OPT_CHAINS ? &o->chains : key == OPT_BURNIN ? &o->burnin : &o->draws);
     case OPT_EFFORT:
         if (parse_number("--effort", val, 1, 9, &v))
             return -1;

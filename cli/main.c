@@ -112,6 +112,8 @@ static const char usage[] =
     "      --temperature T sample from p^(1/T), 0.01 .. 100 (default 1)\n"
     "      --streams S     independent streams, one after another (default 1)\n"
     "      --sizes LIST    also print the code length of these prefixes\n"
+    "\n"
+    "General:\n"
     "  -q, --quiet         print errors only\n"
     "  -v, --verbose       print more (method, time, speed)\n"
     "  -h, --help          this text\n"

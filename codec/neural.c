@@ -268,6 +268,8 @@ static void budget_params(const nmdl_neural_params *p, const nmdl_neural_plan *p
         bp->bits = efforts[p->effort].bits;
     bp->llc.seed = p->seed;
     bp->llc.chains = plan->llc_chains;
+    if (p->budget.llc.chains <= 0 && bp->mode != NMDL_BUDGET_BSTAR && !bp->posterior)
+        bp->llc.repairs = 0; /* the search needs no b*: no unplanned reruns */
     bp->llc_skip = plan->llc_skip;
     bp->tune = NULL;
     if (tune && qsteps >= 8) {

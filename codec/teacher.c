@@ -4,8 +4,8 @@
  * with its exact code length under it.
  *
  * S streams run in lockstep as the coder's segments do (independent
- * contexts, a sliding window of ctx bytes), each ceil(n / S) bytes long
- * (the last shorter), written one after another. A stream's first byte is
+ * contexts, a sliding window of ctx bytes), written one after another:
+ * with n = qS + r, the first r streams hold q + 1 bytes, the others q. A stream's first byte is
  * uniform (8 bits), as a segment's first byte is coded. Every later byte:
  *
  *   p        the deterministic forward pass (infer.c) on the stream so far
@@ -60,12 +60,12 @@ static int pick(const uint32_t *cum, uint32_t u)
     return lo;
 }
 
-/* Where stream s starts and how long it is. */
+/* Where stream s of S (S <= n) starts and how long it is (at least 1). */
 static void stream_span(size_t n, int S, int s, size_t *start, size_t *len)
 {
-    const size_t each = (n + (size_t)S - 1) / (size_t)S;
-    *start = each * (size_t)s < n ? each * (size_t)s : n;
-    *len = n - *start < each ? n - *start : each;
+    const size_t q = n / (size_t)S, r = n % (size_t)S, k = (size_t)s;
+    *start = k * q + (k < r ? k : r);
+    *len = q + (k < r);
 }
 
 typedef struct teacher {
@@ -73,12 +73,14 @@ typedef struct teacher {
     nmdl_rng *g;     /* (S) one generator per stream */
     float *probs;    /* (S, 256) */
     uint8_t *tok;    /* (S) each stream's last byte */
-    uint32_t freq[256], cum[257];
+    uint32_t freq[256], cum[257]; /* the coder's table for one stream's
+                                     next byte, totals 2^24 */
 } teacher;
 
-/* Byte t of every stream still running (t >= 1): its choice and length. */
-static void teacher_step(teacher *th, float temp, size_t n, int S, size_t t,
-                         uint8_t *out, float *bits, double *total)
+/* Byte t of every stream still running (t >= 1): its choice and length
+ * (bits). An nmdl_error. */
+static int teacher_step(teacher *th, float temp, size_t n, int S, size_t t,
+                        uint8_t *out, float *bits, double *total)
 {
     nmdl_inf_step(th->f, th->tok, th->probs);
     for (int s = 0; s < S; s++) {
@@ -89,7 +91,9 @@ static void teacher_step(teacher *th, float temp, size_t n, int S, size_t t,
         float *p = th->probs + (size_t)s * 256;
         if (temp != 1.0f)
             temper(p, temp);
-        nmdl_freq_from_probs(p, 256, NMDL_NEURAL_FREQ_BITS, th->freq);
+        int rc = nmdl_freq_from_probs(p, 256, NMDL_NEURAL_FREQ_BITS, th->freq);
+        if (rc)
+            return rc;
         nmdl_freq_cumulate(th->freq, 256, th->cum);
         const int x = pick(th->cum, (uint32_t)nmdl_rng_below(&th->g[s], 1u << NMDL_NEURAL_FREQ_BITS));
         const double b = NMDL_NEURAL_FREQ_BITS - log2((double)th->freq[x]);
@@ -99,6 +103,7 @@ static void teacher_step(teacher *th, float temp, size_t n, int S, size_t t,
             bits[start + t] = (float)b;
         *total += b;
     }
+    return NMDL_OK;
 }
 
 int nmdl_teacher_sample(const nmdl_model *m, double temperature, int streams,
@@ -125,17 +130,14 @@ int nmdl_teacher_sample(const nmdl_model *m, double temperature, int streams,
         size_t start, len;
         stream_span(n, S, s, &start, &len);
         nmdl_rng_seed(&th.g[s], seed, TEACHER_STREAM + (uint64_t)s);
-        th.tok[s] = (uint8_t)nmdl_rng_below(&th.g[s], 256);
-        if (!len)
-            continue;
-        o[start] = th.tok[s];
+        o[start] = th.tok[s] = (uint8_t)nmdl_rng_below(&th.g[s], 256);
         if (bits)
             bits[start] = 8.0f;
         *total_bits += 8;
         longest = len > longest ? len : longest;
     }
     for (size_t t = 1; t < longest && !rc; t++)
-        teacher_step(&th, (float)temperature, n, S, t, o, bits, total_bits);
+        rc = teacher_step(&th, (float)temperature, n, S, t, o, bits, total_bits);
     nmdl_inf_free(th.f);
     free(th.g);
     free(th.probs);

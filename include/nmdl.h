@@ -587,6 +587,11 @@ struct nmdl_llc_settings {
     int batch;        /* windows of ctx bytes per minibatch (default 4) */
     uint64_t seed;
     int threads;      /* chains run on up to this many threads */
+    int repairs;      /* at most this many reruns of an unhealthy estimate
+                         with a remedy for its fault (more chains, burn-in,
+                         localization, a smaller step; model/llc.h); default
+                         3; a compression that chose its own chains runs
+                         none (it needs no b*: the search decides) */
 };
 
 typedef struct nmdl_llc_report {
@@ -656,9 +661,9 @@ NMDL_NODISCARD int nmdl_model_compressibility(nmdl_model *m, const void *data,
  *
  * A source whose entropy is known (seed 002's teacher, for text): n bytes
  * sampled from the model's coding-path distribution at a temperature (1:
- * the model itself; lower sharpens it), in `streams` independent streams of
- * ceil(n / streams) bytes (the last shorter) written one after another,
- * each starting from a uniform byte. bits (n floats, or NULL) receives each
+ * the model itself; lower sharpens it), in `streams` independent streams
+ * written one after another (with n = q·streams + r, the first r hold q + 1
+ * bytes, the others q; at most n streams), each from a uniform byte. bits (n floats, or NULL) receives each
  * byte's code length under the teacher, -log2 of its probability in the
  * coder's 2^24 table, so a prefix's sum is its exact ideal code length;
  * *total_bits is the sum over all n. For one model, temperature, stream

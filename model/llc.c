@@ -25,6 +25,7 @@ void nmdl_llc_params_default(nmdl_llc_params *p)
     p->seed = 1;
     p->threads = 1;
     p->paired = 1;
+    p->repairs = NMDL_LLC_REPAIRS;
 }
 
 /* One chain's buffers, each (d). */
@@ -414,16 +415,18 @@ typedef struct remedies {
 
 /* The next remedy for r's fault (llc.h), applied to p; what it changed to
  * buf. */
-static void remedy(const nmdl_llc_result *r, nmdl_llc_params *p, remedies *done,
-                   char *buf, size_t len)
+static void remedy(const nmdl_llc_target *t, const nmdl_llc_result *r,
+                   nmdl_llc_params *p, remedies *done, char *buf, size_t len)
 {
     const int f = r->fault;
-    if (f == NMDL_LLC_MOVING && p->chains < 4 && !done->chains) {
+    const int room = !t->max_chains || 2 * p->chains <= t->max_chains;
+    if (f == NMDL_LLC_MOVING && p->chains < 4 && room && !done->chains) {
         snprintf(buf, len, "chains %d -> %d", p->chains, 2 * p->chains);
         p->chains *= 2, done->chains = 1;
     } else if (f == NMDL_LLC_MOVING && (!done->burnin || done->gamma)) {
-        snprintf(buf, len, "burn-in %d -> %d", p->burnin, 4 * p->burnin);
-        p->burnin *= 4, done->burnin = 1;
+        const int longer = p->burnin > 0 ? 4 * p->burnin : 100;
+        snprintf(buf, len, "burn-in %d -> %d", p->burnin, longer);
+        p->burnin = longer, done->burnin = 1;
     } else if ((f == NMDL_LLC_MOVING || f == NMDL_LLC_BELOW) && !done->gamma) {
         snprintf(buf, len, "gamma %.3g -> %.3g", p->gamma, 10 * p->gamma);
         p->gamma *= 10, done->gamma = 1;
@@ -436,13 +439,15 @@ static void remedy(const nmdl_llc_result *r, nmdl_llc_params *p, remedies *done,
 int nmdl_llc_estimate_repaired(const nmdl_llc_target *t, nmdl_llc_params *p,
                                nmdl_llc_result *r, char *did, size_t did_len)
 {
+    if (!did || did_len == 0)
+        return NMDL_ERR_ARG;
     remedies done = {0};
     did[0] = 0;
     int rc = nmdl_llc_estimate(t, p, r);
-    for (int k = 0; !rc && !r->healthy && k < NMDL_LLC_REPAIRS; k++) {
+    for (int k = 0; !rc && !r->healthy && k < p->repairs; k++) {
         char step[64];
         const size_t used = strlen(did);
-        remedy(r, p, &done, step, sizeof step);
+        remedy(t, r, p, &done, step, sizeof step);
         snprintf(did + used, did_len - used, "%s%s (%s)", used ? "; " : "", step,
                  r->fault == NMDL_LLC_DIVERGED ? "diverged"
                  : r->fault == NMDL_LLC_BELOW  ? "at or below L(w*)"

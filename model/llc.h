@@ -56,6 +56,7 @@ typedef struct nmdl_llc_target {
     int (*loss_grad)(void *ctx, int chain, const float *w, nmdl_rng *r,
                      double *loss, float *g);
     void *ctx;
+    int max_chains;      /* chains loss_grad has workspaces for; 0: any */
 } nmdl_llc_target;
 
 enum { NMDL_LLC_SGLD = 0, NMDL_LLC_PSGLD = 1 };
@@ -76,6 +77,7 @@ typedef struct nmdl_llc_params {
     nmdl_prog *prog;    /* counts the steps; NULL: none */
     double step_work;   /* work units of one loss and gradient on one
                            thread (model/progress.h) */
+    int repairs;        /* nmdl_llc_estimate_repaired: at most this many */
 } nmdl_llc_params;
 
 typedef struct nmdl_llc_result {
@@ -112,13 +114,15 @@ void nmdl_llc_params_default(nmdl_llc_params *p);
 int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
                       nmdl_llc_result *r);
 /* nmdl_llc_estimate, then while the result is unhealthy at most
- * NMDL_LLC_REPAIRS repairs, each the first remedy of this list not yet
+ * p->repairs repairs, each the first remedy of this list not yet
  * taken that fits its fault, the settings changed in *p and the estimate
  * run again:
- *   drifting draws, fewer than 4 chains   the chains doubled (with 2, the
- *                                         drift test guesses its error
- *                                         from one degree of freedom)
- *   drifting draws                        burn-in x 4
+ *   drifting draws, fewer than 4 chains   the chains doubled, where the
+ *   (and t->max_chains allows)            target has workspaces for them
+ *                                         (with 2, the drift test guesses
+ *                                         its error from one degree of
+ *                                         freedom)
+ *   drifting draws                        burn-in x 4 (0 becomes 100)
  *   drifting, or settling at or below     gamma x 10 (the chains held
  *   L(w*)                                 closer to w*)
  *   drifting after both                   burn-in x 4 again (a smaller
@@ -126,8 +130,9 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
  *   anything else (divergence, low MALA   the step size / sqrt(10)
  *   acceptance, or settling below L(w*)
  *   after gamma x 10)
- * Each repair's work joins p->prog's plan before it runs. `did` receives
- * what was changed and why, in words ("" when nothing was). */
+ * Each repair's work joins p->prog's plan before it runs. `did` (did_len
+ * > 0) receives what was changed and why, in words ("" when nothing
+ * was). */
 #define NMDL_LLC_REPAIRS 3
 int nmdl_llc_estimate_repaired(const nmdl_llc_target *t, nmdl_llc_params *p,
                                nmdl_llc_result *r, char *did, size_t did_len);

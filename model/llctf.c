@@ -78,7 +78,7 @@ static int llctf_create(const nmdl_model *m, const uint8_t *data, size_t n,
     }
     memcpy(x->w_star, m->params, d * sizeof(float));
     openblas_set_num_threads(1); /* chains are the parallelism */
-    *t = (nmdl_llc_target){d, (double)(n - 1), x->w_star, loss_grad, x};
+    *t = (nmdl_llc_target){d, (double)(n - 1), x->w_star, loss_grad, x, chains};
     *out = x;
     return NMDL_OK;
 }
@@ -103,6 +103,7 @@ void nmdl_llc_settings_default(nmdl_llc_settings *s)
     s->batch = 4;
     s->seed = 1;
     s->threads = 1;
+    s->repairs = NMDL_LLC_REPAIRS;
 }
 
 static void to_params(const nmdl_llc_settings *s, nmdl_llc_params *p)
@@ -117,6 +118,7 @@ static void to_params(const nmdl_llc_settings *s, nmdl_llc_params *p)
     p->draws = s->draws;
     p->seed = s->seed;
     p->threads = s->threads;
+    p->repairs = s->repairs;
 }
 
 _Static_assert(NMDL_LLC_SWEEP <= NMDL_LLC_SWEEP_MAX, "the report holds the sweep");
@@ -198,7 +200,9 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     nmdl_llc_result e;
     run_params(&m->cfg, s, 0, &p);
     p.prog = prog;
-    int rc = llctf_create(m, data, n, p.chains, s->batch, &x, &t);
+    /* workspaces for the chains a repair may add (model/llc.h) */
+    const int room = p.repairs > 0 && p.chains < 4 ? 2 * p.chains : p.chains;
+    int rc = llctf_create(m, data, n, room, s->batch, &x, &t);
     if (rc)
         return rc;
     if (s->step <= 0) {
@@ -222,8 +226,8 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
         if (s->step <= 0 && sweep.chosen < 0 && !r->healthy) {
             r->healthy = 0;
             snprintf(r->warning, sizeof r->warning,
-                     "no step size of the sweep was healthy; estimated at the "
-                     "smallest, %.3g", p.step);
+                     "no step size of the sweep was healthy; estimated at %.3g "
+                     "(the sweep's smallest was %.3g)", p.step, sweep.step[sweep.n - 1]);
         }
         if (spread && !rc) {
             *spread = e.spread;

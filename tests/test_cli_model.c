@@ -190,6 +190,7 @@ static void teacher_command(void **state)
         {"m.ckpt -o x --bytes 1K --temperature 0", "--temperature needs a number"},
         {"m.ckpt -o x --bytes 1K --temperature 1e9", "--temperature needs a number"},
         {"m.ckpt -o x --bytes 1K --streams 0", "--streams needs a number"},
+        {"m.ckpt -o x --bytes 1K --streams 2.5", "--streams needs a whole number"},
         {"m.ckpt -o x --bytes 1K --sizes 2K", "larger than the sample"},
         {"m.ckpt --preset tiny -o x --bytes 1K", "needs a MODEL or"},
         {"-o x --bytes 1K", "needs a MODEL or"},

@@ -204,7 +204,7 @@ static void teacher_samples(void **state)
     assert_true(total == total2);
     for (int i = 0; i < N; i++)
         sum += bits[i], assert_true(bits[i] >= 0);
-    assert_true(bits[0] == 8 && bits[101] == 8 && bits[202] == 8); /* stream starts */
+    assert_true(bits[0] == 8 && bits[101] == 8 && bits[201] == 8); /* stream starts */
     assert_true(fabs(sum - total) < 1e-6 * total);
     uint8_t sum16[16];
     char hex[33];
