@@ -19,7 +19,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
        OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_NO_EARLY_STOP,
-       OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS };
+       OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS, OPT_REPAIRS };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -67,7 +67,7 @@ static const struct {
     {"sampler", OPT_SAMPLER, 1, SGLD}, {"step", OPT_STEP, 1, SGLD},
     {"nbeta", OPT_NBETA, 1, SGLD},     {"gamma", OPT_GAMMA, 1, SGLD},
     {"chains", OPT_CHAINS, 1, SGLD},   {"burnin", OPT_BURNIN, 1, SGLD},
-    {"draws", OPT_DRAWS, 1, SGLD},
+    {"draws", OPT_DRAWS, 1, SGLD},     {"repairs", OPT_REPAIRS, 1, SGLD},
     {"csv", OPT_CSV, 1, TO(CLI_LLC)},  {"svg", OPT_SVG, 1, TO(CLI_LLC)},
     {"sizes", OPT_SIZES, 1, TO(CLI_SWEEP) | TO(CLI_TEACHER)},
     {"out", OPT_OUT, 1, TO(CLI_SWEEP)},
@@ -225,6 +225,11 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
         if (parse_number("--temperature", val, NMDL_TEACHER_MIN_T, NMDL_TEACHER_MAX_T, &v))
             return -1;
         o->temperature = v;
+        break;
+    case OPT_REPAIRS:
+        if (parse_count("--repairs", val, 0, 10, &o->repairs))
+            return -1;
+        o->has_repairs = 1;
         break;
     case OPT_STREAMS:
         return parse_count("--streams", val, 1, NMDL_TEACHER_MAX_STREAMS, &o->streams);

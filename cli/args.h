@@ -75,6 +75,7 @@ typedef struct cli_opts {
     double nbeta;        /* --nbeta; 0 = n / ln n */
     double gamma;        /* --gamma: localization; 0 = default */
     int chains, burnin, draws; /* 0 (burnin -1) = defaults */
+    int repairs, has_repairs;  /* --repairs: reruns of an unhealthy estimate */
     const char *csv, *svg;     /* --csv, --svg: where llc writes traces */
     double epsilon;      /* --epsilon: loss tolerance, nats per byte; 0 = λ/n */
     const char *budget;  /* --budget search|bstar */

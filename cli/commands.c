@@ -510,6 +510,8 @@ void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s)
         s->burnin = o->burnin;
     if (o->draws)
         s->draws = o->draws;
+    if (o->has_repairs)
+        s->repairs = o->repairs;
     if (o->batch)
         s->batch = o->batch;
     s->seed = o->seed;

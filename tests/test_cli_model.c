@@ -26,7 +26,7 @@ static void model_commands(void **state)
     put("short", "tiny", 4);
     assert_int_equal(sh(NMDL " train c -o m.ckpt -q --preset tiny --steps 30"), 0);
     assert_int_equal(sh(NMDL " eval m.ckpt c > e.txt && grep -q 'bits/byte' e.txt"), 0);
-    const char *llc = " --step 1e-5 --chains 2 --burnin 10 --draws 20";
+    const char *llc = " --step 1e-5 --chains 2 --burnin 10 --draws 20 --repairs 0";
     assert_int_equal(sh(NMDL " llc m.ckpt c%s --csv t.csv --svg t.svg > l.txt", llc), 0);
     assert_int_equal(sh("grep -q '^c: llc' l.txt && test $(wc -l < t.csv) -eq 61 && "
                         "grep -q '</svg>' t.svg"), 0);
