@@ -161,22 +161,29 @@ done:
     return status;
 }
 
-int cli_load_model(const char *model, const char *corpus, nmdl_model **m,
-                   uint8_t **data, size_t *n)
+/* The checkpoint at path into *m; prints its own errors (-1). */
+static int load_checkpoint(const char *path, nmdl_model **m)
 {
     uint8_t *buf;
     size_t len;
-    int err = cli_read_all(model, &buf, &len), rc;
+    int err = cli_read_all(path, &buf, &len), rc;
     if (err) {
-        cli_error(model, strerror(err));
+        cli_error(path, strerror(err));
         return -1;
     }
     rc = nmdl_model_load(buf, len, m);
     free(buf);
-    if (rc) {
-        cli_error(model, rc == NMDL_ERR_NOT_NMDL ? "not an nmdl checkpoint" : nmdl_strerror(rc));
+    if (rc)
+        cli_error(path, rc == NMDL_ERR_NOT_NMDL ? "not an nmdl checkpoint" : nmdl_strerror(rc));
+    return rc ? -1 : 0;
+}
+
+int cli_load_model(const char *model, const char *corpus, nmdl_model **m,
+                   uint8_t **data, size_t *n)
+{
+    int err;
+    if (load_checkpoint(model, m))
         return -1;
-    }
     if ((err = cli_read_all(corpus, data, n))) {
         cli_error(corpus, strerror(err));
         nmdl_model_free(*m);
@@ -239,19 +246,7 @@ static nmdl_model *teacher_model(const cli_opts *o)
             cli_error(o->preset, nmdl_strerror(rc));
         return m;
     }
-    uint8_t *buf;
-    size_t len;
-    int err = cli_read_all(o->inputs[0], &buf, &len);
-    if (err) {
-        cli_error(o->inputs[0], strerror(err));
-        return NULL;
-    }
-    rc = nmdl_model_load(buf, len, &m);
-    free(buf);
-    if (rc)
-        cli_error(o->inputs[0], rc == NMDL_ERR_NOT_NMDL ? "not an nmdl checkpoint"
-                                                         : nmdl_strerror(rc));
-    return rc ? NULL : m;
+    return load_checkpoint(o->inputs[0], &m) ? NULL : m;
 }
 
 /* The sample to -o's file, or with "-o -" to standard output. 0 or an
