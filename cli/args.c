@@ -19,7 +19,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
        OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_NO_EARLY_STOP,
-       OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS, OPT_REPAIRS };
+       OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS, OPT_REPAIRS, OPT_PREQUENTIAL };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -71,6 +71,7 @@ static const struct {
     {"csv", OPT_CSV, 1, TO(CLI_LLC)},  {"svg", OPT_SVG, 1, TO(CLI_LLC)},
     {"sizes", OPT_SIZES, 1, TO(CLI_SWEEP) | TO(CLI_TEACHER)},
     {"out", OPT_OUT, 1, TO(CLI_SWEEP)},
+    {"prequential", OPT_PREQUENTIAL, 0, TO(CLI_SWEEP)},
     {"bytes", OPT_BYTES, 1, TO(CLI_TEACHER)},
     {"temperature", OPT_TEMPERATURE, 1, TO(CLI_TEACHER)},
     {"streams", OPT_STREAMS, 1, TO(CLI_TEACHER)},
@@ -215,6 +216,7 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
     case OPT_PRESET: o->preset = val; break;
     case OPT_PER_TENSOR: o->per_tensor = 1; break;
     case OPT_PURE: o->pure = 1; break;
+    case OPT_PREQUENTIAL: o->prequential = 1; break;
     case OPT_NO_FALLBACK: o->no_fallback = 1; break;
     case OPT_NO_EARLY_STOP: o->no_early_stop = 1; break;
     case OPT_CSV: o->csv = val; break;

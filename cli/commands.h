@@ -21,6 +21,11 @@ int cli_list(const cli_opts *o);
 
 /* Prints "nmdl: <name>: <what>" on standard error. */
 void cli_error(const char *name, const char *what);
+/* The checkpoint at path, loaded; prints its own errors (-1). */
+int cli_load_checkpoint(const char *path, nmdl_model **m);
+/* m stored at path as a checkpoint (cli_write_file); prints its own
+ * errors (-1). */
+int cli_save_model(const char *path, const nmdl_model *m, int force);
 /* Loads the checkpoint MODEL and reads CORPUS; prints its own errors and
  * leaves nothing to free on failure (-1). */
 int cli_load_model(const char *model, const char *corpus, nmdl_model **m,

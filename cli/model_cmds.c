@@ -58,17 +58,15 @@ typedef struct saver {
     const char *out;
 } saver;
 
-static int save(const cli_opts *o, const char *out, const nmdl_model *m);
-
 static int save_step(void *user, const nmdl_model *m, long step)
 {
     const saver *sv = user;
     char path[4096];
     snprintf(path, sizeof path, "%s.step%ld", sv->out, step);
-    return save(sv->o, path, m);
+    return cli_save_model(path, m, sv->o->force);
 }
 
-static int save(const cli_opts *o, const char *out, const nmdl_model *m)
+int cli_save_model(const char *out, const nmdl_model *m, int force)
 {
     void *buf;
     size_t len;
@@ -77,7 +75,7 @@ static int save(const cli_opts *o, const char *out, const nmdl_model *m)
         cli_error(out, nmdl_strerror(rc));
         return -1;
     }
-    err = cli_write_file(out, buf, len, NULL, o->force, 0);
+    err = cli_write_file(out, buf, len, NULL, force, 0);
     nmdl_free(buf);
     if (err)
         cli_error(out, strerror(err));
@@ -144,7 +142,7 @@ int cli_train(const cli_opts *o)
         cli_error(in, nmdl_strerror(rc));
         goto done;
     }
-    if (save(o, out, m))
+    if (cli_save_model(out, m, o->force))
         goto done;
     if (o->json)
         print_train_json(o, in, out, n, m, &r);
@@ -162,7 +160,7 @@ done:
 }
 
 /* The checkpoint at path into *m; prints its own errors (-1). */
-static int load_checkpoint(const char *path, nmdl_model **m)
+int cli_load_checkpoint(const char *path, nmdl_model **m)
 {
     uint8_t *buf;
     size_t len;
@@ -182,7 +180,7 @@ int cli_load_model(const char *model, const char *corpus, nmdl_model **m,
                    uint8_t **data, size_t *n)
 {
     int err;
-    if (load_checkpoint(model, m))
+    if (cli_load_checkpoint(model, m))
         return -1;
     if ((err = cli_read_all(corpus, data, n))) {
         cli_error(corpus, strerror(err));
@@ -246,7 +244,7 @@ static nmdl_model *teacher_model(const cli_opts *o)
             cli_error(o->preset, nmdl_strerror(rc));
         return m;
     }
-    return load_checkpoint(o->inputs[0], &m) ? NULL : m;
+    return cli_load_checkpoint(o->inputs[0], &m) ? NULL : m;
 }
 
 /* The sample to -o's file, or with "-o -" to standard output. 0 or an

@@ -4,7 +4,8 @@
  * decompress and verify with nmdl (the compress options apply), the split
  * of the description length, the learning coefficient and the budget, the
  * times, and zstd -19 (libzstd, long window) and xz -9e (liblzma) of the
- * same bytes. Each size's result is stored as DIR/size-N.json the moment it
+ * same bytes; with --prequential also the prequential code length
+ * (cli/prequential.c). Each size's result is stored as DIR/size-N.json the moment it
  * is done, so a sweep that is stopped and started again skips what it has;
  * then DIR/results.csv, DIR/results.json, DIR/dl_vs_n.svg and
  * DIR/model_bits.svg are written from all of them.
@@ -23,6 +24,7 @@
 #include "fileio.h"
 #include "nmdl.h"
 #include "nmdl_commit.h" /* NMDL_COMMIT: git describe, cli/commit.cmake */
+#include "prequential.h"
 #include "progress.h"
 #include "sweep.h"
 
@@ -240,9 +242,24 @@ static void stamp(const cli_opts *o, sweep_row *r)
         strftime(r->date, sizeof r->date, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The prequential code of data[0..n) into r (--prequential); 0, or -1
+ * after printing the problem. */
+static int measure_prequential(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
+                               uint64_t n, sweep_row *r)
+{
+    double t0 = now();
+    if (cli_prequential(c, cli_threads(o), data, (size_t)n, o->out_dir, &r->preq_bytes,
+                        &r->preq_train_share))
+        return -1;
+    r->preq_s = now() - t0;
+    return 0;
+}
+
 /* One size: measured now (returns 1), read back from its file (0), or a
- * record that must not be touched (-1). A record of schema 0 is stored
- * again in the current one, the corpus named as now where it said none. */
+ * record that must not be touched or a prequential code that failed (-1).
+ * A record of schema 0 is stored again in the current one, the corpus
+ * named as now where it said none; one without the prequential code gains
+ * it where asked for. */
 static int size_step(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
                      uint64_t n, const char *dir, sweep_row *r)
 {
@@ -252,7 +269,8 @@ static int size_step(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
     int rc = sweep_row_read(path, r, &old);
     if (rc < 0)
         return -1;
-    if (rc == 0 && r->ok && r->input_bytes == (double)n) {
+    int done = rc == 0 && r->ok && r->input_bytes == (double)n;
+    if (done && (!o->prequential || isfinite(r->preq_bytes))) {
         fprintf(stderr, "sweep: %llu bytes: done before, skipped\n", (unsigned long long)n);
         if (old && !r->corpus)
             r->corpus = strdup(o->inputs[0]);
@@ -260,15 +278,20 @@ static int size_step(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
             save(path, write_lines, r, 1);
         return 0;
     }
-    sweep_row_free(r); /* a size that failed is tried again */
-    sweep_row_init(r);
-    r->input_bytes = (double)n;
-    measure_nmdl(c, cli_threads(o), data, (size_t)n, r);
-    r->zstd_bytes = zstd_size(data, (size_t)n);
-    r->xz_bytes = xz_size(data, (size_t)n);
-    stamp(o, r);
+    if (!done) {
+        sweep_row_free(r); /* a size that failed is tried again */
+        sweep_row_init(r);
+        r->input_bytes = (double)n;
+        measure_nmdl(c, cli_threads(o), data, (size_t)n, r);
+        r->zstd_bytes = zstd_size(data, (size_t)n);
+        r->xz_bytes = xz_size(data, (size_t)n);
+        stamp(o, r);
+    } else if (!r->corpus) {
+        r->corpus = strdup(o->inputs[0]);
+    }
+    rc = o->prequential && r->ok ? measure_prequential(c, o, data, n, r) : 0;
     save(path, write_lines, r, 1);
-    return 1;
+    return rc ? -1 : 1;
 }
 
 /* The sizes one by one, with the time to go on standard error; 0, or 1
@@ -305,6 +328,10 @@ int cli_sweep(const cli_opts *o)
 {
     if (o->n_inputs != 1 || !o->out_dir) {
         cli_error("sweep", "needs one CORPUS and --out DIR");
+        return 1;
+    }
+    if (o->prequential && o->method != NMDL_METHOD_NEURAL) {
+        cli_error("sweep", "--prequential needs the neural method (its models)");
         return 1;
     }
     uint8_t *data;

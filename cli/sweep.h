@@ -27,6 +27,11 @@ typedef struct sweep_row {
     double loss_float_bpb;                    /* bits per byte, float weights */
     double compress_s, decompress_s;          /* seconds */
     double zstd_bytes, xz_bytes;              /* the baselines */
+    double preq_bytes;                        /* --prequential: the online
+                                                 code length (float models) */
+    double preq_train_share;                  /* its models' training work
+                                                 ÷ the two-part code's */
+    double preq_s;                            /* seconds it took here */
     int ok;
     char method[16], error[160], commit[64], date[32];
     char *corpus;                             /* the corpus as named, malloc'd */
@@ -47,7 +52,8 @@ typedef struct sweep_row {
     X(b_star_bpw, "b_star", 0) X(budget_bpw, "budget_bits", 0)                 \
     X(loss_float_bpb, "loss_float", 0) X(compress_s, "compress_s", 0)          \
     X(decompress_s, "decompress_s", 0) X(zstd_bytes, "zstd", 1)                \
-    X(xz_bytes, "xz", 1)
+    X(xz_bytes, "xz", 1) X(preq_bytes, "preq_bytes", 1)                       \
+    X(preq_train_share, "preq_train_share", 0) X(preq_s, "preq_s", 0)
 
 /* A record with nothing measured: every number NaN, no strings. */
 void sweep_row_init(sweep_row *r);

@@ -1,7 +1,8 @@
 /*
  * sweep_plots.c: the sweep's two plots (see sweep.h). dl_vs_n.svg: bits per
  * byte against n for nmdl's file (drawn on top), the neural attempt and its
- * two parts, zstd -19, xz -9e and the theory's L(w*)/ln 2 + λ̂ log2(n)/n with
+ * two parts, zstd -19, xz -9e, the prequential code where measured and the
+ * theory's L(w*)/ln 2 + λ̂ log2(n)/n with
  * the standard error of λ̂ as error bars. model_bits.svg: the model part's
  * bits against λ̂ log2(1/ε), each point labelled with its n, error bars from
  * λ̂'s standard error, and the line y = x. Both carry a caption: the corpus,
@@ -80,6 +81,7 @@ void sweep_plot_dl(FILE *f, const sweep_row *rows, int k)
         {"data part, transformer alone", offsetof(sweep_row, neural_pure_data_bytes)},
         {"zstd -19", offsetof(sweep_row, zstd_bytes)},
         {"xz -9e", offsetof(sweep_row, xz_bytes)},
+        {"prequential code (float models)", offsetof(sweep_row, preq_bytes)},
     };
     enum { NC = sizeof cols / sizeof cols[0] };
     double x[NC + 1][MAX_ROWS], y[NC + 1][MAX_ROWS], se[MAX_ROWS];

@@ -562,6 +562,12 @@ NMDL_NODISCARD int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
  * many (windows of ctx advanced by ctx/2). */
 NMDL_NODISCARD int nmdl_model_eval(nmdl_model *m, const void *data, size_t n,
                                    int threads, double *bits_per_byte);
+/* Bits of data[from..n) under the float model, 1 <= from < n, each byte
+ * predicted as nmdl_model_eval predicts it from the bytes before it (at
+ * least ctx/2 of them where there are that many, data[0..from) included):
+ * the cost of one block of the prequential code. */
+NMDL_NODISCARD int nmdl_model_code_length(nmdl_model *m, const void *data, size_t n,
+                                          size_t from, int threads, double *bits);
 
 /* ------------------------------------------------- learning coefficient
  *

@@ -360,12 +360,15 @@ static size_t eval_windows(size_t n, int T, size_t *starts)
 
 #define EVAL_BATCH 8 /* windows per forward pass */
 
-int nmdl_model_eval(nmdl_model *m, const void *data, size_t n, int threads,
-                    double *bits_per_byte)
+/* Nats of d[from..n) under the float model, 1 <= from < n: windows of up
+ * to ctx bytes over d[lo..n), lo = from - ctx/2 (0 nearer the start),
+ * every half window, each byte scored by the first window that predicts
+ * it, so every byte sees at least ctx/2 bytes before it where there are. */
+static int eval_nats(nmdl_model *m, const uint8_t *d, size_t n, size_t from, int threads,
+                     double *nats)
 {
-    if (!m || !data || n < 2 || threads < 1 || !bits_per_byte)
-        return NMDL_ERR_ARG;
-    const uint8_t *d = data;
+    size_t lo = from > (size_t)m->cfg.ctx / 2 ? from - (size_t)m->cfg.ctx / 2 : 0;
+    d += lo, n -= lo, from -= lo;
     const int T = n - 1 < (size_t)m->cfg.ctx ? (int)(n - 1) : m->cfg.ctx;
     int rc = nmdl_tf_reserve(m, EVAL_BATCH, T);
     size_t *starts = malloc((n / (T / 2 > 0 ? (size_t)T / 2 : 1) + 3) * sizeof *starts);
@@ -377,7 +380,7 @@ int nmdl_model_eval(nmdl_model *m, const void *data, size_t n, int threads,
     }
     m->threads = threads;
     openblas_set_num_threads(1);
-    size_t nw = eval_windows(n, T, starts), scored_to = 0; /* targets < it done */
+    size_t nw = eval_windows(n, T, starts), scored_to = from; /* targets < it done */
     double sum = 0.0;
     for (size_t w0 = 0; w0 < nw; w0 += EVAL_BATCH) {
         int B = nw - w0 < EVAL_BATCH ? (int)(nw - w0) : EVAL_BATCH;
@@ -390,11 +393,36 @@ int nmdl_model_eval(nmdl_model *m, const void *data, size_t n, int threads,
             size_t s = starts[w0 + b], first = scored_to > s + 1 ? scored_to : s + 1;
             for (size_t t = first; t <= s + (size_t)T; t++)
                 sum += m->a.losses[(size_t)b * T + (t - s - 1)];
-            scored_to = s + (size_t)T + 1;
+            if (s + (size_t)T + 1 > scored_to)
+                scored_to = s + (size_t)T + 1;
         }
     }
     free(starts);
     free(xy);
-    *bits_per_byte = sum / (double)(n - 1) / log(2.0);
+    *nats = sum;
     return NMDL_OK;
+}
+
+int nmdl_model_eval(nmdl_model *m, const void *data, size_t n, int threads,
+                    double *bits_per_byte)
+{
+    double nats;
+    if (!m || !data || n < 2 || threads < 1 || !bits_per_byte)
+        return NMDL_ERR_ARG;
+    int rc = eval_nats(m, data, n, 1, threads, &nats);
+    if (!rc)
+        *bits_per_byte = nats / (double)(n - 1) / log(2.0);
+    return rc;
+}
+
+int nmdl_model_code_length(nmdl_model *m, const void *data, size_t n, size_t from,
+                           int threads, double *bits)
+{
+    double nats;
+    if (!m || !data || from < 1 || from >= n || threads < 1 || !bits)
+        return NMDL_ERR_ARG;
+    int rc = eval_nats(m, data, n, from, threads, &nats);
+    if (!rc)
+        *bits = nats / log(2.0);
+    return rc;
 }

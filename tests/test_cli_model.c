@@ -105,6 +105,44 @@ static void sweep_command(void **state)
     free(text);
 }
 
+/* nmdl sweep --prequential: the online code beside the two-part one, its
+ * block models kept in DIR and used again by a resumed sweep, a record made
+ * without it completed; refused without the neural method. */
+static void sweep_prequential(void **state)
+{
+    (void)state;
+    tu_rng r = {37};
+    uint8_t *text = tu_text(&r, 16384);
+    put("s", text, 16384);
+    const char *quick = " -1 --chains 1 --burnin 0 --draws 20 --step 1e-5 --repairs 0";
+    assert_int_equal(sh(NMDL " sweep s --sizes 8K --out d%s", quick), 0);
+    assert_int_equal(sh(NMDL " sweep s --sizes 8K,16K --out d --prequential%s", quick), 0);
+    assert_stderr_has("prequential: training on 4096 bytes");
+    assert_stderr_has("prequential: training on 8192 bytes");
+    assert_int_equal(sh("test -f d/prequential-4096-4.ckpt && test -f d/prequential-8192-8.ckpt"
+                        " && grep -q prequential d/dl_vs_n.svg"), 0);
+    size_t n;
+    char *j = (char *)get("d/results.json", &n);
+    jc_check_array(j, "sweep", 2);
+    free(j);
+    for (int i = 0; i < 2; i++) {
+        j = (char *)get(i ? "d/size-16384.json" : "d/size-8192.json", &n);
+        double preq = jc_number(j, 0, "preq_bytes"), share = jc_number(j, 0, "preq_train_share");
+        /* the first 4K at 8 bits per byte, the rest under a model: less */
+        assert_true(preq > 4096 && preq < (i ? 16384 : 8192));
+        assert_true(share > 0.3 && share < 2);
+        free(j);
+    }
+    /* everything done: nothing trained again */
+    assert_int_equal(sh(NMDL " sweep s --sizes 8K,16K --out d --prequential%s", quick), 0);
+    j = (char *)get("err.txt", &n);
+    assert_null(strstr(j, "training on"));
+    free(j);
+    assert_int_equal(sh(NMDL " sweep s --sizes 8K --out e --prequential --method zstd"), 1);
+    assert_stderr_has("--prequential needs the neural method");
+    free(text);
+}
+
 /* JSON for any file name: one that is not UTF-8 and holds a quote, a
  * backslash and a control character is still valid JSON, with its bytes in
  * file_hex; the sweep keeps such a corpus name through a resume. Records of
@@ -214,6 +252,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(model_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(sweep_prequential, setup, teardown),
         cmocka_unit_test_setup_teardown(json_names_and_old_records, setup, teardown),
         cmocka_unit_test_setup_teardown(teacher_command, setup, teardown),
     };

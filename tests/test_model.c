@@ -364,6 +364,31 @@ static void eval_scores_every_byte_once(void **state)
     nmdl_model_free(m);
 }
 
+/* A block's code length: from byte 1 it is eval's total; one byte at k is
+ * scored from the ctx/2 bytes before it; bad ranges are refused. */
+static void code_length_of_a_block(void **state)
+{
+    (void)state;
+    nmdl_model_config c = {1, 16, 2, 32, 16, 1};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&c, 6, &m));
+    uint8_t *text = repetitive(200);
+    double eval, bits, one, loss;
+    assert_nmdl_ok(nmdl_model_eval(m, text, 200, 1, &eval));
+    assert_nmdl_ok(nmdl_model_code_length(m, text, 200, 1, 1, &bits));
+    assert_float_equal(bits, eval * 199, 1e-9 * bits);
+    assert_nmdl_ok(nmdl_model_code_length(m, text, 101, 100, 1, &one));
+    assert_nmdl_ok(nmdl_tf_reserve(m, 1, 8));
+    assert_nmdl_ok(nmdl_tf_forward(m, text + 92, text + 93, 1, 8, &loss));
+    assert_float_equal(one, m->a.losses[7] / log(2.0), 1e-9);
+    assert_nmdl_ok(nmdl_model_code_length(m, text, 200, 100, 1, &bits));
+    assert_true(bits > one && bits < eval * 199);
+    assert_int_equal(nmdl_model_code_length(m, text, 200, 0, 1, &bits), NMDL_ERR_ARG);
+    assert_int_equal(nmdl_model_code_length(m, text, 200, 200, 1, &bits), NMDL_ERR_ARG);
+    free(text);
+    nmdl_model_free(m);
+}
+
 static void checkpoints(void **state)
 {
     (void)state;
@@ -440,6 +465,7 @@ int main(void)
         cmocka_unit_test(training_is_reproducible),
         cmocka_unit_test(default_schedule_follows_width),
         cmocka_unit_test(eval_scores_every_byte_once),
+        cmocka_unit_test(code_length_of_a_block),
         cmocka_unit_test(checkpoints),
         cmocka_unit_test(nonsense_rejected),
     };
