@@ -74,11 +74,13 @@ static void print_sweep(const nmdl_llc_report *r)
 {
     if (r->sweep_n == 0)
         return;
-    printf("step-size sweep (%s):\n", r->sweep_chosen < 0 ? "none healthy" : "largest healthy chosen");
+    printf("step-size sweep (%s):\n", r->sweep_chosen < 0 ? "none usable"
+           : "largest with MALA >= 0.8, healthy or only still moving, chosen");
     for (int i = 0; i < r->sweep_n; i++)
-        printf("  step %-9.3g llc %-10.4g MALA %.2f %s\n", r->sweep_step[i],
-               r->sweep_llc[i], r->sweep_mala[i],
-               i == r->sweep_chosen ? "<- chosen" : r->sweep_healthy[i] ? "" : "unhealthy");
+        printf("  step %-9.3g llc %-10.4g MALA %.2f %s%s\n", r->sweep_step[i],
+               r->sweep_llc[i], r->sweep_mala[i], r->sweep_healthy[i] ? "" : "unhealthy",
+               i != r->sweep_chosen ? "" : r->sweep_healthy[i] ? "<- chosen"
+                                                              : " <- chosen (repairs follow)");
 }
 
 /* The estimate's health: "healthy" and "warning" (null when none). */

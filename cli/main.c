@@ -87,7 +87,7 @@ static const char usage[] =
     "\n"
     "Learning coefficient (llc; compress's estimate uses the same):\n"
     "      --sampler S     sgld (default) or psgld\n"
-    "      --step X        step size (default: largest healthy of a sweep)\n"
+    "      --step X        step size (default: chosen by a sweep)\n"
     "      --nbeta X       n*beta (default n / ln n)\n"
     "      --gamma X       localization (default 1000)\n"
     "      --chains N --burnin N --draws N   (default 4, 100, 100)\n"

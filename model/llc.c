@@ -506,7 +506,8 @@ int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
         sweep->mala[i] = r.mala;
         sweep->healthy[i] = r.healthy && isfinite(r.mala) && r.mala >= 0.8;
         sweep->n = i + 1;
-        if (sweep->healthy[i]) {
+        if (isfinite(r.mala) && r.mala >= 0.8 &&
+            (r.healthy || r.fault == NMDL_LLC_MOVING)) {
             sweep->chosen = i;
             *step = q.step;
         }

@@ -147,8 +147,11 @@ void nmdl_llc_result_free(nmdl_llc_result *r);
 int nmdl_llc_sweep_mala_every(const nmdl_llc_params *q);
 
 /* The step-size sweep: short runs at ε = top, top/√10, top/10, ... (at
- * most NMDL_LLC_SWEEP of them) until one is healthy with a MALA acceptance
- * of at least 0.8; that largest healthy ε is the choice. */
+ * most NMDL_LLC_SWEEP of them) until one has a MALA acceptance of at least
+ * 0.8 and is healthy or only still moving; that largest ε is the choice.
+ * Drift in a run this short is burn-in's to cure (the repairs of
+ * nmdl_llc_estimate_repaired), and a smaller step drifts longer: going on
+ * down the sweep used to end at a step too small to leave w* (λ̂ near 0). */
 #define NMDL_LLC_SWEEP 10
 typedef struct nmdl_llc_sweep {
     int n;                        /* steps tried */

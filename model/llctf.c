@@ -226,7 +226,7 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
         if (s->step <= 0 && sweep.chosen < 0 && !r->healthy) {
             r->healthy = 0;
             snprintf(r->warning, sizeof r->warning,
-                     "no step size of the sweep was healthy; estimated at %.3g "
+                     "no step size of the sweep was usable; estimated at %.3g "
                      "(the sweep's smallest was %.3g)", p.step, sweep.step[sweep.n - 1]);
         }
         if (spread && !rc) {
