@@ -89,7 +89,7 @@ static const char usage[] =
     "      --sampler S     sgld (default) or psgld\n"
     "      --step X        step size (default: chosen by a sweep)\n"
     "      --nbeta X       n*beta (default n / ln n)\n"
-    "      --gamma X       localization (default 1000)\n"
+    "      --gamma X       localization (default 1e4)\n"
     "      --chains N --burnin N --draws N   (default 4, 100, 100)\n"
     "      --repairs N     reruns of an unhealthy estimate with a remedy for\n"
     "                      its fault, 0 .. 10 (default 3; none in a compression\n"

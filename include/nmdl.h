@@ -584,7 +584,7 @@ struct nmdl_llc_settings {
     int sampler;      /* NMDL_SAMPLER_SGLD (default) or _PSGLD */
     double step;      /* ε; 0 (default): the largest healthy of a sweep */
     double nbeta;     /* nβ; 0 (default): n / ln n, n the predicted bytes (input bytes - 1) */
-    double gamma;     /* localization (default 1000) */
+    double gamma;     /* localization (default 1e4) */
     int chains;       /* 0 (default): NMDL_LLC_CHAINS; a compression runs
                          fewer, or none where they would cost more than a
                          tenth of training (docs/ARCHITECTURE.md) */

@@ -15,7 +15,7 @@ void nmdl_llc_params_default(nmdl_llc_params *p)
     memset(p, 0, sizeof *p);
     p->sampler = NMDL_LLC_SGLD;
     p->step = 1e-6;
-    p->gamma = 1000.0;
+    p->gamma = 1e4;
     p->chains = NMDL_LLC_CHAINS;
     p->burnin = 100;
     p->draws = 100;
@@ -472,6 +472,12 @@ void nmdl_llc_result_free(nmdl_llc_result *r)
     r->base = NULL;
 }
 
+int nmdl_llc_relax_steps(const nmdl_llc_params *p)
+{
+    const double t = 2.0 / (p->step * p->gamma);
+    return t < 1e8 ? (int)ceil(t) : 100000000;
+}
+
 int nmdl_llc_sweep_mala_every(const nmdl_llc_params *q)
 {
     if (q->mala_every >= 1 && q->mala_every <= q->draws / 4)
@@ -504,9 +510,9 @@ int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
         sweep->step[i] = q.step;
         sweep->llc[i] = r.llc;
         sweep->mala[i] = r.mala;
-        sweep->healthy[i] = r.healthy && isfinite(r.mala) && r.mala >= 0.8;
+        sweep->healthy[i] = r.healthy && isfinite(r.mala) && r.mala >= NMDL_LLC_SWEEP_MALA;
         sweep->n = i + 1;
-        if (isfinite(r.mala) && r.mala >= 0.8 &&
+        if (isfinite(r.mala) && r.mala >= NMDL_LLC_SWEEP_MALA &&
             (r.healthy || r.fault == NMDL_LLC_MOVING)) {
             sweep->chosen = i;
             *step = q.step;

@@ -146,13 +146,24 @@ void nmdl_llc_result_free(nmdl_llc_result *r);
  * at least four times, else a quarter of the draws. */
 int nmdl_llc_sweep_mala_every(const nmdl_llc_params *q);
 
+/* The burn-in, in steps, after which p's chains have forgotten w* in the
+ * flattest directions: there only the localization pulls, at a rate εγ/2
+ * a step, so a draw's variance is 86% of the way to its equilibrium after
+ * 2/(εγ) steps (one relaxation time). Shorter chains make λ̂ grow with ε·t
+ * rather than measure the model (ARCHITECTURE, "The LLC estimator"). */
+int nmdl_llc_relax_steps(const nmdl_llc_params *p);
+
 /* The step-size sweep: short runs at ε = top, top/√10, top/10, ... (at
  * most NMDL_LLC_SWEEP of them) until one has a MALA acceptance of at least
- * 0.8 and is healthy or only still moving; that largest ε is the choice.
+ * NMDL_LLC_SWEEP_MALA and is healthy or only still moving; that largest ε
+ * is the choice. SGLD's discretization bias is large even at a fair
+ * acceptance (λ̂ +45% at 0.86 against an acceptance of 1.00, tiny on 256 KB),
+ * hence the high bar.
  * Drift in a run this short is burn-in's to cure (the repairs of
  * nmdl_llc_estimate_repaired), and a smaller step drifts longer: going on
  * down the sweep used to end at a step too small to leave w* (λ̂ near 0). */
 #define NMDL_LLC_SWEEP 10
+#define NMDL_LLC_SWEEP_MALA 0.95
 typedef struct nmdl_llc_sweep {
     int n;                        /* steps tried */
     double step[NMDL_LLC_SWEEP], llc[NMDL_LLC_SWEEP], mala[NMDL_LLC_SWEEP];

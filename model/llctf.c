@@ -174,6 +174,16 @@ static void run_params(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
     }
 }
 
+/* With the step from the sweep, at least the relaxation time (llc.h), up
+ * to RELAX_MAX steps (the relaxation at ε = 1e-7 and the default γ). */
+#define RELAX_MAX 2000
+static int relaxed_burnin(const nmdl_llc_params *p)
+{
+    int t = nmdl_llc_relax_steps(p);
+    t = t < RELAX_MAX ? t : RELAX_MAX;
+    return p->burnin > t ? p->burnin : t;
+}
+
 double nmdl_llctf_plan(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
                        long *steps)
 {
@@ -181,6 +191,8 @@ double nmdl_llctf_plan(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
     run_params(cfg, s, 0, &p);
     run_params(cfg, s, 1, &q);
     const int runs = s->step > 0 ? 0 : NMDL_LLC_SWEEP_PLAN;
+    if (runs) /* the burn-in at the usual choice, the default step */
+        p.burnin = relaxed_burnin(&p);
     *steps = (long)p.chains * (p.burnin + p.draws) + runs * (long)q.chains * (q.burnin + q.draws);
     return nmdl_llc_work(&p) + runs * nmdl_llc_work(&q);
 }
@@ -206,11 +218,18 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     if (rc)
         return rc;
     if (s->step <= 0) {
+        nmdl_llc_params planned = p, relaxed;
+        planned.burnin = relaxed_burnin(&p); /* nmdl_llctf_plan's */
         rc = nmdl_llc_calibrate(&t, &p, SWEEP_TOP, SWEEP_CHAINS < p.chains ? SWEEP_CHAINS : p.chains,
                                 SWEEP_BURNIN, SWEEP_DRAWS, &sweep, &p.step);
         if (!rc && sweep.chosen < 0)
             p.step = sweep.step[sweep.n - 1];
         report_sweep(&sweep, r);
+        relaxed = p;
+        relaxed.burnin = sweep.chosen < 0 ? p.burnin : relaxed_burnin(&p);
+        nmdl_prog_grow(prog, nmdl_llc_work(&relaxed) - nmdl_llc_work(&planned),
+                       (long)p.chains * (relaxed.burnin - planned.burnin));
+        p.burnin = relaxed.burnin;
     } else {
         r->sweep_chosen = -1;
     }
