@@ -108,7 +108,7 @@ typedef enum nmdl_llc_fault {
     NMDL_LLC_MALA      /* MALA acceptance below 0.5 */
 } nmdl_llc_fault;
 
-/* devinterp-like defaults: SGLD, ε 1e-6, nβ n/ln n, γ 1000, 4 chains,
+/* devinterp-like defaults: SGLD, ε 1e-6, nβ n/ln n, γ 1e4 (ours), 4 chains,
  * 100 burn-in, 100 draws; pSGLD α 0.99, a 0.1; MALA every 10 steps. */
 void nmdl_llc_params_default(nmdl_llc_params *p);
 int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
@@ -150,7 +150,7 @@ int nmdl_llc_sweep_mala_every(const nmdl_llc_params *q);
  * flattest directions: there only the localization pulls, at a rate εγ/2
  * a step, so a draw's variance is 86% of the way to its equilibrium after
  * 2/(εγ) steps (one relaxation time). Shorter chains make λ̂ grow with ε·t
- * rather than measure the model (ARCHITECTURE, "The LLC estimator"). */
+ * rather than measure the model (docs/ARCHITECTURE.md, "The learning coefficient"). */
 int nmdl_llc_relax_steps(const nmdl_llc_params *p);
 
 /* The step-size sweep: short runs at ε = top, top/√10, top/10, ... (at
