@@ -582,14 +582,14 @@ enum { NMDL_SAMPLER_SGLD = 0, NMDL_SAMPLER_PSGLD = 1 };
 
 struct nmdl_llc_settings {
     int sampler;      /* NMDL_SAMPLER_SGLD (default) or _PSGLD */
-    double step;      /* ε; 0 (default): chosen by a sweep, and then a burn-in
-                         of at least 2/(εγ) steps, up to 2000 (docs/ARCHITECTURE.md) */
+    double step;      /* ε; 0 (default): chosen by a sweep (docs/ARCHITECTURE.md) */
     double nbeta;     /* nβ; 0 (default): n / ln n, n the predicted bytes (input bytes - 1) */
     double gamma;     /* localization (default 1e4) */
     int chains;       /* 0 (default): NMDL_LLC_CHAINS; a compression runs
                          fewer, or none where they would cost more than a
                          tenth of training (docs/ARCHITECTURE.md) */
-    int burnin;       /* default 100 */
+    int burnin;       /* -1 (default): 100, and after a swept step at least
+                         2/(εγ) up to 2000; else exactly this many */
     int draws;        /* default 100 */
     int batch;        /* windows of ctx bytes per minibatch (default 4) */
     uint64_t seed;

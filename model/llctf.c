@@ -98,7 +98,7 @@ void nmdl_llc_settings_default(nmdl_llc_settings *s)
     s->sampler = NMDL_SAMPLER_SGLD;
     s->gamma = p.gamma;
     s->chains = 0; /* NMDL_LLC_CHAINS here, fewer in a compression */
-    s->burnin = p.burnin;
+    s->burnin = -1; /* automatic */
     s->draws = p.draws;
     s->batch = 4;
     s->seed = 1;
@@ -114,7 +114,7 @@ static void to_params(const nmdl_llc_settings *s, nmdl_llc_params *p)
     p->nbeta = s->nbeta;
     p->gamma = s->gamma;
     p->chains = s->chains > 0 ? s->chains : NMDL_LLC_CHAINS;
-    p->burnin = s->burnin;
+    p->burnin = s->burnin >= 0 ? s->burnin : p->burnin;
     p->draws = s->draws;
     p->seed = s->seed;
     p->threads = s->threads;
@@ -174,11 +174,14 @@ static void run_params(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
     }
 }
 
-/* With the step from the sweep, at least the relaxation time (llc.h), up
- * to RELAX_MAX steps (the relaxation at ε = 1e-7 and the default γ). */
+/* The automatic burn-in after a swept step: at least the relaxation time
+ * (llc.h), up to RELAX_MAX steps (the relaxation at ε = 1e-7 and the
+ * default γ); a burn-in the caller set is kept as it is. */
 #define RELAX_MAX 2000
-static int relaxed_burnin(const nmdl_llc_params *p)
+static int relaxed_burnin(const nmdl_llc_settings *s, const nmdl_llc_params *p)
 {
+    if (s->burnin >= 0)
+        return p->burnin;
     int t = nmdl_llc_relax_steps(p);
     t = t < RELAX_MAX ? t : RELAX_MAX;
     return p->burnin > t ? p->burnin : t;
@@ -192,7 +195,7 @@ double nmdl_llctf_plan(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
     run_params(cfg, s, 1, &q);
     const int runs = s->step > 0 ? 0 : NMDL_LLC_SWEEP_PLAN;
     if (runs) /* the burn-in at the usual choice, the default step */
-        p.burnin = relaxed_burnin(&p);
+        p.burnin = relaxed_burnin(s, &p);
     *steps = (long)p.chains * (p.burnin + p.draws) + runs * (long)q.chains * (q.burnin + q.draws);
     return nmdl_llc_work(&p) + runs * nmdl_llc_work(&q);
 }
@@ -219,14 +222,14 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
         return rc;
     if (s->step <= 0) {
         nmdl_llc_params planned = p, relaxed;
-        planned.burnin = relaxed_burnin(&p); /* nmdl_llctf_plan's */
+        planned.burnin = relaxed_burnin(s, &p); /* nmdl_llctf_plan's */
         rc = nmdl_llc_calibrate(&t, &p, SWEEP_TOP, SWEEP_CHAINS < p.chains ? SWEEP_CHAINS : p.chains,
                                 SWEEP_BURNIN, SWEEP_DRAWS, &sweep, &p.step);
         if (!rc && sweep.chosen < 0)
             p.step = sweep.step[sweep.n - 1];
         report_sweep(&sweep, r);
         relaxed = p;
-        relaxed.burnin = sweep.chosen < 0 ? p.burnin : relaxed_burnin(&p);
+        relaxed.burnin = sweep.chosen < 0 ? p.burnin : relaxed_burnin(s, &p);
         nmdl_prog_grow(prog, nmdl_llc_work(&relaxed) - nmdl_llc_work(&planned),
                        (long)p.chains * (relaxed.burnin - planned.burnin));
         p.burnin = relaxed.burnin;
