@@ -472,10 +472,9 @@ void nmdl_llc_result_free(nmdl_llc_result *r)
     r->base = NULL;
 }
 
-int nmdl_llc_relax_steps(const nmdl_llc_params *p)
+double nmdl_llc_relax_steps(const nmdl_llc_params *p)
 {
-    const double t = 2.0 / (p->step * p->gamma);
-    return t < 1e8 ? (int)ceil(t) : 100000000;
+    return 2.0 / (p->step * p->gamma);
 }
 
 int nmdl_llc_sweep_mala_every(const nmdl_llc_params *q)
@@ -510,10 +509,10 @@ int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
         sweep->step[i] = q.step;
         sweep->llc[i] = r.llc;
         sweep->mala[i] = r.mala;
-        sweep->healthy[i] = r.healthy && isfinite(r.mala) && r.mala >= NMDL_LLC_SWEEP_MALA;
+        const int accepted = isfinite(r.mala) && r.mala >= NMDL_LLC_SWEEP_MALA;
+        sweep->healthy[i] = accepted && r.healthy;
         sweep->n = i + 1;
-        if (isfinite(r.mala) && r.mala >= NMDL_LLC_SWEEP_MALA &&
-            (r.healthy || r.fault == NMDL_LLC_MOVING)) {
+        if (accepted && (r.healthy || r.fault == NMDL_LLC_MOVING)) {
             sweep->chosen = i;
             *step = q.step;
         }

@@ -151,7 +151,7 @@ int nmdl_llc_sweep_mala_every(const nmdl_llc_params *q);
  * a step, so a draw's variance is 86% of the way to its equilibrium after
  * 2/(εγ) steps (one relaxation time). Shorter chains make λ̂ grow with ε·t
  * rather than measure the model (docs/ARCHITECTURE.md, "The learning coefficient"). */
-int nmdl_llc_relax_steps(const nmdl_llc_params *p);
+double nmdl_llc_relax_steps(const nmdl_llc_params *p);
 
 /* The step-size sweep: short runs at ε = top, top/√10, top/10, ... (at
  * most NMDL_LLC_SWEEP of them) until one has a MALA acceptance of at least

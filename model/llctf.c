@@ -3,6 +3,7 @@
  */
 #include "llctf.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,9 +183,9 @@ static int relaxed_burnin(const nmdl_llc_settings *s, const nmdl_llc_params *p)
 {
     if (s->burnin >= 0)
         return p->burnin;
-    int t = nmdl_llc_relax_steps(p);
-    t = t < RELAX_MAX ? t : RELAX_MAX;
-    return p->burnin > t ? p->burnin : t;
+    const double t = nmdl_llc_relax_steps(p);
+    const int relax = t < RELAX_MAX ? (int)ceil(t) : RELAX_MAX;
+    return p->burnin > relax ? p->burnin : relax;
 }
 
 double nmdl_llctf_plan(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
