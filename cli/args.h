@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "nmdl.h"
+
 typedef enum cli_command {
     CLI_NONE, /* bare `nmdl`: the usage */
     CLI_COMPRESS,
@@ -82,6 +84,8 @@ typedef struct cli_opts {
     const char *budget;  /* --budget search|bstar */
     int posterior_rows;  /* --row-steps posterior (default rms) */
     int weights, has_weights; /* --weights: how the weights are trained */
+    const nmdl_team *team; /* MPI ranks compressing together (cli/team.h);
+                              NULL: this process alone */
 } cli_opts;
 
 /* Parses argv into *o (o->inputs is malloc'd, free it; argv[0] is the

@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "nmdl.h"
 #include "progress.h"
+#include "team.h"
 
 #define SUFFIX ".nmdl"
 
@@ -272,6 +273,8 @@ static int encode(job *j, const char *name, const uint8_t *src, size_t n,
     int rc = nmdl_compress_alloc(j->cctx, src, n, &frame, &len), err = 0;
     if (rc)
         cli_error(name, nmdl_strerror(rc));
+    if (rc && j->o->team) /* the other ranks may wait for this one */
+        cli_team_abort(j->o->team);
     else if ((err = target_write(t, frame, len)))
         target_error(t, err);
     nmdl_compress_report rep;
@@ -436,26 +439,48 @@ static int finish(const job *j, const char *in, target *t)
     return err ? -1 : 0;
 }
 
+/* The lead's part before the work: the output's name, a check of it, the
+ * input read and (compressing) the estimate. 1 when all went well, 0 after
+ * printing why. */
+static int prepare(job *j, const char *in, const char *name, char **out,
+                   int *to_stdout, uint8_t **src, size_t *n)
+{
+    *out = output_name(j, in, to_stdout);
+    if ((!*out && !*to_stdout && !j->test) || check_target(j, in, *out, *to_stdout))
+        return 0;
+    int err = cli_read_all(in, src, n);
+    if (err)
+        cli_error(name, strerror(err));
+    return !err && (j->decompress || !cli_estimate(j->cctx, j->o, name, *src, *n));
+}
+
+/* Under a team, the lead's input and effort to the others. 0, or -1. */
+static int share(job *j, const char *name, int *ok, uint8_t **src, size_t *n)
+{
+    const nmdl_team *team = j->o->team;
+    int effort = cli_estimated_effort();
+    if (!team || j->decompress) /* the lead decodes alone */
+        return 0;
+    if (cli_team_input(team, name, ok, &effort, src, n))
+        return -1;
+    return *ok && effort && nmdl_cctx_set_effort(j->cctx, effort) ? -1 : 0;
+}
+
 static int process(job *j, const char *in)
 {
-    int to_stdout, status = 1;
-    char *out = output_name(j, in, &to_stdout);
-    if ((!out && !to_stdout && !j->test) || check_target(j, in, out, to_stdout)) {
-        free(out);
-        return 1;
-    }
+    int to_stdout = 0, status = 1, ok = 0;
+    const int lead = cli_team_lead(j->o->team);
     const char *name = strcmp(in, "-") ? in : "stdin";
-    target t = {out, j->o->force, j->test, 0, {0}};
-    result r = {0, 0, ""};
+    char *out = NULL;
     uint8_t *src = NULL;
     size_t n = 0;
-    int err = cli_read_all(in, &src, &n);
-    if (err) {
-        cli_error(name, strerror(err));
+    if (lead)
+        ok = prepare(j, in, name, &out, &to_stdout, &src, &n);
+    if (share(j, name, &ok, &src, &n) || !ok)
         goto done;
-    }
-    if (!j->decompress && cli_estimate(j->cctx, j->o, strcmp(in, "-") ? in : "stdin", src, n))
-        goto done;
+    /* the ranks but the lead compress along and write nothing */
+    target t = {out, j->o->force, j->test || !lead, 0, {0}};
+    result r = {0, 0, ""};
     double t0 = now_seconds();
     if (j->decompress ? decode_all(j, name, src, n, &t, &r)
                       : encode(j, name, src, n, &t, &r)) {
@@ -551,7 +576,7 @@ int cli_compress(const cli_opts *o)
     int status = 1;
     if (!j.cctx)
         cli_error("nmdl", "cannot create a compression context");
-    else if (cli_configure(j.cctx, o, &bar))
+    else if (cli_configure(j.cctx, o, &bar) || nmdl_cctx_set_team(j.cctx, o->team))
         cli_error("nmdl", "invalid compression settings");
     else
         status = run_all(&j);
@@ -574,7 +599,7 @@ int cli_decompress(const cli_opts *o)
         cli_error("--max-ratio", "invalid");
     else {
         nmdl_dctx_set_progress(j.dctx, cli_bar_init(&bar, o->verbosity), &bar);
-        status = run_all(&j);
+        status = cli_team_lead(o->team) ? run_all(&j) : 0; /* the lead decodes alone */
     }
     nmdl_dctx_free(j.dctx);
     return status;

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "fileio.h"
 #include "nmdl.h"
+#include "team.h"
 
 static const char usage[] =
     "Usage: nmdl [COMMAND] [OPTIONS] [FILE...]\n"
@@ -148,13 +149,36 @@ static void wait_passively(char **argv)
     execv("/proc/self/exe", argv); /* returns only on failure: go on */
 }
 
+/* Under several MPI ranks (cli/team.h): 0 when the command can run as a
+ * team, the ranks agree, and this rank takes part (the others but the lead
+ * stay quiet); -1 otherwise (the lead says why). */
+static int join_team(cli_opts *o, const nmdl_team *t, int argc, char **argv)
+{
+    if (t->size <= 1)
+        return 0;
+    if (cli_team_agree(t, argc, argv))
+        return -1;
+    if (o->command != CLI_COMPRESS && o->command != CLI_DECOMPRESS && o->command != CLI_TEST) {
+        if (cli_team_lead(t))
+            cli_error("nmdl", "only compress, decompress and test run on several MPI ranks");
+        return -1;
+    }
+    o->team = t;
+    if (!cli_team_lead(t))
+        o->verbosity = 0;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli_opts o;
+    nmdl_team team;
     int status = 1;
     wait_passively(argv);
+    if (cli_team_start(&argc, &argv, &team))
+        return 1;
     cli_install_signal_cleanup();
-    if (cli_parse(argc, argv, &o) == 0) {
+    if (cli_parse(argc, argv, &o) == 0 && join_team(&o, &team, argc, argv) == 0) {
         switch (o.command) {
         case CLI_NONE:
             fputs(usage, stderr);
@@ -201,5 +225,5 @@ int main(int argc, char **argv)
         }
     }
     free(o.inputs);
-    return status;
+    return cli_team_end(&team, status);
 }

@@ -18,10 +18,16 @@
 
 static int drawn;          /* columns of the bar on the terminal, 0: none */
 static double estimate_s;  /* the last estimate's seconds */
+static int estimate_effort; /* the effort --minutes chose there; 0: none */
 
 double cli_estimated_seconds(void)
 {
     return estimate_s;
+}
+
+int cli_estimated_effort(void)
+{
+    return estimate_effort;
 }
 
 const char *cli_thousands(char *buf, unsigned long long n)
@@ -193,6 +199,7 @@ static int pick_effort(nmdl_cctx *c, const cli_opts *o, const char *name,
     }
     if (o->verbosity >= 1)
         fprintf(stderr, "nmdl: %s: %s\n", name, msg);
+    estimate_effort = effort;
     return nmdl_cctx_set_effort(c, effort) ? -1 : 0;
 }
 
@@ -200,6 +207,7 @@ int cli_estimate(nmdl_cctx *c, const cli_opts *o, const char *name,
                  const uint8_t *src, size_t n)
 {
     estimate_s = 0;
+    estimate_effort = 0;
     if (o->minutes > 0 && o->effort) {
         cli_error(name, "give an effort (-1 .. -9) or --minutes, not both");
         return -1;

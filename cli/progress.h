@@ -35,6 +35,8 @@ int cli_estimate(nmdl_cctx *c, const cli_opts *o, const char *name,
                  const uint8_t *src, size_t n);
 /* The seconds the last estimate predicted; 0 when there was none. */
 double cli_estimated_seconds(void);
+/* The effort the last estimate chose for --minutes; 0 when it chose none. */
+int cli_estimated_effort(void);
 
 /* n with thousands separators ("319,171") into buf (at least 32 bytes). */
 const char *cli_thousands(char *buf, unsigned long long n);

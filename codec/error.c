@@ -30,6 +30,7 @@ static const struct {
      "method not supported by this version of nmdl"},
     {NMDL_ERR_CANCELED, "NMDL_ERR_CANCELED", "canceled"},
     {NMDL_ERR_LIMIT, "NMDL_ERR_LIMIT", "exceeds a limit"},
+    {NMDL_ERR_TEAM, "NMDL_ERR_TEAM", "a member of the process team failed"},
 };
 
 static int find(int err)

@@ -222,6 +222,7 @@ static void train_params(const nmdl_neural_params *p, long steps, int qat,
     t->batch = NMDL_NEURAL_TRAIN_BATCH;
     t->seed = p->seed + (qat ? 1000 : 0);
     t->threads = p->threads;
+    t->team = p->team;
     if (qat) { /* gentle: start from trained weights, keep them near the grid */
         t->lr = QAT_LR;
         t->lr_final = QAT_FINAL;

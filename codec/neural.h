@@ -29,6 +29,7 @@ typedef struct nmdl_neural_params {
     nmdl_budget_params budget; /* mode, bits (fixed), epsilon, rows, llc */
     uint64_t seed;
     int threads;
+    const nmdl_team *team;  /* NULL: this process alone (model/team.h) */
     const nmdl_model_config *cfg; /* NULL: chosen from effort and size */
     long train_steps;     /* < 0: from the effort */
     long qat_steps;       /* < 0: from the effort; 0: plain rounding */

@@ -31,6 +31,8 @@
 struct nmdl_cctx {
     nmdl_method method;         /* method to try */
     int threads;
+    nmdl_team team;             /* when has_team */
+    int has_team;
     nmdl_neural_params neural;  /* effort, bits, seed, ... */
     nmdl_model_config cfg;      /* when has_cfg */
     int has_cfg;
@@ -86,6 +88,17 @@ int nmdl_cctx_set_threads(nmdl_cctx *c, int threads)
     if (!c || threads < 1)
         return NMDL_ERR_ARG;
     c->threads = threads;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_team(nmdl_cctx *c, const nmdl_team *team)
+{
+    if (!c || (team && (team->size < 1 || team->rank < 0 || team->rank >= team->size ||
+                        !team->gather || !team->bcast)))
+        return NMDL_ERR_ARG;
+    c->has_team = team != NULL;
+    if (team)
+        c->team = *team;
     return NMDL_OK;
 }
 
@@ -388,6 +401,7 @@ static int plan_job(const nmdl_cctx *c, size_t n, nmdl_neural_params *np,
         work[NMDL_PHASE_ZSTD] = ZSTD_COST * (double)n;
     *np = c->neural;
     np->threads = c->threads;
+    np->team = c->has_team ? &c->team : NULL;
     np->cfg = c->has_cfg ? &c->cfg : NULL;
     *neural = c->method == NMDL_METHOD_NEURAL && n >= NEURAL_MIN_BYTES;
     if (!*neural)

@@ -71,8 +71,9 @@ typedef enum nmdl_error {
     NMDL_ERR_BACKEND = -11,    /* a dependency (zstd, libsodium) failed */
     NMDL_ERR_UNSUPPORTED = -12, /* feature not available in this version */
     NMDL_ERR_CANCELED = -13,    /* a progress callback returned non-zero */
-    NMDL_ERR_LIMIT = -14        /* exceeds a limit the caller may raise
+    NMDL_ERR_LIMIT = -14,       /* exceeds a limit the caller may raise
                                    (nmdl_dctx_set_memory, _set_max_ratio) */
+    NMDL_ERR_TEAM = -15         /* a collective of the team (nmdl_team) failed */
 } nmdl_error;
 
 /* One line in words, e.g. "checksum mismatch"; never NULL. */
@@ -166,6 +167,26 @@ typedef struct nmdl_progress {
  * keeps the weights (nmdl_model_train returns NMDL_OK). */
 typedef int (*nmdl_progress_fn)(void *user, const nmdl_progress *p);
 
+/* A team of processes (MPI ranks, for example) that run one call
+ * together: every member makes the same call with the same arguments and
+ * input, and each computes a share of the work. Training cuts every step's
+ * windows into a fixed number of groups, each member computes the
+ * gradients of its share, and all fold them in group order, so weights,
+ * files and reports are the same bytes for any size (and the same as
+ * without a team). The library has no MPI of its own: it calls the two
+ * collectives below, which the caller implements (the nmdl command's MPI
+ * build does, over MPI_COMM_WORLD). Either returns 0 on success; any other
+ * value ends the call with NMDL_ERR_TEAM. */
+typedef struct nmdl_team {
+    int rank, size; /* 0 <= rank < size */
+    /* Every member holds buf[off[k], off[k] + len[k]) for its own k = rank;
+     * on return every member holds all of buf (size entries each). */
+    int (*gather)(void *user, void *buf, const size_t *off, const size_t *len);
+    /* bytes of member 0's buf to every member's buf */
+    int (*bcast)(void *user, void *buf, size_t bytes);
+    void *user;
+} nmdl_team;
+
 /* Settings of the learning-coefficient estimator (defined below). */
 typedef struct nmdl_llc_settings nmdl_llc_settings;
 
@@ -184,6 +205,10 @@ void nmdl_cctx_free(nmdl_cctx *c);
 NMDL_NODISCARD int nmdl_cctx_set_method(nmdl_cctx *c, nmdl_method m);
 /* Worker threads, >= 1 (default 1). The output never depends on it. */
 NMDL_NODISCARD int nmdl_cctx_set_threads(nmdl_cctx *c, int threads);
+/* A team that compresses together (see nmdl_team; NULL, the default: this
+ * process alone). The team is copied; its user pointer must outlive the
+ * context. The output never depends on the team's size. */
+NMDL_NODISCARD int nmdl_cctx_set_team(nmdl_cctx *c, const nmdl_team *team);
 /* Neural method: effort 1..9 (default 6) sets the model size, training
  * and fine-tuning budgets; about 10 minutes for 1 MB at 6 on 2 cores. */
 NMDL_NODISCARD int nmdl_cctx_set_effort(nmdl_cctx *c, int effort);
@@ -540,6 +565,9 @@ typedef struct nmdl_train_params {
     int (*checkpoint)(void *user, const nmdl_model *m, long step);
     void *checkpoint_user;
     long checkpoint_every;
+    /* may be NULL: one process; see nmdl_team. progress and checkpoint are
+     * called on every member */
+    const nmdl_team *team;
 } nmdl_train_params;
 
 void nmdl_train_params_default(nmdl_train_params *p);

@@ -164,29 +164,85 @@ static void adamw(nmdl_model *m, float *mom, float *vel, const nmdl_train_params
     }
 }
 
-/* Forward and backward of one batch; the loss in nats per token into
- * *loss. With a projecting hook, the passes run on the projected weights
- * and master holds the float weights, which are put back afterwards
- * (straight-through). NMDL_ERR_CANCELED when the model's job was canceled
- * in a pass. */
-static int step_grads(nmdl_model *m, nmdl_rng *r, const uint8_t *data,
-                      size_t n, int B, uint8_t *x, uint8_t *y,
-                      const nmdl_train_hook *hook, float *master, double *loss)
+/* The groups of a step: group g holds windows [B g / G, B (g + 1) / G). */
+static int train_groups(int B)
 {
-    const int T = m->cfg.ctx;
+    return B < NMDL_TRAIN_GROUPS ? B : NMDL_TRAIN_GROUPS;
+}
+
+/* sum += w * g over n floats: the one fold of the groups' gradients, the
+ * same whether a group was computed here or by another member. */
+static void fold(float *sum, const float *g, float w, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        sum[i] = sum[i] + w * g[i];
+}
+
+/* What a step keeps besides the model: the batch, the unprojected weights
+ * (with a projecting hook), the fold, and with a team of several members
+ * every group's gradient and loss. */
+typedef struct step_bufs {
+    uint8_t *x, *y;      /* (B, T) */
+    float *master;       /* n_params, or NULL */
+    float *sum;          /* n_params: the folded gradient */
+    float *group;        /* (G, n_params) with a team, else NULL */
+    double *group_loss;  /* G with a team, else NULL: nats per token */
+} step_bufs;
+
+/* Forward and backward of one batch, group by group, the gradients folded
+ * in group order into m->grads and the loss (nats per token, windows
+ * weighted alike) into *loss. With a team of K members each computes its
+ * share of the groups and all share them before the fold, so the result is
+ * the same for every K. With a projecting hook, the passes run on the
+ * projected weights and master holds the float weights, which are put
+ * back afterwards (straight-through). NMDL_ERR_CANCELED when the model's
+ * job was canceled in a pass. */
+static int step_grads(nmdl_model *m, nmdl_rng *r, const uint8_t *data,
+                      size_t n, int B, const nmdl_team *team, step_bufs *b,
+                      const nmdl_train_hook *hook, double *loss)
+{
+    const int T = m->cfg.ctx, G = train_groups(B);
     const int proj = hook && hook->project;
+    const size_t np = m->lay.n_params;
+    int lo, hi, rc = NMDL_OK;
+    nmdl_team_share(team, G, &lo, &hi);
     *loss = 0.0;
-    nmdl_train_batch(r, data, n, B, T, x, y);
+    nmdl_train_batch(r, data, n, B, T, b->x, b->y);
     if (proj) {
-        memcpy(master, m->params, m->lay.n_params * sizeof(float));
-        hook->project(hook->user, master, m->params);
+        memcpy(b->master, m->params, np * sizeof(float));
+        hook->project(hook->user, b->master, m->params);
     }
-    nmdl_tf_zero_grad(m);
-    int rc = nmdl_tf_forward(m, x, y, B, T, loss);
-    if (!rc)
-        rc = nmdl_tf_backward(m);
+    memset(b->sum, 0, np * sizeof(float));
+    for (int g = lo; !rc && g < hi; g++) {
+        const int w0 = B * g / G, Bg = B * (g + 1) / G - w0;
+        const size_t at = (size_t)w0 * T;
+        double lg;
+        nmdl_tf_zero_grad(m);
+        rc = nmdl_tf_forward(m, b->x + at, b->y + at, Bg, T, &lg);
+        if (!rc)
+            rc = nmdl_tf_backward(m);
+        if (b->group) {
+            memcpy(b->group + (size_t)g * np, m->grads, np * sizeof(float));
+            b->group_loss[g] = lg;
+        } else {
+            fold(b->sum, m->grads, (float)Bg / (float)B, np);
+            *loss += lg * Bg / B;
+        }
+    }
     if (proj)
-        memcpy(m->params, master, m->lay.n_params * sizeof(float));
+        memcpy(m->params, b->master, np * sizeof(float));
+    if (!rc && b->group) {
+        rc = nmdl_team_gather(team, b->group, np * sizeof(float), G);
+        if (!rc)
+            rc = nmdl_team_gather(team, b->group_loss, sizeof(double), G);
+        for (int g = 0; !rc && g < G; g++) {
+            const int Bg = B * (g + 1) / G - B * g / G;
+            fold(b->sum, b->group + (size_t)g * np, (float)Bg / (float)B, np);
+            *loss += b->group_loss[g] * Bg / B;
+        }
+    }
+    memcpy(m->grads, b->sum, np * sizeof(float));
     return rc;
 }
 
@@ -218,20 +274,49 @@ static int count_step(nmdl_prog *job, const float *losses, double loss, long s,
     return nmdl_prog_add(job, step_work, 1);
 }
 
-/* Steps that fit the time budget, from the time of one forward+backward. */
+/* Steps that fit the time budget, from the time of one forward+backward;
+ * in a team, the first member's count, which every member then runs. */
 static long steps_for_budget(nmdl_model *m, const nmdl_train_params *p,
-                             const uint8_t *data, size_t n, uint8_t *x,
-                             uint8_t *y, float *master)
+                             const uint8_t *data, size_t n, step_bufs *b)
 {
     nmdl_rng r;
     double loss;
     nmdl_rng_seed(&r, p->seed, 99);
-    step_grads(m, &r, data, n, p->batch, x, y, NULL, master, &loss); /* warm up */
+    step_grads(m, &r, data, n, p->batch, p->team, b, NULL, &loss); /* warm up */
     double t = nmdl_prog_now();
-    step_grads(m, &r, data, n, p->batch, x, y, NULL, master, &loss);
+    step_grads(m, &r, data, n, p->batch, p->team, b, NULL, &loss);
     double per_step = nmdl_prog_now() - t;
     long steps = (long)(p->minutes * 60.0 * 0.97 / (per_step * 1.02 + 1e-9));
-    return steps > 1 ? steps : 1;
+    steps = steps > 1 ? steps : 1;
+    return nmdl_team_bcast(p->team, &steps, sizeof steps) ? -1 : steps;
+}
+
+/* The step's buffers for n_params np and B windows of T bytes, one block
+ * (freed with b->sum); NMDL_ERR_NOMEM. */
+static int step_bufs_make(step_bufs *b, size_t np, int B, int T, int proj,
+                          const nmdl_team *team)
+{
+    const size_t G = (size_t)train_groups(B);
+    const int shared = nmdl_team_size(team) > 1;
+    const size_t floats = np * (1 + (proj ? 1 : 0) + (shared ? G : 0));
+    memset(b, 0, sizeof *b);
+    /* doubles first, then floats, then bytes: each part aligned */
+    char *p = malloc((shared ? G * sizeof(double) : 0) + floats * sizeof(float) +
+                     2 * (size_t)B * T);
+    if (!p)
+        return NMDL_ERR_NOMEM;
+    b->group_loss = shared ? (double *)p : NULL;
+    b->sum = (float *)(p + (shared ? G * sizeof(double) : 0));
+    b->master = proj ? b->sum + np : NULL;
+    b->group = shared ? b->sum + np * (proj ? 2 : 1) : NULL;
+    b->x = (uint8_t *)(b->sum + floats);
+    b->y = b->x + (size_t)B * T;
+    return NMDL_OK;
+}
+
+static void step_bufs_free(step_bufs *b)
+{
+    free(b->group_loss ? (void *)b->group_loss : (void *)b->sum);
 }
 
 /* Mean of the last 5% (at least one) of the n losses; NaN when none. */
@@ -279,19 +364,21 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
         return rc;
     m->threads = p->threads;
     openblas_set_num_threads(1); /* our threads split the products */
-    const int proj = hook && hook->project; /* master: the unprojected weights */
-    float *mom = calloc((proj ? 3 : 2) * m->lay.n_params, sizeof(float));
-    float *master = proj ? mom + 2 * m->lay.n_params : NULL;
-    uint8_t *x = malloc(2 * (size_t)B * T);
-    if (!mom || !x) {
+    const int proj = hook && hook->project;
+    float *mom = calloc(2 * m->lay.n_params, sizeof(float)); /* AdamW moments */
+    step_bufs b;
+    if (!mom || step_bufs_make(&b, m->lay.n_params, B, T, proj, p->team)) {
         free(mom);
-        free(x);
         return NMDL_ERR_NOMEM;
     }
-    uint8_t *y = x + (size_t)B * T;
-    long total = p->steps ? p->steps
-                          : steps_for_budget(m, p, data, n, x, y, master);
-    double budget = p->steps ? INFINITY : p->minutes * 60.0;
+    /* in a team the time budget becomes a step count, the same for all */
+    long total = p->steps ? p->steps : steps_for_budget(m, p, data, n, &b);
+    double budget = p->steps || nmdl_team_size(p->team) > 1 ? INFINITY : p->minutes * 60.0;
+    if (total < 0) {
+        free(mom);
+        step_bufs_free(&b);
+        return NMDL_ERR_TEAM;
+    }
     double step_work = nmdl_train_step_work(&m->cfg, B);
     nmdl_prog own; /* a run of its own: one phase, stopped (not canceled) */
     if (!job) {
@@ -311,7 +398,7 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
         const nmdl_train_hook *h = hook && s >= hook->from ? hook : NULL;
         if (h && s == h->from && h->begin && (rc = h->begin(h->user, m->params)))
             break;
-        if ((rc = step_grads(m, &r, data, n, B, x, y, h, master, &loss)))
+        if ((rc = step_grads(m, &r, data, n, B, p->team, &b, h, &loss)))
             break; /* this step did not happen */
         clip_grads(m, p->clip);
         if (h && h->penalize)
@@ -342,7 +429,7 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
     }
     free(losses);
     free(mom);
-    free(x);
+    step_bufs_free(&b);
     return rc;
 }
 

@@ -11,12 +11,20 @@
 
 #include "progress.h"
 #include "rng.h"
+#include "team.h"
 #include "transformer.h"
 
 /* x, y (B, T): B windows at uniformly random starts in data[0..n), y one
  * byte ahead of x. Needs n > T. */
 void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
                       int T, uint8_t *x, uint8_t *y);
+/* Each step's windows are cut into this many groups (fewer when the batch
+ * has fewer windows), whose gradients are computed one after another, or
+ * by the members of a team, and folded in group order (model/team.h): the
+ * weights are the same bytes for any team size. Costs 3% of a step on
+ * tiny at 16 windows (docs/BENCHMARKS.md, "Beyond one machine"). */
+#define NMDL_TRAIN_GROUPS 4
+
 /* A change to what training optimizes, from step `from` of the run on
  * (the weight codes of codec/ use it; training knows nothing of codes):
  *   begin     once, before step `from`, with the float weights w;

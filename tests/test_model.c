@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,96 @@ static void training_is_reproducible(void **state)
     free(text);
 }
 
+/* A team of K members in one process, one thread each: the collectives of
+ * nmdl_team over shared memory, each between two barriers. */
+typedef struct sim_team {
+    pthread_barrier_t bar;
+    void *bufs[3];    /* each member's buffer, during a collective */
+} sim_team;
+
+typedef struct sim_member {
+    sim_team *team;
+    nmdl_team t;
+    const uint8_t *text;
+    size_t n;
+    nmdl_model *m;
+} sim_member;
+
+static int sim_gather(void *user, void *buf, const size_t *off, const size_t *len)
+{
+    sim_member *me = user;
+    me->team->bufs[me->t.rank] = buf;
+    pthread_barrier_wait(&me->team->bar);
+    for (int k = 0; k < me->t.size; k++)
+        if (k != me->t.rank)
+            memcpy((char *)buf + off[k], (char *)me->team->bufs[k] + off[k], len[k]);
+    pthread_barrier_wait(&me->team->bar);
+    return 0;
+}
+
+static int sim_bcast(void *user, void *buf, size_t bytes)
+{
+    sim_member *me = user;
+    me->team->bufs[me->t.rank] = buf;
+    pthread_barrier_wait(&me->team->bar);
+    if (me->t.rank)
+        memcpy(buf, me->team->bufs[0], bytes);
+    pthread_barrier_wait(&me->team->bar);
+    return 0;
+}
+
+/* 12 steps of batch 6 (four groups of one or two windows) of a fresh model
+ * on text, as one member of a team (team NULL: alone). */
+static nmdl_model *train_member(const uint8_t *text, size_t n, const nmdl_team *team)
+{
+    nmdl_model_config c = {2, 32, 2, 64, 32, 1};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&c, 4, &m));
+    nmdl_train_params p;
+    nmdl_train_params_default(&p);
+    p.steps = 12;
+    p.batch = 6;
+    p.team = team;
+    assert_nmdl_ok(nmdl_model_train(m, text, n, &p, NULL));
+    return m;
+}
+
+static void *member_main(void *arg)
+{
+    sim_member *me = arg;
+    me->m = train_member(me->text, me->n, &me->t);
+    return NULL;
+}
+
+/* Teams of 1, 2 and 3 members train the same weights, to the bit, as one
+ * process without a team (model/train.c: groups folded in group order). */
+static void a_team_trains_the_same_weights(void **state)
+{
+    (void)state;
+    size_t n = 5000;
+    uint8_t *text = repetitive(n);
+    nmdl_model *alone = train_member(text, n, NULL);
+    for (int K = 1; K <= 3; K++) {
+        sim_team team;
+        sim_member mem[3];
+        pthread_t th[3];
+        assert_int_equal(pthread_barrier_init(&team.bar, NULL, (unsigned)K), 0);
+        for (int k = 0; k < K; k++) {
+            mem[k] = (sim_member){&team, {k, K, sim_gather, sim_bcast, &mem[k]}, text, n, NULL};
+            assert_int_equal(pthread_create(&th[k], NULL, member_main, &mem[k]), 0);
+        }
+        for (int k = 0; k < K; k++) {
+            pthread_join(th[k], NULL);
+            assert_memory_equal(mem[k].m->params, alone->params,
+                                alone->lay.n_params * sizeof(float));
+            nmdl_model_free(mem[k].m);
+        }
+        pthread_barrier_destroy(&team.bar);
+    }
+    nmdl_model_free(alone);
+    free(text);
+}
+
 /* 20 steps of a fresh model of width C at peak learning rate lr decaying
  * to the fraction `final` of it (0 and -1: the defaults); the weights,
  * malloc'd, or NULL where training refused. */
@@ -463,6 +554,7 @@ int main(void)
         cmocka_unit_test(attention_matches_reference),
         cmocka_unit_test(adamw_learns_repetitive_text),
         cmocka_unit_test(training_is_reproducible),
+        cmocka_unit_test(a_team_trains_the_same_weights),
         cmocka_unit_test(default_schedule_follows_width),
         cmocka_unit_test(eval_scores_every_byte_once),
         cmocka_unit_test(code_length_of_a_block),
