@@ -268,6 +268,7 @@ static void budget_params(const nmdl_neural_params *p, const nmdl_neural_plan *p
     if (bp->mode == NMDL_BUDGET_FIXED && !(bp->bits > 0))
         bp->bits = efforts[p->effort].bits;
     bp->llc.seed = p->seed;
+    bp->llc.team = p->team;
     bp->llc.chains = plan->llc_chains;
     if (p->budget.llc.chains <= 0 && bp->mode != NMDL_BUDGET_BSTAR && !bp->posterior)
         bp->llc.repairs = 0; /* the search needs no b*: no unplanned reruns */

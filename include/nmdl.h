@@ -622,6 +622,8 @@ struct nmdl_llc_settings {
     int batch;        /* windows of ctx bytes per minibatch (default 4) */
     uint64_t seed;
     int threads;      /* chains run on up to this many threads */
+    const nmdl_team *team; /* NULL: this process alone; else its members
+                         share the chains (the result does not change) */
     int repairs;      /* at most this many reruns of an unhealthy estimate
                          with a remedy for its fault (more chains, burn-in,
                          localization, a smaller step; model/llc.h); default

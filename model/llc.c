@@ -326,11 +326,13 @@ typedef struct chains {
     double *mala;
     int *checks;
     float *m2;
+    int first; /* this member's first chain (model/team.h) */
 } chains;
 
 static int chain_task(void *ctx, int k)
 {
     const chains *c = ctx;
+    k += c->first;
     const nmdl_llc_params *p = c->p;
     nmdl_llc_result *r = c->r;
     return run_chain(c->t, p, k, r->nbeta, r->trace + (size_t)k * r->steps,
@@ -348,6 +350,24 @@ static int check(const nmdl_llc_target *t, const nmdl_llc_params *p)
         !(p->nbeta > 0 || p->nbeta <= 0) /* NaN */)
         return NMDL_ERR_ARG;
     return NMDL_OK;
+}
+
+/* In a team: every member's chains to all, each array in units of one
+ * chain (with one member, nothing). */
+static int share_chains(const nmdl_llc_params *p, nmdl_llc_result *r, double *mala,
+                        int *checks, float *m2, size_t d)
+{
+    const nmdl_team *t = p->team;
+    int rc = nmdl_team_gather(t, r->trace, (size_t)r->steps * sizeof(double), p->chains);
+    if (!rc && r->base)
+        rc = nmdl_team_gather(t, r->base, (size_t)p->draws * sizeof(double), p->chains);
+    if (!rc)
+        rc = nmdl_team_gather(t, mala, sizeof(double), p->chains);
+    if (!rc)
+        rc = nmdl_team_gather(t, checks, sizeof(int), p->chains);
+    if (!rc && m2)
+        rc = nmdl_team_gather(t, m2, d * sizeof(float), p->chains);
+    return rc;
 }
 
 /* The chains' per-weight variances m2 / draws, averaged, into r->spread. */
@@ -386,9 +406,13 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
         err = NMDL_ERR_NOMEM;
     if (!err && !p->paired)
         err = init_loss(t, p, &r->init_loss);
-    chains c = {t, p, r, mala, checks, m2};
+    int lo, hi;
+    nmdl_team_share(p->team, p->chains, &lo, &hi);
+    chains c = {t, p, r, mala, checks, m2, lo};
     if (!err)
-        err = nmdl_prog_parallel(p->prog, p->chains, p->threads, chain_task, &c);
+        err = nmdl_prog_parallel(p->prog, hi - lo, p->threads, chain_task, &c);
+    if (!err)
+        err = share_chains(p, r, mala, checks, m2, t->d);
     double msum = 0;
     int mn = 0;
     for (int k = 0; !err && k < p->chains; k++)

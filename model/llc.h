@@ -42,6 +42,7 @@
 
 #include "progress.h"
 #include "rng.h"
+#include "team.h"
 
 /* The model under study. */
 typedef struct nmdl_llc_target {
@@ -72,6 +73,7 @@ typedef struct nmdl_llc_params {
     int mala_every;     /* diagnose every this many steps; 0: never */
     uint64_t seed;
     int threads;        /* chains run on up to this many threads */
+    const nmdl_team *team; /* NULL, or members that share the chains */
     int want_spread;    /* 1: also the posterior variance of each weight */
     int paired;         /* 1 (default): compare with w* on the same batch */
     nmdl_prog *prog;    /* counts the steps; NULL: none */

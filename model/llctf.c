@@ -119,6 +119,7 @@ static void to_params(const nmdl_llc_settings *s, nmdl_llc_params *p)
     p->draws = s->draws;
     p->seed = s->seed;
     p->threads = s->threads;
+    p->team = s->team;
     p->repairs = s->repairs;
 }
 

@@ -103,6 +103,55 @@ static void threads_do_not_change_the_estimate(void **state)
     free(ws), rrr_free(&m);
 }
 
+typedef struct team_llc {
+    nmdl_llc_result r[TU_TEAM_MAX]; /* each member's result */
+    size_t d;                       /* weights */
+} team_llc;
+
+/* 3 chains of the test above's model as member k of a team; each member
+ * has its own copy of the model (the target's workspaces are per chain). */
+static void llc_as_member(const nmdl_team *t, int k, void *user)
+{
+    team_llc *tl = user;
+    rrr m = rrr_make(3, 2, 3, 0, 500, 90);
+    float *ws = rrr_fit(&m, 91);
+    nmdl_llc_target tg = {rrr_dim(&m), m.n, ws, rrr_loss_grad, &m, 0};
+    nmdl_llc_params p;
+    nmdl_llc_params_default(&p);
+    p.step = 1e-4;
+    p.gamma = 1.0;
+    p.chains = 3;
+    p.burnin = 100;
+    p.draws = 300;
+    p.team = t;
+    p.want_spread = 1;
+    assert_nmdl_ok(nmdl_llc_estimate(&tg, &p, &tl->r[k]));
+    tl->d = rrr_dim(&m);
+    free(ws), rrr_free(&m);
+}
+
+/* Members of a team share the chains and all end with the estimate one
+ * process computes alone: traces, λ̂ and the posterior spread. */
+static void a_team_shares_the_chains(void **state)
+{
+    (void)state;
+    team_llc alone;
+    llc_as_member(NULL, 0, &alone);
+    for (int K = 2; K <= 4; K++) { /* 4: one member runs no chain */
+        team_llc tl;
+        tu_team_run(K, llc_as_member, &tl);
+        for (int k = 0; k < K; k++) {
+            nmdl_llc_result *r = &tl.r[k];
+            assert_memory_equal(r->trace, alone.r[0].trace,
+                                sizeof(double) * r->chains * r->steps);
+            assert_memory_equal(r->spread, alone.r[0].spread, sizeof(float) * alone.d);
+            assert_true(r->llc == alone.r[0].llc && r->mala == alone.r[0].mala);
+            nmdl_llc_result_free(r);
+        }
+    }
+    nmdl_llc_result_free(&alone.r[0]);
+}
+
 static void bad_parameters(void **state)
 {
     (void)state;
@@ -272,6 +321,7 @@ int main(void)
         cmocka_unit_test(regular_model),
         cmocka_unit_test(reduced_rank_regression),
         cmocka_unit_test(threads_do_not_change_the_estimate),
+        cmocka_unit_test(a_team_shares_the_chains),
         cmocka_unit_test(bad_parameters),
         cmocka_unit_test(repairs_unhealthy_runs),
         cmocka_unit_test(transformer_estimate_is_stable),

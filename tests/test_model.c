@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,44 +296,6 @@ static void training_is_reproducible(void **state)
     free(text);
 }
 
-/* A team of K members in one process, one thread each: the collectives of
- * nmdl_team over shared memory, each between two barriers. */
-typedef struct sim_team {
-    pthread_barrier_t bar;
-    void *bufs[3];    /* each member's buffer, during a collective */
-} sim_team;
-
-typedef struct sim_member {
-    sim_team *team;
-    nmdl_team t;
-    const uint8_t *text;
-    size_t n;
-    nmdl_model *m;
-} sim_member;
-
-static int sim_gather(void *user, void *buf, const size_t *off, const size_t *len)
-{
-    sim_member *me = user;
-    me->team->bufs[me->t.rank] = buf;
-    pthread_barrier_wait(&me->team->bar);
-    for (int k = 0; k < me->t.size; k++)
-        if (k != me->t.rank)
-            memcpy((char *)buf + off[k], (char *)me->team->bufs[k] + off[k], len[k]);
-    pthread_barrier_wait(&me->team->bar);
-    return 0;
-}
-
-static int sim_bcast(void *user, void *buf, size_t bytes)
-{
-    sim_member *me = user;
-    me->team->bufs[me->t.rank] = buf;
-    pthread_barrier_wait(&me->team->bar);
-    if (me->t.rank)
-        memcpy(buf, me->team->bufs[0], bytes);
-    pthread_barrier_wait(&me->team->bar);
-    return 0;
-}
-
 /* 12 steps of batch 6 (four groups of one or two windows) of a fresh model
  * on text, as one member of a team (team NULL: alone). */
 static nmdl_model *train_member(const uint8_t *text, size_t n, const nmdl_team *team)
@@ -351,11 +312,16 @@ static nmdl_model *train_member(const uint8_t *text, size_t n, const nmdl_team *
     return m;
 }
 
-static void *member_main(void *arg)
+typedef struct team_training {
+    const uint8_t *text;
+    size_t n;
+    nmdl_model *m[TU_TEAM_MAX]; /* each member's model */
+} team_training;
+
+static void train_as_member(const nmdl_team *t, int k, void *user)
 {
-    sim_member *me = arg;
-    me->m = train_member(me->text, me->n, &me->t);
-    return NULL;
+    team_training *tt = user;
+    tt->m[k] = train_member(tt->text, tt->n, t);
 }
 
 /* Teams of 1, 2 and 3 members train the same weights, to the bit, as one
@@ -367,21 +333,13 @@ static void a_team_trains_the_same_weights(void **state)
     uint8_t *text = repetitive(n);
     nmdl_model *alone = train_member(text, n, NULL);
     for (int K = 1; K <= 3; K++) {
-        sim_team team;
-        sim_member mem[3];
-        pthread_t th[3];
-        assert_int_equal(pthread_barrier_init(&team.bar, NULL, (unsigned)K), 0);
+        team_training tt = {text, n, {NULL}};
+        tu_team_run(K, train_as_member, &tt);
         for (int k = 0; k < K; k++) {
-            mem[k] = (sim_member){&team, {k, K, sim_gather, sim_bcast, &mem[k]}, text, n, NULL};
-            assert_int_equal(pthread_create(&th[k], NULL, member_main, &mem[k]), 0);
-        }
-        for (int k = 0; k < K; k++) {
-            pthread_join(th[k], NULL);
-            assert_memory_equal(mem[k].m->params, alone->params,
+            assert_memory_equal(tt.m[k]->params, alone->params,
                                 alone->lay.n_params * sizeof(float));
-            nmdl_model_free(mem[k].m);
+            nmdl_model_free(tt.m[k]);
         }
-        pthread_barrier_destroy(&team.bar);
     }
     nmdl_model_free(alone);
     free(text);

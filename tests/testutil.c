@@ -4,9 +4,12 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nmdl.h"
 
 uint64_t tu_next(tu_rng *r)
 {
@@ -76,4 +79,66 @@ nmdl_isa tu_isa(void)
     }
     printf("instruction set: %s\n", nmdl_isa_name(isa));
     return isa;
+}
+
+/* The shared state of a team run by tu_team_run: each collective sits
+ * between two barriers, with every member's buffer published in bufs. */
+typedef struct tu_team {
+    pthread_barrier_t bar;
+    void *bufs[TU_TEAM_MAX];
+} tu_team;
+
+typedef struct tu_member {
+    tu_team *team;
+    nmdl_team t;
+    int k;
+    void (*fn)(const nmdl_team *t, int k, void *user);
+    void *user;
+} tu_member;
+
+static int tu_gather(void *user, void *buf, const size_t *off, const size_t *len)
+{
+    tu_member *me = user;
+    me->team->bufs[me->k] = buf;
+    pthread_barrier_wait(&me->team->bar);
+    for (int j = 0; j < me->t.size; j++)
+        if (j != me->k)
+            memcpy((char *)buf + off[j], (char *)me->team->bufs[j] + off[j], len[j]);
+    pthread_barrier_wait(&me->team->bar);
+    return 0;
+}
+
+static int tu_bcast(void *user, void *buf, size_t bytes)
+{
+    tu_member *me = user;
+    me->team->bufs[me->k] = buf;
+    pthread_barrier_wait(&me->team->bar);
+    if (me->k)
+        memcpy(buf, me->team->bufs[0], bytes);
+    pthread_barrier_wait(&me->team->bar);
+    return 0;
+}
+
+static void *tu_member_main(void *arg)
+{
+    tu_member *me = arg;
+    me->fn(&me->t, me->k, me->user);
+    return NULL;
+}
+
+void tu_team_run(int K, void (*fn)(const nmdl_team *t, int k, void *user), void *user)
+{
+    tu_team team;
+    tu_member mem[TU_TEAM_MAX];
+    pthread_t th[TU_TEAM_MAX];
+    if (K < 1 || K > TU_TEAM_MAX || pthread_barrier_init(&team.bar, NULL, (unsigned)K))
+        abort();
+    for (int k = 0; k < K; k++) {
+        mem[k] = (tu_member){&team, {k, K, tu_gather, tu_bcast, &mem[k]}, k, fn, user};
+        if (pthread_create(&th[k], NULL, tu_member_main, &mem[k]))
+            abort();
+    }
+    for (int k = 0; k < K; k++)
+        pthread_join(th[k], NULL);
+    pthread_barrier_destroy(&team.bar);
 }
