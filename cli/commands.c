@@ -295,7 +295,7 @@ static const char *no_bstar(int healthy)
 }
 
 /* With -v: what the neural attempt did and how the candidates compared. */
-static void neural_summary(const nmdl_cctx *c)
+static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
 {
     nmdl_compress_report r;
     nmdl_cctx_report(c, &r);
@@ -371,6 +371,11 @@ static void neural_summary(const nmdl_cctx *c)
     fprintf(stderr, "  frames: neural %llu, zstd %llu, stored %llu bytes -> %s\n",
             (unsigned long long)r.neural_bytes, (unsigned long long)r.zstd_bytes,
             (unsigned long long)r.stored_bytes, nmdl_method_name(r.method));
+    unsigned long long calls, bytes;
+    cli_team_traffic(&calls, &bytes);
+    if (team && team->size > 1)
+        fprintf(stderr, "  mpi: %d ranks; rank 0 has received %.1f MB from the others in "
+                "%llu gathers\n", team->size, (double)bytes / 1e6, calls);
 }
 
 /* The method written, and what the neural attempt came to:
@@ -423,7 +428,7 @@ static void summary(const job *j, const char *in, const char *out,
     }
     fputc('\n', stderr);
     if (o->verbosity >= 2 && !j->decompress)
-        neural_summary(j->cctx);
+        neural_summary(j->cctx, j->o->team);
 }
 
 /* The output, complete, under its name. 0 or -1 (printed). */

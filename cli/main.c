@@ -134,7 +134,10 @@ static const char usage[] =
     "\n"
     "FILE '-' is standard input. Special files given as outputs (/dev/null, a\n"
     "FIFO, a socket) are written into, never replaced. Exit status: 0 on\n"
-    "success, 1 when any file failed or the command line is wrong.\n";
+    "success, 1 when any file failed or the command line is wrong.\n"
+    "Built with -DNMDL_MPI=ON, `mpirun -np K nmdl ...` compresses with K ranks\n"
+    "(compress, decompress and test only): rank 0 reads and writes, and the\n"
+    "file is the same for every K (docs/CLUSTER.md).\n";
 
 /* libgomp reads OMP_WAIT_POLICY once, as it loads. Worker threads that
  * spin while they wait make nmdl many times slower whenever anything else

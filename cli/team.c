@@ -18,11 +18,18 @@
 
 #define PIECE ((size_t)1 << 30) /* bytes per MPI call: counts are ints */
 
+/* What this rank's gathers brought in (cli_team_traffic). */
+static unsigned long long gathers, gathered_bytes;
+
 static int mpi_gather(void *user, void *buf, const size_t *off, const size_t *len)
 {
     (void)user;
-    int K, *cnt, *dsp, rc = 1;
+    int K, me, *cnt, *dsp, rc = 1;
     MPI_Comm_size(MPI_COMM_WORLD, &K);
+    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    gathers++;
+    for (int k = 0; k < K; k++)
+        gathered_bytes += k != me ? len[k] : 0;
     if (!(cnt = malloc(2 * (size_t)K * sizeof *cnt)))
         return 1;
     dsp = cnt + K;
@@ -79,6 +86,12 @@ void cli_team_abort(const nmdl_team *t)
     if (t && t->size > 1)
         MPI_Abort(MPI_COMM_WORLD, 1);
 }
+
+void cli_team_traffic(unsigned long long *calls, unsigned long long *bytes)
+{
+    *calls = gathers;
+    *bytes = gathered_bytes;
+}
 #else
 int cli_team_start(int *argc, char ***argv, nmdl_team *t)
 {
@@ -97,6 +110,11 @@ int cli_team_end(const nmdl_team *t, int status)
 void cli_team_abort(const nmdl_team *t)
 {
     (void)t;
+}
+
+void cli_team_traffic(unsigned long long *calls, unsigned long long *bytes)
+{
+    *calls = *bytes = 0;
 }
 #endif
 

@@ -22,6 +22,9 @@ int cli_team_end(const nmdl_team *t, int status);
 /* Stops every rank at once (MPI_Abort) with exit status 1: for a failure on
  * one rank that the others would wait for forever. */
 void cli_team_abort(const nmdl_team *t);
+/* The gathers this rank has made so far, and the bytes they brought in
+ * from the other ranks (0 and 0 without MPI). */
+void cli_team_traffic(unsigned long long *calls, unsigned long long *bytes);
 /* Is this the lead (rank 0, or no team)? */
 int cli_team_lead(const nmdl_team *t);
 /* 0 when every rank runs the same build of nmdl with the same arguments;

@@ -289,6 +289,7 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
     rc = nmdl_prog_phase(prog, NMDL_PHASE_SEARCH, work, budgets);
     if (!rc)
         rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
+    s.team = p->llc.team; /* the team shares the candidates' losses */
     if (!rc) {
         memcpy(w, m->params, m->lay.n_params * sizeof(float));
         rc = sample_loss(m, &s, prog, &r->loss_float_bpb);

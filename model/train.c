@@ -87,17 +87,25 @@ int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
                            nmdl_prog *job, double *nats)
 {
     const int B0 = s->k < SAMPLE_BATCH ? s->k : SAMPLE_BATCH;
-    int rc = nmdl_tf_reserve(m, B0, s->T);
-    double sum = 0;
-    for (int w0 = 0; !rc && w0 < s->k; w0 += B0) {
-        int B = s->k - w0 < B0 ? s->k - w0 : B0;
-        double loss;
+    const int nb = B0 ? (s->k + B0 - 1) / B0 : 0; /* batches */
+    double *part = malloc((size_t)(nb ? nb : 1) * sizeof *part); /* nats per batch */
+    int lo, hi, rc = part ? nmdl_tf_reserve(m, B0, s->T) : NMDL_ERR_NOMEM;
+    nmdl_team_share(s->team, nb, &lo, &hi);
+    for (int b = lo; !rc && b < hi; b++) {
+        const int w0 = b * B0, B = s->k - w0 < B0 ? s->k - w0 : B0;
         const size_t at = (size_t)w0 * s->T;
+        double loss;
         rc = nmdl_tf_forward(m, s->x + at, s->y + at, B, s->T, &loss);
-        sum += loss * B;
+        part[b] = loss * B;
         if (!rc)
             rc = nmdl_prog_add(job, sample_work(&m->cfg, B), 0);
     }
+    if (!rc)
+        rc = nmdl_team_gather(s->team, part, sizeof *part, nb);
+    double sum = 0;
+    for (int b = 0; !rc && b < nb; b++)
+        sum += part[b];
+    free(part);
     *nats = rc ? NAN : sum / s->k;
     return rc;
 }

@@ -72,6 +72,8 @@ double nmdl_train_step_work(const nmdl_model_config *c, int batch);
 typedef struct nmdl_train_sample {
     int k, T;       /* windows, bytes per window */
     uint8_t *x, *y; /* (k, T) inputs, and targets one byte ahead */
+    const nmdl_team *team; /* NULL (as made): alone; else its members share
+                              the forward passes and all get the same loss */
 } nmdl_train_sample;
 
 /* Needs n > T; free with nmdl_train_sample_free. */
@@ -80,7 +82,9 @@ int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data,
 void nmdl_train_sample_free(nmdl_train_sample *s);
 /* The model's mean loss on the sample in *nats (nats per byte), through
  * the training forward pass in batches of up to 16 windows, each counted
- * in job (may be NULL; NMDL_ERR_CANCELED once canceled). */
+ * in job (may be NULL; NMDL_ERR_CANCELED once canceled). With s->team, each
+ * member passes its share of the batches and the batches' sums are added
+ * in batch order, as alone. */
 int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
                            nmdl_prog *job, double *nats);
 /* Work units of nmdl_train_sample_loss on the sample of n bytes. */
