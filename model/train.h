@@ -21,8 +21,9 @@ void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
 /* Each step's windows are cut into this many groups (fewer when the batch
  * has fewer windows), whose gradients are computed one after another, or
  * by the members of a team, and folded in group order (model/team.h): the
- * weights are the same bytes for any team size. Costs 3% of a step on
- * tiny at 16 windows (docs/BENCHMARKS.md, "Beyond one machine"). */
+ * weights are the same bytes for any team size. The four passes cost 2%
+ * or less against one of 16 windows on tiny and mini, within the machine's
+ * noise (docs/BENCHMARKS.md, "Beyond one machine"). */
 #define NMDL_TRAIN_GROUPS 4
 
 /* A change to what training optimizes, from step `from` of the run on
