@@ -271,11 +271,10 @@ static int encode(job *j, const char *name, const uint8_t *src, size_t n,
     void *frame = NULL;
     size_t len = 0;
     int rc = nmdl_compress_alloc(j->cctx, src, n, &frame, &len), err = 0;
-    if (rc)
+    if (rc) {
         cli_error(name, nmdl_strerror(rc));
-    if (rc && j->o->team) /* the other ranks may wait for this one */
-        cli_team_abort(j->o->team);
-    else if ((err = target_write(t, frame, len)))
+        cli_team_abort(j->o->team); /* the other ranks may wait for this one */
+    } else if ((err = target_write(t, frame, len)))
         target_error(t, err);
     nmdl_compress_report rep;
     nmdl_cctx_report(j->cctx, &rep);
