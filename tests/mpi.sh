@@ -8,9 +8,9 @@
 # before any work; a rank killed in training ends the job non-zero and
 # leaves no output file. Exit 0 when all hold, 77 (skipped) without mpirun.
 set -euo pipefail
-mpi_nmdl=$1 plain=$2 corpus=$3 work=$4
 command -v mpirun >/dev/null || { echo "mpi: no mpirun: skipped"; exit 77; }
-[ -r "$corpus" ] || { echo "mpi: $corpus missing: skipped"; exit 77; }
+[ -r "$3" ] || { echo "mpi: $3 missing: skipped"; exit 77; }
+mpi_nmdl=$(realpath "$1") plain=$(realpath "$2") corpus=$(realpath "$3") work=$4
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 head -c 262144 "$corpus" > in
 # root may run mpirun only when asked; a machine with fewer cores than
