@@ -75,7 +75,8 @@ static void print_sweep(const nmdl_llc_report *r)
     if (r->sweep_n == 0)
         return;
     printf("step-size sweep (%s):\n", r->sweep_chosen < 0 ? "none usable"
-           : "largest with MALA >= 0.95, healthy or only still moving, chosen");
+           : "from 0.021/nbeta down, the first with MALA >= 0.95, healthy or "
+             "only still moving, chosen");
     for (int i = 0; i < r->sweep_n; i++)
         printf("  step %-9.3g llc %-10.4g MALA %.2f %s%s\n", r->sweep_step[i],
                r->sweep_llc[i], r->sweep_mala[i], r->sweep_healthy[i] ? "" : "unhealthy",

@@ -70,7 +70,7 @@ void nmdl_budget_plan(const nmdl_budget_params *p, const nmdl_model_config *cfg,
     nmdl_llc_settings s = p->llc;
     s.threads = threads;
     if (!p->llc_skip)
-        work[NMDL_PHASE_LLC] = nmdl_llctf_plan(cfg, &s, &steps[NMDL_PHASE_LLC]);
+        work[NMDL_PHASE_LLC] = nmdl_llctf_plan(cfg, &s, n, &steps[NMDL_PHASE_LLC]);
     if (p->mode == NMDL_BUDGET_SEARCH)
         work[NMDL_PHASE_SEARCH] = search_work(p, cfg, n, threads, PLAN_START,
                                               &steps[NMDL_PHASE_SEARCH]);
@@ -231,7 +231,7 @@ static int estimate(nmdl_model *m, const uint8_t *data, size_t n,
     nmdl_llc_report e;
     s.threads = threads;
     long steps;
-    double t0 = nmdl_prog_now(), work = nmdl_llctf_plan(&m->cfg, &s, &steps);
+    double t0 = nmdl_prog_now(), work = nmdl_llctf_plan(&m->cfg, &s, n, &steps);
     int rc = nmdl_prog_phase(prog, NMDL_PHASE_LLC, work, steps);
     if (!rc)
         rc = nmdl_llctf_run(m, data, n, &s, &e, p->posterior ? spread : NULL, prog);
@@ -289,7 +289,7 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
     rc = nmdl_prog_phase(prog, NMDL_PHASE_SEARCH, work, budgets);
     if (!rc)
         rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
-    s.team = p->llc.team; /* the team shares the candidates' losses */
+    s.team = p->team;
     if (!rc) {
         memcpy(w, m->params, m->lay.n_params * sizeof(float));
         rc = sample_loss(m, &s, prog, &r->loss_float_bpb);

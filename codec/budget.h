@@ -47,6 +47,8 @@ typedef struct nmdl_budget_params {
                           starts at 1 bit) */
     const nmdl_train_params *tune; /* brief fine-tuning of the finalists;
                                       NULL: plain rounding only */
+    const nmdl_team *team; /* NULL, or members that share the candidates'
+                              sample losses (llc.team shares the chains) */
 } nmdl_budget_params;
 
 typedef struct nmdl_budget_report {

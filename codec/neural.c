@@ -246,7 +246,7 @@ static long clamp_steps(double s)
 #define LLC_CHAINS 2
 #define LLC_SHARE 0.1
 
-static void plan_llc(const nmdl_neural_params *p, nmdl_neural_plan *plan)
+static void plan_llc(const nmdl_neural_params *p, size_t n, nmdl_neural_plan *plan)
 {
     nmdl_llc_settings s = p->budget.llc;
     long steps;
@@ -255,7 +255,7 @@ static void plan_llc(const nmdl_neural_params *p, nmdl_neural_plan *plan)
         return;
     s.chains = plan->llc_chains;
     s.threads = p->threads;
-    plan->llc_skip = nmdl_llctf_plan(&plan->cfg, &s, &steps) >
+    plan->llc_skip = nmdl_llctf_plan(&plan->cfg, &s, n, &steps) >
                      LLC_SHARE * plan->work[NMDL_PHASE_TRAIN];
 }
 
@@ -268,7 +268,7 @@ static void budget_params(const nmdl_neural_params *p, const nmdl_neural_plan *p
     if (bp->mode == NMDL_BUDGET_FIXED && !(bp->bits > 0))
         bp->bits = efforts[p->effort].bits;
     bp->llc.seed = p->seed;
-    bp->llc.team = p->team;
+    bp->team = bp->llc.team = p->team;
     bp->llc.chains = plan->llc_chains;
     if (p->budget.llc.chains <= 0 && bp->mode != NMDL_BUDGET_BSTAR && !bp->posterior)
         bp->llc.repairs = 0; /* the search needs no b*: no unplanned reruns */
@@ -319,7 +319,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     plan->qat_steps = qsteps;
     plan->work[NMDL_PHASE_TRAIN] = (double)steps * step;
     plan->steps[NMDL_PHASE_TRAIN] = steps;
-    plan_llc(p, plan);
+    plan_llc(p, n, plan);
     nmdl_budget_params bp;
     nmdl_train_params tune;
     budget_params(p, plan, qsteps, &bp, &tune);

@@ -610,7 +610,8 @@ enum { NMDL_SAMPLER_SGLD = 0, NMDL_SAMPLER_PSGLD = 1 };
 
 struct nmdl_llc_settings {
     int sampler;      /* NMDL_SAMPLER_SGLD (default) or _PSGLD */
-    double step;      /* ε; 0 (default): chosen by a sweep (docs/ARCHITECTURE.md) */
+    double step;      /* ε; 0 (default): chosen by a sweep from 0.021/nβ
+                         down (docs/ARCHITECTURE.md) */
     double nbeta;     /* nβ; 0 (default): n / ln n, n the predicted bytes (input bytes - 1) */
     double gamma;     /* localization (default 1e4) */
     int chains;       /* 0 (default): NMDL_LLC_CHAINS; a compression runs

@@ -178,7 +178,7 @@ typedef struct nmdl_llc_sweep {
  * returns NMDL_OK even when nothing is healthy (then chosen is -1).
  * Progress plans count NMDL_LLC_SWEEP_PLAN runs (the usual length); the
  * sweep corrects its phase's plan in p->prog by the runs it made. */
-#define NMDL_LLC_SWEEP_PLAN 3
+#define NMDL_LLC_SWEEP_PLAN 1
 int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
                        double top, int chains, int burnin, int draws,
                        nmdl_llc_sweep *sweep, double *step);

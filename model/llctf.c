@@ -86,7 +86,16 @@ static int llctf_create(const nmdl_model *m, const uint8_t *data, size_t n,
 
 /* ----------------------------------------------------- the public call */
 
-#define SWEEP_TOP 1e-5  /* largest step tried: ~10x the prototype's best */
+/* The sweep in units of 1/nβ: SGLD's discretization bias grows with ε·nβ
+ * (the tempered loss's curvature times the step), so a fixed step read
+ * 1.8x higher at 1e-6 than at 3.16e-7 on 1 MB while both passed the
+ * acceptance bar, and the choice between them flipped with the seed.
+ * Starting at ε·nβ = SWEEP_TOP_NB (1e-6 on 256 KB, 2.9e-7 on 1 MB) keeps
+ * the bias the same at every input size (docs/ARCHITECTURE.md, "The
+ * learning coefficient"). γ stays absolute: directions flatter than
+ * γ/nβ are held by the localization, not counted, and that threshold
+ * falling as 1/n is part of what λ̂(n) measures. */
+#define SWEEP_TOP_NB 0.021
 #define SWEEP_CHAINS 2
 #define SWEEP_BURNIN 20
 #define SWEEP_DRAWS 40
@@ -107,13 +116,22 @@ void nmdl_llc_settings_default(nmdl_llc_settings *s)
     s->repairs = NMDL_LLC_REPAIRS;
 }
 
-static void to_params(const nmdl_llc_settings *s, nmdl_llc_params *p)
+/* nβ for n input bytes (n - 1 predicted ones): the settings' or n/ln n. */
+static double nbeta_of(const nmdl_llc_settings *s, size_t n)
+{
+    const double m = (double)n - 1;
+    return s->nbeta > 0 ? s->nbeta : m > 2 ? m / log(m) : 1;
+}
+
+/* The sampler's parameters for settings s on n input bytes; the step is
+ * the sweep's first when s leaves it to the sweep. */
+static void to_params(const nmdl_llc_settings *s, size_t n, nmdl_llc_params *p)
 {
     nmdl_llc_params_default(p);
     p->sampler = s->sampler == NMDL_SAMPLER_PSGLD ? NMDL_LLC_PSGLD : NMDL_LLC_SGLD;
-    p->step = s->step > 0 ? s->step : p->step;
-    p->nbeta = s->nbeta;
-    p->gamma = s->gamma;
+    p->nbeta = nbeta_of(s, n);
+    p->step = s->step > 0 ? s->step : SWEEP_TOP_NB / p->nbeta;
+    p->gamma = s->gamma > 0 ? s->gamma : p->gamma;
     p->chains = s->chains > 0 ? s->chains : NMDL_LLC_CHAINS;
     p->burnin = s->burnin >= 0 ? s->burnin : p->burnin;
     p->draws = s->draws;
@@ -161,12 +179,12 @@ int nmdl_model_llc(nmdl_model *m, const void *data, size_t n,
  * (measured 2026-12-01, mini and tiny at -T2, see ARCHITECTURE "Progress"). */
 #define LLC_COST 1.35
 
-/* The sampler's parameters for settings s on the model shape cfg: the
- * estimate's, and with `sweep` the sweep's runs. */
+/* The sampler's parameters for settings s on the model shape cfg and n
+ * input bytes: the estimate's, and with `sweep` the sweep's runs. */
 static void run_params(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
-                       int sweep, nmdl_llc_params *p)
+                       size_t n, int sweep, nmdl_llc_params *p)
 {
-    to_params(s, p);
+    to_params(s, n, p);
     p->step_work = LLC_COST * nmdl_train_step_work(cfg, s->batch);
     if (sweep) {
         p->chains = SWEEP_CHAINS < p->chains ? SWEEP_CHAINS : p->chains;
@@ -190,11 +208,11 @@ static int relaxed_burnin(const nmdl_llc_settings *s, const nmdl_llc_params *p)
 }
 
 double nmdl_llctf_plan(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
-                       long *steps)
+                       size_t n, long *steps)
 {
     nmdl_llc_params p, q;
-    run_params(cfg, s, 0, &p);
-    run_params(cfg, s, 1, &q);
+    run_params(cfg, s, n, 0, &p);
+    run_params(cfg, s, n, 1, &q);
     const int runs = s->step > 0 ? 0 : NMDL_LLC_SWEEP_PLAN;
     if (runs) /* the burn-in at the usual choice, the default step */
         p.burnin = relaxed_burnin(s, &p);
@@ -215,7 +233,7 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     nmdl_llc_params p;
     nmdl_llc_sweep sweep = {0};
     nmdl_llc_result e;
-    run_params(&m->cfg, s, 0, &p);
+    run_params(&m->cfg, s, n, 0, &p);
     p.prog = prog;
     /* workspaces for the chains a repair may add (model/llc.h) */
     const int room = p.repairs > 0 && p.chains < 4 ? 2 * p.chains : p.chains;
@@ -225,7 +243,7 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     if (s->step <= 0) {
         nmdl_llc_params planned = p, relaxed;
         planned.burnin = relaxed_burnin(s, &p); /* nmdl_llctf_plan's */
-        rc = nmdl_llc_calibrate(&t, &p, SWEEP_TOP, SWEEP_CHAINS < p.chains ? SWEEP_CHAINS : p.chains,
+        rc = nmdl_llc_calibrate(&t, &p, p.step, SWEEP_CHAINS < p.chains ? SWEEP_CHAINS : p.chains,
                                 SWEEP_BURNIN, SWEEP_DRAWS, &sweep, &p.step);
         if (!rc && sweep.chosen < 0)
             p.step = sweep.step[sweep.n - 1];

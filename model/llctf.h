@@ -20,8 +20,9 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
                    const nmdl_llc_settings *s, nmdl_llc_report *r,
                    float **spread, nmdl_prog *prog);
 /* The work units and sampler steps nmdl_llctf_run will count for a model
- * of shape cfg (a sweep of NMDL_LLC_SWEEP_PLAN steps when s->step is 0). */
+ * of shape cfg on n input bytes (a sweep of NMDL_LLC_SWEEP_PLAN steps when
+ * s->step is 0). */
 double nmdl_llctf_plan(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
-                       long *steps);
+                       size_t n, long *steps);
 
 #endif /* NMDL_LLCTF_H */

@@ -277,6 +277,37 @@ static void transformer_estimate_is_stable(void **state)
     free(text);
 }
 
+/* The sweep in units of 1/nβ: on the whole text and on its first fifth it
+ * starts at ε = 0.021/nβ, γ stays 1e4, and the burn-in after the sweep
+ * is the relaxation time 2/(εγ) (at least 100, at most 2000 steps). */
+static void sweep_in_units_of_nbeta(void **state)
+{
+    (void)state;
+    tu_rng g = {95};
+    size_t n = 20000;
+    uint8_t *text = tu_text(&g, n);
+    nmdl_model *m = trained(text, n);
+    const size_t sizes[2] = {n, n / 5};
+    for (int k = 0; k < 2; k++) {
+        nmdl_llc_settings s;
+        nmdl_llc_report r;
+        nmdl_llc_settings_default(&s);
+        s.chains = 2, s.draws = 20, s.repairs = 0, s.threads = 2;
+        assert_nmdl_ok(nmdl_model_llc(m, text, sizes[k], &s, &r));
+        const double nb = (double)(sizes[k] - 1) / log((double)(sizes[k] - 1));
+        const double relax = ceil(2 / (r.step * r.gamma));
+        print_message("n %zu: nbeta %.1f, first step %.3g, chosen %d (%.3g), burn-in %d\n",
+                      sizes[k], r.nbeta, r.sweep_step[0], r.sweep_chosen, r.step, r.burnin);
+        assert_true(fabs(r.nbeta / nb - 1) < 1e-12);
+        assert_true(fabs(r.sweep_step[0] * nb / 0.021 - 1) < 1e-12);
+        assert_true(r.gamma == 1e4);
+        assert_int_equal(r.burnin, relax < 100 ? 100 : relax > 2000 ? 2000 : (int)relax);
+        nmdl_llc_report_free(&r);
+    }
+    nmdl_model_free(m);
+    free(text);
+}
+
 /* Seed 001's compressibility measures on a trained transformer: each one's
  * loss within its tolerance, a looser tolerance compresses at least as far
  * on every measure, and the weights come back untouched. */
@@ -325,6 +356,7 @@ int main(void)
         cmocka_unit_test(bad_parameters),
         cmocka_unit_test(repairs_unhealthy_runs),
         cmocka_unit_test(transformer_estimate_is_stable),
+        cmocka_unit_test(sweep_in_units_of_nbeta),
         cmocka_unit_test(compressibility_measures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -433,8 +433,9 @@ static void unhealthy_sampler_falls_back(void **state)
 }
 
 /* The LLC left automatic: 2 chains where they cost at most a tenth of the
- * training (1 MB at the default effort), none where more (64 KB; there the
- * search starts at 1 bit and says why); chains given: always estimated. */
+ * training (256 KB at the default effort), none where more (64 KB; there
+ * the search starts at 1 bit and says why); chains given: always
+ * estimated. */
 static void llc_fits_the_training(void **state)
 {
     (void)state;
@@ -442,7 +443,7 @@ static void llc_fits_the_training(void **state)
     nmdl_neural_plan big, small;
     nmdl_neural_params_default(&p);
     p.threads = 2;
-    assert_nmdl_ok(nmdl_neural_plan_make(&p, 1000000, &big));
+    assert_nmdl_ok(nmdl_neural_plan_make(&p, 262144, &big));
     assert_nmdl_ok(nmdl_neural_plan_make(&p, 65536, &small));
     assert_int_equal(big.llc_chains, 2);
     assert_false(big.llc_skip);
