@@ -383,13 +383,18 @@ static int average_spread(nmdl_llc_result *r, const float *m2, size_t d,
     return NMDL_OK;
 }
 
+double nmdl_llc_default_nbeta(double n)
+{
+    return n > 2.718281828459045 ? n / log(n) : 1.0;
+}
+
 int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
                       nmdl_llc_result *r)
 {
     if (!r || check(t, p))
         return NMDL_ERR_ARG;
     memset(r, 0, sizeof *r);
-    r->nbeta = p->nbeta > 0 ? p->nbeta : t->n / log(t->n);
+    r->nbeta = p->nbeta > 0 ? p->nbeta : nmdl_llc_default_nbeta(t->n);
     r->step = p->step;
     r->gamma = p->gamma;
     r->chains = p->chains;

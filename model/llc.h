@@ -65,7 +65,7 @@ enum { NMDL_LLC_SGLD = 0, NMDL_LLC_PSGLD = 1 };
 typedef struct nmdl_llc_params {
     int sampler;        /* NMDL_LLC_SGLD or NMDL_LLC_PSGLD */
     double step;        /* ε */
-    double nbeta;       /* nβ; <= 0: n / ln n */
+    double nbeta;       /* nβ; <= 0: nmdl_llc_default_nbeta(n) */
     double gamma;       /* localization γ */
     int chains, burnin, draws;
     double rms_alpha;   /* pSGLD: α of the second-moment average */
@@ -109,6 +109,10 @@ typedef enum nmdl_llc_fault {
     NMDL_LLC_MOVING,   /* the draws still drift */
     NMDL_LLC_MALA      /* MALA acceptance below 0.5 */
 } nmdl_llc_fault;
+
+/* The default inverse temperature for n samples (nats of loss summed
+ * over them): nβ = n / ln n (Watanabe's WBIC), 1 for n <= e. */
+double nmdl_llc_default_nbeta(double n);
 
 /* devinterp-like defaults: SGLD, ε 1e-6, nβ n/ln n, γ 1e4 (ours), 4 chains,
  * 100 burn-in, 100 draws; pSGLD α 0.99, a 0.1; MALA every 10 steps. */
