@@ -247,8 +247,9 @@ static int decode_all(job *j, const char *name, const uint8_t *src, size_t n,
         const char *why = rc ? nmdl_dctx_error_detail(j->dctx) : "";
         if (!rc) /* verified: read for the method's name */
             rc = nmdl_info_read(src + at, len, &info);
-        if (rc) {
-            cli_frame_error(name, r->frames, at, rc, why);
+        if (rc) { /* under a team, every rank meets it: the lead says it */
+            if (cli_team_lead(j->o->team))
+                cli_frame_error(name, r->frames, at, rc, why);
             return -1;
         }
         if (err) {
@@ -458,12 +459,13 @@ static int prepare(job *j, const char *in, const char *name, char **out,
     return !err && (j->decompress || !cli_estimate(j->cctx, j->o, name, *src, *n));
 }
 
-/* Under a team, the lead's input and effort to the others. 0, or -1. */
+/* Under a team, the lead's input (and when compressing, its effort) to
+ * the others. 0, or -1. */
 static int share(job *j, const char *name, int *ok, uint8_t **src, size_t *n)
 {
     const nmdl_team *team = j->o->team;
-    int effort = cli_estimated_effort();
-    if (!team || j->decompress) /* the lead decodes alone */
+    int effort = j->decompress ? 0 : cli_estimated_effort();
+    if (!team)
         return 0;
     if (cli_team_input(team, name, ok, &effort, src, n))
         return -1;
@@ -595,7 +597,8 @@ int cli_decompress(const cli_opts *o)
     int status = 1;
     if (!j.dctx)
         cli_error("nmdl", "cannot create a decompression context");
-    else if (nmdl_dctx_set_threads(j.dctx, cli_threads(o)))
+    else if (nmdl_dctx_set_threads(j.dctx, cli_threads(o)) ||
+             nmdl_dctx_set_team(j.dctx, o->team))
         cli_error("nmdl", "invalid thread count");
     else if (o->memory && nmdl_dctx_set_memory(j.dctx, o->memory))
         cli_error("--memory", "must be at least 1M");
@@ -603,7 +606,7 @@ int cli_decompress(const cli_opts *o)
         cli_error("--max-ratio", "invalid");
     else {
         nmdl_dctx_set_progress(j.dctx, cli_bar_init(&bar, o->verbosity), &bar);
-        status = cli_team_lead(o->team) ? run_all(&j) : 0; /* the lead decodes alone */
+        status = run_all(&j);
     }
     nmdl_dctx_free(j.dctx);
     return status;

@@ -13,6 +13,7 @@
 
 #include "../container/frame.h"
 #include "../model/progress.h"
+#include "../model/team.h"
 #include "error.h"
 #include "neural.h"
 #include "nmdl.h"
@@ -25,6 +26,8 @@ struct nmdl_dctx {
     uint64_t max_ratio; /* neural: output bytes per frame byte; 0: any */
     char why[NMDL_WHY_MAX]; /* detail of the last error */
     ZSTD_DCtx *zd;
+    nmdl_team team;     /* when has_team */
+    int has_team;
 };
 
 nmdl_dctx *nmdl_dctx_create(void)
@@ -65,6 +68,16 @@ int nmdl_dctx_set_threads(nmdl_dctx *d, int threads)
     if (!d || threads < 1)
         return NMDL_ERR_ARG;
     d->threads = threads;
+    return NMDL_OK;
+}
+
+int nmdl_dctx_set_team(nmdl_dctx *d, const nmdl_team *team)
+{
+    if (!d || !nmdl_team_valid(team))
+        return NMDL_ERR_ARG;
+    d->has_team = team != NULL;
+    if (team)
+        d->team = *team;
     return NMDL_OK;
 }
 
@@ -195,7 +208,8 @@ static int open_frame(nmdl_dctx *d, const void *src, size_t src_len, nmdl_frame 
 
 static nmdl_neural_dec neural_params(nmdl_dctx *d, out_sink *o, nmdl_prog *job)
 {
-    nmdl_neural_dec p = {d->threads, d->memory, o ? sink_put : NULL, o, d->why, job};
+    nmdl_neural_dec p = {d->threads, d->memory, o ? sink_put : NULL, o, d->why, job,
+                         d->has_team ? &d->team : NULL};
     return p;
 }
 

@@ -119,13 +119,17 @@ typedef struct nmdl_neural_dec {
                               (codec/error.h), or NULL */
     nmdl_prog *prog;       /* counts one work unit per byte decoded in its
                               current phase; may be NULL */
+    const nmdl_team *team; /* NULL: alone; else every member makes the same
+                              call and decodes a share of the segments */
 } nmdl_neural_dec;
 
 /* Rebuilds n bytes from the two parts, into dst or through p->sink. The
  * model part's shape, the segment table and the memory needed are checked
  * before anything is allocated; up to 4 segments per thread are decoded
  * at a time, fewer when memory is short, over one shared copy
- * of the weights. */
+ * of the weights. With a team, the members share each wave's segments
+ * (with the match model; else all of them) and exchange the bytes after
+ * it, so every member returns the whole output and the same code. */
 int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
                        size_t model_len, const uint8_t *data, size_t data_len,
                        uint8_t *dst, size_t n);

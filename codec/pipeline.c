@@ -93,8 +93,7 @@ int nmdl_cctx_set_threads(nmdl_cctx *c, int threads)
 
 int nmdl_cctx_set_team(nmdl_cctx *c, const nmdl_team *team)
 {
-    if (!c || (team && (team->size < 1 || team->rank < 0 || team->rank >= team->size ||
-                        !team->gather || !team->bcast)))
+    if (!c || !nmdl_team_valid(team))
         return NMDL_ERR_ARG;
     c->has_team = team != NULL;
     if (team)

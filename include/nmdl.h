@@ -394,6 +394,12 @@ void nmdl_dctx_free(nmdl_dctx *d);
  * segments per thread at a time, all threads over one shared copy of the
  * weights. */
 NMDL_NODISCARD int nmdl_dctx_set_threads(nmdl_dctx *d, int threads);
+/* A team that decodes together (see nmdl_team; NULL, the default: this
+ * process alone). Every member makes the same call on the same frame; the
+ * members decode shares of a neural frame's segments and exchange them, so
+ * each returns the whole output. The team is copied; its user pointer must
+ * outlive the context. */
+NMDL_NODISCARD int nmdl_dctx_set_team(nmdl_dctx *d, const nmdl_team *team);
 /* Called while nmdl_decompress decodes (phase "decode", the fraction of
  * the bytes decoded; see nmdl_progress_fn); a non-zero return cancels it
  * with NMDL_ERR_CANCELED. NULL: no calls. */

@@ -5,6 +5,12 @@
 
 #include <stdlib.h>
 
+int nmdl_team_valid(const nmdl_team *t)
+{
+    return !t || (t->size >= 1 && t->rank >= 0 && t->rank < t->size && t->gather &&
+                  t->bcast);
+}
+
 int nmdl_team_size(const nmdl_team *t)
 {
     return t ? t->size : 1;
@@ -15,11 +21,23 @@ static int share_lo(int G, int rank, int K)
     return (int)((long long)G * rank / K);
 }
 
+void nmdl_team_share_of(int K, int k, int G, int *lo, int *hi)
+{
+    *lo = share_lo(G, k, K);
+    *hi = share_lo(G, k + 1, K);
+}
+
 void nmdl_team_share(const nmdl_team *t, int G, int *lo, int *hi)
 {
-    const int K = nmdl_team_size(t), r = t ? t->rank : 0;
-    *lo = share_lo(G, r, K);
-    *hi = share_lo(G, r + 1, K);
+    nmdl_team_share_of(nmdl_team_size(t), t ? t->rank : 0, G, lo, hi);
+}
+
+int nmdl_team_gather_ranges(const nmdl_team *t, void *buf, const size_t *off,
+                            const size_t *len)
+{
+    if (nmdl_team_size(t) <= 1)
+        return NMDL_OK;
+    return t->gather(t->user, buf, off, len) ? NMDL_ERR_TEAM : NMDL_OK;
 }
 
 int nmdl_team_gather(const nmdl_team *t, void *buf, size_t unit, int G)
@@ -35,9 +53,28 @@ int nmdl_team_gather(const nmdl_team *t, void *buf, size_t unit, int G)
         off[k] = (size_t)share_lo(G, k, K) * unit;
         len[k] = (size_t)share_lo(G, k + 1, K) * unit - off[k];
     }
-    int rc = t->gather(t->user, buf, off, len) ? NMDL_ERR_TEAM : NMDL_OK;
+    int rc = nmdl_team_gather_ranges(t, buf, off, len);
     free(off);
     return rc;
+}
+
+int nmdl_team_first_error(const nmdl_team *t, int rc)
+{
+    const int K = nmdl_team_size(t);
+    if (K <= 1)
+        return rc;
+    int *all = malloc((size_t)K * sizeof *all);
+    if (!all)
+        return NMDL_ERR_NOMEM;
+    all[t->rank] = rc;
+    int err = nmdl_team_gather(t, all, sizeof *all, K);
+    for (int k = 0; !err && k < K; k++)
+        if (all[k] != NMDL_OK) {
+            err = all[k];
+            break;
+        }
+    free(all);
+    return err;
 }
 
 int nmdl_team_bcast(const nmdl_team *t, void *buf, size_t bytes)

@@ -176,6 +176,72 @@ static void match_model(void **state)
     nmdl_cctx_free(pure);
 }
 
+/* What each member of a decoding team got (decoded_by_a_team). */
+typedef struct team_dec {
+    const blob *frame;
+    size_t n;
+    int stream;                  /* nmdl_decompress_stream, else whole */
+    uint8_t *out[TU_TEAM_MAX];   /* (n) each */
+    int rc[TU_TEAM_MAX];
+    size_t got[TU_TEAM_MAX];
+} team_dec;
+
+static void decode_as_member(const nmdl_team *t, int k, void *user)
+{
+    team_dec *td = user;
+    nmdl_dctx *d = nmdl_dctx_create();
+    int rc = d ? nmdl_dctx_set_team(d, t) : NMDL_ERR_NOMEM;
+    blob got = {td->out[k], 0};
+    if (!rc && td->stream) /* append has room for exactly n */
+        rc = nmdl_decompress_stream(d, td->frame->p, td->frame->n, append, &got);
+    else if (!rc)
+        rc = nmdl_decompress(d, td->out[k], td->n, &got.n, td->frame->p, td->frame->n);
+    td->rc[k] = rc;
+    td->got[k] = got.n;
+    nmdl_dctx_free(d);
+}
+
+/* Teams of 2 to 5 members decode a file of 6 segments (two waves of the
+ * match model, the second partial; five members: one has no segment) and
+ * its --pure twin, whole and streamed: every member returns the input. */
+static void decoded_by_a_team(void **state)
+{
+    (void)state;
+    tu_rng r = {57};
+    const size_t n = 6 * 32768 + 100, block = 3000;
+    uint8_t *text = tu_text(&r, n);
+    for (size_t i = 2 * block; i + block <= n; i += 5 * block)
+        memcpy(text + i, text + i - 2 * block, block);
+    nmdl_cctx *c = small_cctx(2, 0, 30);
+    blob f[2];
+    f[0] = compress(c, text, n);
+    assert_nmdl_ok(nmdl_cctx_set_pure(c, 1));
+    f[1] = compress(c, text, n);
+    nmdl_info info;
+    assert_nmdl_ok(nmdl_info_read(f[0].p, f[0].n, &info));
+    assert_int_equal(info.segments, 6);
+    team_dec td = {NULL, n, 0, {NULL}, {0}, {0}};
+    for (int k = 0; k < TU_TEAM_MAX; k++)
+        td.out[k] = malloc(n);
+    for (int K = 2; K <= TU_TEAM_MAX; K++)
+        for (int v = 0; v < 4; v++) {
+            td.frame = &f[v % 2];
+            td.stream = v / 2;
+            for (int k = 0; k < K; k++)
+                memset(td.out[k], 0, n);
+            tu_team_run(K, decode_as_member, &td);
+            for (int k = 0; k < K; k++) {
+                assert_nmdl_ok(td.rc[k]);
+                assert_int_equal(td.got[k], n);
+                assert_memory_equal(td.out[k], text, n);
+            }
+        }
+    for (int k = 0; k < TU_TEAM_MAX; k++)
+        free(td.out[k]);
+    free(f[0].p), free(f[1].p), free(text);
+    nmdl_cctx_free(c);
+}
+
 /* With the fallback, a neural attempt that loses leaves zstd's frame and
  * records its own size. */
 static void fallback_records_the_loser(void **state)
@@ -594,6 +660,7 @@ int main(void)
         cmocka_unit_test(llc_fits_the_training),
         cmocka_unit_test(trained_for_the_description_length),
         cmocka_unit_test(clustered_weights),
+        cmocka_unit_test(decoded_by_a_team),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,7 @@ nmdl_isa tu_isa(void);
 /* Runs fn(team, k, user) for k = 0 .. K-1 (K <= TU_TEAM_MAX), each on a
  * thread of its own, as the members of one team (nmdl_team in nmdl.h)
  * whose collectives work over shared memory; returns when all are done. */
-#define TU_TEAM_MAX 4
+#define TU_TEAM_MAX 5
 typedef struct nmdl_team nmdl_team;
 void tu_team_run(int K, void (*fn)(const nmdl_team *t, int k, void *user), void *user);
 
