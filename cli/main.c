@@ -136,9 +136,9 @@ static const char usage[] =
     "FILE '-' is standard input. Special files given as outputs (/dev/null, a\n"
     "FIFO, a socket) are written into, never replaced. Exit status: 0 on\n"
     "success, 1 when any file failed or the command line is wrong.\n"
-    "Built with -DNMDL_MPI=ON, `mpirun -np K nmdl ...` compresses with K ranks\n"
-    "(compress, decompress and test only): rank 0 reads and writes, and the\n"
-    "file is the same for every K (docs/CLUSTER.md).\n";
+    "Built with -DNMDL_MPI=ON, `mpirun -np K nmdl ...` runs compress,\n"
+    "decompress, test and sweep on K ranks: rank 0 reads and writes, and the\n"
+    "files are the same for every K (docs/CLUSTER.md).\n";
 
 /* libgomp reads OMP_WAIT_POLICY once, as it loads. Worker threads that
  * spin while they wait make nmdl many times slower whenever anything else
@@ -162,9 +162,11 @@ static int join_team(cli_opts *o, const nmdl_team *t, int argc, char **argv)
         return 0;
     if (cli_team_agree(t, argc, argv))
         return -1;
-    if (o->command != CLI_COMPRESS && o->command != CLI_DECOMPRESS && o->command != CLI_TEST) {
+    if (o->command != CLI_COMPRESS && o->command != CLI_DECOMPRESS && o->command != CLI_TEST &&
+        o->command != CLI_SWEEP) {
         if (cli_team_lead(t))
-            cli_error("nmdl", "only compress, decompress and test run on several MPI ranks");
+            cli_error("nmdl", "only compress, decompress, test and sweep run on several MPI "
+                      "ranks");
         return -1;
     }
     o->team = t;

@@ -8,7 +8,9 @@
  * (cli/prequential.c). Each size's result is stored as DIR/size-N.json the moment it
  * is done, so a sweep that is stopped and started again skips what it has;
  * then DIR/results.csv, DIR/results.json, DIR/dl_vs_n.svg and
- * DIR/model_bits.svg are written from all of them.
+ * DIR/model_bits.svg are written from all of them. Under several MPI ranks
+ * (cli/team.h) the sizes are dealt out, one per rank at a time, and rank 0
+ * stores every record.
  */
 #include <errno.h>
 #include <lzma.h>
@@ -27,6 +29,7 @@
 #include "prequential.h"
 #include "progress.h"
 #include "sweep.h"
+#include "team.h"
 
 /* The effort nmdl_cctx_set_effort starts with (include/nmdl.h). */
 #define DEFAULT_EFFORT 6
@@ -255,47 +258,86 @@ static int measure_prequential(nmdl_cctx *c, const cli_opts *o, const uint8_t *d
     return 0;
 }
 
-/* One size: measured now (returns 1), read back from its file (0), or a
- * record that must not be touched or a prequential code that failed (-1).
- * A record of schema 0 is stored again in the current one, the corpus
- * named as now where it said none; one without the prequential code gains
- * it where asked for. */
-static int size_step(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
-                     uint64_t n, const char *dir, sweep_row *r)
+/* The stored record of size n into r: 0 when it is complete, 1 when the
+ * size is to be measured (r then fresh), 2 when only its prequential code
+ * is missing, -1 when it must not be touched. A record of schema 0 is
+ * stored again in the current one, the corpus named as now where it said
+ * none. */
+static int load(const cli_opts *o, uint64_t n, sweep_row *r)
 {
     char path[4096];
     int old;
-    snprintf(path, sizeof path, "%s/size-%llu.json", dir, (unsigned long long)n);
+    snprintf(path, sizeof path, "%s/size-%llu.json", o->out_dir, (unsigned long long)n);
     int rc = sweep_row_read(path, r, &old);
     if (rc < 0)
         return -1;
-    int done = rc == 0 && r->ok && r->input_bytes == (double)n;
-    if (done && (!o->prequential || isfinite(r->preq_bytes))) {
-        fprintf(stderr, "sweep: %llu bytes: done before, skipped\n", (unsigned long long)n);
-        if (old && !r->corpus)
-            r->corpus = strdup(o->inputs[0]);
-        if (old)
-            save(path, write_lines, r, 1);
-        return 0;
-    }
-    if (!done) {
+    if (rc != 0 || !r->ok || r->input_bytes != (double)n) {
         sweep_row_free(r); /* a size that failed is tried again */
         sweep_row_init(r);
-        r->input_bytes = (double)n;
-        measure_nmdl(c, cli_threads(o), data, (size_t)n, r);
-        r->zstd_bytes = zstd_size(data, (size_t)n);
-        r->xz_bytes = xz_size(data, (size_t)n);
-        stamp(o, r);
-    } else if (!r->corpus) {
-        r->corpus = strdup(o->inputs[0]);
+        return 1;
     }
-    rc = o->prequential && r->ok ? measure_prequential(c, o, data, n, r) : 0;
+    if (!r->corpus)
+        r->corpus = strdup(o->inputs[0]);
+    if (o->prequential && !isfinite(r->preq_bytes))
+        return 2;
+    fprintf(stderr, "sweep: %llu bytes: done before, skipped\n", (unsigned long long)n);
+    if (old)
+        save(path, write_lines, r, 1);
+    return 0;
+}
+
+/* Size n measured now into the fresh record r. */
+static void measure(nmdl_cctx *c, const cli_opts *o, const uint8_t *data, uint64_t n,
+                    sweep_row *r)
+{
+    r->input_bytes = (double)n;
+    measure_nmdl(c, cli_threads(o), data, (size_t)n, r);
+    r->zstd_bytes = zstd_size(data, (size_t)n);
+    r->xz_bytes = xz_size(data, (size_t)n);
+    stamp(o, r);
+}
+
+static void store(const cli_opts *o, const sweep_row *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/size-%llu.json", o->out_dir,
+             (unsigned long long)r->input_bytes);
     save(path, write_lines, r, 1);
+}
+
+/* One size: measured now (returns 1), read back from its file (0), or a
+ * record that must not be touched or a prequential code that failed (-1);
+ * a record without the prequential code gains it where asked for. */
+static int size_step(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
+                     uint64_t n, sweep_row *r)
+{
+    int st = load(o, n, r);
+    if (st <= 0)
+        return st;
+    if (st == 1)
+        measure(c, o, data, n, r);
+    int rc = o->prequential && r->ok ? measure_prequential(c, o, data, n, r) : 0;
+    store(o, r);
     return rc ? -1 : 1;
 }
 
-/* The sizes one by one, with the time to go on standard error; 0, or 1
- * when a stored record stopped the sweep. */
+/* The line on standard error after size i of k: its result, and the time
+ * to go, extrapolated from the `done` of `total` bytes measured since t0. */
+static void progress_line(const sweep_row *r, int i, int k, double t0, double done,
+                          double total)
+{
+    char el[32], eta[32], left[64] = "no rate yet to estimate the rest";
+    clock_text(el, sizeof el, now() - t0);
+    if (done > 0) {
+        clock_text(eta, sizeof eta, (now() - t0) / done * (total - done));
+        snprintf(left, sizeof left, "about %s to go", eta);
+    }
+    fprintf(stderr, "sweep: %.0f bytes (%d/%d): %s, %s %.0f bytes (%.3f bits/byte); "
+            "elapsed %s, %s\n", r->input_bytes, i + 1, k, r->ok ? "ok" : r->error,
+            r->method, r->file_bytes, 8 * r->file_bytes / r->input_bytes, el, left);
+}
+
+/* The sizes one by one; 0, or 1 when a stored record stopped the sweep. */
 static int run_sizes(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
                      const uint64_t *sizes, int k, sweep_row *rows)
 {
@@ -303,64 +345,157 @@ static int run_sizes(nmdl_cctx *c, const cli_opts *o, const uint8_t *data,
     for (int i = 0; i < k; i++)
         total += (double)sizes[i];
     for (int i = 0; i < k; i++) {
-        int rc = size_step(c, o, data, sizes[i], o->out_dir, &rows[i]);
+        int rc = size_step(c, o, data, sizes[i], &rows[i]);
         if (rc < 0)
             return 1;
         if (rc)
             done += (double)sizes[i];
         else /* the estimate counts only the sizes still to measure */
             total -= (double)sizes[i];
-        char el[32], eta[32], left[64] = "no rate yet to estimate the rest";
-        clock_text(el, sizeof el, now() - t0);
-        if (done > 0) { /* extrapolated per byte measured */
-            clock_text(eta, sizeof eta, (now() - t0) / done * (total - done));
-            snprintf(left, sizeof left, "about %s to go", eta);
-        }
-        fprintf(stderr, "sweep: %llu bytes (%d/%d): %s, %s %.0f bytes (%.3f bits/byte); "
-                "elapsed %s, %s\n", (unsigned long long)sizes[i], i + 1, k,
-                rows[i].ok ? "ok" : rows[i].error, rows[i].method, rows[i].file_bytes,
-                8 * rows[i].file_bytes / (double)sizes[i], el, left);
+        progress_line(&rows[i], i, k, t0, done, total);
     }
     return 0;
 }
 
-int cli_sweep(const cli_opts *o)
+/* The lead's list of the sizes still to measure (indices into sizes, the
+ * largest first) into todo, its length into *m; the records done before
+ * into rows. -1 when a stored record stops the sweep. */
+static int team_todo(const cli_opts *o, const uint64_t *sizes, int k, sweep_row *rows,
+                     int *todo, int *m)
 {
-    if (o->n_inputs != 1 || !o->out_dir) {
-        cli_error("sweep", "needs one CORPUS and --out DIR");
+    *m = 0;
+    for (int i = 0; i < k; i++) {
+        int st = load(o, sizes[i], &rows[i]);
+        if (st < 0)
+            return -1;
+        if (st)
+            todo[(*m)++] = i;
+    }
+    for (int a = 1; a < *m; a++) /* insertion sort, largest first */
+        for (int b = a; b > 0 && sizes[todo[b]] > sizes[todo[b - 1]]; b--) {
+            int x = todo[b];
+            todo[b] = todo[b - 1];
+            todo[b - 1] = x;
+        }
+    return 0;
+}
+
+/* Under a team of K ranks (cli/team.h): the sizes still to measure, the
+ * largest first, dealt in rounds of one size per rank. Each rank measures
+ * its size alone, so every record is the one a single process would make
+ * (but the times); after each round the records go to the lead, which
+ * stores them. 0, or 1 when a stored record stopped the sweep or MPI
+ * failed. */
+static int run_team(nmdl_cctx *c, const cli_opts *o, const nmdl_team *t,
+                    const uint8_t *data, const uint64_t *sizes, int k, sweep_row *rows)
+{
+    const int K = t->size, lead = cli_team_lead(t);
+    int *todo = malloc((size_t)(k + 1) * sizeof *todo), status = 0;
+    sweep_row *got = calloc((size_t)K, sizeof *got); /* a round's records, by rank */
+    if (!todo || !got) {
+        free(todo);
+        free(got);
+        cli_team_abort(t);
         return 1;
     }
-    if (o->prequential && o->method != NMDL_METHOD_NEURAL) {
-        cli_error("sweep", "--prequential needs the neural method (its models)");
+    todo[k] = 0; /* the count travels after the list */
+    if (lead && team_todo(o, sizes, k, rows, todo, &todo[k]))
+        todo[k] = -1;
+    if (t->bcast(t->user, todo, (size_t)(k + 1) * sizeof *todo) || todo[k] < 0)
+        status = 1;
+    double t0 = now(), total = 0, done = 0;
+    for (int j = 0; !status && j < todo[k]; j++)
+        total += (double)sizes[todo[j]];
+    for (int j = 0; !status && j < todo[k]; j += K) {
+        sweep_row mine;
+        sweep_row_init(&mine);
+        if (j + t->rank < todo[k])
+            measure(c, o, data, sizes[todo[j + t->rank]], &mine);
+        free(mine.corpus); /* a pointer means nothing to another process */
+        mine.corpus = NULL;
+        got[t->rank] = mine;
+        if (cli_team_gather_each(t, got, sizeof *got)) {
+            status = 1;
+            break;
+        }
+        for (int r = 0; lead && r < K && j + r < todo[k]; r++) {
+            sweep_row *row = &rows[todo[j + r]];
+            sweep_row_free(row);
+            *row = got[r];
+            row->corpus = strdup(o->inputs[0]);
+            store(o, row);
+            done += row->input_bytes;
+            progress_line(row, todo[j + r], k, t0, done, total);
+        }
+    }
+    if (status && lead)
+        cli_error("sweep", todo[k] < 0 ? "a stored record stopped the sweep"
+                                       : "MPI failed while the ranks shared their records");
+    free(todo);
+    free(got);
+    return status;
+}
+
+/* The lead's corpus, sizes and output folder; under a team the corpus is
+ * then handed to the others. 0, or 1 after printing why (the lead). */
+static int prepare(const cli_opts *o, uint8_t **data, size_t *n, uint64_t *sizes, int *k)
+{
+    const nmdl_team *t = o->team;
+    int ok = 1, effort = 0, err = 0;
+    *data = NULL, *n = 0;
+    if (cli_team_lead(t)) {
+        if ((err = cli_read_all(o->inputs[0], data, n)))
+            cli_error(o->inputs[0], strerror(err));
+        else if (cli_sizes("sweep", o->sizes, *n, "corpus", sizes, k))
+            err = 1;
+        else if (mkdir(o->out_dir, 0777) && errno != EEXIST)
+            cli_error(o->out_dir, strerror(err = errno));
+        ok = !err;
+    }
+    if (t && t->size > 1 && cli_team_input(t, o->inputs[0], &ok, &effort, data, n))
+        ok = 0;
+    /* the others parse what the lead has checked */
+    if (ok && !cli_team_lead(t) && cli_sizes("sweep", o->sizes, *n, "corpus", sizes, k))
+        ok = 0;
+    if (!ok) {
+        free(*data);
+        *data = NULL;
+    }
+    return ok ? 0 : 1;
+}
+
+int cli_sweep(const cli_opts *o)
+{
+    const nmdl_team *t = o->team && o->team->size > 1 ? o->team : NULL;
+    const int lead = cli_team_lead(t);
+    if (o->n_inputs != 1 || !o->out_dir) {
+        if (lead)
+            cli_error("sweep", "needs one CORPUS and --out DIR");
+        return 1;
+    }
+    if (o->prequential && (o->method != NMDL_METHOD_NEURAL || t)) {
+        if (lead)
+            cli_error("sweep", t ? "--prequential does not run on several MPI ranks"
+                                 : "--prequential needs the neural method (its models)");
         return 1;
     }
     uint8_t *data;
     size_t n;
     uint64_t sizes[CLI_MAX_SIZES];
-    int k = 0, err = cli_read_all(o->inputs[0], &data, &n), status = 0;
-    if (err) {
-        cli_error(o->inputs[0], strerror(err));
+    int k = 0, status = 0;
+    if (prepare(o, &data, &n, sizes, &k))
         return 1;
-    }
-    if (cli_sizes("sweep", o->sizes, n, "corpus", sizes, &k)) {
-        free(data);
-        return 1;
-    }
-    if (mkdir(o->out_dir, 0777) && errno != EEXIST) {
-        cli_error(o->out_dir, strerror(errno));
-        free(data);
-        return 1;
-    }
     nmdl_cctx *c = nmdl_cctx_create();
     cli_bar bar;
     sweep_row *rows = calloc((size_t)k, sizeof *rows);
     if (!c || !rows || sweep_configure(c, o, &bar)) {
         cli_error("sweep", "invalid compression settings");
         status = 1;
+        cli_team_abort(t); /* the others would wait for this rank */
     }
     if (!status)
-        status = run_sizes(c, o, data, sizes, k, rows);
-    if (!status) {
+        status = t ? run_team(c, o, t, data, sizes, k, rows) : run_sizes(c, o, data, sizes, k, rows);
+    if (!status && lead) {
         char path[4096];
         static const struct {
             const char *name;

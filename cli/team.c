@@ -134,27 +134,36 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 #define FNV0 0xcbf29ce484222325ull
 
+int cli_team_gather_each(const nmdl_team *t, void *all, size_t unit)
+{
+    const size_t K = (size_t)t->size;
+    size_t *off = malloc(2 * K * sizeof *off);
+    int rc = -1;
+    if (off) {
+        size_t *len = off + K;
+        for (size_t k = 0; k < K; k++) {
+            off[k] = k * unit;
+            len[k] = unit;
+        }
+        rc = t->gather(t->user, all, off, len) ? -1 : 0;
+    }
+    free(off);
+    return rc;
+}
+
 /* Every rank's h into all; the highest rank whose h differs from the
  * lead's, 0 when none does, -1 when the collective failed. */
 static int differing_rank(const nmdl_team *t, uint64_t h)
 {
-    const size_t K = (size_t)t->size;
-    uint64_t *all = malloc(K * sizeof *all);
-    size_t *off = calloc(2 * K, sizeof *off);
+    uint64_t *all = malloc((size_t)t->size * sizeof *all);
     int r = -1;
-    if (all && off) {
-        size_t *len = off + K;
-        for (size_t k = 0; k < K; k++) {
-            off[k] = k * sizeof h;
-            len[k] = sizeof h;
-        }
+    if (all) {
         all[t->rank] = h;
-        if (!t->gather(t->user, all, off, len))
-            for (r = (int)K - 1; r > 0 && all[r] == all[0]; r--)
+        if (!cli_team_gather_each(t, all, sizeof h))
+            for (r = t->size - 1; r > 0 && all[r] == all[0]; r--)
                 ;
     }
     free(all);
-    free(off);
     return r;
 }
 

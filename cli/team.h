@@ -27,6 +27,10 @@ void cli_team_abort(const nmdl_team *t);
 void cli_team_traffic(unsigned long long *calls, unsigned long long *bytes);
 /* Is this the lead (rank 0, or no team)? */
 int cli_team_lead(const nmdl_team *t);
+/* all holds one unit of `unit` bytes per rank, in rank order; on entry
+ * each rank has filled its own (all + rank * unit), on return every rank
+ * holds all of them. 0, or -1 when MPI failed. */
+int cli_team_gather_each(const nmdl_team *t, void *all, size_t unit);
 /* 0 when every rank runs the same build of nmdl with the same arguments;
  * otherwise the lead says which rank differs and all return -1. */
 int cli_team_agree(const nmdl_team *t, int argc, char **argv);

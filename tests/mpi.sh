@@ -4,7 +4,8 @@
 # On the first 256 KB of CORPUS at effort 1 (the neural frame, --no-fallback):
 # `mpirun -np 1`, `-np 2` and `-np 3` (oversubscribed) write files
 # byte-identical to the plain build's; `mpirun -np 2 nmdl -d` and the plain
-# build restore the input; ranks given different arguments are refused
+# build restore the input; `nmdl sweep` on 2 and 3 ranks measures what the
+# plain build does; ranks given different arguments are refused
 # before any work; a rank killed in training ends the job non-zero and
 # leaves no output file. Exit 0 when all hold, 77 (skipped) without mpirun.
 set -euo pipefail
@@ -31,7 +32,25 @@ run -np 2 "$mpi_nmdl" -d -q -o back2 np2.nmdl
 cmp back2 in || fail "mpirun -np 2 nmdl -d did not restore the input"
 "$plain" -d -q -o back1 np3.nmdl
 cmp back1 in || fail "the plain build did not restore the -np 3 file"
-echo "mpi: decoded by -np 2 and by the plain build"
+run -np 3 "$mpi_nmdl" -t -q np1.nmdl || fail "mpirun -np 3 nmdl -t failed"
+echo "mpi: decoded by -np 2, tested by -np 3, decoded by the plain build"
+
+# nmdl sweep with its sizes dealt over 2 ranks: the records of the plain
+# build's sweep but their times, date and commit; a sweep resumed on 3
+# ranks measures only the size whose record is gone
+sw=(-1 -T 1 --chains 1 --burnin 0 --draws 20 --step 1e-5 --repairs 0 --sizes 8K,16K,32K)
+no_times() { awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) keep[i] = $i !~ /_s$|^date$|^commit$/ }
+  { o = ""; for (i = 1; i <= NF; i++) if (keep[i]) o = o $i ","; print o }' "$1"; }
+"$plain" sweep in "${sw[@]}" --out sweep1 2> /dev/null
+run -np 2 "$mpi_nmdl" sweep in "${sw[@]}" --out sweep2 2> /dev/null
+cmp <(no_times sweep1/results.csv) <(no_times sweep2/results.csv) \
+  || fail "mpirun -np 2 nmdl sweep measured other figures than the plain build"
+rm sweep2/size-16384.json
+run -np 3 "$mpi_nmdl" sweep in "${sw[@]}" --out sweep2 2> sweep.err
+[ "$(grep -c 'done before' sweep.err)" -eq 2 ] || fail "the resumed sweep did not skip 2 sizes"
+cmp <(no_times sweep1/results.csv) <(no_times sweep2/results.csv) \
+  || fail "the sweep resumed on 3 ranks measured other figures"
+echo "mpi: sweep on 2 ranks, resumed on 3: the plain build's records"
 
 # ranks that disagree: a different effort on rank 1
 if run -np 1 "$mpi_nmdl" "${opts[@]}" -o differ.nmdl in : \
