@@ -231,8 +231,21 @@ typedef struct result {
     char method[32]; /* "method zstd"; "3 frames" */
 } result;
 
+/* Under a team, after each frame: the lead's write error to every rank
+ * (only the lead writes), so that all stop at the same frame; a rank out
+ * of memory ends the team, whose others may be waiting for it. */
+static void team_frame_end(const nmdl_team *team, int rc, int *err)
+{
+    if (!team)
+        return;
+    if (rc == NMDL_ERR_NOMEM)
+        cli_team_abort(team);
+    if (team->bcast(team->user, err, sizeof *err))
+        *err = EIO;
+}
+
 /* Every frame of src[0..n) in turn, each one's data written to t as soon
- * as it is decoded. Prints its errors; 0 or -1. */
+ * as it is decoded. Prints its errors (under a team, the lead); 0 or -1. */
 static int decode_all(job *j, const char *name, const uint8_t *src, size_t n,
                       target *t, result *r)
 {
@@ -244,16 +257,15 @@ static int decode_all(job *j, const char *name, const uint8_t *src, size_t n,
         if (nmdl_frame_length(src + at, n - at, &len))
             len = n - at; /* not a whole frame: the decoder says what is wrong */
         int rc = decode_frame(j, src + at, len, t, &m, &err);
+        team_frame_end(j->o->team, rc, &err);
         const char *why = rc ? nmdl_dctx_error_detail(j->dctx) : "";
-        if (!rc) /* verified: read for the method's name */
+        if (!rc && !err) /* verified: read for the method's name */
             rc = nmdl_info_read(src + at, len, &info);
-        if (rc) { /* under a team, every rank meets it: the lead says it */
-            if (cli_team_lead(j->o->team))
+        if (rc || err) { /* under a team, every rank meets it: the lead says it */
+            if (cli_team_lead(j->o->team) && err)
+                target_error(t, err);
+            else if (cli_team_lead(j->o->team))
                 cli_frame_error(name, r->frames, at, rc, why);
-            return -1;
-        }
-        if (err) {
-            target_error(t, err);
             return -1;
         }
         if (r->frames++ == 0)
@@ -597,9 +609,10 @@ int cli_decompress(const cli_opts *o)
     int status = 1;
     if (!j.dctx)
         cli_error("nmdl", "cannot create a decompression context");
-    else if (nmdl_dctx_set_threads(j.dctx, cli_threads(o)) ||
-             nmdl_dctx_set_team(j.dctx, o->team))
+    else if (nmdl_dctx_set_threads(j.dctx, cli_threads(o)))
         cli_error("nmdl", "invalid thread count");
+    else if (nmdl_dctx_set_team(j.dctx, o->team))
+        cli_error("nmdl", "invalid MPI team");
     else if (o->memory && nmdl_dctx_set_memory(j.dctx, o->memory))
         cli_error("--memory", "must be at least 1M");
     else if (o->max_ratio >= 0 && nmdl_dctx_set_max_ratio(j.dctx, (uint64_t)o->max_ratio))

@@ -258,6 +258,12 @@ static int measure_prequential(nmdl_cctx *c, const cli_opts *o, const uint8_t *d
     return 0;
 }
 
+/* Where size n's record is stored. */
+static void record_path(const cli_opts *o, uint64_t n, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/size-%llu.json", o->out_dir, (unsigned long long)n);
+}
+
 /* The stored record of size n into r: 0 when it is complete, 1 when the
  * size is to be measured (r then fresh), 2 when only its prequential code
  * is missing, -1 when it must not be touched. A record of schema 0 is
@@ -267,7 +273,7 @@ static int load(const cli_opts *o, uint64_t n, sweep_row *r)
 {
     char path[4096];
     int old;
-    snprintf(path, sizeof path, "%s/size-%llu.json", o->out_dir, (unsigned long long)n);
+    record_path(o, n, path, sizeof path);
     int rc = sweep_row_read(path, r, &old);
     if (rc < 0)
         return -1;
@@ -300,8 +306,7 @@ static void measure(nmdl_cctx *c, const cli_opts *o, const uint8_t *data, uint64
 static void store(const cli_opts *o, const sweep_row *r)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/size-%llu.json", o->out_dir,
-             (unsigned long long)r->input_bytes);
+    record_path(o, (uint64_t)r->input_bytes, path, sizeof path);
     save(path, write_lines, r, 1);
 }
 
@@ -380,6 +385,24 @@ static int team_todo(const cli_opts *o, const uint64_t *sizes, int k, sweep_row 
     return 0;
 }
 
+/* The lead's part after a round: the m records of got (by rank) into
+ * rows at indices idx, each stored, with its line. Returns the bytes
+ * measured so far (done before, plus these). */
+static double store_round(const cli_opts *o, sweep_row *got, const int *idx, int m, int k,
+                          sweep_row *rows, double t0, double done, double total)
+{
+    for (int r = 0; r < m; r++) {
+        sweep_row *row = &rows[idx[r]];
+        sweep_row_free(row);
+        *row = got[r];
+        row->corpus = strdup(o->inputs[0]);
+        store(o, row);
+        done += row->input_bytes;
+        progress_line(row, idx[r], k, t0, done, total);
+    }
+    return done;
+}
+
 /* Under a team of K ranks (cli/team.h): the sizes still to measure, the
  * largest first, dealt in rounds of one size per rank. Each rank measures
  * its size alone, so every record is the one a single process would make
@@ -418,15 +441,9 @@ static int run_team(nmdl_cctx *c, const cli_opts *o, const nmdl_team *t,
             status = 1;
             break;
         }
-        for (int r = 0; lead && r < K && j + r < todo[k]; r++) {
-            sweep_row *row = &rows[todo[j + r]];
-            sweep_row_free(row);
-            *row = got[r];
-            row->corpus = strdup(o->inputs[0]);
-            store(o, row);
-            done += row->input_bytes;
-            progress_line(row, todo[j + r], k, t0, done, total);
-        }
+        if (lead)
+            done = store_round(o, got, todo + j, todo[k] - j < K ? todo[k] - j : K, k,
+                               rows, t0, done, total);
     }
     if (status && lead)
         cli_error("sweep", todo[k] < 0 ? "a stored record stopped the sweep"
@@ -489,12 +506,14 @@ int cli_sweep(const cli_opts *o)
     cli_bar bar;
     sweep_row *rows = calloc((size_t)k, sizeof *rows);
     if (!c || !rows || sweep_configure(c, o, &bar)) {
-        cli_error("sweep", "invalid compression settings");
+        if (lead)
+            cli_error("sweep", "invalid compression settings");
         status = 1;
         cli_team_abort(t); /* the others would wait for this rank */
     }
     if (!status)
-        status = t ? run_team(c, o, t, data, sizes, k, rows) : run_sizes(c, o, data, sizes, k, rows);
+        status = t ? run_team(c, o, t, data, sizes, k, rows)
+                   : run_sizes(c, o, data, sizes, k, rows);
     if (!status && lead) {
         char path[4096];
         static const struct {

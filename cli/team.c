@@ -21,17 +21,32 @@
 /* What this rank's gathers brought in (cli_team_traffic). */
 static unsigned long long gathers, gathered_bytes;
 
+/* Member k's bytes [off[k], off[k] + len[k]) from member k to all, by
+ * broadcasts of at most PIECE bytes: for ranges beyond MPI's int counts. */
+static int gather_by_bcasts(void *buf, const size_t *off, const size_t *len, int K)
+{
+    for (int k = 0; k < K; k++)
+        for (size_t at = 0; at < len[k]; at += PIECE) {
+            size_t m = len[k] - at < PIECE ? len[k] - at : PIECE;
+            if (MPI_Bcast((char *)buf + off[k] + at, (int)m, MPI_BYTE, k, MPI_COMM_WORLD) !=
+                MPI_SUCCESS)
+                return 1;
+        }
+    return 0;
+}
+
 static int mpi_gather(void *user, void *buf, const size_t *off, const size_t *len)
 {
-    (void)user;
-    int K, me, *cnt, *dsp, rc = 1;
-    MPI_Comm_size(MPI_COMM_WORLD, &K);
-    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    const nmdl_team *t = user;
+    const int K = t->size;
+    int *cnt, *dsp, rc = 1;
     gathers++;
     for (int k = 0; k < K; k++)
-        gathered_bytes += k != me ? len[k] : 0;
-    if (!(cnt = malloc(2 * (size_t)K * sizeof *cnt)))
+        gathered_bytes += k != t->rank ? len[k] : 0;
+    if (!(cnt = malloc(2 * (size_t)K * sizeof *cnt))) {
+        cli_team_abort(t); /* the others are already in the collective */
         return 1;
+    }
     dsp = cnt + K;
     int fits = 1;
     for (int k = 0; k < K; k++) {
@@ -42,6 +57,8 @@ static int mpi_gather(void *user, void *buf, const size_t *off, const size_t *le
     if (fits)
         rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cnt, dsp, MPI_BYTE,
                             MPI_COMM_WORLD) != MPI_SUCCESS;
+    else /* the same on every rank: all take this way */
+        rc = gather_by_bcasts(buf, off, len, K);
     free(cnt);
     return rc;
 }
@@ -70,6 +87,7 @@ int cli_team_start(int *argc, char ***argv, nmdl_team *t)
     MPI_Comm_size(MPI_COMM_WORLD, &t->size);
     t->gather = mpi_gather;
     t->bcast = mpi_bcast;
+    t->user = t; /* the team outlives every call: it is main's */
     return 0;
 }
 
@@ -138,15 +156,16 @@ int cli_team_gather_each(const nmdl_team *t, void *all, size_t unit)
 {
     const size_t K = (size_t)t->size;
     size_t *off = malloc(2 * K * sizeof *off);
-    int rc = -1;
-    if (off) {
-        size_t *len = off + K;
-        for (size_t k = 0; k < K; k++) {
-            off[k] = k * unit;
-            len[k] = unit;
-        }
-        rc = t->gather(t->user, all, off, len) ? -1 : 0;
+    if (!off) {
+        cli_team_abort(t); /* the others would wait for this rank */
+        return -1;
     }
+    size_t *len = off + K;
+    for (size_t k = 0; k < K; k++) {
+        off[k] = k * unit;
+        len[k] = unit;
+    }
+    int rc = t->gather(t->user, all, off, len) ? -1 : 0;
     free(off);
     return rc;
 }
@@ -157,12 +176,14 @@ static int differing_rank(const nmdl_team *t, uint64_t h)
 {
     uint64_t *all = malloc((size_t)t->size * sizeof *all);
     int r = -1;
-    if (all) {
-        all[t->rank] = h;
-        if (!cli_team_gather_each(t, all, sizeof h))
-            for (r = t->size - 1; r > 0 && all[r] == all[0]; r--)
-                ;
+    if (!all) {
+        cli_team_abort(t); /* the others would wait for this rank */
+        return -1;
     }
+    all[t->rank] = h;
+    if (!cli_team_gather_each(t, all, sizeof h))
+        for (r = t->size - 1; r > 0 && all[r] == all[0]; r--)
+            ;
     free(all);
     return r;
 }

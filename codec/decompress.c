@@ -206,10 +206,12 @@ static int open_frame(nmdl_dctx *d, const void *src, size_t src_len, nmdl_frame 
     return NMDL_OK;
 }
 
-static nmdl_neural_dec neural_params(nmdl_dctx *d, out_sink *o, nmdl_prog *job)
+/* The neural decoder's parameters; failed: the job's failure before it
+ * (a canceled phase), which a team member still shares. */
+static nmdl_neural_dec neural_params(nmdl_dctx *d, out_sink *o, nmdl_prog *job, int failed)
 {
     nmdl_neural_dec p = {d->threads, d->memory, o ? sink_put : NULL, o, d->why, job,
-                         d->has_team ? &d->team : NULL};
+                         d->has_team ? &d->team : NULL, failed};
     return p;
 }
 
@@ -241,8 +243,8 @@ int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,
             memcpy(dst, f.data, f.data_len);
     } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
         rc = zstd_decode(d, &f, dst);
-    } else if (!rc) {
-        nmdl_neural_dec p = neural_params(d, NULL, &job);
+    } else if (f.method == NMDL_METHOD_NEURAL && (!rc || d->has_team)) {
+        nmdl_neural_dec p = neural_params(d, NULL, &job, rc);
         rc = nmdl_neural_decode(&p, f.model, f.model_len, f.data, f.data_len, dst,
                                 (size_t)f.original_len);
     }
@@ -274,8 +276,8 @@ int nmdl_decompress_stream(nmdl_dctx *d, const void *src, size_t src_len,
         rc = f.data_len ? sink_put(&o, f.data, f.data_len) : NMDL_OK;
     } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
         rc = zstd_stream(d, &f, &o, &job);
-    } else if (!rc) {
-        nmdl_neural_dec p = neural_params(d, &o, &job);
+    } else if (f.method == NMDL_METHOD_NEURAL && (!rc || d->has_team)) {
+        nmdl_neural_dec p = neural_params(d, &o, &job, rc);
         rc = nmdl_neural_decode(&p, f.model, f.model_len, f.data, f.data_len, NULL,
                                 (size_t)f.original_len);
     }

@@ -121,6 +121,9 @@ typedef struct nmdl_neural_dec {
                               current phase; may be NULL */
     const nmdl_team *team; /* NULL: alone; else every member makes the same
                               call and decodes a share of the segments */
+    int failed;            /* with a team: this member's failure before the
+                              call (a canceled phase), which it still shares
+                              with the others so that none waits; else 0 */
 } nmdl_neural_dec;
 
 /* Rebuilds n bytes from the two parts, into dst or through p->sink. The
@@ -129,15 +132,17 @@ typedef struct nmdl_neural_dec {
  * at a time, fewer when memory is short, over one shared copy
  * of the weights. With a team, the members share each wave's segments
  * (with the match model; else all of them) and exchange the bytes after
- * it, so every member returns the whole output and the same code. */
+ * it, so every member holds the whole output (also when streaming) and
+ * returns the same code. */
 int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
                        size_t model_len, const uint8_t *data, size_t data_len,
                        uint8_t *dst, size_t n);
 /* Peak bytes nmdl_neural_decode takes for a model of shape cfg and S
  * segments over n bytes, `live` segments at a time in G groups (with
- * `streaming`, the batch's output counts too, or with the match model the
- * whole output, which it reads back). */
+ * `streaming`, the batch's output counts too, or with the match model or
+ * in a team of several members the whole output, which it reads back or
+ * exchanges). */
 uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
-                                  int live, int G, int streaming, int match);
+                                  int live, int G, int streaming, int match, int team);
 
 #endif /* NMDL_NEURAL_H */

@@ -115,7 +115,7 @@ static uint64_t max64(uint64_t a, uint64_t b)
  * weights, each group's state and, when streaming, the batch's output),
  * plus the segment table throughout. */
 uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
-                                  int live, int G, int streaming, int match)
+                                  int live, int G, int streaming, int match, int team)
 {
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(cfg, &lay);
@@ -129,7 +129,7 @@ uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
     const size_t seg = n / (size_t)S + 1;
     const uint64_t matching = match ? nmdl_mm_index_bytes(n) + (uint64_t)S * sizeof(nmdl_mm_table)
                                     : 0;
-    const uint64_t window = !streaming ? 0 : match ? (uint64_t)n : (uint64_t)live * seg;
+    const uint64_t window = !streaming ? 0 : match || team ? (uint64_t)n : (uint64_t)live * seg;
     const uint64_t code = weights + (uint64_t)G * nmdl_sc_group_bytes(cfg, per_group, seg, match) +
                           matching + window;
     return max64(build, code) + (uint64_t)S * SEG_TABLE_BYTES;
@@ -147,18 +147,16 @@ static int plan(const nmdl_neural_dec *p, const nmdl_model_config *c, int S,
         return nmdl_why(p->why, NMDL_ERR_CORRUPT, "data part: the caches of %d "
                         "segments take %llu MiB, more than 4 GiB", S,
                         (unsigned long long)(cache >> 20));
-    const int streaming = p->sink != NULL;
-    /* a team streams the whole output: every member keeps every round */
-    const uint64_t whole = streaming && !match && nmdl_team_size(p->team) > 1 ? n : 0;
+    const int streaming = p->sink != NULL, team = nmdl_team_size(p->team) > 1;
     int most = nmdl_sc_in_flight(p->threads, S);
     most = match && most > NMDL_MM_WAVE ? NMDL_MM_WAVE : most;
     for (int L = most; L >= 1; L--) {
         *live = L;
         *G = p->threads < L ? p->threads : L;
-        if (nmdl_neural_decode_bytes(c, S, n, L, *G, streaming, match) + whole <= p->memory)
+        if (nmdl_neural_decode_bytes(c, S, n, L, *G, streaming, match, team) <= p->memory)
             return NMDL_OK;
     }
-    uint64_t need = nmdl_neural_decode_bytes(c, S, n, 1, 1, streaming, match) + whole;
+    uint64_t need = nmdl_neural_decode_bytes(c, S, n, 1, 1, streaming, match, team);
     return nmdl_why(p->why, NMDL_ERR_LIMIT, "memory: decoding needs %.1f MiB, "
                     "above the limit of %.1f MiB", (double)need / 1048576.0,
                     (double)p->memory / 1048576.0);
@@ -236,35 +234,60 @@ static void round_share(int K, int k, int W, int r0, int r1, int *a, int *b)
     *b = r0 + *b < r1 ? r0 + *b : r1;
 }
 
-/* The round's bytes of every member to all (off, len: K entries of
- * scratch), the others' counted in the progress. */
+/* A member's scratch for the team's collectives, allocated before the
+ * first: each member's code (K) and a gather's byte ranges, offsets then
+ * lengths (2K). */
+typedef struct team_scratch {
+    int *rc;
+    size_t *range;
+} team_scratch;
+
+/* The round's bytes of every member to all, the others' counted in the
+ * progress. */
 static int round_gather(const nmdl_neural_dec *p, const seg_table *t, int W, int r0, int r1,
-                        uint8_t *text, size_t *off, size_t *len)
+                        uint8_t *text, size_t *range)
 {
     const int K = p->team->size;
     size_t others = 0;
     for (int k = 0, a, b; k < K; k++) {
         round_share(K, k, W, r0, r1, &a, &b);
-        off[k] = a < b ? t->start[a] : 0;
-        len[k] = span(t, a, b);
-        others += k != p->team->rank ? len[k] : 0;
+        range[k] = a < b ? t->start[a] : 0;
+        range[K + k] = span(t, a, b);
+        others += k != p->team->rank ? range[K + k] : 0;
     }
-    int rc = nmdl_team_gather_ranges(p->team, text, off, len);
+    int rc = nmdl_team_gather_ranges(p->team, text, range, range + K);
     return rc ? rc : nmdl_prog_add(p->prog, (double)others, (long)others);
+}
+
+/* The members' first failure (own: this member's) to all, with the detail
+ * saying where it happened when it was not this member's. */
+static int agree(const nmdl_neural_dec *p, int own, team_scratch *x)
+{
+    int rc = nmdl_team_first_error(p->team, own, x->rc, x->range);
+    if (rc != own && rc != NMDL_ERR_TEAM && rc != NMDL_ERR_CANCELED)
+        nmdl_why(p->why, rc, "data part: %s on another member of the team",
+                 nmdl_strerror(rc));
+    return rc;
 }
 
 /* With a team: the segments in rounds (a wave with the match model, else
  * all of them); each member decodes its share of a round, the members
  * agree that none failed (rc: this member's failure before decoding), and
  * exchange the round's bytes, so every member holds the whole output in
- * text (and hands each round to its sink). */
+ * text and hands each round to its sink. A failure of the last exchange
+ * or sink is agreed on after the loop, so every member returns the same
+ * code. */
 static int decode_team(const nmdl_neural_dec *p, const nmdl_inf_weights *w, seg_table *t,
                        int live, int G, uint8_t *text, int rc)
 {
     const int K = p->team->size, W = t->tables ? NMDL_MM_WAVE : t->S;
-    size_t *off = malloc(2 * (size_t)K * sizeof *off);
-    rc = rc ? rc : off ? NMDL_OK : NMDL_ERR_NOMEM;
-    for (int r0 = 0; r0 < t->S; r0 += W) {
+    team_scratch x = {malloc((size_t)K * sizeof *x.rc), malloc(2 * (size_t)K * sizeof *x.range)};
+    if (!x.rc || !x.range) { /* cannot take part: the caller ends the team */
+        free(x.rc), free(x.range);
+        return NMDL_ERR_NOMEM;
+    }
+    int agreed = 0;
+    for (int r0 = 0; r0 < t->S && !agreed; r0 += W) {
         const int r1 = r0 + W < t->S ? r0 + W : t->S;
         int a, b;
         round_share(K, p->team->rank, W, r0, r1, &a, &b);
@@ -272,18 +295,17 @@ static int decode_team(const nmdl_neural_dec *p, const nmdl_inf_weights *w, seg_
             nmdl_mm_index_extend(&t->index, text, t->start[r0]);
         for (int s0 = a; !rc && s0 < b; s0 += live)
             rc = decode_segments(p, w, t, s0, s0 + live < b ? s0 + live : b, G, text, 0);
-        const int own = rc;
-        if ((rc = nmdl_team_first_error(p->team, rc)) != NMDL_OK) {
-            if (!own && rc != NMDL_ERR_TEAM && rc != NMDL_ERR_CANCELED)
-                nmdl_why(p->why, rc, "data part: %s on another member of the team",
-                         nmdl_strerror(rc));
+        if ((rc = agree(p, rc, &x)) != NMDL_OK) {
+            agreed = 1;
             break;
         }
-        rc = round_gather(p, t, W, r0, r1, text, off, off + K);
+        rc = round_gather(p, t, W, r0, r1, text, x.range);
         if (!rc && p->sink)
             rc = p->sink(p->user, text + t->start[r0], span(t, r0, r1));
     }
-    free(off);
+    if (!agreed)
+        rc = agree(p, rc, &x);
+    free(x.rc), free(x.range);
     return rc;
 }
 
@@ -303,6 +325,8 @@ int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
         return nmdl_why(p->why, NMDL_ERR_CORRUPT, "model part: the match model "
                         "with %zu bytes of output, more than 2^32 - 1", n);
     seg_table t = {0};
+    if (team && p->failed) /* no rounds: only the agreement, which ends them all */
+        return decode_team(p, NULL, &t, 1, 1, NULL, p->failed);
     nmdl_inf_weights *w = NULL;
     uint8_t *buf = NULL;
     if (!(rc = parse_segments(data, data_len, n, &t, p->why)) &&

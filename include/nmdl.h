@@ -397,8 +397,13 @@ NMDL_NODISCARD int nmdl_dctx_set_threads(nmdl_dctx *d, int threads);
 /* A team that decodes together (see nmdl_team; NULL, the default: this
  * process alone). Every member makes the same call on the same frame; the
  * members decode shares of a neural frame's segments and exchange them, so
- * each returns the whole output. The team is copied; its user pointer must
- * outlive the context. */
+ * each returns the whole output and the same code (a member whose writer
+ * or progress callback fails stops them all). Each member holds the whole
+ * output while decoding, also with nmdl_decompress_stream, and the memory
+ * limit counts it. A member that cannot allocate a few bytes per member
+ * before the first exchange cannot take part (NMDL_ERR_NOMEM) and the
+ * others wait: the caller ends the team. The team is copied; its user
+ * pointer must outlive the context. */
 NMDL_NODISCARD int nmdl_dctx_set_team(nmdl_dctx *d, const nmdl_team *team);
 /* Called while nmdl_decompress decodes (phase "decode", the fraction of
  * the bytes decoded; see nmdl_progress_fn); a non-zero return cancels it

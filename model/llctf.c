@@ -92,9 +92,10 @@ static int llctf_create(const nmdl_model *m, const uint8_t *data, size_t n,
  * acceptance bar, and the choice between them flipped with the seed.
  * Starting at ε·nβ = SWEEP_TOP_NB (1e-6 on 256 KB, 2.9e-7 on 1 MB) keeps
  * the bias of the same order at every input size (measured 12% at 256 KB,
- * 17-20% at 1 MB; docs/ARCHITECTURE.md, "The learning coefficient"). γ stays absolute: directions flatter than
- * γ/nβ are held by the localization, not counted, and that threshold
- * falling as 1/n is part of what λ̂(n) measures. */
+ * 17-20% at 1 MB; docs/ARCHITECTURE.md, "The learning coefficient"). γ
+ * stays absolute: directions flatter than γ/nβ are held by the
+ * localization, not counted, and that threshold falling as 1/n is part of
+ * what λ̂(n) measures. */
 #define SWEEP_TOP_NB 0.021
 #define SWEEP_CHAINS 2
 #define SWEEP_BURNIN 20

@@ -58,22 +58,22 @@ int nmdl_team_gather(const nmdl_team *t, void *buf, size_t unit, int G)
     return rc;
 }
 
-int nmdl_team_first_error(const nmdl_team *t, int rc)
+int nmdl_team_first_error(const nmdl_team *t, int rc, int *all, size_t *range)
 {
     const int K = nmdl_team_size(t);
     if (K <= 1)
         return rc;
-    int *all = malloc((size_t)K * sizeof *all);
-    if (!all)
-        return NMDL_ERR_NOMEM;
+    for (int k = 0; k < K; k++) {
+        range[k] = (size_t)k * sizeof *all;
+        range[K + k] = sizeof *all;
+    }
     all[t->rank] = rc;
-    int err = nmdl_team_gather(t, all, sizeof *all, K);
+    int err = nmdl_team_gather_ranges(t, all, range, range + K);
     for (int k = 0; !err && k < K; k++)
         if (all[k] != NMDL_OK) {
             err = all[k];
             break;
         }
-    free(all);
     return err;
 }
 

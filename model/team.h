@@ -30,9 +30,11 @@ int nmdl_team_gather_ranges(const nmdl_team *t, void *buf, const size_t *off,
                             const size_t *len);
 /* The first of the members' rc that is not NMDL_OK, in rank order, to
  * every member (rc itself with a NULL team); NMDL_ERR_TEAM when the
- * collective failed. For work shared between collectives, so that a member
- * that failed does not leave the others waiting for it. */
-int nmdl_team_first_error(const nmdl_team *t, int rc);
+ * collective failed. all (size entries) and range (2 size) are the
+ * caller's scratch, so that nothing can fail before the collective. For
+ * work shared between collectives: a member that failed does not leave
+ * the others waiting for it. */
+int nmdl_team_first_error(const nmdl_team *t, int rc, int *all, size_t *range);
 /* bytes of member 0's buf to every member; NMDL_OK for NULL. */
 int nmdl_team_bcast(const nmdl_team *t, void *buf, size_t bytes);
 

@@ -254,7 +254,7 @@ static void memory_limit(void **state)
     nmdl_dctx *d = nmdl_dctx_create();
     uint8_t *out = malloc(WIDE_BYTES);
     size_t n;
-    const uint64_t need = nmdl_neural_decode_bytes(&wide, WIDE_SEGMENTS, WIDE_BYTES, 1, 1, 0, 0);
+    const uint64_t need = nmdl_neural_decode_bytes(&wide, WIDE_SEGMENTS, WIDE_BYTES, 1, 1, 0, 0, 0);
     char want[128];
     snprintf(want, sizeof want, "memory: decoding needs %.1f MiB, above the limit of 1.0 MiB",
              (double)need / 1048576.0);
@@ -294,7 +294,7 @@ static void threads_share_the_weights(void **state)
         char err[512];
         assert_int_equal(run_nmdl(args, &peak[i], err, sizeof err), 0);
         est[i] = (double)nmdl_neural_decode_bytes(&wide, WIDE_SEGMENTS, WIDE_BYTES, live,
-                                                  t, 1, 0) / 1024;
+                                                  t, 1, 0, 0) / 1024;
         print_message("nmdl decompress %s: %2d segments in flight, peak %ld KB (+%ld), "
                       "estimate %.0f KB (+%.0f)\n", T[i], live, peak[i],
                       peak[i] - peak[0], est[i], est[i] - est[0]);

@@ -181,29 +181,70 @@ typedef struct team_dec {
     const blob *frame;
     size_t n;
     int stream;                  /* nmdl_decompress_stream, else whole */
+    int fail_sink;               /* the member whose writer fails on the
+                                    output's last piece, or -1 */
+    int cancel;                  /* the member that cancels at once, or -1 */
     uint8_t *out[TU_TEAM_MAX];   /* (n) each */
     int rc[TU_TEAM_MAX];
     size_t got[TU_TEAM_MAX];
 } team_dec;
+
+/* A writer that fails on the piece that ends the output (fail set). */
+typedef struct failing {
+    blob b;
+    size_t n;
+    int fail;
+} failing;
+
+static int append_or_fail(void *user, const void *data, size_t len)
+{
+    failing *f = user;
+    return f->fail && f->b.n + len == f->n ? -1 : append(&f->b, data, len);
+}
+
+static int cancel_now(void *user, const nmdl_progress *p)
+{
+    (void)user, (void)p;
+    return 1;
+}
 
 static void decode_as_member(const nmdl_team *t, int k, void *user)
 {
     team_dec *td = user;
     nmdl_dctx *d = nmdl_dctx_create();
     int rc = d ? nmdl_dctx_set_team(d, t) : NMDL_ERR_NOMEM;
-    blob got = {td->out[k], 0};
+    failing f = {{td->out[k], 0}, td->n, k == td->fail_sink};
+    if (d && k == td->cancel)
+        nmdl_dctx_set_progress(d, cancel_now, NULL);
     if (!rc && td->stream) /* append has room for exactly n */
-        rc = nmdl_decompress_stream(d, td->frame->p, td->frame->n, append, &got);
+        rc = nmdl_decompress_stream(d, td->frame->p, td->frame->n, append_or_fail, &f);
     else if (!rc)
-        rc = nmdl_decompress(d, td->out[k], td->n, &got.n, td->frame->p, td->frame->n);
+        rc = nmdl_decompress(d, td->out[k], td->n, &f.b.n, td->frame->p, td->frame->n);
     td->rc[k] = rc;
-    td->got[k] = got.n;
+    td->got[k] = f.b.n;
     nmdl_dctx_free(d);
+}
+
+/* Every member of a team of K decodes the frame (fail_sink and cancel as
+ * in team_dec); each one's code into td->rc. */
+static void team_decode(team_dec *td, int K, const blob *frame, int stream, int fail_sink,
+                        int cancel)
+{
+    td->frame = frame;
+    td->stream = stream;
+    td->fail_sink = fail_sink;
+    td->cancel = cancel;
+    for (int k = 0; k < K; k++)
+        memset(td->out[k], 0, td->n);
+    tu_team_run(K, decode_as_member, td);
 }
 
 /* Teams of 2 to 5 members decode a file of 6 segments (two waves of the
  * match model, the second partial; five members: one has no segment) and
- * its --pure twin, whole and streamed: every member returns the input. */
+ * its --pure twin, whole and streamed: every member returns the input.
+ * A writer that fails on member 0 at the end (the last wave's exchange
+ * done), or a member that cancels before the first: every member returns
+ * the same code, and none waits forever. */
 static void decoded_by_a_team(void **state)
 {
     (void)state;
@@ -220,22 +261,26 @@ static void decoded_by_a_team(void **state)
     nmdl_info info;
     assert_nmdl_ok(nmdl_info_read(f[0].p, f[0].n, &info));
     assert_int_equal(info.segments, 6);
-    team_dec td = {NULL, n, 0, {NULL}, {0}, {0}};
+    team_dec td = {.n = n};
     for (int k = 0; k < TU_TEAM_MAX; k++)
         td.out[k] = malloc(n);
     for (int K = 2; K <= TU_TEAM_MAX; K++)
         for (int v = 0; v < 4; v++) {
-            td.frame = &f[v % 2];
-            td.stream = v / 2;
-            for (int k = 0; k < K; k++)
-                memset(td.out[k], 0, n);
-            tu_team_run(K, decode_as_member, &td);
+            team_decode(&td, K, &f[v % 2], v / 2, -1, -1);
             for (int k = 0; k < K; k++) {
                 assert_nmdl_ok(td.rc[k]);
                 assert_int_equal(td.got[k], n);
                 assert_memory_equal(td.out[k], text, n);
             }
         }
+    for (int v = 0; v < 2; v++) {
+        team_decode(&td, 3, &f[v], 1, 0, -1);
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(td.rc[k], -1); /* the writer's code, on every member */
+        team_decode(&td, 3, &f[v], v, -1, 1);
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(td.rc[k], NMDL_ERR_CANCELED);
+    }
     for (int k = 0; k < TU_TEAM_MAX; k++)
         free(td.out[k]);
     free(f[0].p), free(f[1].p), free(text);
