@@ -3,8 +3,10 @@
  * first measurement of issue 17 (the volume code). From a trained
  * checkpoint, every matrix weight w gets a posterior q = N(mu, sigma^2)
  * (mu from the checkpoint, sigma from `sig0` times the tensor's RMS) and
- * each matrix a prior p = N(0, s^2) whose s^2 = mean(mu^2 + sigma^2) is
- * the KL-optimal scale; training then minimizes
+ * each matrix (or with rowprior=1 each of its rows) a prior p = N(0, s^2)
+ * whose s^2 = mean(mu^2 + sigma^2) over it is the KL-optimal scale; a row
+ * prior's scale is counted as ROW_SCALE_BITS more per row. Training then
+ * minimizes
  *
  *   J = (n - 1) E_q[loss] + beta KL(q || p)     nats,
  *
@@ -14,13 +16,14 @@
  * weights). A relative-entropy code sends a draw of q in about KL bits
  * (MIRACLE), so the estimated description length is
  *
- *   DL = KL / ln 2 + (n - 1) E_q[loss] / ln 2   bits,
+ *   DL = KL / ln 2 + (n - 1) E_q[loss] / ln 2 (+ the row scales)   bits,
  *
  * to compare with bench_rate's estimates on the same checkpoint and sample.
  * usage: bench_vol CHECKPOINT CORPUS STEPS [key=value...]
  *   keys: lr (means, default 5e-4), slr (log-scales, Adam, default 0.02),
  *   sig0 (initial sigma in RMS units, default 0.01), beta0 (default 0.01),
- *   draws (samples of E_q on the fixed sample, default 4)
+ *   draws (samples of E_q on the fixed sample, default 4), rowprior (1: a
+ *   prior scale per row, default 0: per matrix)
  */
 #include <math.h>
 #include <stdio.h>
@@ -33,28 +36,39 @@
 
 #include "benchio.h"
 
+#define ROW_SCALE_BITS 16 /* a row prior's scale, sent beside the code */
+
 typedef struct vol {
     const nmdl_tf_layout *lay;
     size_t d;           /* parameters */
     float *rho;         /* (d) log sigma; NAN for vector weights */
     float *eps;         /* (d) this step's noise */
     double *m1, *m2;    /* (d) Adam moments of rho */
-    double *s2;         /* (n_tensors) prior variances */
+    double *s2;         /* (d) each weight's prior variance */
     double n, slr, beta0;
+    int rowprior;       /* a prior per row, else per matrix */
     long t;
     nmdl_rng rng;
 } vol;
 
-/* Each matrix's prior variance from the posterior: mean(mu^2 + sigma^2). */
+/* The prior variance of weights [a, b): mean(mu^2 + sigma^2) over them. */
+static void set_group(vol *v, const float *mu, size_t a, size_t b)
+{
+    double acc = 0;
+    for (size_t i = a; i < b; i++)
+        acc += (double)mu[i] * mu[i] + exp(2.0 * v->rho[i]);
+    for (size_t i = a; i < b; i++)
+        v->s2[i] = acc / (double)(b - a);
+}
+
+/* Each matrix's (or row's) prior variance from the posterior. */
 static void set_priors(vol *v, const float *mu)
 {
     for (int k = 0; k < v->lay->n_tensors; k++) {
         const nmdl_tf_tensor *t = &v->lay->tensor[k];
-        const size_t size = (size_t)t->rows * t->cols;
-        double acc = 0;
-        for (size_t i = t->off; t->rows > 1 && i < t->off + size; i++)
-            acc += (double)mu[i] * mu[i] + exp(2.0 * v->rho[i]);
-        v->s2[k] = acc / (double)size;
+        const size_t size = (size_t)t->rows * t->cols, g = v->rowprior ? (size_t)t->cols : size;
+        for (size_t a = t->off; t->rows > 1 && a < t->off + size; a += g)
+            set_group(v, mu, a, a + g);
     }
 }
 
@@ -66,7 +80,7 @@ static double kl_nats(const vol *v, const float *mu)
         const nmdl_tf_tensor *t = &v->lay->tensor[k];
         for (size_t i = t->off; t->rows > 1 && i < t->off + (size_t)t->rows * t->cols; i++) {
             const double s2q = exp(2.0 * v->rho[i]);
-            kl += 0.5 * (log(v->s2[k] / s2q) + (s2q + (double)mu[i] * mu[i]) / v->s2[k] - 1.0);
+            kl += 0.5 * (log(v->s2[i] / s2q) + (s2q + (double)mu[i] * mu[i]) / v->s2[i] - 1.0);
         }
     }
     return kl;
@@ -95,8 +109,8 @@ static void penalize(void *user, const float *mu, float *grads, long step, long 
         const nmdl_tf_tensor *t = &v->lay->tensor[k];
         for (size_t i = t->off; t->rows > 1 && i < t->off + (size_t)t->rows * t->cols; i++) {
             const double s2q = exp(2.0 * v->rho[i]);
-            const double g = (double)grads[i] * v->eps[i] * sqrt(s2q) + w * (s2q / v->s2[k] - 1.0);
-            grads[i] += (float)(w * mu[i] / v->s2[k]);
+            const double g = (double)grads[i] * v->eps[i] * sqrt(s2q) + w * (s2q / v->s2[i] - 1.0);
+            grads[i] += (float)(w * mu[i] / v->s2[i]);
             v->m1[i] = b1 * v->m1[i] + (1 - b1) * g;
             v->m2[i] = b2 * v->m2[i] + (1 - b2) * g * g;
             const double mh = v->m1[i] / (1 - pow(b1, (double)v->t)),
@@ -138,8 +152,9 @@ int main(int argc, char **argv)
     const size_t d = m->lay.n_params;
     vol v = {&m->lay, d, malloc(d * sizeof(float)), malloc(d * sizeof(float)),
              calloc(d, sizeof(double)), calloc(d, sizeof(double)),
-             calloc((size_t)m->lay.n_tensors, sizeof(double)), (double)n,
-             bench_opt(argc, argv, "slr", 0.02), bench_opt(argc, argv, "beta0", 0.01), 0, {{0}}};
+             calloc(d, sizeof(double)), (double)n, bench_opt(argc, argv, "slr", 0.02),
+             bench_opt(argc, argv, "beta0", 0.01), (int)bench_opt(argc, argv, "rowprior", 0), 0,
+             {{0}}};
     nmdl_rng_seed(&v.rng, 1, 17);
     const double sig0 = bench_opt(argc, argv, "sig0", 0.01);
     for (int k = 0; k < m->lay.n_tensors; k++) {
@@ -171,14 +186,18 @@ int main(int argc, char **argv)
     if (nmdl_train_run(m, data, n, &tp, &hook, NULL, &tr))
         return 1;
     set_priors(&v, m->params);
-    const double kl = kl_nats(&v, m->params) / log(2.0);
+    double scales = 0; /* bits of the row priors' scales */
+    for (int k = 0; v.rowprior && k < m->lay.n_tensors; k++)
+        scales += m->lay.tensor[k].rows > 1 ? ROW_SCALE_BITS * m->lay.tensor[k].rows : 0;
+    const double kl = kl_nats(&v, m->params) / log(2.0) + scales;
     losses(&v, m, &s, (int)bench_opt(argc, argv, "draws", 4), &at_mu, &eq);
     size_t matrix = 0;
     for (size_t i = 0; i < d; i++)
         matrix += !isnan(v.rho[i]);
-    printf("%ld steps: KL %.0f bits (%.3f bits per matrix weight), sample loss at the means "
+    printf("%ld steps: KL %.0f bits (%.3f bits per matrix weight, with %.0f of row scales), "
+           "sample loss at the means "
            "%.4f, under q %.4f bits/byte; est. DL %.0f bytes (KL + (n-1) E_q loss)\n",
-           tr.steps, kl, kl / (double)matrix, at_mu / log(2.0), eq / log(2.0),
+           tr.steps, kl, kl / (double)matrix, scales, at_mu / log(2.0), eq / log(2.0),
            (kl + (double)(n - 1) * eq / log(2.0)) / 8);
     nmdl_train_sample_free(&s);
     nmdl_model_free(m);
