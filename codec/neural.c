@@ -235,6 +235,28 @@ static long clamp_steps(double s)
     return s < 1 ? 1 : s > 1e6 ? 1000000 : (long)s;
 }
 
+/* The most training steps below PASS_REF_BYTES: as many passes over the
+ * input as the effort, or the default where that is more, makes over
+ * PASS_REF_BYTES with that size's own model (mini) at the same context.
+ * tiny's positions cost 0.4 of mini's, so the default's 40 MFLOP per byte
+ * bought 64 passes over 64 KB or 256 KB where 1 MB gets 25: 2.4-2.7 x the
+ * time of 25 passes for a neural frame 0.9-4.5% smaller, which lost to
+ * zstd there in three of four inputs (docs/BENCHMARKS.md, "Training
+ * passes below 1 MB"). The passes are also the same from 64 KB to 3 MB. */
+#define PASS_REF_BYTES 1000000
+#define PASS_REF_EFFORT 6
+
+static double max_steps(int effort, const nmdl_model_config *c, size_t n)
+{
+    nmdl_model_config ref;
+    if (n >= PASS_REF_BYTES ||
+        nmdl_model_preset(nmdl_model_preset_for_size(PASS_REF_BYTES), &ref))
+        return 1e6;
+    ref.ctx = c->ctx;
+    const struct effort *e = &efforts[effort > PASS_REF_EFFORT ? effort : PASS_REF_EFFORT];
+    return e->flops_per_byte * (double)n / nmdl_train_step_work(&ref, NMDL_NEURAL_TRAIN_BATCH);
+}
+
 /* The LLC in a compression whose chains are left automatic (0):
  * LLC_CHAINS chains (one round on 2 threads; each chain as long as
  * nmdl_model_llc's, so the estimate keeps its expectation and its error
@@ -306,8 +328,9 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
         return NMDL_ERR_ARG;
     const struct effort *e = &efforts[p->effort];
     const double step = nmdl_train_step_work(cfg, NMDL_NEURAL_TRAIN_BATCH);
-    long steps = p->train_steps >= 0 ? p->train_steps
-                                     : clamp_steps(e->flops_per_byte * (double)n / step);
+    const double most = max_steps(p->effort, cfg, n);
+    const double own = e->flops_per_byte * (double)n / step;
+    long steps = p->train_steps >= 0 ? p->train_steps : clamp_steps(own < most ? own : most);
     long qsteps = p->qat_steps >= 0 ? p->qat_steps : clamp_steps(e->qat * (double)steps);
     if (p->weights != NMDL_WEIGHTS_ROUND) { /* one run; the steps are learned */
         steps += qsteps;

@@ -543,9 +543,37 @@ static void unhealthy_sampler_falls_back(void **state)
     assert_true(isnan(info.b_star));
 }
 
+/* Training passes over the input (steps x batch x ctx / n) below 1 MB:
+ * at most what the effort, or the default where that is more, makes over
+ * 1 MB with mini; efforts whose own FLOPs buy fewer keep them. */
+static double passes(int effort, size_t n)
+{
+    nmdl_neural_params p;
+    nmdl_neural_plan plan;
+    nmdl_neural_params_default(&p);
+    p.effort = effort;
+    assert_nmdl_ok(nmdl_neural_plan_make(&p, n, &plan));
+    return (double)plan.train_steps * NMDL_NEURAL_TRAIN_BATCH * plan.cfg.ctx / (double)n;
+}
+
+static void passes_below_one_megabyte(void **state)
+{
+    (void)state;
+    double at_1m = passes(6, 1000000); /* mini: 40 MFLOP per byte */
+    assert_true(at_1m > 24 && at_1m < 27);
+    assert_true(fabs(passes(6, 65536) - at_1m) < 0.01 * at_1m); /* tiny, capped */
+    assert_true(fabs(passes(6, 262144) - at_1m) < 0.01 * at_1m);
+    assert_true(fabs(passes(5, 65536) - at_1m) < 0.01 * at_1m); /* 40 by FLOPs */
+    double own4 = passes(4, 65536); /* tiny's own 15 MFLOP per byte: 24 */
+    assert_true(own4 > 22 && own4 < at_1m);
+    double at_1m7 = passes(7, 1000000);
+    assert_true(fabs(passes(7, 65536) - at_1m7) < 0.01 * at_1m7);
+    assert_true(passes(6, 2000000) > at_1m - 1); /* no cap from 1 MB up */
+}
+
 /* The LLC left automatic: 2 chains where they cost at most a tenth of the
- * training (256 KB at the default effort), none where more (64 KB; there
- * the search starts at 1 bit and says why); chains given: always
+ * training (256 KB at effort 9), none where more (64 KB at the default;
+ * there the search starts at 1 bit and says why); chains given: always
  * estimated. */
 static void llc_fits_the_training(void **state)
 {
@@ -554,7 +582,9 @@ static void llc_fits_the_training(void **state)
     nmdl_neural_plan big, small;
     nmdl_neural_params_default(&p);
     p.threads = 2;
+    p.effort = 9;
     assert_nmdl_ok(nmdl_neural_plan_make(&p, 262144, &big));
+    p.effort = 6;
     assert_nmdl_ok(nmdl_neural_plan_make(&p, 65536, &small));
     assert_int_equal(big.llc_chains, 2);
     assert_false(big.llc_skip);
@@ -699,6 +729,7 @@ int main(void)
         cmocka_unit_test(match_model),
         cmocka_unit_test(fallback_records_the_loser),
         cmocka_unit_test(early_stop_writes_classic),
+        cmocka_unit_test(passes_below_one_megabyte),
         cmocka_unit_test(damaged_parts_rejected),
         cmocka_unit_test(budget_search_is_recorded),
         cmocka_unit_test(unhealthy_sampler_falls_back),
