@@ -251,7 +251,7 @@ static double max_steps(int effort, const nmdl_model_config *c, size_t n)
     nmdl_model_config ref;
     if (n >= PASS_REF_BYTES ||
         nmdl_model_preset(nmdl_model_preset_for_size(PASS_REF_BYTES), &ref))
-        return 1e6;
+        return HUGE_VAL; /* no cap */
     ref.ctx = c->ctx;
     const struct effort *e = &efforts[effort > PASS_REF_EFFORT ? effort : PASS_REF_EFFORT];
     return e->flops_per_byte * (double)n / nmdl_train_step_work(&ref, NMDL_NEURAL_TRAIN_BATCH);

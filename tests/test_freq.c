@@ -182,16 +182,15 @@ static void overhead_large_alphabets(void **state)
         for (size_t s = 0; s < sizeof spreads / sizeof spreads[0]; s++)
             for (int bits = 20; bits <= 24; bits += 4) {
                 int n = sizes[v];
-                double *p = malloc((size_t)n * sizeof *p), z = 0, kl = 0, h = 0;
+                double *p = malloc((size_t)n * sizeof *p), kl = 0, h = 0;
                 assert_non_null(p);
                 for (int t = 0; t < 20; t++) {
-                    double k1, h1;
+                    double k1, h1, z = 0;
                     for (int i = 0; i < n; i++)
                         z += p[i] = spreads[s] > 0 ? exp(spreads[s] * tu_normal(&r))
                                                    : 1.0 / (i + 1);
                     for (int i = 0; i < n; i++)
                         p[i] /= z;
-                    z = 0;
                     cost(p, n, bits, &k1, &h1);
                     kl += k1 / 20;
                     h += h1 / 20;
