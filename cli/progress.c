@@ -232,9 +232,13 @@ int cli_estimate(nmdl_cctx *c, const cli_opts *o, const char *name,
         if (!nmdl_model_preset(nmdl_model_preset_name(i), &p) && p.n_layer == e.model.n_layer &&
             p.d_model == e.model.d_model && p.d_ff == e.model.d_ff)
             preset = nmdl_model_preset_name(i);
+    char sized[96] = "";
+    size_t rest = n - (size_t)e.free_bytes; /* the bytes the transformer predicts */
+    if (strcmp(nmdl_model_preset_for_size(rest), nmdl_model_preset_for_size(n)))
+        snprintf(sized, sizeof sized, " (sized for the %zu bytes outside long matches)", rest);
     if (o->verbosity >= 1)
-        fprintf(stderr, "nmdl: %s: effort %d, %s model, %ld training steps: about %s "
-                "(training at %.1f GFLOP/s here)\n", name, e.effort, preset,
+        fprintf(stderr, "nmdl: %s: effort %d, %s model%s, %ld training steps: about %s "
+                "(training at %.1f GFLOP/s here)\n", name, e.effort, preset, sized,
                 e.train_steps, cli_duration(took, sizeof took, e.seconds), e.rate / 1e9);
     return 0;
 }

@@ -119,7 +119,13 @@ static int sample_loss(nmdl_model *m, const nmdl_train_sample *s, nmdl_prog *pro
     return rc;
 }
 
-/* The estimated whole DL in bits (model bits + sample loss x n) of the
+/* P: the bytes of n whose code the sample loss prices. */
+static double priced_bytes(const nmdl_budget_params *p, size_t n)
+{
+    return p->priced_bytes > 0 ? p->priced_bytes : (double)(n - 1);
+}
+
+/* The estimated whole DL in bits (model bits + sample loss x P) of the
  * budget `bits` per weight into *dl, recorded as candidate r->n. With
  * `data`, fine-tunes briefly (p->tune) from w through the rounding first.
  * Leaves the weights w in the model. */
@@ -153,7 +159,7 @@ static int candidate(nmdl_model *m, nmdl_qmodel *qm, const float *w,
     memcpy(m->params, w, m->lay.n_params * sizeof(float));
     if (rc || (rc = nmdl_prog_add(prog, 0, 1)))
         return rc;
-    *dl = model_bits + (double)(n - 1) * loss / log(2.0);
+    *dl = model_bits + priced_bytes(p, n) * loss / log(2.0);
     if (r->n < NMDL_BUDGET_CANDIDATES) {
         r->cand_bits[r->n] = bits;
         r->cand_model_bits[r->n] = model_bits;
@@ -281,6 +287,7 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
         r->bits = p->mode == NMDL_BUDGET_BSTAR ? start : NAN; /* learned: the caller's */
         return NMDL_OK;
     }
+    r->priced_bytes = priced_bytes(p, n);
     nmdl_train_sample s = {0};
     double t0 = nmdl_prog_now();
     long budgets;

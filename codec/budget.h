@@ -12,13 +12,15 @@
  * around the best by factors of 2^(1/2) and 2^(1/4), and keeps the budget
  * with the smallest estimated description length
  *
- *   DL(b) = 8 |model part at b| + (n - 1) L(b) / ln 2  bits,
+ *   DL(b) = 8 |model part at b| + P L(b) / ln 2  bits,
  *
  * with L(b) the loss of the plainly rounded model on a fixed sample of
- * windows (the same windows for every candidate). Fine-tuning through the
- * rounding helps low budgets most, so plain rounding overrates high ones
- * (measured on 256 KB: 2.4 bits/weight gave a 3% smaller file than the
- * 3.4 the plain search chose): with `tune` the best plain budget b and
+ * windows (the same windows for every candidate) and P the bytes it prices:
+ * n - 1, or with the match model n - 1 - f, since a byte that a long match
+ * predicts costs about its flag whatever the weights (f: codec/stop.h).
+ * Fine-tuning through the rounding helps low budgets most, so plain
+ * rounding overrates high ones (measured on 256 KB: 2.4 bits/weight gave a
+ * 3% smaller file than the 3.4 the plain search chose): with `tune` the best plain budget b and
  * b/sqrt(2), b/2 are each fine-tuned briefly from the float weights and
  * compared again. When the sampler is not healthy, or the LLC is skipped
  * (llc_skip), the search starts at 1 bit instead and the report says so.
@@ -49,6 +51,7 @@ typedef struct nmdl_budget_params {
                                       NULL: plain rounding only */
     const nmdl_team *team; /* NULL, or members that share the candidates'
                               sample losses (llc.team shares the chains) */
+    double priced_bytes;   /* P (> 0), or 0: n - 1 */
 } nmdl_budget_params;
 
 typedef struct nmdl_budget_report {
@@ -61,6 +64,7 @@ typedef struct nmdl_budget_report {
     double predicted_model_bits; /* λ̂ log2(1/ε) */
     double bits;               /* the chosen budget */
     double loss_float_bpb;     /* the float model on the sample */
+    double priced_bytes;       /* P */
     int n;                     /* candidates tried */
     double cand_bits[NMDL_BUDGET_CANDIDATES], cand_model_bits[NMDL_BUDGET_CANDIDATES],
         cand_loss_bpb[NMDL_BUDGET_CANDIDATES], cand_dl_bits[NMDL_BUDGET_CANDIDATES];

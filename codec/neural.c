@@ -86,6 +86,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->train_steps = -1;
     p->qat_steps = -1;
     p->match = 1;
+    p->free_bytes = -1.0;
 }
 
 int nmdl_neural_segments(size_t n)
@@ -197,13 +198,17 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     return rc;
 }
 
-static const char *effort_preset(int effort, size_t n)
+/* The model for the bytes the transformer must predict: n, less those
+ * that long matches predict (on C headers 1 MB, f = 61%: mini's neural
+ * frame 110,875 bytes, tiny's 81,867; docs/BENCHMARKS.md). */
+static const char *effort_preset(const nmdl_neural_params *p, size_t n)
 {
-    const char *own = nmdl_model_preset_for_size(n);
+    double f = p->match ? p->free_bytes : 0.0;
+    const char *own = nmdl_model_preset_for_size(f > 0 && f < (double)n ? n - (size_t)f : n);
     int i = 0;
     while (nmdl_model_preset_name(i) && strcmp(nmdl_model_preset_name(i), own))
         i++;
-    i += efforts[effort].shift;
+    i += efforts[p->effort].shift;
     int last = 0;
     while (nmdl_model_preset_name(last + 1))
         last++;
@@ -320,7 +325,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     nmdl_model_config *cfg = &plan->cfg;
     if (p->cfg)
         *cfg = *p->cfg;
-    else if (nmdl_model_preset(effort_preset(p->effort, n), cfg))
+    else if (nmdl_model_preset(effort_preset(p, n), cfg))
         return NMDL_ERR_ARG;
     if ((size_t)cfg->ctx >= n) /* windows must fit the data */
         cfg->ctx = (int)(n - 1) < 2 ? 2 : (int)(n - 1);
@@ -393,7 +398,8 @@ static int train_for_code(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_train_hook h = *hook;
     nmdl_stop sp;
     train_params(p, plan->train_steps, 0, &tp);
-    nmdl_stop_attach(&sp, p->beat_bytes, src, n, p->match, plan->train_steps, &h);
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, p->match, p->free_bytes, plan->train_steps,
+                     &h);
     double t0 = nmdl_prog_now();
     int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
                              plan->train_steps);
@@ -519,11 +525,13 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
                              plan->train_steps);
     nmdl_train_hook stop = {plan->train_steps, NULL, NULL, NULL, NULL, NULL, NULL};
     nmdl_stop sp;
-    nmdl_stop_attach(&sp, p->beat_bytes, src, n, p->match, plan->train_steps, &stop);
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, p->match, p->free_bytes, plan->train_steps,
+                     &stop);
     if (!rc && plan->train_steps > 0) {
         train_params(p, plan->train_steps, 0, &tp);
         rc = nmdl_train_run(m, src, n, &tp, stop.stop ? &stop : NULL, p->prog, &tr);
     }
+    double free_bytes = sp.match ? sp.free_bytes : p->free_bytes; /* f, or < 0 */
     stop_report(&sp, r);
     r->train_s = nmdl_prog_now() - t0;
     r->train_steps = tr.steps;
@@ -537,6 +545,8 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
     nmdl_train_params tune;
     float *spread = NULL;
     budget_params(p, plan, plan->qat_steps, &bp, &tune);
+    if (qm->match && (free_bytes >= 0 || !nmdl_stop_free_bytes(src, n, &free_bytes)))
+        bp.priced_bytes = fmax((double)(n - 1) - free_bytes, 1.0); /* else n - 1 */
     rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
     t0 = nmdl_prog_now();
     if (!rc)

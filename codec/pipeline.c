@@ -18,6 +18,7 @@
 #include "neural.h"
 #include "nmdl.h"
 #include "report.h"
+#include "stop.h"
 
 #define ZSTD_METHOD_LEVEL 19
 #define NEURAL_MIN_BYTES 1024     /* below this the model cannot pay */
@@ -328,6 +329,7 @@ static void budget_report(const nmdl_budget_report *b, nmdl_compress_report *o)
     o->epsilon = b->epsilon, o->b_star = b->b_star;
     o->predicted_model_bits = b->predicted_model_bits;
     o->loss_float_bpb = b->loss_float_bpb;
+    o->priced_bytes = b->priced_bytes;
     o->llc_s = b->llc_s, o->search_s = b->search_s;
     memcpy(o->budget_note, b->note, sizeof o->budget_note);
     o->n_candidates = b->n;
@@ -388,11 +390,12 @@ static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p,
     return NMDL_OK;
 }
 
-/* The job nmdl_compress runs on n bytes: each phase's work units (work,
+/* The job nmdl_compress runs on src[0..n): each phase's work units (work,
  * by nmdl_phase) and, when the neural method will be tried (*neural), its
- * parameters and plan. */
-static int plan_job(const nmdl_cctx *c, size_t n, nmdl_neural_params *np,
-                    nmdl_neural_plan *plan, double *work, int *neural)
+ * parameters (with the match model, f counted for the preset) and plan. */
+static int plan_job(const nmdl_cctx *c, const uint8_t *src, size_t n,
+                    nmdl_neural_params *np, nmdl_neural_plan *plan, double *work,
+                    int *neural)
 {
     for (int i = 0; i < NMDL_PHASES; i++)
         work[i] = 0;
@@ -405,6 +408,8 @@ static int plan_job(const nmdl_cctx *c, size_t n, nmdl_neural_params *np,
     *neural = c->method == NMDL_METHOD_NEURAL && n >= NEURAL_MIN_BYTES;
     if (!*neural)
         return NMDL_OK;
+    if (np->match && !np->cfg && nmdl_stop_free_bytes(src, n, &np->free_bytes))
+        np->free_bytes = -1.0; /* the preset for n */
     int rc = nmdl_neural_plan_make(np, n, plan);
     for (int i = NMDL_PHASE_TRAIN; !rc && i <= NMDL_PHASE_CODE; i++)
         work[i] = plan->work[i];
@@ -459,7 +464,7 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     nmdl_neural_plan plan;
     double work[NMDL_PHASES];
     nmdl_prog job;
-    int neural, rc = plan_job(c, src_len, &np, &plan, work, &neural);
+    int neural, rc = plan_job(c, src, src_len, &np, &plan, work, &neural);
     if (rc)
         return rc;
     nmdl_prog_start(&job, c->progress, c->progress_user, c->threads, work,
@@ -560,7 +565,7 @@ int nmdl_cctx_estimate(nmdl_cctx *c, const void *src, size_t src_len,
     memset(e, 0, sizeof *e);
     nmdl_neural_params np;
     nmdl_neural_plan plan;
-    int rc = plan_job(c, src_len, &np, &plan, e->phase_work, &e->neural);
+    int rc = plan_job(c, src, src_len, &np, &plan, e->phase_work, &e->neural);
     if (rc)
         return rc;
     e->effort = np.effort;
@@ -570,6 +575,7 @@ int nmdl_cctx_estimate(nmdl_cctx *c, const void *src, size_t src_len,
         nmdl_tf_layout lay;
         nmdl_tf_layout_make(&plan.cfg, &lay);
         e->model = plan.cfg;
+        e->free_bytes = np.free_bytes > 0 ? np.free_bytes : 0.0;
         e->n_params = lay.n_params;
         e->train_steps = plan.train_steps;
         e->tune_steps = plan.qat_steps;

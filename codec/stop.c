@@ -17,13 +17,8 @@
 #define STOP_PROBES 2          /* at 1/4 and 2/4 of the steps */
 #define STOP_LOSS_SHARE 0.6    /* data bits per byte / L */
 #define STOP_MODEL_BITS 1.25   /* bits per weight */
-#define STOP_MATCH_LEN 16      /* a hit of a match this long counts as free */
 
-/* Bytes that the match model predicts right inside a match of at least
- * STOP_MATCH_LEN bytes, over the coder's segments, each seeing all text
- * before it (more than the coder's waves do, so at least as many as it
- * finds). No probabilities: the table is not needed. */
-static int long_match_bytes(const uint8_t *src, size_t n, double *out)
+int nmdl_stop_free_bytes(const uint8_t *src, size_t n, double *out)
 {
     nmdl_mm_index x;
     int rc = nmdl_mm_index_init(&x, n), S = nmdl_neural_segments(n);
@@ -37,7 +32,7 @@ static int long_match_bytes(const uint8_t *src, size_t n, double *out)
             break;
         for (size_t i = 0; i < len; i++) {
             int b = nmdl_mm_predict(&m), hit = b == src[start + i];
-            hits += hit && m.len >= STOP_MATCH_LEN;
+            hits += hit && m.len >= NMDL_STOP_MATCH_LEN;
             nmdl_mm_update(&m, i, 0, hit);
         }
         nmdl_mm_free(&m);
@@ -55,7 +50,7 @@ static int check(void *user, nmdl_model *m, long done)
     double nats;
     if (done % s->every || done / s->every > STOP_PROBES)
         return 0;
-    if (s->free_bytes < 0 && (!s->match || long_match_bytes(s->src, s->n, &s->free_bytes)))
+    if (s->free_bytes < 0 && (!s->match || nmdl_stop_free_bytes(s->src, s->n, &s->free_bytes)))
         s->free_bytes = 0;
     if (!s->sample.k && nmdl_train_sample_make(&s->sample, s->src, s->n, m->cfg.ctx))
         return 0;
@@ -72,7 +67,7 @@ static int check(void *user, nmdl_model *m, long done)
 }
 
 void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_t n,
-                      int match, long steps, nmdl_train_hook *h)
+                      int match, double free_bytes, long steps, nmdl_train_hook *h)
 {
     memset(s, 0, sizeof *s);
     if (!(beat_bytes > 0) || steps < 4)
@@ -82,7 +77,7 @@ void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_
     s->n = n;
     s->match = match;
     s->every = steps / 4;
-    s->free_bytes = -1.0;
+    s->free_bytes = match && free_bytes >= 0 ? free_bytes : -1.0;
     h->stop = check;
     h->stop_user = s;
 }

@@ -8,7 +8,9 @@
  *   bound = (STOP_LOSS_SHARE L (n - f) + STOP_MODEL_BITS d) / 8 bytes,
  *
  * L the sample loss in bits per byte, d the weights, f the bytes that the
- * match model predicts right inside a match of STOP_MATCH_LEN bytes or more.
+ * match model predicts right inside a match of NMDL_STOP_MATCH_LEN bytes or
+ * more. The budget search prices the data over n - f bytes too
+ * (codec/budget.h).
  */
 #ifndef NMDL_STOP_H
 #define NMDL_STOP_H
@@ -35,9 +37,18 @@ typedef struct nmdl_stop {
 
 /* Makes *s the probe of a training run of `steps` steps on src[0..n) and
  * attaches it to h (whose other members it keeps), when beat_bytes > 0
- * and steps >= 4; else only clears *s. Free with nmdl_stop_free. */
+ * and steps >= 4; else only clears *s. With `match`, free_bytes is f if
+ * counted already (< 0: the first probe counts it). Free with
+ * nmdl_stop_free. */
 void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_t n,
-                      int match, long steps, nmdl_train_hook *h);
+                      int match, double free_bytes, long steps, nmdl_train_hook *h);
 void nmdl_stop_free(nmdl_stop *s);
+
+#define NMDL_STOP_MATCH_LEN 16 /* a hit of a match this long counts as free */
+/* f into *out: the bytes of src[0..n) that the match model predicts right
+ * inside a match of at least NMDL_STOP_MATCH_LEN bytes, over the coder's
+ * segments, each seeing all text before it (more than the coder's waves
+ * do, so at least as many as it finds). No probabilities: no table. */
+int nmdl_stop_free_bytes(const uint8_t *src, size_t n, double *out);
 
 #endif /* NMDL_STOP_H */

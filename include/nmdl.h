@@ -300,7 +300,10 @@ NMDL_NODISCARD int nmdl_compress_alloc(nmdl_cctx *c, const void *src,
 typedef struct nmdl_estimate {
     int neural;                 /* 1: the neural method will be tried */
     int effort;                 /* the context's effort */
-    nmdl_model_config model;    /* neural: the model it trains */
+    nmdl_model_config model;    /* neural: the model it trains, its size's
+                                   preset for src_len - free_bytes */
+    double free_bytes;          /* with the match model, the bytes that
+                                   matches of 16 or more predict; else 0 */
     uint64_t n_params;
     long train_steps, tune_steps;
     double work;                /* the whole call in work units (model
@@ -373,6 +376,9 @@ typedef struct nmdl_compress_report {
     double b_star;             /* (λ̂/d) log2(1/ε), bits per weight */
     double predicted_model_bits; /* λ̂ log2(1/ε) */
     double loss_float_bpb;     /* float model on the search's sample */
+    double priced_bytes;       /* bytes the search priced at the sample loss:
+                                  n - 1, less the long matches' hits with the
+                                  match model (0: no search) */
     double llc_s, search_s;    /* seconds */
     char budget_note[256];     /* what happened instead of the plan */
     int n_candidates;          /* budgets the search tried, in order: */

@@ -17,6 +17,7 @@
 #include "codec/neural.h"
 #include "container/frame.h"
 #include "codec/quant.h"
+#include "codec/stop.h"
 #include "nmdl.h"
 #include "testutil.h"
 
@@ -531,6 +532,45 @@ static void budget_search_is_recorded(void **state)
     assert_true(info.budget_bits >= info.b_star * 0.99);
 }
 
+/* The search prices the data over the bytes long matches do not predict:
+ * on a text written twice, every candidate's DL is its model bits and the
+ * sample loss over n - 1 - f bytes, f counted as the early stop counts it;
+ * with --pure, over n - 1. */
+static void search_prices_long_matches(void **state)
+{
+    (void)state;
+    tu_rng r = {59};
+    const size_t half = 4000, n = 2 * half;
+    uint8_t *text = tu_text(&r, n), *out = malloc(n);
+    memcpy(text + half, text, half);
+    double f;
+    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, &f));
+    assert_true(f > 0.9 * (double)(half - NMDL_STOP_MATCH_LEN));
+    for (int pure = 0; pure <= 1; pure++) {
+        nmdl_cctx *c = small_cctx(2, 0, 100);
+        nmdl_llc_settings llc;
+        nmdl_llc_settings_default(&llc);
+        llc.chains = 2, llc.burnin = 20, llc.draws = 40, llc.step = 1e-6;
+        assert_nmdl_ok(nmdl_cctx_set_llc(c, &llc));
+        assert_nmdl_ok(nmdl_cctx_set_bits(c, 0));
+        assert_nmdl_ok(nmdl_cctx_set_pure(c, pure));
+        blob b = compress(c, text, n);
+        nmdl_compress_report rep;
+        nmdl_cctx_report(c, &rep);
+        assert_float_equal(rep.priced_bytes, (double)(n - 1) - (pure ? 0 : f), 1e-9);
+        assert_true(rep.n_candidates >= 4);
+        for (int i = 0; i < rep.n_candidates; i++)
+            assert_float_equal(rep.cand_dl_bits[i],
+                               rep.cand_model_bits[i] + rep.priced_bytes * rep.cand_loss_bpb[i],
+                               1e-9 * rep.cand_dl_bits[i]);
+        assert_nmdl_ok(decompress(&b, 2, out, n));
+        assert_memory_equal(out, text, n);
+        free(b.p);
+        nmdl_cctx_free(c);
+    }
+    free(out), free(text);
+}
+
 /* An undertrained model: its weights are no minimum, the chains fall below
  * L(w*), and the search starts from a fixed budget, saying so. */
 static void unhealthy_sampler_falls_back(void **state)
@@ -569,6 +609,46 @@ static void passes_below_one_megabyte(void **state)
     double at_1m7 = passes(7, 1000000);
     assert_true(fabs(passes(7, 65536) - at_1m7) < 0.01 * at_1m7);
     assert_true(passes(6, 2000000) > at_1m - 1); /* no cap from 1 MB up */
+}
+
+/* The model is sized for the bytes long matches leave to the transformer:
+ * 1 MB gets mini, but tiny where 600,000 of them are free; not without
+ * the match model. Through the library: 300 KB of random letters written
+ * four times (f: the last three copies but the first bytes of each
+ * match) plans tiny, and mini when pure. */
+static void preset_for_the_bytes_matches_leave(void **state)
+{
+    (void)state;
+    nmdl_neural_params p;
+    nmdl_neural_plan plan;
+    nmdl_neural_params_default(&p);
+    assert_nmdl_ok(nmdl_neural_plan_make(&p, 1000000, &plan));
+    assert_int_equal(plan.cfg.d_model, 64); /* mini */
+    p.free_bytes = 600000;
+    assert_nmdl_ok(nmdl_neural_plan_make(&p, 1000000, &plan));
+    assert_int_equal(plan.cfg.d_model, 48); /* tiny */
+    p.match = 0;
+    assert_nmdl_ok(nmdl_neural_plan_make(&p, 1000000, &plan));
+    assert_int_equal(plan.cfg.d_model, 64);
+
+    tu_rng r = {55};
+    size_t part = 300000, n = 4 * part;
+    uint8_t *src = malloc(n);
+    assert_non_null(src);
+    for (size_t i = 0; i < n; i++)
+        src[i] = i < part ? (uint8_t)('A' + tu_below(&r, 58)) : src[i - part];
+    nmdl_cctx *c = nmdl_cctx_create();
+    assert_non_null(c);
+    nmdl_estimate e;
+    assert_nmdl_ok(nmdl_cctx_estimate(c, src, n, 0, &e));
+    assert_true(e.free_bytes > 0.7 * (double)n && e.free_bytes < 0.75 * (double)n);
+    assert_int_equal(e.model.d_model, 48);
+    assert_nmdl_ok(nmdl_cctx_set_pure(c, 1));
+    assert_nmdl_ok(nmdl_cctx_estimate(c, src, n, 0, &e));
+    assert_true(e.free_bytes == 0);
+    assert_int_equal(e.model.d_model, 64);
+    nmdl_cctx_free(c);
+    free(src);
 }
 
 /* The LLC left automatic: 2 chains where they cost at most a tenth of the
@@ -732,7 +812,9 @@ int main(void)
         cmocka_unit_test(passes_below_one_megabyte),
         cmocka_unit_test(damaged_parts_rejected),
         cmocka_unit_test(budget_search_is_recorded),
+        cmocka_unit_test(search_prices_long_matches),
         cmocka_unit_test(unhealthy_sampler_falls_back),
+        cmocka_unit_test(preset_for_the_bytes_matches_leave),
         cmocka_unit_test(llc_fits_the_training),
         cmocka_unit_test(trained_for_the_description_length),
         cmocka_unit_test(clustered_weights),
