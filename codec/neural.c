@@ -200,7 +200,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
 
 /* The model for the bytes the transformer must predict: n, less those
  * that long matches predict (on C headers 1 MB, f = 61%: mini's neural
- * frame 110,875 bytes, tiny's 81,867; docs/BENCHMARKS.md). */
+ * frame 98,215 bytes, tiny's 81,867; docs/BENCHMARKS.md). */
 static const char *effort_preset(const nmdl_neural_params *p, size_t n)
 {
     double f = p->match ? p->free_bytes : 0.0;
