@@ -75,7 +75,7 @@ static const char usage[] =
     "                      description length, rate, l0-drr, l0-rl1, l0-pmmp,\n"
     "                      cluster (k-means codebooks)\n"
     "      --preset NAME   neural and train: model size (default: by effort and size;\n"
-    "                      neural: the bytes outside long matches)\n"
+    "                      neural without --pure: the bytes outside long matches)\n"
     "      --no-fallback   write the method asked for even when zstd or stored\n"
     "                      would be smaller\n"
     "      --no-early-stop neural: train to the end even where a quarter of the\n"

@@ -233,9 +233,9 @@ int cli_estimate(nmdl_cctx *c, const cli_opts *o, const char *name,
             p.d_model == e.model.d_model && p.d_ff == e.model.d_ff)
             preset = nmdl_model_preset_name(i);
     char sized[96] = "";
-    size_t rest = n - (size_t)e.free_bytes; /* the bytes the transformer predicts */
-    if (strcmp(nmdl_model_preset_for_size(rest), nmdl_model_preset_for_size(n)))
-        snprintf(sized, sizeof sized, " (sized for the %zu bytes outside long matches)", rest);
+    if (e.sized_by_matches)
+        snprintf(sized, sizeof sized, " (sized for the %.0f bytes outside long matches)",
+                 (double)n - e.free_bytes);
     if (o->verbosity >= 1)
         fprintf(stderr, "nmdl: %s: effort %d, %s model%s, %ld training steps: about %s "
                 "(training at %.1f GFLOP/s here)\n", name, e.effort, preset, sized,

@@ -198,17 +198,13 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     return rc;
 }
 
-/* The model for the bytes the transformer must predict: n, less those
- * that long matches predict (on C headers 1 MB, f = 61%: mini's neural
- * frame 98,215 bytes, tiny's 81,867; docs/BENCHMARKS.md). */
-static const char *effort_preset(const nmdl_neural_params *p, size_t n)
+static const char *effort_preset(int effort, size_t n)
 {
-    double f = p->match ? p->free_bytes : 0.0;
-    const char *own = nmdl_model_preset_for_size(f > 0 && f < (double)n ? n - (size_t)f : n);
+    const char *own = nmdl_model_preset_for_size(n);
     int i = 0;
     while (nmdl_model_preset_name(i) && strcmp(nmdl_model_preset_name(i), own))
         i++;
-    i += efforts[p->effort].shift;
+    i += efforts[effort].shift;
     int last = 0;
     while (nmdl_model_preset_name(last + 1))
         last++;
@@ -315,6 +311,18 @@ static int check_neural_params(const nmdl_neural_params *p, size_t n)
     return NMDL_OK;
 }
 
+/* The model for the bytes the transformer must predict: n, less those
+ * that long matches predict (on C headers 1 MB, f = 61%: mini's neural
+ * frame 98,215 bytes, tiny's 81,867; docs/BENCHMARKS.md). */
+static int plan_preset(const nmdl_neural_params *p, size_t n, nmdl_neural_plan *plan)
+{
+    const double f = p->match ? p->free_bytes : 0.0;
+    const char *own = effort_preset(p->effort, n),
+               *name = f > 0 && f < (double)n ? effort_preset(p->effort, n - (size_t)f) : own;
+    plan->sized_by_matches = strcmp(name, own) != 0;
+    return nmdl_model_preset(name, &plan->cfg) ? NMDL_ERR_ARG : NMDL_OK;
+}
+
 int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
                           nmdl_neural_plan *plan)
 {
@@ -325,8 +333,8 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     nmdl_model_config *cfg = &plan->cfg;
     if (p->cfg)
         *cfg = *p->cfg;
-    else if (nmdl_model_preset(effort_preset(p, n), cfg))
-        return NMDL_ERR_ARG;
+    else if ((rc = plan_preset(p, n, plan)))
+        return rc;
     if ((size_t)cfg->ctx >= n) /* windows must fit the data */
         cfg->ctx = (int)(n - 1) < 2 ? 2 : (int)(n - 1);
     if (n <= (size_t)cfg->ctx)
@@ -545,8 +553,10 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
     nmdl_train_params tune;
     float *spread = NULL;
     budget_params(p, plan, plan->qat_steps, &bp, &tune);
-    if (qm->match && (free_bytes >= 0 || !nmdl_stop_free_bytes(src, n, &free_bytes)))
-        bp.priced_bytes = fmax((double)(n - 1) - free_bytes, 1.0); /* else n - 1 */
+    if (qm->match && free_bytes < 0 && (rc = nmdl_stop_free_bytes(src, n, &free_bytes)))
+        return rc; /* a team's members must price alike */
+    if (qm->match)
+        bp.priced_bytes = fmax((double)(n - 1) - free_bytes, 1.0);
     rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
     t0 = nmdl_prog_now();
     if (!rc)

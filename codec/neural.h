@@ -51,6 +51,8 @@ typedef struct nmdl_neural_params {
  * llc, search, fine-tune (with the final step-size bisection), code. */
 typedef struct nmdl_neural_plan {
     nmdl_model_config cfg;    /* the model, its window fitted to the input */
+    int sized_by_matches;     /* 1: a smaller preset than n alone gets, for
+                                 the n - free_bytes bytes outside matches */
     long train_steps, qat_steps;
     long rate_steps;          /* the last of the training steps: rate-aware */
     int llc_chains, llc_skip; /* the LLC's chains; 1: no LLC (neural.c) */

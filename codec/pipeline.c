@@ -15,6 +15,7 @@
 
 #include "../container/frame.h"
 #include "../model/train.h"
+#include "match.h"
 #include "neural.h"
 #include "nmdl.h"
 #include "report.h"
@@ -408,9 +409,11 @@ static int plan_job(const nmdl_cctx *c, const uint8_t *src, size_t n,
     *neural = c->method == NMDL_METHOD_NEURAL && n >= NEURAL_MIN_BYTES;
     if (!*neural)
         return NMDL_OK;
-    if (np->match && !np->cfg && nmdl_stop_free_bytes(src, n, &np->free_bytes))
-        np->free_bytes = -1.0; /* the preset for n */
-    int rc = nmdl_neural_plan_make(np, n, plan);
+    int rc = NMDL_OK;
+    if (np->match && !np->cfg && n <= NMDL_MM_MAX_INPUT &&
+        (rc = nmdl_stop_free_bytes(src, n, &np->free_bytes)))
+        return rc; /* a team's members must plan the same model */
+    rc = nmdl_neural_plan_make(np, n, plan);
     for (int i = NMDL_PHASE_TRAIN; !rc && i <= NMDL_PHASE_CODE; i++)
         work[i] = plan->work[i];
     return rc;
@@ -576,6 +579,7 @@ int nmdl_cctx_estimate(nmdl_cctx *c, const void *src, size_t src_len,
         nmdl_tf_layout_make(&plan.cfg, &lay);
         e->model = plan.cfg;
         e->free_bytes = np.free_bytes > 0 ? np.free_bytes : 0.0;
+        e->sized_by_matches = plan.sized_by_matches;
         e->n_params = lay.n_params;
         e->train_steps = plan.train_steps;
         e->tune_steps = plan.qat_steps;

@@ -300,10 +300,14 @@ NMDL_NODISCARD int nmdl_compress_alloc(nmdl_cctx *c, const void *src,
 typedef struct nmdl_estimate {
     int neural;                 /* 1: the neural method will be tried */
     int effort;                 /* the context's effort */
-    nmdl_model_config model;    /* neural: the model it trains, its size's
-                                   preset for src_len - free_bytes */
-    double free_bytes;          /* with the match model, the bytes that
-                                   matches of 16 or more predict; else 0 */
+    nmdl_model_config model;    /* neural: the model it trains (the one
+                                   given, or the effort's for its size) */
+    double free_bytes;          /* the bytes that matches of 16 or more
+                                   predict; 0 when not counted (--pure, a
+                                   model given) */
+    int sized_by_matches;       /* 1: the model is the preset for the
+                                   src_len - free_bytes bytes outside long
+                                   matches, smaller than src_len's */
     uint64_t n_params;
     long train_steps, tune_steps;
     double work;                /* the whole call in work units (model

@@ -624,12 +624,20 @@ static void preset_for_the_bytes_matches_leave(void **state)
     nmdl_neural_params_default(&p);
     assert_nmdl_ok(nmdl_neural_plan_make(&p, 1000000, &plan));
     assert_int_equal(plan.cfg.d_model, 64); /* mini */
+    assert_false(plan.sized_by_matches);
     p.free_bytes = 600000;
     assert_nmdl_ok(nmdl_neural_plan_make(&p, 1000000, &plan));
     assert_int_equal(plan.cfg.d_model, 48); /* tiny */
+    assert_true(plan.sized_by_matches);
+    p.effort = 2; /* one smaller: tiny either way, nothing moved */
+    assert_nmdl_ok(nmdl_neural_plan_make(&p, 1000000, &plan));
+    assert_int_equal(plan.cfg.d_model, 48);
+    assert_false(plan.sized_by_matches);
+    p.effort = 6;
     p.match = 0;
     assert_nmdl_ok(nmdl_neural_plan_make(&p, 1000000, &plan));
     assert_int_equal(plan.cfg.d_model, 64);
+    assert_false(plan.sized_by_matches);
 
     tu_rng r = {55};
     size_t part = 300000, n = 4 * part;
@@ -643,10 +651,12 @@ static void preset_for_the_bytes_matches_leave(void **state)
     assert_nmdl_ok(nmdl_cctx_estimate(c, src, n, 0, &e));
     assert_true(e.free_bytes > 0.7 * (double)n && e.free_bytes < 0.75 * (double)n);
     assert_int_equal(e.model.d_model, 48);
+    assert_true(e.sized_by_matches);
     assert_nmdl_ok(nmdl_cctx_set_pure(c, 1));
     assert_nmdl_ok(nmdl_cctx_estimate(c, src, n, 0, &e));
     assert_true(e.free_bytes == 0);
     assert_int_equal(e.model.d_model, 64);
+    assert_false(e.sized_by_matches);
     nmdl_cctx_free(c);
     free(src);
 }
