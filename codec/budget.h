@@ -20,9 +20,9 @@
  * predicts costs about its flag whatever the weights (f: codec/stop.h).
  * Fine-tuning through the rounding helps low budgets most, so plain
  * rounding overrates high ones (measured on 256 KB: 2.4 bits/weight gave a
- * 3% smaller file than the 3.4 the plain search chose): with `tune` the best plain budget b and
- * b/sqrt(2), b/2 are each fine-tuned briefly from the float weights and
- * compared again. When the sampler is not healthy, or the LLC is skipped
+ * 3% smaller file than the 3.4 the plain search chose): with `tune` the
+ * best plain budget b and b/sqrt(2), b/2 are each fine-tuned briefly from
+ * the float weights and compared again. When the sampler is not healthy, or the LLC is skipped
  * (llc_skip), the search starts at 1 bit instead and the report says so.
  */
 #ifndef NMDL_BUDGET_H

@@ -311,12 +311,18 @@ static int check_neural_params(const nmdl_neural_params *p, size_t n)
     return NMDL_OK;
 }
 
+/* f: the bytes long matches predict, 0 without the match model. */
+static double free_bytes(const nmdl_neural_params *p)
+{
+    return p->match && p->free_bytes > 0 ? p->free_bytes : 0.0;
+}
+
 /* The model for the bytes the transformer must predict: n, less those
  * that long matches predict (on C headers 1 MB, f = 61%: mini's neural
  * frame 98,215 bytes, tiny's 81,867; docs/BENCHMARKS.md). */
 static int plan_preset(const nmdl_neural_params *p, size_t n, nmdl_neural_plan *plan)
 {
-    const double f = p->match ? p->free_bytes : 0.0;
+    const double f = free_bytes(p);
     const char *own = effort_preset(p->effort, n),
                *name = f > 0 && f < (double)n ? effort_preset(p->effort, n - (size_t)f) : own;
     plan->sized_by_matches = strcmp(name, own) != 0;
@@ -406,8 +412,7 @@ static int train_for_code(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_train_hook h = *hook;
     nmdl_stop sp;
     train_params(p, plan->train_steps, 0, &tp);
-    nmdl_stop_attach(&sp, p->beat_bytes, src, n, p->match, p->free_bytes, plan->train_steps,
-                     &h);
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, free_bytes(p), plan->train_steps, &h);
     double t0 = nmdl_prog_now();
     int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
                              plan->train_steps);
@@ -533,13 +538,11 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
                              plan->train_steps);
     nmdl_train_hook stop = {plan->train_steps, NULL, NULL, NULL, NULL, NULL, NULL};
     nmdl_stop sp;
-    nmdl_stop_attach(&sp, p->beat_bytes, src, n, p->match, p->free_bytes, plan->train_steps,
-                     &stop);
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, free_bytes(p), plan->train_steps, &stop);
     if (!rc && plan->train_steps > 0) {
         train_params(p, plan->train_steps, 0, &tp);
         rc = nmdl_train_run(m, src, n, &tp, stop.stop ? &stop : NULL, p->prog, &tr);
     }
-    double free_bytes = sp.match ? sp.free_bytes : p->free_bytes; /* f, or < 0 */
     stop_report(&sp, r);
     r->train_s = nmdl_prog_now() - t0;
     r->train_steps = tr.steps;
@@ -553,10 +556,8 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
     nmdl_train_params tune;
     float *spread = NULL;
     budget_params(p, plan, plan->qat_steps, &bp, &tune);
-    if (qm->match && free_bytes < 0 && (rc = nmdl_stop_free_bytes(src, n, &free_bytes)))
-        return rc; /* a team's members must price alike */
     if (qm->match)
-        bp.priced_bytes = fmax((double)(n - 1) - free_bytes, 1.0);
+        bp.priced_bytes = fmax((double)(n - 1) - free_bytes(p), 1.0);
     rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
     t0 = nmdl_prog_now();
     if (!rc)

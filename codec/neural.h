@@ -36,10 +36,11 @@ typedef struct nmdl_neural_params {
     int weights;          /* NMDL_WEIGHTS_*: how the weights are trained */
     int match;            /* 1: the data part mixes the match model
                              (codec/match.h); 0: the transformer alone */
-    double free_bytes;    /* with the match model, f (nmdl_stop_free_bytes):
-                             the preset is chosen for n - f bytes and the
-                             budget search prices n - 1 - f; < 0: not
-                             counted (the preset for n, f counted later) */
+    double free_bytes;    /* with the match model, f (nmdl_stop_free_bytes,
+                             counted by the caller): the preset is chosen
+                             for n - f bytes, the early stop's bound and
+                             the budget search price n - f and n - 1 - f;
+                             < 0: none (as without the match model) */
     double beat_bytes;    /* > 0: stop training early, making no parts, where
                              a bound shows both parts would take at least
                              this many bytes (neural.c, stop_check) */

@@ -393,7 +393,8 @@ static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p,
 
 /* The job nmdl_compress runs on src[0..n): each phase's work units (work,
  * by nmdl_phase) and, when the neural method will be tried (*neural), its
- * parameters (with the match model, f counted for the preset) and plan. */
+ * parameters (with the match model, f counted once for the preset, the
+ * early stop and the search) and plan. */
 static int plan_job(const nmdl_cctx *c, const uint8_t *src, size_t n,
                     nmdl_neural_params *np, nmdl_neural_plan *plan, double *work,
                     int *neural)
@@ -410,9 +411,9 @@ static int plan_job(const nmdl_cctx *c, const uint8_t *src, size_t n,
     if (!*neural)
         return NMDL_OK;
     int rc = NMDL_OK;
-    if (np->match && !np->cfg && n <= NMDL_MM_MAX_INPUT &&
+    if (np->match && n <= NMDL_MM_MAX_INPUT &&
         (rc = nmdl_stop_free_bytes(src, n, &np->free_bytes)))
-        return rc; /* a team's members must plan the same model */
+        return rc; /* a team's members must plan and price alike */
     rc = nmdl_neural_plan_make(np, n, plan);
     for (int i = NMDL_PHASE_TRAIN; !rc && i <= NMDL_PHASE_CODE; i++)
         work[i] = plan->work[i];

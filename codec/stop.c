@@ -50,8 +50,6 @@ static int check(void *user, nmdl_model *m, long done)
     double nats;
     if (done % s->every || done / s->every > STOP_PROBES)
         return 0;
-    if (s->free_bytes < 0 && (!s->match || nmdl_stop_free_bytes(s->src, s->n, &s->free_bytes)))
-        s->free_bytes = 0;
     if (!s->sample.k && nmdl_train_sample_make(&s->sample, s->src, s->n, m->cfg.ctx))
         return 0;
     if (nmdl_train_sample_loss(m, &s->sample, NULL, &nats))
@@ -67,7 +65,7 @@ static int check(void *user, nmdl_model *m, long done)
 }
 
 void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_t n,
-                      int match, double free_bytes, long steps, nmdl_train_hook *h)
+                      double free_bytes, long steps, nmdl_train_hook *h)
 {
     memset(s, 0, sizeof *s);
     if (!(beat_bytes > 0) || steps < 4)
@@ -75,9 +73,8 @@ void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_
     s->beat_bytes = beat_bytes;
     s->src = src;
     s->n = n;
-    s->match = match;
     s->every = steps / 4;
-    s->free_bytes = match && free_bytes >= 0 ? free_bytes : -1.0;
+    s->free_bytes = free_bytes;
     h->stop = check;
     h->stop_user = s;
 }

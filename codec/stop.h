@@ -24,9 +24,8 @@ typedef struct nmdl_stop {
     double beat_bytes;         /* the frame to beat */
     const uint8_t *src;
     size_t n;
-    int match;                 /* the data part mixes the match model */
     long every;                /* steps between probes */
-    double free_bytes;         /* f (< 0: not counted yet) */
+    double free_bytes;         /* f (0 without the match model) */
     nmdl_train_sample sample;
     /* what the probes found */
     long probe_step;           /* the last probe, after this step (0: none) */
@@ -37,11 +36,10 @@ typedef struct nmdl_stop {
 
 /* Makes *s the probe of a training run of `steps` steps on src[0..n) and
  * attaches it to h (whose other members it keeps), when beat_bytes > 0
- * and steps >= 4; else only clears *s. With `match`, free_bytes is f if
- * counted already (< 0: the first probe counts it). Free with
- * nmdl_stop_free. */
+ * and steps >= 4; else only clears *s. free_bytes: f, 0 without the
+ * match model. Free with nmdl_stop_free. */
 void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_t n,
-                      int match, double free_bytes, long steps, nmdl_train_hook *h);
+                      double free_bytes, long steps, nmdl_train_hook *h);
 void nmdl_stop_free(nmdl_stop *s);
 
 #define NMDL_STOP_MATCH_LEN 16 /* a hit of a match this long counts as free */

@@ -303,8 +303,7 @@ typedef struct nmdl_estimate {
     nmdl_model_config model;    /* neural: the model it trains (the one
                                    given, or the effort's for its size) */
     double free_bytes;          /* the bytes that matches of 16 or more
-                                   predict; 0 when not counted (--pure, a
-                                   model given) */
+                                   predict; 0 with --pure */
     int sized_by_matches;       /* 1: the model is the preset for the
                                    src_len - free_bytes bytes outside long
                                    matches, smaller than src_len's */
