@@ -378,8 +378,7 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
     if (r.n_candidates > 0)
         fprintf(stderr, "  budget candidates: DL = model + the sample loss over %.0f bytes "
                 "(all but the first%s)\n", r.priced_bytes,
-                r.pure_data_bytes != (double)r.data_bytes ? " and those long matches predict"
-                                                          : "");
+                r.free_bytes > 0 ? " and those long matches predict" : "");
     for (int i = 0; i < r.n_candidates; i++)
         fprintf(stderr, "    budget %.3f bits/weight%s: model %.0f bytes, sample loss "
                 "%.4f bits/byte, DL %.0f bytes\n", r.cand_bits[i],

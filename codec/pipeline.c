@@ -358,6 +358,7 @@ static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params 
     o->loss_train_bpb = r->loss_train_bpb;
     o->data_bpb = r->data_bpb;
     o->pure_data_bytes = r->pure_data_bytes;
+    o->free_bytes = p->match && p->free_bytes > 0 ? p->free_bytes : 0.0;
     o->train_steps = r->train_steps;
     o->early_stop_step = r->stop_step;
     o->probe_step = r->probe_step;

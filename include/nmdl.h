@@ -382,6 +382,8 @@ typedef struct nmdl_compress_report {
     double priced_bytes;       /* bytes the search priced at the sample loss:
                                   n - 1, less the long matches' hits with the
                                   match model (0: no search) */
+    double free_bytes;         /* neural: f, the bytes that matches of 16 or
+                                  more predict (0 with --pure) */
     double llc_s, search_s;    /* seconds */
     char budget_note[256];     /* what happened instead of the plan */
     int n_candidates;          /* budgets the search tried, in order: */

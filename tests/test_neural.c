@@ -558,6 +558,7 @@ static void search_prices_long_matches(void **state)
         nmdl_compress_report rep;
         nmdl_cctx_report(c, &rep);
         assert_float_equal(rep.priced_bytes, (double)(n - 1) - (pure ? 0 : f), 1e-9);
+        assert_float_equal(rep.free_bytes, pure ? 0 : f, 1e-9);
         assert_true(rep.n_candidates >= 4);
         for (int i = 0; i < rep.n_candidates; i++)
             assert_float_equal(rep.cand_dl_bits[i],
