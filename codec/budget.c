@@ -208,8 +208,8 @@ static int search(nmdl_model *m, nmdl_qmodel *qm, const float *w,
     return rc;
 }
 
-int nmdl_budget_plain(nmdl_model *m, const uint8_t *data, size_t n, nmdl_qmodel *qm,
-                      int per_row, double start, double *bits)
+int nmdl_budget_plain(nmdl_model *m, const uint8_t *data, size_t n, double priced,
+                      nmdl_qmodel *qm, int per_row, double start, double *bits)
 {
     nmdl_budget_params p = {0};
     nmdl_budget_report r;
@@ -218,6 +218,7 @@ int nmdl_budget_plain(nmdl_model *m, const uint8_t *data, size_t n, nmdl_qmodel 
     float *w = malloc(bytes);
     int rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
     p.per_row = per_row;
+    p.priced_bytes = priced;
     memset(&r, 0, sizeof r);
     if (!rc) {
         memcpy(w, m->params, bytes);

@@ -84,10 +84,11 @@ double nmdl_budget_delta_work(const nmdl_model_config *cfg, int threads);
 
 /* The plain search alone (no LLC, no fine-tuning), doubling from `start`
  * bits per weight: the budget whose plainly rounded model gives the
- * shortest estimated DL, into *bits. m's weights are left as they were;
- * qm's steps are set for the last candidate. */
-int nmdl_budget_plain(nmdl_model *m, const uint8_t *data, size_t n, nmdl_qmodel *qm,
-                      int per_row, double start, double *bits);
+ * shortest estimated DL, the loss weighed over `priced` bytes (0: n - 1),
+ * into *bits. m's weights are left as they were; qm's steps are set for
+ * the last candidate. */
+int nmdl_budget_plain(nmdl_model *m, const uint8_t *data, size_t n, double priced,
+                      nmdl_qmodel *qm, int per_row, double start, double *bits);
 
 /* Chooses the budget for the trained model m on data[0..n). With
  * p->posterior, *spread receives the posterior variances (n_params,

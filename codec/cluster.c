@@ -274,7 +274,8 @@ static int measure(nmdl_cluster *c, nmdl_model *m, const float *w,
     c->cand_k[i] = c->k;
     c->cand_model_bits[i] = 8.0 * (double)len;
     c->cand_loss_bpb[i] = nats / log(2.0);
-    c->cand_dl_bits[i] = *dl = 8.0 * (double)len + (c->p.n - 1) * nats / log(2.0);
+    const double P = c->p.priced > 0 ? c->p.priced : c->p.n - 1;
+    c->cand_dl_bits[i] = *dl = 8.0 * (double)len + P * nats / log(2.0);
     if (!isfinite(*dl))
         *dl = INFINITY;
     return NMDL_OK;

@@ -39,7 +39,9 @@
 extern const int nmdl_cluster_ks[NMDL_CLUSTER_NK]; /* 3, 5, 9, 17, 33 */
 
 typedef struct nmdl_cluster_params {
-    double n;           /* bytes the data part codes (the loss's weight) */
+    double n;           /* bytes the data part codes */
+    double priced;      /* P, the bytes the loss is weighed over: n - 1 less
+                           those long matches predict; 0: n - 1 */
     nmdl_model *model;  /* with k 0: the model trained, and its data */
     const uint8_t *data;
     int k;              /* centroids per matrix; 0: chosen by DL */

@@ -317,6 +317,12 @@ static double free_bytes(const nmdl_neural_params *p)
     return p->match && p->free_bytes > 0 ? p->free_bytes : 0.0;
 }
 
+/* P: the bytes a budget's sample loss is weighed over, n - 1 - f. */
+static double priced_bytes(const nmdl_neural_params *p, size_t n)
+{
+    return fmax((double)(n - 1) - free_bytes(p), 1.0);
+}
+
 /* The model for the bytes the transformer must predict: n, less those
  * that long matches predict (on C headers 1 MB, f = 61%: mini's neural
  * frame 98,215 bytes, tiny's 81,867; docs/BENCHMARKS.md). */
@@ -383,6 +389,7 @@ static void rate_params(const nmdl_neural_params *p, nmdl_model *m, const uint8_
         [NMDL_WEIGHTS_L0_RL1] = NMDL_RATE_PEN_RL1, [NMDL_WEIGHTS_L0_PMMP] = NMDL_RATE_PEN_PMMP};
     nmdl_rate_params_default(rp);
     rp->n = (double)n;
+    rp->priced = priced_bytes(p, n);
     rp->seed = p->seed;
     rp->per_row = p->budget.per_row;
     rp->bits = 0; /* the plain search's best when the rate-aware steps begin */
@@ -462,6 +469,7 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
         return rc;
     nmdl_rate_hook(&rt, plan->train_steps, plan->rate_steps, &hook);
     rc = train_for_code(p, plan, src, n, m, qm, &hook, r);
+    r->budget.priced_bytes = rp.priced;
     if (!rc && !r->stop_step) {
         nmdl_rate_finish(&rt, m->params);
         r->model_estimate_bits = nmdl_rate_estimate(&rt, m->params); /* quantizes */
@@ -499,12 +507,14 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_train_hook hook;
     nmdl_cluster_params_default(&cp, m, src, n);
     cp.per_row = p->budget.per_row;
+    cp.priced = priced_bytes(p, n);
     int rc = nmdl_q_alloc(&m->cfg, qm);
     qm->match = p->match && n <= NMDL_MM_MAX_INPUT;
     if (rc || (rc = nmdl_cluster_init(&cl, qm, &cp)))
         return rc;
     nmdl_cluster_hook(&cl, plan->train_steps, plan->rate_steps, &hook);
     rc = train_for_code(p, plan, src, n, m, qm, &hook, r);
+    r->budget.priced_bytes = cp.priced;
     const int go = !rc && !r->stop_step;
     if (go && !cl.k) /* no step ran through the assignment */
         rc = nmdl_cluster_start(&cl, m->params);
@@ -556,8 +566,7 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
     nmdl_train_params tune;
     float *spread = NULL;
     budget_params(p, plan, plan->qat_steps, &bp, &tune);
-    if (qm->match)
-        bp.priced_bytes = fmax((double)(n - 1) - free_bytes(p), 1.0);
+    bp.priced_bytes = priced_bytes(p, n);
     rc = nmdl_budget_choose(m, src, n, qm, &bp, p->threads, &spread, p->prog, &r->budget);
     t0 = nmdl_prog_now();
     if (!rc)

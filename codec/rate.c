@@ -138,7 +138,7 @@ static int begin(void *user, const float *w)
     nmdl_qmodel *qm = r->qm;
     double bits = r->p.bits;
     int rc = bits > 0 ? NMDL_OK
-                      : nmdl_budget_plain(r->p.model, r->p.data, (size_t)r->p.n, qm,
+                      : nmdl_budget_plain(r->p.model, r->p.data, (size_t)r->p.n, r->p.priced, qm,
                                           r->p.per_row, PLAIN_START_BITS, &bits);
     if (rc)
         return rc;
@@ -293,7 +293,8 @@ static void penalize(void *user, const float *w, float *grads, long step,
     const int noise = noise_stage(r), pm = r->p.penalty == NMDL_RATE_PEN_PMMP;
     const int penal = noise || r->p.penalty == NMDL_RATE_PEN_RATE ||
                       r->p.penalty == NMDL_RATE_PEN_DRR;
-    const double scale = r->p.weight * log(2.0) / (r->p.n - 1); /* nats/token per bit */
+    const double P = r->p.priced > 0 ? r->p.priced : r->p.n - 1;
+    const double scale = r->p.weight * log(2.0) / P; /* nats/token per bit */
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         const int kind = nmdl_q_kind(t);

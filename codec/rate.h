@@ -52,7 +52,9 @@
 enum { NMDL_RATE_PEN_RATE, NMDL_RATE_PEN_DRR, NMDL_RATE_PEN_RL1, NMDL_RATE_PEN_PMMP };
 
 typedef struct nmdl_rate_params {
-    double n;         /* bytes the data part codes (the loss's weight) */
+    double n;         /* bytes the data part codes */
+    double priced;    /* P, the bytes the loss is weighed over: n - 1 less
+                         those long matches predict; 0: n - 1 */
     double weight;    /* of the model bits against the data bits: 1 = DL */
     double bits;      /* starting budget, bits per weight; 0: the plain
                          search's best on model and data (budget.h) */

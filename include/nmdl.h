@@ -379,9 +379,10 @@ typedef struct nmdl_compress_report {
     double b_star;             /* (λ̂/d) log2(1/ε), bits per weight */
     double predicted_model_bits; /* λ̂ log2(1/ε) */
     double loss_float_bpb;     /* float model on the search's sample */
-    double priced_bytes;       /* bytes the search priced at the sample loss:
-                                  n - 1, less the long matches' hits with the
-                                  match model (0: no search) */
+    double priced_bytes;       /* bytes the search, or a code trained for the
+                                  DL, priced at the sample loss: n - 1, less
+                                  the long matches' hits with the match
+                                  model (0: neither ran) */
     double free_bytes;         /* neural: f, the bytes that matches of 16 or
                                   more predict (0 with --pure) */
     double llc_s, search_s;    /* seconds */

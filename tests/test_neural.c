@@ -745,6 +745,7 @@ static void trained_for_the_description_length(void **state)
         nmdl_info info;
         blob b = learned(w, text, n, &rep, &info);
         assert_true(fabs(info.budget_bits - rep.bits_per_weight) < 1e-3);
+        assert_float_equal(rep.priced_bytes, (double)(n - 1) - rep.free_bytes, 1e-9);
         assert_true(rep.model_estimate_bits > 0.75 * 8 * rep.model_bytes &&
                     rep.model_estimate_bits < 1.25 * 8 * rep.model_bytes);
         nmdl_tensor_info t[NMDL_TENSORS_MAX];
@@ -776,14 +777,19 @@ static void trained_for_the_description_length(void **state)
 }
 
 /* --weights cluster: K chosen by the estimated DL among the candidates,
- * every matrix coded with K centroids and every vector with uniform
- * levels; the file decodes and records the method. */
+ * its loss weighed over the n - 1 - f bytes that long matches leave (the
+ * text's second half repeats its first), every matrix coded with K
+ * centroids and every vector with uniform levels; the file decodes and
+ * records the method. */
 static void clustered_weights(void **state)
 {
     (void)state;
     tu_rng r = {53};
     size_t n = 20000;
     uint8_t *text = tu_text(&r, n), *out = malloc(n);
+    memcpy(text + n / 2, text, n / 2); /* K is chosen by DL over n - 1 - f */
+    double f;
+    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, &f));
     int w;
     assert_nmdl_ok(nmdl_weights_parse("cluster", &w));
     assert_int_equal(w, NMDL_WEIGHTS_CLUSTER);
@@ -791,6 +797,9 @@ static void clustered_weights(void **state)
     nmdl_info info;
     blob b = learned(w, text, n, &rep, &info);
     assert_non_null(strstr(rep.budget_note, "centroids per matrix, by the estimated DL"));
+    assert_true(f > 0.4 * (double)n);
+    assert_float_equal(rep.free_bytes, f, 1e-9);
+    assert_float_equal(rep.priced_bytes, (double)(n - 1) - f, 1e-9);
     nmdl_tensor_info t[NMDL_TENSORS_MAX];
     int nt, k = 0;
     double rexp_bits;
