@@ -22,9 +22,10 @@
  * estimated whole description length, as codec/budget.c measures its
  * candidates:
  *
- *   DL(K) = 8 |model part| + (n - 1) L(K) / ln 2  bits,
+ *   DL(K) = 8 |model part| + P L(K) / ln 2  bits,
  *
- * L(K) the clustered model's loss on the fixed sample of model/train.h.
+ * L(K) the clustered model's loss on the fixed sample of model/train.h, P
+ * the bytes it is priced over (nmdl_cluster_params.priced).
  */
 #ifndef NMDL_CLUSTER_H
 #define NMDL_CLUSTER_H

@@ -469,8 +469,8 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
         return rc;
     nmdl_rate_hook(&rt, plan->train_steps, plan->rate_steps, &hook);
     rc = train_for_code(p, plan, src, n, m, qm, &hook, r);
-    r->budget.priced_bytes = rp.priced;
     if (!rc && !r->stop_step) {
+        r->budget.priced_bytes = rp.priced;
         nmdl_rate_finish(&rt, m->params);
         r->model_estimate_bits = nmdl_rate_estimate(&rt, m->params); /* quantizes */
         rc = encode_levels(qm, rebuilt, model, model_len, r);
@@ -482,15 +482,28 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     return rc;
 }
 
-/* The report's note on the clustering: K and what each candidate's plain
- * clustering was estimated to cost. */
-static void cluster_note(const nmdl_cluster *c, char *note, size_t cap)
+/* The clustering into the report: the bytes it priced, K and what each
+ * candidate's plain clustering was estimated to cost, in the note and as
+ * the budget candidates (bits per weight of d weights). */
+_Static_assert(NMDL_CLUSTER_NK <= NMDL_BUDGET_CANDIDATES, "the report lists every K");
+static void cluster_report(const nmdl_cluster *c, size_t d, nmdl_budget_report *b)
 {
+    char *note = b->note;
+    const size_t cap = sizeof b->note;
     int k = snprintf(note, cap, "%d centroids per matrix%s", c->k,
                      c->n_cand ? ", by the estimated DL of plain clustering (K: bytes)" : "");
     for (int i = 0; i < c->n_cand && k > 0 && (size_t)k < cap; i++)
         k += snprintf(note + k, cap - (size_t)k, "%s %d: %.0f", i ? "," : "", c->cand_k[i],
                       c->cand_dl_bits[i] / 8);
+    b->priced_bytes = c->p.priced > 0 ? c->p.priced : c->p.n - 1;
+    b->n = c->n_cand;
+    for (int i = 0; i < c->n_cand; i++) {
+        b->cand_bits[i] = c->cand_model_bits[i] / (double)d;
+        b->cand_model_bits[i] = c->cand_model_bits[i];
+        b->cand_loss_bpb[i] = c->cand_loss_bpb[i];
+        b->cand_dl_bits[i] = c->cand_dl_bits[i];
+        b->cand_tuned[i] = 0;
+    }
 }
 
 /* Clustered (codec/cluster.h): one run whose last steps train through the
@@ -514,7 +527,6 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
         return rc;
     nmdl_cluster_hook(&cl, plan->train_steps, plan->rate_steps, &hook);
     rc = train_for_code(p, plan, src, n, m, qm, &hook, r);
-    r->budget.priced_bytes = cp.priced;
     const int go = !rc && !r->stop_step;
     if (go && !cl.k) /* no step ran through the assignment */
         rc = nmdl_cluster_start(&cl, m->params);
@@ -524,7 +536,7 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
         rc = encode_levels(qm, rebuilt, model, model_len, r);
     }
     if (go && !rc)
-        cluster_note(&cl, r->budget.note, sizeof r->budget.note);
+        cluster_report(&cl, m->lay.n_params, &r->budget);
     nmdl_cluster_free(&cl);
     return rc;
 }

@@ -38,8 +38,9 @@ typedef struct nmdl_neural_params {
                              (codec/match.h); 0: the transformer alone */
     double free_bytes;    /* with the match model, f (nmdl_stop_free_bytes,
                              counted by the caller): the preset is chosen
-                             for n - f bytes, the early stop's bound and
-                             the budget search price n - f and n - 1 - f;
+                             for n - f bytes, the early stop's bound
+                             prices n - f, the budget search and the codes
+                             trained for the DL (rate, cluster) n - 1 - f;
                              < 0: none (as without the match model) */
     double beat_bytes;    /* > 0: stop training early, making no parts, where
                              a bound shows both parts would take at least

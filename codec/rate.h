@@ -3,9 +3,11 @@
  * turns weights into levels and levels into bits; this module makes the
  * training loop (model/train.h, through its hook) optimize
  *
- *   DL(w) = (n - 1) L(w) / ln 2  +  R(w)   bits,
+ *   DL(w) = P L(w) / ln 2  +  R(w)   bits,
  *
- * the data part's bits under the coded model plus the model part's, in
+ * the data part's bits under the coded model plus the model part's (P the
+ * bytes the loss is priced over: n - 1, less those long matches predict
+ * with the match model, nmdl_rate_params.priced), in
  * two stages at the end of a training run:
  *
  *   noise  the forward pass sees w + Δ u, u uniform in [-1/2, 1/2) per
@@ -24,7 +26,7 @@
  * (the coder's contexts) the cost of |level| k is -log2 of its frequency
  * (plus a sign bit), so the estimate follows the coder as weights move.
  * Units: the penalty's gradient is added in nats per token, the unit of
- * the training loss, i.e. R ln 2 / (n - 1) per token.
+ * the training loss, i.e. R ln 2 / P per token.
  */
 #ifndef NMDL_RATE_H
 #define NMDL_RATE_H

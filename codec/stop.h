@@ -9,8 +9,9 @@
  *
  * L the sample loss in bits per byte, d the weights, f the bytes that the
  * match model predicts right inside a match of NMDL_STOP_MATCH_LEN bytes or
- * more. The budget search prices the data over n - 1 - f bytes, and the
- * preset is chosen for n - f (codec/budget.h, codec/neural.c).
+ * more. The budget search and the codes trained for the DL (rate, its ℓ0
+ * variants, cluster) price the data over n - 1 - f bytes, and the preset
+ * is chosen for n - f (codec/budget.h, codec/neural.c).
  */
 #ifndef NMDL_STOP_H
 #define NMDL_STOP_H

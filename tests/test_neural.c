@@ -738,6 +738,7 @@ static void trained_for_the_description_length(void **state)
     tu_rng r = {51};
     size_t n = 20000;
     uint8_t *text = tu_text(&r, n), *out = malloc(n);
+    memcpy(text + n / 2, text, n / 2); /* priced over n - 1 - f */
     double zeros[NMDL_WEIGHTS_L0_PMMP + 1];
     uint64_t model_bytes[NMDL_WEIGHTS_L0_PMMP + 1];
     for (int w = NMDL_WEIGHTS_RATE; w <= NMDL_WEIGHTS_L0_PMMP; w++) {
@@ -745,6 +746,7 @@ static void trained_for_the_description_length(void **state)
         nmdl_info info;
         blob b = learned(w, text, n, &rep, &info);
         assert_true(fabs(info.budget_bits - rep.bits_per_weight) < 1e-3);
+        assert_true(rep.free_bytes > 0.4 * (double)n);
         assert_float_equal(rep.priced_bytes, (double)(n - 1) - rep.free_bytes, 1e-9);
         assert_true(rep.model_estimate_bits > 0.75 * 8 * rep.model_bytes &&
                     rep.model_estimate_bits < 1.25 * 8 * rep.model_bytes);
@@ -800,6 +802,11 @@ static void clustered_weights(void **state)
     assert_true(f > 0.4 * (double)n);
     assert_float_equal(rep.free_bytes, f, 1e-9);
     assert_float_equal(rep.priced_bytes, (double)(n - 1) - f, 1e-9);
+    assert_true(rep.n_candidates >= 2);
+    for (int i = 0; i < rep.n_candidates; i++)
+        assert_float_equal(rep.cand_dl_bits[i],
+                           rep.cand_model_bits[i] + rep.priced_bytes * rep.cand_loss_bpb[i],
+                           1e-9 * rep.cand_dl_bits[i]);
     nmdl_tensor_info t[NMDL_TENSORS_MAX];
     int nt, k = 0;
     double rexp_bits;
