@@ -74,7 +74,9 @@ static void print_sweep(const nmdl_llc_report *r)
 {
     if (r->sweep_n == 0)
         return;
-    printf("step-size sweep (%s):\n", r->sweep_chosen < 0 ? "none usable"
+    printf("step-size sweep (%s):\n",
+           r->sweep_below ? "stopped where the chains settle below L(w*) at MALA >= 0.95"
+           : r->sweep_chosen < 0 ? "none usable"
            : "from 0.021/nbeta down, the first with MALA >= 0.95, healthy or "
              "only still moving, chosen");
     for (int i = 0; i < r->sweep_n; i++)

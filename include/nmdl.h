@@ -670,6 +670,8 @@ typedef struct nmdl_llc_report {
                              * last run's */
     /* the step-size sweep, when step was 0 */
     int sweep_n, sweep_chosen; /* chosen: index, -1 when none was healthy */
+    int sweep_below;        /* 1: the sweep stopped at an accepted step whose
+                               chains settled below L(w*): w* is no minimum */
     double sweep_step[NMDL_LLC_SWEEP_MAX], sweep_llc[NMDL_LLC_SWEEP_MAX],
         sweep_mala[NMDL_LLC_SWEEP_MAX];
     int sweep_healthy[NMDL_LLC_SWEEP_MAX];

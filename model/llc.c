@@ -459,7 +459,7 @@ static void remedy(const nmdl_llc_target *t, const nmdl_llc_result *r,
     } else if ((f == NMDL_LLC_MOVING || f == NMDL_LLC_BELOW) && !done->gamma) {
         snprintf(buf, len, "gamma %.3g -> %.3g", p->gamma, 10 * p->gamma);
         p->gamma *= 10, done->gamma = 1;
-    } else {
+    } else { /* diverged or low acceptance */
         snprintf(buf, len, "step %.3g -> %.3g", p->step, p->step / sqrt(10.0));
         p->step /= sqrt(10.0);
     }
@@ -473,7 +473,8 @@ int nmdl_llc_estimate_repaired(const nmdl_llc_target *t, nmdl_llc_params *p,
     remedies done = {0};
     did[0] = 0;
     int rc = nmdl_llc_estimate(t, p, r);
-    for (int k = 0; !rc && !r->healthy && k < p->repairs; k++) {
+    for (int k = 0; !rc && !r->healthy && k < p->repairs &&
+                    !(r->fault == NMDL_LLC_BELOW && done.gamma); k++) {
         char step[64];
         const size_t used = strlen(did);
         remedy(t, r, p, &done, step, sizeof step);
@@ -527,7 +528,7 @@ int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
     sweep->chosen = -1;
     const double run = nmdl_llc_work(&q);
     const long run_steps = (long)chains * (burnin + draws);
-    for (int i = 0; i < NMDL_LLC_SWEEP && sweep->chosen < 0; i++) {
+    for (int i = 0; i < NMDL_LLC_SWEEP && sweep->chosen < 0 && !sweep->below; i++) {
         nmdl_llc_result r;
         q.step = top * pow(10.0, -0.5 * i);
         if (i >= NMDL_LLC_SWEEP_PLAN) /* longer than planned */
@@ -544,6 +545,8 @@ int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
         if (accepted && (r.healthy || r.fault == NMDL_LLC_MOVING)) {
             sweep->chosen = i;
             *step = q.step;
+        } else if (accepted && r.fault == NMDL_LLC_BELOW) {
+            sweep->below = 1; /* a smaller step only scales λ̂ down */
         }
         nmdl_llc_result_free(&r);
     }

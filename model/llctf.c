@@ -148,6 +148,7 @@ static void report_sweep(const nmdl_llc_sweep *w, nmdl_llc_report *r)
 {
     r->sweep_n = w->n;
     r->sweep_chosen = w->chosen;
+    r->sweep_below = w->below;
     for (int i = 0; i < w->n; i++) {
         r->sweep_step[i] = w->step[i];
         r->sweep_llc[i] = w->llc[i];
@@ -266,12 +267,15 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
             report_result(&e, r);
         else
             rc = NMDL_ERR_NOMEM;
-        if (s->step <= 0 && sweep.chosen < 0 && !r->healthy) {
-            r->healthy = 0;
+        if (s->step <= 0 && sweep.chosen < 0 && !r->healthy && sweep.below)
+            snprintf(r->warning, sizeof r->warning,
+                     "the chains settle below L(w*) at an accepted step (%.3g): w* is "
+                     "no minimum of the loss, and a smaller step only scales the "
+                     "estimate down", sweep.step[sweep.n - 1]);
+        else if (s->step <= 0 && sweep.chosen < 0 && !r->healthy)
             snprintf(r->warning, sizeof r->warning,
                      "no step size of the sweep was usable; estimated at %.3g "
                      "(the sweep's smallest was %.3g)", p.step, sweep.step[sweep.n - 1]);
-        }
         if (spread && !rc) {
             *spread = e.spread;
             e.spread = NULL;

@@ -219,6 +219,45 @@ static void repairs_unhealthy_runs(void **state)
     free(ws), rrr_free(&m);
 }
 
+/* Weights that are no minimum (the fit moved 0.2 along every coordinate
+ * of linear regression): the sweep stops at its first accepted step,
+ * where the chains settle below L(w*), instead of walking down steps that
+ * only scale λ̂ down; the repairs try a larger γ once and no smaller step. */
+static void no_minimum_stops_the_sweep(void **state)
+{
+    (void)state;
+    rrr m = rrr_make(5, 0, 2, 2, 2000, 60); /* d = 10, λ = 5 */
+    float *ws = rrr_fit(&m, 61);
+    for (size_t i = 0; i < rrr_dim(&m); i++)
+        ws[i] += 0.2f;
+    nmdl_llc_target t = {rrr_dim(&m), m.n, ws, rrr_loss_grad, &m, 0};
+    nmdl_llc_params p;
+    nmdl_llc_params_default(&p);
+    p.gamma = 1.0, p.chains = 2, p.threads = 2;
+    nmdl_llc_sweep sw;
+    double step = 0;
+    assert_nmdl_ok(nmdl_llc_calibrate(&t, &p, 3e-2, 2, 20, 40, &sw, &step));
+    for (int i = 0; i < sw.n; i++)
+        print_message("sweep step %.3g: llc %.3f, MALA %.2f\n", sw.step[i], sw.llc[i],
+                      sw.mala[i]);
+    assert_true(sw.below);
+    assert_int_equal(sw.chosen, -1);
+    assert_true(sw.n < NMDL_LLC_SWEEP);
+    assert_true(sw.mala[sw.n - 1] >= NMDL_LLC_SWEEP_MALA && sw.llc[sw.n - 1] < 0);
+    for (int i = 0; i + 1 < sw.n; i++)
+        assert_true(sw.mala[i] < NMDL_LLC_SWEEP_MALA);
+    nmdl_llc_result r;
+    char did[200];
+    p.step = sw.step[sw.n - 1], p.burnin = 100, p.draws = 200;
+    assert_nmdl_ok(nmdl_llc_estimate_repaired(&t, &p, &r, did, sizeof did));
+    print_message("at %.3g: llc %.3f (%s), repairs: %s\n", p.step, r.llc, r.warning, did);
+    assert_int_equal(r.fault, NMDL_LLC_BELOW);
+    assert_non_null(strstr(did, "gamma 1 -> 10 (at or below L(w*))"));
+    assert_null(strstr(did, "step"));
+    nmdl_llc_result_free(&r);
+    free(ws), rrr_free(&m);
+}
+
 /* A one-layer transformer trained 400 steps on n bytes of text. */
 static nmdl_model *trained(const uint8_t *text, size_t n)
 {
@@ -355,6 +394,7 @@ int main(void)
         cmocka_unit_test(a_team_shares_the_chains),
         cmocka_unit_test(bad_parameters),
         cmocka_unit_test(repairs_unhealthy_runs),
+        cmocka_unit_test(no_minimum_stops_the_sweep),
         cmocka_unit_test(transformer_estimate_is_stable),
         cmocka_unit_test(sweep_in_units_of_nbeta),
         cmocka_unit_test(compressibility_measures),
