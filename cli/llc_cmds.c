@@ -82,8 +82,10 @@ static void print_sweep(const nmdl_llc_report *r)
     for (int i = 0; i < r->sweep_n; i++)
         printf("  step %-9.3g llc %-10.4g MALA %.2f %s%s\n", r->sweep_step[i],
                r->sweep_llc[i], r->sweep_mala[i], r->sweep_healthy[i] ? "" : "unhealthy",
-               i != r->sweep_chosen ? "" : r->sweep_healthy[i] ? "<- chosen"
-                                                              : " <- chosen (repairs follow)");
+               r->sweep_below && i == r->sweep_n - 1 ? " <- below L(w*), estimated here"
+               : i != r->sweep_chosen                ? ""
+               : r->sweep_healthy[i]                 ? "<- chosen"
+                                                     : " <- chosen (repairs follow)");
 }
 
 /* The estimate's health: "healthy" and "warning" (null when none). */
@@ -109,6 +111,7 @@ static void json_sweep(cli_jw *w, const nmdl_llc_report *r)
         cli_jw_num(w, "mala", r->sweep_mala[i]);
         cli_jw_bool(w, "healthy", r->sweep_healthy[i] != 0);
         cli_jw_bool(w, "chosen", i == r->sweep_chosen);
+        cli_jw_bool(w, "below", r->sweep_below && i == r->sweep_n - 1);
         cli_jw_close(w, '}');
     }
     cli_jw_close(w, ']');

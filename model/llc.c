@@ -459,10 +459,18 @@ static void remedy(const nmdl_llc_target *t, const nmdl_llc_result *r,
     } else if ((f == NMDL_LLC_MOVING || f == NMDL_LLC_BELOW) && !done->gamma) {
         snprintf(buf, len, "gamma %.3g -> %.3g", p->gamma, 10 * p->gamma);
         p->gamma *= 10, done->gamma = 1;
-    } else { /* diverged or low acceptance */
+    } else { /* diverged, low acceptance, or below L(w*) at a low one */
         snprintf(buf, len, "step %.3g -> %.3g", p->step, p->step / sqrt(10.0));
         p->step /= sqrt(10.0);
     }
+}
+
+/* Below L(w*) at an accepted step after γ x 10: w* is no minimum, which
+ * no setting of the sampler repairs. */
+static int no_minimum(const nmdl_llc_result *r, const remedies *done)
+{
+    return r->fault == NMDL_LLC_BELOW && done->gamma && isfinite(r->mala) &&
+           r->mala >= NMDL_LLC_SWEEP_MALA;
 }
 
 int nmdl_llc_estimate_repaired(const nmdl_llc_target *t, nmdl_llc_params *p,
@@ -473,8 +481,7 @@ int nmdl_llc_estimate_repaired(const nmdl_llc_target *t, nmdl_llc_params *p,
     remedies done = {0};
     did[0] = 0;
     int rc = nmdl_llc_estimate(t, p, r);
-    for (int k = 0; !rc && !r->healthy && k < p->repairs &&
-                    !(r->fault == NMDL_LLC_BELOW && done.gamma); k++) {
+    for (int k = 0; !rc && !r->healthy && k < p->repairs && !no_minimum(r, &done); k++) {
         char step[64];
         const size_t used = strlen(did);
         remedy(t, r, p, &done, step, sizeof step);
@@ -545,7 +552,7 @@ int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
         if (accepted && (r.healthy || r.fault == NMDL_LLC_MOVING)) {
             sweep->chosen = i;
             *step = q.step;
-        } else if (accepted && r.fault == NMDL_LLC_BELOW) {
+        } else if (accepted && r.fault == NMDL_LLC_BELOW && r.llc + 2 * r.llc_se < 0) {
             sweep->below = 1; /* a smaller step only scales λ̂ down */
         }
         nmdl_llc_result_free(&r);

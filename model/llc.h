@@ -133,8 +133,12 @@ int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
  *   L(w*)                                 closer to w*)
  *   drifting after both                   burn-in x 4 again (a smaller
  *                                         step would only slow the chains)
- *   divergence, low MALA acceptance       the step size / sqrt(10)
+ *   divergence, low MALA acceptance, or   the step size / sqrt(10)
+ *   settling below L(w*) after gamma x 10
+ *   at an acceptance below
+ *   NMDL_LLC_SWEEP_MALA
  *   settling below L(w*) after gamma x 10 none: the repairs stop
+ *   at an acceptance of at least that
  * Chains that settle below L(w*) at a healthy acceptance descend from a w*
  * that is no minimum; a smaller step only scales λ̂ with it (the small
  * model on 8 MB of gcide at the end of a schedule decaying to 10% of its
@@ -173,8 +177,9 @@ double nmdl_llc_relax_steps(const nmdl_llc_params *p);
  * nmdl_llc_estimate_repaired), and a smaller step drifts longer: going on
  * down the sweep used to end at a step too small to leave w* (λ̂ near 0).
  * The sweep also stops at the first accepted step whose chains settle
- * below L(w*) (`below`): w* is then no minimum, and smaller steps only
- * scale λ̂ down with ε (llc.h's repairs). */
+ * below L(w*) by more than two standard errors (`below`): w* is then no
+ * minimum, and smaller steps only scale λ̂ down with ε (the repairs
+ * above). */
 #define NMDL_LLC_SWEEP 10
 #define NMDL_LLC_SWEEP_MALA 0.95
 typedef struct nmdl_llc_sweep {

@@ -267,7 +267,7 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
             report_result(&e, r);
         else
             rc = NMDL_ERR_NOMEM;
-        if (s->step <= 0 && sweep.chosen < 0 && !r->healthy && sweep.below)
+        if (s->step <= 0 && sweep.chosen < 0 && sweep.below && e.fault == NMDL_LLC_BELOW)
             snprintf(r->warning, sizeof r->warning,
                      "the chains settle below L(w*) at an accepted step (%.3g): w* is "
                      "no minimum of the loss, and a smaller step only scales the "

@@ -222,7 +222,8 @@ static void repairs_unhealthy_runs(void **state)
 /* Weights that are no minimum (the fit moved 0.2 along every coordinate
  * of linear regression): the sweep stops at its first accepted step,
  * where the chains settle below L(w*), instead of walking down steps that
- * only scale λ̂ down; the repairs try a larger γ once and no smaller step. */
+ * only scale λ̂ down; the repairs try a larger γ once and no smaller step
+ * there, but a smaller one where the acceptance is low too. */
 static void no_minimum_stops_the_sweep(void **state)
 {
     (void)state;
@@ -254,6 +255,11 @@ static void no_minimum_stops_the_sweep(void **state)
     assert_int_equal(r.fault, NMDL_LLC_BELOW);
     assert_non_null(strstr(did, "gamma 1 -> 10 (at or below L(w*))"));
     assert_null(strstr(did, "step"));
+    nmdl_llc_result_free(&r);
+    p.step = 1e-2, p.gamma = 1.0, p.repairs = 2; /* acceptance about 0.5 */
+    assert_nmdl_ok(nmdl_llc_estimate_repaired(&t, &p, &r, did, sizeof did));
+    print_message("at 0.01: llc %.3f, MALA %.2f, repairs: %s\n", r.llc, r.mala, did);
+    assert_non_null(strstr(did, "gamma 1 -> 10 (at or below L(w*)); step 0.01 -> 0.00316"));
     nmdl_llc_result_free(&r);
     free(ws), rrr_free(&m);
 }
