@@ -108,8 +108,9 @@ static const char usage[] =
     "      --minutes M     train for M minutes instead\n"
     "      --batch B       windows per step (default 16)\n"
     "      --lr X          peak learning rate (default by model width: 0.005\n"
-    "                      for tiny, mini and small, decaying to 2% of it;\n"
-    "                      0.002 above, decaying to 10%)\n"
+    "                      for tiny, mini and small, decaying to 2% of it for\n"
+    "                      tiny and mini, to 10% for small; 0.002 above,\n"
+    "                      decaying to 10%)\n"
 
     "      --untied        separate output projection\n"
     "      --save-every N  also write MODEL.stepN every N steps\n"

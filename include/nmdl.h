@@ -571,7 +571,7 @@ typedef struct nmdl_train_params {
     double warmup;       /* fraction of the steps with linear warmup */
     double lr_final;     /* final learning rate, as a fraction of lr;
                             negative (the default): by the model's width,
-                            0.02 up to d_model 96, 0.1 above */
+                            0.02 up to d_model 64, 0.1 above */
     double weight_decay; /* AdamW decoupled decay, matrices only */
     double beta1, beta2, eps;
     double clip;         /* clip the global gradient norm to this; 0: off */

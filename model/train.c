@@ -354,7 +354,7 @@ static void schedule_defaults(const nmdl_model_config *c, nmdl_train_params *p)
     if (p->lr == 0)
         p->lr = c->d_model <= 96 ? 5e-3 : 2e-3;
     if (p->lr_final < 0)
-        p->lr_final = c->d_model <= 96 ? 0.02 : 0.1;
+        p->lr_final = c->d_model <= 64 ? 0.02 : 0.1;
 }
 
 int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,

@@ -370,21 +370,21 @@ static float *weights_after(int C, double lr, double final, const uint8_t *text,
 }
 
 /* The default schedule peaks at 0.005 and decays to 2% of it up to
- * d_model 96, 0.002 and 10% above (model/train.c schedule_defaults); a
- * negative peak is refused. */
+ * d_model 64, 0.005 and 10% up to 96, 0.002 and 10% above (model/train.c
+ * schedule_defaults); a negative peak is refused. */
 static void default_schedule_follows_width(void **state)
 {
     (void)state;
     size_t n = 5000;
     uint8_t *text = repetitive(n);
     const struct { int C; double lr, final; } cases[] = {
-        {64, 5e-3, 0.02}, {96, 5e-3, 0.02}, {128, 2e-3, 0.1}};
+        {64, 5e-3, 0.02}, {96, 5e-3, 0.1}, {128, 2e-3, 0.1}};
     for (int i = 0; i < 3; i++) {
         const size_t d = (size_t)NMDL_TF_VOCAB * cases[i].C; /* the embedding */
         float *dflt = weights_after(cases[i].C, 0, -1, text, n);
         float *given = weights_after(cases[i].C, cases[i].lr, cases[i].final, text, n);
         float *other_lr = weights_after(cases[i].C, i == 2 ? 5e-3 : 2e-3, cases[i].final, text, n);
-        float *other_final = weights_after(cases[i].C, cases[i].lr, i < 2 ? 0.1 : 0.02, text, n);
+        float *other_final = weights_after(cases[i].C, cases[i].lr, i ? 0.02 : 0.1, text, n);
         assert_memory_equal(dflt, given, d * sizeof(float));
         assert_memory_not_equal(dflt, other_lr, d * sizeof(float));
         assert_memory_not_equal(dflt, other_final, d * sizeof(float));
