@@ -119,10 +119,15 @@ static int sample_loss(nmdl_model *m, const nmdl_train_sample *s, nmdl_prog *pro
     return rc;
 }
 
-/* P: the bytes of n whose code the sample loss prices. */
+double nmdl_budget_priced(double priced, double n)
+{
+    return priced > 0 ? priced : n - 1;
+}
+
+/* P of the search's parameters p on n bytes. */
 static double priced_bytes(const nmdl_budget_params *p, size_t n)
 {
-    return p->priced_bytes > 0 ? p->priced_bytes : (double)(n - 1);
+    return nmdl_budget_priced(p->priced_bytes, (double)n);
 }
 
 /* The estimated whole DL in bits (model bits + sample loss x P) of the

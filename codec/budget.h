@@ -82,6 +82,10 @@ double nmdl_budget_delta(nmdl_qmodel *qm, const float *params, double bits,
 /* Work units of nmdl_budget_delta for a model of shape cfg. */
 double nmdl_budget_delta_work(const nmdl_model_config *cfg, int threads);
 
+/* P: the bytes whose code a sample loss prices, `priced` (> 0) or else
+ * all n - 1 predicted bytes of n. */
+double nmdl_budget_priced(double priced, double n);
+
 /* The plain search alone (no LLC, no fine-tuning), doubling from `start`
  * bits per weight: the budget whose plainly rounded model gives the
  * shortest estimated DL, the loss weighed over `priced` bytes (0: n - 1),

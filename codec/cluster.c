@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
+
 #define LLOYD_STEPS 100 /* k-means iterations of a fit (cheap: sorted data) */
 
 const int nmdl_cluster_ks[NMDL_CLUSTER_NK] = {3, 5, 9, 17, 33};
@@ -274,7 +276,7 @@ static int measure(nmdl_cluster *c, nmdl_model *m, const float *w,
     c->cand_k[i] = c->k;
     c->cand_model_bits[i] = 8.0 * (double)len;
     c->cand_loss_bpb[i] = nats / log(2.0);
-    const double P = c->p.priced > 0 ? c->p.priced : c->p.n - 1;
+    const double P = nmdl_budget_priced(c->p.priced, c->p.n);
     c->cand_dl_bits[i] = *dl = 8.0 * (double)len + P * nats / log(2.0);
     if (!isfinite(*dl))
         *dl = INFINITY;

@@ -311,8 +311,7 @@ static int check_neural_params(const nmdl_neural_params *p, size_t n)
     return NMDL_OK;
 }
 
-/* f: the bytes long matches predict, 0 without the match model. */
-static double free_bytes(const nmdl_neural_params *p)
+double nmdl_neural_free_bytes(const nmdl_neural_params *p)
 {
     return p->match && p->free_bytes > 0 ? p->free_bytes : 0.0;
 }
@@ -320,7 +319,7 @@ static double free_bytes(const nmdl_neural_params *p)
 /* P: the bytes a budget's sample loss is weighed over, n - 1 - f. */
 static double priced_bytes(const nmdl_neural_params *p, size_t n)
 {
-    return fmax((double)(n - 1) - free_bytes(p), 1.0);
+    return fmax((double)(n - 1) - nmdl_neural_free_bytes(p), 1.0);
 }
 
 /* The model for the bytes the transformer must predict: n, less those
@@ -328,7 +327,7 @@ static double priced_bytes(const nmdl_neural_params *p, size_t n)
  * frame 98,215 bytes, tiny's 81,867; docs/BENCHMARKS.md). */
 static int plan_preset(const nmdl_neural_params *p, size_t n, nmdl_neural_plan *plan)
 {
-    const double f = free_bytes(p);
+    const double f = nmdl_neural_free_bytes(p);
     const char *own = effort_preset(p->effort, n),
                *name = f > 0 && f < (double)n ? effort_preset(p->effort, n - (size_t)f) : own;
     plan->sized_by_matches = strcmp(name, own) != 0;
@@ -419,7 +418,7 @@ static int train_for_code(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_train_hook h = *hook;
     nmdl_stop sp;
     train_params(p, plan->train_steps, 0, &tp);
-    nmdl_stop_attach(&sp, p->beat_bytes, src, n, free_bytes(p), plan->train_steps, &h);
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, nmdl_neural_free_bytes(p), plan->train_steps, &h);
     double t0 = nmdl_prog_now();
     int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
                              plan->train_steps);
@@ -495,7 +494,7 @@ static void cluster_report(const nmdl_cluster *c, size_t d, nmdl_budget_report *
     for (int i = 0; i < c->n_cand && k > 0 && (size_t)k < cap; i++)
         k += snprintf(note + k, cap - (size_t)k, "%s %d: %.0f", i ? "," : "", c->cand_k[i],
                       c->cand_dl_bits[i] / 8);
-    b->priced_bytes = c->p.priced > 0 ? c->p.priced : c->p.n - 1;
+    b->priced_bytes = nmdl_budget_priced(c->p.priced, c->p.n);
     b->n = c->n_cand;
     for (int i = 0; i < c->n_cand; i++) {
         b->cand_bits[i] = c->cand_model_bits[i] / (double)d;
@@ -560,7 +559,7 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
                              plan->train_steps);
     nmdl_train_hook stop = {plan->train_steps, NULL, NULL, NULL, NULL, NULL, NULL};
     nmdl_stop sp;
-    nmdl_stop_attach(&sp, p->beat_bytes, src, n, free_bytes(p), plan->train_steps, &stop);
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, nmdl_neural_free_bytes(p), plan->train_steps, &stop);
     if (!rc && plan->train_steps > 0) {
         train_params(p, plan->train_steps, 0, &tp);
         rc = nmdl_train_run(m, src, n, &tp, stop.stop ? &stop : NULL, p->prog, &tr);

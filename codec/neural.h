@@ -83,6 +83,9 @@ typedef struct nmdl_neural_report {
 } nmdl_neural_report;
 
 void nmdl_neural_params_default(nmdl_neural_params *p);
+/* f: the bytes long matches predict, 0 without the match model or
+ * before it counted them. */
+double nmdl_neural_free_bytes(const nmdl_neural_params *p);
 
 /* Segment count for n bytes (depends on n only, never on threads). */
 int nmdl_neural_segments(size_t n);

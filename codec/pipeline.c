@@ -358,7 +358,7 @@ static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params 
     o->loss_train_bpb = r->loss_train_bpb;
     o->data_bpb = r->data_bpb;
     o->pure_data_bytes = r->pure_data_bytes;
-    o->free_bytes = p->match && p->free_bytes > 0 ? p->free_bytes : 0.0;
+    o->free_bytes = nmdl_neural_free_bytes(p);
     o->train_steps = r->train_steps;
     o->early_stop_step = r->stop_step;
     o->probe_step = r->probe_step;
@@ -580,7 +580,7 @@ int nmdl_cctx_estimate(nmdl_cctx *c, const void *src, size_t src_len,
         nmdl_tf_layout lay;
         nmdl_tf_layout_make(&plan.cfg, &lay);
         e->model = plan.cfg;
-        e->free_bytes = np.free_bytes > 0 ? np.free_bytes : 0.0;
+        e->free_bytes = nmdl_neural_free_bytes(&np);
         e->sized_by_matches = plan.sized_by_matches;
         e->n_params = lay.n_params;
         e->train_steps = plan.train_steps;

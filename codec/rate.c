@@ -293,7 +293,7 @@ static void penalize(void *user, const float *w, float *grads, long step,
     const int noise = noise_stage(r), pm = r->p.penalty == NMDL_RATE_PEN_PMMP;
     const int penal = noise || r->p.penalty == NMDL_RATE_PEN_RATE ||
                       r->p.penalty == NMDL_RATE_PEN_DRR;
-    const double P = r->p.priced > 0 ? r->p.priced : r->p.n - 1;
+    const double P = nmdl_budget_priced(r->p.priced, r->p.n);
     const double scale = r->p.weight * log(2.0) / P; /* nats/token per bit */
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
