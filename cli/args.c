@@ -19,7 +19,8 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
        OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_NO_EARLY_STOP,
-       OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS, OPT_REPAIRS, OPT_PREQUENTIAL };
+       OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS, OPT_REPAIRS, OPT_PREQUENTIAL,
+       OPT_COOL };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -68,6 +69,7 @@ static const struct {
     {"nbeta", OPT_NBETA, 1, SGLD},     {"gamma", OPT_GAMMA, 1, SGLD},
     {"chains", OPT_CHAINS, 1, SGLD},   {"burnin", OPT_BURNIN, 1, SGLD},
     {"draws", OPT_DRAWS, 1, SGLD},     {"repairs", OPT_REPAIRS, 1, SGLD},
+    {"cool", OPT_COOL, 1, SGLD},
     {"csv", OPT_CSV, 1, TO(CLI_LLC)},  {"svg", OPT_SVG, 1, TO(CLI_LLC)},
     {"sizes", OPT_SIZES, 1, TO(CLI_SWEEP) | TO(CLI_TEACHER)},
     {"out", OPT_OUT, 1, TO(CLI_SWEEP)},
@@ -233,6 +235,8 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
             return -1;
         o->has_repairs = 1;
         break;
+    case OPT_COOL:
+        return parse_count("--cool", val, 0, 100000, &o->cool);
     case OPT_STREAMS:
         return parse_count("--streams", val, 1, NMDL_TEACHER_MAX_STREAMS, &o->streams);
     case OPT_SVG: o->svg = val; break;
@@ -486,6 +490,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     o->method = NMDL_METHOD_NEURAL;
     o->seed = 1;
     o->burnin = -1;
+    o->cool = -1;
     o->max_ratio = -1;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)

@@ -79,6 +79,7 @@ typedef struct cli_opts {
     double gamma;        /* --gamma: localization; 0 = default */
     int chains, burnin, draws; /* 0 (burnin -1) = defaults */
     int repairs, has_repairs;  /* --repairs: reruns of an unhealthy estimate */
+    int cool;            /* --cool: steps of the cold descent; -1 = default */
     const char *csv, *svg;     /* --csv, --svg: where llc writes traces */
     double epsilon;      /* --epsilon: loss tolerance, nats per byte; 0 = λ/n */
     const char *budget;  /* --budget search|bstar */

@@ -559,6 +559,8 @@ void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s)
         s->draws = o->draws;
     if (o->has_repairs)
         s->repairs = o->repairs;
+    if (o->cool >= 0)
+        s->cool = o->cool;
     if (o->batch)
         s->batch = o->batch;
     s->seed = o->seed;

@@ -70,8 +70,21 @@ static int write_svg(FILE *f, const nmdl_llc_report *r, const char *title)
     return rc;
 }
 
+/* The cold descent, when one ran. */
+static void print_cool(const nmdl_llc_report *r)
+{
+    if (!r->cool_steps)
+        return;
+    printf("w* is no minimum (the sweep's chains settled below L(w*): llc %.4g at step "
+           "%.3g);\ncooled a copy: %ld steps at a rate falling from %.3g to %.3g, loss %.4f -> "
+           "%.4f bits/byte on the sample, moved %.3g of its RMS\n",
+           r->cool_llc, r->cool_llc_step, r->cool_steps, r->cool_lr, r->cool_lr_final,
+           r->cool_from_bpb, r->cool_to_bpb, r->cool_shift);
+}
+
 static void print_sweep(const nmdl_llc_report *r)
 {
+    print_cool(r);
     if (r->sweep_n == 0)
         return;
     printf("step-size sweep (%s):\n",
@@ -88,12 +101,33 @@ static void print_sweep(const nmdl_llc_report *r)
                                                      : " <- chosen (repairs follow)");
 }
 
-/* The estimate's health: "healthy" and "warning" (null when none). */
+/* The cold descent as an object, null when none ran. */
+static void json_cool(cli_jw *w, const nmdl_llc_report *r)
+{
+    if (!r->cool_steps) {
+        cli_jw_null(w, "cool");
+        return;
+    }
+    cli_jw_object(w, "cool");
+    cli_jw_int(w, "steps", (int)r->cool_steps);
+    cli_jw_num(w, "lr", r->cool_lr);
+    cli_jw_num(w, "lr_final", r->cool_lr_final);
+    cli_jw_num(w, "below_llc", r->cool_llc);
+    cli_jw_num(w, "below_llc_step", r->cool_llc_step);
+    cli_jw_num(w, "loss_before_bpb", r->cool_from_bpb);
+    cli_jw_num(w, "loss_after_bpb", r->cool_to_bpb);
+    cli_jw_num(w, "shift", r->cool_shift);
+    cli_jw_close(w, '}');
+}
+
+/* The estimate's health: "healthy", "warning" and "repairs" (null when
+ * none), and the cold descent. */
 static void json_health(cli_jw *w, const nmdl_llc_report *r)
 {
     cli_jw_bool(w, "healthy", r->healthy != 0);
     cli_jw_str(w, "warning", r->warning[0] ? r->warning : NULL);
     cli_jw_str(w, "repairs", r->repairs[0] ? r->repairs : NULL);
+    json_cool(w, r);
 }
 
 /* The step-size sweep as an array of objects, null when none ran. */
@@ -252,9 +286,10 @@ int cli_compressibility(const cli_opts *o)
         cli_jw_end(&w);
         status = 0;
     } else if (!rc) {
-        printf("%s: llc %.4g ± %.3g%s%s%s%s%s\n", o->inputs[1], r.llc, r.llc_se,
+        printf("%s: llc %.4g ± %.3g%s%s%s%s%s%s\n", o->inputs[1], r.llc, r.llc_se,
                r.healthy ? "" : " (unhealthy: ", r.healthy ? "" : r.warning,
-               r.healthy ? "" : ")", r.repairs[0] ? "; repaired: " : "", r.repairs);
+               r.healthy ? "" : ")", r.repairs[0] ? "; repaired: " : "", r.repairs,
+               r.cool_steps ? " (at a cooled copy of the weights: nmdl llc -v says more)" : "");
         printf("  tolerance %.4g nats/byte%s over %.4f bits/byte (%d windows)\n", eps,
                o->epsilon > 0 ? "" : " (llc / n)", c.loss_bpb, c.windows);
         printf("  critical levels n_q %d (%.2f bits), trimming %.2f max|w|: %.4f bits/byte\n",

@@ -653,7 +653,15 @@ struct nmdl_llc_settings {
                          localization, a smaller step; model/llc.h); default
                          3; a compression that chose its own chains runs
                          none (it needs no b*: the search decides) */
+    int cool;         /* -1 (default): NMDL_LLC_COOL steps; 0: never. When
+                         the sweep finds w* no minimum (its chains settle
+                         below L(w*) at an accepted step), a copy of the
+                         weights trains this many steps at a rate falling
+                         from the end of the model's default schedule to 2%
+                         of it, and the estimate is made there (the model
+                         itself is left as it is) */
 };
+#define NMDL_LLC_COOL 500
 
 typedef struct nmdl_llc_report {
     double llc, llc_se;     /* mean over chains, standard error */
@@ -675,6 +683,15 @@ typedef struct nmdl_llc_report {
     double sweep_step[NMDL_LLC_SWEEP_MAX], sweep_llc[NMDL_LLC_SWEEP_MAX],
         sweep_mala[NMDL_LLC_SWEEP_MAX];
     int sweep_healthy[NMDL_LLC_SWEEP_MAX];
+    /* the cold descent (nmdl_llc_settings.cool); the sweep above is the
+       one run after it, the fields above describe the cooled weights */
+    long cool_steps;        /* 0: w* was not cooled */
+    double cool_lr, cool_lr_final; /* the rate it fell from and to */
+    double cool_llc, cool_llc_step; /* what the first sweep read where it
+                               stopped below L(w*) */
+    double cool_from_bpb, cool_to_bpb; /* the loss on the same minibatches
+                               before and after, bits/byte */
+    double cool_shift;      /* RMS of the change over the RMS of w* */
     double *trace;          /* (chains, steps) minibatch loss, bits/byte */
 } nmdl_llc_report;
 

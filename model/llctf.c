@@ -115,6 +115,7 @@ void nmdl_llc_settings_default(nmdl_llc_settings *s)
     s->seed = 1;
     s->threads = 1;
     s->repairs = NMDL_LLC_REPAIRS;
+    s->cool = -1;
 }
 
 /* nβ for n input bytes (n - 1 predicted ones): the settings' or the
@@ -222,6 +223,131 @@ double nmdl_llctf_plan(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
     return nmdl_llc_work(&p) + runs * nmdl_llc_work(&q);
 }
 
+/* The sweep from p->step (the top) down: sets p->step to its choice (the
+ * smallest step tried when none was usable) and p->burnin to the
+ * relaxation after it, and corrects prog's plan for the estimate, which
+ * counted `planned` burn-in steps a chain. */
+static int choose_step(const nmdl_llc_target *t, const nmdl_llc_settings *s,
+                       nmdl_llc_params *p, int planned, nmdl_llc_sweep *sweep)
+{
+    nmdl_llc_params before = *p, after;
+    before.burnin = planned;
+    int rc = nmdl_llc_calibrate(t, p, p->step, SWEEP_CHAINS < p->chains ? SWEEP_CHAINS : p->chains,
+                                SWEEP_BURNIN, SWEEP_DRAWS, sweep, &p->step);
+    if (!rc && sweep->chosen < 0)
+        p->step = sweep->step[sweep->n - 1];
+    after = *p;
+    after.burnin = sweep->chosen < 0 ? p->burnin : relaxed_burnin(s, p);
+    nmdl_prog_grow(p->prog, nmdl_llc_work(&after) - nmdl_llc_work(&before),
+                   (long)p->chains * (after.burnin - before.burnin));
+    p->burnin = after.burnin;
+    return rc;
+}
+
+/* The cold descent: the rate falls from the end of the model's default
+ * schedule to COOL_FINAL of it, after a short warm-up that lets AdamW's
+ * fresh moments settle. Measured on small at 8 MB of gcide, whose schedule
+ * ends at 10% of its peak: after 1,000 such steps (5% of its training) the
+ * sweep's chains read 7,390 +- 592 where they had settled below L(w*)
+ * (docs/BENCHMARKS.md, "A cold end for small"). */
+#define COOL_FINAL 0.02
+#define COOL_WARMUP 0.02
+#define COOL_SEED 0x636f6f6cULL /* "cool": the descent's windows */
+
+static void cool_params(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
+                        nmdl_train_params *tp)
+{
+    nmdl_train_params_default(tp);
+    nmdl_train_schedule(cfg, tp);
+    tp->lr *= tp->lr_final;
+    tp->lr_final = COOL_FINAL;
+    tp->warmup = COOL_WARMUP;
+    tp->steps = s->cool < 0 ? NMDL_LLC_COOL : s->cool;
+    tp->seed = s->seed ^ COOL_SEED;
+    tp->threads = s->threads;
+    tp->team = s->team;
+}
+
+/* RMS of a - b over the RMS of b, both (d). */
+static double rel_shift(const float *a, const float *b, size_t d)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < d; i++) {
+        const double e = (double)a[i] - b[i];
+        num += e * e, den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : 0;
+}
+
+/* Trains a copy of m from x's w* as cool_params say, counting the steps and
+ * the two sample losses in prog's plan first, and makes the result x's w*
+ * (the target's); the descent into r. */
+static int cool_w_star(const nmdl_model *m, const uint8_t *data, size_t n,
+                       const nmdl_llc_settings *s, nmdl_llctf *x, nmdl_prog *prog,
+                       nmdl_llc_report *r)
+{
+    const double ln2 = 0.6931471805599453;
+    const size_t d = m->lay.n_params;
+    nmdl_train_params tp;
+    cool_params(&m->cfg, s, &tp);
+    nmdl_prog_grow(prog, (double)tp.steps * nmdl_train_step_work(&m->cfg, tp.batch) +
+                   2 * nmdl_train_sample_work(&m->cfg, n), tp.steps);
+    nmdl_model *c = NULL;
+    nmdl_train_sample smp = {0};
+    nmdl_train_report tr;
+    double before = NAN, after = NAN;
+    int rc = nmdl_model_create(&m->cfg, 0, &c);
+    if (!rc)
+        rc = nmdl_train_sample_make(&smp, data, n, m->cfg.ctx);
+    if (!rc) {
+        memcpy(c->params, x->w_star, d * sizeof(float));
+        c->threads = s->threads;
+        smp.team = s->team;
+        rc = nmdl_train_sample_loss(c, &smp, prog, &before);
+    }
+    if (!rc)
+        rc = nmdl_train_run(c, data, n, &tp, NULL, prog, &tr);
+    if (!rc)
+        rc = nmdl_train_sample_loss(c, &smp, prog, &after);
+    if (!rc) {
+        r->cool_steps = tr.steps;
+        r->cool_lr = tp.lr, r->cool_lr_final = tp.lr * tp.lr_final;
+        r->cool_from_bpb = before / ln2, r->cool_to_bpb = after / ln2;
+        r->cool_shift = rel_shift(c->params, x->w_star, d);
+        memcpy(x->w_star, c->params, d * sizeof(float));
+    }
+    nmdl_train_sample_free(&smp);
+    nmdl_model_free(c);
+    openblas_set_num_threads(1); /* the chains again */
+    return rc;
+}
+
+/* The step for the estimate into p: the sweep, and where it finds w* no
+ * minimum and s allows, the cold descent and a second sweep from the
+ * same top. Fills r's sweep (the last one's) and its cooling. */
+static int sweep_step(const nmdl_model *m, const uint8_t *data, size_t n,
+                      const nmdl_llc_settings *s, nmdl_llctf *x, const nmdl_llc_target *t,
+                      nmdl_llc_params *p, nmdl_llc_sweep *sweep, nmdl_llc_report *r)
+{
+    const nmdl_llc_params top = *p;
+    int rc = choose_step(t, s, p, relaxed_burnin(s, p), sweep); /* nmdl_llctf_plan's */
+    if (!rc && sweep->below && s->cool != 0) {
+        r->cool_llc = sweep->llc[sweep->n - 1];
+        r->cool_llc_step = sweep->step[sweep->n - 1];
+        nmdl_llc_params q;
+        run_params(&m->cfg, s, n, 1, &q);
+        nmdl_prog_grow(p->prog, NMDL_LLC_SWEEP_PLAN * nmdl_llc_work(&q),
+                       NMDL_LLC_SWEEP_PLAN * (long)q.chains * (q.burnin + q.draws));
+        rc = cool_w_star(m, data, n, s, x, p->prog, r);
+        const int planned = p->burnin;
+        *p = top;
+        if (!rc)
+            rc = choose_step(t, s, p, planned, memset(sweep, 0, sizeof *sweep));
+    }
+    report_sweep(sweep, r);
+    return rc;
+}
+
 int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
                    const nmdl_llc_settings *s, nmdl_llc_report *r,
                    float **spread, nmdl_prog *prog)
@@ -242,22 +368,10 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
     int rc = llctf_create(m, data, n, room, s->batch, &x, &t);
     if (rc)
         return rc;
-    if (s->step <= 0) {
-        nmdl_llc_params planned = p, relaxed;
-        planned.burnin = relaxed_burnin(s, &p); /* nmdl_llctf_plan's */
-        rc = nmdl_llc_calibrate(&t, &p, p.step, SWEEP_CHAINS < p.chains ? SWEEP_CHAINS : p.chains,
-                                SWEEP_BURNIN, SWEEP_DRAWS, &sweep, &p.step);
-        if (!rc && sweep.chosen < 0)
-            p.step = sweep.step[sweep.n - 1];
-        report_sweep(&sweep, r);
-        relaxed = p;
-        relaxed.burnin = sweep.chosen < 0 ? p.burnin : relaxed_burnin(s, &p);
-        nmdl_prog_grow(prog, nmdl_llc_work(&relaxed) - nmdl_llc_work(&planned),
-                       (long)p.chains * (relaxed.burnin - planned.burnin));
-        p.burnin = relaxed.burnin;
-    } else {
+    if (s->step <= 0)
+        rc = sweep_step(m, data, n, s, x, &t, &p, &sweep, r);
+    else
         r->sweep_chosen = -1;
-    }
     p.want_spread = spread != NULL;
     if (!rc)
         rc = nmdl_llc_estimate_repaired(&t, &p, &e, r->repairs, sizeof r->repairs);
@@ -269,9 +383,9 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
             rc = NMDL_ERR_NOMEM;
         if (s->step <= 0 && sweep.chosen < 0 && sweep.below && e.fault == NMDL_LLC_BELOW)
             snprintf(r->warning, sizeof r->warning,
-                     "the chains settle below L(w*) at an accepted step (%.3g): w* is "
+                     "the chains settle below L(w*) at an accepted step (%.3g)%s: w* is "
                      "no minimum of the loss, and a smaller step only scales the "
-                     "estimate down", sweep.step[sweep.n - 1]);
+                     "estimate down", sweep.step[sweep.n - 1], r->cool_steps ? " also after cooling" : "");
         else if (s->step <= 0 && sweep.chosen < 0 && !r->healthy)
             snprintf(r->warning, sizeof r->warning,
                      "no step size of the sweep was usable; estimated at %.3g "

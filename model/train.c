@@ -16,9 +16,9 @@ void nmdl_train_params_default(nmdl_train_params *p)
     memset(p, 0, sizeof *p);
     p->steps = 1000;
     p->batch = 16;
-    p->lr = 0; /* by the model: schedule_defaults */
+    p->lr = 0; /* by the model: nmdl_train_schedule */
     p->warmup = 0.02;
-    p->lr_final = -1; /* by the model: schedule_defaults */
+    p->lr_final = -1; /* by the model: nmdl_train_schedule */
     p->weight_decay = 0.1;
     p->beta1 = 0.9;
     p->beta2 = 0.99;
@@ -349,7 +349,7 @@ int nmdl_model_train(nmdl_model *m, const void *data, size_t n,
  * and mini on 1 MB of enwik8, small on 4 MB of gcide; docs/BENCHMARKS.md,
  * "The training recipe"); wider models keep the schedule they were tuned
  * with until measured. */
-static void schedule_defaults(const nmdl_model_config *c, nmdl_train_params *p)
+void nmdl_train_schedule(const nmdl_model_config *c, nmdl_train_params *p)
 {
     if (p->lr == 0)
         p->lr = c->d_model <= 96 ? 5e-3 : 2e-3;
@@ -364,7 +364,7 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
     if (!m || !data || check_params(m, n, p))
         return NMDL_ERR_ARG;
     nmdl_train_params resolved = *p;
-    schedule_defaults(&m->cfg, &resolved);
+    nmdl_train_schedule(&m->cfg, &resolved);
     p = &resolved;
     const int B = p->batch, T = m->cfg.ctx;
     int rc = nmdl_tf_reserve(m, B, T);

@@ -90,6 +90,9 @@ int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
                            nmdl_prog *job, double *nats);
 /* Work units of nmdl_train_sample_loss on the sample of n bytes. */
 double nmdl_train_sample_work(const nmdl_model_config *cfg, size_t n);
+/* The schedule's defaults for the model shape c: the peak rate where
+ * p->lr is 0, the final fraction where p->lr_final is negative. */
+void nmdl_train_schedule(const nmdl_model_config *c, nmdl_train_params *p);
 /* Learning rate at step s of `total`: linear warmup, then cosine decay
  * from p->lr to p->lr * p->lr_final. */
 double nmdl_train_lr(const nmdl_train_params *p, long s, long total);

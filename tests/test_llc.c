@@ -353,6 +353,62 @@ static void sweep_in_units_of_nbeta(void **state)
     free(text);
 }
 
+/* A transformer left hot (a constant rate to the last step) is no minimum:
+ * the sweep stops below L(w*), a copy of the weights cools, the second
+ * sweep and the estimate describe the copy, whose loss on the sample is
+ * lower, and the model's own weights are untouched. With cool 0 the sweep
+ * stops below and nothing is cooled. */
+static void a_hot_end_is_cooled(void **state)
+{
+    (void)state;
+    tu_rng g = {97};
+    size_t n = 20000;
+    uint8_t *text = tu_text(&g, n);
+    nmdl_model_config c = {1, 32, 2, 64, 64, 1};
+    nmdl_model *m;
+    nmdl_train_params tp;
+    assert_nmdl_ok(nmdl_model_create(&c, 1, &m));
+    nmdl_train_params_default(&tp);
+    tp.steps = 150, tp.batch = 8, tp.lr = 1e-2, tp.lr_final = 1; /* hot to the end */
+    assert_nmdl_ok(nmdl_model_train(m, text, n, &tp, NULL));
+    void *before, *after;
+    size_t len_before, len_after;
+    assert_nmdl_ok(nmdl_model_save(m, &before, &len_before));
+    double below = 0, below_step = 0; /* where the sweep stopped without cooling */
+    for (int cool = 0; cool <= 200; cool += 200) {
+        nmdl_llc_settings s;
+        nmdl_llc_report r;
+        nmdl_llc_settings_default(&s);
+        s.chains = 2, s.draws = 20, s.repairs = 0, s.threads = 2, s.cool = cool;
+        assert_nmdl_ok(nmdl_model_llc(m, text, n, &s, &r));
+        print_message("cool %d: cooled %ld, first sweep %.3g at %.3g; loss %.4f -> %.4f, "
+                      "shift %.3g; sweep %d runs, below %d; llc %.2f ± %.2f %s\n", cool,
+                      r.cool_steps, r.cool_llc, r.cool_llc_step, r.cool_from_bpb,
+                      r.cool_to_bpb, r.cool_shift, r.sweep_n, r.sweep_below, r.llc, r.llc_se,
+                      r.healthy ? "healthy" : r.warning);
+        if (!cool) {
+            assert_int_equal(r.sweep_below, 1);
+            assert_int_equal(r.cool_steps, 0);
+            assert_non_null(strstr(r.warning, "no minimum"));
+            below = r.sweep_llc[r.sweep_n - 1], below_step = r.sweep_step[r.sweep_n - 1];
+            assert_true(below < 0);
+        } else {
+            assert_int_equal(r.cool_steps, cool);
+            assert_true(r.cool_llc == below && r.cool_llc_step == below_step);
+            assert_true(r.cool_to_bpb < r.cool_from_bpb);
+            assert_true(r.cool_shift > 0 && r.cool_shift < 0.5);
+            assert_int_equal(r.sweep_below, 0);
+            assert_true(r.llc > below);
+        }
+        nmdl_llc_report_free(&r);
+    }
+    assert_nmdl_ok(nmdl_model_save(m, &after, &len_after));
+    assert_true(len_after == len_before && !memcmp(before, after, len_before));
+    nmdl_free(before), nmdl_free(after);
+    nmdl_model_free(m);
+    free(text);
+}
+
 /* Seed 001's compressibility measures on a trained transformer: each one's
  * loss within its tolerance, a looser tolerance compresses at least as far
  * on every measure, and the weights come back untouched. */
@@ -403,6 +459,7 @@ int main(void)
         cmocka_unit_test(no_minimum_stops_the_sweep),
         cmocka_unit_test(transformer_estimate_is_stable),
         cmocka_unit_test(sweep_in_units_of_nbeta),
+        cmocka_unit_test(a_hot_end_is_cooled),
         cmocka_unit_test(compressibility_measures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
