@@ -347,6 +347,8 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
                 r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
     if (r.llc_healthy >= 0 && r.llc_repairs[0])
         fprintf(stderr, "  llc repaired: %s\n", r.llc_repairs);
+    if (r.llc_healthy >= 0 && r.llc_cool[0])
+        fprintf(stderr, "  llc cooled: %s\n", r.llc_cool);
     if (isfinite(r.b_star) && r.budget_mode == NMDL_BUDGET_LEARNED)
         fprintf(stderr, "  budget learned: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f "
                 "bits predicted), coded %.3f (%.1f x b*); %s\n", r.epsilon, r.b_star,

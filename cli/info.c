@@ -110,6 +110,7 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
     cli_jw_num(&w, "llc_se", rep ? i->llc_se : NAN);
     cli_jw_num(&w, "nbeta", rep ? i->nbeta : NAN);
     cli_jw_num(&w, "llc_step", rep ? i->llc_step : NAN);
+    cli_jw_num(&w, "llc_cool_steps", rep ? i->llc_cool_steps : NAN);
     cli_jw_num(&w, "mala", rep ? i->mala : NAN);
     cli_jw_num(&w, "epsilon", rep ? i->epsilon : NAN);
     cli_jw_num(&w, "b_star_bpw", rep ? i->b_star : NAN);
@@ -183,8 +184,10 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
         if (i->weights >= 0)
             printf("  %-14s %s\n", "weights", nmdl_weights_name(i->weights));
         if (isfinite(i->llc))
-            printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)\n",
-                   "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala);
+            printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)%s\n",
+                   "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala,
+                   i->llc_cool_steps > 0 ? " of a cooled copy: the trained weights are no "
+                                           "minimum" : "");
         if (isfinite(i->b_star))
             printf("  %-14s epsilon %.3g nats/byte, b* %.4f bits/weight, predicted "
                    "model %.0f bytes\n", "", i->epsilon, i->b_star,

@@ -116,6 +116,15 @@ void cli_jw_object(cli_jw *w, const char *key)
     jw_open(w, key, '{');
 }
 
+int cli_jw_object_if(cli_jw *w, const char *key, int present)
+{
+    if (present)
+        cli_jw_object(w, key);
+    else
+        cli_jw_null(w, key);
+    return present;
+}
+
 void cli_jw_array(cli_jw *w, const char *key)
 {
     jw_open(w, key, '[');
@@ -201,11 +210,8 @@ void cli_write_hex(FILE *f, const char *s)
 
 void cli_jw_architecture(cli_jw *w, const nmdl_model_config *c)
 {
-    if (!c) {
-        cli_jw_null(w, "architecture");
+    if (!cli_jw_object_if(w, "architecture", c != NULL))
         return;
-    }
-    cli_jw_object(w, "architecture");
     cli_jw_int(w, "n_layer", c->n_layer);
     cli_jw_int(w, "d_model", c->d_model);
     cli_jw_int(w, "n_head", c->n_head);

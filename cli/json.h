@@ -49,6 +49,8 @@ void cli_jw_null(cli_jw *w, const char *key);
 void cli_jw_name(cli_jw *w, const char *key, const char *name);
 /* Nested object or array: open, members, close. */
 void cli_jw_object(cli_jw *w, const char *key);
+/* Opens the object "key" when present (returns 1), else writes null. */
+int cli_jw_object_if(cli_jw *w, const char *key, int present);
 void cli_jw_array(cli_jw *w, const char *key);
 void cli_jw_close(cli_jw *w, char bracket); /* '}' or ']' */
 /* "architecture": the model's shape as an object, null for NULL. */

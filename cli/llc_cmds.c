@@ -104,11 +104,8 @@ static void print_sweep(const nmdl_llc_report *r)
 /* The cold descent as an object, null when none ran. */
 static void json_cool(cli_jw *w, const nmdl_llc_report *r)
 {
-    if (!r->cool_steps) {
-        cli_jw_null(w, "cool");
+    if (!cli_jw_object_if(w, "cool", r->cool_steps != 0))
         return;
-    }
-    cli_jw_object(w, "cool");
     cli_jw_int(w, "steps", (int)r->cool_steps);
     cli_jw_num(w, "lr", r->cool_lr);
     cli_jw_num(w, "lr_final", r->cool_lr_final);

@@ -22,6 +22,7 @@ typedef struct sweep_row {
     double neural_pure_data_bytes;            /* its data part under the
                                                  transformer alone */
     double n_params, llc, llc_se;             /* λ̂ dimensionless */
+    double llc_cool_steps;                    /* > 0: λ̂ of a cooled copy */
     double epsilon;                           /* nats per byte */
     double b_star_bpw, budget_bpw;            /* bits per weight */
     double loss_float_bpb;                    /* bits per byte, float weights */
@@ -48,7 +49,8 @@ typedef struct sweep_row {
     X(neural_bytes, "neural", 1) X(neural_model_bytes, "n_model", 1)           \
     X(neural_data_bytes, "n_data", 1)                                          \
     X(neural_pure_data_bytes, "n_pure_data", 1) X(n_params, "n_params", 1)     \
-    X(llc, "llc", 0) X(llc_se, "llc_se", 0) X(epsilon, "epsilon", 0)           \
+    X(llc, "llc", 0) X(llc_se, "llc_se", 0)                                    \
+    X(llc_cool_steps, "llc_cool_steps", 1) X(epsilon, "epsilon", 0)            \
     X(b_star_bpw, "b_star", 0) X(budget_bpw, "budget_bits", 0)                 \
     X(loss_float_bpb, "loss_float", 0) X(compress_s, "compress_s", 0)          \
     X(decompress_s, "decompress_s", 0) X(zstd_bytes, "zstd", 1)                \

@@ -254,6 +254,14 @@ static int estimate(nmdl_model *m, const uint8_t *data, size_t n,
     r->llc_step = e.step, r->mala = e.mala, r->llc_healthy = e.healthy;
     snprintf(r->llc_warning, sizeof r->llc_warning, "%s", e.warning);
     snprintf(r->llc_repairs, sizeof r->llc_repairs, "%s", e.repairs);
+    r->llc_cool_steps = e.cool_steps;
+    if (e.cool_steps)
+        snprintf(r->llc_cool, sizeof r->llc_cool,
+                 "the weights are no minimum (the sweep read %.4g at step %.3g): estimated "
+                 "at a copy after %ld steps at a rate falling from %.3g to %.3g, loss "
+                 "%.4f -> %.4f bits/byte, moved %.3g of its RMS",
+                 e.cool_llc, e.cool_llc_step, e.cool_steps, e.cool_lr, e.cool_lr_final,
+                 e.cool_from_bpb, e.cool_to_bpb, e.cool_shift);
     nmdl_llc_report_free(&e);
     const size_t d = m->lay.n_params;
     r->epsilon = p->epsilon > 0 ? p->epsilon : r->llc / (double)(n - 1);

@@ -60,6 +60,8 @@ typedef struct nmdl_budget_report {
     int llc_healthy;           /* -1: not estimated */
     char llc_warning[200];
     char llc_repairs[200];
+    long llc_cool_steps;       /* the estimate's cold descent (0: none) */
+    char llc_cool[256];        /* it in words ("" when none) */
     double epsilon, b_star;    /* NaN when not estimated */
     double predicted_model_bits; /* λ̂ log2(1/ε) */
     double bits;               /* the chosen budget */

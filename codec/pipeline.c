@@ -327,6 +327,8 @@ static void budget_report(const nmdl_budget_report *b, nmdl_compress_report *o)
     o->llc_step = b->llc_step, o->mala = b->mala, o->llc_healthy = b->llc_healthy;
     memcpy(o->llc_warning, b->llc_warning, sizeof o->llc_warning);
     memcpy(o->llc_repairs, b->llc_repairs, sizeof o->llc_repairs);
+    o->llc_cool_steps = b->llc_cool_steps;
+    memcpy(o->llc_cool, b->llc_cool, sizeof o->llc_cool);
     o->epsilon = b->epsilon, o->b_star = b->b_star;
     o->predicted_model_bits = b->predicted_model_bits;
     o->loss_float_bpb = b->loss_float_bpb;

@@ -32,35 +32,41 @@ static double get_f32(const uint8_t *p)
 void nmdl_report_encode(const nmdl_budget_report *b, int effort, int weights,
                         uint8_t out[NMDL_REPORT_BYTES])
 {
-    const double v[NMDL_REPORT_FIELDS] = {b->bits, b->llc, b->llc_se, b->nbeta, b->llc_step,
-                                     b->mala, b->epsilon, b->b_star, b->loss_float_bpb};
+    const double v[NMDL_REPORT_FIELDS] = {b->bits,    b->llc,     b->llc_se,
+                                          b->nbeta,   b->llc_step, b->mala,
+                                          b->epsilon, b->b_star,  b->loss_float_bpb,
+                                          (double)b->llc_cool_steps};
     out[0] = NMDL_REPORT_VERSION;
     out[1] = (uint8_t)b->mode;
     out[2] = (uint8_t)effort;
     out[3] = (uint8_t)weights;
     for (int i = 0; i < NMDL_REPORT_FIELDS; i++)
-        put_f32(out + NMDL_REPORT_VERSION + 1 + 4 * i, v[i]);
+        put_f32(out + NMDL_REPORT_HEAD + 4 * i, v[i]);
 }
 
-/* Fills info from a report (versions 1 to 3); unknown versions and
+/* Fills info from a report (versions 1 to 4); unknown versions and
  * values out of range are skipped, not rejected. */
 static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
 {
     info->report_bytes = len;
-    const int v = len ? p[0] : 0, head = v + 1;
-    if (v < 1 || v > NMDL_REPORT_VERSION || len != (size_t)head + 4 * NMDL_REPORT_FIELDS ||
+    const int v = len ? p[0] : 0, head = v < NMDL_REPORT_HEAD ? v + 1 : NMDL_REPORT_HEAD,
+              fields = v < 4 ? NMDL_REPORT_FIELDS - 1 : NMDL_REPORT_FIELDS;
+    if (v < 1 || v > NMDL_REPORT_VERSION || len != (size_t)head + 4 * fields ||
         p[1] > (v < 3 ? NMDL_BUDGET_SEARCH : NMDL_BUDGET_LEARNED) ||
         (v >= 2 && (p[2] < 1 || p[2] > 9)) || (v >= 3 && p[3] > NMDL_WEIGHTS_CLUSTER))
         return;
-    double *dst[NMDL_REPORT_FIELDS] = {&info->budget_bits, &info->llc, &info->llc_se,
-                                  &info->nbeta, &info->llc_step, &info->mala,
-                                  &info->epsilon, &info->b_star, &info->loss_float_bpb};
+    double *dst[NMDL_REPORT_FIELDS] = {&info->budget_bits, &info->llc,     &info->llc_se,
+                                       &info->nbeta,       &info->llc_step, &info->mala,
+                                       &info->epsilon,     &info->b_star,
+                                       &info->loss_float_bpb, &info->llc_cool_steps};
     info->has_report = 1;
     info->budget_mode = p[1];
     info->effort = v >= 2 ? p[2] : 0;
     info->weights = v >= 3 ? p[3] : -1;
-    for (int i = 0; i < NMDL_REPORT_FIELDS; i++)
+    for (int i = 0; i < fields; i++)
         *dst[i] = get_f32(p + head + 4 * i);
+    if (!(info->llc_cool_steps >= 0))
+        info->llc_cool_steps = NAN;
 }
 
 /* The model shape and segment count of a neural frame, from the parts'
@@ -100,6 +106,7 @@ int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
     info->weights = -1;
     info->llc = info->llc_se = info->nbeta = info->llc_step = info->mala = NAN;
     info->epsilon = info->b_star = info->loss_float_bpb = info->budget_bits = NAN;
+    info->llc_cool_steps = NAN;
     if (f.report)
         report_decode(f.report, f.report_len, info);
     info->version = f.version;

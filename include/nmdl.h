@@ -375,6 +375,11 @@ typedef struct nmdl_compress_report {
     int llc_healthy;           /* -1: not estimated */
     char llc_warning[200];
     char llc_repairs[200];     /* as nmdl_llc_report's repairs */
+    long llc_cool_steps;       /* > 0: the estimate is of a copy of the
+                                  weights cooled this many steps, since the
+                                  trained ones are no minimum
+                                  (nmdl_llc_settings.cool) */
+    char llc_cool[256];        /* that descent in words ("" when none) */
     double epsilon;            /* loss tolerance, nats per byte */
     double b_star;             /* (λ̂/d) log2(1/ε), bits per weight */
     double predicted_model_bits; /* λ̂ log2(1/ε) */
@@ -507,6 +512,9 @@ typedef struct nmdl_info {
     double llc, llc_se, nbeta, llc_step, mala; /* NaN: not estimated */
     double epsilon, b_star;  /* tolerance (nats/byte), theory's budget */
     double loss_float_bpb;   /* float model on the encoder's sample */
+    double llc_cool_steps;   /* > 0: llc is of a copy of the weights cooled
+                                this many steps (nmdl_llc_settings.cool);
+                                NaN: not recorded (before report version 4) */
     uint64_t report_bytes;   /* bytes of the record, within header_bytes */
 } nmdl_info;
 

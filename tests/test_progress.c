@@ -318,8 +318,9 @@ static void estimate_plans_the_run(void **state)
     free(text);
 }
 
-/* Version 1 of the frame's report (no effort byte, no weight method) is
- * still read: the same frame with its report rewritten as version 1. */
+/* Version 1 of the frame's report (no effort byte, no weight method, no
+ * cooling) is still read: the same frame with its report rewritten as
+ * version 1. */
 static void report_version_1_still_read(void **state)
 {
     (void)state;
@@ -337,25 +338,30 @@ static void report_version_1_still_read(void **state)
     nmdl_info v2, v1;
     assert_nmdl_ok(nmdl_info_read(frame, len, &v2));
     assert_int_equal(v2.effort, 7);
-    assert_int_equal(v2.report_bytes, 40);
-    /* the report: length 40, version 3, mode, effort 7, weight method */
+    assert_int_equal(v2.report_bytes, 44);
+    assert_true(v2.llc_cool_steps == 0 || isnan(v2.llc));
+    /* the report: length 44, version 4, mode, effort 7, weight method, nine
+     * values and the cooling; version 1 has neither effort, method nor
+     * cooling: 38 bytes */
     const uint8_t *p = frame;
     size_t at = 0;
-    while (at + 4 < v2.header_bytes && !(p[at] == 40 && p[at + 1] == 3 && p[at + 3] == 7))
+    while (at + 4 < v2.header_bytes && !(p[at] == 44 && p[at + 1] == 4 && p[at + 3] == 7))
         at++;
-    assert_true(at + 41 <= v2.header_bytes);
-    uint8_t *old = malloc(len - 2);
+    assert_true(at + 45 <= v2.header_bytes);
+    uint8_t *old = malloc(len - 6);
     memcpy(old, p, at);
-    old[at] = 38, old[at + 1] = 1, old[at + 2] = p[at + 2]; /* no effort, no method */
-    memcpy(old + at + 3, p + at + 5, len - at - 5);
-    nmdl_frame_sum(old, len - 2 - 16, old + len - 2 - 16);
-    assert_nmdl_ok(nmdl_info_read(old, len - 2, &v1));
+    old[at] = 38, old[at + 1] = 1, old[at + 2] = p[at + 2];
+    memcpy(old + at + 3, p + at + 5, 36);
+    memcpy(old + at + 39, p + at + 45, len - at - 45);
+    nmdl_frame_sum(old, len - 6 - 16, old + len - 6 - 16);
+    assert_nmdl_ok(nmdl_info_read(old, len - 6, &v1));
     assert_true(v1.has_report);
     assert_int_equal(v1.effort, 0);
     assert_int_equal(v1.budget_mode, NMDL_BUDGET_FIXED);
     assert_float_equal(v1.budget_bits, 3.0, 1e-6);
     nmdl_dctx *d = nmdl_dctx_create();
-    assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, len - 2));
+    assert_true(isnan(v1.llc_cool_steps));
+    assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, len - 6));
     assert_memory_equal(out, text, 8000);
     nmdl_dctx_free(d);
     nmdl_cctx_free(c);
