@@ -233,7 +233,10 @@ int cli_llc(const cli_opts *o)
     else
         print_report(o->inputs[1], &r, o, nmdl_model_n_params(m));
     int status = (o->csv && save_doc(o, o->csv, write_csv, &r, NULL)) ||
-                 (o->svg && save_doc(o, o->svg, write_svg, &r, "SGLD loss traces"));
+                 (o->svg && save_doc(o, o->svg, write_svg, &r,
+                                      r.cool_steps ? "SGLD loss traces around a cooled copy "
+                                                     "of the weights"
+                                                   : "SGLD loss traces"));
     if (!r.healthy)
         fprintf(stderr, "nmdl: %s: warning: %s\n", o->inputs[1], r.warning);
     nmdl_llc_report_free(&r);
@@ -286,7 +289,7 @@ int cli_compressibility(const cli_opts *o)
         printf("%s: llc %.4g ± %.3g%s%s%s%s%s%s\n", o->inputs[1], r.llc, r.llc_se,
                r.healthy ? "" : " (unhealthy: ", r.healthy ? "" : r.warning,
                r.healthy ? "" : ")", r.repairs[0] ? "; repaired: " : "", r.repairs,
-               r.cool_steps ? " (at a cooled copy of the weights: nmdl llc -v says more)" : "");
+               r.cool_steps ? " (at a cooled copy of the weights: nmdl llc says more)" : "");
         printf("  tolerance %.4g nats/byte%s over %.4f bits/byte (%d windows)\n", eps,
                o->epsilon > 0 ? "" : " (llc / n)", c.loss_bpb, c.windows);
         printf("  critical levels n_q %d (%.2f bits), trimming %.2f max|w|: %.4f bits/byte\n",

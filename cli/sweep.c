@@ -157,7 +157,7 @@ static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n
             r->neural_data_bytes = rep.data_bytes, r->n_params = rep.n_params;
             r->neural_pure_data_bytes = round(rep.pure_data_bytes);
             r->llc = rep.llc, r->llc_se = rep.llc_se, r->epsilon = rep.epsilon;
-            r->llc_cool_steps = (double)rep.llc_cool_steps;
+            r->llc_cool_steps = rep.llc_healthy >= 0 ? (double)rep.llc_cool_steps : NAN;
             r->b_star_bpw = rep.b_star, r->budget_bpw = rep.budget_bits;
             r->loss_float_bpb = rep.loss_float_bpb;
         }

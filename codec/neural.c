@@ -267,6 +267,12 @@ static double max_steps(int effort, const nmdl_model_config *c, size_t n)
  * always make it. */
 #define LLC_CHAINS 2
 #define LLC_SHARE 0.1
+/* Where the sweep finds w* no minimum, the default cold descent of a
+ * compression (nmdl_llc_settings.cool) is 1/COOL_SHARE of its training
+ * steps, unplanned like a repair: 490 for small on 8 MB, near nmdl llc's
+ * 500, and a like share of a short training (docs/BENCHMARKS.md, "Cooling
+ * the estimate's weights"). */
+#define COOL_SHARE 40
 
 static void plan_llc(const nmdl_neural_params *p, size_t n, nmdl_neural_plan *plan)
 {
@@ -294,6 +300,8 @@ static void budget_params(const nmdl_neural_params *p, const nmdl_neural_plan *p
     bp->llc.chains = plan->llc_chains;
     if (p->budget.llc.chains <= 0 && bp->mode != NMDL_BUDGET_BSTAR && !bp->posterior)
         bp->llc.repairs = 0; /* the search needs no b*: no unplanned reruns */
+    if (bp->llc.cool < 0) /* the default: a descent in proportion to training */
+        bp->llc.cool = (int)(plan->train_steps / COOL_SHARE);
     bp->llc_skip = plan->llc_skip;
     bp->tune = NULL;
     if (tune && qsteps >= 8) {

@@ -182,7 +182,7 @@ int nmdl_cctx_set_pure(nmdl_cctx *c, int pure)
 int nmdl_cctx_set_llc(nmdl_cctx *c, const nmdl_llc_settings *s)
 {
     if (!c || !s || s->chains < 0 || s->draws < 1 || s->burnin < -1 ||
-        s->batch < 1 || s->step < 0 || s->nbeta < 0 || !(s->gamma >= 0) ||
+        s->batch < 1 || s->step < 0 || s->nbeta < 0 || !(s->gamma >= 0) || s->cool < -1 ||
         (s->sampler != NMDL_SAMPLER_SGLD && s->sampler != NMDL_SAMPLER_PSGLD))
         return NMDL_ERR_ARG;
     c->neural.budget.llc = *s;

@@ -35,7 +35,7 @@ void nmdl_report_encode(const nmdl_budget_report *b, int effort, int weights,
     const double v[NMDL_REPORT_FIELDS] = {b->bits,    b->llc,     b->llc_se,
                                           b->nbeta,   b->llc_step, b->mala,
                                           b->epsilon, b->b_star,  b->loss_float_bpb,
-                                          (double)b->llc_cool_steps};
+                                          b->llc_healthy < 0 ? NAN : (double)b->llc_cool_steps};
     out[0] = NMDL_REPORT_VERSION;
     out[1] = (uint8_t)b->mode;
     out[2] = (uint8_t)effort;
@@ -55,6 +55,9 @@ static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
         p[1] > (v < 3 ? NMDL_BUDGET_SEARCH : NMDL_BUDGET_LEARNED) ||
         (v >= 2 && (p[2] < 1 || p[2] > 9)) || (v >= 3 && p[3] > NMDL_WEIGHTS_CLUSTER))
         return;
+    const double cool = v >= 4 ? get_f32(p + head + 4 * (NMDL_REPORT_FIELDS - 1)) : NAN;
+    if (!isnan(cool) && !(cool >= 0 && cool < 16777216.0 && cool == floor(cool)))
+        return;
     double *dst[NMDL_REPORT_FIELDS] = {&info->budget_bits, &info->llc,     &info->llc_se,
                                        &info->nbeta,       &info->llc_step, &info->mala,
                                        &info->epsilon,     &info->b_star,
@@ -65,8 +68,6 @@ static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
     info->weights = v >= 3 ? p[3] : -1;
     for (int i = 0; i < fields; i++)
         *dst[i] = get_f32(p + head + 4 * i);
-    if (!(info->llc_cool_steps >= 0))
-        info->llc_cool_steps = NAN;
 }
 
 /* The model shape and segment count of a neural frame, from the parts'

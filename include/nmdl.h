@@ -312,7 +312,7 @@ typedef struct nmdl_estimate {
     double work;                /* the whole call in work units (model
                                    FLOPs at the cost of training) */
     double phase_work[NMDL_PHASES]; /* by nmdl_phase; the LLC's planned
-                                   with a sweep of 3 step sizes, the
+                                   with a sweep of one step size, the
                                    search's with 12 budgets (and 3 tuned
                                    finalists), the usual counts */
     double rate;                /* work units per second on this machine,
@@ -660,14 +660,16 @@ struct nmdl_llc_settings {
                          with a remedy for its fault (more chains, burn-in,
                          localization, a smaller step; model/llc.h); default
                          3; a compression that chose its own chains runs
-                         none (it needs no b*: the search decides) */
+                         none (it needs no b*: the search decides), but
+                         still cools (below) */
     int cool;         /* -1 (default): NMDL_LLC_COOL steps; 0: never. When
                          the sweep finds w* no minimum (its chains settle
                          below L(w*) at an accepted step), a copy of the
                          weights trains this many steps at a rate falling
                          from the end of the model's default schedule to 2%
                          of it, and the estimate is made there (the model
-                         itself is left as it is) */
+                         itself is left as it is); a compression's default
+                         is 1/40 of its training steps */
 };
 #define NMDL_LLC_COOL 500
 
@@ -697,14 +699,16 @@ typedef struct nmdl_llc_report {
     double cool_lr, cool_lr_final; /* the rate it fell from and to */
     double cool_llc, cool_llc_step; /* what the first sweep read where it
                                stopped below L(w*) */
-    double cool_from_bpb, cool_to_bpb; /* the loss on the same minibatches
+    double cool_from_bpb, cool_to_bpb; /* the loss on a fixed sample (up to
+                               64 evenly spread windows, the budget search's)
                                before and after, bits/byte */
     double cool_shift;      /* RMS of the change over the RMS of w* */
     double *trace;          /* (chains, steps) minibatch loss, bits/byte */
 } nmdl_llc_report;
 
 void nmdl_llc_settings_default(nmdl_llc_settings *s);
-/* Estimates λ of m around its current weights on data[0..n). With no
+/* Estimates λ of m around its current weights on data[0..n), or around a
+ * cooled copy of them where they are no minimum (cool_steps). With no
  * healthy step in the sweep it still estimates at the smallest one tried
  * and says so in warning. */
 NMDL_NODISCARD int nmdl_model_llc(nmdl_model *m, const void *data, size_t n,

@@ -318,9 +318,25 @@ static void estimate_plans_the_run(void **state)
     free(text);
 }
 
-/* Version 1 of the frame's report (no effort byte, no weight method, no
- * cooling) is still read: the same frame with its report rewritten as
- * version 1. */
+/* The frame with its report (44 bytes at p + at, after its length byte)
+ * replaced by rep[0..rlen), checksum mended: malloc'd, *olen bytes. */
+static uint8_t *with_report(const uint8_t *p, size_t len, size_t at, const uint8_t *rep,
+                            size_t rlen, size_t *olen)
+{
+    *olen = len - 44 + rlen;
+    uint8_t *o = malloc(*olen);
+    memcpy(o, p, at);
+    o[at] = (uint8_t)rlen;
+    memcpy(o + at + 1, rep, rlen);
+    memcpy(o + at + 1 + rlen, p + at + 45, len - at - 45);
+    nmdl_frame_sum(o, *olen - 16, o + *olen - 16);
+    return o;
+}
+
+/* Older reports are still read: the same frame with its report rewritten
+ * as version 1 (no effort byte, no weight method, no cooling) and as
+ * version 3 (no cooling); a version-4 report whose cooling is no count is
+ * ignored, and the frame still decodes. */
 static void report_version_1_still_read(void **state)
 {
     (void)state;
@@ -333,35 +349,51 @@ static void report_version_1_still_read(void **state)
     assert_nmdl_ok(nmdl_cctx_set_bits(c, 3.0));
     assert_nmdl_ok(nmdl_cctx_set_effort(c, 7));
     void *frame;
-    size_t len, n;
+    size_t len, n, olen;
     assert_nmdl_ok(nmdl_compress_alloc(c, text, 8000, &frame, &len));
-    nmdl_info v2, v1;
-    assert_nmdl_ok(nmdl_info_read(frame, len, &v2));
-    assert_int_equal(v2.effort, 7);
-    assert_int_equal(v2.report_bytes, 44);
-    assert_true(v2.llc_cool_steps == 0 || isnan(v2.llc));
+    nmdl_info v4, v3, v1, bad;
+    assert_nmdl_ok(nmdl_info_read(frame, len, &v4));
+    assert_int_equal(v4.effort, 7);
+    assert_int_equal(v4.report_bytes, 44);
+    assert_true(isnan(v4.llc) && isnan(v4.llc_cool_steps)); /* a fixed budget: no LLC */
     /* the report: length 44, version 4, mode, effort 7, weight method, nine
-     * values and the cooling; version 1 has neither effort, method nor
-     * cooling: 38 bytes */
+     * values and the cooling */
     const uint8_t *p = frame;
     size_t at = 0;
-    while (at + 4 < v2.header_bytes && !(p[at] == 44 && p[at + 1] == 4 && p[at + 3] == 7))
+    while (at + 4 < v4.header_bytes && !(p[at] == 44 && p[at + 1] == 4 && p[at + 3] == 7))
         at++;
-    assert_true(at + 45 <= v2.header_bytes);
-    uint8_t *old = malloc(len - 6);
-    memcpy(old, p, at);
-    old[at] = 38, old[at + 1] = 1, old[at + 2] = p[at + 2];
-    memcpy(old + at + 3, p + at + 5, 36);
-    memcpy(old + at + 39, p + at + 45, len - at - 45);
-    nmdl_frame_sum(old, len - 6 - 16, old + len - 6 - 16);
-    assert_nmdl_ok(nmdl_info_read(old, len - 6, &v1));
+    assert_true(at + 45 <= v4.header_bytes);
+    uint8_t rep[44];
+    memcpy(rep, p + at + 1, 44);
+    rep[0] = 3; /* version 3: the same head, nine values */
+    uint8_t *old = with_report(p, len, at, rep, 40, &olen);
+    assert_nmdl_ok(nmdl_info_read(old, olen, &v3));
+    assert_true(v3.has_report && v3.effort == 7 && isnan(v3.llc_cool_steps));
+    assert_float_equal(v3.budget_bits, 3.0, 1e-6);
+    free(old);
+    rep[0] = 1; /* version 1: version and mode, nine values */
+    memmove(rep + 2, rep + 4, 36);
+    old = with_report(p, len, at, rep, 38, &olen);
+    assert_nmdl_ok(nmdl_info_read(old, olen, &v1));
     assert_true(v1.has_report);
     assert_int_equal(v1.effort, 0);
     assert_int_equal(v1.budget_mode, NMDL_BUDGET_FIXED);
     assert_float_equal(v1.budget_bits, 3.0, 1e-6);
-    nmdl_dctx *d = nmdl_dctx_create();
     assert_true(isnan(v1.llc_cool_steps));
-    assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, len - 6));
+    nmdl_dctx *d = nmdl_dctx_create();
+    assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, olen));
+    assert_memory_equal(out, text, 8000);
+    free(old);
+    memcpy(rep, p + at + 1, 44);
+    const float half = 2.5f; /* not a count of steps */
+    uint32_t u;
+    memcpy(&u, &half, 4);
+    for (int i = 0; i < 4; i++)
+        rep[40 + i] = (uint8_t)(u >> (8 * i));
+    old = with_report(p, len, at, rep, 44, &olen);
+    assert_nmdl_ok(nmdl_info_read(old, olen, &bad));
+    assert_false(bad.has_report);
+    assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, olen));
     assert_memory_equal(out, text, 8000);
     nmdl_dctx_free(d);
     nmdl_cctx_free(c);
