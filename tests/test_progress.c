@@ -337,7 +337,7 @@ static uint8_t *with_report(const uint8_t *p, size_t len, size_t at, const uint8
  * as version 1 (no effort byte, no weight method, no cooling) and as
  * version 3 (no cooling); a version-4 report whose cooling is no count is
  * ignored, and the frame still decodes. */
-static void report_version_1_still_read(void **state)
+static void older_reports_still_read(void **state)
 {
     (void)state;
     tu_rng r = {65};
@@ -490,7 +490,7 @@ int main(void)
         cmocka_unit_test(cancel_decompression),
         cmocka_unit_test(train_stop_keeps_weights),
         cmocka_unit_test(estimate_plans_the_run),
-        cmocka_unit_test(report_version_1_still_read),
+        cmocka_unit_test(older_reports_still_read),
         cmocka_unit_test(zstd_frame_as_one_call),
         cmocka_unit_test(minutes_picks_a_reproducible_effort),
     };
