@@ -15,7 +15,8 @@
 
 #define SEARCH_MAX_BITS 8.0
 #define SEARCH_FLOOR_BITS 0.01
-#define FALLBACK_START 1.0 /* bits: where the search starts without b* */
+#define FALLBACK_START 1.0 /* bits: where the search starts without b* of the
+                              coded weights */
 #define BISECTIONS 36      /* steps of the step-size bisection */
 #define REFINEMENTS 4      /* budgets the search tries around the best */
 #define FINALISTS 3        /* budgets it fine-tunes briefly */
@@ -300,6 +301,11 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
     if (p->mode == NMDL_BUDGET_BSTAR || p->mode == NMDL_BUDGET_LEARNED) {
         r->bits = p->mode == NMDL_BUDGET_BSTAR ? start : NAN; /* learned: the caller's */
         return NMDL_OK;
+    }
+    if (isfinite(r->b_star) && r->llc_cool_steps) { /* b* of another model */
+        start = FALLBACK_START;
+        snprintf(r->note, sizeof r->note, "b* is of a cooled copy, not of the coded "
+                 "weights: budget from %.0f bit per weight", FALLBACK_START);
     }
     r->priced_bytes = priced_bytes(p, n);
     nmdl_train_sample s = {0};
