@@ -282,7 +282,8 @@ static void plan_llc(const nmdl_neural_params *p, size_t n, nmdl_neural_plan *pl
     if (s.chains > 0 || p->budget.mode == NMDL_BUDGET_BSTAR || p->budget.posterior)
         return;
     s.chains = plan->llc_chains;
-    s.threads = p->threads;
+    s.threads = 1; /* FLOPs against FLOPs: a machine's idle threads must not
+                      change the choice, which changes the file */
     plan->llc_skip = nmdl_llctf_plan(&plan->cfg, &s, n, &steps) >
                      LLC_SHARE * plan->work[NMDL_PHASE_TRAIN];
 }

@@ -683,6 +683,17 @@ static void llc_fits_the_training(void **state)
                 big.work[NMDL_PHASE_LLC] <= 0.1 * big.work[NMDL_PHASE_TRAIN]);
     assert_true(small.llc_skip);
     assert_true(small.work[NMDL_PHASE_LLC] == 0);
+    for (int t = 1; t <= 64; t *= 4) { /* the choice, and so the file, never
+                                          depends on the threads */
+        nmdl_neural_plan q;
+        p.threads = t, p.effort = 9;
+        assert_nmdl_ok(nmdl_neural_plan_make(&p, 262144, &q));
+        assert_false(q.llc_skip);
+        p.effort = 6;
+        assert_nmdl_ok(nmdl_neural_plan_make(&p, 65536, &q));
+        assert_true(q.llc_skip);
+    }
+    p.threads = 2;
     p.budget.llc.chains = 4;
     assert_nmdl_ok(nmdl_neural_plan_make(&p, 65536, &small));
     assert_false(small.llc_skip);
