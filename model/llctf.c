@@ -344,7 +344,7 @@ static int sweep_step(const nmdl_model *m, const uint8_t *data, size_t n,
         const int planned = p->burnin;
         *p = top;
         if (!rc)
-            rc = choose_step(t, s, p, planned, memset(sweep, 0, sizeof *sweep));
+            rc = choose_step(t, s, p, planned, sweep);
     }
     report_sweep(sweep, r);
     return rc;

@@ -13,7 +13,11 @@
  *                              header as nmdl_compress writes them, and one
  *                              recorded as made by each weight method
  *                              (report version 3); two of them also in
- *                              tests/fuzz/seeds/decompress/
+ *                              tests/fuzz/seeds/decompress/; the match
+ *                              model's frame with a version 4 report (500
+ *                              cold-descent steps), and in decompress/
+ *                              also with a cooling value of 2.5, which
+ *                              makes the reader ignore the report
  *   tests/data/crafted-*.nmdl  the frames of the reliability probe of issue
  *                              14, also in tests/fuzz/seeds/decompress/:
  *     head257    a head 257 wide (d_model 257, one head)
@@ -32,7 +36,7 @@
 #include "nmdl.h"
 
 #define TEXT_BYTES 48 /* input of the neural seeds: fast to decode */
-#define REPORT_V3_BYTES 40 /* the longest report (docs/FORMAT.md) */
+#define REPORT_V4_BYTES 44 /* the longest report (docs/FORMAT.md) */
 
 static const char *root = ".";
 
@@ -55,32 +59,59 @@ static void save(const char *dir, const char *name, const uint8_t *p, size_t n)
 }
 
 /* A neural frame of the two parts, claiming n bytes with content sum of
- * content[0..content_len); with `extras`, also zstd as the alternative
- * and a report, every figure NaN: extras 1, version 1 (budget mode
- * search); extras 2 + w, version 3 naming weight method w (budget mode
- * learned, effort 6). malloc'd. */
-static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
-                      size_t dl, const uint8_t *content, size_t content_len, int extras,
-                      size_t *len)
+ * content[0..content_len), with report[0..report_len) (none when 0) and
+ * then zstd as the alternative. malloc'd. */
+static uint8_t *frame_with(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
+                           size_t dl, const uint8_t *content, size_t content_len,
+                           const uint8_t *report, size_t report_len, size_t *len)
 {
-    uint8_t sum[NMDL_FRAME_SUM_BYTES], report[REPORT_V3_BYTES] = {1, 2};
-    const int head = extras >= 2 ? 4 : 2;
-    if (extras >= 2)
-        report[0] = 3, report[1] = 3, report[2] = 6, report[3] = (uint8_t)(extras - 2);
-    static const uint8_t nan32[4] = {0, 0, 0xC0, 0x7F}; /* binary32, little-endian */
-    for (int k = 0; k < 9; k++)
-        memcpy(report + (extras >= 2 ? 4 : 2) + 4 * k, nan32, 4);
+    uint8_t sum[NMDL_FRAME_SUM_BYTES];
     nmdl_frame_sum(content, content_len, sum);
     nmdl_frame f = nmdl_frame_of(NMDL_METHOD_NEURAL, n, sum, model, ml, data, dl);
-    if (extras) {
+    if (report_len) {
         f.has_alt = 1, f.alt_method = NMDL_METHOD_ZSTD, f.alt_size = n + 50;
-        f.report = report, f.report_len = (size_t)head + 36;
+        f.report = report, f.report_len = report_len;
     }
     uint8_t *p = malloc(nmdl_frame_size(&f));
     int rc = p ? nmdl_frame_write(p, nmdl_frame_size(&f), len, &f) : NMDL_ERR_NOMEM;
     if (rc)
         die("frame", rc);
     return p;
+}
+
+static const uint8_t nan32[4] = {0, 0, 0xC0, 0x7F}; /* binary32, little-endian */
+
+/* The frame with, for `extras`, zstd as the alternative and a report,
+ * every figure NaN: extras 1, version 1 (budget mode search); extras
+ * 2 + w, version 3 naming weight method w (budget mode learned, effort
+ * 6). */
+static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
+                      size_t dl, const uint8_t *content, size_t content_len, int extras,
+                      size_t *len)
+{
+    uint8_t report[REPORT_V4_BYTES] = {1, 2};
+    const int head = extras >= 2 ? 4 : 2;
+    if (extras >= 2)
+        report[0] = 3, report[1] = 3, report[2] = 6, report[3] = (uint8_t)(extras - 2);
+    for (int k = 0; k < 9; k++)
+        memcpy(report + head + 4 * k, nan32, 4);
+    return frame_with(n, model, ml, data, dl, content, content_len, report,
+                      extras ? (size_t)head + 36 : 0, len);
+}
+
+/* The frame with a version 4 report as nmdl writes it (budget mode search,
+ * effort 6, round, every figure NaN) whose cold-descent value is the
+ * binary32 LE `cool`: a step count, NaN, or a value the reader must
+ * ignore the report for. */
+static uint8_t *frame_v4(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
+                         size_t dl, const uint8_t *content, size_t content_len,
+                         const uint8_t cool[4], size_t *len)
+{
+    uint8_t report[REPORT_V4_BYTES] = {4, 2, 6, 0};
+    for (int k = 0; k < 9; k++)
+        memcpy(report + 4 + 4 * k, nan32, 4);
+    memcpy(report + 40, cool, 4);
+    return frame_with(n, model, ml, data, dl, content, content_len, report, sizeof report, len);
 }
 
 /* Text the tiny models learn something from: words, spaces, newlines. */
@@ -283,9 +314,13 @@ static void match_seed(void)
     int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, 8, 1, 1, NULL, &data, &dl, NULL);
     if (rc)
         die("match data part", rc);
-    p = frame(sizeof s, model, ml, data, dl, s, sizeof s, 2, &len);
+    static const uint8_t steps500[4] = {0, 0, 0xFA, 0x43}, half5[4] = {0, 0, 0x20, 0x40};
+    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, steps500, &len);
     save("tests/fuzz/seeds/neural", "s8-match.nmdl", p, len);
     save("tests/fuzz/seeds/decompress", "s8-match.nmdl", p, len);
+    free(p);
+    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, half5, &len);
+    save("tests/fuzz/seeds/decompress", "s8-match-cool2.5.nmdl", p, len);
     free(model), free(data), free(p), free(w);
 }
 
