@@ -19,11 +19,33 @@
  *   DL = KL / ln 2 + (n - 1) E_q[loss] / ln 2 (+ the row scales)   bits,
  *
  * to compare with bench_rate's estimates on the same checkpoint and sample.
+ *
+ * With code=C it then sends the posterior as MIRACLE would and measures
+ * what that costs. After training each matrix's weights are put in a
+ * seeded random order and cut into the number of blocks whose mean KL is
+ * C - margin bits (block b of nb holds [b size / nb, (b + 1) size / nb)
+ * of the order, so one count per matrix says the layout). With eb > 0 the
+ * layout is made halfway through training instead (where beta reaches 1),
+ * and each block's beta then moves by a factor 1 + eb a step towards
+ * spending exactly that KL (MIRACLE's equalizing).
+ * After training, the blocks are coded in `chunks` chunks: for each block
+ * 2^C candidates are drawn from the prior by a counter-based generator
+ * both sides could run, and one is chosen (rule=0: at random with
+ * probability proportional to q/p, MIRACLE's importance sampling; rule=1:
+ * the one of highest q, the nearest to the means); its weights become the
+ * candidate and are fixed, and the still-free weights train `retrain`
+ * steps more before the next chunk. The code spends C bits a block, 32
+ * bits a tensor (the prior's scale, the block count) and 16 bits per
+ * vector weight (binary16: they stay point estimates); the realized DL is
+ * those bits + (n - 1) × the coded weights' sample loss.
  * usage: bench_vol CHECKPOINT CORPUS STEPS [key=value...]
  *   keys: lr (means, default 5e-4), slr (log-scales, Adam, default 0.02),
  *   sig0 (initial sigma in RMS units, default 0.01), beta0 (default 0.01),
  *   draws (samples of E_q on the fixed sample, default 4), rowprior (1: a
- *   prior scale per row, default 0: per matrix)
+ *   prior scale per row, default 0: per matrix); the block code: code (C,
+ *   bits a block; default 0: none), rule (0 importance sampling, 1 highest
+ *   q), margin (bits, default 0), eb (default 0), chunks (default 1),
+ *   retrain (steps, default 0)
  */
 #include <math.h>
 #include <stdio.h>
@@ -49,6 +71,20 @@ typedef struct vol {
     int rowprior;       /* a prior per row, else per matrix */
     long t;
     nmdl_rng rng;
+    /* the block code (code=C) */
+    int C;              /* bits a block, 0: none */
+    double eb;          /* per-block beta's change a step (MIRACLE's) */
+    double margin;      /* blocks are sized to a KL of C - margin bits */
+    size_t *idx;        /* (d) each matrix's weights in their seeded order */
+    size_t *nb;         /* (tensors) its blocks: block b holds the weights
+                           [b size / nb, (b + 1) size / nb) of its order */
+    size_t *blk;        /* (d) each matrix weight's block */
+    double *beta, *kl;  /* (blocks) KL weights, KLs in nats */
+    size_t blocks;
+    int laid;           /* the layout is made */
+    int fixed_any;      /* the priors are frozen once a block is coded */
+    uint8_t *fixed;     /* (d) 1: coded, trained no more */
+    float *coded;       /* (d) the coded weights' values */
 } vol;
 
 /* The prior variance of weights [a, b): mean(mu^2 + sigma^2) over them. */
@@ -72,18 +108,73 @@ static void set_priors(vol *v, const float *mu)
     }
 }
 
+/* Weight i's KL(q || p) in nats. */
+static double kl_one(const vol *v, const float *mu, size_t i)
+{
+    const double s2q = exp(2.0 * v->rho[i]);
+    return 0.5 * (log(v->s2[i] / s2q) + (s2q + (double)mu[i] * mu[i]) / v->s2[i] - 1.0);
+}
+
 /* KL(q || p) in nats over every matrix weight. */
 static double kl_nats(const vol *v, const float *mu)
 {
     double kl = 0;
     for (int k = 0; k < v->lay->n_tensors; k++) {
         const nmdl_tf_tensor *t = &v->lay->tensor[k];
-        for (size_t i = t->off; t->rows > 1 && i < t->off + (size_t)t->rows * t->cols; i++) {
-            const double s2q = exp(2.0 * v->rho[i]);
-            kl += 0.5 * (log(v->s2[i] / s2q) + (s2q + (double)mu[i] * mu[i]) / v->s2[i] - 1.0);
-        }
+        for (size_t i = t->off; t->rows > 1 && i < t->off + (size_t)t->rows * t->cols; i++)
+            kl += kl_one(v, mu, i);
     }
     return kl;
+}
+
+/* The block layout: each matrix's weights in a seeded random order, cut
+ * into the number of blocks whose mean KL is C - margin bits now. */
+static void make_layout(vol *v, const float *mu)
+{
+    nmdl_rng order;
+    nmdl_rng_seed(&order, 17, 1);
+    v->blocks = 0;
+    for (int k = 0; k < v->lay->n_tensors; k++) {
+        const nmdl_tf_tensor *t = &v->lay->tensor[k];
+        const size_t size = (size_t)t->rows * t->cols, *idx = v->idx + t->off;
+        if (t->rows < 2)
+            continue;
+        double kl = 0;
+        for (size_t i = 0; i < size; i++) {
+            const size_t j = (size_t)nmdl_rng_below(&order, i + 1);
+            v->idx[t->off + i] = idx[j], v->idx[t->off + j] = t->off + i; /* inside-out shuffle */
+            kl += kl_one(v, mu, t->off + i);
+        }
+        v->nb[k] = (size_t)fmax(1.0, floor(kl / ((v->C - v->margin) * log(2.0)) + 0.5));
+        for (size_t b = 0; b < v->nb[k]; b++, v->blocks++)
+            for (size_t a = b * size / v->nb[k]; a < (b + 1) * size / v->nb[k]; a++)
+                v->blk[idx[a]] = v->blocks;
+    }
+    v->laid = 1;
+    v->beta = malloc(v->blocks * sizeof(double));
+    v->kl = malloc(v->blocks * sizeof(double));
+    for (size_t b = 0; b < v->blocks; b++)
+        v->beta[b] = 1.0;
+}
+
+/* Every block's KL in nats, in v->kl. */
+static void block_kls(vol *v, const float *mu)
+{
+    memset(v->kl, 0, v->blocks * sizeof(double));
+    for (int k = 0; k < v->lay->n_tensors; k++) {
+        const nmdl_tf_tensor *t = &v->lay->tensor[k];
+        for (size_t i = t->off; t->rows > 1 && i < t->off + (size_t)t->rows * t->cols; i++)
+            v->kl[v->blk[i]] += kl_one(v, mu, i);
+    }
+}
+
+/* Every block's KL, and its beta moved towards spending exactly C bits:
+ * up by eb where the block's KL is above C, down where below. */
+static void block_betas(vol *v, const float *mu)
+{
+    block_kls(v, mu);
+    for (size_t b = 0; b < v->blocks; b++)
+        v->beta[b] *= v->kl[b] > (v->C - v->margin) * log(2.0) ? 1.0 + v->eb : 1.0 / (1.0 + v->eb);
 }
 
 /* w = mu + sigma e with a fresh e (e kept for the gradient). */
@@ -91,8 +182,9 @@ static void draw(void *user, const float *mu, float *out)
 {
     vol *v = user;
     for (size_t i = 0; i < v->d; i++) {
-        v->eps[i] = isnan(v->rho[i]) ? 0.0f : (float)nmdl_rng_normal(&v->rng);
-        out[i] = isnan(v->rho[i]) ? mu[i] : mu[i] + expf(v->rho[i]) * v->eps[i];
+        const int point = isnan(v->rho[i]) || v->fixed[i];
+        v->eps[i] = point ? 0.0f : (float)nmdl_rng_normal(&v->rng);
+        out[i] = v->fixed[i] ? v->coded[i] : point ? mu[i] : mu[i] + expf(v->rho[i]) * v->eps[i];
     }
 }
 
@@ -102,12 +194,22 @@ static void penalize(void *user, const float *mu, float *grads, long step, long 
 {
     vol *v = user;
     const double beta = fmin(1.0, v->beta0 + (1.0 - v->beta0) * (double)step / (0.5 * total));
-    const double w = beta / (v->n - 1), b1 = 0.9, b2 = 0.999;
+    const double b1 = 0.9, b2 = 0.999;
     v->t++;
-    set_priors(v, mu);
+    if (!v->fixed_any)
+        set_priors(v, mu);
+    if (v->C > 0 && v->eb > 0 && !v->laid && beta >= 1.0)
+        make_layout(v, mu);
+    if (v->laid)
+        block_betas(v, mu);
     for (int k = 0; k < v->lay->n_tensors; k++) {
         const nmdl_tf_tensor *t = &v->lay->tensor[k];
         for (size_t i = t->off; t->rows > 1 && i < t->off + (size_t)t->rows * t->cols; i++) {
+            if (v->fixed[i]) {
+                grads[i] = 0;
+                continue;
+            }
+            const double w = (v->laid ? v->beta[v->blk[i]] : beta) / (v->n - 1);
             const double s2q = exp(2.0 * v->rho[i]);
             const double g = (double)grads[i] * v->eps[i] * sqrt(s2q) + w * (s2q / v->s2[i] - 1.0);
             grads[i] += (float)(w * mu[i] / v->s2[i]);
@@ -139,6 +241,133 @@ static void losses(vol *v, nmdl_model *m, const nmdl_train_sample *s, int draws,
     free(mu);
 }
 
+/* A standard normal that depends only on `key` (splitmix64, Box-Muller):
+ * candidate j of a block is the same wherever it is drawn. */
+static double normal_at(uint64_t key)
+{
+    uint64_t u[2];
+    for (int i = 0; i < 2; i++) {
+        uint64_t z = (key += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        u[i] = (z ^ (z >> 31)) >> 11;
+    }
+    const double a = ((double)u[0] + 0.5) / 9007199254740992.0, b = (double)u[1] / 9007199254740992.0;
+    return sqrt(-2.0 * log(a)) * cos(6.283185307179586 * b);
+}
+
+/* One block of weights idx[0..len) (prior variance s2): draws its 2^C
+ * candidates, writes the chosen one into w and returns the block's KL in
+ * nats. */
+static double code_block(const vol *v, const float *mu, const size_t *idx, size_t len, double s2,
+                         uint64_t block, int C, int rule, nmdl_rng *pick, float *w)
+{
+    const uint64_t K = 1ull << C;
+    double *lw = malloc(K * sizeof(double)), *h = malloc(len * sizeof(double)), best = -INFINITY,
+           kl = 0;
+    uint64_t chosen = 0;
+    for (size_t j = 0; j < len; j++)
+        h[j] = 0.5 * exp(-2.0 * v->rho[idx[j]]); /* 1 / (2 sigma^2) */
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < (int64_t)K; k++) {
+        double acc = 0;
+        for (size_t j = 0; j < len; j++) {
+            const double z = sqrt(s2) * normal_at(((block << 24 | (uint64_t)k) << 20) + j),
+                         e = z - mu[idx[j]];
+            acc += rule ? -h[j] * e * e : -h[j] * e * e + 0.5 * z * z / s2;
+        }
+        lw[k] = acc;
+    }
+    for (uint64_t k = 0; k < K; k++)
+        if (lw[k] > best)
+            best = lw[k], chosen = k;
+    if (rule == 0) { /* sample k with probability proportional to exp(lw) */
+        double total = 0;
+        for (uint64_t k = 0; k < K; k++)
+            total += (lw[k] = exp(lw[k] - best));
+        double u = nmdl_rng_uniform(pick) * total;
+        for (chosen = 0; chosen + 1 < K && (u -= lw[chosen]) > 0; chosen++)
+            ;
+    }
+    for (size_t j = 0; j < len; j++) {
+        w[idx[j]] = (float)(sqrt(s2) * normal_at(((block << 24 | chosen) << 20) + j));
+        kl += kl_one(v, mu, idx[j]);
+    }
+    free(lw), free(h);
+    return kl;
+}
+
+/* Codes blocks [b0, b1) of the layout: their weights become the chosen
+ * candidates and are fixed. Adds the bits spent and the blocks' KL in
+ * bits (sum, largest). */
+static void code_blocks(vol *v, const float *mu, size_t b0, size_t b1, int rule, nmdl_rng *pick,
+                        double *bits, double *kl_bits, double *kl_max)
+{
+    size_t b = 0;
+    for (int k = 0; k < v->lay->n_tensors; k++) {
+        const nmdl_tf_tensor *t = &v->lay->tensor[k];
+        const size_t size = (size_t)t->rows * t->cols, *idx = v->idx + t->off;
+        for (size_t c = 0; t->rows > 1 && c < v->nb[k]; c++, b++) {
+            const size_t a = c * size / v->nb[k], l = (c + 1) * size / v->nb[k] - a;
+            if (b < b0 || b >= b1)
+                continue;
+            const double kl = code_block(v, mu, idx + a, l, v->s2[t->off], b, v->C, rule, pick,
+                                         v->coded) / log(2.0);
+            *kl_bits += kl;
+            *kl_max = fmax(*kl_max, kl);
+            *bits += v->C;
+            for (size_t j = 0; j < l; j++)
+                v->fixed[idx[a + j]] = 1;
+            v->fixed_any = 1;
+        }
+    }
+}
+
+/* The block code after training: `chunks` chunks of blocks coded in turn,
+ * the free weights trained `retrain` steps more after each but the last;
+ * prints what it spends and the coded weights' loss. */
+static void code(vol *v, nmdl_model *m, const uint8_t *data, size_t n,
+                 const nmdl_train_sample *s, nmdl_train_params *tp, const nmdl_train_hook *hook,
+                 int argc, char **argv)
+{
+    const int rule = (int)bench_opt(argc, argv, "rule", 0),
+              chunks = (int)bench_opt(argc, argv, "chunks", 1);
+    const long retrain = (long)bench_opt(argc, argv, "retrain", 0);
+    nmdl_rng pick;
+    nmdl_rng_seed(&pick, 17, 2);
+    double bits = 0, kl_sum = 0, kl_max = 0, loss;
+    set_priors(v, m->params);
+    if (!v->laid)
+        make_layout(v, m->params);
+    block_kls(v, m->params);
+    double planned = 0;
+    for (size_t b = 0; b < v->blocks; b++)
+        planned += v->kl[b] / log(2.0);
+    for (int c = 0; c < chunks; c++) {
+        code_blocks(v, m->params, v->blocks * c / chunks, v->blocks * (c + 1) / chunks, rule, &pick,
+                    &bits, &kl_sum, &kl_max);
+        nmdl_train_report tr;
+        tp->steps = retrain;
+        if (c + 1 < chunks && retrain > 0 && nmdl_train_run(m, data, n, tp, hook, NULL, &tr))
+            return;
+    }
+    size_t matrix = 0, vectors = 0;
+    for (size_t i = 0; i < v->d; i++) {
+        matrix += v->fixed[i], vectors += !v->fixed[i];
+        if (v->fixed[i])
+            m->params[i] = v->coded[i];
+    }
+    bits += 32.0 * m->lay.n_tensors + 16.0 * (double)vectors; /* scales, block sizes; vectors */
+    nmdl_train_sample_loss(m, s, NULL, &loss);
+    printf("block code, C %d, rule %s, %d chunks, %ld steps between: %zu blocks, %.0f bits "
+           "(%.3f per matrix weight; %zu vectors' weights at 16 bits) for a KL of %.0f "
+           "(%.0f before coding; largest block %.1f); coded weights' sample loss %.4f bits/byte; "
+           "realized DL %.0f bytes\n",
+           v->C, rule ? "highest q" : "importance", chunks, retrain, v->blocks, bits,
+           (bits - 16.0 * (double)vectors) / (double)matrix, vectors, kl_sum, planned, kl_max,
+           loss / log(2.0), (bits + (double)(n - 1) * loss / log(2.0)) / 8);
+}
+
 int main(int argc, char **argv)
 {
     uint8_t *ck, *data;
@@ -150,11 +379,20 @@ int main(int argc, char **argv)
         return 2;
     }
     const size_t d = m->lay.n_params;
-    vol v = {&m->lay, d, malloc(d * sizeof(float)), malloc(d * sizeof(float)),
-             calloc(d, sizeof(double)), calloc(d, sizeof(double)),
-             calloc(d, sizeof(double)), (double)n, bench_opt(argc, argv, "slr", 0.02),
-             bench_opt(argc, argv, "beta0", 0.01), (int)bench_opt(argc, argv, "rowprior", 0), 0,
-             {{0}}};
+    vol v = {.lay = &m->lay, .d = d, .rho = malloc(d * sizeof(float)),
+             .eps = malloc(d * sizeof(float)), .m1 = calloc(d, sizeof(double)),
+             .m2 = calloc(d, sizeof(double)), .s2 = calloc(d, sizeof(double)), .n = (double)n,
+             .slr = bench_opt(argc, argv, "slr", 0.02), .beta0 = bench_opt(argc, argv, "beta0", 0.01),
+             .rowprior = (int)bench_opt(argc, argv, "rowprior", 0),
+             .C = (int)bench_opt(argc, argv, "code", 0), .eb = bench_opt(argc, argv, "eb", 0),
+             .margin = bench_opt(argc, argv, "margin", 0),
+             .idx = malloc(d * sizeof(size_t)), .nb = calloc(NMDL_TF_MAX_TENSORS, sizeof(size_t)),
+             .blk = malloc(d * sizeof(size_t)), .fixed = calloc(d, 1),
+             .coded = malloc(d * sizeof(float))};
+    if (v.C > 0 && v.rowprior) {
+        fprintf(stderr, "bench_vol: code=C needs a prior per matrix (rowprior=0)\n");
+        return 2;
+    }
     nmdl_rng_seed(&v.rng, 1, 17);
     const double sig0 = bench_opt(argc, argv, "sig0", 0.01);
     for (int k = 0; k < m->lay.n_tensors; k++) {
@@ -199,9 +437,12 @@ int main(int argc, char **argv)
            "%.4f, under q %.4f bits/byte; est. DL %.0f bytes (KL + (n-1) E_q loss)\n",
            tr.steps, kl, kl / (double)matrix, scales, at_mu / log(2.0), eq / log(2.0),
            (kl + (double)(n - 1) * eq / log(2.0)) / 8);
+    if (v.C > 0)
+        code(&v, m, data, n, &s, &tp, &hook, argc, argv);
     nmdl_train_sample_free(&s);
     nmdl_model_free(m);
     free(v.rho), free(v.eps), free(v.m1), free(v.m2), free(v.s2);
+    free(v.idx), free(v.nb), free(v.blk), free(v.fixed), free(v.coded), free(v.beta), free(v.kl);
     free(ck), free(data);
     return 0;
 }
