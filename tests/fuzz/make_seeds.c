@@ -25,18 +25,21 @@
  *     length2e40 a real tiny model claiming 2^40 bytes of output
  *     bomb       180 bytes whose confident model decodes to 10^7 zeros
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/budget.h"
 #include "codec/neural.h"
 #include "container/frame.h"
 #include "codec/quant.h"
+#include "codec/report.h"
 #include "model/transformer.h"
 #include "nmdl.h"
 
 #define TEXT_BYTES 48 /* input of the neural seeds: fast to decode */
-#define REPORT_V4_BYTES 44 /* the longest report (docs/FORMAT.md) */
+#define REPORT_V3_BYTES 40 /* the longest report frame() writes (docs/FORMAT.md) */
 
 static const char *root = ".";
 
@@ -89,7 +92,7 @@ static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t
                       size_t dl, const uint8_t *content, size_t content_len, int extras,
                       size_t *len)
 {
-    uint8_t report[REPORT_V4_BYTES] = {1, 2};
+    uint8_t report[REPORT_V3_BYTES] = {1, 2};
     const int head = extras >= 2 ? 4 : 2;
     if (extras >= 2)
         report[0] = 3, report[1] = 3, report[2] = 6, report[3] = (uint8_t)(extras - 2);
@@ -99,18 +102,22 @@ static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t
                       extras ? (size_t)head + 36 : 0, len);
 }
 
-/* The frame with a version 4 report as nmdl writes it (budget mode search,
- * effort 6, round, every figure NaN) whose cold-descent value is the
- * binary32 LE `cool`: a step count, NaN, or a value the reader must
- * ignore the report for. */
+/* The frame with the report nmdl_report_encode writes (budget mode
+ * search, effort 6, round, every figure NaN, `cool` cold-descent steps);
+ * `bad_cool` (binary32 LE, may be NULL) then overwrites the cooling value
+ * with one the reader must ignore the report for. */
 static uint8_t *frame_v4(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
-                         size_t dl, const uint8_t *content, size_t content_len,
-                         const uint8_t cool[4], size_t *len)
+                         size_t dl, const uint8_t *content, size_t content_len, long cool,
+                         const uint8_t bad_cool[4], size_t *len)
 {
-    uint8_t report[REPORT_V4_BYTES] = {4, 2, 6, 0};
-    for (int k = 0; k < 9; k++)
-        memcpy(report + 4 + 4 * k, nan32, 4);
-    memcpy(report + 40, cool, 4);
+    const nmdl_budget_report b = {.mode = NMDL_BUDGET_SEARCH, .llc = NAN, .llc_se = NAN,
+                                  .nbeta = NAN, .llc_step = NAN, .mala = NAN,
+                                  .llc_cool_steps = cool, .epsilon = NAN, .b_star = NAN,
+                                  .bits = NAN, .loss_float_bpb = NAN};
+    uint8_t report[NMDL_REPORT_BYTES];
+    nmdl_report_encode(&b, 6, NMDL_WEIGHTS_ROUND, report);
+    if (bad_cool)
+        memcpy(report + NMDL_REPORT_BYTES - 4, bad_cool, 4);
     return frame_with(n, model, ml, data, dl, content, content_len, report, sizeof report, len);
 }
 
@@ -314,12 +321,12 @@ static void match_seed(void)
     int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, 8, 1, 1, NULL, &data, &dl, NULL);
     if (rc)
         die("match data part", rc);
-    static const uint8_t steps500[4] = {0, 0, 0xFA, 0x43}, half5[4] = {0, 0, 0x20, 0x40};
-    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, steps500, &len);
+    static const uint8_t half5[4] = {0, 0, 0x20, 0x40}; /* 2.5 */
+    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
     save("tests/fuzz/seeds/neural", "s8-match.nmdl", p, len);
     save("tests/fuzz/seeds/decompress", "s8-match.nmdl", p, len);
     free(p);
-    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, half5, &len);
+    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, half5, &len);
     save("tests/fuzz/seeds/decompress", "s8-match-cool2.5.nmdl", p, len);
     free(model), free(data), free(p), free(w);
 }
