@@ -4,8 +4,9 @@
  * two parts, zstd -19, xz -9e, the prequential code where measured and the
  * theory's L(w*)/ln 2 + λ̂ log2(n)/n with
  * the standard error of λ̂ as error bars. model_bits.svg: the model part's
- * bits against λ̂ log2(1/ε), each point labelled with its n, error bars from
- * λ̂'s standard error, and the line y = x. Both carry a caption: the corpus,
+ * bits against λ̂ log2(1/ε), each point labelled with its n (and "cooled"
+ * where λ̂ is of a cooled copy of the weights), error bars from λ̂'s
+ * standard error, and the line y = x. Both carry a caption: the corpus,
  * the effort, the build and the day of the records.
  */
 #include <math.h>
@@ -129,7 +130,7 @@ static void size_label(char *buf, size_t cap, double n)
 void sweep_plot_model(FILE *f, const sweep_row *rows, int k)
 {
     double x[MAX_ROWS], y[MAX_ROWS], se[MAX_ROWS], lx[2] = {INFINITY, 0}, ly[2];
-    char names[MAX_ROWS][24];
+    char names[MAX_ROWS][32];
     const char *labels[MAX_ROWS];
     int m = 0;
     for (int i = 0; i < k && i < MAX_ROWS; i++) {
@@ -141,6 +142,9 @@ void sweep_plot_model(FILE *f, const sweep_row *rows, int k)
         y[m] = 8 * r->neural_model_bytes;
         se[m] = r->llc_se * bits;
         size_label(names[m], sizeof names[m], r->input_bytes);
+        const size_t len = strlen(names[m]);
+        if (r->llc_cool_steps > 0)
+            snprintf(names[m] + len, sizeof names[m] - len, " cooled");
         labels[m] = names[m];
         lx[0] = fmin(lx[0], fmin(pred, y[m]));
         lx[1] = fmax(lx[1], fmax(pred, y[m]));
@@ -153,7 +157,9 @@ void sweep_plot_model(FILE *f, const sweep_row *rows, int k)
         {.label = "measured = predicted", .x = lx, .y = ly, .n = m ? 2 : 0, .dash = 1,
          .marker = CLI_SVG_NONE}};
     char cap[1024];
-    caption(cap, sizeof cap, rows, k, "points labelled with n; bars: ± se of llc");
+    caption(cap, sizeof cap, rows, k,
+            "points labelled with n, \"cooled\" where llc is of a copy of the weights "
+            "cooled to a minimum; bars: ± se of llc");
     cli_svg_plot p = {.title = "Model bits: measured against the learning coefficient's "
                                "prediction",
                       .xlabel = "predicted model bits, llc log2(1/epsilon)",

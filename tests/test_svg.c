@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "svg.h"
+#include "sweep.h"
 
 /* A text element's estimated box, canvas px. */
 typedef struct box {
@@ -273,6 +274,32 @@ static void dataset_plot(void **state)
     free(svg);
 }
 
+/* The sweep's model_bits.svg: a point whose λ̂ is of a cooled copy of the
+ * weights says so in its label; the others carry their size alone. */
+static void sweep_model_bits(void **state)
+{
+    (void)state;
+    sweep_row rows[2] = {{.input_bytes = 262144, .llc = 4049, .llc_se = 37, .epsilon = 0.0107,
+                          .neural_model_bytes = 19848, .ok = 1},
+                         {.input_bytes = 2097152, .llc = 7390, .llc_se = 592, .epsilon = 0.0024,
+                          .neural_model_bytes = 99801, .llc_cool_steps = 500, .ok = 1}};
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    sweep_plot_model(f, rows, 2);
+    long n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+    char *svg = calloc((size_t)n + 1, 1);
+    assert_non_null(svg);
+    assert_int_equal(fread(svg, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    check_xml(svg);
+    assert_true(has_text(svg, "256K"));
+    assert_true(has_text(svg, "2M cooled"));
+    assert_int_equal(count(svg, " cooled<"), 1);
+    free(svg);
+}
+
 /* Loss traces of four SGLD chains, 2000 steps each, linear axes, with the
  * loss at the optimum as a reference line. */
 static void loss_traces(void **state)
@@ -519,6 +546,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dataset_plot),
+        cmocka_unit_test(sweep_model_bits),
         cmocka_unit_test(loss_traces),
         cmocka_unit_test(degenerate_data),
         cmocka_unit_test(crowded_text),
