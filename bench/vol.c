@@ -11,7 +11,9 @@
  *   J = (n - 1) E_q[loss] + beta KL(q || p)     nats,
  *
  * by the reparameterization w = mu + sigma e (one e per step), with beta
- * annealed linearly from `beta0` to 1 over the first half of the steps.
+ * annealed linearly from `beta0` to `beta1` (default 1, the description
+ * length; larger values trace the posterior's rate against its loss) over
+ * the first half of the steps.
  * Vectors (LayerNorm gains and biases) stay point estimates (1% of the
  * weights). A relative-entropy code sends a draw of q in about KL bits
  * (MIRACLE), so the estimated description length is
@@ -19,6 +21,14 @@
  *   DL = KL / ln 2 + (n - 1) E_q[loss] / ln 2 (+ the row scales)   bits,
  *
  * to compare with bench_rate's estimates on the same checkpoint and sample.
+ *
+ * With llc=L (and eps=E, default L/(n - 1) nats a byte, the MDL-optimal
+ * tolerance) the posterior is held to the volume code's budget instead:
+ * its KL may spend only L log2(1/E) bits, what b*(E) spends over the whole
+ * model. beta is then no longer annealed: from 1, it moves by a factor
+ * 1 + kr a step towards the KL that spends the budget, and the bench
+ * prints the loss rise under q against E (issue 17's `--budget bstar`
+ * question: the theory says the rise is about E).
  *
  * With code=C it then sends the posterior as MIRACLE would and measures
  * what that costs. After training each matrix's weights are put in a
@@ -41,11 +51,13 @@
  * usage: bench_vol CHECKPOINT CORPUS STEPS [key=value...]
  *   keys: lr (means, default 5e-4), slr (log-scales, Adam, default 0.02),
  *   sig0 (initial sigma in RMS units, default 0.01), beta0 (default 0.01),
+ *   beta1 (default 1),
  *   draws (samples of E_q on the fixed sample, default 4), rowprior (1: a
  *   prior scale per row, default 0: per matrix); the block code: code (C,
  *   bits a block; default 0: none), rule (0 importance sampling, 1 highest
  *   q), margin (bits, default 0), eb (default 0), chunks (default 1),
- *   retrain (steps, default 0)
+ *   retrain (steps, default 0); the budget: llc (lambda, default 0: none),
+ *   eps (nats a byte), kr (default 0.01)
  */
 #include <math.h>
 #include <stdio.h>
@@ -67,7 +79,9 @@ typedef struct vol {
     float *eps;         /* (d) this step's noise */
     double *m1, *m2;    /* (d) Adam moments of rho */
     double *s2;         /* (d) each weight's prior variance */
-    double n, slr, beta0;
+    double n, slr, beta0, beta1;
+    double budget;      /* KL budget in nats, 0: none (beta annealed to 1) */
+    double kb, kr;      /* beta under a budget, its change a step */
     int rowprior;       /* a prior per row, else per matrix */
     long t;
     nmdl_rng rng;
@@ -193,12 +207,15 @@ static void draw(void *user, const float *mu, float *out)
 static void penalize(void *user, const float *mu, float *grads, long step, long total)
 {
     vol *v = user;
-    const double beta = fmin(1.0, v->beta0 + (1.0 - v->beta0) * (double)step / (0.5 * total));
     const double b1 = 0.9, b2 = 0.999;
     v->t++;
     if (!v->fixed_any)
         set_priors(v, mu);
-    if (v->C > 0 && v->eb > 0 && !v->laid && beta >= 1.0)
+    if (v->budget > 0)
+        v->kb *= kl_nats(v, mu) > v->budget ? 1.0 + v->kr : 1.0 / (1.0 + v->kr);
+    const double ramp = fmin(1.0, (double)step / (0.5 * total)),
+                 beta = v->budget > 0 ? v->kb : v->beta0 + (v->beta1 - v->beta0) * ramp;
+    if (v->C > 0 && v->eb > 0 && !v->laid && 2 * step >= total)
         make_layout(v, mu);
     if (v->laid)
         block_betas(v, mu);
@@ -383,9 +400,11 @@ int main(int argc, char **argv)
              .eps = malloc(d * sizeof(float)), .m1 = calloc(d, sizeof(double)),
              .m2 = calloc(d, sizeof(double)), .s2 = calloc(d, sizeof(double)), .n = (double)n,
              .slr = bench_opt(argc, argv, "slr", 0.02), .beta0 = bench_opt(argc, argv, "beta0", 0.01),
+             .beta1 = bench_opt(argc, argv, "beta1", 1.0),
              .rowprior = (int)bench_opt(argc, argv, "rowprior", 0),
              .C = (int)bench_opt(argc, argv, "code", 0), .eb = bench_opt(argc, argv, "eb", 0),
-             .margin = bench_opt(argc, argv, "margin", 0),
+             .margin = bench_opt(argc, argv, "margin", 0), .kb = 1.0,
+             .kr = bench_opt(argc, argv, "kr", 0.01),
              .idx = malloc(d * sizeof(size_t)), .nb = calloc(NMDL_TF_MAX_TENSORS, sizeof(size_t)),
              .blk = malloc(d * sizeof(size_t)), .fixed = calloc(d, 1),
              .coded = malloc(d * sizeof(float))};
@@ -415,10 +434,14 @@ int main(int argc, char **argv)
     tp.threads = 1;
     if (nmdl_train_sample_make(&s, data, n, m->cfg.ctx))
         return 1;
-    double at_mu, eq;
-    nmdl_train_sample_loss(m, &s, NULL, &at_mu);
+    double at_mu, eq, float_loss;
+    nmdl_train_sample_loss(m, &s, NULL, &float_loss);
     printf("%s on %s: %zu parameters, float sample loss %.4f bits/byte\n", argv[1], argv[2], d,
-           at_mu / log(2.0));
+           float_loss / log(2.0));
+    const double llc = bench_opt(argc, argv, "llc", 0),
+                 eps = bench_opt(argc, argv, "eps", llc / (double)(n - 1)); /* nats a byte */
+    if (llc > 0)
+        v.budget = llc * log(1.0 / eps); /* nats: lambda log(1/eps) */
     nmdl_train_hook hook = {0, NULL, draw, penalize, &v, NULL, NULL};
     nmdl_train_report tr;
     if (nmdl_train_run(m, data, n, &tp, &hook, NULL, &tr))
@@ -437,6 +460,12 @@ int main(int argc, char **argv)
            "%.4f, under q %.4f bits/byte; est. DL %.0f bytes (KL + (n-1) E_q loss)\n",
            tr.steps, kl, kl / (double)matrix, scales, at_mu / log(2.0), eq / log(2.0),
            (kl + (double)(n - 1) * eq / log(2.0)) / 8);
+    if (llc > 0)
+        printf("budget: lambda %.1f, eps %.5f nats/byte, %.0f bits (%.4f per matrix weight); "
+               "final beta %.3g; loss rise under q %.5f nats/byte = %.2f eps, "
+               "at the means %.2f eps\n",
+               llc, eps, v.budget / log(2.0), v.budget / log(2.0) / (double)matrix, v.kb,
+               eq - float_loss, (eq - float_loss) / eps, (at_mu - float_loss) / eps);
     if (v.C > 0)
         code(&v, m, data, n, &s, &tp, &hook, argc, argv);
     nmdl_train_sample_free(&s);
