@@ -28,12 +28,10 @@ typedef struct box {
     int point; /* a point label (class="point-label"), drawn inside the frame */
 } box;
 
-/* The plot as one string, malloc'd; also saved as $TEST_SVG_OUT/name. */
-static char *render(const cli_svg_plot *p, const char *name)
+/* What was written to the temporary file f, as one string, malloc'd;
+ * closes f. */
+static char *read_back(FILE *f)
 {
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    assert_int_equal(cli_svg_write(f, p), 0);
     long n = ftell(f);
     assert_true(n > 0);
     rewind(f);
@@ -42,6 +40,17 @@ static char *render(const cli_svg_plot *p, const char *name)
     assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
     s[n] = 0;
     fclose(f);
+    return s;
+}
+
+/* The plot as one string, malloc'd; also saved as $TEST_SVG_OUT/name. */
+static char *render(const cli_svg_plot *p, const char *name)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(cli_svg_write(f, p), 0);
+    char *s = read_back(f);
+    const size_t n = strlen(s);
     const char *dir = getenv("TEST_SVG_OUT");
     if (dir && *dir) {
         char path[4096];
@@ -286,13 +295,7 @@ static void sweep_model_bits(void **state)
     FILE *f = tmpfile();
     assert_non_null(f);
     sweep_plot_model(f, rows, 2);
-    long n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    char *svg = calloc((size_t)n + 1, 1);
-    assert_non_null(svg);
-    assert_int_equal(fread(svg, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
+    char *svg = read_back(f);
     check_xml(svg);
     assert_true(has_text(svg, "256K"));
     assert_true(has_text(svg, "2M cooled"));
