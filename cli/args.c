@@ -472,6 +472,23 @@ static int check_applies(const cli_opts *o, const parse_state *ps)
     return 0;
 }
 
+/* --bits and --budget steer round's budget search: alone they choose
+ * round; with a weight code that learns its budget they are an error. */
+static int check_budget(cli_opts *o)
+{
+    if (!o->bits && !o->budget)
+        return 0;
+    if (!o->has_weights) {
+        o->weights = NMDL_WEIGHTS_ROUND;
+        o->has_weights = 1;
+    }
+    if (o->weights == NMDL_WEIGHTS_ROUND)
+        return 0;
+    return option_error(o->bits ? "--bits" : "--budget",
+                        "applies to --weights round only (the other weight codes learn "
+                        "their budget)");
+}
+
 /* The program's name: `unnmdl` decompresses, `nmdlcat` decompresses to
  * standard output (1, 2); anything else is nmdl (0). */
 static int called_as(const char *argv0)
@@ -519,7 +536,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     }
     if (o->command == CLI_NONE)
         o->command = as ? CLI_DECOMPRESS : CLI_COMPRESS;
-    if (check_applies(o, &ps))
+    if (check_applies(o, &ps) || check_budget(o))
         return -1;
     if (as == 2 && o->command == CLI_DECOMPRESS)
         o->to_stdout = 1;

@@ -78,6 +78,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
 {
     memset(p, 0, sizeof *p);
     p->effort = 6;
+    p->weights = NMDL_WEIGHTS_AUTO;
     p->budget.mode = NMDL_BUDGET_SEARCH;
     p->budget.per_row = 1;
     nmdl_llc_settings_default(&p->budget.llc);
@@ -311,10 +312,24 @@ static void budget_params(const nmdl_neural_params *p, const nmdl_neural_plan *p
     }
 }
 
+/* 1 where p's budget is one only round's search takes (fixed bits, b*). */
+static int round_budget(const nmdl_neural_params *p)
+{
+    return p->budget.mode == NMDL_BUDGET_FIXED || p->budget.mode == NMDL_BUDGET_BSTAR;
+}
+
+int nmdl_neural_weights(const nmdl_neural_params *p)
+{
+    if (p->weights != NMDL_WEIGHTS_AUTO)
+        return p->weights;
+    return round_budget(p) ? NMDL_WEIGHTS_ROUND : NMDL_WEIGHTS_L0_RL1;
+}
+
 static int check_neural_params(const nmdl_neural_params *p, size_t n)
 {
     if (!p || p->effort < 1 || p->effort > 9 || p->threads < 1 || n < 2 ||
-        p->weights < NMDL_WEIGHTS_ROUND || p->weights > NMDL_WEIGHTS_CLUSTER ||
+        p->weights < NMDL_WEIGHTS_AUTO || p->weights > NMDL_WEIGHTS_CLUSTER ||
+        (nmdl_neural_weights(p) != NMDL_WEIGHTS_ROUND && round_budget(p)) ||
         (p->cfg && nmdl_q_check_config(p->cfg, NULL))) /* what decoders take */
         return NMDL_ERR_ARG;
     return NMDL_OK;
@@ -351,6 +366,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     if (rc)
         return rc;
     nmdl_model_config *cfg = &plan->cfg;
+    plan->weights = nmdl_neural_weights(p);
     if (p->cfg)
         *cfg = *p->cfg;
     else if ((rc = plan_preset(p, n, plan)))
@@ -365,7 +381,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     const double own = e->flops_per_byte * (double)n / step;
     long steps = p->train_steps >= 0 ? p->train_steps : clamp_steps(own < most ? own : most);
     long qsteps = p->qat_steps >= 0 ? p->qat_steps : clamp_steps(e->qat * (double)steps);
-    if (p->weights != NMDL_WEIGHTS_ROUND) { /* one run; the steps are learned */
+    if (plan->weights != NMDL_WEIGHTS_ROUND) { /* one run; the steps are learned */
         steps += qsteps;
         plan->rate_steps = (long)(RATE_SHARE * (double)steps);
         qsteps = 0;
@@ -378,7 +394,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     nmdl_budget_params bp;
     nmdl_train_params tune;
     budget_params(p, plan, qsteps, &bp, &tune);
-    if (p->weights != NMDL_WEIGHTS_ROUND)
+    if (plan->weights != NMDL_WEIGHTS_ROUND)
         bp.mode = NMDL_BUDGET_LEARNED;
     nmdl_budget_plan(&bp, cfg, n, p->threads, plan->work, plan->steps);
     plan->work[NMDL_PHASE_TUNE] = nmdl_budget_delta_work(cfg, p->threads) + (double)qsteps * step;
@@ -388,8 +404,9 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     return NMDL_OK;
 }
 
-/* The rate hook's settings for p's weight method, for model m on src. */
-static void rate_params(const nmdl_neural_params *p, nmdl_model *m, const uint8_t *src,
+/* The rate hook's settings for weight method w (p's, resolved), for
+ * model m on src. */
+static void rate_params(const nmdl_neural_params *p, int w, nmdl_model *m, const uint8_t *src,
                         size_t n, nmdl_rate_params *rp)
 {
     static const int penalty[] = {
@@ -401,7 +418,7 @@ static void rate_params(const nmdl_neural_params *p, nmdl_model *m, const uint8_
     rp->seed = p->seed;
     rp->per_row = p->budget.per_row;
     rp->bits = 0; /* the plain search's best when the rate-aware steps begin */
-    rp->penalty = penalty[p->weights];
+    rp->penalty = penalty[w];
     rp->model = m;
     rp->data = src;
 }
@@ -470,7 +487,7 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_rate_params rp;
     nmdl_rate rt;
     nmdl_train_hook hook;
-    rate_params(p, m, src, n, &rp);
+    rate_params(p, plan->weights, m, src, n, &rp);
     int rc = nmdl_q_alloc(&m->cfg, qm);
     qm->match = p->match && n <= NMDL_MM_MAX_INPUT;
     if (rc || (rc = nmdl_rate_init(&rt, qm, &rp)))
@@ -560,9 +577,9 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
     nmdl_train_params tp;
     nmdl_train_report tr = {0};
     double t0 = nmdl_prog_now();
-    if (p->weights == NMDL_WEIGHTS_CLUSTER)
+    if (plan->weights == NMDL_WEIGHTS_CLUSTER)
         return encode_cluster(p, plan, src, n, m, qm, rebuilt, model, model_len, r);
-    if (p->weights != NMDL_WEIGHTS_ROUND)
+    if (plan->weights != NMDL_WEIGHTS_ROUND)
         return encode_learned(p, plan, src, n, m, qm, rebuilt, model, model_len, r);
     int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
                              plan->train_steps);

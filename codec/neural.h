@@ -33,7 +33,8 @@ typedef struct nmdl_neural_params {
     const nmdl_model_config *cfg; /* NULL: chosen from effort and size */
     long train_steps;     /* < 0: from the effort */
     long qat_steps;       /* < 0: from the effort; 0: plain rounding */
-    int weights;          /* NMDL_WEIGHTS_*: how the weights are trained */
+    int weights;          /* NMDL_WEIGHTS_*: how the weights are trained
+                             (AUTO: resolve with nmdl_neural_weights) */
     int match;            /* 1: the data part mixes the match model
                              (codec/match.h); 0: the transformer alone */
     double free_bytes;    /* with the match model, f (nmdl_stop_free_bytes,
@@ -53,6 +54,7 @@ typedef struct nmdl_neural_params {
  * llc, search, fine-tune (with the final step-size bisection), code. */
 typedef struct nmdl_neural_plan {
     nmdl_model_config cfg;    /* the model, its window fitted to the input */
+    int weights;              /* NMDL_WEIGHTS_*, resolved (never AUTO) */
     int sized_by_matches;     /* 1: a smaller preset than n alone gets, for
                                  the n - free_bytes bytes outside matches */
     long train_steps, qat_steps;
@@ -83,6 +85,9 @@ typedef struct nmdl_neural_report {
 } nmdl_neural_report;
 
 void nmdl_neural_params_default(nmdl_neural_params *p);
+/* The weight code p asks for: p->weights, or for AUTO l0-rl1, or round
+ * where the budget is fixed or b* (round's budgets); the plan's. */
+int nmdl_neural_weights(const nmdl_neural_params *p);
 /* f: the bytes long matches predict, 0 without the match model or
  * before it counted them. */
 double nmdl_neural_free_bytes(const nmdl_neural_params *p);

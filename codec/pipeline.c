@@ -165,7 +165,7 @@ int nmdl_weights_parse(const char *name, int *weights)
 
 int nmdl_cctx_set_weights(nmdl_cctx *c, int weights)
 {
-    if (!c || weights < 0 || weights >= N_WEIGHTS)
+    if (!c || weights < NMDL_WEIGHTS_AUTO || weights >= N_WEIGHTS)
         return NMDL_ERR_ARG;
     c->neural.weights = weights;
     return NMDL_OK;
@@ -407,6 +407,7 @@ static int plan_job(const nmdl_cctx *c, const uint8_t *src, size_t n,
     if (c->method != NMDL_METHOD_STORED)
         work[NMDL_PHASE_ZSTD] = ZSTD_COST * (double)n;
     *np = c->neural;
+    np->weights = nmdl_neural_weights(np);
     np->threads = c->threads;
     np->team = c->has_team ? &c->team : NULL;
     np->cfg = c->has_cfg ? &c->cfg : NULL;

@@ -241,7 +241,10 @@ enum { NMDL_BUDGET_FIXED = 0, NMDL_BUDGET_BSTAR = 1, NMDL_BUDGET_SEARCH = 2,
        NMDL_BUDGET_LEARNED = 3 /* the steps were learned in training (the
                                   rate-aware weight codes); in reports only */ };
 NMDL_NODISCARD int nmdl_cctx_set_budget(nmdl_cctx *c, int mode);
-/* Neural method: how the weights are trained for their code. ROUND trains
+/* Neural method: how the weights are trained for their code. AUTO (the
+ * default) is L0_RL1, or ROUND where the budget is FIXED or BSTAR (those
+ * budgets steer round's search); a learned code with either budget is
+ * NMDL_ERR_ARG at compression. ROUND trains
  * for the loss, then searches the budget and fine-tunes through the
  * rounding. The others train the last part of the run for the whole
  * description length, n x data bits + model bits, with the step sizes
@@ -249,7 +252,7 @@ NMDL_NODISCARD int nmdl_cctx_set_budget(nmdl_cctx *c, int mode);
  * length"): RATE pulls each weight by what its level costs the coder;
  * L0_DRR, L0_RL1 and L0_PMMP pull by seed 002's smooth l0, relaxed l1
  * and probabilistic minimax pruning, at the bits a nonzero level costs. */
-enum { NMDL_WEIGHTS_ROUND = 0, NMDL_WEIGHTS_RATE = 1, NMDL_WEIGHTS_L0_DRR = 2,
+enum { NMDL_WEIGHTS_AUTO = -1, NMDL_WEIGHTS_ROUND = 0, NMDL_WEIGHTS_RATE = 1, NMDL_WEIGHTS_L0_DRR = 2,
        NMDL_WEIGHTS_L0_RL1 = 3, NMDL_WEIGHTS_L0_PMMP = 4,
        NMDL_WEIGHTS_CLUSTER = 5 /* seed 003's clustering: K centroids per
                                    matrix (K by DL), trained through the

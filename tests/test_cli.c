@@ -251,9 +251,17 @@ static void neural_from_the_command_line(void **state)
     j = (char *)get("n3.json", &len);
     assert_true(jc_string_is(j, 0, "method", "zstd") && jc_null(j, 0, "alternative_method"));
     free(j);
-    /* the search without an LLC, which would outweigh effort 1's training */
+    /* the default weight code (l0-rl1) without an LLC, which would
+     * outweigh effort 1's training; --bits and --budget are round's */
     assert_int_equal(sh(NMDL " compress -1 -q --no-fallback n -o n4.nmdl && " NMDL
-                        " info n4.nmdl | grep -q 'no b\\*: no LLC was estimated'"), 0);
+                        " info n4.nmdl > n4.txt && grep -q 'no b\\*: no LLC was estimated' "
+                        "n4.txt && grep -q 'weights *l0-rl1' n4.txt && grep -q "
+                        "'budget learned' n4.txt"), 0);
+    assert_int_equal(sh(NMDL " compress -1 -q --weights rate --bits 3 n -o n5.nmdl 2> n5.txt"), 1);
+    assert_int_equal(sh("grep -qx 'nmdl: --bits: applies to --weights round only (the other "
+                        "weight codes learn their budget)' n5.txt && test ! -e n5.nmdl"), 0);
+    assert_int_equal(sh(NMDL " compress -1 -q --budget bstar --no-fallback n -o n6.nmdl && " NMDL
+                        " info n6.nmdl | grep -q 'weights *round'"), 0);
     assert_int_equal(sh(NMDL " compress --effort 0 n"), 1);
     assert_int_equal(sh(NMDL " compress --bits -1 n"), 1);
     assert_int_equal(sh(NMDL " compress --preset huge n"), 1);

@@ -501,7 +501,8 @@ static nmdl_compress_report search_budget(long steps, nmdl_info *info)
     nmdl_llc_settings_default(&llc);
     llc.chains = 2, llc.burnin = 20, llc.draws = 40, llc.step = 1e-6;
     assert_nmdl_ok(nmdl_cctx_set_llc(c, &llc));
-    assert_nmdl_ok(nmdl_cctx_set_bits(c, 0)); /* back to the search */
+    assert_nmdl_ok(nmdl_cctx_set_bits(c, 0)); /* back to round's search */
+    assert_nmdl_ok(nmdl_cctx_set_weights(c, NMDL_WEIGHTS_ROUND));
     blob b = compress(c, text, n);
     nmdl_compress_report rep;
     nmdl_cctx_report(c, &rep);
@@ -553,6 +554,7 @@ static void search_prices_long_matches(void **state)
         llc.chains = 2, llc.burnin = 20, llc.draws = 40, llc.step = 1e-6;
         assert_nmdl_ok(nmdl_cctx_set_llc(c, &llc));
         assert_nmdl_ok(nmdl_cctx_set_bits(c, 0));
+        assert_nmdl_ok(nmdl_cctx_set_weights(c, NMDL_WEIGHTS_ROUND));
         assert_nmdl_ok(nmdl_cctx_set_pure(c, pure));
         blob b = compress(c, text, n);
         nmdl_compress_report rep;
@@ -593,6 +595,7 @@ static double passes(int effort, size_t n)
     nmdl_neural_plan plan;
     nmdl_neural_params_default(&p);
     p.effort = effort;
+    p.weights = NMDL_WEIGHTS_ROUND; /* the training before fine-tuning */
     assert_nmdl_ok(nmdl_neural_plan_make(&p, n, &plan));
     return (double)plan.train_steps * NMDL_NEURAL_TRAIN_BATCH * plan.cfg.ctx / (double)n;
 }
@@ -703,7 +706,8 @@ static void llc_fits_the_training(void **state)
     size_t n = 8000;
     uint8_t *text = tu_text(&r, n), *out = malloc(n);
     nmdl_cctx *c = small_cctx(2, 0, 100);
-    assert_nmdl_ok(nmdl_cctx_set_bits(c, 0)); /* the search */
+    assert_nmdl_ok(nmdl_cctx_set_bits(c, 0)); /* round's search */
+    assert_nmdl_ok(nmdl_cctx_set_weights(c, NMDL_WEIGHTS_ROUND));
     blob b = compress(c, text, n);
     nmdl_compress_report rep;
     nmdl_cctx_report(c, &rep);
@@ -719,13 +723,15 @@ static void llc_fits_the_training(void **state)
 }
 
 /* n bytes of text compressed by a small model with weight code w: a
- * neural frame that records w and a learned budget. */
+ * neural frame that records w and a learned budget. l0-rl1 is left to
+ * the default (no weight code set, the search's budget). */
 static blob learned(int w, const uint8_t *text, size_t n, nmdl_compress_report *rep,
                     nmdl_info *info)
 {
     nmdl_cctx *c = small_cctx(2, 0, 150);
-    assert_nmdl_ok(nmdl_cctx_set_budget(c, NMDL_BUDGET_SEARCH));
-    assert_nmdl_ok(nmdl_cctx_set_weights(c, w));
+    assert_nmdl_ok(nmdl_cctx_set_bits(c, 0));
+    if (w != NMDL_WEIGHTS_L0_RL1)
+        assert_nmdl_ok(nmdl_cctx_set_weights(c, w));
     blob b = compress(c, text, n);
     nmdl_cctx_report(c, rep);
     assert_nmdl_ok(nmdl_info_read(b.p, b.n, info));
@@ -789,6 +795,34 @@ static void trained_for_the_description_length(void **state)
     free(out), free(text);
 }
 
+/* The default weight code is l0-rl1, round where the budget is fixed or
+ * b* (round's budgets); a learned code with either is refused before any
+ * work. */
+static void default_weight_code(void **state)
+{
+    (void)state;
+    nmdl_neural_params p;
+    nmdl_neural_params_default(&p);
+    assert_int_equal(nmdl_neural_weights(&p), NMDL_WEIGHTS_L0_RL1);
+    p.budget.mode = NMDL_BUDGET_BSTAR;
+    assert_int_equal(nmdl_neural_weights(&p), NMDL_WEIGHTS_ROUND);
+    p.weights = NMDL_WEIGHTS_RATE;
+    assert_int_equal(nmdl_neural_weights(&p), NMDL_WEIGHTS_RATE);
+    nmdl_neural_plan plan;
+    assert_int_equal(nmdl_neural_plan_make(&p, 8000, &plan), NMDL_ERR_ARG);
+    tu_rng r = {57};
+    size_t n = 8000, len;
+    uint8_t *text = tu_text(&r, n);
+    void *out = NULL;
+    nmdl_cctx *c = small_cctx(1, 0, 20); /* --bits 4 */
+    assert_nmdl_ok(nmdl_cctx_set_weights(c, NMDL_WEIGHTS_L0_RL1));
+    assert_int_equal(nmdl_compress_alloc(c, text, n, &out, &len), NMDL_ERR_ARG);
+    assert_null(out);
+    assert_int_equal(nmdl_cctx_set_weights(c, -2), NMDL_ERR_ARG);
+    nmdl_cctx_free(c);
+    free(text);
+}
+
 /* --weights cluster: K chosen by the estimated DL among the candidates,
  * its loss weighed over the n - 1 - f bytes that long matches leave (the
  * text's second half repeats its first), every matrix coded with K
@@ -837,8 +871,10 @@ static void clustered_weights(void **state)
     free(b.p), free(out), free(text);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) /* a test's name, or a pattern with * and ? */
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(model_part_roundtrip),
         cmocka_unit_test(codebooks_roundtrip),
@@ -855,6 +891,7 @@ int main(void)
         cmocka_unit_test(preset_for_the_bytes_matches_leave),
         cmocka_unit_test(llc_fits_the_training),
         cmocka_unit_test(trained_for_the_description_length),
+        cmocka_unit_test(default_weight_code),
         cmocka_unit_test(clustered_weights),
         cmocka_unit_test(decoded_by_a_team),
     };

@@ -94,8 +94,9 @@ static int on_progress(void *user, const nmdl_progress *p)
     return 0;
 }
 
-/* A 1-block model, the default budget search with a short LLC estimate
- * (its step sweep included), brief training and fine-tuning. */
+/* A 1-block model, round's budget search with a short LLC estimate (its
+ * step sweep included), brief training and fine-tuning (round has every
+ * phase; the default weight code fine-tunes inside its training). */
 static nmdl_cctx *small_cctx(watch *w)
 {
     nmdl_model_config cfg = {1, 32, 2, 64, 64, 1};
@@ -109,6 +110,7 @@ static nmdl_cctx *small_cctx(watch *w)
     assert_nmdl_ok(nmdl_cctx_set_threads(c, 2));
     assert_nmdl_ok(nmdl_cctx_set_fallback(c, 0));
     assert_nmdl_ok(nmdl_cctx_set_llc(c, &llc));
+    assert_nmdl_ok(nmdl_cctx_set_weights(c, NMDL_WEIGHTS_ROUND));
     nmdl_cctx_set_progress(c, on_progress, w);
     return c;
 }
