@@ -154,6 +154,7 @@ static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n
         r->checksum_bytes = info.checksum_bytes;
         if (neural) { /* the neural attempt's figures, NaN (null) when none */
             r->neural_bytes = rep.neural_bytes, r->neural_model_bytes = rep.model_bytes;
+            snprintf(r->weights, sizeof r->weights, "%s", nmdl_weights_name(rep.weights));
             r->neural_data_bytes = rep.data_bytes, r->n_params = rep.n_params;
             r->neural_pure_data_bytes = round(rep.pure_data_bytes);
             r->llc = rep.llc, r->llc_se = rep.llc_se, r->epsilon = rep.epsilon;

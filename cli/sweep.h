@@ -34,7 +34,10 @@ typedef struct sweep_row {
                                                  ÷ the two-part code's */
     double preq_s;                            /* seconds it took here */
     int ok;
-    char method[16], error[160], commit[64], date[32];
+    char method[16];                          /* of the file written */
+    char weights[16];                         /* the neural attempt's weight
+                                                 code ("" when none) */
+    char error[160], commit[64], date[32];
     char *corpus;                             /* the corpus as named, malloc'd */
 } sweep_row;
 

@@ -142,8 +142,10 @@ void sweep_plot_model(FILE *f, const sweep_row *rows, int k)
         y[m] = 8 * r->neural_model_bytes;
         se[m] = r->llc_se * bits;
         size_label(names[m], sizeof names[m], r->input_bytes);
-        const size_t len = strlen(names[m]);
-        if (r->llc_cool_steps > 0)
+        size_t len = strlen(names[m]);
+        if (r->weights[0])
+            len += (size_t)snprintf(names[m] + len, sizeof names[m] - len, " %s", r->weights);
+        if (r->llc_cool_steps > 0 && len < sizeof names[m])
             snprintf(names[m] + len, sizeof names[m] - len, " cooled");
         labels[m] = names[m];
         lx[0] = fmin(lx[0], fmin(pred, y[m]));
@@ -158,8 +160,8 @@ void sweep_plot_model(FILE *f, const sweep_row *rows, int k)
          .marker = CLI_SVG_NONE}};
     char cap[1024];
     caption(cap, sizeof cap, rows, k,
-            "points labelled with n, \"cooled\" where llc is of a copy of the weights "
-            "cooled to a minimum; bars: ± se of llc");
+            "points labelled with n and the weight code (--weights), \"cooled\" where llc "
+            "is of a copy of the weights cooled to a minimum; bars: ± se of llc");
     cli_svg_plot p = {.title = "Model bits: measured against the learning coefficient's "
                                "prediction",
                       .xlabel = "predicted model bits, llc log2(1/epsilon)",

@@ -115,6 +115,7 @@ static void emit(sink *s, const sweep_row *r)
     put_bool(s, "ok", r->ok);
     put_str(s, "error", r->error, 1);
     put_str(s, "method", r->method, 1);
+    put_str(s, "weights", r->weights, 1);
 #define X(m, legacy, count) put_num(s, #m, r->m, count);
     FIELDS(X)
 #undef X
@@ -191,6 +192,7 @@ static void fill(const cli_json *d, int old, sweep_row *r)
                             : d->node[ok].type == CLI_JSON_TRUE);
     static const struct { const char *key; size_t off, cap; } text[] = {
         {"method", offsetof(sweep_row, method), sizeof ((sweep_row *)0)->method},
+        {"weights", offsetof(sweep_row, weights), sizeof ((sweep_row *)0)->weights},
         {"error", offsetof(sweep_row, error), sizeof ((sweep_row *)0)->error},
         {"commit", offsetof(sweep_row, commit), sizeof ((sweep_row *)0)->commit},
         {"date", offsetof(sweep_row, date), sizeof ((sweep_row *)0)->date}};

@@ -131,6 +131,7 @@ static void sweep_prequential(void **state)
         /* the first 4K at 8 bits per byte, the rest under a model: less */
         assert_true(preq > 4096 && preq < (i ? 16384 : 8192));
         assert_true(share > 0.3 && share < 2);
+        assert_true(jc_string_is(j, 0, "weights", "l0-rl1")); /* the default */
         free(j);
     }
     /* everything done: nothing trained again */
@@ -183,7 +184,8 @@ static void json_names_and_old_records(void **state)
     j = (char *)get("d/size-1024.json", &n);
     jc_check_lines(j, "sweep", 1);
     assert_true(jc_number(j, 0, "file_bytes") == 1100 && jc_number(j, 0, "xz_bytes") == 700);
-    assert_true(jc_null(j, 0, "commit") && jc_null(j, 0, "zstd_bytes"));
+    assert_true(jc_null(j, 0, "commit") && jc_null(j, 0, "zstd_bytes") &&
+                jc_null(j, 0, "weights"));
     free(j);
     put("d/size-2048.json", "{\"schema\":2}\n", 13);
     assert_int_equal(sh(NMDL " sweep a*c? --sizes 1K,2K --out d --method stored"), 1);

@@ -283,22 +283,24 @@ static void dataset_plot(void **state)
     free(svg);
 }
 
-/* The sweep's model_bits.svg: a point whose λ̂ is of a cooled copy of the
- * weights says so in its label; the others carry their size alone. */
+/* The sweep's model_bits.svg: each point carries its size and its weight
+ * code where the record has one, and says so where λ̂ is of a cooled copy
+ * of the weights. */
 static void sweep_model_bits(void **state)
 {
     (void)state;
     sweep_row rows[2] = {{.input_bytes = 262144, .llc = 4049, .llc_se = 37, .epsilon = 0.0107,
                           .neural_model_bytes = 19848, .ok = 1},
                          {.input_bytes = 2097152, .llc = 7390, .llc_se = 592, .epsilon = 0.0024,
-                          .neural_model_bytes = 99801, .llc_cool_steps = 500, .ok = 1}};
+                          .neural_model_bytes = 99801, .llc_cool_steps = 500, .ok = 1,
+                          .weights = "l0-rl1"}};
     FILE *f = tmpfile();
     assert_non_null(f);
     sweep_plot_model(f, rows, 2);
     char *svg = read_back(f);
     check_xml(svg);
     assert_true(has_text(svg, "256K"));
-    assert_true(has_text(svg, "2M cooled"));
+    assert_true(has_text(svg, "2M l0-rl1 cooled"));
     assert_int_equal(count(svg, " cooled<"), 1);
     free(svg);
 }
