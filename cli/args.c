@@ -472,11 +472,12 @@ static int check_applies(const cli_opts *o, const parse_state *ps)
     return 0;
 }
 
-/* --bits and --budget steer round's budget search: alone they choose
- * round; with a weight code that learns its budget they are an error. */
+/* --bits, --budget and --row-steps posterior steer round's budget search:
+ * alone they choose round; with a weight code that learns its budget they
+ * are an error. */
 static int check_budget(cli_opts *o)
 {
-    if (!o->bits && !o->budget)
+    if (!o->bits && !o->budget && !o->posterior_rows)
         return 0;
     if (!o->has_weights) {
         o->weights = NMDL_WEIGHTS_ROUND;
@@ -484,7 +485,7 @@ static int check_budget(cli_opts *o)
     }
     if (o->weights == NMDL_WEIGHTS_ROUND)
         return 0;
-    return option_error(o->bits ? "--bits" : "--budget",
+    return option_error(o->bits ? "--bits" : o->budget ? "--budget" : "--row-steps",
                         "applies to --weights round only (the other weight codes learn "
                         "their budget)");
 }

@@ -312,10 +312,12 @@ static void budget_params(const nmdl_neural_params *p, const nmdl_neural_plan *p
     }
 }
 
-/* 1 where p's budget is one only round's search takes (fixed bits, b*). */
+/* 1 where p asks for what only round's search takes: fixed bits, b*, or
+ * row steps from the chains' posterior spread. */
 static int round_budget(const nmdl_neural_params *p)
 {
-    return p->budget.mode == NMDL_BUDGET_FIXED || p->budget.mode == NMDL_BUDGET_BSTAR;
+    return p->budget.mode == NMDL_BUDGET_FIXED || p->budget.mode == NMDL_BUDGET_BSTAR ||
+           p->budget.posterior;
 }
 
 int nmdl_neural_weights(const nmdl_neural_params *p)

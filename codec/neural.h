@@ -86,7 +86,8 @@ typedef struct nmdl_neural_report {
 
 void nmdl_neural_params_default(nmdl_neural_params *p);
 /* The weight code p asks for: p->weights, or for AUTO l0-rl1, or round
- * where the budget is fixed or b* (round's budgets); the plan's. */
+ * where the budget is fixed or b* or the row steps are the posterior's
+ * (what round's search takes); the plan's. */
 int nmdl_neural_weights(const nmdl_neural_params *p);
 /* f: the bytes long matches predict, 0 without the match model or
  * before it counted them. */

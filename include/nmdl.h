@@ -212,8 +212,9 @@ NMDL_NODISCARD int nmdl_cctx_set_team(nmdl_cctx *c, const nmdl_team *team);
 /* Neural method: effort 1..9 (default 6) sets the model size, training
  * and fine-tuning budgets; about 10 minutes for 1 MB at 6 on 2 cores. */
 NMDL_NODISCARD int nmdl_cctx_set_effort(nmdl_cctx *c, int effort);
-/* Neural method: target bits per weight of the quantized model; 0 (the
- * default) takes the effort's. */
+/* Neural method: target bits per weight of the quantized model (round's
+ * budget: with the default weight code, bits > 0 selects ROUND); 0 (the
+ * default): the budget search, or the learned code's own. */
 NMDL_NODISCARD int nmdl_cctx_set_bits(nmdl_cctx *c, double bits);
 /* Neural method: initialisation and data order (default 1). */
 NMDL_NODISCARD int nmdl_cctx_set_seed(nmdl_cctx *c, uint64_t seed);
@@ -233,18 +234,19 @@ NMDL_NODISCARD int nmdl_cctx_set_fallback(nmdl_cctx *c, int allow);
  * reaches the classic frame (the report's early_stop_step); 0: it always
  * runs to the end (for measuring it). */
 NMDL_NODISCARD int nmdl_cctx_set_early_stop(nmdl_cctx *c, int allow);
-/* Neural method: how the bits per weight are chosen. SEARCH (default)
- * walks up from the learning coefficient's budget b*(ε) = (λ̂/d) log2(1/ε)
- * and keeps the shortest description; BSTAR stops at b*; FIXED takes
- * nmdl_cctx_set_bits (setting bits > 0 selects FIXED). */
+/* Neural method: how round's bits per weight are chosen (the learned codes
+ * learn theirs; with the default weight code FIXED and BSTAR select
+ * ROUND). SEARCH (default) walks up from the learning coefficient's budget
+ * b*(ε) = (λ̂/d) log2(1/ε) and keeps the shortest description; BSTAR stops
+ * at b*; FIXED takes nmdl_cctx_set_bits (setting bits > 0 selects FIXED). */
 enum { NMDL_BUDGET_FIXED = 0, NMDL_BUDGET_BSTAR = 1, NMDL_BUDGET_SEARCH = 2,
        NMDL_BUDGET_LEARNED = 3 /* the steps were learned in training (the
                                   rate-aware weight codes); in reports only */ };
 NMDL_NODISCARD int nmdl_cctx_set_budget(nmdl_cctx *c, int mode);
 /* Neural method: how the weights are trained for their code. AUTO (the
- * default) is L0_RL1, or ROUND where the budget is FIXED or BSTAR (those
- * budgets steer round's search); a learned code with either budget is
- * NMDL_ERR_ARG at compression. ROUND trains
+ * default) is L0_RL1, or ROUND where the budget is FIXED or BSTAR or the
+ * row steps are the posterior's (those steer round's search); a learned
+ * code with any of them is NMDL_ERR_ARG at compression. ROUND trains
  * for the loss, then searches the budget and fine-tunes through the
  * rounding. The others train the last part of the run for the whole
  * description length, n x data bits + model bits, with the step sizes
@@ -252,8 +254,8 @@ NMDL_NODISCARD int nmdl_cctx_set_budget(nmdl_cctx *c, int mode);
  * length"): RATE pulls each weight by what its level costs the coder;
  * L0_DRR, L0_RL1 and L0_PMMP pull by seed 002's smooth l0, relaxed l1
  * and probabilistic minimax pruning, at the bits a nonzero level costs. */
-enum { NMDL_WEIGHTS_AUTO = -1, NMDL_WEIGHTS_ROUND = 0, NMDL_WEIGHTS_RATE = 1, NMDL_WEIGHTS_L0_DRR = 2,
-       NMDL_WEIGHTS_L0_RL1 = 3, NMDL_WEIGHTS_L0_PMMP = 4,
+enum { NMDL_WEIGHTS_AUTO = -1, NMDL_WEIGHTS_ROUND = 0, NMDL_WEIGHTS_RATE = 1,
+       NMDL_WEIGHTS_L0_DRR = 2, NMDL_WEIGHTS_L0_RL1 = 3, NMDL_WEIGHTS_L0_PMMP = 4,
        NMDL_WEIGHTS_CLUSTER = 5 /* seed 003's clustering: K centroids per
                                    matrix (K by DL), trained through the
                                    assignment; codec/cluster.h */ };
@@ -272,7 +274,8 @@ NMDL_NODISCARD int nmdl_weights_parse(const char *name, int *weights);
  * default): λ̂ / n, the MDL-optimal tolerance. */
 NMDL_NODISCARD int nmdl_cctx_set_epsilon(nmdl_cctx *c, double epsilon);
 /* Neural method: shape the row steps by the SGLD chains' posterior spread
- * instead of the rows' RMS (an experiment; default 0). */
+ * instead of the rows' RMS (an experiment of round's search, so with the
+ * default weight code it selects ROUND; default 0). */
 NMDL_NODISCARD int nmdl_cctx_set_posterior_rows(nmdl_cctx *c, int on);
 /* Neural method: settings of the learning-coefficient estimate (see
  * nmdl_llc_settings; threads are the context's). */
@@ -509,7 +512,8 @@ typedef struct nmdl_info {
     /* the encoder's measurements, when it recorded them (in the header) */
     int has_report;
     int effort;              /* the encoder's effort; 0: not recorded */
-    int weights;             /* NMDL_WEIGHTS_*; -1: not recorded */
+    int weights;             /* NMDL_WEIGHTS_*; -1: not recorded (a
+                                file never records AUTO) */
     int budget_mode;         /* NMDL_BUDGET_* */
     double budget_bits;      /* the budget the encoder chose */
     double llc, llc_se, nbeta, llc_step, mala; /* NaN: not estimated */

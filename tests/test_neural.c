@@ -796,14 +796,17 @@ static void trained_for_the_description_length(void **state)
 }
 
 /* The default weight code is l0-rl1, round where the budget is fixed or
- * b* (round's budgets); a learned code with either is refused before any
- * work. */
+ * b* or the row steps are the posterior's (round's settings); a learned
+ * code with any of them is refused before any work. */
 static void default_weight_code(void **state)
 {
     (void)state;
     nmdl_neural_params p;
     nmdl_neural_params_default(&p);
     assert_int_equal(nmdl_neural_weights(&p), NMDL_WEIGHTS_L0_RL1);
+    p.budget.posterior = 1; /* --row-steps posterior: round's too */
+    assert_int_equal(nmdl_neural_weights(&p), NMDL_WEIGHTS_ROUND);
+    p.budget.posterior = 0;
     p.budget.mode = NMDL_BUDGET_BSTAR;
     assert_int_equal(nmdl_neural_weights(&p), NMDL_WEIGHTS_ROUND);
     p.weights = NMDL_WEIGHTS_RATE;
