@@ -13,6 +13,7 @@
 #include "bench/benchio.h"
 #include "codec/neural.h"
 #include "codec/quant.h"
+#include "codec/segcode.h"
 #include "container/frame.h"
 #include "model/progress.h"
 
@@ -38,9 +39,11 @@ int main(int argc, char **argv)
     const int S = (int)bench_opt(argc, argv, "segments", nmdl_neural_segments(n));
     printf("%s: %zu bytes, model part %zu bytes, %d segments, %d threads\n", argv[2], n,
            f.model_len, S, threads);
-    size_t size[2] = {0, 0};
-    double pure[2];
-    for (int match = 0; match <= 1; match++) {
+    static const char *name[3] = {"transformer alone", "with the match model",
+                                  "and context mixing"};
+    size_t size[3] = {0, 0, 0};
+    double pure[3];
+    for (int match = (int)bench_opt(argc, argv, "from", 0); match <= NMDL_SC_MIX; match++) {
         uint8_t *data;
         double t0 = nmdl_prog_now();
         int rc = nmdl_neural_encode_data(&qm.cfg, params, src, n, S, match, threads, NULL,
@@ -50,13 +53,16 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("  %-22s data %9zu bytes  %.4f bits/byte  %6.1f s\n",
-               match ? "with the match model" : "transformer alone", size[match],
+               name[match], size[match],
                8.0 * (double)size[match] / (double)n, nmdl_prog_now() - t0);
         free(data);
     }
-    printf("  ratio %.4f (match / alone); the transformer alone estimated from the "
-           "ideal code length: %.0f bytes (pure run), %.0f (match run)\n",
-           (double)size[1] / (double)size[0], pure[0], pure[1]);
+    if (size[0])
+        printf("  ratios %.4f (match / alone), %.4f (mixing / alone); the transformer alone "
+               "estimated from the ideal code length: %.0f bytes (pure run), %.0f (match "
+               "run)\n", (double)size[1] / (double)size[0], (double)size[2] / (double)size[0],
+               pure[0], pure[1]);
+    printf("  mixing / match %.4f\n", (double)size[2] / (double)size[1]);
     nmdl_q_free(&qm);
     free(params), free(file), free(src);
     return 0;

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "imath.h"
 #include "nmdl.h"
 
 #define MM_VERIFY 32   /* bytes compared backwards to rank two candidates */
@@ -15,28 +16,14 @@
 #define MM_MIX_SHIFT 11 /* the mixer's rate: 2^-11 per (error x input) */
 #define MM_MIX_MAX (1 << 22) /* weights stay within +-64 (2^16 is 1) */
 
-/* Number of bits of v (0 for 0). */
-static int bit_length(uint64_t v)
-{
-    int b = 0;
-    for (; v; v >>= 1)
-        b++;
-    return b;
-}
-
-static int clamp_int(int v, int lo, int hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
 static int index_bits(size_t n)
 {
-    return clamp_int(bit_length(n), 12, 22);
+    return nmdl_im_clamp(nmdl_im_bits(n), 12, 22);
 }
 
 static int own_bits(size_t seg_len)
 {
-    return clamp_int(bit_length(seg_len), 10, 18);
+    return nmdl_im_clamp(nmdl_im_bits(seg_len), 10, 18);
 }
 
 size_t nmdl_mm_index_bytes(size_t n)
@@ -126,7 +113,7 @@ int nmdl_mm_predict(const nmdl_mm *m)
  * the leading one. */
 static int log2_16(uint32_t v)
 {
-    int b = bit_length(v) - 1;
+    int b = nmdl_im_bits(v) - 1;
     uint32_t frac = b >= 4 ? (v >> (b - 4)) & 15 : (v << (4 - b)) & 15;
     return 16 * b + (int)frac;
 }
@@ -185,7 +172,7 @@ uint32_t nmdl_mm_p_hit(nmdl_mm *m, uint32_t f)
 {
     const uint32_t total = 1u << 24;
     f = f < 1 ? 1 : f > total - 1 ? total - 1 : f;
-    const int x = clamp_int(log2_16(f) - log2_16(total - f), -MM_ODDS, MM_ODDS - 1);
+    const int x = nmdl_im_clamp(log2_16(f) - log2_16(total - f), -MM_ODDS, MM_ODDS - 1);
     m->cell = (x + MM_ODDS) >> 4;
     m->frac = (x + MM_ODDS) & 15;
     int r[NMDL_MM_ESTIMATES];

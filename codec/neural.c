@@ -86,7 +86,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->threads = 1;
     p->train_steps = -1;
     p->qat_steps = -1;
-    p->match = 1;
+    p->match = NMDL_SC_MIX;
     p->free_bytes = -1.0;
 }
 
@@ -144,8 +144,8 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                             nmdl_prog *prog, uint8_t **data, size_t *data_len,
                             double *pure_bytes)
 {
-    if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1 ||
-        (match && n > NMDL_MM_MAX_INPUT))
+    if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1 || match < 0 ||
+        match > NMDL_SC_MIX || (match && n > NMDL_MM_MAX_INPUT))
         return NMDL_ERR_ARG;
     const uint8_t **in = calloc((size_t)S, sizeof *in);
     size_t *len = calloc((size_t)S, sizeof *len), *start = calloc((size_t)S, sizeof *start);
@@ -156,12 +156,15 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     /* the transformer alone's code length, where it differs from the data's */
     double *pure = match && pure_bytes ? calloc((size_t)S, sizeof *pure) : NULL;
     nmdl_mm_index index = {0};
+    nmdl_cm *lanes = NULL;
     nmdl_inf_weights *w = NULL;
     int rc = in && len && start && enc && streams && slen && (tables || !match) &&
                      (pure || !(match && pure_bytes))
                  ? NMDL_OK : NMDL_ERR_NOMEM;
     if (!rc && match)
         rc = nmdl_mm_index_init(&index, n);
+    if (!rc && match == NMDL_SC_MIX)
+        rc = nmdl_sc_lanes_create(n, &lanes);
     if (!rc)
         rc = nmdl_inf_weights_create(cfg, params, &w);
     for (int s = 0; !rc && s < S; s++) {
@@ -171,7 +174,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     }
     const nmdl_sc_group all = {S, 0, in, NULL, len, enc, NULL, prog,
                                code_byte_work(cfg, n, threads),
-                               match ? &index : NULL, src, start, tables, pure};
+                               match ? &index : NULL, src, start, tables, pure, lanes};
     if (!rc)
         rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * all.byte_work, (long)n);
     const int live = nmdl_sc_in_flight(threads, S);
@@ -194,6 +197,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     for (int s = 0; streams && s < S; s++)
         free(streams[s]);
     nmdl_mm_index_free(&index);
+    nmdl_sc_lanes_free(lanes);
     free(in), free(len), free(start), free(enc), free(streams), free(slen), free(tables);
     free(pure);
     return rc;
@@ -491,7 +495,7 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_train_hook hook;
     rate_params(p, plan->weights, m, src, n, &rp);
     int rc = nmdl_q_alloc(&m->cfg, qm);
-    qm->match = p->match && n <= NMDL_MM_MAX_INPUT;
+    qm->match = n <= NMDL_MM_MAX_INPUT ? p->match : NMDL_SC_PURE;
     if (rc || (rc = nmdl_rate_init(&rt, qm, &rp)))
         return rc;
     nmdl_rate_hook(&rt, plan->train_steps, plan->rate_steps, &hook);
@@ -549,7 +553,7 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
     cp.per_row = p->budget.per_row;
     cp.priced = priced_bytes(p, n);
     int rc = nmdl_q_alloc(&m->cfg, qm);
-    qm->match = p->match && n <= NMDL_MM_MAX_INPUT;
+    qm->match = n <= NMDL_MM_MAX_INPUT ? p->match : NMDL_SC_PURE;
     if (rc || (rc = nmdl_cluster_init(&cl, qm, &cp)))
         return rc;
     nmdl_cluster_hook(&cl, plan->train_steps, plan->rate_steps, &hook);
@@ -600,7 +604,7 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
         rc = nmdl_q_alloc(&m->cfg, qm);
     if (rc || r->stop_step)
         return rc;
-    qm->match = p->match && n <= NMDL_MM_MAX_INPUT;
+    qm->match = n <= NMDL_MM_MAX_INPUT ? p->match : NMDL_SC_PURE;
     nmdl_budget_params bp;
     nmdl_train_params tune;
     float *spread = NULL;

@@ -35,8 +35,8 @@ typedef struct nmdl_neural_params {
     long qat_steps;       /* < 0: from the effort; 0: plain rounding */
     int weights;          /* NMDL_WEIGHTS_*: how the weights are trained
                              (AUTO: resolve with nmdl_neural_weights) */
-    int match;            /* 1: the data part mixes the match model
-                             (codec/match.h); 0: the transformer alone */
+    int match;            /* NMDL_SC_* (codec/segcode.h): what the data
+                             part adds to the transformer; MIX by default */
     double free_bytes;    /* with the match model, f (nmdl_stop_free_bytes,
                              counted by the caller): the preset is chosen
                              for n - f bytes, the early stop's bound
@@ -112,7 +112,8 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
                        nmdl_neural_report *report);
 /* The data part alone: src[0..n) in S segments (1 <= S <= min(256, n))
  * under the parameters params of cfg (as a decoder rebuilds them), with
- * the match model when `match` (n <= NMDL_MM_MAX_INPUT). *pure_bytes (if
+ * the match model and the context mixer as `match` says (NMDL_SC_*; not
+ * PURE only where n <= NMDL_MM_MAX_INPUT). *pure_bytes (if
  * not NULL): the part's size under the transformer alone: without the
  * match model its size; with it, from the ideal code length of each
  * stream under the transformer (within a few bytes per segment). */

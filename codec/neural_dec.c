@@ -45,6 +45,7 @@ typedef struct seg_table {
     nmdl_rc_dec *dec;
     nmdl_mm_table *tables; /* (S) with the match model, else NULL */
     nmdl_mm_index index;
+    nmdl_cm *lanes;        /* with the context mixer, else NULL */
 } seg_table;
 
 #define SEG_TABLE_BYTES (3 * sizeof(void *) + 3 * sizeof(size_t) + sizeof(nmdl_rc_dec))
@@ -54,6 +55,7 @@ static void seg_table_free(seg_table *t)
     free(t->streams), free(t->slen), free(t->start), free(t->len);
     free(t->out), free(t->dec), free(t->tables);
     nmdl_mm_index_free(&t->index);
+    nmdl_sc_lanes_free(t->lanes);
 }
 
 /* The segment table: S and each stream's place, checked to fill the data
@@ -127,8 +129,9 @@ uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
     const uint64_t build = max64(levels + params, params + weights);
     const int per_group = (live + G - 1) / G;
     const size_t seg = n / (size_t)S + 1;
-    const uint64_t matching = match ? nmdl_mm_index_bytes(n) + (uint64_t)S * sizeof(nmdl_mm_table)
-                                    : 0;
+    const uint64_t matching =
+        (match ? nmdl_mm_index_bytes(n) + (uint64_t)S * sizeof(nmdl_mm_table) : 0) +
+        (match == NMDL_SC_MIX ? nmdl_sc_lanes_bytes(n) : 0);
     const uint64_t window = !streaming ? 0 : match || team ? (uint64_t)n : (uint64_t)live * seg;
     const uint64_t code = weights + (uint64_t)G * nmdl_sc_group_bytes(cfg, per_group, seg, match) +
                           matching + window;
@@ -192,7 +195,8 @@ static int decode_segments(const nmdl_neural_dec *p, const nmdl_inf_weights *w,
         rc = nmdl_rc_dec_init(&t->dec[s], t->streams[s], t->slen[s]);
     }
     const nmdl_sc_group all = {t->S, 0, NULL, t->out, t->len, NULL, t->dec, p->prog, 1.0,
-                       t->tables ? &t->index : NULL, text, t->start, t->tables, NULL};
+                       t->tables ? &t->index : NULL, text, t->start, t->tables, NULL,
+                       t->lanes};
     if (!rc && (rc = nmdl_sc_code_batch(w, &all, s0, s1, G, 1)) && rc != NMDL_ERR_NOMEM &&
         rc != NMDL_ERR_CANCELED)
         return nmdl_why(p->why, rc, "data part: %s in segments %d..%d",
@@ -335,6 +339,8 @@ int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
     if (!rc && h.match && (!(t.tables = calloc((size_t)t.S, sizeof *t.tables)) ||
                            nmdl_mm_index_init(&t.index, n)))
         rc = NMDL_ERR_NOMEM;
+    if (!rc && h.match == NMDL_SC_MIX)
+        rc = nmdl_sc_lanes_create(n, &t.lanes);
     if (!rc && p->sink &&
         !(buf = malloc(h.match || team ? n : (size_t)live * (n / (size_t)t.S + 1))))
         rc = NMDL_ERR_NOMEM;

@@ -16,6 +16,7 @@
 #include "../container/frame.h"
 #include "../model/train.h"
 #include "match.h"
+#include "segcode.h"
 #include "neural.h"
 #include "nmdl.h"
 #include "report.h"
@@ -175,7 +176,7 @@ int nmdl_cctx_set_pure(nmdl_cctx *c, int pure)
 {
     if (!c)
         return NMDL_ERR_ARG;
-    c->neural.match = !pure;
+    c->neural.match = pure ? NMDL_SC_PURE : NMDL_SC_MIX;
     return NMDL_OK;
 }
 

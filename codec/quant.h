@@ -61,7 +61,9 @@ typedef struct nmdl_qmodel {
     size_t *row0;      /* (n_tensors + 1): first row of tensor k in rexp */
     int32_t *q;        /* (n_params) */
     nmdl_q_codebook *cb; /* (n_tensors), or NULL: uniform levels everywhere */
-    int match;         /* 1: the data part mixes the match model (flags bit 3) */
+    int match;         /* what the data part adds to the transformer: 0
+                          nothing, 1 the match model (flags bit 3), 2 and
+                          the context mixer (bits 3 and 4); NMDL_SC_* */
 } nmdl_qmodel;
 
 /* The sets of adaptive models the levels are coded with: wte, wqkv, wo,
@@ -110,7 +112,8 @@ int nmdl_q_check_config(const nmdl_model_config *cfg, char *why);
 /* What the start of a model part says: the shape and the flags. */
 typedef struct nmdl_q_header {
     nmdl_model_config cfg;
-    int per_row, codebooks, match; /* flags bits 1, 2 and 3 */
+    int per_row, codebooks; /* flags bits 1 and 2 */
+    int match;              /* bits 3 and 4: as nmdl_qmodel's */
 } nmdl_q_header;
 
 /* The header of a model part of len bytes, checked against the limits

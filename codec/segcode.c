@@ -42,10 +42,34 @@ static int decode_flag(nmdl_rc_dec *d, uint32_t p, int *hit)
     return nmdl_rc_decode_update(d, *hit ? 0 : p, *hit ? p : (1u << NMDL_MM_BITS) - p);
 }
 
+/* Codes byte i >= 1 of segment s bit by bit under the context mixer cm,
+ * given the transformer's table cum (257). */
+static int code_bits(nmdl_sc_group *g, int s, nmdl_cm *cm, const uint32_t *cum, size_t i,
+                     int decode)
+{
+    nmdl_cm_begin(cm, decode ? g->out[s] : g->in[s], i);
+    int lo = 0, rc = NMDL_OK;
+    for (int half = 128; half && !rc; half >>= 1) {
+        const uint32_t p = nmdl_cm_p(cm, cum[lo + half] - cum[lo], cum[lo + 2 * half] - cum[lo + half]);
+        int bit = 0;
+        if (decode)
+            rc = decode_flag(&g->dec[s], p, &bit);
+        else
+            encode_flag(&g->enc[s], p, bit = (g->in[s][i] & half) != 0);
+        nmdl_cm_update(cm, bit);
+        lo += bit ? half : 0;
+    }
+    if (decode)
+        g->out[s][i] = (uint8_t)lo;
+    return rc;
+}
+
 /* Codes byte i >= 1 of the group's segment s under the transformer's
  * probs (256; the predicted byte's is zeroed after a missed match), first
- * the match flag when mm (may be NULL) predicts a byte. */
-static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, float *probs, size_t i, int decode)
+ * the match flag when mm (may be NULL) predicts a byte, then with the
+ * context mixer cm (may be NULL) bit by bit. */
+static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *probs, size_t i,
+                     int decode)
 {
     uint32_t freq[256], cum[257];
     nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, freq);
@@ -65,7 +89,9 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, float *probs, size_t 
     }
     if (!rc && !hit) {
         table(probs, freq, cum);
-        if (decode) {
+        if (cm) {
+            rc = code_bits(g, s, cm, cum, i, decode);
+        } else if (decode) {
             rc = decode_byte(&g->dec[s], cum, NMDL_NEURAL_FREQ_BITS, &g->out[s][i]);
         } else {
             uint8_t b = g->in[s][i];
@@ -144,7 +170,9 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
         nmdl_inf_step(f, tok, probs);
         for (int s = 0; s < g->ns && !rc; s++)
             if (t + 1 < g->len[s])
-                rc = code_byte(g, s, mm ? &mm[s] : NULL, probs + (size_t)s * 256, t + 1, decode);
+                rc = code_byte(g, s, mm ? &mm[s] : NULL,
+                               g->lanes ? &g->lanes[(g->first + s) % NMDL_MM_WAVE] : NULL,
+                               probs + (size_t)s * 256, t + 1, decode);
     }
     for (int s = 0; decode && s < g->ns && !rc; s++)
         rc = nmdl_rc_dec_finish(&g->dec[s]);
@@ -153,6 +181,30 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
     free(probs);
     free(tok);
     return rc;
+}
+
+int nmdl_sc_lanes_create(size_t n, nmdl_cm **lanes)
+{
+    nmdl_cm *l = calloc(NMDL_MM_WAVE, sizeof *l);
+    int rc = l ? NMDL_OK : NMDL_ERR_NOMEM;
+    for (int k = 0; k < NMDL_MM_WAVE && !rc; k++)
+        rc = nmdl_cm_init(&l[k], n);
+    if (rc)
+        nmdl_sc_lanes_free(l);
+    *lanes = rc ? NULL : l;
+    return rc;
+}
+
+void nmdl_sc_lanes_free(nmdl_cm *lanes)
+{
+    for (int k = 0; lanes && k < NMDL_MM_WAVE; k++)
+        nmdl_cm_free(&lanes[k]);
+    free(lanes);
+}
+
+size_t nmdl_sc_lanes_bytes(size_t n)
+{
+    return NMDL_MM_WAVE * nmdl_cm_bytes(n);
 }
 
 int nmdl_sc_in_flight(int threads, int S)
@@ -178,7 +230,7 @@ static int batch_task(void *ctx, int k)
                all->len + s, all->enc ? all->enc + s : NULL, all->dec ? all->dec + s : NULL,
                all->prog, all->byte_work, all->index, all->text,
                all->start ? all->start + s : NULL, all->tables,
-               all->pure_bits ? all->pure_bits + s : NULL};
+               all->pure_bits ? all->pure_bits + s : NULL, all->lanes};
     return code_group(b->w, &g, b->decode);
 }
 

@@ -16,6 +16,7 @@
 
 #include "../model/infer.h"
 #include "../model/progress.h"
+#include "cm.h"
 #include "match.h"
 #include "rc.h"
 
@@ -43,7 +44,20 @@ typedef struct nmdl_sc_group {
     nmdl_mm_table *tables; /* (all segments): indexed from 0, not first */
     double *pure_bits;     /* encode, or NULL: each segment's code length
                               under the transformer alone, in bits */
+    nmdl_cm *lanes;        /* (NMDL_MM_WAVE) the context mixer's states by
+                              place in the wave, or NULL: bytes are coded
+                              whole under the transformer (codec/cm.h) */
 } nmdl_sc_group;
+
+/* What the data part adds to the transformer (model part flags bits 3 and
+ * 4): nothing, the match model, or the match model and the context mixer. */
+enum { NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2 };
+
+/* The context mixer's NMDL_MM_WAVE lanes for an input of n bytes, and
+ * their bytes (for memory limits); free takes NULL. */
+int nmdl_sc_lanes_create(size_t n, nmdl_cm **lanes);
+void nmdl_sc_lanes_free(nmdl_cm *lanes);
+size_t nmdl_sc_lanes_bytes(size_t n);
 
 /* Bytes a group of ns segments of up to seg_len bytes holds while coding:
  * the pass's caches and activations, the probabilities and the tokens,

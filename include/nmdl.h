@@ -261,9 +261,10 @@ enum { NMDL_WEIGHTS_AUTO = -1, NMDL_WEIGHTS_ROUND = 0, NMDL_WEIGHTS_RATE = 1,
                                    assignment; codec/cluster.h */ };
 NMDL_NODISCARD int nmdl_cctx_set_weights(nmdl_cctx *c, int weights);
 /* Neural method: with pure = 0 (default) the data part mixes a match
- * model for repeats beyond the transformer's window (docs/FORMAT.md,
- * "Data part"); pure = 1 codes under the transformer alone, the
- * description length the theory speaks of. */
+ * model for repeats beyond the transformer's window and a context mixer
+ * of adaptive byte-context counters (docs/FORMAT.md, "Data part"); pure =
+ * 1 codes under the transformer alone, the description length the theory
+ * speaks of. */
 NMDL_NODISCARD int nmdl_cctx_set_pure(nmdl_cctx *c, int pure);
 /* "round", "rate", "l0-drr", "l0-rl1", "l0-pmmp", "cluster"; "unknown"
  * otherwise. */
@@ -506,8 +507,9 @@ typedef struct nmdl_info {
     nmdl_model_config model;
     uint64_t n_params;
     int per_row;             /* steps per row (1) or per tensor (0) */
-    int match;               /* the data part mixes the match model (1) or
-                                is the transformer's alone (0, --pure) */
+    int match;               /* the data part mixes the match model (1),
+                                and the context mixer (2), or is the
+                                transformer's alone (0, --pure) */
     int segments;            /* independent streams of the data part */
     /* the encoder's measurements, when it recorded them (in the header) */
     int has_report;

@@ -17,7 +17,8 @@
  *                              model's frame with a version 4 report (500
  *                              cold-descent steps), and in decompress/
  *                              also with a cooling value of 2.5, which
- *                              makes the reader ignore the report
+ *                              makes the reader ignore the report; the
+ *                              same with the context mixer (s8-mix)
  *   tests/data/crafted-*.nmdl  the frames of the reliability probe of issue
  *                              14, also in tests/fuzz/seeds/decompress/:
  *     head257    a head 257 wide (d_model 257, one head)
@@ -35,6 +36,7 @@
 #include "container/frame.h"
 #include "codec/quant.h"
 #include "codec/report.h"
+#include "codec/segcode.h"
 #include "model/transformer.h"
 #include "nmdl.h"
 
@@ -306,10 +308,11 @@ static void crafted(void)
     free(model), free(data), free(p), free(w), free(zeros);
 }
 
-/* A data part coded with the match model: 640 bytes of text whose second
- * half repeats the first, in 8 segments, so that the second wave finds
- * matches in the prefix and every segment in its own bytes. */
-static void match_seed(void)
+/* A data part coded with the match model (mode NMDL_SC_MATCH), or with it
+ * and the context mixer (NMDL_SC_MIX): 640 bytes of text whose second half
+ * repeats the first, in 8 segments, so that the second wave finds matches
+ * in the prefix and every segment in its own bytes. */
+static void match_seed(int mode)
 {
     const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1};
     uint8_t s[640], *model, *data, *p;
@@ -317,10 +320,17 @@ static void match_seed(void)
     float *w;
     text(s, 320, 99);
     memcpy(s + 320, s, 320);
-    tiny_model(&cfg, 1, 0, 1, s, sizeof s, &model, &ml, &w);
-    int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, 8, 1, 1, NULL, &data, &dl, NULL);
+    tiny_model(&cfg, 1, 0, mode, s, sizeof s, &model, &ml, &w);
+    int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, 8, mode, 1, NULL, &data, &dl, NULL);
     if (rc)
         die("match data part", rc);
+    if (mode == NMDL_SC_MIX) {
+        p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
+        save("tests/fuzz/seeds/neural", "s8-mix.nmdl", p, len);
+        save("tests/fuzz/seeds/decompress", "s8-mix.nmdl", p, len);
+        free(model), free(data), free(p), free(w);
+        return;
+    }
     static const uint8_t half5[4] = {0, 0, 0x20, 0x40}; /* 2.5 */
     p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
     save("tests/fuzz/seeds/neural", "s8-match.nmdl", p, len);
@@ -339,7 +349,8 @@ int main(int argc, char **argv)
     }
     root = argv[1];
     neural_seeds();
-    match_seed();
+    match_seed(NMDL_SC_MATCH);
+    match_seed(NMDL_SC_MIX);
     crafted();
     return 0;
 }

@@ -1,0 +1,181 @@
+/*
+ * cm.c: see cm.h. Integer arithmetic only; the two tables (log2 and powers
+ * of 2) are computed with integers at init, the same everywhere.
+ */
+#include "cm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "imath.h"
+#include "nmdl.h"
+
+#define CM_ONE (1 << NMDL_CM_BITS)
+#define CM_ODDS 4095      /* log2-odds are clamped to +-16 bits (1/256 bits) */
+#define CM_LIMIT 30       /* a counter's rate stops falling at 1/31.5 */
+#define CM_RATE_SHIFT 16  /* the mixer's rate: 2^-16 per (error x input) */
+#define CM_W_MAX (1 << 22) /* weights stay within +-64 */
+#define CM_P_HALF (1u << 21) /* a counter's P(1) has 22 bits */
+#define CM_WORD 24        /* bytes of a word that its context hashes */
+
+/* The orders of the byte contexts (the last k bytes); the word is last. */
+#define CM_ORDERS (NMDL_CM_CONTEXTS - 1)
+static const int order[CM_ORDERS] = {1, 2, 3, 4, 6};
+
+/* Table bits: about two counters per input byte, 2^16 to 2^22. */
+static int table_bits(size_t n)
+{
+    return nmdl_im_clamp(nmdl_im_bits(n) + 1, 16, 22);
+}
+
+size_t nmdl_cm_bytes(size_t n)
+{
+    return sizeof(nmdl_cm) + (sizeof(uint32_t) << table_bits(n));
+}
+
+/* 256 * log2(v / 2^30), v in [2^30, 2^31), by squaring: 8 bits. */
+static uint16_t log2_frac(uint64_t v)
+{
+    uint16_t f = 0;
+    for (int b = 7; b >= 0; b--) {
+        v = (v * v) >> 30;
+        if (v >= (2ull << 30)) {
+            f |= (uint16_t)(1u << b);
+            v >>= 1;
+        }
+    }
+    return f;
+}
+
+int nmdl_cm_init(nmdl_cm *m, size_t n)
+{
+    memset(m, 0, sizeof *m);
+    m->bits = table_bits(n);
+    m->slot = calloc((size_t)1 << m->bits, sizeof *m->slot);
+    if (!m->slot)
+        return NMDL_ERR_NOMEM;
+    for (int k = 0; k < 1024; k++)
+        m->lg[k] = log2_frac((uint64_t)(1024 + k) << 20);
+    uint64_t t = 1ull << 32; /* 2^(-k/256) * 2^32 by repeated products */
+    for (int k = 0; k < 256; k++) {
+        m->pow2[k] = (uint32_t)(t > 0xFFFFFFFFull ? 0xFFFFFFFFull : t);
+        t = (t * 4283353945ull) >> 32; /* 2^(-1/256) * 2^32, rounded */
+    }
+    for (int c = 0; c < 256; c++)
+        m->w[c][0] = CM_ONE; /* the transformer alone */
+    m->c0 = 1;
+    return NMDL_OK;
+}
+
+void nmdl_cm_free(nmdl_cm *m)
+{
+    free(m->slot);
+    m->slot = NULL;
+}
+
+/* 256 * log2(v), v >= 1, within 1/256 bit. */
+static int log2_fx(const nmdl_cm *m, uint32_t v)
+{
+    const int b = nmdl_im_bits(v) - 1;
+    const uint32_t mant = b >= 10 ? (v >> (b - 10)) & 1023 : (v << (10 - b)) & 1023;
+    return 256 * b + m->lg[mant];
+}
+
+/* log2(a / b) in 1/256 bits, clamped; a or b may be 0. */
+static int odds(const nmdl_cm *m, uint32_t a, uint32_t b)
+{
+    if (!a || !b)
+        return a ? CM_ODDS : -CM_ODDS;
+    return nmdl_im_clamp(log2_fx(m, a) - log2_fx(m, b), -CM_ODDS, CM_ODDS);
+}
+
+/* 2^16 / (1 + 2^(-x/256)), in [1, 2^16 - 1]. */
+static uint32_t squash(const nmdl_cm *m, int x)
+{
+    const int a = x < 0 ? -x : x;
+    const uint64_t t = m->pow2[a & 255] >> (a >> 8); /* 2^(-a/256) * 2^32 */
+    uint32_t p = (uint32_t)(((uint64_t)CM_ONE << 32) / ((1ull << 32) + t));
+    p = x < 0 ? CM_ONE - p : p;
+    return p < 1 ? 1 : p > CM_ONE - 1 ? CM_ONE - 1 : p;
+}
+
+static uint32_t mix32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x7FEB352Du;
+    h ^= h >> 15;
+    h *= 0x846CA68Bu;
+    return h ^ (h >> 16);
+}
+
+static int word_byte(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c >= 128;
+}
+
+void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i)
+{
+    for (int k = 0; k < CM_ORDERS; k++) {
+        uint32_t h = (uint32_t)(k + 1) * 0x9E3779B1u;
+        for (int j = 1; j <= order[k] && (size_t)j <= i; j++)
+            h = (h + seg[i - (size_t)j] + 1u) * 0x2545F491u;
+        m->ctx[k] = h;
+    }
+    uint32_t word = 0x6A09E667u; /* the word's last CM_WORD bytes at most */
+    for (size_t j = 1; j <= i && j <= CM_WORD && word_byte(seg[i - j]); j++)
+        word = (word + seg[i - j] + 1u) * 0x01000193u;
+    m->ctx[CM_ORDERS] = word;
+    m->c0 = 1;
+}
+
+/* P(1) * 2^16 of a counter. */
+static uint32_t counter_p(uint32_t v)
+{
+    return ((v >> 10) ^ CM_P_HALF) >> 6;
+}
+
+uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
+{
+    m->in[0] = odds(m, n1, n0);
+    for (int k = 0; k < NMDL_CM_CONTEXTS; k++) {
+        const uint32_t h = mix32(m->ctx[k] + (uint32_t)m->c0 * 0x9E3779B1u);
+        m->cur[k] = &m->slot[h >> (32 - m->bits)];
+        const uint32_t p = counter_p(*m->cur[k]);
+        m->in[k + 1] = odds(m, p ? p : 1, CM_ONE - p);
+    }
+    m->in[NMDL_CM_INPUTS - 1] = 256; /* bias: one bit */
+    const int32_t *w = m->w[m->c0];
+    int64_t dot = 0;
+    for (int k = 0; k < NMDL_CM_INPUTS; k++)
+        dot += (int64_t)w[k] * m->in[k];
+    const int64_t x = dot >= 0 ? dot >> 16 : -((-dot + 65535) >> 16); /* floor */
+    m->p = squash(m, (int)(x < -CM_ODDS ? -CM_ODDS : x > CM_ODDS ? CM_ODDS : x));
+    return m->p;
+}
+
+/* Moves a counter towards the bit by 2 / (2 n + 3) of the distance. */
+static void learn_counter(uint32_t *v, int bit)
+{
+    int32_t p = (int32_t)((*v >> 10) ^ CM_P_HALF);
+    uint32_t n = *v & 1023;
+    const int32_t target = bit ? (int32_t)(2 * CM_P_HALF - 1) : 0;
+    p += (int32_t)(((int64_t)(target - p) * 2) / (int64_t)(2 * n + 3));
+    n += n < CM_LIMIT;
+    *v = (((uint32_t)p ^ CM_P_HALF) << 10) | n;
+}
+
+void nmdl_cm_update(nmdl_cm *m, int bit)
+{
+    for (int k = 0; k < NMDL_CM_CONTEXTS; k++)
+        learn_counter(m->cur[k], bit);
+    int32_t *w = m->w[m->c0];
+    const int32_t err = (bit ? CM_ONE : 0) - (int32_t)m->p;
+    for (int k = 0; k < NMDL_CM_INPUTS; k++) {
+        const int32_t v = w[k] + (int32_t)(((int64_t)err * m->in[k]) / (1 << CM_RATE_SHIFT));
+        w[k] = v < -CM_W_MAX ? -CM_W_MAX : v > CM_W_MAX ? CM_W_MAX : v;
+    }
+    m->c0 = m->c0 * 2 + bit;
+    if (m->c0 >= 256)
+        m->c0 = 1;
+}

@@ -1,0 +1,187 @@
+/*
+ * test_cm.c: the context mixer of the data part (codec/cm.h). It starts as
+ * the transformer alone, learns repeated contexts the transformer does not
+ * know, keeps every probability codable, always computes the same
+ * probabilities (golden hash: they are part of the file format), and the
+ * model part's flag for it is refused without the match model's.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "codec/cm.h"
+#include "codec/error.h"
+#include "codec/neural.h"
+#include "codec/quant.h"
+#include "codec/segcode.h"
+#include "nmdl.h"
+#include "testutil.h"
+
+/* A transformer that knows nothing: every byte 2^16 of 2^24. */
+static void uniform(uint32_t *cum)
+{
+    for (int b = 0; b <= 256; b++)
+        cum[b] = (uint32_t)b << 16;
+}
+
+/* Codes text[1, n) bit by bit under cum (257) as the data part does;
+ * returns the code length in bits of bytes [from, n), and hashes every P
+ * into h (may be NULL). */
+static double code(nmdl_cm *m, const uint8_t *text, size_t n, size_t from, const uint32_t *cum,
+                   crypto_generichash_state *h)
+{
+    double bits = 0;
+    for (size_t i = 1; i < n; i++) {
+        nmdl_cm_begin(m, text, i);
+        int lo = 0;
+        for (int half = 128; half; half >>= 1) {
+            const uint32_t p = nmdl_cm_p(m, cum[lo + half] - cum[lo],
+                                         cum[lo + 2 * half] - cum[lo + half]);
+            assert_true(p >= 1 && p < (1u << NMDL_CM_BITS));
+            const int bit = (text[i] & half) != 0;
+            if (i >= from)
+                bits -= log2((bit ? p : (1u << NMDL_CM_BITS) - p) / 65536.0);
+            if (h) {
+                const uint8_t le[2] = {(uint8_t)p, (uint8_t)(p >> 8)};
+                crypto_generichash_update(h, le, sizeof le);
+            }
+            nmdl_cm_update(m, bit);
+            lo += bit ? half : 0;
+        }
+    }
+    return bits;
+}
+
+/* Fresh, the mixer passes the transformer's probability on (within the
+ * integer log and its inverse), at any confidence, and never 0 or 1. */
+static void starts_as_the_transformer(void **state)
+{
+    (void)state;
+    nmdl_cm m;
+    assert_nmdl_ok(nmdl_cm_init(&m, 1000));
+    const uint8_t seg[2] = {'a', 'b'};
+    static const uint32_t n1[] = {1, 1000, 1u << 22, 3u << 22, (1u << 24) - 1000};
+    for (size_t k = 0; k < sizeof n1 / sizeof *n1; k++) {
+        nmdl_cm_begin(&m, seg, 1);
+        const double want = (double)n1[k] / (1 << 24) * 65536;
+        const uint32_t p = nmdl_cm_p(&m, (1u << 24) - n1[k], n1[k]);
+        assert_true(p >= 1 && p <= 65535);
+        assert_true(fabs((double)p - want) <= 0.01 * want + 2.5);
+    }
+    nmdl_cm_begin(&m, seg, 1);
+    assert_true(nmdl_cm_p(&m, 0, 5) >= 65534);
+    nmdl_cm_begin(&m, seg, 1);
+    assert_true(nmdl_cm_p(&m, 5, 0) <= 2);
+    nmdl_cm_free(&m);
+}
+
+/* A phrase repeated over and over, under a transformer that knows nothing:
+ * 8 bits a byte at first, under half a bit a byte once the contexts have
+ * been seen. */
+static void learns_repeated_contexts(void **state)
+{
+    (void)state;
+    static const char phrase[] = "the quick brown fox jumps over the lazy dog; ";
+    enum { N = 40000 };
+    uint8_t *text = malloc(N);
+    for (size_t i = 0; i < N; i++)
+        text[i] = (uint8_t)phrase[i % (sizeof phrase - 1)];
+    uint32_t cum[257];
+    uniform(cum);
+    nmdl_cm m;
+    assert_nmdl_ok(nmdl_cm_init(&m, N));
+    const double late = code(&m, text, N, N - N / 4, cum, NULL) / (N / 4);
+    print_message("last quarter: %.4f bits/byte\n", late);
+    assert_true(late < 0.5);
+    nmdl_cm_free(&m);
+    free(text);
+}
+
+/* The probabilities over text under a transformer with a fixed skewed
+ * distribution, as a hash; any change is a format change. */
+static void golden_probabilities(void **state)
+{
+    (void)state;
+    tu_rng r = {17};
+    enum { N = 20000 };
+    uint8_t *text = tu_text(&r, N);
+    uint32_t cum[257] = {0};
+    for (int b = 0; b < 256; b++) /* letters likelier, nothing below 1 */
+        cum[b + 1] = cum[b] + ((b >= 'a' && b <= 'z') || b == ' ' ? 500000u : 15000u) +
+                     (b == 255 ? (1u << 24) - 27 * 500000u - 229 * 15000u : 0);
+    assert_int_equal(cum[256], 1u << 24);
+    nmdl_cm m;
+    assert_nmdl_ok(nmdl_cm_init(&m, N));
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 16);
+    const double bits = code(&m, text, N, 1, cum, &h);
+    uint8_t sum[16];
+    char hex[33];
+    crypto_generichash_final(&h, sum, 16);
+    sodium_bin2hex(hex, sizeof hex, sum, 16);
+    print_message("golden cm hash %s (%.4f bits/byte)\n", hex, bits / (N - 1));
+    assert_string_equal(hex, GOLDEN_CM_HASH);
+    nmdl_cm_free(&m);
+    free(text);
+}
+
+/* Model part flags: bit 4 (the mixer) reads back as NMDL_SC_MIX, bit 3
+ * alone as NMDL_SC_MATCH, and bit 4 without bit 3 is corrupt. */
+static void the_flag(void **state)
+{
+    (void)state;
+    const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1}; /* 5 one-byte LEB128s */
+    nmdl_qmodel qm;
+    assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
+    for (size_t i = 0; i < qm.lay.n_params; i++)
+        qm.q[i] = (int32_t)(i % 3) - 1;
+    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX; mode++) {
+        uint8_t *buf;
+        size_t len;
+        nmdl_q_header h;
+        qm.match = mode;
+        assert_nmdl_ok(nmdl_q_encode(&qm, &buf, &len));
+        assert_nmdl_ok(nmdl_q_read_header(buf, len, &h, NULL));
+        assert_int_equal(h.match, mode);
+        if (mode == NMDL_SC_MIX) {
+            char why[NMDL_WHY_MAX];
+            buf[5] &= (uint8_t)~8u; /* the flags byte: drop the match model */
+            assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
+            assert_non_null(strstr(why, "context mixing without the match model"));
+        }
+        free(buf);
+    }
+    nmdl_q_free(&qm);
+}
+
+/* Decoding's memory estimate counts the lanes: the mixer adds exactly
+ * their bytes to the match model's figure. */
+static void memory_counts_the_lanes(void **state)
+{
+    (void)state;
+    const nmdl_model_config cfg = {2, 64, 4, 256, 64, 1};
+    const size_t n = 3000000;
+    const uint64_t match = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MATCH, 0);
+    const uint64_t mix = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MIX, 0);
+    assert_int_equal(mix - match, nmdl_sc_lanes_bytes(n));
+    assert_true(nmdl_sc_lanes_bytes(n) >= NMDL_MM_WAVE * ((size_t)4 << 22));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(starts_as_the_transformer),
+        cmocka_unit_test(learns_repeated_contexts),
+        cmocka_unit_test(golden_probabilities),
+        cmocka_unit_test(the_flag),
+        cmocka_unit_test(memory_counts_the_lanes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
