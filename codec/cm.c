@@ -22,7 +22,7 @@
 #define CM_ORDERS (NMDL_CM_CONTEXTS - 1)
 static const int order[CM_ORDERS] = {1, 2, 3, 4, 6};
 
-/* Table bits: about two counters per input byte, 2^16 to 2^22. */
+/* Table bits: 2 to 4 counters per input byte, 2^16 to 2^22. */
 static int table_bits(size_t n)
 {
     return nmdl_im_clamp(nmdl_im_bits(n) + 1, 16, 22);

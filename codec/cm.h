@@ -36,11 +36,12 @@ typedef struct nmdl_cm {
     int32_t w[256][NMDL_CM_INPUTS];  /* mixer weights by the bits so far,
                                         2^16 = 1 */
     int in[NMDL_CM_INPUTS]; /* the last bit's inputs: log2-odds in 1/256
-                               bits, within +-NMDL_CM_ODDS */
+                               bits, within +-16 bits */
     int c0;           /* 1 followed by the byte's bits so far */
     uint32_t p;       /* the last bit's P(1) * 2^16 */
     uint16_t lg[1024];   /* 256 * log2(1 + k / 1024), rounded down */
-    uint32_t pow2[256];  /* 2^(-k / 256) * 2^32, rounded down */
+    uint32_t pow2[256];  /* 2^(-k / 256) * 2^32, as nmdl_cm_init computes
+                            it (products of a rounded-down factor) */
 } nmdl_cm;
 
 /* Bytes of one lane for an input of n bytes (for memory limits). */

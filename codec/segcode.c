@@ -56,6 +56,8 @@ static int code_bits(nmdl_sc_group *g, int s, nmdl_cm *cm, const uint32_t *cum, 
             rc = decode_flag(&g->dec[s], p, &bit);
         else
             encode_flag(&g->enc[s], p, bit = (g->in[s][i] & half) != 0);
+        if (rc)
+            break;
         nmdl_cm_update(cm, bit);
         lo += bit ? half : 0;
     }
@@ -237,6 +239,8 @@ static int batch_task(void *ctx, int k)
 int nmdl_sc_code_batch(const nmdl_inf_weights *w, const nmdl_sc_group *all, int s0,
                       int s1, int G, int decode)
 {
+    if (all->lanes && !all->index) /* lanes are safe only within a wave */
+        return NMDL_ERR_ARG;
     batch b = {w, all, s0, s1 - s0, G < s1 - s0 ? G : s1 - s0, decode};
     return nmdl_prog_parallel(all->prog, b.G, b.G, batch_task, &b);
 }

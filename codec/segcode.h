@@ -46,7 +46,9 @@ typedef struct nmdl_sc_group {
                               under the transformer alone, in bits */
     nmdl_cm *lanes;        /* (NMDL_MM_WAVE) the context mixer's states by
                               place in the wave, or NULL: bytes are coded
-                              whole under the transformer (codec/cm.h) */
+                              whole under the transformer (codec/cm.h).
+                              Only with index: batches then stay within a
+                              wave, so no two threads share a lane */
 } nmdl_sc_group;
 
 /* What the data part adds to the transformer (model part flags bits 3 and

@@ -2,8 +2,9 @@
  * test_cm.c: the context mixer of the data part (codec/cm.h). It starts as
  * the transformer alone, learns repeated contexts the transformer does not
  * know, keeps every probability codable, always computes the same
- * probabilities (golden hash: they are part of the file format), and the
- * model part's flag for it is refused without the match model's.
+ * probabilities (golden hash: they are part of the file format); the
+ * model part's flag for it is refused without the match model's; decoding
+ * counts its memory and carries its lanes across waves.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -161,8 +162,9 @@ static void the_flag(void **state)
     nmdl_q_free(&qm);
 }
 
-/* Decoding's memory estimate counts the lanes: the mixer adds exactly
- * their bytes to the match model's figure. */
+/* Decoding's memory estimate counts the lanes: the mixer adds their
+ * states and tables (2^22 counters of 4 bytes each from 2 MiB of input)
+ * to the match model's figure. */
 static void memory_counts_the_lanes(void **state)
 {
     (void)state;
@@ -170,8 +172,49 @@ static void memory_counts_the_lanes(void **state)
     const size_t n = 3000000;
     const uint64_t match = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MATCH, 0);
     const uint64_t mix = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MIX, 0);
-    assert_int_equal(mix - match, nmdl_sc_lanes_bytes(n));
-    assert_true(nmdl_sc_lanes_bytes(n) >= NMDL_MM_WAVE * ((size_t)4 << 22));
+    assert_int_equal(mix - match, NMDL_MM_WAVE * (sizeof(nmdl_cm) + ((size_t)4 << 22)));
+    assert_int_equal(nmdl_sc_lanes_bytes(1000), NMDL_MM_WAVE * (sizeof(nmdl_cm) + ((size_t)4 << 16)));
+}
+
+/* Data parts over 9 segments, three waves, so that every lane carries its
+ * state from wave to wave: with the mixer, and with the match model alone
+ * (as files were written before the mixer). Each decodes to the text at 1
+ * and 2 threads and with memory for one segment in flight at a time, and
+ * records its data code. */
+static void lanes_across_waves(void **state)
+{
+    (void)state;
+    const nmdl_model_config cfg = {1, 128, 4, 256, 64, 1}; /* above the least limit */
+    enum { N = 9 * 3000 };
+    tu_rng r = {29};
+    uint8_t *text = tu_text(&r, N), *out = malloc(N);
+    for (size_t i = N / 2; i + 300 < N; i += 2000) /* repeats for the match model */
+        memcpy(text + i, text + i - N / 2 + 77, 300);
+    for (int mode = NMDL_SC_MATCH; mode <= NMDL_SC_MIX; mode++) {
+        tu_blob b = tu_random_frame(&cfg, text, N, 9, mode);
+        nmdl_info info;
+        assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
+        assert_int_equal(info.match, mode);
+        assert_int_equal(info.segments, 9);
+        for (int t = 1; t <= 2; t++) {
+            memset(out, 0, N);
+            assert_nmdl_ok(tu_decompress(&b, t, out, N));
+            assert_memory_equal(out, text, N);
+        }
+        nmdl_dctx *d = nmdl_dctx_create();
+        size_t len;
+        const uint64_t one = nmdl_neural_decode_bytes(&cfg, 9, N, 1, 1, 0, mode, 0);
+        assert_true(one < nmdl_neural_decode_bytes(&cfg, 9, N, 2, 1, 0, mode, 0));
+        assert_nmdl_ok(nmdl_dctx_set_threads(d, 2));
+        assert_nmdl_ok(nmdl_dctx_set_memory(d, one));
+        memset(out, 0, N);
+        assert_nmdl_ok(nmdl_decompress(d, out, N, &len, b.p, b.n));
+        assert_int_equal(len, N);
+        assert_memory_equal(out, text, N);
+        nmdl_dctx_free(d);
+        free(b.p);
+    }
+    free(text), free(out);
 }
 
 int main(void)
@@ -182,6 +225,7 @@ int main(void)
         cmocka_unit_test(golden_probabilities),
         cmocka_unit_test(the_flag),
         cmocka_unit_test(memory_counts_the_lanes),
+        cmocka_unit_test(lanes_across_waves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

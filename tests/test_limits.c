@@ -49,10 +49,7 @@
 
 extern char **environ;
 
-typedef struct blob {
-    uint8_t *p;
-    size_t n;
-} blob;
+typedef tu_blob blob;
 
 static blob load(const char *rel)
 {
@@ -214,29 +211,13 @@ static void ratio_limit(void **state)
 }
 
 /* A frame of a random model of shape cfg over n bytes of text in S
- * segments (the encoder's own data part, without training). */
+ * segments (the transformer alone). */
 static blob random_frame(const nmdl_model_config *cfg, size_t n, int S)
 {
-    nmdl_model *m;
-    nmdl_qmodel qm;
     tu_rng r = {61};
-    uint8_t *text = tu_text(&r, n), *model, *data;
-    size_t ml, dl;
-    assert_nmdl_ok(nmdl_model_create(cfg, 3, &m));
-    assert_nmdl_ok(nmdl_q_alloc(cfg, &qm));
-    nmdl_q_set_steps(&qm, m->params, 0.5, 1, NULL);
-    nmdl_q_quantize(&qm, m->params);
-    nmdl_q_dequantize(&qm, m->params);
-    assert_nmdl_ok(nmdl_q_encode(&qm, &model, &ml));
-    assert_nmdl_ok(nmdl_neural_encode_data(cfg, m->params, text, n, S, 0, 2, NULL, &data, &dl, NULL));
-    uint8_t sum[NMDL_FRAME_SUM_BYTES];
-    nmdl_frame_sum(text, n, sum);
-    nmdl_frame f = nmdl_frame_of(NMDL_METHOD_NEURAL, n, sum, model, ml, data, dl);
-    blob b = {malloc(nmdl_frame_size(&f)), 0};
-    assert_nmdl_ok(nmdl_frame_write(b.p, nmdl_frame_size(&f), &b.n, &f));
-    free(text), free(model), free(data);
-    nmdl_q_free(&qm);
-    nmdl_model_free(m);
+    uint8_t *text = tu_text(&r, n);
+    blob b = tu_random_frame(cfg, text, n, S, 0);
+    free(text);
     return b;
 }
 

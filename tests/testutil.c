@@ -1,6 +1,11 @@
 /*
  * testutil.c: see testutil.h.
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
 #include "testutil.h"
 
 #include <math.h>
@@ -9,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/neural.h"
+#include "codec/quant.h"
+#include "container/frame.h"
+#include "model/transformer.h"
 #include "nmdl.h"
 
 uint64_t tu_next(tu_rng *r)
@@ -141,4 +150,63 @@ void tu_team_run(int K, void (*fn)(const nmdl_team *t, int k, void *user), void 
     for (int k = 0; k < K; k++)
         pthread_join(th[k], NULL);
     pthread_barrier_destroy(&team.bar);
+}
+
+nmdl_cctx *tu_small_cctx(int threads, int fallback, long steps)
+{
+    nmdl_model_config cfg = {1, 32, 2, 64, 64, 1};
+    nmdl_cctx *c = nmdl_cctx_create();
+    assert_non_null(c);
+    assert_nmdl_ok(nmdl_cctx_set_model(c, &cfg));
+    assert_nmdl_ok(nmdl_cctx_set_steps(c, steps, steps / 5));
+    assert_nmdl_ok(nmdl_cctx_set_threads(c, threads));
+    assert_nmdl_ok(nmdl_cctx_set_fallback(c, fallback));
+    assert_nmdl_ok(nmdl_cctx_set_bits(c, 4.0));
+    return c;
+}
+
+tu_blob tu_compress(nmdl_cctx *c, const uint8_t *src, size_t n)
+{
+    tu_blob b = {NULL, 0};
+    void *p;
+    assert_nmdl_ok(nmdl_compress_alloc(c, src, n, &p, &b.n));
+    b.p = p;
+    return b;
+}
+
+int tu_decompress(const tu_blob *b, int threads, uint8_t *out, size_t n)
+{
+    nmdl_dctx *d = nmdl_dctx_create();
+    size_t len = 0;
+    assert_nmdl_ok(nmdl_dctx_set_threads(d, threads));
+    int rc = nmdl_decompress(d, out, n, &len, b->p, b->n);
+    nmdl_dctx_free(d);
+    return rc ? rc : (len == n ? NMDL_OK : NMDL_ERR_CORRUPT);
+}
+
+tu_blob tu_random_frame(const nmdl_model_config *cfg, const uint8_t *text, size_t n, int S,
+                        int mode)
+{
+    nmdl_model *m;
+    nmdl_qmodel qm;
+    uint8_t *model, *data;
+    size_t ml, dl;
+    assert_nmdl_ok(nmdl_model_create(cfg, 3, &m));
+    assert_nmdl_ok(nmdl_q_alloc(cfg, &qm));
+    nmdl_q_set_steps(&qm, m->params, 0.5, 1, NULL);
+    nmdl_q_quantize(&qm, m->params);
+    nmdl_q_dequantize(&qm, m->params);
+    qm.match = mode;
+    assert_nmdl_ok(nmdl_q_encode(&qm, &model, &ml));
+    assert_nmdl_ok(nmdl_neural_encode_data(cfg, m->params, text, n, S, mode, 2, NULL, &data,
+                                           &dl, NULL));
+    uint8_t sum[NMDL_FRAME_SUM_BYTES];
+    nmdl_frame_sum(text, n, sum);
+    nmdl_frame f = nmdl_frame_of(NMDL_METHOD_NEURAL, n, sum, model, ml, data, dl);
+    tu_blob b = {malloc(nmdl_frame_size(&f)), 0};
+    assert_nmdl_ok(nmdl_frame_write(b.p, nmdl_frame_size(&f), &b.n, &f));
+    free(model), free(data);
+    nmdl_q_free(&qm);
+    nmdl_model_free(m);
+    return b;
 }

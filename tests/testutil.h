@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "model/isa.h"
+#include "nmdl.h"
 
 /* Fails the current test with nmdl's name for the error. */
 #define assert_nmdl_ok(expr)                                                   \
@@ -34,6 +35,28 @@ uint8_t *tu_text(tu_rng *r, size_t n);
 /* The first n bytes of the enwik8 prefix in NMDL_CORPUS_DIR, malloc'd, or
  * NULL when the corpus is not there. */
 uint8_t *tu_corpus(size_t n);
+
+/* A compressed frame (malloc'd bytes). */
+typedef struct tu_blob {
+    uint8_t *p;
+    size_t n;
+} tu_blob;
+
+/* A context with a 1-block model, `steps` of training (a fifth of them
+ * fine-tuning) and 4 bits per weight: seconds, not minutes. */
+nmdl_cctx *tu_small_cctx(int threads, int fallback, long steps);
+/* src compressed by c (failing the test on an error). */
+tu_blob tu_compress(nmdl_cctx *c, const uint8_t *src, size_t n);
+/* b decoded into out (n bytes) on `threads` threads; NMDL_ERR_CORRUPT
+ * when the length differs. */
+int tu_decompress(const tu_blob *b, int threads, uint8_t *out, size_t n);
+
+/* A neural frame of text[0, n) in S segments under a random model of
+ * shape cfg (seed 3, quantized with steps of 0.5 per row, not trained),
+ * its data part coded with `mode` (NMDL_SC_*, codec/segcode.h) on 2
+ * threads. */
+tu_blob tu_random_frame(const nmdl_model_config *cfg, const uint8_t *text, size_t n, int S,
+                        int mode);
 
 /* The instruction set the library's contexts will use (model/isa.h),
  * printed. When NMDL_ISA asks for one this CPU lacks, it prints so and
