@@ -62,7 +62,8 @@ int main(int argc, char **argv)
                "estimated from the ideal code length: %.0f bytes (pure run), %.0f (match "
                "run)\n", (double)size[1] / (double)size[0], (double)size[2] / (double)size[0],
                pure[0], pure[1]);
-    printf("  mixing / match %.4f\n", (double)size[2] / (double)size[1]);
+    if (size[1])
+        printf("  mixing / match %.4f\n", (double)size[2] / (double)size[1]);
     nmdl_q_free(&qm);
     free(params), free(file), free(src);
     return 0;

@@ -149,7 +149,7 @@ uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
     int64_t dot = 0;
     for (int k = 0; k < NMDL_CM_INPUTS; k++)
         dot += (int64_t)w[k] * m->in[k];
-    const int64_t x = dot >= 0 ? dot >> 16 : -((-dot + 65535) >> 16); /* floor */
+    const int64_t x = nmdl_im_floor16(dot);
     m->p = squash(m, (int)(x < -CM_ODDS ? -CM_ODDS : x > CM_ODDS ? CM_ODDS : x));
     return m->p;
 }
@@ -173,7 +173,7 @@ void nmdl_cm_update(nmdl_cm *m, int bit)
     const int32_t err = (bit ? CM_ONE : 0) - (int32_t)m->p;
     for (int k = 0; k < NMDL_CM_INPUTS; k++) {
         const int32_t v = w[k] + (int32_t)(((int64_t)err * m->in[k]) / (1 << CM_RATE_SHIFT));
-        w[k] = v < -CM_W_MAX ? -CM_W_MAX : v > CM_W_MAX ? CM_W_MAX : v;
+        w[k] = nmdl_im_clamp(v, -CM_W_MAX, CM_W_MAX);
     }
     m->c0 = m->c0 * 2 + bit;
     if (m->c0 >= 256)

@@ -21,4 +21,10 @@ static inline int nmdl_im_clamp(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* floor(v / 2^16), without shifting a negative value. */
+static inline int64_t nmdl_im_floor16(int64_t v)
+{
+    return v >= 0 ? v >> 16 : -((-v + 65535) >> 16);
+}
+
 #endif /* NMDL_IMATH_H */

@@ -185,7 +185,7 @@ uint32_t nmdl_mm_p_hit(nmdl_mm *m, uint32_t f)
     int64_t dot = 0;
     for (int k = 0; k < NMDL_MM_INPUTS; k++)
         dot += (int64_t)w[k] * m->in[k];
-    const int64_t mixed = dot >= 0 ? dot >> 16 : -((-dot + 65535) >> 16); /* floor */
+    const int64_t mixed = nmdl_im_floor16(dot);
     m->p = squash((int)(mixed < -2 * MM_ODDS ? -2 * MM_ODDS : mixed > 2 * MM_ODDS ? 2 * MM_ODDS
                                                                                  : mixed));
     return m->p;
@@ -218,7 +218,7 @@ static void learn(nmdl_mm *m, int hit)
     const int32_t err = target - (int32_t)m->p;
     for (int k = 0; k < NMDL_MM_INPUTS; k++) {
         int32_t v = w[k] + (err * m->in[k]) / (1 << MM_MIX_SHIFT);
-        w[k] = v < -MM_MIX_MAX ? -MM_MIX_MAX : v > MM_MIX_MAX ? MM_MIX_MAX : v;
+        w[k] = nmdl_im_clamp(v, -MM_MIX_MAX, MM_MIX_MAX);
     }
 }
 

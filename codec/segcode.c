@@ -26,7 +26,8 @@ static int decode_byte(nmdl_rc_dec *d, const uint32_t *cum, int bits, uint8_t *b
     return rc;
 }
 
-/* The match flag: "the predicted byte comes" is [0, p) of 2^16. */
+/* A binary decision (the match flag, a bit of the context mixer): yes or
+ * 1 is [0, p) of 2^16. */
 static void encode_flag(nmdl_rc_enc *e, uint32_t p, int hit)
 {
     nmdl_rc_encode(e, hit ? 0 : p, hit ? p : (1u << NMDL_MM_BITS) - p, NMDL_MM_BITS);
@@ -49,7 +50,7 @@ static int code_bits(nmdl_sc_group *g, int s, nmdl_cm *cm, const uint32_t *cum, 
 {
     nmdl_cm_begin(cm, decode ? g->out[s] : g->in[s], i);
     int lo = 0, rc = NMDL_OK;
-    for (int half = 128; half && !rc; half >>= 1) {
+    for (int half = 128; half; half >>= 1) {
         const uint32_t p = nmdl_cm_p(cm, cum[lo + half] - cum[lo], cum[lo + 2 * half] - cum[lo + half]);
         int bit = 0;
         if (decode)
