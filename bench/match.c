@@ -1,11 +1,13 @@
 /*
  * match.c: the data part with and without the match model (issue 16), on
  * the model of an existing neural file: the same rebuilt weights code the
- * original twice, and the sizes and times are printed side by side.
+ * original in each mode (the transformer alone, with the match model, and
+ * the context mixer, and both in revision 2), and the sizes and times are
+ * printed side by side.
  *
- * usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S]
+ * usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S] [from=M]
  * (S: the segment count, by default the codec's for the size; a decoder
- * takes any S from the file).
+ * takes any S from the file; M: the first mode, 0 to 3).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S]\n");
+        fprintf(stderr, "usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S] [from=M]\n");
         return 2;
     }
     uint8_t *file, *src;
@@ -39,11 +41,11 @@ int main(int argc, char **argv)
     const int S = (int)bench_opt(argc, argv, "segments", nmdl_neural_segments(n));
     printf("%s: %zu bytes, model part %zu bytes, %d segments, %d threads\n", argv[2], n,
            f.model_len, S, threads);
-    static const char *name[3] = {"transformer alone", "with the match model",
-                                  "and context mixing"};
-    size_t size[3] = {0, 0, 0};
-    double pure[3];
-    for (int match = (int)bench_opt(argc, argv, "from", 0); match <= NMDL_SC_MIX; match++) {
+    static const char *name[4] = {"transformer alone", "with the match model",
+                                  "and context mixing", "both, revision 2"};
+    size_t size[4] = {0, 0, 0, 0};
+    double pure[4];
+    for (int match = (int)bench_opt(argc, argv, "from", 0); match <= NMDL_SC_MIX2; match++) {
         uint8_t *data;
         double t0 = nmdl_prog_now();
         int rc = nmdl_neural_encode_data(&qm.cfg, params, src, n, S, match, threads, NULL,
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
                pure[0], pure[1]);
     if (size[1])
         printf("  mixing / match %.4f\n", (double)size[2] / (double)size[1]);
+    if (size[2])
+        printf("  revision 2 / 1 %.4f\n", (double)size[3] / (double)size[2]);
     nmdl_q_free(&qm);
     free(params), free(file), free(src);
     return 0;

@@ -97,7 +97,8 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
     cli_jw_num(&w, "model_bpw", neural ? 8.0 * (double)i->model_bytes / (double)i->n_params : NAN);
     cli_jw_uint_if(&w, "segments", neural, (uint64_t)i->segments);
     cli_jw_bool(&w, "match_model", neural ? i->match != 0 : -1);
-    cli_jw_bool(&w, "context_mixing", neural ? i->match == 2 : -1);
+    cli_jw_bool(&w, "context_mixing", neural ? i->match >= 2 : -1);
+    cli_jw_uint_if(&w, "data_code_revision", neural && i->match, i->match == 3 ? 2u : 1u);
     cli_jw_str(&w, "quantization", !neural ? NULL : i->per_row ? "per-row" : "per-tensor");
     cli_jw_architecture(&w, neural ? &i->model : NULL);
     cli_jw_uint_if(&w, "effort", rep && i->effort, (uint64_t)i->effort);
@@ -174,9 +175,10 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
                8.0 * (double)i->model_bytes / (double)i->n_params,
                i->per_row ? "per-row" : "per-tensor");
         printf("  %-14s %d\n", "segments", i->segments);
-        static const char *const codes[] = {"transformer alone (--pure)",
-                                            "transformer and match model",
-                                            "transformer, match model and context mixing"};
+        static const char *const codes[] = {
+            "transformer alone (--pure)", "transformer and match model",
+            "transformer, match model and context mixing",
+            "transformer, match model and context mixing, revision 2"};
         printf("  %-14s %s\n", "data code", codes[i->match]);
     }
     if (i->has_report) {

@@ -18,8 +18,9 @@
 #define CM_P_HALF (1u << 21) /* a counter's P(1) has 22 bits */
 #define CM_WORD 24        /* bytes of a word that its context hashes */
 
-/* The orders of the byte contexts (the last k bytes); the word is last. */
-#define CM_ORDERS (NMDL_CM_CONTEXTS - 1)
+/* The orders of the byte contexts (the last k bytes); then the word, then
+ * (revision 2) the missed byte. */
+#define CM_ORDERS 5
 static const int order[CM_ORDERS] = {1, 2, 3, 4, 6};
 
 /* Table bits: 2 to 4 counters per input byte, 2^16 to 2^22. */
@@ -47,10 +48,11 @@ static uint16_t log2_frac(uint64_t v)
     return f;
 }
 
-int nmdl_cm_init(nmdl_cm *m, size_t n)
+int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
 {
     memset(m, 0, sizeof *m);
     m->bits = table_bits(n);
+    m->contexts = rev >= 2 ? NMDL_CM_CONTEXTS : NMDL_CM_CONTEXTS - 1;
     m->slot = calloc((size_t)1 << m->bits, sizeof *m->slot);
     if (!m->slot)
         return NMDL_ERR_NOMEM;
@@ -114,7 +116,7 @@ static int word_byte(uint8_t c)
            c == '_' || c >= 128;
 }
 
-void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i)
+void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
 {
     for (int k = 0; k < CM_ORDERS; k++) {
         uint32_t h = (uint32_t)(k + 1) * 0x9E3779B1u;
@@ -126,6 +128,7 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i)
     for (size_t j = 1; j <= i && j <= CM_WORD && word_byte(seg[i - j]); j++)
         word = (word + seg[i - j] + 1u) * 0x01000193u;
     m->ctx[CM_ORDERS] = word;
+    m->ctx[CM_ORDERS + 1] = (uint32_t)(missed + 2) * 0x85EBCA6Bu;
     m->c0 = 1;
 }
 
@@ -138,12 +141,12 @@ static uint32_t counter_p(uint32_t v)
 uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
 {
     m->in[0] = odds(m, n1, n0);
-    for (int k = 0; k < NMDL_CM_CONTEXTS; k++) {
+    for (int k = 0; k < m->contexts; k++) {
         const uint32_t h = mix32(m->ctx[k] + (uint32_t)m->c0 * 0x9E3779B1u);
         m->cur[k] = &m->slot[h >> (32 - m->bits)];
         const uint32_t p = counter_p(*m->cur[k]);
         m->in[k + 1] = odds(m, p ? p : 1, CM_ONE - p);
-    }
+    } /* an unused context's input stays 0 (memset), so its weight too */
     m->in[NMDL_CM_INPUTS - 1] = 256; /* bias: one bit */
     const int32_t *w = m->w[m->c0];
     int64_t dot = 0;
@@ -167,7 +170,7 @@ static void learn_counter(uint32_t *v, int bit)
 
 void nmdl_cm_update(nmdl_cm *m, int bit)
 {
-    for (int k = 0; k < NMDL_CM_CONTEXTS; k++)
+    for (int k = 0; k < m->contexts; k++)
         learn_counter(m->cur[k], bit);
     int32_t *w = m->w[m->c0];
     const int32_t err = (bit ? CM_ONE : 0) - (int32_t)m->p;

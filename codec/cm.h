@@ -8,7 +8,9 @@
  *     what the transformer alone says);
  *   - adaptive counters in contexts the transformer cannot hold: the last
  *     1, 2, 3, 4 and 6 bytes of the segment and the word being written,
- *     hashed with the bits so far into one table;
+ *     hashed with the bits so far into one table; in revision 2 (model
+ *     part flags bit 5, the default since 2026-12-05) also the byte the
+ *     match model predicted and missed (or none);
  *
  * whose weights, chosen by the bits so far, follow the gradient of the
  * code length while coding. Integer arithmetic only, so encoder and decoder
@@ -24,13 +26,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NMDL_CM_CONTEXTS 6                     /* hashed contexts (cm.c) */
+#define NMDL_CM_CONTEXTS 7 /* hashed contexts (cm.c); 6 in revision 1 */
 #define NMDL_CM_INPUTS (NMDL_CM_CONTEXTS + 2) /* and the transformer, a bias */
 #define NMDL_CM_BITS 16                        /* P(1) is coded out of 2^16 */
 
 typedef struct nmdl_cm {
     uint32_t *slot;   /* (2^bits) counters: P(1) and their update count */
     int bits;
+    int contexts;     /* NMDL_CM_CONTEXTS, or 6 in revision 1 */
     uint32_t ctx[NMDL_CM_CONTEXTS];  /* the byte's context hashes */
     uint32_t *cur[NMDL_CM_CONTEXTS]; /* the counters of the bit being coded */
     int32_t w[256][NMDL_CM_INPUTS];  /* mixer weights by the bits so far,
@@ -46,11 +49,13 @@ typedef struct nmdl_cm {
 
 /* Bytes of one lane for an input of n bytes (for memory limits). */
 size_t nmdl_cm_bytes(size_t n);
-int nmdl_cm_init(nmdl_cm *m, size_t n);
+/* A lane of revision rev (1 or 2). */
+int nmdl_cm_init(nmdl_cm *m, size_t n, int rev);
 void nmdl_cm_free(nmdl_cm *m);
 
-/* Before the byte seg[i] (i >= 1): its contexts, from seg[0, i). */
-void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i);
+/* Before the byte seg[i] (i >= 1): its contexts, from seg[0, i) and the
+ * byte the match model predicted for it and missed (-1: none). */
+void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed);
 /* P(next bit = 1) * 2^16, in [1, 2^16 - 1], given the transformer's
  * frequencies of the bytes below the bits so far whose next bit is 0 (n0)
  * and 1 (n1); n0 + n1 >= 1. */

@@ -26,39 +26,52 @@ static int own_bits(size_t seg_len)
     return nmdl_im_clamp(nmdl_im_bits(seg_len), 10, 18);
 }
 
-size_t nmdl_mm_index_bytes(size_t n)
+/* The context lengths a match is looked up by, shortest first; revision
+ * 1 uses the first alone. */
+static const int mm_order[NMDL_MM_ORDERS_MAX] = {NMDL_MM_MIN, 6, 16};
+
+static int orders(int rev)
 {
-    return sizeof(uint32_t) << index_bits(n);
+    return rev >= 2 ? NMDL_MM_ORDERS_MAX : 1;
 }
 
-size_t nmdl_mm_own_bytes(size_t seg_len)
+size_t nmdl_mm_index_bytes(size_t n, int rev)
 {
-    return sizeof(uint32_t) << own_bits(seg_len);
+    return (size_t)orders(rev) * sizeof(uint32_t) << index_bits(n);
 }
 
-/* The hash of the NMDL_MM_MIN bytes at p. */
-static uint32_t hash(const uint8_t *p)
+size_t nmdl_mm_own_bytes(size_t seg_len, int rev)
+{
+    return (size_t)orders(rev) * sizeof(uint32_t) << own_bits(seg_len);
+}
+
+/* The slot of the context of length mm_order[t] ending before p (p >=
+ * text + that length) in a table of 2^bits slots per length. */
+static size_t slot(const uint8_t *p, int t, int bits)
 {
     uint32_t h = 0;
-    for (int k = 0; k < NMDL_MM_MIN; k++)
+    for (int k = -mm_order[t]; k < 0; k++)
         h = (h + p[k] + 1u) * 0x9E3779B1u;
-    return h;
+    return ((size_t)t << bits) + (h >> (32 - bits));
 }
 
-int nmdl_mm_index_init(nmdl_mm_index *x, size_t n)
+int nmdl_mm_index_init(nmdl_mm_index *x, size_t n, int rev)
 {
     x->bits = index_bits(n);
+    x->rev = rev;
+    x->orders = orders(rev);
     x->upto = 0;
-    x->slot = calloc((size_t)1 << x->bits, sizeof *x->slot);
+    x->slot = calloc((size_t)x->orders << x->bits, sizeof *x->slot);
     return x->slot ? NMDL_OK : NMDL_ERR_NOMEM;
 }
 
-/* Position p is the byte after the context text[p - MIN, p): indexed once
- * text[p] is in the prefix. */
+/* Position p is the byte after the context text[p - length, p): indexed
+ * once text[p] is in the prefix. */
 void nmdl_mm_index_extend(nmdl_mm_index *x, const uint8_t *text, size_t upto)
 {
     for (size_t p = x->upto > NMDL_MM_MIN ? x->upto : NMDL_MM_MIN; p < upto; p++)
-        x->slot[hash(text + p - NMDL_MM_MIN) >> (32 - x->bits)] = (uint32_t)p;
+        for (int t = 0; t < x->orders && p >= (size_t)mm_order[t]; t++)
+            x->slot[slot(text + p, t, x->bits)] = (uint32_t)p;
     x->upto = upto > x->upto ? upto : x->upto;
 }
 
@@ -69,8 +82,9 @@ void nmdl_mm_index_free(nmdl_mm_index *x)
 }
 
 /* Cell j stands for log-odds j - 16 bits: P = 2^j / (2^j + 2^16). */
-void nmdl_mm_table_init(nmdl_mm_table *t)
+void nmdl_mm_table_init(nmdl_mm_table *t, int rev)
 {
+    t->estimates = rev >= 2 ? NMDL_MM_ESTIMATES : NMDL_MM_ESTIMATES - 1;
     for (int j = 0; j < NMDL_MM_CELLS; j++) {
         uint64_t p = ((uint64_t)MM_ONE << j) / (((uint64_t)1 << j) + MM_ONE);
         for (int c = 0; c < NMDL_MM_ROWS; c++) {
@@ -80,7 +94,7 @@ void nmdl_mm_table_init(nmdl_mm_table *t)
     }
     for (int c = 0; c < NMDL_MM_LENS; c++) /* the estimates' mean */
         for (int k = 0; k < NMDL_MM_INPUTS; k++)
-            t->w[c][k] = k < NMDL_MM_ESTIMATES ? (int32_t)MM_ONE / NMDL_MM_ESTIMATES : 0;
+            t->w[c][k] = k < t->estimates ? (int32_t)MM_ONE / t->estimates : 0;
 }
 
 int nmdl_mm_init(nmdl_mm *m, const nmdl_mm_index *index, const uint8_t *text,
@@ -90,7 +104,7 @@ int nmdl_mm_init(nmdl_mm *m, const nmdl_mm_index *index, const uint8_t *text,
     m->seg = text + start;
     m->index = index;
     m->own_bits = own_bits(seg_len);
-    m->own = calloc((size_t)1 << m->own_bits, sizeof *m->own);
+    m->own = calloc((size_t)index->orders << m->own_bits, sizeof *m->own);
     m->ptr = m->end = NULL;
     m->len = 0;
     m->cell = m->frac = 0;
@@ -132,16 +146,17 @@ static int len_class(uint32_t len)
     return c;
 }
 
-/* The table rows a flag is estimated from, r[0..NMDL_MM_ESTIMATES):
- * the match length's class; the predicted byte's high nibble with that
- * class; and the byte before the predicted one where the match points (the
- * newest byte, unless recovering from a miss). */
+/* The table rows a flag is estimated from, r[0..table->estimates): the
+ * match length's class; the predicted byte's high nibble with that class;
+ * the byte before the predicted one where the match points (the newest
+ * byte, unless recovering from a miss); in revision 2 the predicted byte. */
 static void rows(const nmdl_mm *m, int *r)
 {
     const int c = len_class(m->len);
     r[0] = c;
     r[1] = NMDL_MM_LENS + (*m->ptr >> 4) * NMDL_MM_LENS + c;
     r[2] = NMDL_MM_LENS * 17 + m->ptr[-1];
+    r[3] = NMDL_MM_LENS * 17 + 256 + *m->ptr;
 }
 
 static uint32_t interpolate(const uint16_t *p, int cell, int frac)
@@ -177,8 +192,9 @@ uint32_t nmdl_mm_p_hit(nmdl_mm *m, uint32_t f)
     m->frac = (x + MM_ODDS) & 15;
     int r[NMDL_MM_ESTIMATES];
     rows(m, r);
-    for (int k = 0; k < NMDL_MM_ESTIMATES; k++)
-        m->in[k] = stretch(interpolate(m->table->p[r[k]], m->cell, m->frac));
+    for (int k = 0; k < NMDL_MM_ESTIMATES; k++) /* an unused row weighs 0 */
+        m->in[k] = k < m->table->estimates
+                       ? stretch(interpolate(m->table->p[r[k]], m->cell, m->frac)) : 0;
     m->in[NMDL_MM_ESTIMATES] = x;      /* the transformer's own log-odds */
     m->in[NMDL_MM_ESTIMATES + 1] = 16; /* bias: one bit */
     const int32_t *w = m->table->w[len_class(m->len)];
@@ -210,7 +226,7 @@ static void learn(nmdl_mm *m, int hit)
     const int32_t target = hit ? (int32_t)MM_ONE - 1 : 1;
     int r[NMDL_MM_ESTIMATES];
     rows(m, r);
-    for (int k = 0; k < NMDL_MM_ESTIMATES; k++) {
+    for (int k = 0; k < m->table->estimates; k++) {
         learn_cell(&m->table->p[r[k]][j], &m->table->n[r[k]][j], target, 16 - m->frac);
         learn_cell(&m->table->p[r[k]][j + 1], &m->table->n[r[k]][j + 1], target, m->frac);
     }
@@ -236,16 +252,41 @@ static size_t min_size(size_t a, size_t b)
     return a < b ? a : b;
 }
 
-/* Looks for a match for seg[j] (j >= NMDL_MM_MIN): the segment's own
- * latest occurrence or the prefix's, whichever agrees longer (own on a
- * tie, being more recent), if it agrees for NMDL_MM_MIN bytes. */
-static void find(nmdl_mm *m, size_t j, uint32_t h)
+/* Bytes before position q of the segment's own text (q: an own index's
+ * entry, 0: none) that agree with those before seg[j]. */
+static size_t agree_own(const nmdl_mm *m, uint32_t q, size_t j)
 {
-    const uint8_t *cur = m->seg + j;
-    uint32_t c = m->own[h >> (32 - m->own_bits)];
-    uint32_t p = m->index->upto ? m->index->slot[h >> (32 - m->index->bits)] : 0;
-    size_t lo = c ? agree(m->seg + c, cur, min_size(min_size(c, j), MM_VERIFY)) : 0;
-    size_t lp = p ? agree(m->text + p, cur, min_size(min_size(p, j), MM_VERIFY)) : 0;
+    return q ? agree(m->seg + q, m->seg + j, min_size(min_size(q, j), MM_VERIFY)) : 0;
+}
+
+/* The same for position q of the prefix (an index entry). */
+static size_t agree_prefix(const nmdl_mm *m, uint32_t q, size_t j)
+{
+    return q ? agree(m->text + q, m->seg + j, min_size(min_size(q, j), MM_VERIFY)) : 0;
+}
+
+/* Looks for a match for seg[j] (j >= NMDL_MM_MIN): among the latest
+ * occurrences of its last 3 (6, 16) bytes in the segment and in the
+ * prefix, the one that agrees longest (the segment's on a tie, being more
+ * recent; the shorter context's among equals), if it agrees for
+ * NMDL_MM_MIN bytes. */
+static void find(nmdl_mm *m, size_t j)
+{
+    uint32_t c = 0, p = 0;
+    size_t lo = 0, lp = 0;
+    for (int t = 0; t < m->index->orders && j >= (size_t)mm_order[t]; t++) {
+        const uint32_t ct = m->own[slot(m->seg + j, t, m->own_bits)];
+        const uint32_t pt = m->index->upto ? m->index->slot[slot(m->seg + j, t, m->index->bits)] : 0;
+        const size_t lot = agree_own(m, ct, j), lpt = agree_prefix(m, pt, j);
+        if (lot > lo) {
+            lo = lot;
+            c = ct;
+        }
+        if (lpt > lp) {
+            lp = lpt;
+            p = pt;
+        }
+    }
     const size_t have = m->ptr && m->len >= NMDL_MM_MIN ? m->len : NMDL_MM_MIN - 1;
     if (lo > have && lo >= lp) {
         m->ptr = m->seg + c;
@@ -271,8 +312,8 @@ void nmdl_mm_update(nmdl_mm *m, size_t i, int predicted, int hit)
     const size_t j = i + 1; /* the next byte's position */
     if (j < NMDL_MM_MIN)
         return;
-    uint32_t h = hash(m->seg + j - NMDL_MM_MIN);
     if (!m->ptr || m->len < NMDL_MM_MIN)
-        find(m, j, h);
-    m->own[h >> (32 - m->own_bits)] = (uint32_t)j;
+        find(m, j);
+    for (int t = 0; t < m->index->orders && j >= (size_t)mm_order[t]; t++)
+        m->own[slot(m->seg + j, t, m->own_bits)] = (uint32_t)j;
 }

@@ -16,6 +16,12 @@
  * the table learns while coding, integer arithmetic only, identically in
  * encoder and decoder.
  *
+ * Two revisions, named by the model part's flags (docs/FORMAT.md):
+ * revision 1 looks a match up by its last NMDL_MM_MIN bytes only and
+ * estimates the flag from 3 table rows; revision 2 (the default since
+ * 2026-12-05) also by its last 6 and 16 bytes, taking the candidate that
+ * agrees longest, and adds a row by the predicted byte itself.
+ *
  * Waves: segments are coded in waves of NMDL_MM_WAVE consecutive segments.
  * A segment of wave w sees the text before the wave's first byte (the
  * prefix, decoded before the wave starts) and its own bytes so far; its
@@ -33,25 +39,30 @@
 #define NMDL_MM_CELLS 33 /* interpolation points over the transformer's log-odds */
 #define NMDL_MM_BITS 16 /* the flag is coded with a total of 2^16 */
 #define NMDL_MM_MAX_INPUT 0xFFFFFFFFu /* longest input: positions are 32-bit */
+#define NMDL_MM_ORDERS_MAX 3 /* context lengths a match is looked up by (match.c) */
 
-/* The prefix's index: for each hash of NMDL_MM_MIN bytes, the position
- * after their latest occurrence in text[0, upto) (0: none). Read-only
+/* The prefix's index: for each context length and each hash of that many
+ * bytes, the position after their latest occurrence in text[0, upto) (0:
+ * none). Read-only
  * while a wave is coded, extended between waves. */
 typedef struct nmdl_mm_index {
-    uint32_t *slot; /* (2^bits) */
+    uint32_t *slot; /* (orders x 2^bits): a table per context length */
     int bits;
+    int rev;        /* the match model's revision, 1 or 2 */
+    int orders;     /* 1 (revision 1) or NMDL_MM_ORDERS_MAX (revision 2) */
     size_t upto;    /* text[0, upto) is indexed */
 } nmdl_mm_index;
 
 /* The adaptive table: P(the predicted byte comes) * 2^16 and how often
  * each cell was updated, by length class and log-odds point. */
-#define NMDL_MM_ESTIMATES 3 /* rows averaged for one flag (match.c) */
-#define NMDL_MM_ROWS (NMDL_MM_LENS * 17 + 256)
+#define NMDL_MM_ESTIMATES 4 /* rows mixed for one flag (match.c); 3 in revision 1 */
+#define NMDL_MM_ROWS (NMDL_MM_LENS * 17 + 2 * 256)
 #define NMDL_MM_INPUTS (NMDL_MM_ESTIMATES + 2) /* and the transformer, a bias */
 typedef struct nmdl_mm_table {
     uint16_t p[NMDL_MM_ROWS][NMDL_MM_CELLS];
     uint8_t n[NMDL_MM_ROWS][NMDL_MM_CELLS];
     int32_t w[NMDL_MM_LENS][NMDL_MM_INPUTS]; /* the mixer's weights, 2^16 = 1 */
+    int estimates;  /* rows used: 3 (revision 1) or NMDL_MM_ESTIMATES */
 } nmdl_mm_table;
 
 /* One segment's model. */
@@ -59,7 +70,8 @@ typedef struct nmdl_mm {
     const uint8_t *text;        /* the input: the prefix, then ... */
     const uint8_t *seg;         /* ... this segment, at text + its start */
     const nmdl_mm_index *index; /* of text[0, index->upto), upto <= start */
-    uint32_t *own;              /* (2^own_bits): the segment's own index */
+    uint32_t *own;              /* (index->orders x 2^own_bits): the
+                                   segment's own index */
     int own_bits;
     const uint8_t *ptr;         /* the predicted byte, or NULL: no match */
     const uint8_t *end;         /* where a match in the prefix must stop */
@@ -70,20 +82,23 @@ typedef struct nmdl_mm {
     nmdl_mm_table *table;
 } nmdl_mm;
 
-/* Bytes of the index for an input of n bytes, and of one segment's own
- * index for segments of up to seg_len bytes: for memory limits. */
-size_t nmdl_mm_index_bytes(size_t n);
-size_t nmdl_mm_own_bytes(size_t seg_len);
+/* Bytes of the index of revision rev (1 or 2) for an input of n bytes,
+ * and of one segment's own index for segments of up to seg_len bytes: for
+ * memory limits. */
+size_t nmdl_mm_index_bytes(size_t n, int rev);
+size_t nmdl_mm_own_bytes(size_t seg_len, int rev);
 
-int nmdl_mm_index_init(nmdl_mm_index *x, size_t n);
+int nmdl_mm_index_init(nmdl_mm_index *x, size_t n, int rev);
 /* Adds text[x->upto, upto) (upto >= x->upto) to the index. */
 void nmdl_mm_index_extend(nmdl_mm_index *x, const uint8_t *text, size_t upto);
 void nmdl_mm_index_free(nmdl_mm_index *x);
 
-/* The table's starting point: the transformer's probability unchanged. */
-void nmdl_mm_table_init(nmdl_mm_table *t);
+/* The table's starting point for revision rev: the transformer's
+ * probability unchanged. */
+void nmdl_mm_table_init(nmdl_mm_table *t, int rev);
 
-/* A segment of seg_len bytes at text + start; index->upto <= start. Uses
+/* A segment of seg_len bytes at text + start, of the index's revision;
+ * index->upto <= start. Uses
  * (and updates) *table, which must outlive it; NULL where the model only
  * predicts (nmdl_mm_p_hit is never called, nmdl_mm_update's `predicted`
  * always 0). */

@@ -86,7 +86,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->threads = 1;
     p->train_steps = -1;
     p->qat_steps = -1;
-    p->match = NMDL_SC_MIX;
+    p->match = NMDL_SC_MIX2;
     p->free_bytes = -1.0;
 }
 
@@ -145,7 +145,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                             double *pure_bytes)
 {
     if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1 || match < 0 ||
-        match > NMDL_SC_MIX || (match && n > NMDL_MM_MAX_INPUT))
+        match > NMDL_SC_MIX2 || (match && n > NMDL_MM_MAX_INPUT))
         return NMDL_ERR_ARG;
     const uint8_t **in = calloc((size_t)S, sizeof *in);
     size_t *len = calloc((size_t)S, sizeof *len), *start = calloc((size_t)S, sizeof *start);
@@ -162,9 +162,9 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                      (pure || !(match && pure_bytes))
                  ? NMDL_OK : NMDL_ERR_NOMEM;
     if (!rc && match)
-        rc = nmdl_mm_index_init(&index, n);
-    if (!rc && match == NMDL_SC_MIX)
-        rc = nmdl_sc_lanes_create(n, &lanes);
+        rc = nmdl_mm_index_init(&index, n, nmdl_sc_rev(match));
+    if (!rc && match >= NMDL_SC_MIX)
+        rc = nmdl_sc_lanes_create(n, nmdl_sc_rev(match), &lanes);
     if (!rc)
         rc = nmdl_inf_weights_create(cfg, params, &w);
     for (int s = 0; !rc && s < S; s++) {

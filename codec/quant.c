@@ -16,6 +16,7 @@
 #define Q_FLAG_CODEBOOK 4u
 #define Q_FLAG_MATCH 8u /* the data part mixes the match model (codec/match.h) */
 #define Q_FLAG_MIX 16u  /* and the context mixer (codec/cm.h); only with bit 3 */
+#define Q_FLAG_REV2 32u /* both in their revision 2; only with bit 4 */
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
 #define Q_MAX_BASE 0x1p+100f
 
@@ -344,7 +345,7 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
     put_varint(&b, (uint64_t)c->ctx);
     uint8_t flags = (uint8_t)((c->tied ? Q_FLAG_TIED : 0) | (qm->per_row ? Q_FLAG_PER_ROW : 0) |
                               (qm->cb ? Q_FLAG_CODEBOOK : 0) | (qm->match ? Q_FLAG_MATCH : 0) |
-                              (qm->match == 2 ? Q_FLAG_MIX : 0));
+                              (qm->match >= 2 ? Q_FLAG_MIX : 0) | (qm->match == 3 ? Q_FLAG_REV2 : 0));
     put(&b, &flags, 1);
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         put_f32(&b, qm->base[k]);
@@ -465,15 +466,20 @@ static int decode_header(qin *in, nmdl_q_header *h, char *why)
     if (in->pos >= in->len)
         return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends before its flags");
     flags = in->p[in->pos++];
-    if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW | Q_FLAG_CODEBOOK | Q_FLAG_MATCH | Q_FLAG_MIX))
+    if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW | Q_FLAG_CODEBOOK | Q_FLAG_MATCH | Q_FLAG_MIX |
+                       Q_FLAG_REV2))
         return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: reserved flags 0x%02x set", flags);
     if ((flags & Q_FLAG_MIX) && !(flags & Q_FLAG_MATCH))
         return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: flags 0x%02x: context mixing "
                         "without the match model", flags);
+    if ((flags & Q_FLAG_REV2) && !(flags & Q_FLAG_MIX))
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: flags 0x%02x: revision 2 "
+                        "without the context mixer", flags);
     c->tied = (flags & Q_FLAG_TIED) != 0;
     h->per_row = (flags & Q_FLAG_PER_ROW) != 0;
     h->codebooks = (flags & Q_FLAG_CODEBOOK) != 0;
-    h->match = (flags & Q_FLAG_MATCH) ? 1 + ((flags & Q_FLAG_MIX) != 0) : 0;
+    h->match = (flags & Q_FLAG_MATCH)
+                   ? 1 + ((flags & Q_FLAG_MIX) != 0) + ((flags & Q_FLAG_REV2) != 0) : 0;
     if ((rc = nmdl_q_check_config(c, why)))
         return rc;
     nmdl_tf_layout lay;

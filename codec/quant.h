@@ -63,7 +63,8 @@ typedef struct nmdl_qmodel {
     nmdl_q_codebook *cb; /* (n_tensors), or NULL: uniform levels everywhere */
     int match;         /* what the data part adds to the transformer: 0
                           nothing, 1 the match model (flags bit 3), 2 and
-                          the context mixer (bits 3 and 4); NMDL_SC_* */
+                          the context mixer (bits 3 and 4), 3 both in
+                          revision 2 (bits 3 to 5); NMDL_SC_* */
 } nmdl_qmodel;
 
 /* The sets of adaptive models the levels are coded with: wte, wqkv, wo,
@@ -113,7 +114,7 @@ int nmdl_q_check_config(const nmdl_model_config *cfg, char *why);
 typedef struct nmdl_q_header {
     nmdl_model_config cfg;
     int per_row, codebooks; /* flags bits 1 and 2 */
-    int match;              /* bits 3 and 4: as nmdl_qmodel's */
+    int match;              /* bits 3 to 5: as nmdl_qmodel's */
 } nmdl_q_header;
 
 /* The header of a model part of len bytes, checked against the limits

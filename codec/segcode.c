@@ -44,11 +44,12 @@ static int decode_flag(nmdl_rc_dec *d, uint32_t p, int *hit)
 }
 
 /* Codes byte i >= 1 of segment s bit by bit under the context mixer cm,
- * given the transformer's table cum (257). */
+ * given the transformer's table cum (257) and the byte the match model
+ * missed (-1: none). */
 static int code_bits(nmdl_sc_group *g, int s, nmdl_cm *cm, const uint32_t *cum, size_t i,
-                     int decode)
+                     int missed, int decode)
 {
-    nmdl_cm_begin(cm, decode ? g->out[s] : g->in[s], i);
+    nmdl_cm_begin(cm, decode ? g->out[s] : g->in[s], i, missed);
     int lo = 0, rc = NMDL_OK;
     for (int half = 128; half; half >>= 1) {
         const uint32_t p = nmdl_cm_p(cm, cum[lo + half] - cum[lo], cum[lo + 2 * half] - cum[lo + half]);
@@ -93,7 +94,7 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *p
     if (!rc && !hit) {
         table(probs, freq, cum);
         if (cm) {
-            rc = code_bits(g, s, cm, cum, i, decode);
+            rc = code_bits(g, s, cm, cum, i, guess, decode);
         } else if (decode) {
             rc = decode_byte(&g->dec[s], cum, NMDL_NEURAL_FREQ_BITS, &g->out[s][i]);
         } else {
@@ -106,11 +107,16 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *p
     return rc;
 }
 
+int nmdl_sc_rev(int match)
+{
+    return match == NMDL_SC_MIX2 ? 2 : 1;
+}
+
 size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len, int match)
 {
     return nmdl_inf_state_bytes(cfg, ns) +
            (size_t)ns * (256 * sizeof(float) + 1 + sizeof(nmdl_mm) +
-                         (match ? nmdl_mm_own_bytes(seg_len) : 0));
+                         (match ? nmdl_mm_own_bytes(seg_len, nmdl_sc_rev(match)) : 0));
 }
 
 /* The match models of a group's segments, each table starting from the
@@ -124,7 +130,7 @@ static int match_init(const nmdl_sc_group *g, nmdl_mm *mm)
         if (k >= NMDL_MM_WAVE)
             *t = g->tables[k - NMDL_MM_WAVE];
         else
-            nmdl_mm_table_init(t);
+            nmdl_mm_table_init(t, g->index->rev);
         rc = nmdl_mm_init(&mm[s], g->index, g->text, g->start[s], g->len[s], t);
     }
     return rc;
@@ -186,12 +192,12 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
     return rc;
 }
 
-int nmdl_sc_lanes_create(size_t n, nmdl_cm **lanes)
+int nmdl_sc_lanes_create(size_t n, int rev, nmdl_cm **lanes)
 {
     nmdl_cm *l = calloc(NMDL_MM_WAVE, sizeof *l);
     int rc = l ? NMDL_OK : NMDL_ERR_NOMEM;
     for (int k = 0; k < NMDL_MM_WAVE && !rc; k++)
-        rc = nmdl_cm_init(&l[k], n);
+        rc = nmdl_cm_init(&l[k], n, rev);
     if (rc)
         nmdl_sc_lanes_free(l);
     *lanes = rc ? NULL : l;

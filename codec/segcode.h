@@ -51,13 +51,17 @@ typedef struct nmdl_sc_group {
                               wave, so no two threads share a lane */
 } nmdl_sc_group;
 
-/* What the data part adds to the transformer (model part flags bits 3 and
- * 4): nothing, the match model, or the match model and the context mixer. */
-enum { NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2 };
+/* What the data part adds to the transformer (model part flags bits 3, 4
+ * and 5): nothing, the match model, the match model and the context mixer,
+ * or both in their revision 2 (codec/match.h, codec/cm.h). */
+enum { NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2, NMDL_SC_MIX2 = 3 };
 
-/* The context mixer's NMDL_MM_WAVE lanes for an input of n bytes, and
- * their bytes (for memory limits); free takes NULL. */
-int nmdl_sc_lanes_create(size_t n, nmdl_cm **lanes);
+/* The revision (1 or 2) of the match model and the mixer in mode match. */
+int nmdl_sc_rev(int match);
+
+/* The context mixer's NMDL_MM_WAVE lanes of revision rev for an input of n
+ * bytes, and their bytes (for memory limits); free takes NULL. */
+int nmdl_sc_lanes_create(size_t n, int rev, nmdl_cm **lanes);
 void nmdl_sc_lanes_free(nmdl_cm *lanes);
 size_t nmdl_sc_lanes_bytes(size_t n);
 

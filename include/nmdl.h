@@ -508,8 +508,9 @@ typedef struct nmdl_info {
     uint64_t n_params;
     int per_row;             /* steps per row (1) or per tensor (0) */
     int match;               /* the data part mixes the match model (1),
-                                and the context mixer (2), or is the
-                                transformer's alone (0, --pure) */
+                                and the context mixer (2), both in their
+                                revision 2 (3), or is the transformer's
+                                alone (0, --pure) */
     int segments;            /* independent streams of the data part */
     /* the encoder's measurements, when it recorded them (in the header) */
     int has_report;

@@ -1,10 +1,12 @@
 /*
  * test_cm.c: the context mixer of the data part (codec/cm.h). It starts as
  * the transformer alone, learns repeated contexts the transformer does not
- * know, keeps every probability codable, always computes the same
- * probabilities (golden hash: they are part of the file format); the
- * model part's flag for it is refused without the match model's; decoding
- * counts its memory and carries its lanes across waves.
+ * know, and in revision 2 the byte the match model missed, keeps every
+ * probability codable, always computes the same probabilities in each
+ * revision (golden hashes: they are part of the file format); the model
+ * part's flags for it are refused without the match model's (and revision
+ * 2 without the mixer's); decoding counts its memory and carries its lanes
+ * across waves.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,15 +34,16 @@ static void uniform(uint32_t *cum)
         cum[b] = (uint32_t)b << 16;
 }
 
-/* Codes text[1, n) bit by bit under cum (257) as the data part does;
+/* Codes text[1, n) bit by bit under cum (257) as the data part does, byte
+ * i with missed[i] as the match model's missed byte (missed NULL: none);
  * returns the code length in bits of bytes [from, n), and hashes every P
  * into h (may be NULL). */
-static double code(nmdl_cm *m, const uint8_t *text, size_t n, size_t from, const uint32_t *cum,
-                   crypto_generichash_state *h)
+static double code(nmdl_cm *m, const uint8_t *text, const int *missed, size_t n, size_t from,
+                   const uint32_t *cum, crypto_generichash_state *h)
 {
     double bits = 0;
     for (size_t i = 1; i < n; i++) {
-        nmdl_cm_begin(m, text, i);
+        nmdl_cm_begin(m, text, i, missed ? missed[i] : -1);
         int lo = 0;
         for (int half = 128; half; half >>= 1) {
             const uint32_t p = nmdl_cm_p(m, cum[lo + half] - cum[lo],
@@ -66,19 +69,19 @@ static void starts_as_the_transformer(void **state)
 {
     (void)state;
     nmdl_cm m;
-    assert_nmdl_ok(nmdl_cm_init(&m, 1000));
+    assert_nmdl_ok(nmdl_cm_init(&m, 1000, 2));
     const uint8_t seg[2] = {'a', 'b'};
     static const uint32_t n1[] = {1, 1000, 1u << 22, 3u << 22, (1u << 24) - 1000};
     for (size_t k = 0; k < sizeof n1 / sizeof *n1; k++) {
-        nmdl_cm_begin(&m, seg, 1);
+        nmdl_cm_begin(&m, seg, 1, 'c');
         const double want = (double)n1[k] / (1 << 24) * 65536;
         const uint32_t p = nmdl_cm_p(&m, (1u << 24) - n1[k], n1[k]);
         assert_true(p >= 1 && p <= 65535);
         assert_true(fabs((double)p - want) <= 0.01 * want + 2.5);
     }
-    nmdl_cm_begin(&m, seg, 1);
+    nmdl_cm_begin(&m, seg, 1, 'c');
     assert_true(nmdl_cm_p(&m, 0, 5) >= 65534);
-    nmdl_cm_begin(&m, seg, 1);
+    nmdl_cm_begin(&m, seg, 1, 'c');
     assert_true(nmdl_cm_p(&m, 5, 0) <= 2);
     nmdl_cm_free(&m);
 }
@@ -96,45 +99,96 @@ static void learns_repeated_contexts(void **state)
         text[i] = (uint8_t)phrase[i % (sizeof phrase - 1)];
     uint32_t cum[257];
     uniform(cum);
-    nmdl_cm m;
-    assert_nmdl_ok(nmdl_cm_init(&m, N));
-    const double late = code(&m, text, N, N - N / 4, cum, NULL) / (N / 4);
-    print_message("last quarter: %.4f bits/byte\n", late);
-    assert_true(late < 0.5);
-    nmdl_cm_free(&m);
+    for (int rev = 1; rev <= 2; rev++) {
+        nmdl_cm m;
+        assert_nmdl_ok(nmdl_cm_init(&m, N, rev));
+        const double late = code(&m, text, NULL, N, N - N / 4, cum, NULL) / (N / 4);
+        print_message("revision %d, last quarter: %.4f bits/byte\n", rev, late);
+        assert_true(late < 0.5);
+        nmdl_cm_free(&m);
+    }
     free(text);
 }
 
-/* The probabilities over text under a transformer with a fixed skewed
- * distribution, as a hash; any change is a format change. */
-static void golden_probabilities(void **state)
+/* Random bytes, each following a missed byte that names it (its case
+ * flipped, as where a match guessed the wrong case): under a transformer
+ * that knows nothing, revision 1 cannot learn them (8 bits a byte),
+ * revision 2 learns them from the missed byte. */
+static void learns_from_the_missed_byte(void **state)
 {
     (void)state;
+    enum { N = 60000 };
+    tu_rng r = {31};
+    uint8_t *text = malloc(N);
+    int *missed = malloc(N * sizeof *missed);
+    for (size_t i = 0; i < N; i++) {
+        text[i] = (uint8_t)tu_below(&r, 256);
+        missed[i] = text[i] ^ 0x20;
+    }
+    uint32_t cum[257];
+    uniform(cum);
+    double late[3];
+    for (int rev = 1; rev <= 2; rev++) {
+        nmdl_cm m;
+        assert_nmdl_ok(nmdl_cm_init(&m, N, rev));
+        late[rev] = code(&m, text, missed, N, N - N / 4, cum, NULL) / (N / 4);
+        nmdl_cm_free(&m);
+    }
+    print_message("last quarter: %.4f bits/byte (revision 1), %.4f (revision 2)\n", late[1],
+                  late[2]);
+    assert_true(late[1] > 7.9);
+    assert_true(late[2] < 1.0);
+    free(text), free(missed);
+}
+
+/* The probabilities of revision rev over text under a transformer with a
+ * fixed skewed distribution, every third byte after a missed byte (the
+ * one before it), as a hash; any change is a format change, and files of
+ * revision 1 decode as they were written. */
+static void golden(int rev, const char *expected)
+{
     tu_rng r = {17};
     enum { N = 20000 };
     uint8_t *text = tu_text(&r, N);
+    int *missed = malloc(N * sizeof *missed);
+    for (size_t i = 0; i < N; i++)
+        missed[i] = i % 3 || !i ? -1 : text[i - 1];
     uint32_t cum[257] = {0};
     for (int b = 0; b < 256; b++) /* letters likelier, nothing below 1 */
         cum[b + 1] = cum[b] + ((b >= 'a' && b <= 'z') || b == ' ' ? 500000u : 15000u) +
                      (b == 255 ? (1u << 24) - 27 * 500000u - 229 * 15000u : 0);
     assert_int_equal(cum[256], 1u << 24);
     nmdl_cm m;
-    assert_nmdl_ok(nmdl_cm_init(&m, N));
+    assert_nmdl_ok(nmdl_cm_init(&m, N, rev));
     crypto_generichash_state h;
     crypto_generichash_init(&h, NULL, 0, 16);
-    const double bits = code(&m, text, N, 1, cum, &h);
+    const double bits = code(&m, text, missed, N, 1, cum, &h);
     uint8_t sum[16];
     char hex[33];
     crypto_generichash_final(&h, sum, 16);
     sodium_bin2hex(hex, sizeof hex, sum, 16);
-    print_message("golden cm hash %s (%.4f bits/byte)\n", hex, bits / (N - 1));
-    assert_string_equal(hex, GOLDEN_CM_HASH);
+    print_message("golden cm hash, revision %d: %s (%.4f bits/byte)\n", rev, hex,
+                  bits / (N - 1));
+    assert_string_equal(hex, expected);
     nmdl_cm_free(&m);
-    free(text);
+    free(text), free(missed);
 }
 
-/* Model part flags: bit 4 (the mixer) reads back as NMDL_SC_MIX, bit 3
- * alone as NMDL_SC_MATCH, and bit 4 without bit 3 is corrupt. */
+static void golden_revision_1(void **state)
+{
+    (void)state;
+    golden(1, GOLDEN_CM_HASH);
+}
+
+static void golden_revision_2(void **state)
+{
+    (void)state;
+    golden(2, GOLDEN_CM2_HASH);
+}
+
+/* Model part flags: bit 5 (revision 2) reads back as NMDL_SC_MIX2, bit 4
+ * (the mixer) as NMDL_SC_MIX, bit 3 alone as NMDL_SC_MATCH; bit 4 without
+ * bit 3 is corrupt, and so is bit 5 without bit 4. */
 static void the_flag(void **state)
 {
     (void)state;
@@ -143,7 +197,7 @@ static void the_flag(void **state)
     assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
     for (size_t i = 0; i < qm.lay.n_params; i++)
         qm.q[i] = (int32_t)(i % 3) - 1;
-    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX; mode++) {
+    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX2; mode++) {
         uint8_t *buf;
         size_t len;
         nmdl_q_header h;
@@ -157,6 +211,12 @@ static void the_flag(void **state)
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
             assert_non_null(strstr(why, "context mixing without the match model"));
         }
+        if (mode == NMDL_SC_MIX2) {
+            char why[NMDL_WHY_MAX];
+            buf[5] &= (uint8_t)~16u; /* drop the mixer, keep revision 2 */
+            assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
+            assert_non_null(strstr(why, "revision 2 without the context mixer"));
+        }
         free(buf);
     }
     nmdl_q_free(&qm);
@@ -164,7 +224,9 @@ static void the_flag(void **state)
 
 /* Decoding's memory estimate counts the lanes: the mixer adds their
  * states and tables (2^22 counters of 4 bytes each from 2 MiB of input)
- * to the match model's figure. */
+ * to the match model's figure; revision 2 adds the index's second and
+ * third tables (2^22 slots of 4 bytes each from 2 MiB) and the match
+ * tables' rows by predicted byte. */
 static void memory_counts_the_lanes(void **state)
 {
     (void)state;
@@ -173,11 +235,14 @@ static void memory_counts_the_lanes(void **state)
     const uint64_t match = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MATCH, 0);
     const uint64_t mix = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MIX, 0);
     assert_int_equal(mix - match, NMDL_MM_WAVE * (sizeof(nmdl_cm) + ((size_t)4 << 22)));
+    const uint64_t mix2 = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MIX2, 0);
+    assert_true(mix2 >= mix + 2 * ((uint64_t)4 << 22));
     assert_int_equal(nmdl_sc_lanes_bytes(1000), NMDL_MM_WAVE * (sizeof(nmdl_cm) + ((size_t)4 << 16)));
 }
 
 /* Data parts over 9 segments, three waves, so that every lane carries its
- * state from wave to wave: with the mixer, and with the match model alone
+ * state from wave to wave: in revision 2, with the mixer of revision 1 (as
+ * files were written before revision 2), and with the match model alone
  * (as files were written before the mixer). Each decodes to the text at 1
  * and 2 threads and with memory for one segment in flight at a time, and
  * records its data code. */
@@ -190,7 +255,7 @@ static void lanes_across_waves(void **state)
     uint8_t *text = tu_text(&r, N), *out = malloc(N);
     for (size_t i = N / 2; i + 300 < N; i += 2000) /* repeats for the match model */
         memcpy(text + i, text + i - N / 2 + 77, 300);
-    for (int mode = NMDL_SC_MATCH; mode <= NMDL_SC_MIX; mode++) {
+    for (int mode = NMDL_SC_MATCH; mode <= NMDL_SC_MIX2; mode++) {
         tu_blob b = tu_random_frame(&cfg, text, N, 9, mode);
         nmdl_info info;
         assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
@@ -222,7 +287,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(starts_as_the_transformer),
         cmocka_unit_test(learns_repeated_contexts),
-        cmocka_unit_test(golden_probabilities),
+        cmocka_unit_test(learns_from_the_missed_byte),
+        cmocka_unit_test(golden_revision_1),
+        cmocka_unit_test(golden_revision_2),
         cmocka_unit_test(the_flag),
         cmocka_unit_test(memory_counts_the_lanes),
         cmocka_unit_test(lanes_across_waves),

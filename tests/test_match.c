@@ -76,8 +76,8 @@ static void repeats_in_the_segment(void **state)
     memcpy(text + BLOCK, text, BLOCK);
     nmdl_mm_index x;
     nmdl_mm_table t;
-    assert_nmdl_ok(nmdl_mm_index_init(&x, sizeof text));
-    nmdl_mm_table_init(&t);
+    assert_nmdl_ok(nmdl_mm_index_init(&x, sizeof text, 2));
+    nmdl_mm_table_init(&t, 2);
     tally c = run(&x, text, 0, sizeof text, &t, NULL);
     print_message("predicted %zu bytes, %zu right; P(hit) at the end %.4f\n", c.predicted,
                   c.hits, c.last_p / 65536.0);
@@ -100,10 +100,10 @@ static void repeats_from_the_prefix(void **state)
     memcpy(text + 2 * PART, text + PART / 2, PART); /* crosses the prefix's end */
     nmdl_mm_index x;
     nmdl_mm_table t;
-    assert_nmdl_ok(nmdl_mm_index_init(&x, sizeof text));
+    assert_nmdl_ok(nmdl_mm_index_init(&x, sizeof text, 2));
     nmdl_mm_index_extend(&x, text, PART); /* the prefix: the first part only */
     assert_int_equal(x.upto, PART);
-    nmdl_mm_table_init(&t);
+    nmdl_mm_table_init(&t, 2);
     tally c = run(&x, text, 2 * PART, PART, &t, NULL);
     print_message("from the prefix: predicted %zu, right %zu of %d\n", c.predicted,
                   c.hits, PART);
@@ -113,12 +113,12 @@ static void repeats_from_the_prefix(void **state)
     nmdl_mm_index_free(&x);
 }
 
-/* The predictions and probabilities over two waves of a text with
- * repeats at every distance, tables carried from one wave to the next:
- * part of the file format, pinned. Update only with a format version. */
-static void golden_predictions(void **state)
+/* The predictions and probabilities of revision rev over two waves of a
+ * text with repeats at every distance, tables carried from one wave to the
+ * next: part of the file format, pinned. Update only with a format
+ * version; files of revision 1 decode as they were written. */
+static void golden(int rev, const char *expected)
 {
-    (void)state;
     tu_rng r = {9};
     enum { N = 64000, SEGS = 2 * NMDL_MM_WAVE };
     uint8_t *text = tu_text(&r, N);
@@ -128,7 +128,7 @@ static void golden_predictions(void **state)
     nmdl_mm_table t[SEGS];
     crypto_generichash_state h;
     crypto_generichash_init(&h, NULL, 0, 16);
-    assert_nmdl_ok(nmdl_mm_index_init(&x, N));
+    assert_nmdl_ok(nmdl_mm_index_init(&x, N, rev));
     size_t hits = 0, predicted = 0;
     for (int s = 0; s < SEGS; s++) {
         const size_t start = (size_t)s * (N / SEGS);
@@ -137,7 +137,7 @@ static void golden_predictions(void **state)
         if (s >= NMDL_MM_WAVE)
             t[s] = t[s - NMDL_MM_WAVE];
         else
-            nmdl_mm_table_init(&t[s]);
+            nmdl_mm_table_init(&t[s], rev);
         tally c = run(&x, text, start, N / SEGS, &t[s], &h);
         hits += c.hits, predicted += c.predicted;
     }
@@ -145,10 +145,23 @@ static void golden_predictions(void **state)
     char hex[33];
     crypto_generichash_final(&h, sum, 16);
     sodium_bin2hex(hex, sizeof hex, sum, 16);
-    print_message("golden match hash %s (%zu predicted, %zu right)\n", hex, predicted, hits);
-    assert_string_equal(hex, GOLDEN_MATCH_HASH);
+    print_message("golden match hash, revision %d: %s (%zu predicted, %zu right)\n", rev, hex,
+                  predicted, hits);
+    assert_string_equal(hex, expected);
     nmdl_mm_index_free(&x);
     free(text);
+}
+
+static void golden_revision_1(void **state)
+{
+    (void)state;
+    golden(1, GOLDEN_MATCH_HASH);
+}
+
+static void golden_revision_2(void **state)
+{
+    (void)state;
+    golden(2, GOLDEN_MATCH2_HASH);
 }
 
 int main(void)
@@ -156,7 +169,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(repeats_in_the_segment),
         cmocka_unit_test(repeats_from_the_prefix),
-        cmocka_unit_test(golden_predictions),
+        cmocka_unit_test(golden_revision_1),
+        cmocka_unit_test(golden_revision_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include "codec/neural.h"
 #include "container/frame.h"
 #include "codec/quant.h"
+#include "codec/segcode.h"
 #include "codec/stop.h"
 #include "nmdl.h"
 #include "testutil.h"
@@ -115,7 +116,7 @@ static void match_model(void **state)
     nmdl_info ia, ip;
     assert_nmdl_ok(nmdl_info_read(a.p, a.n, &ia));
     assert_nmdl_ok(nmdl_info_read(p.p, p.n, &ip));
-    assert_int_equal(ia.match, 2); /* match model and context mixer */
+    assert_int_equal(ia.match, NMDL_SC_MIX2); /* match model and mixer, revision 2 */
     assert_int_equal(ip.match, 0);
     assert_int_equal(ia.model_bytes, ip.model_bytes); /* the same model */
     print_message("repeats: data part %llu bytes with the match model, %llu without\n",

@@ -18,7 +18,8 @@
  *                              cold-descent steps), and in decompress/
  *                              also with a cooling value of 2.5, which
  *                              makes the reader ignore the report; the
- *                              same with the context mixer (s8-mix)
+ *                              same with the context mixer (s8-mix) and
+ *                              with both in revision 2 (s8-mix2)
  *   tests/data/crafted-*.nmdl  the frames of the reliability probe of issue
  *                              14, also in tests/fuzz/seeds/decompress/:
  *     head257    a head 257 wide (d_model 257, one head)
@@ -309,7 +310,7 @@ static void crafted(void)
 }
 
 /* A data part coded with the match model (mode NMDL_SC_MATCH), or with it
- * and the context mixer (NMDL_SC_MIX): 640 bytes of text whose second half
+ * and the context mixer (NMDL_SC_MIX, NMDL_SC_MIX2: revision 2): 640 bytes of text whose second half
  * repeats the first, in 8 segments, so that the second wave finds matches
  * in the prefix and every segment in its own bytes. */
 static void match_seed(int mode)
@@ -324,10 +325,11 @@ static void match_seed(int mode)
     int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, 8, mode, 1, NULL, &data, &dl, NULL);
     if (rc)
         die("match data part", rc);
-    if (mode == NMDL_SC_MIX) {
+    if (mode != NMDL_SC_MATCH) {
+        const char *name = mode == NMDL_SC_MIX ? "s8-mix.nmdl" : "s8-mix2.nmdl";
         p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
-        save("tests/fuzz/seeds/neural", "s8-mix.nmdl", p, len);
-        save("tests/fuzz/seeds/decompress", "s8-mix.nmdl", p, len);
+        save("tests/fuzz/seeds/neural", name, p, len);
+        save("tests/fuzz/seeds/decompress", name, p, len);
         free(model), free(data), free(p), free(w);
         return;
     }
@@ -351,6 +353,7 @@ int main(int argc, char **argv)
     neural_seeds();
     match_seed(NMDL_SC_MATCH);
     match_seed(NMDL_SC_MIX);
+    match_seed(NMDL_SC_MIX2);
     crafted();
     return 0;
 }
