@@ -146,7 +146,9 @@ uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
         m->cur[k] = &m->slot[h >> (32 - m->bits)];
         const uint32_t p = counter_p(*m->cur[k]);
         m->in[k + 1] = odds(m, p ? p : 1, CM_ONE - p);
-    } /* an unused context's input stays 0 (memset), so its weight too */
+    }
+    for (int k = m->contexts; k < NMDL_CM_CONTEXTS; k++)
+        m->in[k + 1] = 0; /* revision 1: no input, so its weight stays 0 */
     m->in[NMDL_CM_INPUTS - 1] = 256; /* bias: one bit */
     const int32_t *w = m->w[m->c0];
     int64_t dot = 0;

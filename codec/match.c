@@ -9,7 +9,7 @@
 #include "imath.h"
 #include "nmdl.h"
 
-#define MM_VERIFY 32   /* bytes compared backwards to rank two candidates */
+#define MM_VERIFY 32   /* bytes compared backwards to rank the candidates */
 #define MM_LIMIT 15    /* the tables' rate stops falling at 1/16.5 */
 #define MM_ONE (1u << NMDL_MM_BITS)
 #define MM_ODDS 256    /* log-odds range, in 1/16 bits: [-256, 256) */

@@ -36,7 +36,7 @@ typedef struct nmdl_neural_params {
     int weights;          /* NMDL_WEIGHTS_*: how the weights are trained
                              (AUTO: resolve with nmdl_neural_weights) */
     int match;            /* NMDL_SC_* (codec/segcode.h): what the data
-                             part adds to the transformer; MIX by default */
+                             part adds to the transformer; MIX2 by default */
     double free_bytes;    /* with the match model, f (nmdl_stop_free_bytes,
                              counted by the caller): the preset is chosen
                              for n - f bytes, the early stop's bound

@@ -47,7 +47,11 @@ void nmdl_stop_free(nmdl_stop *s);
 /* f into *out: the bytes of src[0..n) that the match model predicts right
  * inside a match of at least NMDL_STOP_MATCH_LEN bytes, over the coder's
  * segments, each seeing all text before it (more than the coder's waves
- * do, so at least as many as it finds). No probabilities: no table. */
+ * do, so at least as many as it finds). No probabilities: no table.
+ * Revision 1's lookups (codec/match.h), the ones this bound, the presets
+ * and the pricing were calibrated with; revision 2's find more (headers
+ * 68% of the bytes against 61%, enwik8 11% against 10%, gcide 15% against
+ * 11%: docs/BENCHMARKS.md), not yet measured through whole files. */
 int nmdl_stop_free_bytes(const uint8_t *src, size_t n, double *out);
 
 #endif /* NMDL_STOP_H */

@@ -55,17 +55,7 @@ static blob load(const char *rel)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", NMDL_TESTS_DIR, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("%s: missing", path);
-    blob b = {NULL, 0};
-    fseek(f, 0, SEEK_END);
-    b.n = (size_t)ftell(f);
-    rewind(f);
-    b.p = malloc(b.n + 1);
-    assert_int_equal(fread(b.p, 1, b.n, f), b.n);
-    fclose(f);
-    return b;
+    return tu_read(path);
 }
 
 static char self[4096]; /* this program, for run_nmdl's go-between */

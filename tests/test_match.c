@@ -2,8 +2,8 @@
  * test_match.c: the match model of the data part (codec/match.h). It finds
  * repeats in its own segment and in the prefix before its wave, stops a
  * match where the prefix ends, learns how far to trust a match, and always
- * makes the same predictions and probabilities (golden hash: they are part
- * of the file format).
+ * makes the same predictions and probabilities in each revision (golden
+ * hashes: they are part of the file format).
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -165,6 +165,21 @@ nmdl_cctx *tu_small_cctx(int threads, int fallback, long steps)
     return c;
 }
 
+tu_blob tu_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("%s: missing", path);
+    tu_blob b = {NULL, 0};
+    fseek(f, 0, SEEK_END);
+    b.n = (size_t)ftell(f);
+    rewind(f);
+    b.p = malloc(b.n + 1);
+    assert_int_equal(fread(b.p, 1, b.n, f), b.n);
+    fclose(f);
+    return b;
+}
+
 tu_blob tu_compress(nmdl_cctx *c, const uint8_t *src, size_t n)
 {
     tu_blob b = {NULL, 0};

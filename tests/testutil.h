@@ -42,6 +42,9 @@ typedef struct tu_blob {
     size_t n;
 } tu_blob;
 
+/* The whole file at path (failing the test when it is missing). */
+tu_blob tu_read(const char *path);
+
 /* A context with a 1-block model, `steps` of training (a fifth of them
  * fine-tuning) and 4 bits per weight: seconds, not minutes. */
 nmdl_cctx *tu_small_cctx(int threads, int fallback, long steps);
