@@ -64,7 +64,7 @@ int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
         t = (t * 4283353945ull) >> 32; /* 2^(-1/256) * 2^32, rounded */
     }
     for (int c = 0; c < 256; c++)
-        m->w[c][0] = CM_ONE; /* the transformer alone */
+        m->w[c][0] = m->w_last[c][0] = CM_ONE; /* the transformer alone */
     m->c0 = 1;
     return NMDL_OK;
 }
@@ -129,6 +129,7 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
         word = (word + seg[i - j] + 1u) * 0x01000193u;
     m->ctx[CM_ORDERS] = word;
     m->ctx[CM_ORDERS + 1] = (uint32_t)(missed + 2) * 0x85EBCA6Bu;
+    m->last = seg[i - 1];
     m->c0 = 1;
 }
 
@@ -136,6 +137,16 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
 static uint32_t counter_p(uint32_t v)
 {
     return ((v >> 10) ^ CM_P_HALF) >> 6;
+}
+
+/* The mixed log-odds of weights w over inputs in, 1/256 bits, clamped. */
+static int mix(const int32_t *w, const int *in)
+{
+    int64_t dot = 0;
+    for (int k = 0; k < NMDL_CM_INPUTS; k++)
+        dot += (int64_t)w[k] * in[k];
+    const int64_t x = nmdl_im_floor16(dot);
+    return (int)(x < -CM_ODDS ? -CM_ODDS : x > CM_ODDS ? CM_ODDS : x);
 }
 
 uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
@@ -150,13 +161,14 @@ uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
     for (int k = m->contexts; k < NMDL_CM_CONTEXTS; k++)
         m->in[k + 1] = 0; /* revision 1: no input, so its weight stays 0 */
     m->in[NMDL_CM_INPUTS - 1] = 256; /* bias: one bit */
-    const int32_t *w = m->w[m->c0];
-    int64_t dot = 0;
-    for (int k = 0; k < NMDL_CM_INPUTS; k++)
-        dot += (int64_t)w[k] * m->in[k];
-    const int64_t x = nmdl_im_floor16(dot);
-    m->p = squash(m, (int)(x < -CM_ODDS ? -CM_ODDS : x > CM_ODDS ? CM_ODDS : x));
-    return m->p;
+    const int x = mix(m->w[m->c0], m->in);
+    if (m->contexts < NMDL_CM_CONTEXTS) /* revision 1: one set */
+        return m->p = squash(m, x);
+    const int x_last = mix(m->w_last[m->last], m->in);
+    m->p_set[0] = squash(m, x);
+    m->p_set[1] = squash(m, x_last);
+    const int sum = x + x_last; /* their mean, rounded down */
+    return m->p = squash(m, sum >= 0 ? sum / 2 : -((-sum + 1) / 2));
 }
 
 /* Moves a counter towards the bit by 2 / (2 n + 3) of the distance. */
@@ -170,15 +182,26 @@ static void learn_counter(uint32_t *v, int bit)
     *v = (((uint32_t)p ^ CM_P_HALF) << 10) | n;
 }
 
+/* Moves weights w along the gradient of the code length of a bit that
+ * was given P(1) = p / 2^16 from inputs in. */
+static void learn_weights(int32_t *w, const int *in, int bit, uint32_t p)
+{
+    const int32_t err = (bit ? CM_ONE : 0) - (int32_t)p;
+    for (int k = 0; k < NMDL_CM_INPUTS; k++) {
+        const int32_t v = w[k] + (int32_t)(((int64_t)err * in[k]) / (1 << CM_RATE_SHIFT));
+        w[k] = nmdl_im_clamp(v, -CM_W_MAX, CM_W_MAX);
+    }
+}
+
 void nmdl_cm_update(nmdl_cm *m, int bit)
 {
     for (int k = 0; k < m->contexts; k++)
         learn_counter(m->cur[k], bit);
-    int32_t *w = m->w[m->c0];
-    const int32_t err = (bit ? CM_ONE : 0) - (int32_t)m->p;
-    for (int k = 0; k < NMDL_CM_INPUTS; k++) {
-        const int32_t v = w[k] + (int32_t)(((int64_t)err * m->in[k]) / (1 << CM_RATE_SHIFT));
-        w[k] = nmdl_im_clamp(v, -CM_W_MAX, CM_W_MAX);
+    if (m->contexts < NMDL_CM_CONTEXTS) { /* revision 1 */
+        learn_weights(m->w[m->c0], m->in, bit, m->p);
+    } else { /* each set towards its own error */
+        learn_weights(m->w[m->c0], m->in, bit, m->p_set[0]);
+        learn_weights(m->w_last[m->last], m->in, bit, m->p_set[1]);
     }
     m->c0 = m->c0 * 2 + bit;
     if (m->c0 >= 256)

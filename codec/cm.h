@@ -13,7 +13,9 @@
  *     match model predicted and missed (or none);
  *
  * whose weights, chosen by the bits so far, follow the gradient of the
- * code length while coding. Integer arithmetic only, so encoder and decoder
+ * code length while coding; in revision 2 a second set of weights, chosen
+ * by the byte before, mixes the same inputs, and the two mixes are
+ * averaged in the log-odds domain. Integer arithmetic only, so encoder and decoder
  * agree on every machine; nothing is stored in the file.
  *
  * Lanes: the segments of a wave (codec/match.h) use one state each, by
@@ -38,6 +40,9 @@ typedef struct nmdl_cm {
     uint32_t *cur[NMDL_CM_CONTEXTS]; /* the counters of the bit being coded */
     int32_t w[256][NMDL_CM_INPUTS];  /* mixer weights by the bits so far,
                                         2^16 = 1 */
+    int32_t w_last[256][NMDL_CM_INPUTS]; /* revision 2: by the byte before */
+    int last;         /* the byte before (0 at a segment's start) */
+    uint32_t p_set[2]; /* revision 2: each set's own P(1) * 2^16 */
     int in[NMDL_CM_INPUTS]; /* the last bit's inputs: log2-odds in 1/256
                                bits, within +-16 bits */
     int c0;           /* 1 followed by the byte's bits so far */
