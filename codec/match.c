@@ -95,6 +95,9 @@ void nmdl_mm_table_init(nmdl_mm_table *t, int rev)
     for (int c = 0; c < NMDL_MM_LENS; c++) /* the estimates' mean */
         for (int k = 0; k < NMDL_MM_INPUTS; k++)
             t->w[c][k] = k < t->estimates ? (int32_t)MM_ONE / t->estimates : 0;
+    for (int c = 0; c < 256; c++)
+        for (int k = 0; k < NMDL_MM_INPUTS; k++)
+            t->w_before[c][k] = t->w[0][k];
 }
 
 int nmdl_mm_init(nmdl_mm *m, const nmdl_mm_index *index, const uint8_t *text,
@@ -183,6 +186,16 @@ static uint32_t squash(int x)
     return p < 1 ? 1 : p > MM_ONE - 1 ? MM_ONE - 1 : p;
 }
 
+/* The mixed log-odds of weights w over inputs in, 1/16 bits, clamped. */
+static int mix(const int32_t *w, const int *in)
+{
+    int64_t dot = 0;
+    for (int k = 0; k < NMDL_MM_INPUTS; k++)
+        dot += (int64_t)w[k] * in[k];
+    const int64_t x = nmdl_im_floor16(dot);
+    return (int)(x < -2 * MM_ODDS ? -2 * MM_ODDS : x > 2 * MM_ODDS ? 2 * MM_ODDS : x);
+}
+
 uint32_t nmdl_mm_p_hit(nmdl_mm *m, uint32_t f)
 {
     const uint32_t total = 1u << 24;
@@ -197,14 +210,14 @@ uint32_t nmdl_mm_p_hit(nmdl_mm *m, uint32_t f)
                        ? stretch(interpolate(m->table->p[r[k]], m->cell, m->frac)) : 0;
     m->in[NMDL_MM_ESTIMATES] = x;      /* the transformer's own log-odds */
     m->in[NMDL_MM_ESTIMATES + 1] = 16; /* bias: one bit */
-    const int32_t *w = m->table->w[len_class(m->len)];
-    int64_t dot = 0;
-    for (int k = 0; k < NMDL_MM_INPUTS; k++)
-        dot += (int64_t)w[k] * m->in[k];
-    const int64_t mixed = nmdl_im_floor16(dot);
-    m->p = squash((int)(mixed < -2 * MM_ODDS ? -2 * MM_ODDS : mixed > 2 * MM_ODDS ? 2 * MM_ODDS
-                                                                                 : mixed));
-    return m->p;
+    const int x_len = mix(m->table->w[len_class(m->len)], m->in);
+    if (m->table->estimates < NMDL_MM_ESTIMATES) /* revision 1: one set */
+        return m->p = squash(x_len);
+    const int x_before = mix(m->table->w_before[m->ptr[-1]], m->in);
+    m->p_set[0] = squash(x_len);
+    m->p_set[1] = squash(x_before);
+    const int sum = x_len + x_before; /* their mean, rounded down */
+    return m->p = squash(sum >= 0 ? sum / 2 : -((-sum + 1) / 2));
 }
 
 /* Moves a cell of weight w / 16 in the last estimate towards the flag's
@@ -216,6 +229,16 @@ static void learn_cell(uint16_t *p, uint8_t *n, int32_t target, int32_t w)
     *p = (uint16_t)((int32_t)*p + (target - (int32_t)*p) * 2 * w / ((2 * (int32_t)*n + 3) * 16));
     if (*n < MM_LIMIT)
         (*n)++;
+}
+
+/* Moves weights w along the gradient of the flag's code length, given
+ * the error err of their P (2^16 = 1) on inputs in. */
+static void learn_weights(int32_t *w, const int *in, int32_t err)
+{
+    for (int k = 0; k < NMDL_MM_INPUTS; k++) {
+        int32_t v = w[k] + (err * in[k]) / (1 << MM_MIX_SHIFT);
+        w[k] = nmdl_im_clamp(v, -MM_MIX_MAX, MM_MIX_MAX);
+    }
 }
 
 /* The cells the flag was estimated from learn, each by its weight, and
@@ -231,10 +254,11 @@ static void learn(nmdl_mm *m, int hit)
         learn_cell(&m->table->p[r[k]][j + 1], &m->table->n[r[k]][j + 1], target, m->frac);
     }
     int32_t *w = m->table->w[len_class(m->len)];
-    const int32_t err = target - (int32_t)m->p;
-    for (int k = 0; k < NMDL_MM_INPUTS; k++) {
-        int32_t v = w[k] + (err * m->in[k]) / (1 << MM_MIX_SHIFT);
-        w[k] = nmdl_im_clamp(v, -MM_MIX_MAX, MM_MIX_MAX);
+    if (m->table->estimates < NMDL_MM_ESTIMATES) { /* revision 1 */
+        learn_weights(w, m->in, target - (int32_t)m->p);
+    } else { /* each set towards its own error */
+        learn_weights(w, m->in, target - (int32_t)m->p_set[0]);
+        learn_weights(m->table->w_before[m->ptr[-1]], m->in, target - (int32_t)m->p_set[1]);
     }
 }
 

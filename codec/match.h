@@ -20,7 +20,9 @@
  * revision 1 looks a match up by its last NMDL_MM_MIN bytes only and
  * estimates the flag from 3 table rows; revision 2 (the default since
  * 2026-12-05) also by its last 6 and 16 bytes, taking the candidate that
- * agrees longest, and adds a row by the predicted byte itself.
+ * agrees longest, adds a row by the predicted byte itself, and mixes with
+ * a second set of weights chosen by the byte before the predicted one,
+ * the two mixes averaged in the log-odds domain.
  *
  * Waves: segments are coded in waves of NMDL_MM_WAVE consecutive segments.
  * A segment of wave w sees the text before the wave's first byte (the
@@ -62,6 +64,8 @@ typedef struct nmdl_mm_table {
     uint16_t p[NMDL_MM_ROWS][NMDL_MM_CELLS];
     uint8_t n[NMDL_MM_ROWS][NMDL_MM_CELLS];
     int32_t w[NMDL_MM_LENS][NMDL_MM_INPUTS]; /* the mixer's weights, 2^16 = 1 */
+    int32_t w_before[256][NMDL_MM_INPUTS]; /* revision 2: a second set, by the
+                                              byte before the predicted one */
     int estimates;  /* rows used: 3 (revision 1) or NMDL_MM_ESTIMATES */
 } nmdl_mm_table;
 
@@ -79,6 +83,7 @@ typedef struct nmdl_mm {
     int cell, frac;             /* table point used for the last flag */
     int in[NMDL_MM_INPUTS];     /* the mixer's inputs for it, 1/16 bits */
     uint32_t p;                 /* and its output, P(hit) * 2^16 */
+    uint32_t p_set[2];          /* revision 2: each set's own P(hit) */
     nmdl_mm_table *table;
 } nmdl_mm;
 
