@@ -142,11 +142,7 @@ static uint32_t counter_p(uint32_t v)
 /* The mixed log-odds of weights w over inputs in, 1/256 bits, clamped. */
 static int mix(const int32_t *w, const int *in)
 {
-    int64_t dot = 0;
-    for (int k = 0; k < NMDL_CM_INPUTS; k++)
-        dot += (int64_t)w[k] * in[k];
-    const int64_t x = nmdl_im_floor16(dot);
-    return (int)(x < -CM_ODDS ? -CM_ODDS : x > CM_ODDS ? CM_ODDS : x);
+    return nmdl_im_mix(w, in, NMDL_CM_INPUTS, CM_ODDS);
 }
 
 uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
@@ -167,8 +163,7 @@ uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
     const int x_last = mix(m->w_last[m->last], m->in);
     m->p_set[0] = squash(m, x);
     m->p_set[1] = squash(m, x_last);
-    const int sum = x + x_last; /* their mean, rounded down */
-    return m->p = squash(m, sum >= 0 ? sum / 2 : -((-sum + 1) / 2));
+    return m->p = squash(m, nmdl_im_mean(x, x_last));
 }
 
 /* Moves a counter towards the bit by 2 / (2 n + 3) of the distance. */
@@ -187,10 +182,7 @@ static void learn_counter(uint32_t *v, int bit)
 static void learn_weights(int32_t *w, const int *in, int bit, uint32_t p)
 {
     const int32_t err = (bit ? CM_ONE : 0) - (int32_t)p;
-    for (int k = 0; k < NMDL_CM_INPUTS; k++) {
-        const int32_t v = w[k] + (int32_t)(((int64_t)err * in[k]) / (1 << CM_RATE_SHIFT));
-        w[k] = nmdl_im_clamp(v, -CM_W_MAX, CM_W_MAX);
-    }
+    nmdl_im_learn(w, in, NMDL_CM_INPUTS, err, CM_RATE_SHIFT, CM_W_MAX);
 }
 
 void nmdl_cm_update(nmdl_cm *m, int bit)

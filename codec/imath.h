@@ -27,4 +27,34 @@ static inline int64_t nmdl_im_floor16(int64_t v)
     return v >= 0 ? v >> 16 : -((-v + 65535) >> 16);
 }
 
+/* A mixer's log-odds: floor(sum of w[k] in[k] over k < count, / 2^16),
+ * clamped to [-lim, lim] (in the inputs' unit: w = 2^16 weighs 1). */
+static inline int nmdl_im_mix(const int32_t *w, const int *in, int count, int lim)
+{
+    int64_t dot = 0;
+    for (int k = 0; k < count; k++)
+        dot += (int64_t)w[k] * in[k];
+    const int64_t x = nmdl_im_floor16(dot);
+    return (int)(x < -lim ? -lim : x > lim ? lim : x);
+}
+
+/* The mean of a and b rounded down: two mixers' log-odds averaged. */
+static inline int nmdl_im_mean(int a, int b)
+{
+    const int sum = a + b;
+    return sum >= 0 ? sum / 2 : -((-sum + 1) / 2);
+}
+
+/* A mixer's weights w[0, count) step along the gradient of the code
+ * length: each by err x in[k] / 2^shift (rounded towards 0), kept within
+ * [-max, max]. */
+static inline void nmdl_im_learn(int32_t *w, const int *in, int count, int32_t err,
+                                 int shift, int32_t max)
+{
+    for (int k = 0; k < count; k++) {
+        const int64_t v = w[k] + ((int64_t)err * in[k]) / ((int64_t)1 << shift);
+        w[k] = (int32_t)(v < -max ? -max : v > max ? max : v);
+    }
+}
+
 #endif /* NMDL_IMATH_H */

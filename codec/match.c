@@ -45,13 +45,20 @@ size_t nmdl_mm_own_bytes(size_t seg_len, int rev)
     return (size_t)orders(rev) * sizeof(uint32_t) << own_bits(seg_len);
 }
 
-/* The slot of the context of length mm_order[t] ending before p (p >=
- * text + that length) in a table of 2^bits slots per length. */
-static size_t slot(const uint8_t *p, int t, int bits)
+/* The hash of the context of length mm_order[t] ending before p (p >=
+ * text + that length). */
+static uint32_t ctx_hash(const uint8_t *p, int t)
 {
     uint32_t h = 0;
     for (int k = -mm_order[t]; k < 0; k++)
         h = (h + p[k] + 1u) * 0x9E3779B1u;
+    return h;
+}
+
+/* The slot of hash h of length mm_order[t] in a table of 2^bits slots per
+ * length. */
+static size_t slot(uint32_t h, int t, int bits)
+{
     return ((size_t)t << bits) + (h >> (32 - bits));
 }
 
@@ -71,7 +78,7 @@ void nmdl_mm_index_extend(nmdl_mm_index *x, const uint8_t *text, size_t upto)
 {
     for (size_t p = x->upto > NMDL_MM_MIN ? x->upto : NMDL_MM_MIN; p < upto; p++)
         for (int t = 0; t < x->orders && p >= (size_t)mm_order[t]; t++)
-            x->slot[slot(text + p, t, x->bits)] = (uint32_t)p;
+            x->slot[slot(ctx_hash(text + p, t), t, x->bits)] = (uint32_t)p;
     x->upto = upto > x->upto ? upto : x->upto;
 }
 
@@ -189,11 +196,7 @@ static uint32_t squash(int x)
 /* The mixed log-odds of weights w over inputs in, 1/16 bits, clamped. */
 static int mix(const int32_t *w, const int *in)
 {
-    int64_t dot = 0;
-    for (int k = 0; k < NMDL_MM_INPUTS; k++)
-        dot += (int64_t)w[k] * in[k];
-    const int64_t x = nmdl_im_floor16(dot);
-    return (int)(x < -2 * MM_ODDS ? -2 * MM_ODDS : x > 2 * MM_ODDS ? 2 * MM_ODDS : x);
+    return nmdl_im_mix(w, in, NMDL_MM_INPUTS, 2 * MM_ODDS);
 }
 
 uint32_t nmdl_mm_p_hit(nmdl_mm *m, uint32_t f)
@@ -216,8 +219,7 @@ uint32_t nmdl_mm_p_hit(nmdl_mm *m, uint32_t f)
     const int x_before = mix(m->table->w_before[m->ptr[-1]], m->in);
     m->p_set[0] = squash(x_len);
     m->p_set[1] = squash(x_before);
-    const int sum = x_len + x_before; /* their mean, rounded down */
-    return m->p = squash(sum >= 0 ? sum / 2 : -((-sum + 1) / 2));
+    return m->p = squash(nmdl_im_mean(x_len, x_before));
 }
 
 /* Moves a cell of weight w / 16 in the last estimate towards the flag's
@@ -235,10 +237,7 @@ static void learn_cell(uint16_t *p, uint8_t *n, int32_t target, int32_t w)
  * the error err of their P (2^16 = 1) on inputs in. */
 static void learn_weights(int32_t *w, const int *in, int32_t err)
 {
-    for (int k = 0; k < NMDL_MM_INPUTS; k++) {
-        int32_t v = w[k] + (err * in[k]) / (1 << MM_MIX_SHIFT);
-        w[k] = nmdl_im_clamp(v, -MM_MIX_MAX, MM_MIX_MAX);
-    }
+    nmdl_im_learn(w, in, NMDL_MM_INPUTS, err, MM_MIX_SHIFT, MM_MIX_MAX);
 }
 
 /* The cells the flag was estimated from learn, each by its weight, and
@@ -289,18 +288,18 @@ static size_t agree_prefix(const nmdl_mm *m, uint32_t q, size_t j)
     return q ? agree(m->text + q, m->seg + j, min_size(min_size(q, j), MM_VERIFY)) : 0;
 }
 
-/* Looks for a match for seg[j] (j >= NMDL_MM_MIN): among the latest
- * occurrences of its last 3 (6, 16) bytes in the segment and in the
- * prefix, the one that agrees longest (the segment's on a tie, being more
- * recent; the shorter context's among equals), if it agrees for
- * NMDL_MM_MIN bytes. */
-static void find(nmdl_mm *m, size_t j)
+/* Looks for a match for seg[j] (j >= NMDL_MM_MIN; h: the hashes of its
+ * contexts, of the lengths that fit): among the latest occurrences of its
+ * last 3 (6, 16) bytes in the segment and in the prefix, the one that
+ * agrees longest (the segment's on a tie, being more recent; the shorter
+ * context's among equals), if it agrees for NMDL_MM_MIN bytes. */
+static void find(nmdl_mm *m, size_t j, const uint32_t *h, int fit)
 {
     uint32_t c = 0, p = 0;
     size_t lo = 0, lp = 0;
-    for (int t = 0; t < m->index->orders && j >= (size_t)mm_order[t]; t++) {
-        const uint32_t ct = m->own[slot(m->seg + j, t, m->own_bits)];
-        const uint32_t pt = m->index->upto ? m->index->slot[slot(m->seg + j, t, m->index->bits)] : 0;
+    for (int t = 0; t < fit; t++) {
+        const uint32_t ct = m->own[slot(h[t], t, m->own_bits)];
+        const uint32_t pt = m->index->upto ? m->index->slot[slot(h[t], t, m->index->bits)] : 0;
         const size_t lot = agree_own(m, ct, j), lpt = agree_prefix(m, pt, j);
         if (lot > lo) {
             lo = lot;
@@ -336,8 +335,12 @@ void nmdl_mm_update(nmdl_mm *m, size_t i, int predicted, int hit)
     const size_t j = i + 1; /* the next byte's position */
     if (j < NMDL_MM_MIN)
         return;
+    uint32_t h[NMDL_MM_ORDERS_MAX]; /* each context's hash, once a byte */
+    int fit = 0;
+    for (; fit < m->index->orders && j >= (size_t)mm_order[fit]; fit++)
+        h[fit] = ctx_hash(m->seg + j, fit);
     if (!m->ptr || m->len < NMDL_MM_MIN)
-        find(m, j);
-    for (int t = 0; t < m->index->orders && j >= (size_t)mm_order[t]; t++)
-        m->own[slot(m->seg + j, t, m->own_bits)] = (uint32_t)j;
+        find(m, j, h, fit);
+    for (int t = 0; t < fit; t++)
+        m->own[slot(h[t], t, m->own_bits)] = (uint32_t)j;
 }
