@@ -1,0 +1,122 @@
+/*
+ * test_bpe.c: byte pairs merged into unused byte values (codec/bpe.h).
+ * Learning on real text gives the counts measured in docs/BENCHMARKS.md
+ * ("Tokens") and expanding restores the text; a table that is not well
+ * formed, or symbols that do not fill the original length, are refused
+ * with a reason and leave the destination untouched.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/bpe.h"
+#include "codec/error.h"
+#include "nmdl.h"
+#include "testutil.h"
+
+/* Learns, checks and expands src[0, n); returns the symbol count. */
+static size_t round_trip(const uint8_t *src, size_t n, size_t min, nmdl_bpe *t)
+{
+    uint8_t *sym = malloc(n), *back = malloc(n);
+    assert_non_null(sym);
+    assert_non_null(back);
+    size_t m;
+    assert_int_equal(nmdl_bpe_learn(src, n, min, t, sym, &m), NMDL_OK);
+    assert_true(m <= n);
+    assert_int_equal(nmdl_bpe_check(t, NULL), NMDL_OK);
+    assert_int_equal(nmdl_bpe_expand(t, sym, m, back, n, NULL), NMDL_OK);
+    assert_memory_equal(back, src, n);
+    free(sym), free(back);
+    return m;
+}
+
+/* enwik8's first MB: 61 merges, 0.688 symbols a byte (bench_pairs). */
+static void merges_real_text(void **state)
+{
+    (void)state;
+    enum { N = 1000000 };
+    uint8_t *src = tu_corpus(N);
+    if (!src)
+        skip();
+    nmdl_bpe t;
+    const size_t m = round_trip(src, N, 64, &t);
+    assert_int_equal(t.count, 61);
+    assert_int_equal(m, 688475);
+    free(src);
+}
+
+/* Every value used: nothing to merge; a run of one byte merges in pairs,
+ * then pairs of pairs, until the last pair occurs once: two symbols of
+ * 2048 bytes. */
+static void edge_inputs(void **state)
+{
+    (void)state;
+    uint8_t all[512], run[4096];
+    for (int i = 0; i < 512; i++)
+        all[i] = (uint8_t)i;
+    nmdl_bpe t;
+    assert_int_equal(round_trip(all, sizeof all, 2, &t), sizeof all);
+    assert_int_equal(t.count, 0);
+    memset(run, 'a', sizeof run);
+    assert_int_equal(round_trip(run, sizeof run, 2, &t), 2);
+    assert_int_equal(t.count, 11);
+    assert_int_equal(round_trip(run, 1, 2, &t), 1);
+}
+
+/* A table is refused before it is used: a value merged twice, a pair that
+ * names its own or a later merge, a symbol over NMDL_BPE_MAX_LEN bytes. */
+static void bad_tables(void **state)
+{
+    (void)state;
+    char why[NMDL_WHY_MAX];
+    nmdl_bpe t = {.count = 2, .v = {200, 200}, .a = {'a', 'b'}, .b = {'b', 'c'}};
+    assert_int_equal(nmdl_bpe_check(&t, why), NMDL_ERR_CORRUPT);
+    assert_non_null(strstr(why, "merged twice"));
+    t = (nmdl_bpe){.count = 2, .v = {200, 201}, .a = {'a', 201}, .b = {'b', 'c'}};
+    assert_int_equal(nmdl_bpe_check(&t, why), NMDL_ERR_CORRUPT);
+    assert_non_null(strstr(why, "not defined before"));
+    t = (nmdl_bpe){.count = 1, .v = {200}, .a = {200}, .b = {'b'}};
+    assert_int_equal(nmdl_bpe_check(&t, why), NMDL_ERR_CORRUPT);
+    t = (nmdl_bpe){.count = NMDL_BPE_MAX + 1};
+    assert_int_equal(nmdl_bpe_check(&t, why), NMDL_ERR_CORRUPT);
+    t.count = 17; /* value 128 + k stands for 2^(k + 1) bytes */
+    for (int k = 0; k < t.count; k++)
+        t.v[k] = (uint8_t)(128 + k), t.a[k] = t.b[k] = k ? (uint8_t)(127 + k) : 'x';
+    assert_int_equal(nmdl_bpe_check(&t, why), NMDL_ERR_CORRUPT);
+    assert_non_null(strstr(why, "more than 65536"));
+    t.count = 16; /* 2^16 bytes: the most a symbol may stand for */
+    assert_int_equal(nmdl_bpe_check(&t, NULL), NMDL_OK);
+}
+
+/* Symbols that stand for more or fewer bytes than the original length. */
+static void wrong_length(void **state)
+{
+    (void)state;
+    char why[NMDL_WHY_MAX];
+    const nmdl_bpe t = {.count = 1, .v = {200}, .a = {'a'}, .b = {'b'}};
+    const uint8_t sym[3] = {200, 'c', 200};
+    uint8_t dst[8];
+    memset(dst, 7, sizeof dst);
+    assert_int_equal(nmdl_bpe_expand(&t, sym, 3, dst, 4, why), NMDL_ERR_CORRUPT);
+    assert_non_null(strstr(why, "more bytes"));
+    assert_int_equal(nmdl_bpe_expand(&t, sym, 3, dst, 6, why), NMDL_ERR_CORRUPT);
+    assert_non_null(strstr(why, "fewer bytes"));
+    assert_int_equal(dst[0], 7);
+    assert_int_equal(nmdl_bpe_expand(&t, sym, 3, dst, 5, why), NMDL_OK);
+    assert_memory_equal(dst, "abcab", 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(merges_real_text),
+        cmocka_unit_test(edge_inputs),
+        cmocka_unit_test(bad_tables),
+        cmocka_unit_test(wrong_length),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
