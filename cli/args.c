@@ -18,7 +18,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
-       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_NO_EARLY_STOP,
+       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_TOKENS, OPT_NO_EARLY_STOP,
        OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS, OPT_REPAIRS, OPT_PREQUENTIAL,
        OPT_COOL };
 
@@ -52,6 +52,7 @@ static const struct {
     {"method", OPT_METHOD, 1, CODEC},
     {"effort", OPT_EFFORT, 1, CODEC},  {"bits", OPT_BITS, 1, CODEC},
     {"per-tensor", OPT_PER_TENSOR, 0, CODEC}, {"pure", OPT_PURE, 0, CODEC},
+    {"tokens", OPT_TOKENS, 0, CODEC},
     {"no-fallback", OPT_NO_FALLBACK, 0, CODEC},
     {"no-early-stop", OPT_NO_EARLY_STOP, 0, CODEC},
     {"budget", OPT_BUDGET, 1, CODEC},  {"row-steps", OPT_ROW_STEPS, 1, CODEC},
@@ -218,6 +219,7 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
     case OPT_PRESET: o->preset = val; break;
     case OPT_PER_TENSOR: o->per_tensor = 1; break;
     case OPT_PURE: o->pure = 1; break;
+    case OPT_TOKENS: o->tokens = 1; break;
     case OPT_PREQUENTIAL: o->prequential = 1; break;
     case OPT_NO_FALLBACK: o->no_fallback = 1; break;
     case OPT_NO_EARLY_STOP: o->no_early_stop = 1; break;

@@ -99,6 +99,8 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
     cli_jw_bool(&w, "match_model", neural ? i->match != 0 : -1);
     cli_jw_bool(&w, "context_mixing", neural ? i->match >= 2 : -1);
     cli_jw_uint_if(&w, "data_code_revision", neural && i->match, i->match == 3 ? 2u : 1u);
+    cli_jw_uint_if(&w, "merges", neural, (uint64_t)i->merges);
+    cli_jw_uint_if(&w, "symbols", neural, i->symbols);
     cli_jw_str(&w, "quantization", !neural ? NULL : i->per_row ? "per-row" : "per-tensor");
     cli_jw_architecture(&w, neural ? &i->model : NULL);
     cli_jw_uint_if(&w, "effort", rep && i->effort, (uint64_t)i->effort);
@@ -180,6 +182,10 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
             "transformer, match model and context mixing",
             "transformer, match model and context mixing, revision 2"};
         printf("  %-14s %s\n", "data code", codes[i->match]);
+        if (i->merges)
+            printf("  %-14s %d byte pairs merged: %llu symbols, %.3f a byte\n", "tokens",
+                   i->merges, (unsigned long long)i->symbols,
+                   (double)i->symbols / (double)i->original_bytes);
     }
     if (i->has_report) {
         static const char *const modes[] = {"fixed", "bstar", "search", "learned"};

@@ -65,9 +65,7 @@ int nmdl_bpe_learn(const uint8_t *src, size_t n, size_t min, nmdl_bpe *t, uint8_
     return NMDL_OK;
 }
 
-/* Bytes each value stands for (len[256]), for a table checked up to
- * merge k - 1: 1 for a byte. */
-static int lengths(const nmdl_bpe *t, uint32_t *len, char *why)
+int nmdl_bpe_lengths(const nmdl_bpe *t, uint32_t *len, char *why)
 {
     if (t->count < 0 || t->count > NMDL_BPE_MAX)
         return nmdl_why(why, NMDL_ERR_CORRUPT, "token table: %d merges (at most %d)", t->count,
@@ -98,16 +96,11 @@ static int lengths(const nmdl_bpe *t, uint32_t *len, char *why)
 int nmdl_bpe_check(const nmdl_bpe *t, char *why)
 {
     uint32_t len[256];
-    return lengths(t, len, why);
+    return nmdl_bpe_lengths(t, len, why);
 }
 
-int nmdl_bpe_expand(const nmdl_bpe *t, const uint8_t *sym, size_t m, uint8_t *dst, size_t n,
-                    char *why)
+int nmdl_bpe_fits(const uint32_t *len, const uint8_t *sym, size_t m, size_t n, char *why)
 {
-    uint32_t len[256];
-    int rc = lengths(t, len, why);
-    if (rc)
-        return rc;
     size_t total = 0;
     for (size_t i = 0; i < m && total <= n; i++)
         total += len[sym[i]];
@@ -115,6 +108,16 @@ int nmdl_bpe_expand(const nmdl_bpe *t, const uint8_t *sym, size_t m, uint8_t *ds
         return nmdl_why(why, NMDL_ERR_CORRUPT,
                         "token table: %zu tokens stand for %s bytes than the original %zu", m,
                         total > n ? "more" : "fewer", n);
+    return NMDL_OK;
+}
+
+int nmdl_bpe_expand(const nmdl_bpe *t, const uint8_t *sym, size_t m, uint8_t *dst, size_t n,
+                    char *why)
+{
+    uint32_t len[256];
+    int rc = nmdl_bpe_lengths(t, len, why);
+    if (rc || (rc = nmdl_bpe_fits(len, sym, m, n, why)))
+        return rc;
     int merge_of[256];
     for (int v = 0; v < 256; v++)
         merge_of[v] = -1;

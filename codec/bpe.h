@@ -36,7 +36,13 @@ int nmdl_bpe_learn(const uint8_t *src, size_t n, size_t min, nmdl_bpe *t, uint8_
  * standing for more than NMDL_BPE_MAX_LEN bytes; else NMDL_ERR_CORRUPT,
  * the fault in why (NMDL_WHY_MAX bytes or NULL). */
 int nmdl_bpe_check(const nmdl_bpe *t, char *why);
+/* The same, and the bytes each of the 256 values stands for into len (1
+ * for a byte). */
+int nmdl_bpe_lengths(const nmdl_bpe *t, uint32_t *len, char *why);
 
+/* NMDL_OK when the m symbols sym[0, m) stand for exactly n bytes (len:
+ * nmdl_bpe_lengths'); else NMDL_ERR_CORRUPT, saying which way, in why. */
+int nmdl_bpe_fits(const uint32_t *len, const uint8_t *sym, size_t m, size_t n, char *why);
 /* Expands the m symbols sym[0, m) into dst, which they must fill exactly:
  * n bytes. NMDL_ERR_CORRUPT (with why) when they stand for more or fewer
  * bytes or t is not well formed; dst is untouched then. */

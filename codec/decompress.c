@@ -17,6 +17,7 @@
 #include "error.h"
 #include "neural.h"
 #include "nmdl.h"
+#include "quant.h"
 
 struct nmdl_dctx {
     int threads;
@@ -215,14 +216,19 @@ static nmdl_neural_dec neural_params(nmdl_dctx *d, out_sink *o, nmdl_prog *job, 
     return p;
 }
 
-/* The job of decoding frame f: one phase, a work unit per byte. */
+/* The job of decoding frame f: one phase, a work unit per byte (per
+ * symbol of a neural frame's merged symbols). */
 static int decode_job(nmdl_dctx *d, const nmdl_frame *f, nmdl_prog *job)
 {
     double work[NMDL_PHASES] = {0};
+    nmdl_q_header h;
     work[NMDL_PHASE_DECODE] = (double)f->original_len;
+    if (f->method == NMDL_METHOD_NEURAL && !nmdl_q_read_header(f->model, f->model_len, &h, NULL) &&
+        h.symbols)
+        work[NMDL_PHASE_DECODE] = (double)h.symbols;
     nmdl_prog_start(job, d->progress, d->progress_user, d->threads, work, 0.0);
     return nmdl_prog_phase(job, NMDL_PHASE_DECODE, work[NMDL_PHASE_DECODE],
-                           (long)f->original_len);
+                           (long)work[NMDL_PHASE_DECODE]);
 }
 
 int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,

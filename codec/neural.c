@@ -88,6 +88,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->qat_steps = -1;
     p->match = NMDL_SC_MIX2;
     p->free_bytes = -1.0;
+    p->bytes_per_symbol = 1.0;
 }
 
 int nmdl_neural_segments(size_t n)
@@ -358,8 +359,10 @@ static double priced_bytes(const nmdl_neural_params *p, size_t n)
 static int plan_preset(const nmdl_neural_params *p, size_t n, nmdl_neural_plan *plan)
 {
     const double f = nmdl_neural_free_bytes(p);
-    const char *own = effort_preset(p->effort, n),
-               *name = f > 0 && f < (double)n ? effort_preset(p->effort, n - (size_t)f) : own;
+    const double b = p->bytes_per_symbol; /* presets are by input bytes */
+    const char *own = effort_preset(p->effort, (size_t)(b * (double)n)),
+               *name = f > 0 && f < (double)n ? effort_preset(p->effort, (size_t)(b * ((double)n - f)))
+                                              : own;
     plan->sized_by_matches = strcmp(name, own) != 0;
     return nmdl_model_preset(name, &plan->cfg) ? NMDL_ERR_ARG : NMDL_OK;
 }
@@ -384,7 +387,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     const struct effort *e = &efforts[p->effort];
     const double step = nmdl_train_step_work(cfg, NMDL_NEURAL_TRAIN_BATCH);
     const double most = max_steps(p->effort, cfg, n);
-    const double own = e->flops_per_byte * (double)n / step;
+    const double own = e->flops_per_byte * p->bytes_per_symbol * (double)n / step;
     long steps = p->train_steps >= 0 ? p->train_steps : clamp_steps(own < most ? own : most);
     long qsteps = p->qat_steps >= 0 ? p->qat_steps : clamp_steps(e->qat * (double)steps);
     if (plan->weights != NMDL_WEIGHTS_ROUND) { /* one run; the steps are learned */
@@ -482,6 +485,17 @@ static int encode_levels(const nmdl_qmodel *qm, float *rebuilt, uint8_t **model,
     return rc;
 }
 
+/* What the data part codes, recorded in the model part: the match model
+ * and the mixer (none beyond NMDL_MM_MAX_INPUT), and the merged symbols'
+ * table when the n symbols are not the input's bytes. */
+static void data_code(const nmdl_neural_params *p, size_t n, nmdl_qmodel *qm)
+{
+    qm->match = n <= NMDL_MM_MAX_INPUT ? p->match : NMDL_SC_PURE;
+    qm->symbols = p->tokens ? n : 0;
+    if (p->tokens)
+        qm->tokens = *p->tokens;
+}
+
 /* Trained for the description length: one run whose last steps are
  * rate-aware, the LLC for the report, then the levels of what was trained.
  * Leaves the rebuilt weights in `rebuilt`. */
@@ -495,7 +509,7 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_train_hook hook;
     rate_params(p, plan->weights, m, src, n, &rp);
     int rc = nmdl_q_alloc(&m->cfg, qm);
-    qm->match = n <= NMDL_MM_MAX_INPUT ? p->match : NMDL_SC_PURE;
+    data_code(p, n, qm);
     if (rc || (rc = nmdl_rate_init(&rt, qm, &rp)))
         return rc;
     nmdl_rate_hook(&rt, plan->train_steps, plan->rate_steps, &hook);
@@ -553,7 +567,7 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
     cp.per_row = p->budget.per_row;
     cp.priced = priced_bytes(p, n);
     int rc = nmdl_q_alloc(&m->cfg, qm);
-    qm->match = n <= NMDL_MM_MAX_INPUT ? p->match : NMDL_SC_PURE;
+    data_code(p, n, qm);
     if (rc || (rc = nmdl_cluster_init(&cl, qm, &cp)))
         return rc;
     nmdl_cluster_hook(&cl, plan->train_steps, plan->rate_steps, &hook);
@@ -604,7 +618,7 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
         rc = nmdl_q_alloc(&m->cfg, qm);
     if (rc || r->stop_step)
         return rc;
-    qm->match = n <= NMDL_MM_MAX_INPUT ? p->match : NMDL_SC_PURE;
+    data_code(p, n, qm);
     nmdl_budget_params bp;
     nmdl_train_params tune;
     float *spread = NULL;

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpe.h"
 #include "budget.h"
 #include "nmdl.h"
 
@@ -43,6 +44,12 @@ typedef struct nmdl_neural_params {
                              prices n - f, the budget search and the codes
                              trained for the DL (rate, cluster) n - 1 - f;
                              < 0: none (as without the match model) */
+    const nmdl_bpe *tokens; /* NULL: the n symbols are the input's bytes;
+                             else merged symbols of this table (codec/bpe.h),
+                             recorded in the model part */
+    double bytes_per_symbol; /* input bytes per symbol (1 for bytes): the
+                             effort's FLOPs and the preset are per input
+                             byte */
     double beat_bytes;    /* > 0: stop training early, making no parts, where
                              a bound shows both parts would take at least
                              this many bytes (neural.c, stop_check) */

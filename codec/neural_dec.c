@@ -314,19 +314,15 @@ static int decode_team(const nmdl_neural_dec *p, const nmdl_inf_weights *w, seg_
     return rc;
 }
 
-int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
-                       size_t model_len, const uint8_t *data, size_t data_len,
-                       uint8_t *dst, size_t n)
+/* The n symbols the data part codes (bytes, or merged symbols), under the
+ * model part whose header is h. */
+static int decode_text(const nmdl_neural_dec *p, const nmdl_q_header *h, const uint8_t *model,
+                       size_t model_len, const uint8_t *data, size_t data_len, uint8_t *dst,
+                       size_t n)
 {
-    if (n < 1 || p->threads < 1 || (!dst && !p->sink) || !nmdl_team_valid(p->team))
-        return NMDL_ERR_ARG;
     const int team = nmdl_team_size(p->team) > 1;
-    nmdl_q_header h;
-    int live = 1, G = 1;
-    int rc = nmdl_q_read_header(model, model_len, &h, p->why);
-    if (rc)
-        return rc;
-    if (h.match && n > NMDL_MM_MAX_INPUT)
+    int live = 1, G = 1, rc = NMDL_OK;
+    if (h->match && n > NMDL_MM_MAX_INPUT)
         return nmdl_why(p->why, NMDL_ERR_CORRUPT, "model part: the match model "
                         "with %zu bytes of output, more than 2^32 - 1", n);
     seg_table t = {0};
@@ -335,15 +331,15 @@ int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
     nmdl_inf_weights *w = NULL;
     uint8_t *buf = NULL;
     if (!(rc = parse_segments(data, data_len, n, &t, p->why)) &&
-        !(rc = plan(p, &h.cfg, t.S, n, h.match, &live, &G)))
+        !(rc = plan(p, &h->cfg, t.S, n, h->match, &live, &G)))
         rc = build_weights(model, model_len, &w, p->why);
-    if (!rc && h.match && (!(t.tables = calloc((size_t)t.S, sizeof *t.tables)) ||
-                           nmdl_mm_index_init(&t.index, n, nmdl_sc_rev(h.match))))
+    if (!rc && h->match && (!(t.tables = calloc((size_t)t.S, sizeof *t.tables)) ||
+                           nmdl_mm_index_init(&t.index, n, nmdl_sc_rev(h->match))))
         rc = NMDL_ERR_NOMEM;
-    if (!rc && h.match >= NMDL_SC_MIX)
-        rc = nmdl_sc_lanes_create(n, nmdl_sc_rev(h.match), &t.lanes);
+    if (!rc && h->match >= NMDL_SC_MIX)
+        rc = nmdl_sc_lanes_create(n, nmdl_sc_rev(h->match), &t.lanes);
     if (!rc && p->sink &&
-        !(buf = malloc(h.match || team ? n : (size_t)live * (n / (size_t)t.S + 1))))
+        !(buf = malloc(h->match || team ? n : (size_t)live * (n / (size_t)t.S + 1))))
         rc = NMDL_ERR_NOMEM;
     uint8_t *text = buf ? buf : dst;
     if (team) /* every member, also one that failed, takes part */
@@ -354,4 +350,63 @@ int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
     nmdl_inf_weights_free(w);
     seg_table_free(&t);
     return rc;
+}
+
+#define SINK_BYTES (1u << 20) /* expanded symbols handed to a sink at a time */
+
+/* Expands sym[0, m) through the sink in pieces of at most SINK_BYTES (a
+ * symbol stands for at most NMDL_BPE_MAX_LEN <= SINK_BYTES); the lengths
+ * are checked against n first. */
+static int expand_to_sink(const nmdl_neural_dec *p, const nmdl_bpe *t, const uint8_t *sym,
+                          size_t m, size_t n)
+{
+    uint32_t len[256];
+    int rc = nmdl_bpe_lengths(t, len, p->why);
+    if (rc || (rc = nmdl_bpe_fits(len, sym, m, n, p->why)))
+        return rc;
+    uint8_t *buf = malloc(SINK_BYTES);
+    if (!buf)
+        rc = NMDL_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < m;) {
+        size_t j = i, bytes = 0;
+        for (; j < m && bytes + len[sym[j]] <= SINK_BYTES; j++)
+            bytes += len[sym[j]];
+        if (!(rc = nmdl_bpe_expand(t, sym + i, j - i, buf, bytes, p->why)))
+            rc = p->sink(p->user, buf, bytes);
+        i = j;
+    }
+    free(buf);
+    return rc;
+}
+
+int nmdl_neural_decode(const nmdl_neural_dec *p, const uint8_t *model,
+                       size_t model_len, const uint8_t *data, size_t data_len,
+                       uint8_t *dst, size_t n)
+{
+    if (n < 1 || p->threads < 1 || (!dst && !p->sink) || !nmdl_team_valid(p->team))
+        return NMDL_ERR_ARG;
+    nmdl_q_header h;
+    int rc = nmdl_q_read_header(model, model_len, &h, p->why);
+    if (rc || !h.symbols)
+        return rc ? rc : decode_text(p, &h, model, model_len, data, data_len, dst, n);
+    const size_t m = h.symbols;
+    if (m > n)
+        return nmdl_why(p->why, NMDL_ERR_CORRUPT, "model part: %zu tokens for %zu bytes", m, n);
+    if (p->memory < (uint64_t)m + (p->sink ? SINK_BYTES : 0))
+        return nmdl_why(p->why, NMDL_ERR_LIMIT, "memory: decoding needs more than %.1f MiB "
+                        "for its tokens, above the limit of %.1f MiB",
+                        (double)m / 1048576.0, (double)p->memory / 1048576.0);
+    nmdl_neural_dec q = *p; /* the symbols decoded whole, into their buffer */
+    q.sink = NULL;
+    q.memory -= (uint64_t)m + (p->sink ? SINK_BYTES : 0);
+    uint8_t *sym = malloc(m);
+    if (!sym && nmdl_team_size(p->team) > 1 && !q.failed)
+        q.failed = NMDL_ERR_NOMEM; /* the others still wait for this member */
+    rc = sym || q.failed ? decode_text(&q, &h, model, model_len, data, data_len, sym, m)
+                         : NMDL_ERR_NOMEM;
+    if (!rc)
+        rc = p->sink ? expand_to_sink(p, &h.tokens, sym, m, n)
+                     : nmdl_bpe_expand(&h.tokens, sym, m, dst, n, p->why);
+    free(sym);
+    return rc ? rc : q.failed ? q.failed : NMDL_OK;
 }

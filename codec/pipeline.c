@@ -24,6 +24,7 @@
 
 #define ZSTD_METHOD_LEVEL 19
 #define NEURAL_MIN_BYTES 1024     /* below this the model cannot pay */
+#define TOKENS_MIN 64              /* a pair merges where it occurs this often */
 #define ZSTD_SLICE 4096           /* output bytes per call: zstd returns
                                      between its blocks to let us report */
 /* Work units of one input byte of zstd at level 19 against training
@@ -41,6 +42,7 @@ struct nmdl_cctx {
     int has_cfg;
     int fallback;               /* write the smallest candidate */
     int early_stop;             /* with it, the neural attempt may stop early */
+    int tokens;                 /* 1: the neural method codes merged symbols */
     nmdl_progress_fn progress;  /* may be NULL */
     void *progress_user;
     nmdl_model_config probe_cfg; /* the last probe's model, threads and */
@@ -241,6 +243,14 @@ int nmdl_cctx_set_early_stop(nmdl_cctx *c, int allow)
     return NMDL_OK;
 }
 
+int nmdl_cctx_set_tokens(nmdl_cctx *c, int on)
+{
+    if (!c || (on != 0 && on != 1))
+        return NMDL_ERR_ARG;
+    c->tokens = on;
+    return NMDL_OK;
+}
+
 void nmdl_cctx_set_progress(nmdl_cctx *c, nmdl_progress_fn fn, void *user)
 {
     if (!c)
@@ -330,7 +340,7 @@ static void budget_report(const nmdl_budget_report *b, nmdl_compress_report *o)
     memcpy(o->llc_repairs, b->llc_repairs, sizeof o->llc_repairs);
     o->llc_cool_steps = b->llc_cool_steps;
     memcpy(o->llc_cool, b->llc_cool, sizeof o->llc_cool);
-    o->epsilon = b->epsilon, o->b_star = b->b_star;
+    o->epsilon = b->epsilon, o->b_star = b->b_star; /* per symbol, as λ̂ */
     o->predicted_model_bits = b->predicted_model_bits;
     o->loss_float_bpb = b->loss_float_bpb;
     o->priced_bytes = b->priced_bytes;
@@ -344,6 +354,34 @@ static void budget_report(const nmdl_budget_report *b, nmdl_compress_report *o)
         o->cand_dl_bits[i] = b->cand_dl_bits[i];
         o->cand_tuned[i] = b->cand_tuned[i];
     }
+}
+
+/* What the neural method codes: the input's n bytes, or with tokens their
+ * merged symbols (codec/bpe.h; none when no pair is frequent enough). */
+typedef struct text {
+    const uint8_t *p;
+    size_t n;        /* symbols */
+    size_t bytes;    /* the input's */
+    uint8_t *own;    /* the merged symbols (malloc'd), or NULL */
+    nmdl_bpe bpe;
+} text;
+
+static int text_make(const nmdl_cctx *c, const uint8_t *src, size_t n, text *t)
+{
+    memset(t, 0, sizeof *t);
+    t->p = src, t->n = t->bytes = n;
+    if (!c->tokens || c->method != NMDL_METHOD_NEURAL || n < NEURAL_MIN_BYTES)
+        return NMDL_OK;
+    if (!(t->own = malloc(n)))
+        return NMDL_ERR_NOMEM;
+    int rc = nmdl_bpe_learn(src, n, TOKENS_MIN, &t->bpe, t->own, &t->n);
+    if (rc || !t->bpe.count) { /* nothing merged: the bytes themselves */
+        free(t->own);
+        t->own = NULL;
+        t->n = n;
+    }
+    t->p = t->own ? t->own : src;
+    return rc;
 }
 
 /* The neural attempt's measurements into the call's report (also after a
@@ -361,7 +399,7 @@ static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params 
     o->loss_train_bpb = r->loss_train_bpb;
     o->data_bpb = r->data_bpb;
     o->pure_data_bytes = r->pure_data_bytes;
-    o->free_bytes = nmdl_neural_free_bytes(p);
+    o->free_bytes = nmdl_neural_free_bytes(p) * p->bytes_per_symbol;
     o->train_steps = r->train_steps;
     o->early_stop_step = r->stop_step;
     o->probe_step = r->probe_step;
@@ -374,18 +412,29 @@ static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params 
     o->code_s = r->code_s;
 }
 
-static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p,
-                            const uint8_t *src, size_t n, const uint8_t *sum,
-                            candidate *k)
+/* The figures of r per symbol made per input byte (b: input bytes per
+ * symbol); ε and λ̂ stay the samples', the symbols'. */
+static void per_byte(nmdl_neural_report *r, double b)
+{
+    r->loss_train_bpb /= b, r->data_bpb /= b, r->probe_loss_bpb /= b;
+    r->budget.loss_float_bpb /= b;
+    r->budget.priced_bytes *= b;
+    for (int i = 0; i < r->budget.n; i++)
+        r->budget.cand_loss_bpb[i] /= b;
+}
+
+static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p, const text *t,
+                            const uint8_t *sum, candidate *k)
 {
     nmdl_neural_report r;
     size_t ml, dl;
     memset(&r, 0, sizeof r);
-    int rc = nmdl_neural_encode(p, src, n, &k->model, &ml, &k->data, &dl, &r);
+    int rc = nmdl_neural_encode(p, t->p, t->n, &k->model, &ml, &k->data, &dl, &r);
+    per_byte(&r, p->bytes_per_symbol);
     neural_report(&r, p, &c->report);
     if (rc || r.stop_step)
         return rc;
-    frame_of(k, NMDL_METHOD_NEURAL, n, sum, k->model, ml, k->data, dl);
+    frame_of(k, NMDL_METHOD_NEURAL, t->bytes, sum, k->model, ml, k->data, dl);
     nmdl_report_encode(&r.budget, p->effort, p->weights, k->report);
     k->f.report = k->report;
     k->f.report_len = NMDL_REPORT_BYTES;
@@ -399,10 +448,10 @@ static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p,
  * by nmdl_phase) and, when the neural method will be tried (*neural), its
  * parameters (with the match model, f counted once for the preset, the
  * early stop and the search) and plan. */
-static int plan_job(const nmdl_cctx *c, const uint8_t *src, size_t n,
-                    nmdl_neural_params *np, nmdl_neural_plan *plan, double *work,
-                    int *neural)
+static int plan_job(const nmdl_cctx *c, const text *t, nmdl_neural_params *np,
+                    nmdl_neural_plan *plan, double *work, int *neural)
 {
+    const size_t n = t->bytes;
     for (int i = 0; i < NMDL_PHASES; i++)
         work[i] = 0;
     if (c->method != NMDL_METHOD_STORED)
@@ -416,10 +465,12 @@ static int plan_job(const nmdl_cctx *c, const uint8_t *src, size_t n,
     if (!*neural)
         return NMDL_OK;
     int rc = NMDL_OK;
-    if (np->match && n <= NMDL_MM_MAX_INPUT &&
-        (rc = nmdl_stop_free_bytes(src, n, &np->free_bytes)))
+    np->tokens = t->own ? &t->bpe : NULL;
+    np->bytes_per_symbol = (double)n / (double)t->n;
+    if (np->match && t->n <= NMDL_MM_MAX_INPUT &&
+        (rc = nmdl_stop_free_bytes(t->p, t->n, &np->free_bytes)))
         return rc; /* a team's members must plan and price alike */
-    rc = nmdl_neural_plan_make(np, n, plan);
+    rc = nmdl_neural_plan_make(np, t->n, plan);
     for (int i = NMDL_PHASE_TRAIN; !rc && i <= NMDL_PHASE_CODE; i++)
         work[i] = plan->work[i];
     return rc;
@@ -473,9 +524,12 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     nmdl_neural_plan plan;
     double work[NMDL_PHASES];
     nmdl_prog job;
-    int neural, rc = plan_job(c, src, src_len, &np, &plan, work, &neural);
-    if (rc)
+    text t;
+    int neural, rc = text_make(c, src, src_len, &t);
+    if (rc || (rc = plan_job(c, &t, &np, &plan, work, &neural))) {
+        free(t.own);
         return rc;
+    }
     nmdl_prog_start(&job, c->progress, c->progress_user, c->threads, work,
                     neural ? probe_rate(c, &plan.cfg) : 0.0);
     np.prog = &job;
@@ -496,7 +550,7 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     if (c->fallback && c->early_stop) /* the frame the neural one must beat */
         np.beat_bytes = (double)k[smallest(k, 2)].size;
     if (!rc && neural)
-        rc = neural_candidate(c, &np, src, src_len, sum, &k[NEURAL]);
+        rc = neural_candidate(c, &np, &t, sum, &k[NEURAL]);
     if (rc == NMDL_ERR_CANCELED)
         c->report.stopped_phase = job.canceled_in;
     if (!rc && any_zstd && !k[ZSTD].size) /* the frame asked for does not fit */
@@ -530,6 +584,7 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
         nmdl_prog_finish(&job);
     free(k[NEURAL].model);
     free(k[NEURAL].data);
+    free(t.own);
     if (o->alloc && !rc) { /* trim to the frame; shrinking keeps the bytes */
         uint8_t *p = realloc(o->p, *dst_len);
         o->p = p ? p : o->p;
@@ -574,9 +629,12 @@ int nmdl_cctx_estimate(nmdl_cctx *c, const void *src, size_t src_len,
     memset(e, 0, sizeof *e);
     nmdl_neural_params np;
     nmdl_neural_plan plan;
-    int rc = plan_job(c, src, src_len, &np, &plan, e->phase_work, &e->neural);
-    if (rc)
+    text t;
+    int rc = text_make(c, src, src_len, &t);
+    if (rc || (rc = plan_job(c, &t, &np, &plan, e->phase_work, &e->neural))) {
+        free(t.own);
         return rc;
+    }
     e->effort = np.effort;
     for (int i = 0; i < NMDL_PHASES; i++)
         e->work += e->phase_work[i];
@@ -584,15 +642,16 @@ int nmdl_cctx_estimate(nmdl_cctx *c, const void *src, size_t src_len,
         nmdl_tf_layout lay;
         nmdl_tf_layout_make(&plan.cfg, &lay);
         e->model = plan.cfg;
-        e->free_bytes = nmdl_neural_free_bytes(&np);
+        e->free_bytes = nmdl_neural_free_bytes(&np) * np.bytes_per_symbol;
         e->sized_by_matches = plan.sized_by_matches;
         e->n_params = lay.n_params;
         e->train_steps = plan.train_steps;
         e->tune_steps = plan.qat_steps;
         if (probe_s > 0 && !probe_rate(c, &plan.cfg))
-            rc = probe(c, &np, &plan.cfg, src, src_len, probe_s);
+            rc = probe(c, &np, &plan.cfg, t.p, t.n, probe_s);
         e->rate = probe_rate(c, &plan.cfg);
     }
+    free(t.own);
     e->seconds = e->rate > 0 ? e->work / e->rate : NAN;
     for (int i = 0; i < NMDL_PHASES; i++)
         e->phase_seconds[i] = e->rate > 0 ? e->phase_work[i] / e->rate : NAN;

@@ -17,6 +17,7 @@
 #define Q_FLAG_MATCH 8u /* the data part mixes the match model (codec/match.h) */
 #define Q_FLAG_MIX 16u  /* and the context mixer (codec/cm.h); only with bit 3 */
 #define Q_FLAG_REV2 32u /* both in their revision 2; only with bit 4 */
+#define Q_FLAG_TOKENS 64u /* the data part codes merged symbols (codec/bpe.h) */
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
 #define Q_MAX_BASE 0x1p+100f
 
@@ -345,8 +346,16 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
     put_varint(&b, (uint64_t)c->ctx);
     uint8_t flags = (uint8_t)((c->tied ? Q_FLAG_TIED : 0) | (qm->per_row ? Q_FLAG_PER_ROW : 0) |
                               (qm->cb ? Q_FLAG_CODEBOOK : 0) | (qm->match ? Q_FLAG_MATCH : 0) |
-                              (qm->match >= 2 ? Q_FLAG_MIX : 0) | (qm->match == 3 ? Q_FLAG_REV2 : 0));
+                              (qm->match >= 2 ? Q_FLAG_MIX : 0) | (qm->match == 3 ? Q_FLAG_REV2 : 0) |
+                              (qm->symbols ? Q_FLAG_TOKENS : 0));
     put(&b, &flags, 1);
+    if (qm->symbols) { /* the symbol count, then the merges */
+        put_varint(&b, (uint64_t)qm->symbols);
+        const uint8_t count = (uint8_t)qm->tokens.count;
+        put(&b, &count, 1);
+        for (int k = 0; k < qm->tokens.count; k++)
+            put(&b, (uint8_t[3]){qm->tokens.v[k], qm->tokens.a[k], qm->tokens.b[k]}, 3);
+    }
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         put_f32(&b, qm->base[k]);
         if (is_vector(&qm->lay.tensor[k]))
@@ -454,6 +463,30 @@ int nmdl_q_check_config(const nmdl_model_config *c, char *why)
     return NMDL_OK;
 }
 
+/* Flags bit 6: the symbol count (1 .. 2^31 - 1), the merges' count, then
+ * each merge's value and pair, checked as a table (codec/bpe.h); the
+ * count against the bytes left before anything is read. */
+static int decode_tokens(qin *in, nmdl_q_header *h, char *why)
+{
+    int m, rc;
+    if ((rc = get_varint(in, &m)) || m < 1)
+        return nmdl_why(why, rc ? rc : NMDL_ERR_CORRUPT, "model part: token count %s",
+                        rc == NMDL_ERR_TRUNCATED ? "cut short" : "not a number from 1 to 2^31 - 1");
+    if (in->pos >= in->len)
+        return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends before its token table");
+    h->symbols = (size_t)m;
+    h->tokens.count = in->p[in->pos++];
+    if (h->tokens.count > NMDL_BPE_MAX || (in->len - in->pos) / 3 < (size_t)h->tokens.count)
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: %d merges do not fit in the "
+                        "token table's %zu bytes", h->tokens.count, in->len - in->pos);
+    for (int k = 0; k < h->tokens.count; k++, in->pos += 3) {
+        h->tokens.v[k] = in->p[in->pos];
+        h->tokens.a[k] = in->p[in->pos + 1];
+        h->tokens.b[k] = in->p[in->pos + 2];
+    }
+    return nmdl_bpe_check(&h->tokens, why);
+}
+
 static int decode_header(qin *in, nmdl_q_header *h, char *why)
 {
     nmdl_model_config *c = &h->cfg;
@@ -467,7 +500,7 @@ static int decode_header(qin *in, nmdl_q_header *h, char *why)
         return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends before its flags");
     flags = in->p[in->pos++];
     if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW | Q_FLAG_CODEBOOK | Q_FLAG_MATCH | Q_FLAG_MIX |
-                       Q_FLAG_REV2))
+                       Q_FLAG_REV2 | Q_FLAG_TOKENS))
         return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: reserved flags 0x%02x set", flags);
     if ((flags & Q_FLAG_MIX) && !(flags & Q_FLAG_MATCH))
         return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: flags 0x%02x: context mixing "
@@ -480,6 +513,10 @@ static int decode_header(qin *in, nmdl_q_header *h, char *why)
     h->codebooks = (flags & Q_FLAG_CODEBOOK) != 0;
     h->match = (flags & Q_FLAG_MATCH)
                    ? 1 + ((flags & Q_FLAG_MIX) != 0) + ((flags & Q_FLAG_REV2) != 0) : 0;
+    h->symbols = 0;
+    h->tokens.count = 0;
+    if ((flags & Q_FLAG_TOKENS) && (rc = decode_tokens(in, h, why)))
+        return rc;
     if ((rc = nmdl_q_check_config(c, why)))
         return rc;
     nmdl_tf_layout lay;
@@ -578,6 +615,8 @@ int nmdl_q_decode(const uint8_t *src, size_t len, nmdl_qmodel *qm)
         return rc;
     qm->per_row = h.per_row;
     qm->match = h.match;
+    qm->symbols = h.symbols;
+    qm->tokens = h.tokens;
     for (int k = 0; !rc && k < qm->lay.n_tensors; k++) {
         rc = get_f32(&in, &qm->base[k]);
         if (!rc && !(qm->base[k] >= Q_MIN_BASE && qm->base[k] <= Q_MAX_BASE))

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "../model/transformer.h"
+#include "bpe.h"
 
 #define NMDL_Q_REXP 64         /* row exponents lie in [-64, 64] */
 #define NMDL_Q_MAX_LEVEL (1 << 24)
@@ -65,6 +66,10 @@ typedef struct nmdl_qmodel {
                           nothing, 1 the match model (flags bit 3), 2 and
                           the context mixer (bits 3 and 4), 3 both in
                           revision 2 (bits 3 to 5); NMDL_SC_* */
+    size_t symbols;    /* > 0 (flags bit 6): the data part codes this many
+                          symbols of the merges in `tokens` (codec/bpe.h),
+                          not the original bytes */
+    nmdl_bpe tokens;
 } nmdl_qmodel;
 
 /* The sets of adaptive models the levels are coded with: wte, wqkv, wo,
@@ -115,6 +120,8 @@ typedef struct nmdl_q_header {
     nmdl_model_config cfg;
     int per_row, codebooks; /* flags bits 1 and 2 */
     int match;              /* bits 3 to 5: as nmdl_qmodel's */
+    size_t symbols;         /* bit 6: as nmdl_qmodel's (0: bytes) */
+    nmdl_bpe tokens;
 } nmdl_q_header;
 
 /* The header of a model part of len bytes, checked against the limits

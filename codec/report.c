@@ -81,6 +81,8 @@ static int neural_info(const nmdl_frame *f, nmdl_info *info)
     info->model = h.cfg;
     info->per_row = h.per_row;
     info->match = h.match;
+    info->merges = h.tokens.count;
+    info->symbols = h.symbols ? h.symbols : f->original_len;
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(&info->model, &lay);
     info->n_params = lay.n_params;

@@ -234,6 +234,12 @@ NMDL_NODISCARD int nmdl_cctx_set_fallback(nmdl_cctx *c, int allow);
  * reaches the classic frame (the report's early_stop_step); 0: it always
  * runs to the end (for measuring it). */
 NMDL_NODISCARD int nmdl_cctx_set_early_stop(nmdl_cctx *c, int allow);
+/* Neural method: 1: code merged symbols instead of bytes: byte pairs that
+ * occur at least 64 times take the byte values the input never uses, most
+ * frequent first (Gage's byte-pair encoding; the table is part of the
+ * model part, docs/FORMAT.md); the effort's FLOPs stay per input byte and
+ * every figure of the report stays per input byte. 0 (the default): bytes. */
+NMDL_NODISCARD int nmdl_cctx_set_tokens(nmdl_cctx *c, int on);
 /* Neural method: how round's bits per weight are chosen (the learned codes
  * learn theirs; with the default weight code FIXED and BSTAR select
  * ROUND). SEARCH (default) walks up from the learning coefficient's budget
@@ -512,6 +518,9 @@ typedef struct nmdl_info {
                                 revision 2 (3), or is the transformer's
                                 alone (0, --pure) */
     int segments;            /* independent streams of the data part */
+    int merges;              /* merged byte pairs (nmdl_cctx_set_tokens) */
+    uint64_t symbols;        /* symbols the data part codes: the original
+                                bytes, fewer with merges */
     /* the encoder's measurements, when it recorded them (in the header) */
     int has_report;
     int effort;              /* the encoder's effort; 0: not recorded */

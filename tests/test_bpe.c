@@ -3,7 +3,9 @@
  * Learning on real text gives the counts measured in docs/BENCHMARKS.md
  * ("Tokens") and expanding restores the text; a table that is not well
  * formed, or symbols that do not fill the original length, are refused
- * with a reason and leave the destination untouched.
+ * with a reason and leave the destination untouched. Frames of merged
+ * symbols (model part flags bit 6) decode, whole and streamed, and their
+ * header's table is checked before anything is allocated.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,8 @@
 
 #include "codec/bpe.h"
 #include "codec/error.h"
+#include "codec/quant.h"
+#include "codec/segcode.h"
 #include "nmdl.h"
 #include "testutil.h"
 
@@ -110,6 +114,69 @@ static void wrong_length(void **state)
     assert_memory_equal(dst, "abcab", 5);
 }
 
+/* nmdl_compress with tokens: fewer symbols than bytes, recorded in the
+ * frame, and the file decodes whole and streamed. */
+static void token_frames_round_trip(void **state)
+{
+    (void)state;
+    enum { N = 65536 };
+    uint8_t *src = tu_corpus(N);
+    if (!src)
+        skip();
+    nmdl_cctx *c = tu_small_cctx(2, 0, 20);
+    assert_nmdl_ok(nmdl_cctx_set_tokens(c, 1));
+    tu_blob b = tu_compress(c, src, N);
+    nmdl_info info;
+    assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
+    assert_int_equal(info.method, NMDL_METHOD_NEURAL);
+    assert_true(info.merges > 0);
+    assert_true(info.symbols > N / 2 && info.symbols < N);
+    uint8_t *out = malloc(N);
+    assert_non_null(out);
+    assert_nmdl_ok(tu_decompress(&b, 2, out, N));
+    assert_memory_equal(out, src, N);
+    tu_blob s = tu_decompress_stream(&b, 1);
+    assert_int_equal(s.n, N);
+    assert_memory_equal(s.p, src, N);
+    free(s.p), free(b.p), free(out), free(src);
+    nmdl_cctx_free(c);
+}
+
+/* Frames whose table or symbol count is wrong: refused as corrupt with
+ * the reason, before the data part is decoded where the header shows it. */
+static void bad_token_frames(void **state)
+{
+    (void)state;
+    enum { N = 4096 };
+    const nmdl_model_config cfg = {1, 16, 2, 32, 32, 1};
+    uint8_t *text = tu_text(&(tu_rng){5}, N), *sym = calloc(N + 1, 1), out[N];
+    assert_non_null(sym);
+    nmdl_bpe t;
+    size_t m;
+    assert_nmdl_ok(nmdl_bpe_learn(text, N, 8, &t, sym, &m));
+    assert_true(t.count > 0 && m < N);
+    tu_blob b = tu_random_token_frame(&cfg, text, N, 1, NMDL_SC_MIX2, &t, sym, m);
+    assert_nmdl_ok(tu_decompress(&b, 1, out, N));
+    assert_memory_equal(out, text, N);
+    free(b.p);
+    struct { const char *why; nmdl_bpe t; size_t m; } bad[] = {
+        {"tokens for", t, N + 1},            /* more symbols than bytes */
+        {"fewer bytes", t, m - 1},           /* the last symbol left out */
+        {"not defined before", t, m},        /* a merge naming itself */
+    };
+    bad[2].t.a[0] = bad[2].t.v[0];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b = tu_random_token_frame(&cfg, text, N, 1, NMDL_SC_MIX2, &bad[i].t, sym, bad[i].m);
+        nmdl_dctx *d = nmdl_dctx_create();
+        size_t len;
+        assert_int_equal(nmdl_decompress(d, out, N, &len, b.p, b.n), NMDL_ERR_CORRUPT);
+        assert_non_null(strstr(nmdl_dctx_error_detail(d), bad[i].why));
+        nmdl_dctx_free(d);
+        free(b.p);
+    }
+    free(sym), free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +184,8 @@ int main(void)
         cmocka_unit_test(edge_inputs),
         cmocka_unit_test(bad_tables),
         cmocka_unit_test(wrong_length),
+        cmocka_unit_test(token_frames_round_trip),
+        cmocka_unit_test(bad_token_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,7 +216,7 @@ static void the_flag(void **state)
             buf[5] &= (uint8_t)~16u; /* drop the mixer, keep revision 2 */
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
             assert_non_null(strstr(why, "revision 2 without the context mixer"));
-            buf[5] |= 16u | 64u; /* bit 6 is still reserved */
+            buf[5] |= 16u | 128u; /* bit 7 is still reserved */
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
             assert_non_null(strstr(why, "reserved flags"));
         }

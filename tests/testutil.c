@@ -199,21 +199,52 @@ int tu_decompress(const tu_blob *b, int threads, uint8_t *out, size_t n)
     return rc ? rc : (len == n ? NMDL_OK : NMDL_ERR_CORRUPT);
 }
 
+/* A sink for nmdl_decompress_stream: appends to a tu_blob of known room. */
+static int append(void *user, const void *data, size_t len)
+{
+    tu_blob *b = user;
+    memcpy(b->p + b->n, data, len);
+    b->n += len;
+    return 0;
+}
+
+tu_blob tu_decompress_stream(const tu_blob *b, int threads)
+{
+    nmdl_info info;
+    assert_nmdl_ok(nmdl_info_read(b->p, b->n, &info));
+    tu_blob out = {malloc((size_t)info.original_bytes + 1), 0};
+    nmdl_dctx *d = nmdl_dctx_create();
+    assert_non_null(out.p);
+    assert_nmdl_ok(nmdl_dctx_set_threads(d, threads));
+    assert_nmdl_ok(nmdl_decompress_stream(d, b->p, b->n, append, &out));
+    nmdl_dctx_free(d);
+    return out;
+}
+
 tu_blob tu_random_frame(const nmdl_model_config *cfg, const uint8_t *text, size_t n, int S,
                         int mode)
 {
-    nmdl_model *m;
+    return tu_random_token_frame(cfg, text, n, S, mode, NULL, text, n);
+}
+
+tu_blob tu_random_token_frame(const nmdl_model_config *cfg, const uint8_t *text, size_t n,
+                              int S, int mode, const nmdl_bpe *tokens, const uint8_t *sym,
+                              size_t m)
+{
+    nmdl_model *net;
     nmdl_qmodel qm;
     uint8_t *model, *data;
     size_t ml, dl;
-    assert_nmdl_ok(nmdl_model_create(cfg, 3, &m));
+    assert_nmdl_ok(nmdl_model_create(cfg, 3, &net));
     assert_nmdl_ok(nmdl_q_alloc(cfg, &qm));
-    nmdl_q_set_steps(&qm, m->params, 0.5, 1, NULL);
-    nmdl_q_quantize(&qm, m->params);
-    nmdl_q_dequantize(&qm, m->params);
+    nmdl_q_set_steps(&qm, net->params, 0.5, 1, NULL);
+    nmdl_q_quantize(&qm, net->params);
+    nmdl_q_dequantize(&qm, net->params);
     qm.match = mode;
+    if (tokens)
+        qm.tokens = *tokens, qm.symbols = m;
     assert_nmdl_ok(nmdl_q_encode(&qm, &model, &ml));
-    assert_nmdl_ok(nmdl_neural_encode_data(cfg, m->params, text, n, S, mode, 2, NULL, &data,
+    assert_nmdl_ok(nmdl_neural_encode_data(cfg, net->params, sym, m, S, mode, 2, NULL, &data,
                                            &dl, NULL));
     uint8_t sum[NMDL_FRAME_SUM_BYTES];
     nmdl_frame_sum(text, n, sum);
@@ -222,6 +253,6 @@ tu_blob tu_random_frame(const nmdl_model_config *cfg, const uint8_t *text, size_
     assert_nmdl_ok(nmdl_frame_write(b.p, nmdl_frame_size(&f), &b.n, &f));
     free(model), free(data);
     nmdl_q_free(&qm);
-    nmdl_model_free(m);
+    nmdl_model_free(net);
     return b;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec/bpe.h"
 #include "model/isa.h"
 #include "nmdl.h"
 
@@ -53,6 +54,8 @@ tu_blob tu_compress(nmdl_cctx *c, const uint8_t *src, size_t n);
 /* b decoded into out (n bytes) on `threads` threads; NMDL_ERR_CORRUPT
  * when the length differs. */
 int tu_decompress(const tu_blob *b, int threads, uint8_t *out, size_t n);
+/* b decompressed through nmdl_decompress_stream (asserted to succeed). */
+tu_blob tu_decompress_stream(const tu_blob *b, int threads);
 
 /* A neural frame of text[0, n) in S segments under a random model of
  * shape cfg (seed 3, quantized with steps of 0.5 per row, not trained),
@@ -60,6 +63,12 @@ int tu_decompress(const tu_blob *b, int threads, uint8_t *out, size_t n);
  * threads. */
 tu_blob tu_random_frame(const nmdl_model_config *cfg, const uint8_t *text, size_t n, int S,
                         int mode);
+/* The same with the data part coding the m merged symbols sym of the
+ * table tokens (codec/bpe.h), recorded in the model part as they are given
+ * (a test may make them wrong); the frame's original is text[0, n). */
+tu_blob tu_random_token_frame(const nmdl_model_config *cfg, const uint8_t *text, size_t n,
+                              int S, int mode, const nmdl_bpe *tokens, const uint8_t *sym,
+                              size_t m);
 
 /* The instruction set the library's contexts will use (model/isa.h),
  * printed. When NMDL_ISA asks for one this CPU lacks, it prints so and

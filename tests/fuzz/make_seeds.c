@@ -19,7 +19,8 @@
  *                              also with a cooling value of 2.5, which
  *                              makes the reader ignore the report; the
  *                              same with the context mixer (s8-mix) and
- *                              with both in revision 2 (s8-mix2)
+ *                              with both in revision 2 (s8-mix2), and
+ *                              the same bytes as merged symbols (s8-tokens)
  *   tests/data/crafted-*.nmdl  the frames of the reliability probe of issue
  *                              14, also in tests/fuzz/seeds/decompress/:
  *     head257    a head 257 wide (d_model 257, one head)
@@ -144,8 +145,8 @@ static void text(uint8_t *s, size_t n, uint64_t seed)
  * name one of five centroids (--weights cluster); with `match`, the model
  * part announces the match model. */
 static void tiny_model(const nmdl_model_config *cfg, int per_row, int codebook, int match,
-                       const uint8_t *s, size_t n, uint8_t **model, size_t *ml,
-                       float **rebuilt)
+                       const nmdl_bpe *tokens, const uint8_t *s, size_t n, uint8_t **model,
+                       size_t *ml, float **rebuilt)
 {
     nmdl_model *m;
     nmdl_train_params tp;
@@ -168,6 +169,8 @@ static void tiny_model(const nmdl_model_config *cfg, int per_row, int codebook, 
         for (int j = 0; j < qm.cb[k].k; j++) /* -1.5, -0.5, 0, 0.75, 2 steps */
             qm.cb[k].c[j] = (const float[]){-1.5f, -0.5f, 0.0f, 0.75f, 2.0f}[j];
     qm.match = match;
+    if (tokens) /* s: the n merged symbols of this table */
+        qm.tokens = *tokens, qm.symbols = n;
     nmdl_q_quantize(&qm, m->params);
     *rebuilt = malloc(qm.lay.n_params * sizeof(float));
     nmdl_q_dequantize(&qm, *rebuilt);
@@ -188,7 +191,7 @@ static void neural_seeds(void)
         size_t ml, dl, len;
         float *w;
         text(s, sizeof s, (uint64_t)i);
-        tiny_model(&cfg, per_row, 0, 0, s, sizeof s, &model, &ml, &w);
+        tiny_model(&cfg, per_row, 0, 0, NULL, s, sizeof s, &model, &ml, &w);
         int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, S, 0, 1, NULL, &data, &dl, NULL);
         if (rc)
             die("data part", rc);
@@ -205,7 +208,7 @@ static void neural_seeds(void)
                 free(p);
                 if (m == NMDL_WEIGHTS_CLUSTER) {
                     free(model), free(data), free(w);
-                    tiny_model(&cfg, per_row, 1, 0, s, sizeof s, &model, &ml, &w);
+                    tiny_model(&cfg, per_row, 1, 0, NULL, s, sizeof s, &model, &ml, &w);
                     if ((rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, S, 0, 1, NULL,
                                                       &data, &dl, NULL)))
                         die("data part", rc);
@@ -281,7 +284,7 @@ static void crafted(void)
     float *w;
     const nmdl_model_config tiny = {1, 8, 2, 16, 8, 1};
     text(s, sizeof s, 1);
-    tiny_model(&tiny, 1, 0, 0, s, sizeof s, &model, &ml, &w);
+    tiny_model(&tiny, 1, 0, 0, NULL, s, sizeof s, &model, &ml, &w);
     int rc = nmdl_neural_encode_data(&tiny, w, s, sizeof s, 1, 0, 1, NULL, &data, &dl, NULL);
     if (rc)
         die("data part", rc);
@@ -321,7 +324,7 @@ static void match_seed(int mode)
     float *w;
     text(s, 320, 99);
     memcpy(s + 320, s, 320);
-    tiny_model(&cfg, 1, 0, mode, s, sizeof s, &model, &ml, &w);
+    tiny_model(&cfg, 1, 0, mode, NULL, s, sizeof s, &model, &ml, &w);
     int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, 8, mode, 1, NULL, &data, &dl, NULL);
     if (rc)
         die("match data part", rc);
@@ -343,6 +346,30 @@ static void match_seed(int mode)
     free(model), free(data), free(p), free(w);
 }
 
+/* The same 640 bytes with their byte pairs merged (codec/bpe.h, pairs that
+ * occur at least 3 times), coded in revision 2: s8-tokens. */
+static void token_seed(void)
+{
+    const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1};
+    uint8_t s[640], sym[640], *model, *data, *p;
+    size_t ml, dl, len, m;
+    float *w;
+    nmdl_bpe t;
+    text(s, 320, 99);
+    memcpy(s + 320, s, 320);
+    int rc = nmdl_bpe_learn(s, sizeof s, 3, &t, sym, &m);
+    if (rc || !t.count)
+        die("token table", rc ? rc : NMDL_ERR_ARG);
+    tiny_model(&cfg, 1, 0, NMDL_SC_MIX2, &t, sym, m, &model, &ml, &w);
+    if ((rc = nmdl_neural_encode_data(&cfg, w, sym, m, 4, NMDL_SC_MIX2, 1, NULL, &data, &dl,
+                                      NULL)))
+        die("token data part", rc);
+    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
+    save("tests/fuzz/seeds/neural", "s8-tokens.nmdl", p, len);
+    save("tests/fuzz/seeds/decompress", "s8-tokens.nmdl", p, len);
+    free(model), free(data), free(p), free(w);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -354,6 +381,7 @@ int main(int argc, char **argv)
     match_seed(NMDL_SC_MATCH);
     match_seed(NMDL_SC_MIX);
     match_seed(NMDL_SC_MIX2);
+    token_seed();
     crafted();
     return 0;
 }
