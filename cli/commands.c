@@ -350,13 +350,14 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
     if (r.llc_healthy >= 0 && r.llc_cool[0])
         fprintf(stderr, "  llc cooled: %s\n", r.llc_cool);
     if (isfinite(r.b_star) && r.budget_mode == NMDL_BUDGET_LEARNED)
-        fprintf(stderr, "  budget learned: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f "
-                "bits predicted), coded %.3f (%.1f x b*); %s\n", r.epsilon, r.b_star,
+        fprintf(stderr, "  budget learned: epsilon %.3g nats/%s, b* %.4f bits/weight (%.0f "
+                "bits predicted), coded %.3f (%.1f x b*); %s\n", r.epsilon,
+                r.merges ? "symbol" : "byte", r.b_star,
                 r.predicted_model_bits, r.budget_bits, r.budget_bits / r.b_star, r.budget_note);
     else if (isfinite(r.b_star))
-        fprintf(stderr, "  budget %s: epsilon %.3g nats/byte, b* %.4f bits/weight (%.0f bits "
+        fprintf(stderr, "  budget %s: epsilon %.3g nats/%s, b* %.4f bits/weight (%.0f bits "
                 "predicted), chosen %.3f (%.1f x b*, search %.0f s)%s%s\n",
-                modes[r.budget_mode], r.epsilon, r.b_star, r.predicted_model_bits,
+                modes[r.budget_mode], r.epsilon, r.merges ? "symbol" : "byte", r.b_star, r.predicted_model_bits,
                 r.budget_bits, r.budget_bits / r.b_star, r.search_s,
                 r.budget_note[0] ? "; " : "", r.budget_note);
     else if (r.budget_mode == NMDL_BUDGET_FIXED)

@@ -200,8 +200,8 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
                    i->llc_cool_steps > 0 ? " of a cooled copy: the trained weights are no "
                                            "minimum" : "");
         if (isfinite(i->b_star))
-            printf("  %-14s epsilon %.3g nats/byte, b* %.4f bits/weight, predicted "
-                   "model %.0f bytes\n", "", i->epsilon, i->b_star,
+            printf("  %-14s epsilon %.3g nats/%s, b* %.4f bits/weight, predicted "
+                   "model %.0f bytes\n", "", i->epsilon, i->merges ? "symbol" : "byte", i->b_star,
                    i->llc * log2(1.0 / i->epsilon) / 8);
         else if (i->budget_mode != NMDL_BUDGET_FIXED && isfinite(i->llc))
             printf("  %-14s no b*: the sampler was not healthy or gave no tolerance\n", "");

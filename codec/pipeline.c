@@ -407,6 +407,7 @@ static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params 
     o->probe_loss_bpb = r->probe_loss_bpb;
     o->tune_steps = r->qat_steps;
     o->segments = r->segments;
+    o->merges = p->tokens ? p->tokens->count : 0;
     o->train_s = r->train_s;
     o->tune_s = r->qat_s;
     o->code_s = r->code_s;

@@ -379,6 +379,9 @@ typedef struct nmdl_compress_report {
     double probe_bound_bytes;  /* both parts take at least this, */
     double probe_loss_bpb;     /* by the sample loss then, bits/byte */
     int segments;
+    int merges;                /* neural: byte pairs merged (tokens); then
+                                  the LLC's samples, ε included, are the
+                                  symbols, not bytes */
     double zstd_s;             /* seconds of the zstd candidate */
     double train_s, tune_s, code_s; /* neural: seconds of each phase */
     /* neural: the budget (see nmdl_cctx_set_budget); NaN when not known */
