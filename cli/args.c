@@ -18,7 +18,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
-       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_TOKENS, OPT_NO_EARLY_STOP,
+       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_TOKENS, OPT_NO_TOKENS, OPT_NO_EARLY_STOP,
        OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS, OPT_REPAIRS, OPT_PREQUENTIAL,
        OPT_COOL };
 
@@ -52,7 +52,7 @@ static const struct {
     {"method", OPT_METHOD, 1, CODEC},
     {"effort", OPT_EFFORT, 1, CODEC},  {"bits", OPT_BITS, 1, CODEC},
     {"per-tensor", OPT_PER_TENSOR, 0, CODEC}, {"pure", OPT_PURE, 0, CODEC},
-    {"tokens", OPT_TOKENS, 0, CODEC},
+    {"tokens", OPT_TOKENS, 0, CODEC}, {"no-tokens", OPT_NO_TOKENS, 0, CODEC},
     {"no-fallback", OPT_NO_FALLBACK, 0, CODEC},
     {"no-early-stop", OPT_NO_EARLY_STOP, 0, CODEC},
     {"budget", OPT_BUDGET, 1, CODEC},  {"row-steps", OPT_ROW_STEPS, 1, CODEC},
@@ -220,6 +220,7 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
     case OPT_PER_TENSOR: o->per_tensor = 1; break;
     case OPT_PURE: o->pure = 1; break;
     case OPT_TOKENS: o->tokens = 1; break;
+    case OPT_NO_TOKENS: o->tokens = 0; break;
     case OPT_PREQUENTIAL: o->prequential = 1; break;
     case OPT_NO_FALLBACK: o->no_fallback = 1; break;
     case OPT_NO_EARLY_STOP: o->no_early_stop = 1; break;
@@ -512,6 +513,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     o->burnin = -1;
     o->cool = -1;
     o->max_ratio = -1;
+    o->tokens = -1;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)
         return usage_error("out of memory", NULL);

@@ -238,7 +238,9 @@ NMDL_NODISCARD int nmdl_cctx_set_early_stop(nmdl_cctx *c, int allow);
  * occur at least 64 times take the byte values the input never uses, most
  * frequent first (Gage's byte-pair encoding; the table is part of the
  * model part, docs/FORMAT.md); the effort's FLOPs stay per input byte and
- * every figure of the report stays per input byte. 0 (the default): bytes. */
+ * every figure of the report stays per input byte. 0: bytes. -1 (the
+ * default): merged symbols from 4,000,000 input bytes, where they were
+ * measured to pay (docs/BENCHMARKS.md, "Tokens"). */
 NMDL_NODISCARD int nmdl_cctx_set_tokens(nmdl_cctx *c, int on);
 /* Neural method: how round's bits per weight are chosen (the learned codes
  * learn theirs; with the default weight code FIXED and BSTAR select

@@ -115,7 +115,8 @@ static void wrong_length(void **state)
 }
 
 /* nmdl_compress with tokens: fewer symbols than bytes, recorded in the
- * frame, and the file decodes whole and streamed. */
+ * frame, and the file decodes whole and streamed; by default, bytes at
+ * this size. */
 static void token_frames_round_trip(void **state)
 {
     (void)state;
@@ -138,7 +139,14 @@ static void token_frames_round_trip(void **state)
     tu_blob s = tu_decompress_stream(&b, 1);
     assert_int_equal(s.n, N);
     assert_memory_equal(s.p, src, N);
-    free(s.p), free(b.p), free(out), free(src);
+    free(s.p), free(b.p);
+    assert_int_equal(nmdl_cctx_set_tokens(c, 2), NMDL_ERR_ARG);
+    assert_nmdl_ok(nmdl_cctx_set_tokens(c, -1)); /* the default: bytes below 4 MB */
+    b = tu_compress(c, src, N);
+    assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
+    assert_int_equal(info.merges, 0);
+    assert_int_equal(info.symbols, N);
+    free(b.p), free(out), free(src);
     nmdl_cctx_free(c);
 }
 
