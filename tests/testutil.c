@@ -199,8 +199,7 @@ int tu_decompress(const tu_blob *b, int threads, uint8_t *out, size_t n)
     return rc ? rc : (len == n ? NMDL_OK : NMDL_ERR_CORRUPT);
 }
 
-/* A sink for nmdl_decompress_stream: appends to a tu_blob of known room. */
-static int append(void *user, const void *data, size_t len)
+int tu_append(void *user, const void *data, size_t len)
 {
     tu_blob *b = user;
     memcpy(b->p + b->n, data, len);
@@ -216,7 +215,7 @@ tu_blob tu_decompress_stream(const tu_blob *b, int threads)
     nmdl_dctx *d = nmdl_dctx_create();
     assert_non_null(out.p);
     assert_nmdl_ok(nmdl_dctx_set_threads(d, threads));
-    assert_nmdl_ok(nmdl_decompress_stream(d, b->p, b->n, append, &out));
+    assert_nmdl_ok(nmdl_decompress_stream(d, b->p, b->n, tu_append, &out));
     nmdl_dctx_free(d);
     return out;
 }

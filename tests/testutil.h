@@ -54,6 +54,9 @@ tu_blob tu_compress(nmdl_cctx *c, const uint8_t *src, size_t n);
 /* b decoded into out (n bytes) on `threads` threads; NMDL_ERR_CORRUPT
  * when the length differs. */
 int tu_decompress(const tu_blob *b, int threads, uint8_t *out, size_t n);
+/* A sink for nmdl_decompress_stream: appends to the tu_blob at user,
+ * whose room the caller has made. */
+int tu_append(void *user, const void *data, size_t len);
 /* b decompressed through nmdl_decompress_stream (asserted to succeed). */
 tu_blob tu_decompress_stream(const tu_blob *b, int threads);
 
