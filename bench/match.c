@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     const int threads = (int)bench_opt(argc, argv, "threads", 2);
     float *params = malloc(qm.lay.n_params * sizeof(float));
     nmdl_q_dequantize(&qm, params);
-    const int S = (int)bench_opt(argc, argv, "segments", nmdl_neural_segments(n));
+    const int S = (int)bench_opt(argc, argv, "segments", nmdl_neural_segments(n, NMDL_SC_MIX2));
     printf("%s: %zu bytes, model part %zu bytes, %d segments, %d threads\n", argv[2], n,
            f.model_len, S, threads);
     static const char *name[4] = {"transformer alone", "with the match model",

@@ -23,7 +23,9 @@
 #include "segcode.h"
 #include "stop.h"
 
-#define SEGMENT_BYTES 32768 /* target segment length */
+#define SEGMENT_BYTES 32768 /* target segment length without the match model */
+#define WAVE_SEGMENT_BYTES 131072 /* and with it, at least WAVE_MIN_SEGMENTS */
+#define WAVE_MIN_SEGMENTS 8
 
 /* What an effort level buys: the model one preset off the size's own, the
  * training compute in model FLOPs per input byte (6 N + 12 L C T per
@@ -68,9 +70,9 @@ static double code_flops_per_byte(const nmdl_model_config *c)
 /* Work units of coding one byte of n on `threads` threads: a group of
  * segments runs on one thread, so fewer segments than threads leave
  * threads idle. */
-static double code_byte_work(const nmdl_model_config *c, size_t n, int threads)
+static double code_byte_work(const nmdl_model_config *c, size_t n, int match, int threads)
 {
-    int S = nmdl_neural_segments(n), used = S < threads ? S : threads;
+    int S = nmdl_neural_segments(n, match), used = S < threads ? S : threads;
     return CODE_COST * code_flops_per_byte(c) * threads / (used > 0 ? used : 1);
 }
 
@@ -91,9 +93,14 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->bytes_per_symbol = 1.0;
 }
 
-int nmdl_neural_segments(size_t n)
+int nmdl_neural_segments(size_t n, int match)
 {
     size_t s = n / SEGMENT_BYTES;
+    if (match) { /* longer segments: the mixer's lanes and the match tables
+                    run on for longer stretches (ARCHITECTURE) */
+        const size_t w = n / WAVE_SEGMENT_BYTES;
+        s = s < WAVE_MIN_SEGMENTS ? s : w > WAVE_MIN_SEGMENTS ? w : WAVE_MIN_SEGMENTS;
+    }
     return s < 1 ? 1 : s > NMDL_NEURAL_MAX_SEGMENTS ? NMDL_NEURAL_MAX_SEGMENTS : (int)s;
 }
 
@@ -174,7 +181,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
         nmdl_rc_enc_init(&enc[s]);
     }
     const nmdl_sc_group all = {S, 0, in, NULL, len, enc, NULL, prog,
-                               code_byte_work(cfg, n, threads),
+                               code_byte_work(cfg, n, match, threads),
                                match ? &index : NULL, src, start, tables, pure, lanes};
     if (!rc)
         rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * all.byte_work, (long)n);
@@ -408,7 +415,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     nmdl_budget_plan(&bp, cfg, n, p->threads, plan->work, plan->steps);
     plan->work[NMDL_PHASE_TUNE] = nmdl_budget_delta_work(cfg, p->threads) + (double)qsteps * step;
     plan->steps[NMDL_PHASE_TUNE] = qsteps;
-    plan->work[NMDL_PHASE_CODE] = (double)n * code_byte_work(cfg, n, p->threads);
+    plan->work[NMDL_PHASE_CODE] = (double)n * code_byte_work(cfg, n, p->match, p->threads);
     plan->steps[NMDL_PHASE_CODE] = (long)n;
     return NMDL_OK;
 }
@@ -669,7 +676,7 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
     rc = rebuilt ? encode_model(p, &plan, src, n, m, &qm, rebuilt, model, model_len, &r)
                  : NMDL_ERR_NOMEM;
     double t0 = nmdl_prog_now();
-    r.segments = nmdl_neural_segments(n);
+    r.segments = nmdl_neural_segments(n, qm.match);
     if (!rc && !r.stop_step)
         rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, qm.match,
                                      p->threads, p->prog, data, data_len, &r.pure_data_bytes);

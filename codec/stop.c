@@ -8,6 +8,7 @@
 
 #include "match.h"
 #include "neural.h"
+#include "segcode.h"
 
 /* The factors sit below every ratio measured (2026-12-02, default effort
  * and -1, enwik8 64 KB to 1 MB, gcide 1 and 8 MB; docs/ARCHITECTURE.md):
@@ -21,7 +22,7 @@
 int nmdl_stop_free_bytes(const uint8_t *src, size_t n, double *out)
 {
     nmdl_mm_index x;
-    int rc = nmdl_mm_index_init(&x, n, 1), S = nmdl_neural_segments(n);
+    int rc = nmdl_mm_index_init(&x, n, 1), S = nmdl_neural_segments(n, NMDL_SC_MATCH);
     double hits = 0;
     for (int s = 0; !rc && s < S; s++) {
         size_t start, len;

@@ -129,6 +129,23 @@ static void match_model(void **state)
     nmdl_cctx_free(pure);
 }
 
+/* The segment counts: 32 KiB segments for the transformer alone; with the
+ * match model 128 KiB ones, but at least 8 once there are 8 of 32 KiB
+ * (docs/ARCHITECTURE.md); always 1 to 256. */
+static void segment_counts(void **state)
+{
+    (void)state;
+    static const struct { size_t n; int pure, match; } want[] = {
+        {1, 1, 1},          {65536, 2, 2},       {262143, 7, 7},     {262144, 8, 8},
+        {1000000, 30, 8},   {2000000, 61, 15},   {8000000, 244, 61}, {1u << 25, 256, 256},
+        {40000000, 256, 256},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        assert_int_equal(nmdl_neural_segments(want[k].n, NMDL_SC_PURE), want[k].pure);
+        assert_int_equal(nmdl_neural_segments(want[k].n, NMDL_SC_MIX2), want[k].match);
+    }
+}
+
 /* What each member of a decoding team got (decoded_by_a_team). */
 typedef struct team_dec {
     const tu_blob *frame;
@@ -578,6 +595,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(roundtrip_text),
         cmocka_unit_test(roundtrip_enwik8_64k),
         cmocka_unit_test(match_model),
+        cmocka_unit_test(segment_counts),
         cmocka_unit_test(fallback_records_the_loser),
         cmocka_unit_test(early_stop_writes_classic),
         cmocka_unit_test(passes_below_one_megabyte),
