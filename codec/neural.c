@@ -96,10 +96,10 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
 int nmdl_neural_segments(size_t n, int match)
 {
     size_t s = n / SEGMENT_BYTES;
-    if (match) { /* longer segments: the mixer's lanes and the match tables
-                    run on for longer stretches (ARCHITECTURE) */
+    if (match && s >= WAVE_MIN_SEGMENTS) { /* longer segments: the mixer's
+        lanes and the match tables run on for longer stretches (ARCHITECTURE) */
         const size_t w = n / WAVE_SEGMENT_BYTES;
-        s = s < WAVE_MIN_SEGMENTS ? s : w > WAVE_MIN_SEGMENTS ? w : WAVE_MIN_SEGMENTS;
+        s = w > WAVE_MIN_SEGMENTS ? w : WAVE_MIN_SEGMENTS;
     }
     return s < 1 ? 1 : s > NMDL_NEURAL_MAX_SEGMENTS ? NMDL_NEURAL_MAX_SEGMENTS : (int)s;
 }
