@@ -7,7 +7,7 @@
  *
  * usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S] [from=M]
  * (S: the segment count, by default the codec's for the size; a decoder
- * takes any S from the file; M: the first mode, 0 to 3).
+ * takes any S from the file; M: the first mode, 0 to 4).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,14 +38,14 @@ int main(int argc, char **argv)
     const int threads = (int)bench_opt(argc, argv, "threads", 2);
     float *params = malloc(qm.lay.n_params * sizeof(float));
     nmdl_q_dequantize(&qm, params);
-    const int S = (int)bench_opt(argc, argv, "segments", nmdl_neural_segments(n, NMDL_SC_MIX2));
+    const int S = (int)bench_opt(argc, argv, "segments", nmdl_neural_segments(n, NMDL_SC_MIX3));
     printf("%s: %zu bytes, model part %zu bytes, %d segments, %d threads\n", argv[2], n,
            f.model_len, S, threads);
-    static const char *name[4] = {"transformer alone", "with the match model",
-                                  "and context mixing", "both, revision 2"};
-    size_t size[4] = {0, 0, 0, 0};
-    double pure[4];
-    for (int match = (int)bench_opt(argc, argv, "from", 0); match <= NMDL_SC_MIX2; match++) {
+    static const char *name[5] = {"transformer alone", "with the match model",
+                                  "and context mixing", "both, revision 2", "both, revision 3"};
+    size_t size[5] = {0, 0, 0, 0, 0};
+    double pure[5];
+    for (int match = (int)bench_opt(argc, argv, "from", 0); match <= NMDL_SC_MIX3; match++) {
         uint8_t *data;
         double t0 = nmdl_prog_now();
         int rc = nmdl_neural_encode_data(&qm.cfg, params, src, n, S, match, threads, NULL,
@@ -68,6 +68,8 @@ int main(int argc, char **argv)
         printf("  mixing / match %.4f\n", (double)size[2] / (double)size[1]);
     if (size[2])
         printf("  revision 2 / 1 %.4f\n", (double)size[3] / (double)size[2]);
+    if (size[3])
+        printf("  revision 3 / 2 %.4f\n", (double)size[4] / (double)size[3]);
     nmdl_q_free(&qm);
     free(params), free(file), free(src);
     return 0;

@@ -98,7 +98,8 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
     cli_jw_uint_if(&w, "segments", neural, (uint64_t)i->segments);
     cli_jw_bool(&w, "match_model", neural ? i->match != 0 : -1);
     cli_jw_bool(&w, "context_mixing", neural ? i->match >= 2 : -1);
-    cli_jw_uint_if(&w, "data_code_revision", neural && i->match, i->match == 3 ? 2u : 1u);
+    cli_jw_uint_if(&w, "data_code_revision", neural && i->match,
+                   i->match >= 3 ? (unsigned)i->match - 1u : 1u);
     cli_jw_uint_if(&w, "merges", neural, (uint64_t)i->merges);
     cli_jw_uint_if(&w, "symbols", neural, i->symbols);
     cli_jw_str(&w, "quantization", !neural ? NULL : i->per_row ? "per-row" : "per-tensor");
@@ -180,7 +181,8 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
         static const char *const codes[] = {
             "transformer alone (--pure)", "transformer and match model",
             "transformer, match model and context mixing",
-            "transformer, match model and context mixing, revision 2"};
+            "transformer, match model and context mixing, revision 2",
+            "transformer, match model and context mixing, revision 3"};
         printf("  %-14s %s\n", "data code", codes[i->match]);
         if (i->merges)
             printf("  %-14s %d byte pairs merged: %llu symbols, %.3f a byte\n", "tokens",

@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "imath.h"
+#include "match.h"
 #include "nmdl.h"
+
+_Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length class");
 
 #define CM_ONE (1 << NMDL_CM_BITS)
 #define CM_ODDS 4095      /* log2-odds are clamped to +-16 bits (1/256 bits) */
@@ -17,9 +20,13 @@
 #define CM_W_MAX (1 << 22) /* weights stay within +-64 */
 #define CM_P_HALF (1u << 21) /* a counter's P(1) has 22 bits */
 #define CM_WORD 24        /* bytes of a word that its context hashes */
+#define CM_LINE 256       /* bytes scanned back for a line's start */
+#define CM_COLUMNS 64     /* columns the column context tells apart */
+#define CM_SSE_LIMIT 127  /* a table cell's rate stops falling at 1/128.5 */
 
 /* The orders of the byte contexts (the last k bytes); then the word, then
- * (revision 2) the missed byte. */
+ * (revision 2) the missed byte, then (revision 3) none (the bits so far
+ * alone) and the column. */
 #define CM_ORDERS 5
 static const int order[CM_ORDERS] = {1, 2, 3, 4, 6};
 
@@ -29,9 +36,10 @@ static int table_bits(size_t n)
     return nmdl_im_clamp(nmdl_im_bits(n) + 1, 16, 22);
 }
 
-size_t nmdl_cm_bytes(size_t n)
+size_t nmdl_cm_bytes(size_t n, int rev)
 {
-    return sizeof(nmdl_cm) + (sizeof(uint32_t) << table_bits(n));
+    return sizeof(nmdl_cm) + (sizeof(uint32_t) << table_bits(n)) +
+           (rev >= 3 ? sizeof(uint32_t) * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS : 0);
 }
 
 /* 256 * log2(v / 2^30), v in [2^30, 2^31), by squaring: 8 bits. */
@@ -48,11 +56,32 @@ static uint16_t log2_frac(uint64_t v)
     return f;
 }
 
+static uint32_t squash(const nmdl_cm *m, int x);
+
+/* Revision 3's table: cell j of every row holds P = squash((j - 16) bits). */
+static int sse_init(nmdl_cm *m)
+{
+    m->sse = malloc(sizeof(uint32_t) * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS);
+    if (!m->sse)
+        return NMDL_ERR_NOMEM;
+    for (int j = 0; j < NMDL_CM_SSE_CELLS; j++) {
+        const int x = nmdl_im_clamp((j - NMDL_CM_SSE_CELLS / 2) * 256, -CM_ODDS, CM_ODDS);
+        const uint32_t v = squash(m, x) << 8;
+        for (size_t r = 0; r < NMDL_CM_SSE_ROWS; r++)
+            m->sse[r * NMDL_CM_SSE_CELLS + (size_t)j] = v;
+    }
+    return NMDL_OK;
+}
+
 int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
 {
+    static const int contexts[3] = {6, 7, NMDL_CM_CONTEXTS};
     memset(m, 0, sizeof *m);
+    if (rev < 1 || rev > 3)
+        return NMDL_ERR_ARG;
     m->bits = table_bits(n);
-    m->contexts = rev >= 2 ? NMDL_CM_CONTEXTS : NMDL_CM_CONTEXTS - 1;
+    m->rev = rev;
+    m->contexts = contexts[rev - 1];
     m->slot = calloc((size_t)1 << m->bits, sizeof *m->slot);
     if (!m->slot)
         return NMDL_ERR_NOMEM;
@@ -65,14 +94,20 @@ int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
     }
     for (int c = 0; c < 256; c++)
         m->w[c][0] = m->w_last[c][0] = CM_ONE; /* the transformer alone */
+    for (int c = 0; c < NMDL_CM_FLAG_SETS; c++)
+        m->w_flag[c][0] = CM_ONE; /* the match model alone */
+    for (int c = 0; c < 256; c++)
+        m->w_flag_byte[c][0] = CM_ONE;
     m->c0 = 1;
-    return NMDL_OK;
+    return rev >= 3 ? sse_init(m) : NMDL_OK;
 }
 
 void nmdl_cm_free(nmdl_cm *m)
 {
     free(m->slot);
+    free(m->sse);
     m->slot = NULL;
+    m->sse = NULL;
 }
 
 /* 256 * log2(v), v >= 1, within 1/256 bit. */
@@ -116,6 +151,31 @@ static int word_byte(uint8_t c)
            c == '_' || c >= 128;
 }
 
+/* Bytes from the line's start (a byte after '\n', or the segment's) to
+ * seg[i], if within CM_LINE; else CM_LINE. */
+static size_t line_offset(const uint8_t *seg, size_t i)
+{
+    size_t col = 0;
+    while (col < i && col < CM_LINE && seg[i - 1 - col] != '\n')
+        col++;
+    return col;
+}
+
+/* The column context of seg[i]: its column (below CM_COLUMNS, or
+ * CM_COLUMNS - 1), the byte at the same column of the line before (0:
+ * none) and the byte before. */
+static uint32_t column(const uint8_t *seg, size_t i)
+{
+    const size_t col = line_offset(seg, i);
+    uint32_t above = 0;
+    if (col < i && col < CM_LINE) { /* seg[i - 1 - col] ends the line before */
+        const size_t nl = i - 1 - col, len = line_offset(seg, nl);
+        above = col < len ? seg[nl - len + col] : 0;
+    }
+    const uint32_t c = (uint32_t)(col < CM_COLUMNS ? col : CM_COLUMNS - 1);
+    return ((c << 8) + above + 0x40000u) * 0x85EBCA6Bu ^ seg[i - 1];
+}
+
 void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
 {
     for (int k = 0; k < CM_ORDERS; k++) {
@@ -128,9 +188,16 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
     for (size_t j = 1; j <= i && j <= CM_WORD && word_byte(seg[i - j]); j++)
         word = (word + seg[i - j] + 1u) * 0x01000193u;
     m->ctx[CM_ORDERS] = word;
-    m->ctx[CM_ORDERS + 1] = (uint32_t)(missed + 2) * 0x85EBCA6Bu;
+    nmdl_cm_missed(m, missed);
+    m->ctx[CM_ORDERS + 2] = 0x510E527Fu;
+    m->ctx[CM_ORDERS + 3] = column(seg, i);
     m->last = seg[i - 1];
     m->c0 = 1;
+}
+
+void nmdl_cm_missed(nmdl_cm *m, int missed)
+{
+    m->ctx[CM_ORDERS + 1] = (uint32_t)(missed + 2) * 0x85EBCA6Bu;
 }
 
 /* P(1) * 2^16 of a counter. */
@@ -145,25 +212,49 @@ static int mix(const int32_t *w, const int *in)
     return nmdl_im_mix(w, in, NMDL_CM_INPUTS, CM_ODDS);
 }
 
-uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
+/* The inputs of a decision (a bit: code c0; revision 3's flag: 256 + the
+ * predicted byte) from the first input x0, 1/256 bits. */
+static void inputs(nmdl_cm *m, int x0, uint32_t code)
 {
-    m->in[0] = odds(m, n1, n0);
+    m->in[0] = x0;
     for (int k = 0; k < m->contexts; k++) {
-        const uint32_t h = mix32(m->ctx[k] + (uint32_t)m->c0 * 0x9E3779B1u);
+        const uint32_t h = mix32(m->ctx[k] + code * 0x9E3779B1u);
         m->cur[k] = &m->slot[h >> (32 - m->bits)];
         const uint32_t p = counter_p(*m->cur[k]);
         m->in[k + 1] = odds(m, p ? p : 1, CM_ONE - p);
     }
     for (int k = m->contexts; k < NMDL_CM_CONTEXTS; k++)
-        m->in[k + 1] = 0; /* revision 1: no input, so its weight stays 0 */
+        m->in[k + 1] = 0; /* not in this revision: its weight stays 0 */
     m->in[NMDL_CM_INPUTS - 1] = 256; /* bias: one bit */
+}
+
+/* Revision 3: P(1) * 2^16 from the mixed log-odds x, refined by the table's
+ * row of the byte before and the bits so far (interpolated between the two
+ * cells around x), which weighs a quarter. */
+static uint32_t refine(nmdl_cm *m, int x)
+{
+    const uint32_t p_mix = squash(m, x);
+    const int t = x + CM_ODDS + 1; /* 1 .. 2 CM_ODDS + 1: cells 0 .. 31 */
+    m->sse_cell = ((size_t)m->last << 8 | (size_t)m->c0) * NMDL_CM_SSE_CELLS + (size_t)(t >> 8);
+    m->sse_frac = t & 255;
+    const uint32_t *a = &m->sse[m->sse_cell];
+    const uint32_t q = ((a[0] >> 8) * (256u - (uint32_t)m->sse_frac) +
+                        (a[1] >> 8) * (uint32_t)m->sse_frac) >> 8;
+    const uint32_t p = (3 * p_mix + q) / 4;
+    return p < 1 ? 1 : p > CM_ONE - 1 ? CM_ONE - 1 : p;
+}
+
+uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
+{
+    inputs(m, odds(m, n1, n0), (uint32_t)m->c0);
     const int x = mix(m->w[m->c0], m->in);
-    if (m->contexts < NMDL_CM_CONTEXTS) /* revision 1: one set */
+    if (m->rev == 1) /* one set */
         return m->p = squash(m, x);
     const int x_last = mix(m->w_last[m->last], m->in);
     m->p_set[0] = squash(m, x);
     m->p_set[1] = squash(m, x_last);
-    return m->p = squash(m, nmdl_im_mean(x, x_last));
+    const int x_mean = nmdl_im_mean(x, x_last);
+    return m->p = m->rev == 2 ? squash(m, x_mean) : refine(m, x_mean);
 }
 
 /* Moves a counter towards the bit by 2 / (2 n + 3) of the distance. */
@@ -185,11 +276,28 @@ static void learn_weights(int32_t *w, const int *in, int bit, uint32_t p)
     nmdl_im_learn(w, in, NMDL_CM_INPUTS, err, CM_RATE_SHIFT, CM_W_MAX);
 }
 
+/* Moves a table cell (P in bits 8.., its count in 0..7) of weight w / 256
+ * in the last estimate towards the bit, by w / 256 of 2 / (2 n + 3) of the
+ * distance. */
+static void learn_cell(uint32_t *v, int bit, int32_t w)
+{
+    if (!w)
+        return;
+    const int32_t p = (int32_t)(*v >> 8), target = bit ? CM_ONE - 1 : 1;
+    const uint32_t n = *v & 255;
+    const int32_t step = (int32_t)(((int64_t)(target - p) * 2 * w) / ((2 * (int64_t)n + 3) * 256));
+    *v = ((uint32_t)(p + step) << 8) | (n + (n < CM_SSE_LIMIT));
+}
+
 void nmdl_cm_update(nmdl_cm *m, int bit)
 {
     for (int k = 0; k < m->contexts; k++)
         learn_counter(m->cur[k], bit);
-    if (m->contexts < NMDL_CM_CONTEXTS) { /* revision 1 */
+    if (m->rev >= 3) {
+        learn_cell(&m->sse[m->sse_cell], bit, 256 - m->sse_frac);
+        learn_cell(&m->sse[m->sse_cell + 1], bit, m->sse_frac);
+    }
+    if (m->rev == 1) {
         learn_weights(m->w[m->c0], m->in, bit, m->p);
     } else { /* each set towards its own error */
         learn_weights(m->w[m->c0], m->in, bit, m->p_set[0]);
@@ -198,4 +306,23 @@ void nmdl_cm_update(nmdl_cm *m, int bit)
     m->c0 = m->c0 * 2 + bit;
     if (m->c0 >= 256)
         m->c0 = 1;
+}
+
+uint32_t nmdl_cm_flag_p(nmdl_cm *m, int guess, uint32_t p_match, int len_class)
+{
+    inputs(m, odds(m, p_match, CM_ONE - p_match), 256u + (uint32_t)guess);
+    m->flag_set = len_class;
+    m->flag_byte = guess;
+    const int x_len = mix(m->w_flag[len_class], m->in), x_byte = mix(m->w_flag_byte[guess], m->in);
+    m->flag_p[0] = squash(m, x_len);
+    m->flag_p[1] = squash(m, x_byte);
+    return squash(m, nmdl_im_mean(x_len, x_byte));
+}
+
+void nmdl_cm_flag_update(nmdl_cm *m, int hit)
+{
+    for (int k = 0; k < m->contexts; k++)
+        learn_counter(m->cur[k], hit);
+    learn_weights(m->w_flag[m->flag_set], m->in, hit, m->flag_p[0]);
+    learn_weights(m->w_flag_byte[m->flag_byte], m->in, hit, m->flag_p[1]);
 }

@@ -15,12 +15,21 @@
  * whose weights, chosen by the bits so far, follow the gradient of the
  * code length while coding; in revision 2 a second set of weights, chosen
  * by the byte before, mixes the same inputs, and the two mixes are
- * averaged in the log-odds domain. Integer arithmetic only, so encoder and decoder
- * agree on every machine; nothing is stored in the file.
+ * averaged in the log-odds domain. Integer arithmetic only, so encoder and
+ * decoder agree on every machine; nothing is stored in the file.
+ *
+ * Revision 3 (the default since 2026-12-05, docs/FORMAT.md) adds two
+ * contexts (the bits so far alone; the column with the byte above it and
+ * the byte before), refines the mixed P(1) by an adaptive table indexed by
+ * the byte before and the bits so far (secondary estimation, a quarter of
+ * the final P), and mixes the match model's flag too: the flag's P mixes
+ * the match model's own P and counters in every context keyed by the
+ * predicted byte, with two sets of weights (by the match length's class,
+ * by the predicted byte) averaged in the log-odds domain.
  *
  * Lanes: the segments of a wave (codec/match.h) use one state each, by
  * their place in the wave, so segment s continues the statistics of
- * segment s - NMDL_MM_WAVE, as the match model's table does.
+ * segment s - W (W = nmdl_mm_wave(rev)), as the match model's table does.
  */
 #ifndef NMDL_CM_H
 #define NMDL_CM_H
@@ -28,14 +37,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NMDL_CM_CONTEXTS 7 /* hashed contexts (cm.c); 6 in revision 1 */
-#define NMDL_CM_INPUTS (NMDL_CM_CONTEXTS + 2) /* and the transformer, a bias */
+#define NMDL_CM_CONTEXTS 9 /* hashed contexts (cm.c): 6 in revision 1, 7 in 2 */
+#define NMDL_CM_INPUTS (NMDL_CM_CONTEXTS + 2) /* and the transformer (or the
+                                                 match model), a bias */
 #define NMDL_CM_BITS 16                        /* P(1) is coded out of 2^16 */
+#define NMDL_CM_FLAG_SETS 14 /* revision 3: the flag's weight sets, one per
+                                match length class (NMDL_MM_LENS) */
+#define NMDL_CM_SSE_ROWS 65536 /* revision 3: the byte before x the bits so far */
+#define NMDL_CM_SSE_CELLS 33   /* log-odds -16 .. 16 bits, one per bit */
 
 typedef struct nmdl_cm {
     uint32_t *slot;   /* (2^bits) counters: P(1) and their update count */
     int bits;
-    int contexts;     /* NMDL_CM_CONTEXTS, or 6 in revision 1 */
+    int rev;          /* 1, 2 or 3 */
+    int contexts;     /* 6, 7 or NMDL_CM_CONTEXTS by revision */
     uint32_t ctx[NMDL_CM_CONTEXTS];  /* the byte's context hashes */
     uint32_t *cur[NMDL_CM_CONTEXTS]; /* the counters of the bit being coded */
     int32_t w[256][NMDL_CM_INPUTS];  /* mixer weights by the bits so far,
@@ -47,14 +62,24 @@ typedef struct nmdl_cm {
                                bits, within +-16 bits */
     int c0;           /* 1 followed by the byte's bits so far */
     uint32_t p;       /* the last bit's P(1) * 2^16 */
+    int32_t w_flag[NMDL_CM_FLAG_SETS][NMDL_CM_INPUTS]; /* revision 3: the flag's
+                                                          weights by length class */
+    int32_t w_flag_byte[256][NMDL_CM_INPUTS]; /* and by the predicted byte */
+    int flag_set, flag_byte; /* the last flag's sets */
+    uint32_t flag_p[2];      /* and each set's own P(hit) * 2^16 */
+    uint32_t *sse;    /* revision 3: (NMDL_CM_SSE_ROWS x NMDL_CM_SSE_CELLS)
+                         P(1) * 2^16 in bits 8.., its update count in 0..7 */
+    size_t sse_cell;  /* the last bit's lower cell (row * cells + cell) */
+    int sse_frac;     /* the upper cell's weight, 0..255 (1/256) */
     uint16_t lg[1024];   /* 256 * log2(1 + k / 1024), rounded down */
     uint32_t pow2[256];  /* 2^(-k / 256) * 2^32, as nmdl_cm_init computes
                             it (products of a rounded-down factor) */
 } nmdl_cm;
 
-/* Bytes of one lane for an input of n bytes (for memory limits). */
-size_t nmdl_cm_bytes(size_t n);
-/* A lane of revision rev (1 or 2). */
+/* Bytes of one lane of revision rev for an input of n bytes (for memory
+ * limits). */
+size_t nmdl_cm_bytes(size_t n, int rev);
+/* A lane of revision rev (1 to 3). */
 int nmdl_cm_init(nmdl_cm *m, size_t n, int rev);
 void nmdl_cm_free(nmdl_cm *m);
 
@@ -67,5 +92,14 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed);
 uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1);
 /* The bit that came: counters and weights learn. */
 void nmdl_cm_update(nmdl_cm *m, int bit);
+
+/* Revision 3, after nmdl_cm_begin(..., -1): P(the byte is guess) * 2^16,
+ * in [1, 2^16 - 1], given the match model's own P(hit) (same unit) and its
+ * length class (0 .. NMDL_CM_FLAG_SETS - 1). */
+uint32_t nmdl_cm_flag_p(nmdl_cm *m, int guess, uint32_t p_match, int len_class);
+/* The flag that came: its counters and weights learn. */
+void nmdl_cm_flag_update(nmdl_cm *m, int hit);
+/* After a missed flag: the missed byte becomes the bits' context. */
+void nmdl_cm_missed(nmdl_cm *m, int missed);
 
 #endif /* NMDL_CM_H */

@@ -322,6 +322,16 @@ static void find(nmdl_mm *m, size_t j, const uint32_t *h, int fit)
     }
 }
 
+int nmdl_mm_len_class(const nmdl_mm *m)
+{
+    return len_class(m->len);
+}
+
+int nmdl_mm_wave(int rev)
+{
+    return rev >= 3 ? NMDL_MM_WAVE3 : NMDL_MM_WAVE;
+}
+
 void nmdl_mm_update(nmdl_mm *m, size_t i, int predicted, int hit)
 {
     if (predicted)

@@ -24,10 +24,12 @@
  * a second set of weights chosen by the byte before the predicted one,
  * the two mixes averaged in the log-odds domain.
  *
- * Waves: segments are coded in waves of NMDL_MM_WAVE consecutive segments.
- * A segment of wave w sees the text before the wave's first byte (the
- * prefix, decoded before the wave starts) and its own bytes so far; its
- * table starts from where the segment NMDL_MM_WAVE before it left its own.
+ * Waves: segments are coded in waves of W consecutive segments (W =
+ * nmdl_mm_wave(rev): NMDL_MM_WAVE, or NMDL_MM_WAVE3 in revision 3, whose
+ * match model is revision 2's). A segment of wave w sees the text before
+ * the wave's first byte (the prefix, decoded before the wave starts) and
+ * its own bytes so far; its table starts from where the segment W before
+ * it left its own.
  */
 #ifndef NMDL_MATCH_H
 #define NMDL_MATCH_H
@@ -36,7 +38,8 @@
 #include <stdint.h>
 
 #define NMDL_MM_MIN 3  /* bytes of context a match must share */
-#define NMDL_MM_WAVE 4 /* segments per wave */
+#define NMDL_MM_WAVE 4 /* segments per wave in revisions 1 and 2, the most */
+#define NMDL_MM_WAVE3 2 /* and in revision 3 */
 #define NMDL_MM_LENS 14 /* match-length classes of the table */
 #define NMDL_MM_CELLS 33 /* interpolation points over the transformer's log-odds */
 #define NMDL_MM_BITS 16 /* the flag is coded with a total of 2^16 */
@@ -119,5 +122,9 @@ uint32_t nmdl_mm_p_hit(nmdl_mm *m, uint32_t f);
 /* Once seg[i] is known: learns from the flag (when a byte was predicted),
  * follows or drops the match, and indexes the context ending at seg[i]. */
 void nmdl_mm_update(nmdl_mm *m, size_t i, int predicted, int hit);
+/* The class (0 .. NMDL_MM_LENS - 1) of the match's length so far. */
+int nmdl_mm_len_class(const nmdl_mm *m);
+/* Segments per wave in revision rev (1 to 3). */
+int nmdl_mm_wave(int rev);
 
 #endif /* NMDL_MATCH_H */

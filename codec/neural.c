@@ -26,6 +26,8 @@
 #define SEGMENT_BYTES 32768 /* target segment length without the match model */
 #define WAVE_SEGMENT_BYTES 131072 /* and with it, at least WAVE_MIN_SEGMENTS */
 #define WAVE_MIN_SEGMENTS 8
+#define WAVE3_SEGMENT_BYTES 262144 /* and in revision 3, at least WAVE3_MIN_SEGMENTS */
+#define WAVE3_MIN_SEGMENTS 4
 
 /* What an effort level buys: the model one preset off the size's own, the
  * training compute in model FLOPs per input byte (6 N + 12 L C T per
@@ -88,20 +90,27 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->threads = 1;
     p->train_steps = -1;
     p->qat_steps = -1;
-    p->match = NMDL_SC_MIX2;
+    p->match = NMDL_SC_MIX3;
     p->free_bytes = -1.0;
     p->bytes_per_symbol = 1.0;
 }
 
+/* s segments, or where s reaches least, n / bytes but at least least. */
+static size_t longer(size_t s, size_t n, size_t bytes, size_t least)
+{
+    const size_t w = n / bytes;
+    return s < least ? s : w > least ? w : least;
+}
+
 int nmdl_neural_segments(size_t n, int match)
 {
-    size_t s = n / SEGMENT_BYTES;
-    if (match && s >= WAVE_MIN_SEGMENTS) { /* longer segments: the mixer's
-        lanes and the match tables run on for longer stretches (ARCHITECTURE) */
-        const size_t w = n / WAVE_SEGMENT_BYTES;
-        s = w > WAVE_MIN_SEGMENTS ? w : WAVE_MIN_SEGMENTS;
-    }
-    return s < 1 ? 1 : s > NMDL_NEURAL_MAX_SEGMENTS ? NMDL_NEURAL_MAX_SEGMENTS : (int)s;
+    /* Longer segments with the match model: the mixer's lanes and the match
+     * tables run on for longer stretches (ARCHITECTURE). */
+    const size_t s = n / SEGMENT_BYTES;
+    const size_t t = match >= NMDL_SC_MIX3 ? longer(s, n, WAVE3_SEGMENT_BYTES, WAVE3_MIN_SEGMENTS)
+                     : match            ? longer(s, n, WAVE_SEGMENT_BYTES, WAVE_MIN_SEGMENTS)
+                                        : s;
+    return t < 1 ? 1 : t > NMDL_NEURAL_MAX_SEGMENTS ? NMDL_NEURAL_MAX_SEGMENTS : (int)t;
 }
 
 void nmdl_neural_segment(size_t n, int S, int s, size_t *start, size_t *len)
@@ -153,7 +162,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                             double *pure_bytes)
 {
     if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1 || match < 0 ||
-        match > NMDL_SC_MIX2 || (match && n > NMDL_MM_MAX_INPUT))
+        match > NMDL_SC_MIX3 || (match && n > NMDL_MM_MAX_INPUT))
         return NMDL_ERR_ARG;
     const uint8_t **in = calloc((size_t)S, sizeof *in);
     size_t *len = calloc((size_t)S, sizeof *len), *start = calloc((size_t)S, sizeof *start);

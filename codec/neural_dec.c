@@ -132,7 +132,7 @@ uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
     const uint64_t matching =
         (match ? nmdl_mm_index_bytes(n, nmdl_sc_rev(match)) + (uint64_t)S * sizeof(nmdl_mm_table)
                : 0) +
-        (match >= NMDL_SC_MIX ? nmdl_sc_lanes_bytes(n) : 0);
+        (match >= NMDL_SC_MIX ? nmdl_sc_lanes_bytes(n, nmdl_sc_rev(match)) : 0);
     const uint64_t window = !streaming ? 0 : match || team ? (uint64_t)n : (uint64_t)live * seg;
     const uint64_t code = weights + (uint64_t)G * nmdl_sc_group_bytes(cfg, per_group, seg, match) +
                           matching + window;
@@ -153,7 +153,8 @@ static int plan(const nmdl_neural_dec *p, const nmdl_model_config *c, int S,
                         (unsigned long long)(cache >> 20));
     const int streaming = p->sink != NULL, team = nmdl_team_size(p->team) > 1;
     int most = nmdl_sc_in_flight(p->threads, S);
-    most = match && most > NMDL_MM_WAVE ? NMDL_MM_WAVE : most;
+    const int wave = match ? nmdl_mm_wave(nmdl_sc_rev(match)) : S;
+    most = most > wave ? wave : most;
     for (int L = most; L >= 1; L--) {
         *live = L;
         *G = p->threads < L ? p->threads : L;
@@ -285,7 +286,7 @@ static int agree(const nmdl_neural_dec *p, int own, team_scratch *x)
 static int decode_team(const nmdl_neural_dec *p, const nmdl_inf_weights *w, seg_table *t,
                        int live, int G, uint8_t *text, int rc)
 {
-    const int K = p->team->size, W = t->tables ? NMDL_MM_WAVE : t->S;
+    const int K = p->team->size, W = t->tables ? nmdl_mm_wave(t->index.rev) : t->S;
     team_scratch x = {malloc((size_t)K * sizeof *x.rc), malloc(2 * (size_t)K * sizeof *x.range)};
     if (!x.rc || !x.range) { /* cannot take part: the caller ends the team */
         free(x.rc), free(x.range);

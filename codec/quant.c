@@ -18,6 +18,9 @@
 #define Q_FLAG_MIX 16u  /* and the context mixer (codec/cm.h); only with bit 3 */
 #define Q_FLAG_REV2 32u /* both in their revision 2; only with bit 4 */
 #define Q_FLAG_TOKENS 64u /* the data part codes merged symbols (codec/bpe.h) */
+#define Q_FLAG_REV 128u /* a byte follows: the data part's revision (3); only
+                           with bit 5 */
+#define Q_REV_MAX 3     /* the newest revision a decoder knows */
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
 #define Q_MAX_BASE 0x1p+100f
 
@@ -346,9 +349,13 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
     put_varint(&b, (uint64_t)c->ctx);
     uint8_t flags = (uint8_t)((c->tied ? Q_FLAG_TIED : 0) | (qm->per_row ? Q_FLAG_PER_ROW : 0) |
                               (qm->cb ? Q_FLAG_CODEBOOK : 0) | (qm->match ? Q_FLAG_MATCH : 0) |
-                              (qm->match >= 2 ? Q_FLAG_MIX : 0) | (qm->match == 3 ? Q_FLAG_REV2 : 0) |
-                              (qm->symbols ? Q_FLAG_TOKENS : 0));
+                              (qm->match >= 2 ? Q_FLAG_MIX : 0) | (qm->match >= 3 ? Q_FLAG_REV2 : 0) |
+                              (qm->match >= 4 ? Q_FLAG_REV : 0) | (qm->symbols ? Q_FLAG_TOKENS : 0));
     put(&b, &flags, 1);
+    if (qm->match >= 4) { /* revision 3 and later: the revision */
+        const uint8_t rev = (uint8_t)(qm->match - 1);
+        put(&b, &rev, 1);
+    }
     if (qm->symbols) { /* the symbol count, then the merges */
         put_varint(&b, (uint64_t)qm->symbols);
         const uint8_t count = (uint8_t)qm->tokens.count;
@@ -499,20 +506,30 @@ static int decode_header(qin *in, nmdl_q_header *h, char *why)
     if (in->pos >= in->len)
         return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends before its flags");
     flags = in->p[in->pos++];
-    if (flags & ~(int)(Q_FLAG_TIED | Q_FLAG_PER_ROW | Q_FLAG_CODEBOOK | Q_FLAG_MATCH | Q_FLAG_MIX |
-                       Q_FLAG_REV2 | Q_FLAG_TOKENS))
-        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: reserved flags 0x%02x set", flags);
+    /* every bit of the flags has a meaning */
     if ((flags & Q_FLAG_MIX) && !(flags & Q_FLAG_MATCH))
         return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: flags 0x%02x: context mixing "
                         "without the match model", flags);
     if ((flags & Q_FLAG_REV2) && !(flags & Q_FLAG_MIX))
         return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: flags 0x%02x: revision 2 "
                         "without the context mixer", flags);
+    if ((flags & Q_FLAG_REV) && !(flags & Q_FLAG_REV2))
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: flags 0x%02x: a revision "
+                        "byte without revision 2", flags);
+    int rev = flags & Q_FLAG_REV2 ? 2 : 1;
+    if (flags & Q_FLAG_REV) {
+        if (in->pos >= in->len)
+            return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends before its "
+                            "revision byte");
+        rev = in->p[in->pos++];
+        if (rev < 3 || rev > Q_REV_MAX)
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: data part revision %d "
+                            "unknown (this decoder knows 1 to %d)", rev, Q_REV_MAX);
+    }
     c->tied = (flags & Q_FLAG_TIED) != 0;
     h->per_row = (flags & Q_FLAG_PER_ROW) != 0;
     h->codebooks = (flags & Q_FLAG_CODEBOOK) != 0;
-    h->match = (flags & Q_FLAG_MATCH)
-                   ? 1 + ((flags & Q_FLAG_MIX) != 0) + ((flags & Q_FLAG_REV2) != 0) : 0;
+    h->match = !(flags & Q_FLAG_MATCH) ? 0 : !(flags & Q_FLAG_MIX) ? 1 : 1 + rev;
     h->symbols = 0;
     h->tokens.count = 0;
     if ((flags & Q_FLAG_TOKENS) && (rc = decode_tokens(in, h, why)))

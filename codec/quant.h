@@ -65,7 +65,8 @@ typedef struct nmdl_qmodel {
     int match;         /* what the data part adds to the transformer: 0
                           nothing, 1 the match model (flags bit 3), 2 and
                           the context mixer (bits 3 and 4), 3 both in
-                          revision 2 (bits 3 to 5); NMDL_SC_* */
+                          revision 2 (bits 3 to 5), 4 in revision 3 (bits
+                          3 to 5 and 7, revision byte 3); NMDL_SC_* */
     size_t symbols;    /* > 0 (flags bit 6): the data part codes this many
                           symbols of the merges in `tokens` (codec/bpe.h),
                           not the original bytes */
@@ -119,7 +120,7 @@ int nmdl_q_check_config(const nmdl_model_config *cfg, char *why);
 typedef struct nmdl_q_header {
     nmdl_model_config cfg;
     int per_row, codebooks; /* flags bits 1 and 2 */
-    int match;              /* bits 3 to 5: as nmdl_qmodel's */
+    int match;              /* bits 3 to 5 and 7: as nmdl_qmodel's */
     size_t symbols;         /* bit 6: as nmdl_qmodel's (0: bytes) */
     nmdl_bpe tokens;
 } nmdl_q_header;

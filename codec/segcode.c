@@ -43,13 +43,11 @@ static int decode_flag(nmdl_rc_dec *d, uint32_t p, int *hit)
     return nmdl_rc_decode_update(d, *hit ? 0 : p, *hit ? p : (1u << NMDL_MM_BITS) - p);
 }
 
-/* Codes byte i >= 1 of segment s bit by bit under the context mixer cm,
- * given the transformer's table cum (257) and the byte the match model
- * missed (-1: none). */
+/* Codes byte i >= 1 of segment s bit by bit under the context mixer cm
+ * (nmdl_cm_begin done), given the transformer's table cum (257). */
 static int code_bits(nmdl_sc_group *g, int s, nmdl_cm *cm, const uint32_t *cum, size_t i,
-                     int missed, int decode)
+                     int decode)
 {
-    nmdl_cm_begin(cm, decode ? g->out[s] : g->in[s], i, missed);
     int lo = 0, rc = NMDL_OK;
     for (int half = 128; half; half >>= 1) {
         const uint32_t p = nmdl_cm_p(cm, cum[lo + half] - cum[lo], cum[lo + 2 * half] - cum[lo + half]);
@@ -70,23 +68,30 @@ static int code_bits(nmdl_sc_group *g, int s, nmdl_cm *cm, const uint32_t *cum, 
 
 /* Codes byte i >= 1 of the group's segment s under the transformer's
  * probs (256; the predicted byte's is zeroed after a missed match), first
- * the match flag when mm (may be NULL) predicts a byte, then with the
- * context mixer cm (may be NULL) bit by bit. */
+ * the match flag when mm (may be NULL) predicts a byte (in revision 3 its
+ * P mixed by cm), then with the context mixer cm (may be NULL) bit by bit. */
 static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *probs, size_t i,
                      int decode)
 {
     uint32_t freq[256], cum[257];
     nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, freq);
     const int guess = mm ? nmdl_mm_predict(mm) : -1;
+    const int mixed_flag = cm && cm->rev >= 3;
     int hit = 0, rc = NMDL_OK;
     if (g->pure_bits)
         g->pure_bits[s] += NMDL_NEURAL_FREQ_BITS - log2((double)freq[g->in[s][i]]);
+    if (cm)
+        nmdl_cm_begin(cm, decode ? g->out[s] : g->in[s], i, -1);
     if (guess >= 0) {
-        const uint32_t p = nmdl_mm_p_hit(mm, freq[guess]);
+        uint32_t p = nmdl_mm_p_hit(mm, freq[guess]);
+        if (mixed_flag)
+            p = nmdl_cm_flag_p(cm, guess, p, nmdl_mm_len_class(mm));
         if (decode)
             rc = decode_flag(&g->dec[s], p, &hit);
         else
             encode_flag(&g->enc[s], p, hit = g->in[s][i] == guess);
+        if (!rc && mixed_flag)
+            nmdl_cm_flag_update(cm, hit);
         if (!rc && hit && decode)
             g->out[s][i] = (uint8_t)guess;
         probs[guess] = 0.0f;
@@ -94,7 +99,8 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *p
     if (!rc && !hit) {
         table(probs, freq, cum);
         if (cm) {
-            rc = code_bits(g, s, cm, cum, i, guess, decode);
+            nmdl_cm_missed(cm, guess);
+            rc = code_bits(g, s, cm, cum, i, decode);
         } else if (decode) {
             rc = decode_byte(&g->dec[s], cum, NMDL_NEURAL_FREQ_BITS, &g->out[s][i]);
         } else {
@@ -109,7 +115,7 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *p
 
 int nmdl_sc_rev(int match)
 {
-    return match == NMDL_SC_MIX2 ? 2 : 1;
+    return match >= NMDL_SC_MIX2 ? match - 1 : 1;
 }
 
 size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len, int match)
@@ -120,15 +126,16 @@ size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len,
 }
 
 /* The match models of a group's segments, each table starting from the
- * one NMDL_MM_WAVE segments before (fresh in the first wave). */
+ * one a wave before (fresh in the first wave). */
 static int match_init(const nmdl_sc_group *g, nmdl_mm *mm)
 {
+    const int W = nmdl_mm_wave(g->index->rev);
     int rc = NMDL_OK;
     for (int s = 0; s < g->ns && !rc; s++) {
         const int k = g->first + s;
         nmdl_mm_table *t = &g->tables[k];
-        if (k >= NMDL_MM_WAVE)
-            *t = g->tables[k - NMDL_MM_WAVE];
+        if (k >= W)
+            *t = g->tables[k - W];
         else
             nmdl_mm_table_init(t, g->index->rev);
         rc = nmdl_mm_init(&mm[s], g->index, g->text, g->start[s], g->len[s], t);
@@ -180,7 +187,8 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
         for (int s = 0; s < g->ns && !rc; s++)
             if (t + 1 < g->len[s])
                 rc = code_byte(g, s, mm ? &mm[s] : NULL,
-                               g->lanes ? &g->lanes[(g->first + s) % NMDL_MM_WAVE] : NULL,
+                               g->lanes ? &g->lanes[(g->first + s) % nmdl_mm_wave(g->index->rev)]
+                                        : NULL,
                                probs + (size_t)s * 256, t + 1, decode);
     }
     for (int s = 0; decode && s < g->ns && !rc; s++)
@@ -194,9 +202,9 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
 
 int nmdl_sc_lanes_create(size_t n, int rev, nmdl_cm **lanes)
 {
-    nmdl_cm *l = calloc(NMDL_MM_WAVE, sizeof *l);
+    nmdl_cm *l = calloc(NMDL_MM_WAVE, sizeof *l); /* unused ones stay empty */
     int rc = l ? NMDL_OK : NMDL_ERR_NOMEM;
-    for (int k = 0; k < NMDL_MM_WAVE && !rc; k++)
+    for (int k = 0; k < nmdl_mm_wave(rev) && !rc; k++)
         rc = nmdl_cm_init(&l[k], n, rev);
     if (rc)
         nmdl_sc_lanes_free(l);
@@ -211,9 +219,9 @@ void nmdl_sc_lanes_free(nmdl_cm *lanes)
     free(lanes);
 }
 
-size_t nmdl_sc_lanes_bytes(size_t n)
+size_t nmdl_sc_lanes_bytes(size_t n, int rev)
 {
-    return NMDL_MM_WAVE * nmdl_cm_bytes(n);
+    return (size_t)nmdl_mm_wave(rev) * nmdl_cm_bytes(n, rev);
 }
 
 int nmdl_sc_in_flight(int threads, int S)
@@ -257,9 +265,9 @@ int nmdl_sc_next_batch(nmdl_mm_index *index, const uint8_t *text, const size_t *
 {
     int s1 = s0 + live < S ? s0 + live : S;
     if (index) {
-        const int wave_end = (s0 / NMDL_MM_WAVE + 1) * NMDL_MM_WAVE;
+        const int W = nmdl_mm_wave(index->rev), wave_end = (s0 / W + 1) * W;
         s1 = s1 < wave_end ? s1 : wave_end;
-        if (s0 % NMDL_MM_WAVE == 0)
+        if (s0 % W == 0)
             nmdl_mm_index_extend(index, text, start[s0]);
     }
     return s1;

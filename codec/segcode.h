@@ -44,26 +44,28 @@ typedef struct nmdl_sc_group {
     nmdl_mm_table *tables; /* (all segments): indexed from 0, not first */
     double *pure_bits;     /* encode, or NULL: each segment's code length
                               under the transformer alone, in bits */
-    nmdl_cm *lanes;        /* (NMDL_MM_WAVE) the context mixer's states by
-                              place in the wave, or NULL: bytes are coded
+    nmdl_cm *lanes;        /* (NMDL_MM_WAVE, the wave's W used) the context
+                              mixer's states by place in the wave, or NULL: bytes are coded
                               whole under the transformer (codec/cm.h).
                               Only with index: batches then stay within a
                               wave, so no two threads share a lane */
 } nmdl_sc_group;
 
 /* What the data part adds to the transformer (model part flags bits 3, 4
- * and 5): nothing, the match model, the match model and the context mixer,
- * or both in their revision 2 (codec/match.h, codec/cm.h). */
-enum { NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2, NMDL_SC_MIX2 = 3 };
+ * and 5, and the revision byte of bit 7): nothing, the match model, the
+ * match model and the context mixer, or both in their revision 2 or 3
+ * (codec/match.h, codec/cm.h). */
+enum { NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2, NMDL_SC_MIX2 = 3, NMDL_SC_MIX3 = 4 };
 
-/* The revision (1 or 2) of the match model and the mixer in mode match. */
+/* The revision (1 to 3) of the match model and the mixer in mode match. */
 int nmdl_sc_rev(int match);
 
-/* The context mixer's NMDL_MM_WAVE lanes of revision rev for an input of n
- * bytes, and their bytes (for memory limits); free takes NULL. */
+/* The context mixer's lanes of revision rev, one per place in a wave
+ * (nmdl_mm_wave), for an input of n bytes, and their bytes (for memory
+ * limits); free takes NULL. */
 int nmdl_sc_lanes_create(size_t n, int rev, nmdl_cm **lanes);
 void nmdl_sc_lanes_free(nmdl_cm *lanes);
-size_t nmdl_sc_lanes_bytes(size_t n);
+size_t nmdl_sc_lanes_bytes(size_t n, int rev);
 
 /* Bytes a group of ns segments of up to seg_len bytes holds while coding:
  * the pass's caches and activations, the probabilities and the tokens,

@@ -1,12 +1,13 @@
 /*
  * test_cm.c: the context mixer of the data part (codec/cm.h). It starts as
  * the transformer alone, learns repeated contexts the transformer does not
- * know, and in revision 2 the byte the match model missed, keeps every
- * probability codable, always computes the same probabilities in each
- * revision (golden hashes: they are part of the file format); the model
- * part's flags for it are refused without the match model's (and revision
- * 2 without the mixer's); decoding counts its memory and carries its lanes
- * across waves.
+ * know, and from revision 2 the byte the match model missed, in revision 3
+ * which bytes a match predicts right; keeps every probability codable,
+ * always computes the same probabilities in each revision (golden hashes:
+ * they are part of the file format); the model part's flags for it are
+ * refused without the match model's (and revision 2 without the mixer's,
+ * the revision byte without revision 2's flag, an unknown revision);
+ * decoding counts its memory and carries its lanes across waves.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,30 +35,43 @@ static void uniform(uint32_t *cum)
         cum[b] = (uint32_t)b << 16;
 }
 
-/* Codes text[1, n) bit by bit under cum (257) as the data part does, byte
- * i with missed[i] as the match model's missed byte (missed NULL: none);
- * returns the code length in bits of bytes [from, n), and hashes every P
- * into h (may be NULL). */
+/* Codes text[1, n) as the data part does, under cum (257): byte i with
+ * missed[i] (missed NULL: none) as the match model's byte; in revision 1
+ * and 2 a missed byte, in revision 3 a predicted one, whose flag is coded
+ * first with the match model's P = 3/4 and length class i % 14 (after a
+ * hit the byte is done). Returns the code length in bits of bytes
+ * [from, n), and hashes every P into h (may be NULL). */
 static double code(nmdl_cm *m, const uint8_t *text, const int *missed, size_t n, size_t from,
                    const uint32_t *cum, crypto_generichash_state *h)
 {
     double bits = 0;
+    uint32_t ps[9];
     for (size_t i = 1; i < n; i++) {
-        nmdl_cm_begin(m, text, i, missed ? missed[i] : -1);
-        int lo = 0;
-        for (int half = 128; half; half >>= 1) {
-            const uint32_t p = nmdl_cm_p(m, cum[lo + half] - cum[lo],
-                                         cum[lo + 2 * half] - cum[lo + half]);
-            assert_true(p >= 1 && p < (1u << NMDL_CM_BITS));
+        const int guess = missed ? missed[i] : -1;
+        int k = 0, hit = 0;
+        nmdl_cm_begin(m, text, i, m->rev < 3 ? guess : -1);
+        if (m->rev >= 3 && guess >= 0) {
+            ps[k++] = nmdl_cm_flag_p(m, guess, 49152, (int)(i % NMDL_CM_FLAG_SETS));
+            hit = text[i] == guess;
+            if (i >= from)
+                bits -= log2((hit ? ps[0] : (1u << NMDL_CM_BITS) - ps[0]) / 65536.0);
+            nmdl_cm_flag_update(m, hit);
+            nmdl_cm_missed(m, guess);
+        }
+        for (int lo = 0, half = 128; half && !hit; half >>= 1) {
+            const uint32_t p = ps[k++] = nmdl_cm_p(m, cum[lo + half] - cum[lo],
+                                                   cum[lo + 2 * half] - cum[lo + half]);
             const int bit = (text[i] & half) != 0;
             if (i >= from)
                 bits -= log2((bit ? p : (1u << NMDL_CM_BITS) - p) / 65536.0);
-            if (h) {
-                const uint8_t le[2] = {(uint8_t)p, (uint8_t)(p >> 8)};
-                crypto_generichash_update(h, le, sizeof le);
-            }
             nmdl_cm_update(m, bit);
             lo += bit ? half : 0;
+        }
+        for (int j = 0; j < k; j++) {
+            assert_true(ps[j] >= 1 && ps[j] < (1u << NMDL_CM_BITS));
+            const uint8_t le[2] = {(uint8_t)ps[j], (uint8_t)(ps[j] >> 8)};
+            if (h)
+                crypto_generichash_update(h, le, sizeof le);
         }
     }
     return bits;
@@ -99,7 +113,7 @@ static void learns_repeated_contexts(void **state)
         text[i] = (uint8_t)phrase[i % (sizeof phrase - 1)];
     uint32_t cum[257];
     uniform(cum);
-    for (int rev = 1; rev <= 2; rev++) {
+    for (int rev = 1; rev <= 3; rev++) {
         nmdl_cm m;
         assert_nmdl_ok(nmdl_cm_init(&m, N, rev));
         const double late = code(&m, text, NULL, N, N - N / 4, cum, NULL) / (N / 4);
@@ -141,9 +155,40 @@ static void learns_from_the_missed_byte(void **state)
     free(text), free(missed);
 }
 
+/* Revision 3: a match model that always says 3/4, whose guesses are right
+ * exactly when they are even: the flag's mix learns it from the counters
+ * keyed by the predicted byte, well under the 1.2 bits a flag that 3/4
+ * alone costs. */
+static void learns_which_matches_hit(void **state)
+{
+    (void)state;
+    enum { N = 40000 };
+    tu_rng r = {41};
+    uint8_t *text = malloc(N);
+    for (size_t i = 0; i < N; i++)
+        text[i] = (uint8_t)tu_below(&r, 256);
+    nmdl_cm m;
+    assert_nmdl_ok(nmdl_cm_init(&m, N, 3));
+    double late = 0;
+    for (size_t i = 1; i < N; i++) {
+        const int guess = text[i] & 1 ? text[i] ^ 2 : text[i], hit = text[i] == guess;
+        nmdl_cm_begin(&m, text, i, -1);
+        const uint32_t p = nmdl_cm_flag_p(&m, guess, 49152, 3);
+        assert_true(p >= 1 && p < (1u << NMDL_CM_BITS));
+        if (i >= N - N / 4)
+            late -= log2((hit ? p : (1u << NMDL_CM_BITS) - p) / 65536.0) / (N / 4);
+        nmdl_cm_flag_update(&m, hit);
+    }
+    print_message("last quarter: %.4f bits per flag\n", late);
+    assert_true(late < 0.2);
+    nmdl_cm_free(&m);
+    free(text);
+}
+
 /* The probabilities of revision rev over text under a transformer with a
  * fixed skewed distribution, every third byte after a missed byte (the
- * one before it), as a hash; any change is a format change, and files of
+ * one before it; in revision 3 a predicted byte, every other one right),
+ * as a hash; any change is a format change, and files of
  * revision 1 decode as they were written. */
 static void golden(int rev, const char *expected)
 {
@@ -152,7 +197,7 @@ static void golden(int rev, const char *expected)
     uint8_t *text = tu_text(&r, N);
     int *missed = malloc(N * sizeof *missed);
     for (size_t i = 0; i < N; i++)
-        missed[i] = i % 3 || !i ? -1 : text[i - 1];
+        missed[i] = i % 3 || !i ? -1 : rev >= 3 && i % 2 ? text[i] : text[i - 1];
     uint32_t cum[257] = {0};
     for (int b = 0; b < 256; b++) /* letters likelier, nothing below 1 */
         cum[b + 1] = cum[b] + ((b >= 'a' && b <= 'z') || b == ' ' ? 500000u : 15000u) +
@@ -186,9 +231,17 @@ static void golden_revision_2(void **state)
     golden(2, GOLDEN_CM2_HASH);
 }
 
-/* Model part flags: bit 5 (revision 2) reads back as NMDL_SC_MIX2, bit 4
- * (the mixer) as NMDL_SC_MIX, bit 3 alone as NMDL_SC_MATCH; bit 4 without
- * bit 3 is corrupt, and so is bit 5 without bit 4. */
+static void golden_revision_3(void **state)
+{
+    (void)state;
+    golden(3, GOLDEN_CM3_HASH);
+}
+
+/* Model part flags: bit 7 with revision byte 3 reads back as NMDL_SC_MIX3,
+ * bit 5 (revision 2) as NMDL_SC_MIX2, bit 4 (the mixer) as NMDL_SC_MIX,
+ * bit 3 alone as NMDL_SC_MATCH; bit 4 without bit 3 is corrupt, and so
+ * are bit 5 without bit 4, bit 7 without bit 5, a revision byte this
+ * decoder does not know and a model part that ends before it. */
 static void the_flag(void **state)
 {
     (void)state;
@@ -197,7 +250,7 @@ static void the_flag(void **state)
     assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
     for (size_t i = 0; i < qm.lay.n_params; i++)
         qm.q[i] = (int32_t)(i % 3) - 1;
-    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX2; mode++) {
+    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX3; mode++) {
         uint8_t *buf;
         size_t len;
         nmdl_q_header h;
@@ -216,9 +269,22 @@ static void the_flag(void **state)
             buf[5] &= (uint8_t)~16u; /* drop the mixer, keep revision 2 */
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
             assert_non_null(strstr(why, "revision 2 without the context mixer"));
-            buf[5] |= 16u | 128u; /* bit 7 is still reserved */
+        }
+        if (mode == NMDL_SC_MIX3) {
+            char why[NMDL_WHY_MAX];
+            assert_int_equal(buf[5], 8u | 16u | 32u | 128u | 1u);
+            assert_int_equal(buf[6], 3); /* the revision byte */
+            buf[6] = 4;
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
-            assert_non_null(strstr(why, "reserved flags"));
+            assert_non_null(strstr(why, "data part revision 4 unknown"));
+            buf[6] = 2; /* revision 2 has no byte */
+            assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
+            buf[6] = 3;
+            assert_int_equal(nmdl_q_read_header(buf, 6, &h, why), NMDL_ERR_TRUNCATED);
+            assert_non_null(strstr(why, "revision byte"));
+            buf[5] &= (uint8_t)~32u; /* drop revision 2, keep the byte's flag */
+            assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
+            assert_non_null(strstr(why, "a revision byte without revision 2"));
         }
         free(buf);
     }
@@ -229,7 +295,9 @@ static void the_flag(void **state)
  * states and tables (2^22 counters of 4 bytes each from 2 MiB of input)
  * to the match model's figure; revision 2 adds the index's second and
  * third tables (2^22 slots of 4 bytes each from 2 MiB) and those of the
- * own index of each segment of the wave in flight. */
+ * own index of each segment of the wave in flight; revision 3 has half the
+ * lanes (waves of 2), each with its table of 2^16 x 33 cells of 4 bytes,
+ * and half the segments in flight. */
 static void memory_counts_the_lanes(void **state)
 {
     (void)state;
@@ -237,20 +305,27 @@ static void memory_counts_the_lanes(void **state)
     const size_t n = 3000000;
     const uint64_t match = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MATCH, 0);
     const uint64_t mix = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MIX, 0);
-    assert_int_equal(mix - match, NMDL_MM_WAVE * (sizeof(nmdl_cm) + ((size_t)4 << 22)));
+    const size_t lane = sizeof(nmdl_cm) + ((size_t)4 << 22);
+    assert_int_equal(mix - match, NMDL_MM_WAVE * lane);
     const uint64_t mix2 = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MIX2, 0);
     const size_t seg = n / 91 + 1;
     assert_int_equal(mix2 - mix, nmdl_mm_index_bytes(n, 2) - nmdl_mm_index_bytes(n, 1) +
                                      NMDL_MM_WAVE * (nmdl_mm_own_bytes(seg, 2) -
                                                      nmdl_mm_own_bytes(seg, 1)));
     assert_int_equal(nmdl_mm_index_bytes(n, 2), 3 * nmdl_mm_index_bytes(n, 1));
-    assert_int_equal(nmdl_sc_lanes_bytes(1000), NMDL_MM_WAVE * (sizeof(nmdl_cm) + ((size_t)4 << 16)));
+    assert_int_equal(nmdl_sc_lanes_bytes(1000, 2), NMDL_MM_WAVE * (sizeof(nmdl_cm) + ((size_t)4 << 16)));
+    const size_t sse = (size_t)4 * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS;
+    assert_int_equal(nmdl_sc_lanes_bytes(n, 3), NMDL_MM_WAVE3 * (lane + sse));
+    const uint64_t mix3 = nmdl_neural_decode_bytes(&cfg, 91, n, 2, 2, 0, NMDL_SC_MIX3, 0);
+    const uint64_t mix2_wave = nmdl_neural_decode_bytes(&cfg, 91, n, 2, 2, 0, NMDL_SC_MIX2, 0);
+    assert_int_equal(mix3 - mix2_wave, NMDL_MM_WAVE3 * (lane + sse) - NMDL_MM_WAVE * lane);
 }
 
-/* Data parts over 9 segments, three waves, so that every lane carries its
- * state from wave to wave: in revision 2, with the mixer of revision 1 (as
- * files were written before revision 2), and with the match model alone
- * (as files were written before the mixer). Each decodes to the text at 1
+/* Data parts over 9 segments, three or more waves, so that every lane
+ * carries its state from wave to wave: in revision 3, in revision 2 (as
+ * files were written before revision 3), with the mixer of revision 1 (as
+ * before revision 2), and with the match model alone (as before the
+ * mixer). Each decodes to the text at 1
  * and 2 threads and with memory for one segment in flight at a time, and
  * records its data code. */
 static void lanes_across_waves(void **state)
@@ -262,7 +337,7 @@ static void lanes_across_waves(void **state)
     uint8_t *text = tu_text(&r, N), *out = malloc(N);
     for (size_t i = N / 2; i + 300 < N; i += 2000) /* repeats for the match model */
         memcpy(text + i, text + i - N / 2 + 77, 300);
-    for (int mode = NMDL_SC_MATCH; mode <= NMDL_SC_MIX2; mode++) {
+    for (int mode = NMDL_SC_MATCH; mode <= NMDL_SC_MIX3; mode++) {
         tu_blob b = tu_random_frame(&cfg, text, N, 9, mode);
         nmdl_info info;
         assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
@@ -289,21 +364,21 @@ static void lanes_across_waves(void **state)
     free(text), free(out);
 }
 
-/* The committed frames written before revision 2 (tests/fuzz/make_seeds.c:
+/* The committed frames written before revision 3 (tests/fuzz/make_seeds.c:
  * 640 bytes whose second half repeats the first, in 8 segments, with the
- * match model alone and with the mixer of revision 1) still decode, their
- * checksums verified, to what they were made from. */
+ * match model alone, with the mixer of revision 1 and both in revision 2)
+ * still decode, their checksums verified, to what they were made from. */
 static void older_files_decode(void **state)
 {
     (void)state;
-    static const char *const name[] = {"s8-match.nmdl", "s8-mix.nmdl"};
-    for (int k = 0; k < 2; k++) {
+    static const char *const name[] = {"s8-match.nmdl", "s8-mix.nmdl", "s8-mix2.nmdl"};
+    for (int k = 0; k < 3; k++) {
         char path[512];
         snprintf(path, sizeof path, "%s/fuzz/seeds/neural/%s", NMDL_TESTS_DIR, name[k]);
         tu_blob b = tu_read(path);
         nmdl_info info;
         assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
-        assert_int_equal(info.match, k ? NMDL_SC_MIX : NMDL_SC_MATCH);
+        assert_int_equal(info.match, NMDL_SC_MATCH + k);
         uint8_t out[640];
         assert_nmdl_ok(tu_decompress(&b, 1, out, sizeof out));
         assert_memory_equal(out, out + 320, 320);
@@ -319,6 +394,8 @@ int main(void)
         cmocka_unit_test(learns_from_the_missed_byte),
         cmocka_unit_test(golden_revision_1),
         cmocka_unit_test(golden_revision_2),
+        cmocka_unit_test(golden_revision_3),
+        cmocka_unit_test(learns_which_matches_hit),
         cmocka_unit_test(the_flag),
         cmocka_unit_test(memory_counts_the_lanes),
         cmocka_unit_test(lanes_across_waves),

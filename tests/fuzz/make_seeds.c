@@ -313,7 +313,8 @@ static void crafted(void)
 }
 
 /* A data part coded with the match model (mode NMDL_SC_MATCH), or with it
- * and the context mixer (NMDL_SC_MIX, NMDL_SC_MIX2: revision 2): 640 bytes of text whose second half
+ * and the context mixer (NMDL_SC_MIX; NMDL_SC_MIX2, NMDL_SC_MIX3: revisions
+ * 2 and 3): 640 bytes of text whose second half
  * repeats the first, in 8 segments, so that the second wave finds matches
  * in the prefix and every segment in its own bytes. */
 static void match_seed(int mode)
@@ -329,7 +330,8 @@ static void match_seed(int mode)
     if (rc)
         die("match data part", rc);
     if (mode != NMDL_SC_MATCH) {
-        const char *name = mode == NMDL_SC_MIX ? "s8-mix.nmdl" : "s8-mix2.nmdl";
+        static const char *const names[] = {"s8-mix.nmdl", "s8-mix2.nmdl", "s8-mix3.nmdl"};
+        const char *name = names[mode - NMDL_SC_MIX];
         p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
         save("tests/fuzz/seeds/neural", name, p, len);
         save("tests/fuzz/seeds/decompress", name, p, len);
@@ -381,6 +383,7 @@ int main(int argc, char **argv)
     match_seed(NMDL_SC_MATCH);
     match_seed(NMDL_SC_MIX);
     match_seed(NMDL_SC_MIX2);
+    match_seed(NMDL_SC_MIX3);
     token_seed();
     crafted();
     return 0;
