@@ -190,7 +190,8 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
     m->ctx[CM_ORDERS] = word;
     nmdl_cm_missed(m, missed);
     m->ctx[CM_ORDERS + 2] = 0x510E527Fu;
-    m->ctx[CM_ORDERS + 3] = column(seg, i);
+    if (m->contexts > CM_ORDERS + 3) /* the column: revision 3 only */
+        m->ctx[CM_ORDERS + 3] = column(seg, i);
     m->last = seg[i - 1];
     m->c0 = 1;
 }

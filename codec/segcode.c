@@ -80,8 +80,9 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *p
     int hit = 0, rc = NMDL_OK;
     if (g->pure_bits)
         g->pure_bits[s] += NMDL_NEURAL_FREQ_BITS - log2((double)freq[g->in[s][i]]);
-    if (cm)
-        nmdl_cm_begin(cm, decode ? g->out[s] : g->in[s], i, -1);
+    const uint8_t *seg = decode ? g->out[s] : g->in[s];
+    if (mixed_flag) /* the flag's P is mixed: contexts before it */
+        nmdl_cm_begin(cm, seg, i, -1);
     if (guess >= 0) {
         uint32_t p = nmdl_mm_p_hit(mm, freq[guess]);
         if (mixed_flag)
@@ -99,7 +100,10 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *p
     if (!rc && !hit) {
         table(probs, freq, cum);
         if (cm) {
-            nmdl_cm_missed(cm, guess);
+            if (mixed_flag)
+                nmdl_cm_missed(cm, guess);
+            else
+                nmdl_cm_begin(cm, seg, i, guess);
             rc = code_bits(g, s, cm, cum, i, decode);
         } else if (decode) {
             rc = decode_byte(&g->dec[s], cum, NMDL_NEURAL_FREQ_BITS, &g->out[s][i]);
