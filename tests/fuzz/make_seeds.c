@@ -27,6 +27,7 @@
  *     params2e26 63,242,240 parameters (2^25 < n < 2^26) in 5.5 KB
  *     length2e40 a real tiny model claiming 2^40 bytes of output
  *     bomb       180 bytes whose confident model decodes to 10^7 zeros
+ *     revision4  s8-mix3 with its data part revision byte made 4
  */
 #include <math.h>
 #include <stdio.h>
@@ -312,6 +313,23 @@ static void crafted(void)
     free(model), free(data), free(p), free(w), free(zeros);
 }
 
+/* The revision 3 frame of match_seed with its model part's revision byte
+ * (after 5 one-byte shape numbers and the flags) made 4, a revision no
+ * decoder knows yet: crafted-revision4. */
+static void crafted_revision(const uint8_t *model, size_t ml, const uint8_t *data, size_t dl,
+                             const uint8_t *s, size_t n)
+{
+    uint8_t *m = malloc(ml), *p;
+    size_t len;
+    if (!m || ml < 7 || !(model[5] & 0x80) || model[6] != 3)
+        die("revision 4 frame", m ? NMDL_ERR_ARG : NMDL_ERR_NOMEM);
+    memcpy(m, model, ml);
+    m[6] = 4;
+    p = frame_v4(n, m, ml, data, dl, s, n, 500, NULL, &len);
+    save_crafted("crafted-revision4.nmdl", p, len);
+    free(m), free(p);
+}
+
 /* A data part coded with the match model (mode NMDL_SC_MATCH), or with it
  * and the context mixer (NMDL_SC_MIX; NMDL_SC_MIX2, NMDL_SC_MIX3: revisions
  * 2 and 3): 640 bytes of text whose second half
@@ -335,6 +353,8 @@ static void match_seed(int mode)
         p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
         save("tests/fuzz/seeds/neural", name, p, len);
         save("tests/fuzz/seeds/decompress", name, p, len);
+        if (mode == NMDL_SC_MIX3)
+            crafted_revision(model, ml, data, dl, s, sizeof s);
         free(model), free(data), free(p), free(w);
         return;
     }
