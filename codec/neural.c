@@ -70,11 +70,14 @@ static double code_flops_per_byte(const nmdl_model_config *c)
 }
 
 /* Work units of coding one byte of n on `threads` threads: a group of
- * segments runs on one thread, so fewer segments than threads leave
- * threads idle. */
+ * segments runs on one thread, so fewer segments in flight than threads
+ * (all S, or with the match model a wave's) leave threads idle. */
 static double code_byte_work(const nmdl_model_config *c, size_t n, int match, int threads)
 {
-    int S = nmdl_neural_segments(n, match), used = S < threads ? S : threads;
+    const int S = nmdl_neural_segments(n, match);
+    const int W = match ? nmdl_mm_wave(nmdl_sc_rev(match)) : S;
+    int used = S < W ? S : W;
+    used = used < threads ? used : threads;
     return CODE_COST * code_flops_per_byte(c) * threads / (used > 0 ? used : 1);
 }
 
