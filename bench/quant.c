@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     float *w = malloc(d * sizeof(float));
     int32_t *q = malloc(d * sizeof(int32_t));
     if (!w || !q || nmdl_q_alloc(&m->cfg, &qm) ||
-        nmdl_train_sample_make(&s, data, n, m->cfg.ctx))
+        nmdl_train_sample_make(&s, data, n, m->cfg.ctx, NULL, 0))
         return 1;
     memcpy(w, m->params, d * sizeof(float));
     printf("%s on %s: %zu parameters, %zu bytes, loss on %d sample windows\n\n",

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     tp.warmup = 0.05;
     tp.weight_decay = bench_opt(argc, argv, "wd", 0.0);
     tp.threads = (int)bench_opt(argc, argv, "threads", 1);
-    if (nmdl_q_alloc(&m->cfg, &qm) || nmdl_train_sample_make(&s, data, n, m->cfg.ctx))
+    if (nmdl_q_alloc(&m->cfg, &qm) || nmdl_train_sample_make(&s, data, n, m->cfg.ctx, NULL, 0))
         return 1;
     double nats;
     nmdl_train_sample_loss(m, &s, NULL, &nats);

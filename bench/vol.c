@@ -432,7 +432,7 @@ int main(int argc, char **argv)
     tp.warmup = 0.05;
     tp.weight_decay = 0;
     tp.threads = 1;
-    if (nmdl_train_sample_make(&s, data, n, m->cfg.ctx))
+    if (nmdl_train_sample_make(&s, data, n, m->cfg.ctx, NULL, 0))
         return 1;
     double at_mu, eq, float_loss;
     nmdl_train_sample_loss(m, &s, NULL, &float_loss);

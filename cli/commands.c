@@ -333,8 +333,8 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
             (unsigned long long)r.model_bytes, r.bits_per_weight, r.delta,
             (unsigned long long)r.data_bytes, r.data_bpb, r.segments, r.code_s);
     if (r.pure_data_bytes != (double)r.data_bytes)
-        fprintf(stderr, "  neural: the transformer alone (--pure) would code the data in "
-                "about %.0f bytes\n", r.pure_data_bytes);
+        fprintf(stderr, "  neural: this transformer alone would code the data in about "
+                "%.0f bytes\n", r.pure_data_bytes);
     static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
     if (r.weights != NMDL_WEIGHTS_ROUND && isfinite(r.model_estimate_bits))
         fprintf(stderr, "  weights %s: trained for the description length; the cost table "

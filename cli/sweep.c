@@ -169,9 +169,11 @@ static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n
 }
 
 /* The options' settings, but the instrument measures every neural attempt
- * to its end, with the LLC's full estimate at every size, over bytes at
- * every size unless --tokens asks for merged symbols (λ̂ and n of the
- * theory's curve are then of symbols at some sizes and bytes at others). */
+ * to its end, with the LLC's full estimate at every size, of a transformer
+ * trained on every byte alike (the theory's two-part code, whose DL the
+ * transformer alone gives), over bytes at every size unless --tokens asks
+ * for merged symbols (λ̂ and n of the theory's curve are then of symbols
+ * at some sizes and bytes at others). */
 static int sweep_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
 {
     nmdl_llc_settings s;
@@ -179,7 +181,8 @@ static int sweep_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
     if (!s.chains)
         s.chains = NMDL_LLC_CHAINS;
     return cli_configure(c, o, bar) || nmdl_cctx_set_early_stop(c, 0) ||
-           nmdl_cctx_set_llc(c, &s) || nmdl_cctx_set_tokens(c, o->tokens > 0);
+           nmdl_cctx_set_llc(c, &s) || nmdl_cctx_set_tokens(c, o->tokens > 0) ||
+           nmdl_cctx_set_repeats_weight(c, 1);
 }
 
 /* Writes a document built by `write` atomically; prints its own errors. */

@@ -215,14 +215,16 @@ static int search(nmdl_model *m, nmdl_qmodel *qm, const float *w,
 }
 
 int nmdl_budget_plain(nmdl_model *m, const uint8_t *data, size_t n, double priced,
-                      nmdl_qmodel *qm, int per_row, double start, double *bits)
+                      const uint8_t *cheap, float cheap_weight, nmdl_qmodel *qm, int per_row,
+                      double start, double *bits)
 {
     nmdl_budget_params p = {0};
     nmdl_budget_report r;
     nmdl_train_sample s = {0};
     const size_t bytes = m->lay.n_params * sizeof(float);
     float *w = malloc(bytes);
-    int rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
+    int rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx, cheap, cheap_weight)
+               : NMDL_ERR_NOMEM;
     p.per_row = per_row;
     p.priced_bytes = priced;
     memset(&r, 0, sizeof r);
@@ -315,7 +317,8 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
     float *w = malloc(m->lay.n_params * sizeof(float));
     rc = nmdl_prog_phase(prog, NMDL_PHASE_SEARCH, work, budgets);
     if (!rc)
-        rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx) : NMDL_ERR_NOMEM;
+        rc = w ? nmdl_train_sample_make(&s, data, n, m->cfg.ctx, p->cheap, p->cheap_weight)
+               : NMDL_ERR_NOMEM;
     s.team = p->team;
     if (!rc) {
         memcpy(w, m->params, m->lay.n_params * sizeof(float));

@@ -52,6 +52,9 @@ typedef struct nmdl_budget_params {
     const nmdl_team *team; /* NULL, or members that share the candidates'
                               sample losses (llc.team shares the chains) */
     double priced_bytes;   /* P (> 0), or 0: n - 1 */
+    const uint8_t *cheap;  /* NULL, or n flags: the sample loss weighs the
+                              flagged bytes cheap_weight (model/train.h) */
+    float cheap_weight;
 } nmdl_budget_params;
 
 typedef struct nmdl_budget_report {
@@ -91,10 +94,12 @@ double nmdl_budget_priced(double priced, double n);
 /* The plain search alone (no LLC, no fine-tuning), doubling from `start`
  * bits per weight: the budget whose plainly rounded model gives the
  * shortest estimated DL, the loss weighed over `priced` bytes (0: n - 1),
- * into *bits. m's weights are left as they were; qm's steps are set for
- * the last candidate. */
+ * the sample's targets as nmdl_budget_params.cheap says, into *bits. m's
+ * weights are left as they were; qm's steps are set for the last
+ * candidate. */
 int nmdl_budget_plain(nmdl_model *m, const uint8_t *data, size_t n, double priced,
-                      nmdl_qmodel *qm, int per_row, double start, double *bits);
+                      const uint8_t *cheap, float cheap_weight, nmdl_qmodel *qm, int per_row,
+                      double start, double *bits);
 
 /* Chooses the budget for the trained model m on data[0..n). With
  * p->posterior, *spread receives the posterior variances (n_params,

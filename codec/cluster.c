@@ -290,7 +290,8 @@ static int choose(nmdl_cluster *c, const float *w, int *best)
     nmdl_train_sample s = {0};
     const size_t bytes = m->lay.n_params * sizeof(float);
     float *w0 = malloc(bytes); /* w may be the model's own weights */
-    int rc = w0 ? nmdl_train_sample_make(&s, c->p.data, (size_t)c->p.n, m->cfg.ctx)
+    int rc = w0 ? nmdl_train_sample_make(&s, c->p.data, (size_t)c->p.n, m->cfg.ctx, c->p.cheap,
+                                         c->p.cheap_weight)
                 : NMDL_ERR_NOMEM;
     double best_dl = INFINITY, dl;
     *best = nmdl_cluster_ks[0];

@@ -45,6 +45,8 @@ typedef struct nmdl_cluster_params {
                            those long matches predict; 0: n - 1 */
     nmdl_model *model;  /* with k 0: the model trained, and its data */
     const uint8_t *data;
+    const uint8_t *cheap; /* NULL, or n flags: as nmdl_budget_params.cheap */
+    float cheap_weight;
     int k;              /* centroids per matrix; 0: chosen by DL */
     int per_row;        /* row exponents (quant.h) */
     double vec_delta;   /* vectors' uniform step in units of their RMS, (0, 1] */

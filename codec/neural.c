@@ -95,6 +95,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->qat_steps = -1;
     p->match = NMDL_SC_MIX3;
     p->free_bytes = -1.0;
+    p->cheap_weight = NMDL_NEURAL_REPEATS_WEIGHT;
     p->bytes_per_symbol = 1.0;
 }
 
@@ -248,6 +249,8 @@ static void train_params(const nmdl_neural_params *p, long steps, int qat,
     t->seed = p->seed + (qat ? 1000 : 0);
     t->threads = p->threads;
     t->team = p->team;
+    t->cheap = p->cheap;
+    t->cheap_weight = p->cheap_weight;
     if (qat) { /* gentle: start from trained weights, keep them near the grid */
         t->lr = QAT_LR;
         t->lr_final = QAT_FINAL;
@@ -329,6 +332,8 @@ static void budget_params(const nmdl_neural_params *p, const nmdl_neural_plan *p
     if (bp->llc.cool < 0) /* the default: a descent in proportion to training */
         bp->llc.cool = (int)(plan->train_steps / COOL_SHARE);
     bp->llc_skip = plan->llc_skip;
+    bp->cheap = p->cheap;
+    bp->cheap_weight = p->cheap_weight;
     bp->tune = NULL;
     if (tune && qsteps >= 8) {
         train_params(p, qsteps / 4, 1, tune);
@@ -449,6 +454,8 @@ static void rate_params(const nmdl_neural_params *p, int w, nmdl_model *m, const
     rp->penalty = penalty[w];
     rp->model = m;
     rp->data = src;
+    rp->cheap = p->cheap;
+    rp->cheap_weight = p->cheap_weight;
 }
 
 /* The early stop's probes into r; frees what they held. */
@@ -472,7 +479,8 @@ static int train_for_code(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_train_hook h = *hook;
     nmdl_stop sp;
     train_params(p, plan->train_steps, 0, &tp);
-    nmdl_stop_attach(&sp, p->beat_bytes, src, n, nmdl_neural_free_bytes(p), plan->train_steps, &h);
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, nmdl_neural_free_bytes(p), p->cheap,
+                     p->cheap_weight, plan->train_steps, &h);
     double t0 = nmdl_prog_now();
     int rc = nmdl_prog_phase(p->prog, NMDL_PHASE_TRAIN, plan->work[NMDL_PHASE_TRAIN],
                              plan->train_steps);
@@ -585,6 +593,8 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
     nmdl_cluster_params_default(&cp, m, src, n);
     cp.per_row = p->budget.per_row;
     cp.priced = priced_bytes(p, n);
+    cp.cheap = p->cheap;
+    cp.cheap_weight = p->cheap_weight;
     int rc = nmdl_q_alloc(&m->cfg, qm);
     data_code(p, n, qm);
     if (rc || (rc = nmdl_cluster_init(&cl, qm, &cp)))
@@ -624,7 +634,8 @@ static int encode_model(const nmdl_neural_params *p, const nmdl_neural_plan *pla
                              plan->train_steps);
     nmdl_train_hook stop = {plan->train_steps, NULL, NULL, NULL, NULL, NULL, NULL};
     nmdl_stop sp;
-    nmdl_stop_attach(&sp, p->beat_bytes, src, n, nmdl_neural_free_bytes(p), plan->train_steps, &stop);
+    nmdl_stop_attach(&sp, p->beat_bytes, src, n, nmdl_neural_free_bytes(p), p->cheap,
+                     p->cheap_weight, plan->train_steps, &stop);
     if (!rc && plan->train_steps > 0) {
         train_params(p, plan->train_steps, 0, &tp);
         rc = nmdl_train_run(m, src, n, &tp, stop.stop ? &stop : NULL, p->prog, &tr);

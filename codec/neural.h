@@ -24,6 +24,11 @@
 #define NMDL_NEURAL_MAX_SEGMENTS 256
 #define NMDL_NEURAL_FREQ_BITS 24
 #define NMDL_NEURAL_TRAIN_BATCH 16 /* windows per training step */
+/* The weight in training of a byte the match model predicts inside a long
+ * match (f): 0, the transformer learns the bytes the DL prices (n - 1 -
+ * f), docs/ARCHITECTURE.md "Training for the bytes the match model
+ * leaves". */
+#define NMDL_NEURAL_REPEATS_WEIGHT 0.0f
 
 typedef struct nmdl_neural_params {
     int effort;           /* 1..9: model size, training and fine-tuning */
@@ -50,6 +55,11 @@ typedef struct nmdl_neural_params {
     double bytes_per_symbol; /* input bytes per symbol (1 for bytes): the
                              effort's FLOPs and the preset are per input
                              byte */
+    const uint8_t *cheap; /* NULL, or n flags: the free bytes f (counted by
+                             the caller where cheap_weight < 1), whose loss
+                             weighs cheap_weight in training and in every
+                             sample loss that prices the data */
+    float cheap_weight;   /* 0..1, NMDL_NEURAL_REPEATS_WEIGHT by default */
     double beat_bytes;    /* > 0: stop training early, making no parts, where
                              a bound shows both parts would take at least
                              this many bytes (neural.c, stop_check) */

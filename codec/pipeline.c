@@ -190,6 +190,14 @@ int nmdl_cctx_set_pure(nmdl_cctx *c, int pure)
     return NMDL_OK;
 }
 
+int nmdl_cctx_set_repeats_weight(nmdl_cctx *c, double weight)
+{
+    if (!c || !(weight >= 0 && weight <= 1))
+        return NMDL_ERR_ARG;
+    c->neural.cheap_weight = (float)weight;
+    return NMDL_OK;
+}
+
 int nmdl_cctx_set_llc(nmdl_cctx *c, const nmdl_llc_settings *s)
 {
     if (!c || !s || s->chains < 0 || s->draws < 1 || s->burnin < -1 ||
@@ -372,7 +380,14 @@ typedef struct text {
     size_t bytes;    /* the input's */
     uint8_t *own;    /* the merged symbols (malloc'd), or NULL */
     nmdl_bpe bpe;
+    uint8_t *cheap;  /* n flags: the free bytes (malloc'd), or NULL */
 } text;
+
+static void text_free(text *t)
+{
+    free(t->own);
+    free(t->cheap);
+}
 
 static int text_make(const nmdl_cctx *c, const uint8_t *src, size_t n, text *t)
 {
@@ -458,7 +473,7 @@ static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p, const tex
  * by nmdl_phase) and, when the neural method will be tried (*neural), its
  * parameters (with the match model, f counted once for the preset, the
  * early stop and the search) and plan. */
-static int plan_job(const nmdl_cctx *c, const text *t, nmdl_neural_params *np,
+static int plan_job(const nmdl_cctx *c, text *t, nmdl_neural_params *np,
                     nmdl_neural_plan *plan, double *work, int *neural)
 {
     const size_t n = t->bytes;
@@ -477,9 +492,13 @@ static int plan_job(const nmdl_cctx *c, const text *t, nmdl_neural_params *np,
     int rc = NMDL_OK;
     np->tokens = t->own ? &t->bpe : NULL;
     np->bytes_per_symbol = (double)n / (double)t->n;
-    if (np->match && t->n <= NMDL_MM_MAX_INPUT &&
-        (rc = nmdl_stop_free_bytes(t->p, t->n, &np->free_bytes)))
-        return rc; /* a team's members must plan and price alike */
+    if (np->match && t->n <= NMDL_MM_MAX_INPUT) {
+        if (np->cheap_weight < 1 && !(t->cheap = malloc(t->n)))
+            return NMDL_ERR_NOMEM;
+        if ((rc = nmdl_stop_free_bytes(t->p, t->n, t->cheap, &np->free_bytes)))
+            return rc; /* a team's members must plan and price alike */
+        np->cheap = t->cheap;
+    }
     rc = nmdl_neural_plan_make(np, t->n, plan);
     for (int i = NMDL_PHASE_TRAIN; !rc && i <= NMDL_PHASE_CODE; i++)
         work[i] = plan->work[i];
@@ -537,7 +556,7 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     text t;
     int neural, rc = text_make(c, src, src_len, &t);
     if (rc || (rc = plan_job(c, &t, &np, &plan, work, &neural))) {
-        free(t.own);
+        text_free(&t);
         return rc;
     }
     nmdl_prog_start(&job, c->progress, c->progress_user, c->threads, work,
@@ -594,7 +613,7 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
         nmdl_prog_finish(&job);
     free(k[NEURAL].model);
     free(k[NEURAL].data);
-    free(t.own);
+    text_free(&t);
     if (o->alloc && !rc) { /* trim to the frame; shrinking keeps the bytes */
         uint8_t *p = realloc(o->p, *dst_len);
         o->p = p ? p : o->p;
@@ -642,7 +661,7 @@ int nmdl_cctx_estimate(nmdl_cctx *c, const void *src, size_t src_len,
     text t;
     int rc = text_make(c, src, src_len, &t);
     if (rc || (rc = plan_job(c, &t, &np, &plan, e->phase_work, &e->neural))) {
-        free(t.own);
+        text_free(&t);
         return rc;
     }
     e->effort = np.effort;
@@ -661,7 +680,7 @@ int nmdl_cctx_estimate(nmdl_cctx *c, const void *src, size_t src_len,
             rc = probe(c, &np, &plan.cfg, t.p, t.n, probe_s);
         e->rate = probe_rate(c, &plan.cfg);
     }
-    free(t.own);
+    text_free(&t);
     e->seconds = e->rate > 0 ? e->work / e->rate : NAN;
     for (int i = 0; i < NMDL_PHASES; i++)
         e->phase_seconds[i] = e->rate > 0 ? e->phase_work[i] / e->rate : NAN;

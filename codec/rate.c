@@ -138,7 +138,8 @@ static int begin(void *user, const float *w)
     nmdl_qmodel *qm = r->qm;
     double bits = r->p.bits;
     int rc = bits > 0 ? NMDL_OK
-                      : nmdl_budget_plain(r->p.model, r->p.data, (size_t)r->p.n, r->p.priced, qm,
+                      : nmdl_budget_plain(r->p.model, r->p.data, (size_t)r->p.n, r->p.priced,
+                                          r->p.cheap, r->p.cheap_weight, qm,
                                           r->p.per_row, PLAIN_START_BITS, &bits);
     if (rc)
         return rc;

@@ -62,6 +62,8 @@ typedef struct nmdl_rate_params {
                          search's best on model and data (budget.h) */
     nmdl_model *model; /* with bits 0: the model trained, and its data */
     const uint8_t *data;
+    const uint8_t *cheap; /* NULL, or n flags: as nmdl_budget_params.cheap */
+    float cheap_weight;
     double round_share; /* the last fraction of the hook's steps: rounding */
     double step_lr;   /* Adam's learning rate for the log base steps */
     int per_row;      /* row exponents (quant.h) */

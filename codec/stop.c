@@ -19,7 +19,7 @@
 #define STOP_LOSS_SHARE 0.6    /* data bits per byte / L */
 #define STOP_MODEL_BITS 1.25   /* bits per weight */
 
-int nmdl_stop_free_bytes(const uint8_t *src, size_t n, double *out)
+int nmdl_stop_free_bytes(const uint8_t *src, size_t n, uint8_t *mark, double *out)
 {
     nmdl_mm_index x;
     int rc = nmdl_mm_index_init(&x, n, 1), S = nmdl_neural_segments(n, NMDL_SC_MATCH);
@@ -33,7 +33,10 @@ int nmdl_stop_free_bytes(const uint8_t *src, size_t n, double *out)
             break;
         for (size_t i = 0; i < len; i++) {
             int b = nmdl_mm_predict(&m), hit = b == src[start + i];
-            hits += hit && m.len >= NMDL_STOP_MATCH_LEN;
+            const int free_byte = hit && m.len >= NMDL_STOP_MATCH_LEN;
+            hits += free_byte;
+            if (mark)
+                mark[start + i] = (uint8_t)free_byte;
             nmdl_mm_update(&m, i, 0, hit);
         }
         nmdl_mm_free(&m);
@@ -51,7 +54,8 @@ static int check(void *user, nmdl_model *m, long done)
     double nats;
     if (done % s->every || done / s->every > STOP_PROBES)
         return 0;
-    if (!s->sample.k && nmdl_train_sample_make(&s->sample, s->src, s->n, m->cfg.ctx))
+    if (!s->sample.k && nmdl_train_sample_make(&s->sample, s->src, s->n, m->cfg.ctx, s->cheap,
+                                                    s->cheap_weight))
         return 0;
     if (nmdl_train_sample_loss(m, &s->sample, NULL, &nats))
         return 0;
@@ -66,7 +70,8 @@ static int check(void *user, nmdl_model *m, long done)
 }
 
 void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_t n,
-                      double free_bytes, long steps, nmdl_train_hook *h)
+                      double free_bytes, const uint8_t *cheap, float cheap_weight, long steps,
+                      nmdl_train_hook *h)
 {
     memset(s, 0, sizeof *s);
     if (!(beat_bytes > 0) || steps < 4)
@@ -76,6 +81,8 @@ void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_
     s->n = n;
     s->every = steps / 4;
     s->free_bytes = free_bytes;
+    s->cheap = cheap;
+    s->cheap_weight = cheap_weight;
     h->stop = check;
     h->stop_user = s;
 }

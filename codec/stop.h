@@ -27,6 +27,8 @@ typedef struct nmdl_stop {
     size_t n;
     long every;                /* steps between probes */
     double free_bytes;         /* f (0 without the match model) */
+    const uint8_t *cheap;      /* NULL, or n flags: the sample's weights */
+    float cheap_weight;
     nmdl_train_sample sample;
     /* what the probes found */
     long probe_step;           /* the last probe, after this step (0: none) */
@@ -38,9 +40,11 @@ typedef struct nmdl_stop {
 /* Makes *s the probe of a training run of `steps` steps on src[0..n) and
  * attaches it to h (whose other members it keeps), when beat_bytes > 0
  * and steps >= 4; else only clears *s. free_bytes: f, 0 without the
- * match model. Free with nmdl_stop_free. */
+ * match model; cheap (may be NULL): the f bytes' flags, whose loss the
+ * sample weighs cheap_weight. Free with nmdl_stop_free. */
 void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_t n,
-                      double free_bytes, long steps, nmdl_train_hook *h);
+                      double free_bytes, const uint8_t *cheap, float cheap_weight, long steps,
+                      nmdl_train_hook *h);
 void nmdl_stop_free(nmdl_stop *s);
 
 #define NMDL_STOP_MATCH_LEN 16 /* a hit of a match this long counts as free */
@@ -51,7 +55,8 @@ void nmdl_stop_free(nmdl_stop *s);
  * Revision 1's lookups (codec/match.h), the ones this bound, the presets
  * and the pricing were calibrated with; revision 2's find more (headers
  * 68% of the bytes against 61%, enwik8 11% against 10%, gcide 15% against
- * 11%: docs/BENCHMARKS.md), not yet measured through whole files. */
-int nmdl_stop_free_bytes(const uint8_t *src, size_t n, double *out);
+ * 11%: docs/BENCHMARKS.md), not yet measured through whole files. With
+ * mark (n; may be NULL), also which: 1 for a free byte, else 0. */
+int nmdl_stop_free_bytes(const uint8_t *src, size_t n, uint8_t *mark, double *out);
 
 #endif /* NMDL_STOP_H */

@@ -274,6 +274,13 @@ NMDL_NODISCARD int nmdl_cctx_set_weights(nmdl_cctx *c, int weights);
  * 1 codes under the transformer alone, the description length the theory
  * speaks of. */
 NMDL_NODISCARD int nmdl_cctx_set_pure(nmdl_cctx *c, int pure);
+/* Neural method with the match model: how much the bytes it predicts
+ * inside long matches (16 bytes or more) weigh in the transformer's
+ * training, against 1 for the others: 0 (default) trains for the bytes the
+ * data part leaves to the transformer; 1 trains on every byte alike, the
+ * transformer of the theory's two-part code (what `nmdl sweep` measures).
+ * NMDL_ERR_ARG outside [0, 1]. */
+NMDL_NODISCARD int nmdl_cctx_set_repeats_weight(nmdl_cctx *c, double weight);
 /* "round", "rate", "l0-drr", "l0-rl1", "l0-pmmp", "cluster"; "unknown"
  * otherwise. */
 const char *nmdl_weights_name(int weights);
@@ -368,7 +375,10 @@ typedef struct nmdl_compress_report {
     double data_bpb;           /* neural: data part bits per input byte */
     double pure_data_bytes;    /* neural: the data part under the transformer
                                   alone, the instrument's (ideal code length;
-                                  data_bytes itself with pure) */
+                                  data_bytes itself with pure); a transformer
+                                  trained for the match model's leftovers
+                                  (repeats weight below 1) codes the repeats
+                                  worse than one trained alike */
     int effort;                /* neural: the effort (recorded in the frame) */
     int weights;               /* neural: NMDL_WEIGHTS_* (recorded too) */
     double model_estimate_bits; /* neural, trained for the DL: the model part
@@ -623,6 +633,13 @@ typedef struct nmdl_train_params {
     /* may be NULL: one process; see nmdl_team. progress and checkpoint are
      * called on every member */
     const nmdl_team *team;
+    /* may be NULL: a flag per byte of the data (n); the loss of predicting a
+     * flagged byte weighs cheap_weight (0..1) times another's in the
+     * gradient, the weights scaled to mean 1 over the data (nmdl_compress
+     * flags the bytes its match model gets in long matches). The reported
+     * losses weigh every byte alike. */
+    const uint8_t *cheap;
+    float cheap_weight;
 } nmdl_train_params;
 
 void nmdl_train_params_default(nmdl_train_params *p);

@@ -100,7 +100,7 @@ static int crit_init(crit *c, nmdl_model *m, const uint8_t *data, size_t n)
     if (!c->w)
         return NMDL_ERR_NOMEM;
     memcpy(c->w, m->params, m->lay.n_params * sizeof(float));
-    return nmdl_train_sample_make(&c->s, data, n, m->cfg.ctx);
+    return nmdl_train_sample_make(&c->s, data, n, m->cfg.ctx, NULL, 0);
 }
 
 /* Sample loss (nats per byte) with every matrix on nq levels of

@@ -382,14 +382,15 @@ void nmdl_ly_softmax_xent(float *probs, float *losses, const uint8_t *target,
                                         dm);
 }
 
-void nmdl_ly_softmax_xent_backward(float *probs, const uint8_t *target,
+void nmdl_ly_softmax_xent_backward(float *probs, const uint8_t *target, const float *weight,
                                    float scale, int N, int V, int nt)
 {
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int i = 0; i < N; i++) {
         float *p = probs + (size_t)i * V;
+        const float s = weight ? scale * weight[i] : scale;
         p[target[i]] -= 1.0f;
         for (int v = 0; v < V; v++)
-            p[v] *= scale;
+            p[v] *= s;
     }
 }

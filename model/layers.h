@@ -66,8 +66,9 @@ void nmdl_ly_attention_backward(float *dqkv, float *scratch, const float *dy,
  * and the cross-entropy of target[i] in losses (N), nats. */
 void nmdl_ly_softmax_xent(float *probs, float *losses, const uint8_t *target,
                           int N, int V, nmdl_isa isa, int nt);
-/* probs (N, V) becomes dlogits = (probs - onehot(target)) * scale. */
-void nmdl_ly_softmax_xent_backward(float *probs, const uint8_t *target,
+/* probs (N, V) becomes dlogits = (probs - onehot(target)) * scale, row i
+ * also times weight[i] (weight may be NULL: 1). */
+void nmdl_ly_softmax_xent_backward(float *probs, const uint8_t *target, const float *weight,
                                    float scale, int N, int V, int nt);
 
 #endif /* NMDL_LAYERS_H */

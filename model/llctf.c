@@ -42,11 +42,11 @@ static int loss_grad(void *ctx, int chain, const float *w, nmdl_rng *r,
     const int B = x->batch, T = m->cfg.ctx;
     uint8_t *in = x->xy + (size_t)chain * 2 * B * T, *out = in + (size_t)B * T;
     memcpy(m->params, w, m->lay.n_params * sizeof(float));
-    nmdl_train_batch(r, x->data, x->n, B, T, in, out);
+    nmdl_train_batch(r, x->data, x->n, B, T, in, out, NULL);
     int rc = nmdl_tf_forward(m, in, out, B, T, loss);
     if (!rc && g) {
         nmdl_tf_zero_grad(m);
-        rc = nmdl_tf_backward(m);
+        rc = nmdl_tf_backward(m, NULL);
     }
     if (!rc && g)
         memcpy(g, m->grads, m->lay.n_params * sizeof(float));
@@ -300,7 +300,7 @@ static int cool_w_star(const nmdl_model *m, const uint8_t *data, size_t n,
     double before = NAN, after = NAN;
     int rc = nmdl_model_create(&m->cfg, 0, &c);
     if (!rc)
-        rc = nmdl_train_sample_make(&smp, data, n, m->cfg.ctx);
+        rc = nmdl_train_sample_make(&smp, data, n, m->cfg.ctx, NULL, 0);
     if (!rc) {
         memcpy(c->params, x->w_star, d * sizeof(float));
         c->threads = s->threads;

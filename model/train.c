@@ -29,17 +29,19 @@ void nmdl_train_params_default(nmdl_train_params *p)
 }
 
 void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
-                      int T, uint8_t *x, uint8_t *y)
+                      int T, uint8_t *x, uint8_t *y, size_t *start)
 {
     for (int b = 0; b < B; b++) {
         size_t s = (size_t)nmdl_rng_below(r, n - (size_t)T);
+        if (start)
+            start[b] = s;
         memcpy(x + (size_t)b * T, data + s, (size_t)T);
         memcpy(y + (size_t)b * T, data + s + 1, (size_t)T);
     }
 }
 
-int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data,
-                           size_t n, int T)
+int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data, size_t n, int T,
+                           const uint8_t *cheap, float cheap_weight)
 {
     memset(s, 0, sizeof *s);
     if (T < 1 || n <= (size_t)T)
@@ -48,13 +50,25 @@ int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data,
     const size_t most = room / (size_t)T + 1; /* windows that do not overlap */
     s->k = most < NMDL_SAMPLE_WINDOWS ? (int)most : NMDL_SAMPLE_WINDOWS;
     s->T = T;
-    if (!(s->x = malloc(2 * (size_t)s->k * T)))
+    const size_t N = (size_t)s->k * T;
+    if (!(s->x = malloc(2 * N)) || (cheap && !(s->w = malloc(N * sizeof *s->w)))) {
+        nmdl_train_sample_free(s);
         return NMDL_ERR_NOMEM;
-    s->y = s->x + (size_t)s->k * T;
+    }
+    s->y = s->x + N;
     for (int i = 0; i < s->k; i++) {
         size_t at = s->k > 1 ? room * (size_t)i / (size_t)(s->k - 1) : 0;
         memcpy(s->x + (size_t)i * T, data + at, (size_t)T);
         memcpy(s->y + (size_t)i * T, data + at + 1, (size_t)T);
+        for (int t = 0; s->w && t < T; t++) {
+            const float w = cheap[at + 1 + (size_t)t] ? cheap_weight : 1.0f;
+            s->w[(size_t)i * T + (size_t)t] = w;
+            s->w_sum += w;
+        }
+    }
+    if (s->w && !(s->w_sum > 0)) { /* nothing weighs: all alike */
+        free(s->w);
+        s->w = NULL;
     }
     return NMDL_OK;
 }
@@ -62,7 +76,9 @@ int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data,
 void nmdl_train_sample_free(nmdl_train_sample *s)
 {
     free(s->x);
+    free(s->w);
     s->x = s->y = NULL;
+    s->w = NULL;
 }
 
 #define SAMPLE_BATCH 16 /* windows per forward pass */
@@ -83,6 +99,15 @@ double nmdl_train_sample_work(const nmdl_model_config *cfg, size_t n)
     return sample_work(cfg, most < NMDL_SAMPLE_WINDOWS ? (int)most : NMDL_SAMPLE_WINDOWS);
 }
 
+/* The sum of N losses (nats) times their weights w. */
+static double weighed(const float *loss, const float *w, size_t N)
+{
+    double sum = 0;
+    for (size_t i = 0; i < N; i++)
+        sum += (double)w[i] * loss[i];
+    return sum;
+}
+
 int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
                            nmdl_prog *job, double *nats)
 {
@@ -96,7 +121,7 @@ int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
         const size_t at = (size_t)w0 * s->T;
         double loss;
         rc = nmdl_tf_forward(m, s->x + at, s->y + at, B, s->T, &loss);
-        part[b] = loss * B;
+        part[b] = s->w ? weighed(m->a.losses, s->w + at, (size_t)B * s->T) : loss * B;
         if (!rc)
             rc = nmdl_prog_add(job, sample_work(&m->cfg, B), 0);
     }
@@ -106,7 +131,7 @@ int nmdl_train_sample_loss(nmdl_model *m, const nmdl_train_sample *s,
     for (int b = 0; !rc && b < nb; b++)
         sum += part[b];
     free(part);
-    *nats = rc ? NAN : sum / s->k;
+    *nats = rc ? NAN : sum / (s->w ? s->w_sum : s->k);
     return rc;
 }
 
@@ -192,6 +217,11 @@ static void fold(float *sum, const float *g, float w, size_t n)
  * every group's gradient and loss. */
 typedef struct step_bufs {
     uint8_t *x, *y;      /* (B, T) */
+    size_t *start;       /* B: the windows' starts */
+    float *weight;       /* (B, T): each target's weight, or NULL (alike) */
+    const uint8_t *cheap; /* nmdl_train_params.cheap */
+    float w_cheap, w_other; /* the weights of a flagged target and another,
+                               their mean over the data 1 */
     float *master;       /* n_params, or NULL */
     float *sum;          /* n_params: the folded gradient */
     float *group;        /* (G, n_params) with a team, else NULL */
@@ -216,7 +246,10 @@ static int step_grads(nmdl_model *m, nmdl_rng *r, const uint8_t *data,
     int lo, hi, rc = NMDL_OK;
     nmdl_team_share(team, G, &lo, &hi);
     *loss = 0.0;
-    nmdl_train_batch(r, data, n, B, T, b->x, b->y);
+    nmdl_train_batch(r, data, n, B, T, b->x, b->y, b->start);
+    for (size_t i = 0; b->weight && i < (size_t)B * T; i++)
+        b->weight[i] = b->cheap[b->start[i / (size_t)T] + 1 + i % (size_t)T] ? b->w_cheap
+                                                                            : b->w_other;
     if (proj) {
         memcpy(b->master, m->params, np * sizeof(float));
         hook->project(hook->user, b->master, m->params);
@@ -229,7 +262,7 @@ static int step_grads(nmdl_model *m, nmdl_rng *r, const uint8_t *data,
         nmdl_tf_zero_grad(m);
         rc = nmdl_tf_forward(m, b->x + at, b->y + at, Bg, T, &lg);
         if (!rc)
-            rc = nmdl_tf_backward(m);
+            rc = nmdl_tf_backward(m, b->weight ? b->weight + at : NULL);
         if (b->group) {
             memcpy(b->group + (size_t)g * np, m->grads, np * sizeof(float));
             b->group_loss[g] = lg;
@@ -299,32 +332,51 @@ static long steps_for_budget(nmdl_model *m, const nmdl_train_params *p,
     return nmdl_team_bcast(p->team, &steps, sizeof steps) ? -1 : steps;
 }
 
-/* The step's buffers for n_params np and B windows of T bytes, one block
- * (freed with b->sum); NMDL_ERR_NOMEM. */
-static int step_bufs_make(step_bufs *b, size_t np, int B, int T, int proj,
-                          const nmdl_team *team)
+/* The weights of a target flagged cheap and of another, in that ratio and
+ * with mean 1 over the targets data[1..n): the gradient keeps its scale,
+ * so that a rate penalty (nats per token) weighs as without flags. */
+static void cheap_weights(step_bufs *b, const uint8_t *cheap, float w, size_t n)
 {
-    const size_t G = (size_t)train_groups(B);
-    const int shared = nmdl_team_size(team) > 1;
-    const size_t floats = np * (1 + (proj ? 1 : 0) + (shared ? G : 0));
+    size_t f = 0;
+    for (size_t i = 1; i < n; i++)
+        f += cheap[i] != 0;
+    const double mean = ((double)f * w + (double)(n - 1 - f)) / (double)(n - 1);
+    b->w_cheap = mean > 0 ? (float)(w / mean) : w; /* 0: nothing to learn */
+    b->w_other = mean > 0 ? (float)(1.0 / mean) : 1.0f;
+}
+
+/* The step's buffers for n_params np and p's batch of windows of T bytes
+ * from data of n bytes, one block (freed with b->sum); NMDL_ERR_NOMEM. */
+static int step_bufs_make(step_bufs *b, size_t np, const nmdl_train_params *tp, int T,
+                          size_t n, int proj)
+{
+    const int B = tp->batch;
+    const size_t G = (size_t)train_groups(B), N = (size_t)B * T;
+    const int shared = nmdl_team_size(tp->team) > 1, weigh = tp->cheap != NULL;
+    const size_t floats = np * (1 + (proj ? 1 : 0) + (shared ? G : 0)) + (weigh ? N : 0);
     memset(b, 0, sizeof *b);
-    /* doubles first, then floats, then bytes: each part aligned */
-    char *p = malloc((shared ? G * sizeof(double) : 0) + floats * sizeof(float) +
-                     2 * (size_t)B * T);
+    /* size_t and doubles first, then floats, then bytes: each part aligned */
+    const size_t head = (size_t)B * sizeof(size_t) + (shared ? G * sizeof(double) : 0);
+    char *p = malloc(head + floats * sizeof(float) + 2 * N);
     if (!p)
         return NMDL_ERR_NOMEM;
-    b->group_loss = shared ? (double *)p : NULL;
-    b->sum = (float *)(p + (shared ? G * sizeof(double) : 0));
+    b->start = (size_t *)p;
+    b->group_loss = shared ? (double *)(b->start + B) : NULL;
+    b->sum = (float *)(p + head);
     b->master = proj ? b->sum + np : NULL;
     b->group = shared ? b->sum + np * (proj ? 2 : 1) : NULL;
+    b->weight = weigh ? b->sum + floats - N : NULL;
+    b->cheap = tp->cheap;
+    if (weigh)
+        cheap_weights(b, tp->cheap, tp->cheap_weight, n);
     b->x = (uint8_t *)(b->sum + floats);
-    b->y = b->x + (size_t)B * T;
+    b->y = b->x + N;
     return NMDL_OK;
 }
 
 static void step_bufs_free(step_bufs *b)
 {
-    free(b->group_loss ? (void *)b->group_loss : (void *)b->sum);
+    free(b->start);
 }
 
 /* Mean of the last 5% (at least one) of the n losses; NaN when none. */
@@ -375,7 +427,7 @@ int nmdl_train_run(nmdl_model *m, const uint8_t *data, size_t n,
     const int proj = hook && hook->project;
     float *mom = calloc(2 * m->lay.n_params, sizeof(float)); /* AdamW moments */
     step_bufs b;
-    if (!mom || step_bufs_make(&b, m->lay.n_params, B, T, proj, p->team)) {
+    if (!mom || step_bufs_make(&b, m->lay.n_params, p, T, n, proj)) {
         free(mom);
         return NMDL_ERR_NOMEM;
     }

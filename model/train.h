@@ -15,9 +15,9 @@
 #include "transformer.h"
 
 /* x, y (B, T): B windows at uniformly random starts in data[0..n), y one
- * byte ahead of x. Needs n > T. */
+ * byte ahead of x; the starts into start (B; may be NULL). Needs n > T. */
 void nmdl_train_batch(nmdl_rng *r, const uint8_t *data, size_t n, int B,
-                      int T, uint8_t *x, uint8_t *y);
+                      int T, uint8_t *x, uint8_t *y, size_t *start);
 /* Each step's windows are cut into this many groups (fewer when the batch
  * has fewer windows), whose gradients are computed one after another, or
  * by the members of a team, and folded in group order (model/team.h): the
@@ -73,15 +73,21 @@ double nmdl_train_step_work(const nmdl_model_config *c, int batch);
 typedef struct nmdl_train_sample {
     int k, T;       /* windows, bytes per window */
     uint8_t *x, *y; /* (k, T) inputs, and targets one byte ahead */
+    float *w;       /* (k, T) the targets' weights, or NULL: alike */
+    double w_sum;   /* their sum */
     const nmdl_team *team; /* NULL (as made): alone; else its members share
                               the forward passes and all get the same loss */
 } nmdl_train_sample;
 
-/* Needs n > T; free with nmdl_train_sample_free. */
-int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data,
-                           size_t n, int T);
+/* Needs n > T; free with nmdl_train_sample_free. cheap (n flags, may be
+ * NULL) weighs the targets as nmdl_train_params.cheap does: a flagged one
+ * cheap_weight, another 1 (all alike where every target is flagged at
+ * weight 0). */
+int nmdl_train_sample_make(nmdl_train_sample *s, const uint8_t *data, size_t n, int T,
+                           const uint8_t *cheap, float cheap_weight);
 void nmdl_train_sample_free(nmdl_train_sample *s);
-/* The model's mean loss on the sample in *nats (nats per byte), through
+/* The model's mean loss on the sample (weighted: s->w) in *nats (nats per
+ * byte), through
  * the training forward pass in batches of up to 16 windows, each counted
  * in job (may be NULL; NMDL_ERR_CANCELED once canceled). With s->team, each
  * member passes its share of the batches and the batches' sums are added

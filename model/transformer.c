@@ -320,14 +320,14 @@ static void block_backward(nmdl_model *m, int l)
                                a->ln1_rstd[l], N, C, nt);
 }
 
-int nmdl_tf_backward(nmdl_model *m)
+int nmdl_tf_backward(nmdl_model *m, const float *weight)
 {
     if (!m->y || !m->grads)
         return NMDL_ERR_ARG;
     const int C = m->cfg.d_model, L = m->cfg.n_layer, N = m->B * m->T;
     nmdl_tf_acts *a = &m->a;
     float *g = m->grads;
-    nmdl_ly_softmax_xent_backward(a->probs, m->y, 1.0f / (float)N, N,
+    nmdl_ly_softmax_xent_backward(a->probs, m->y, weight, 1.0f / (float)N, N,
                                   NMDL_TF_VOCAB, m->threads);
     nmdl_ly_matmul_backward(a->dln, g + m->lay.wout, a->probs, a->lnf,
                             m->params + m->lay.wout, N, C, NMDL_TF_VOCAB,

@@ -103,8 +103,9 @@ int nmdl_tf_reserve(nmdl_model *m, int B, int T);
  * probabilities. */
 int nmdl_tf_forward(nmdl_model *m, const uint8_t *x, const uint8_t *y, int B,
                     int T, double *loss);
-/* grads += d(mean loss of the last forward)/d(params). */
-int nmdl_tf_backward(nmdl_model *m);
+/* grads += d(mean loss of the last forward)/d(params), each target's
+ * loss times weight (B, T; may be NULL: 1). */
+int nmdl_tf_backward(nmdl_model *m, const float *weight);
 void nmdl_tf_zero_grad(nmdl_model *m);
 /* Is tensor k a matrix (weight decay applies)? */
 int nmdl_tf_is_matrix(const nmdl_tf_tensor *t);

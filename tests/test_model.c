@@ -18,6 +18,7 @@
 
 #include "model/layers.h"
 #include "model/rng.h"
+#include "model/train.h"
 #include "model/transformer.h"
 #include "nmdl.h"
 #include "testutil.h"
@@ -119,7 +120,7 @@ static void gradients_match(int tied)
     double loss;
     nmdl_tf_zero_grad(m);
     assert_nmdl_ok(nmdl_tf_forward(m, x, y, GB, GT, &loss));
-    assert_nmdl_ok(nmdl_tf_backward(m));
+    assert_nmdl_ok(nmdl_tf_backward(m, NULL));
     float *g = malloc(m->lay.n_params * sizeof(float));
     memcpy(g, m->grads, m->lay.n_params * sizeof(float));
     for (int k = 0; k < m->lay.n_tensors; k++)
@@ -294,6 +295,105 @@ static void training_is_reproducible(void **state)
     nmdl_model_free(a);
     nmdl_model_free(b);
     free(text);
+}
+
+/* Each target's loss weighs its weight in the gradient: all 1 is no
+ * weight at all, all 1/2 halves every gradient exactly (a power of 2 through
+ * linear passes); training where every byte is flagged cheap at weight 0
+ * moves no weight (no decay either), and at weight 1 trains as without
+ * flags. */
+static void targets_weigh(void **state)
+{
+    (void)state;
+    nmdl_model_config c = {2, 16, 2, 24, GT, 1};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&c, 7, &m));
+    assert_nmdl_ok(nmdl_tf_reserve(m, GB, GT));
+    uint8_t x[GB * GT], y[GB * GT];
+    float w[GB * GT];
+    for (int i = 0; i < GB * GT; i++)
+        x[i] = (uint8_t)(i * 7), y[i] = (uint8_t)(i * 13);
+    const size_t np = m->lay.n_params;
+    float *g = malloc(2 * np * sizeof(float));
+    for (int pass = 0; pass < 3; pass++) {
+        for (int i = 0; i < GB * GT; i++)
+            w[i] = pass == 2 ? 0.5f : 1.0f;
+        nmdl_tf_zero_grad(m);
+        assert_nmdl_ok(nmdl_tf_forward(m, x, y, GB, GT, NULL));
+        assert_nmdl_ok(nmdl_tf_backward(m, pass ? w : NULL));
+        if (pass < 2)
+            memcpy(g + (size_t)pass * np, m->grads, np * sizeof(float));
+    }
+    assert_memory_equal(g, g + np, np * sizeof(float));
+    for (size_t i = 0; i < np; i++)
+        if (m->grads[i] != 0.5f * g[i])
+            fail_msg("parameter %zu: %g is not half of %g", i, m->grads[i], g[i]);
+    free(g);
+
+    size_t n = 5000;
+    uint8_t *text = repetitive(n), *cheap = malloc(n);
+    memset(cheap, 1, n);
+    float *before = malloc(np * sizeof(float));
+    memcpy(before, m->params, np * sizeof(float));
+    nmdl_train_params p;
+    nmdl_train_params_default(&p);
+    p.steps = 5, p.batch = 2, p.weight_decay = 0;
+    p.cheap = cheap, p.cheap_weight = 0;
+    assert_nmdl_ok(nmdl_model_train(m, text, n, &p, NULL));
+    assert_memory_equal(before, m->params, np * sizeof(float));
+    p.cheap_weight = 1; /* flagged at weight 1: as without flags */
+    assert_nmdl_ok(nmdl_model_train(m, text, n, &p, NULL));
+    float *flagged = malloc(np * sizeof(float));
+    memcpy(flagged, m->params, np * sizeof(float));
+    memcpy(m->params, before, np * sizeof(float));
+    p.cheap = NULL;
+    assert_nmdl_ok(nmdl_model_train(m, text, n, &p, NULL));
+    assert_memory_equal(flagged, m->params, np * sizeof(float));
+    free(flagged), free(before), free(text), free(cheap);
+    nmdl_model_free(m);
+}
+
+/* The sample loss weighs its targets as training does: flags at weight
+ * 1/2 everywhere are the plain mean; flags at weight 0 leave the mean of
+ * the others, as a forward pass counts them. */
+static void samples_weigh(void **state)
+{
+    (void)state;
+    nmdl_model_config c = {1, 16, 2, 24, 32, 1};
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(&c, 3, &m));
+    size_t n = 4000;
+    uint8_t *text = repetitive(n), *cheap = malloc(n);
+    nmdl_train_sample s;
+    double plain, all, some;
+    assert_nmdl_ok(nmdl_train_sample_make(&s, text, n, c.ctx, NULL, 0));
+    assert_null(s.w);
+    assert_nmdl_ok(nmdl_train_sample_loss(m, &s, NULL, &plain));
+    nmdl_train_sample_free(&s);
+    memset(cheap, 1, n);
+    assert_nmdl_ok(nmdl_train_sample_make(&s, text, n, c.ctx, cheap, 0.5f));
+    assert_nmdl_ok(nmdl_train_sample_loss(m, &s, NULL, &all));
+    assert_true(fabs(all - plain) < 1e-9 * plain);
+    nmdl_train_sample_free(&s);
+    for (size_t i = 0; i < n; i++)
+        cheap[i] = i % 3 == 0;
+    assert_nmdl_ok(nmdl_train_sample_make(&s, text, n, c.ctx, cheap, 0));
+    assert_nmdl_ok(nmdl_train_sample_loss(m, &s, NULL, &some));
+    double sum = 0, count = 0;
+    for (int k = 0; k < s.k; k++) {
+        const size_t at = (size_t)k * s.T;
+        assert_nmdl_ok(nmdl_tf_forward(m, s.x + at, s.y + at, 1, s.T, NULL));
+        for (int t = 0; t < s.T; t++)
+            if (s.w[at + (size_t)t] != 0)
+                sum += m->a.losses[t], count++;
+    }
+    print_message("sample: %.6f nats alike, %.6f without every third byte (%d windows)\n",
+                  plain, some, s.k);
+    assert_true(count > 0 && count < (double)s.k * s.T);
+    assert_true(fabs(some - sum / count) < 1e-9 * some);
+    nmdl_train_sample_free(&s);
+    free(text), free(cheap);
+    nmdl_model_free(m);
 }
 
 /* 12 steps of batch 6 (four groups of one or two windows) of a fresh model
@@ -512,6 +612,8 @@ int main(void)
         cmocka_unit_test(attention_matches_reference),
         cmocka_unit_test(adamw_learns_repetitive_text),
         cmocka_unit_test(training_is_reproducible),
+        cmocka_unit_test(targets_weigh),
+        cmocka_unit_test(samples_weigh),
         cmocka_unit_test(a_team_trains_the_same_weights),
         cmocka_unit_test(default_schedule_follows_width),
         cmocka_unit_test(eval_scores_every_byte_once),

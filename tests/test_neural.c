@@ -416,7 +416,7 @@ static void search_prices_long_matches(void **state)
     uint8_t *text = tu_text(&r, n), *out = malloc(n);
     memcpy(text + half, text, half);
     double f;
-    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, &f));
+    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, NULL, &f));
     assert_true(f > 0.9 * (double)(half - NMDL_STOP_MATCH_LEN));
     for (int pure = 0; pure <= 1; pure++) {
         nmdl_cctx *c = tu_small_cctx(2, 0, 100);
@@ -443,6 +443,41 @@ static void search_prices_long_matches(void **state)
         nmdl_cctx_free(c);
     }
     free(out), free(text);
+}
+
+/* The bytes long matches predict are flagged where they are counted (most
+ * in the second copy of a text written twice), and training leaves them
+ * out by default: the file differs from one trained on every byte alike
+ * (nmdl_cctx_set_repeats_weight 1, what the sweep measures), and both
+ * decode. Weights outside [0, 1] are refused. */
+static void training_leaves_the_repeats(void **state)
+{
+    (void)state;
+    tu_rng r = {61};
+    const size_t half = 4000, n = 2 * half;
+    uint8_t *text = tu_text(&r, n), *out = malloc(n), *mark = malloc(n);
+    memcpy(text + half, text, half);
+    double f, marked = 0, early = 0;
+    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, mark, &f));
+    for (size_t i = 0; i < n; i++)
+        marked += mark[i], early += i < half && mark[i];
+    assert_float_equal(marked, f, 0);
+    print_message("flags: %.0f of %zu bytes, %.0f in the first copy\n", f, n, early);
+    assert_true(f > 0.9 * (double)(half - NMDL_STOP_MATCH_LEN) && early < 0.1 * (double)half);
+    tu_blob b[2];
+    for (int alike = 0; alike <= 1; alike++) {
+        nmdl_cctx *c = tu_small_cctx(2, 0, 100);
+        assert_int_equal(nmdl_cctx_set_repeats_weight(c, -0.5), NMDL_ERR_ARG);
+        assert_int_equal(nmdl_cctx_set_repeats_weight(c, 1.5), NMDL_ERR_ARG);
+        assert_nmdl_ok(nmdl_cctx_set_repeats_weight(c, alike));
+        assert_nmdl_ok(nmdl_cctx_set_weights(c, NMDL_WEIGHTS_ROUND));
+        b[alike] = tu_compress(c, text, n);
+        assert_nmdl_ok(tu_decompress(&b[alike], 2, out, n));
+        assert_memory_equal(out, text, n);
+        nmdl_cctx_free(c);
+    }
+    assert_true(b[0].n != b[1].n || memcmp(b[0].p, b[1].p, b[0].n));
+    free(b[0].p), free(b[1].p), free(out), free(text), free(mark);
 }
 
 /* An undertrained model: its weights are no minimum, the chains fall below
@@ -608,6 +643,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(damaged_parts_rejected),
         cmocka_unit_test(budget_search_is_recorded),
         cmocka_unit_test(search_prices_long_matches),
+        cmocka_unit_test(training_leaves_the_repeats),
         cmocka_unit_test(unhealthy_sampler_falls_back),
         cmocka_unit_test(preset_for_the_bytes_matches_leave),
         cmocka_unit_test(llc_fits_the_training),

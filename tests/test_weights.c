@@ -244,7 +244,7 @@ static void clustered_weights(void **state)
     uint8_t *text = tu_text(&r, n), *out = malloc(n);
     memcpy(text + n / 2, text, n / 2); /* K is chosen by DL over n - 1 - f */
     double f;
-    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, &f));
+    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, NULL, &f));
     int w;
     assert_nmdl_ok(nmdl_weights_parse("cluster", &w));
     assert_int_equal(w, NMDL_WEIGHTS_CLUSTER);
