@@ -20,7 +20,7 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
        OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_TOKENS, OPT_NO_TOKENS, OPT_NO_EARLY_STOP,
        OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS, OPT_REPAIRS, OPT_PREQUENTIAL,
-       OPT_COOL };
+       OPT_COOL, OPT_SEGMENTS };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -52,6 +52,7 @@ static const struct {
     {"method", OPT_METHOD, 1, CODEC},
     {"effort", OPT_EFFORT, 1, CODEC},  {"bits", OPT_BITS, 1, CODEC},
     {"per-tensor", OPT_PER_TENSOR, 0, CODEC}, {"pure", OPT_PURE, 0, CODEC},
+    {"segments", OPT_SEGMENTS, 1, TO(CLI_COMPRESS)},
     {"tokens", OPT_TOKENS, 0, CODEC}, {"no-tokens", OPT_NO_TOKENS, 0, CODEC},
     {"no-fallback", OPT_NO_FALLBACK, 0, CODEC},
     {"no-early-stop", OPT_NO_EARLY_STOP, 0, CODEC},
@@ -325,6 +326,7 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
             return -1;
         o->lr = v;
         break;
+    case OPT_SEGMENTS: return parse_count("--segments", val, 0, 256, &o->segments);
     case OPT_SEED:
         if (parse_number("--seed", val, 0, 9007199254740992.0, &v))
             return -1;

@@ -69,6 +69,7 @@ typedef struct cli_opts {
     double bits;         /* --bits: bits per weight; 0 = the effort's */
     int per_tensor;      /* --per-tensor: one quantization step per tensor */
     int pure;            /* --pure: the transformer alone codes the data */
+    int segments;        /* --segments: 0 by size */
     int tokens;          /* --tokens 1, --no-tokens 0, else -1 (by size) */
     int prequential;     /* --prequential (sweep): the online code too */
     int no_fallback;     /* --no-fallback: write the method asked for */

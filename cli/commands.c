@@ -586,6 +586,7 @@ int cli_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
            (o->effort && nmdl_cctx_set_effort(c, o->effort)) ||
            nmdl_cctx_set_bits(c, o->bits) || nmdl_cctx_set_seed(c, o->seed) ||
            nmdl_cctx_set_per_row(c, !o->per_tensor) || nmdl_cctx_set_pure(c, o->pure) ||
+           nmdl_cctx_set_segments(c, o->segments) ||
            nmdl_cctx_set_tokens(c, o->tokens) ||
            nmdl_cctx_set_fallback(c, !o->no_fallback) ||
            nmdl_cctx_set_early_stop(c, !o->no_early_stop) ||

@@ -182,7 +182,8 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
             "transformer alone (--pure)", "transformer and match model",
             "transformer, match model and context mixing",
             "transformer, match model and context mixing, revision 2",
-            "transformer, match model and context mixing, revision 3"};
+            "transformer, match model and context mixing, revision 3",
+            "transformer, match model and context mixing, revision 4"};
         printf("  %-14s %s\n", "data code", codes[i->match]);
         if (i->merges)
             printf("  %-14s %d byte pairs merged: %llu symbols, %.3f a byte\n", "tokens",

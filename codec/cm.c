@@ -16,6 +16,8 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 #define CM_ONE (1 << NMDL_CM_BITS)
 #define CM_ODDS 4095      /* log2-odds are clamped to +-16 bits (1/256 bits) */
 #define CM_LIMIT 30       /* a counter's rate stops falling at 1/31.5 */
+#define CM_LIMIT4 8       /* revision 4: at 1/9.5 */
+#define CM_CHECK 63u      /* revision 4: a counter's check, bits 4..9 */
 #define CM_RATE_SHIFT 16  /* the mixer's rate: 2^-16 per (error x input) */
 #define CM_W_MAX (1 << 22) /* weights stay within +-64 */
 #define CM_P_HALF (1u << 21) /* a counter's P(1) has 22 bits */
@@ -23,6 +25,7 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 #define CM_LINE 256       /* bytes scanned back for a line's start */
 #define CM_COLUMNS 64     /* columns the column context tells apart */
 #define CM_SSE_LIMIT 127  /* a table cell's rate stops falling at 1/128.5 */
+#define CM_SSE_LIMIT4 30  /* revision 4: at 1/31.5 */
 
 /* The orders of the byte contexts (the last k bytes); then the word, then
  * (revision 2) the missed byte, then (revision 3) none (the bits so far
@@ -30,15 +33,17 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 #define CM_ORDERS 5
 static const int order[CM_ORDERS] = {1, 2, 3, 4, 6};
 
-/* Table bits: 2 to 4 counters per input byte, 2^16 to 2^22. */
-static int table_bits(size_t n)
+/* Table bits: 2 to 4 counters per input byte, 2^16 to 2^22; revision 4
+ * 8 to 16, 2^16 to 2^24. */
+static int table_bits(size_t n, int rev)
 {
-    return nmdl_im_clamp(nmdl_im_bits(n) + 1, 16, 22);
+    return rev >= 4 ? nmdl_im_clamp(nmdl_im_bits(n) + 3, 16, 24)
+                    : nmdl_im_clamp(nmdl_im_bits(n) + 1, 16, 22);
 }
 
 size_t nmdl_cm_bytes(size_t n, int rev)
 {
-    return sizeof(nmdl_cm) + (sizeof(uint32_t) << table_bits(n)) +
+    return sizeof(nmdl_cm) + (sizeof(uint32_t) << table_bits(n, rev)) +
            (rev >= 3 ? sizeof(uint32_t) * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS : 0);
 }
 
@@ -75,11 +80,11 @@ static int sse_init(nmdl_cm *m)
 
 int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
 {
-    static const int contexts[3] = {6, 7, NMDL_CM_CONTEXTS};
+    static const int contexts[4] = {6, 7, NMDL_CM_CONTEXTS, NMDL_CM_CONTEXTS};
     memset(m, 0, sizeof *m);
-    if (rev < 1 || rev > 3)
+    if (rev < 1 || rev > 4)
         return NMDL_ERR_ARG;
-    m->bits = table_bits(n);
+    m->bits = table_bits(n, rev);
     m->rev = rev;
     m->contexts = contexts[rev - 1];
     m->slot = calloc((size_t)1 << m->bits, sizeof *m->slot);
@@ -94,6 +99,8 @@ int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
     }
     for (int c = 0; c < 256; c++)
         m->w[c][0] = m->w_last[c][0] = CM_ONE; /* the transformer alone */
+    for (int c = 0; c < NMDL_CM_MISS_SETS; c++)
+        m->w_miss[c][0] = CM_ONE;
     for (int c = 0; c < NMDL_CM_FLAG_SETS; c++)
         m->w_flag[c][0] = CM_ONE; /* the match model alone */
     for (int c = 0; c < 256; c++)
@@ -199,6 +206,17 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
 void nmdl_cm_missed(nmdl_cm *m, int missed)
 {
     m->ctx[CM_ORDERS + 1] = (uint32_t)(missed + 2) * 0x85EBCA6Bu;
+    m->missed = missed;
+}
+
+/* Revision 4: the counter of a context found by hash h, emptied where
+ * its check is another context's. */
+static uint32_t *checked(uint32_t *v, uint32_t h)
+{
+    const uint32_t c = h & CM_CHECK;
+    if (((*v >> 4) & CM_CHECK) != c)
+        *v = c << 4;
+    return v;
 }
 
 /* P(1) * 2^16 of a counter. */
@@ -221,6 +239,8 @@ static void inputs(nmdl_cm *m, int x0, uint32_t code)
     for (int k = 0; k < m->contexts; k++) {
         const uint32_t h = mix32(m->ctx[k] + code * 0x9E3779B1u);
         m->cur[k] = &m->slot[h >> (32 - m->bits)];
+        if (m->rev >= 4)
+            m->cur[k] = checked(m->cur[k], h);
         const uint32_t p = counter_p(*m->cur[k]);
         m->in[k + 1] = odds(m, p ? p : 1, CM_ONE - p);
     }
@@ -245,6 +265,28 @@ static uint32_t refine(nmdl_cm *m, int x)
     return p < 1 ? 1 : p > CM_ONE - 1 ? CM_ONE - 1 : p;
 }
 
+/* Revision 4's third set of weights: by the bits so far and whether the
+ * match model predicted no byte (0), predicted one these bits agree with
+ * and whose next bit is 0 or 1 (1, 2), or one they left (3). */
+static int miss_set(const nmdl_cm *m)
+{
+    if (m->missed < 0)
+        return m->c0;
+    const int done = nmdl_im_bits((uint64_t)m->c0) - 1; /* bits so far */
+    const int agree = ((m->missed | 256) >> (8 - done)) == m->c0;
+    return (agree ? 1 + ((m->missed >> (7 - done)) & 1) : 3) * 256 + m->c0;
+}
+
+/* Revision 4: the mean log-odds (rounded down) of the two sets' x and
+ * x_last and the third set's, whose own P it keeps. */
+static int miss_mean(nmdl_cm *m, int x, int x_last)
+{
+    m->miss = miss_set(m);
+    const int x_miss = mix(m->w_miss[m->miss], m->in);
+    m->p_set[2] = squash(m, x_miss);
+    return nmdl_im_floor_div((int64_t)x + x_last + x_miss, 3);
+}
+
 uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
 {
     inputs(m, odds(m, n1, n0), (uint32_t)m->c0);
@@ -254,19 +296,31 @@ uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
     const int x_last = mix(m->w_last[m->last], m->in);
     m->p_set[0] = squash(m, x);
     m->p_set[1] = squash(m, x_last);
+    if (m->rev >= 4)
+        return m->p = refine(m, miss_mean(m, x, x_last));
     const int x_mean = nmdl_im_mean(x, x_last);
     return m->p = m->rev == 2 ? squash(m, x_mean) : refine(m, x_mean);
 }
 
-/* Moves a counter towards the bit by 2 / (2 n + 3) of the distance. */
-static void learn_counter(uint32_t *v, int bit)
+/* Moves a counter towards the bit by 2 / (2 n + 3) of the distance; n,
+ * in the bits under `count` (1023, or 15 in revision 4 below the check),
+ * counts up to limit. */
+static void learn_counter(uint32_t *v, int bit, uint32_t count, uint32_t limit)
 {
     int32_t p = (int32_t)((*v >> 10) ^ CM_P_HALF);
-    uint32_t n = *v & 1023;
+    uint32_t n = *v & count;
     const int32_t target = bit ? (int32_t)(2 * CM_P_HALF - 1) : 0;
     p += (int32_t)(((int64_t)(target - p) * 2) / (int64_t)(2 * n + 3));
-    n += n < CM_LIMIT;
-    *v = (((uint32_t)p ^ CM_P_HALF) << 10) | n;
+    n += n < limit;
+    *v = (((uint32_t)p ^ CM_P_HALF) << 10) | (*v & 1023 & ~count) | n;
+}
+
+/* The bit or flag that came: every counter of the decision learns. */
+static void learn_counters(nmdl_cm *m, int bit)
+{
+    const uint32_t count = m->rev >= 4 ? 15 : 1023, limit = m->rev >= 4 ? CM_LIMIT4 : CM_LIMIT;
+    for (int k = 0; k < m->contexts; k++)
+        learn_counter(m->cur[k], bit, count, limit);
 }
 
 /* Moves weights w along the gradient of the code length of a bit that
@@ -277,32 +331,34 @@ static void learn_weights(int32_t *w, const int *in, int bit, uint32_t p)
     nmdl_im_learn(w, in, NMDL_CM_INPUTS, err, CM_RATE_SHIFT, CM_W_MAX);
 }
 
-/* Moves a table cell (P in bits 8.., its count in 0..7) of weight w / 256
- * in the last estimate towards the bit, by w / 256 of 2 / (2 n + 3) of the
- * distance. */
-static void learn_cell(uint32_t *v, int bit, int32_t w)
+/* Moves a table cell (P in bits 8.., its count in 0..7, up to limit) of
+ * weight w / 256 in the last estimate towards the bit, by w / 256 of
+ * 2 / (2 n + 3) of the distance. */
+static void learn_cell(uint32_t *v, int bit, int32_t w, uint32_t limit)
 {
     if (!w)
         return;
     const int32_t p = (int32_t)(*v >> 8), target = bit ? CM_ONE - 1 : 1;
     const uint32_t n = *v & 255;
     const int32_t step = (int32_t)(((int64_t)(target - p) * 2 * w) / ((2 * (int64_t)n + 3) * 256));
-    *v = ((uint32_t)(p + step) << 8) | (n + (n < CM_SSE_LIMIT));
+    *v = ((uint32_t)(p + step) << 8) | (n + (n < limit));
 }
 
 void nmdl_cm_update(nmdl_cm *m, int bit)
 {
-    for (int k = 0; k < m->contexts; k++)
-        learn_counter(m->cur[k], bit);
+    learn_counters(m, bit);
     if (m->rev >= 3) {
-        learn_cell(&m->sse[m->sse_cell], bit, 256 - m->sse_frac);
-        learn_cell(&m->sse[m->sse_cell + 1], bit, m->sse_frac);
+        const uint32_t limit = m->rev >= 4 ? CM_SSE_LIMIT4 : CM_SSE_LIMIT;
+        learn_cell(&m->sse[m->sse_cell], bit, 256 - m->sse_frac, limit);
+        learn_cell(&m->sse[m->sse_cell + 1], bit, m->sse_frac, limit);
     }
     if (m->rev == 1) {
         learn_weights(m->w[m->c0], m->in, bit, m->p);
     } else { /* each set towards its own error */
         learn_weights(m->w[m->c0], m->in, bit, m->p_set[0]);
         learn_weights(m->w_last[m->last], m->in, bit, m->p_set[1]);
+        if (m->rev >= 4)
+            learn_weights(m->w_miss[m->miss], m->in, bit, m->p_set[2]);
     }
     m->c0 = m->c0 * 2 + bit;
     if (m->c0 >= 256)
@@ -322,8 +378,7 @@ uint32_t nmdl_cm_flag_p(nmdl_cm *m, int guess, uint32_t p_match, int len_class)
 
 void nmdl_cm_flag_update(nmdl_cm *m, int hit)
 {
-    for (int k = 0; k < m->contexts; k++)
-        learn_counter(m->cur[k], hit);
+    learn_counters(m, hit);
     learn_weights(m->w_flag[m->flag_set], m->in, hit, m->flag_p[0]);
     learn_weights(m->w_flag_byte[m->flag_byte], m->in, hit, m->flag_p[1]);
 }

@@ -45,11 +45,15 @@
                                 match length class (NMDL_MM_LENS) */
 #define NMDL_CM_SSE_ROWS 65536 /* revision 3: the byte before x the bits so far */
 #define NMDL_CM_SSE_CELLS 33   /* log-odds -16 .. 16 bits, one per bit */
+#define NMDL_CM_MISS_SETS 1024 /* revision 4: the match model's 4 states x
+                                  the bits so far (cm.c, miss_set) */
 
 typedef struct nmdl_cm {
-    uint32_t *slot;   /* (2^bits) counters: P(1) and their update count */
+    uint32_t *slot;   /* (2^bits) counters: P(1) in bits 10.., their
+                         update count below (revision 4: a check of the
+                         context in bits 4..9, the count in 0..3) */
     int bits;
-    int rev;          /* 1, 2 or 3 */
+    int rev;          /* 1 to 4 */
     int contexts;     /* 6, 7 or NMDL_CM_CONTEXTS by revision */
     uint32_t ctx[NMDL_CM_CONTEXTS];  /* the byte's context hashes */
     uint32_t *cur[NMDL_CM_CONTEXTS]; /* the counters of the bit being coded */
@@ -57,7 +61,11 @@ typedef struct nmdl_cm {
                                         2^16 = 1 */
     int32_t w_last[256][NMDL_CM_INPUTS]; /* revision 2: by the byte before */
     int last;         /* the byte before (0 at a segment's start) */
-    uint32_t p_set[2]; /* revision 2: each set's own P(1) * 2^16 */
+    int32_t w_miss[NMDL_CM_MISS_SETS][NMDL_CM_INPUTS]; /* revision 4: by the
+                                         match model's state (cm.c) */
+    int missed;       /* the byte the match model predicted and missed, or -1 */
+    int miss;         /* the last bit's set of w_miss */
+    uint32_t p_set[3]; /* revision 2: each set's own P(1) * 2^16 (3: and w_miss) */
     int in[NMDL_CM_INPUTS]; /* the last bit's inputs: log2-odds in 1/256
                                bits, within +-16 bits */
     int c0;           /* 1 followed by the byte's bits so far */
@@ -79,7 +87,7 @@ typedef struct nmdl_cm {
 /* Bytes of one lane of revision rev for an input of n bytes (for memory
  * limits). */
 size_t nmdl_cm_bytes(size_t n, int rev);
-/* A lane of revision rev (1 to 3). */
+/* A lane of revision rev (1 to 4). */
 int nmdl_cm_init(nmdl_cm *m, size_t n, int rev);
 void nmdl_cm_free(nmdl_cm *m);
 

@@ -38,11 +38,16 @@ static inline int nmdl_im_mix(const int32_t *w, const int *in, int count, int li
     return (int)(x < -lim ? -lim : x > lim ? lim : x);
 }
 
+/* floor(v / d), d >= 1. */
+static inline int nmdl_im_floor_div(int64_t v, int d)
+{
+    return (int)(v >= 0 ? v / d : -((-v + d - 1) / d));
+}
+
 /* The mean of a and b rounded down: two mixers' log-odds averaged. */
 static inline int nmdl_im_mean(int a, int b)
 {
-    const int sum = a + b;
-    return sum >= 0 ? sum / 2 : -((-sum + 1) / 2);
+    return nmdl_im_floor_div((int64_t)a + b, 2);
 }
 
 /* A mixer's weights w[0, count) step along the gradient of the code

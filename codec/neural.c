@@ -28,6 +28,7 @@
 #define WAVE_MIN_SEGMENTS 8
 #define WAVE3_SEGMENT_BYTES 262144 /* and in revision 3, at least WAVE3_MIN_SEGMENTS */
 #define WAVE3_MIN_SEGMENTS 4
+#define WAVE4_ONE_SEGMENT 2097152 /* revision 4: one segment below 2 MiB */
 
 /* What an effort level buys: the model one preset off the size's own, the
  * training compute in model FLOPs per input byte (6 N + 12 L C T per
@@ -72,9 +73,8 @@ static double code_flops_per_byte(const nmdl_model_config *c)
 /* Work units of coding one byte of n on `threads` threads: a group of
  * segments runs on one thread, so fewer segments in flight than threads
  * (all S, or with the match model a wave's) leave threads idle. */
-static double code_byte_work(const nmdl_model_config *c, size_t n, int match, int threads)
+static double code_byte_work(const nmdl_model_config *c, int S, int match, int threads)
 {
-    const int S = nmdl_neural_segments(n, match);
     const int W = match ? nmdl_mm_wave(nmdl_sc_rev(match)) : S;
     int used = S < W ? S : W;
     used = used < threads ? used : threads;
@@ -93,7 +93,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->threads = 1;
     p->train_steps = -1;
     p->qat_steps = -1;
-    p->match = NMDL_SC_MIX3;
+    p->match = NMDL_SC_MIX4;
     p->free_bytes = -1.0;
     p->cheap_weight = NMDL_NEURAL_REPEATS_WEIGHT;
     p->bytes_per_symbol = 1.0;
@@ -109,12 +109,23 @@ static size_t longer(size_t s, size_t n, size_t bytes, size_t least)
 int nmdl_neural_segments(size_t n, int match)
 {
     /* Longer segments with the match model: the mixer's lanes and the match
-     * tables run on for longer stretches (ARCHITECTURE). */
+     * tables run on for longer stretches; in revision 4 one segment below
+     * 2 MiB, which sees every byte before it (ARCHITECTURE). */
+    if (match >= NMDL_SC_MIX4 && n < WAVE4_ONE_SEGMENT)
+        return 1;
     const size_t s = n / SEGMENT_BYTES;
     const size_t t = match >= NMDL_SC_MIX3 ? longer(s, n, WAVE3_SEGMENT_BYTES, WAVE3_MIN_SEGMENTS)
                      : match            ? longer(s, n, WAVE_SEGMENT_BYTES, WAVE_MIN_SEGMENTS)
                                         : s;
     return t < 1 ? 1 : t > NMDL_NEURAL_MAX_SEGMENTS ? NMDL_NEURAL_MAX_SEGMENTS : (int)t;
+}
+
+/* The segments p asks for over n symbols coded in mode match. */
+static int segments_of(const nmdl_neural_params *p, size_t n, int match)
+{
+    if (!p->segments)
+        return nmdl_neural_segments(n, match);
+    return (size_t)p->segments < n ? p->segments : (int)n;
 }
 
 void nmdl_neural_segment(size_t n, int S, int s, size_t *start, size_t *len)
@@ -166,7 +177,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                             double *pure_bytes)
 {
     if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1 || match < 0 ||
-        match > NMDL_SC_MIX3 || (match && n > NMDL_MM_MAX_INPUT))
+        match > NMDL_SC_MIX4 || (match && n > NMDL_MM_MAX_INPUT))
         return NMDL_ERR_ARG;
     const uint8_t **in = calloc((size_t)S, sizeof *in);
     size_t *len = calloc((size_t)S, sizeof *len), *start = calloc((size_t)S, sizeof *start);
@@ -194,7 +205,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
         nmdl_rc_enc_init(&enc[s]);
     }
     const nmdl_sc_group all = {S, 0, in, NULL, len, enc, NULL, prog,
-                               code_byte_work(cfg, n, match, threads),
+                               code_byte_work(cfg, S, match, threads),
                                match ? &index : NULL, src, start, tables, pure, lanes};
     if (!rc)
         rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * all.byte_work, (long)n);
@@ -432,7 +443,8 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     nmdl_budget_plan(&bp, cfg, n, p->threads, plan->work, plan->steps);
     plan->work[NMDL_PHASE_TUNE] = nmdl_budget_delta_work(cfg, p->threads) + (double)qsteps * step;
     plan->steps[NMDL_PHASE_TUNE] = qsteps;
-    plan->work[NMDL_PHASE_CODE] = (double)n * code_byte_work(cfg, n, p->match, p->threads);
+    plan->work[NMDL_PHASE_CODE] =
+        (double)n * code_byte_work(cfg, segments_of(p, n, p->match), p->match, p->threads);
     plan->steps[NMDL_PHASE_CODE] = (long)n;
     return NMDL_OK;
 }
@@ -699,7 +711,7 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
     rc = rebuilt ? encode_model(p, &plan, src, n, m, &qm, rebuilt, model, model_len, &r)
                  : NMDL_ERR_NOMEM;
     double t0 = nmdl_prog_now();
-    r.segments = nmdl_neural_segments(n, qm.match);
+    r.segments = segments_of(p, n, qm.match);
     if (!rc && !r.stop_step)
         rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, qm.match,
                                      p->threads, p->prog, data, data_len, &r.pure_data_bytes);

@@ -42,7 +42,11 @@ typedef struct nmdl_neural_params {
     int weights;          /* NMDL_WEIGHTS_*: how the weights are trained
                              (AUTO: resolve with nmdl_neural_weights) */
     int match;            /* NMDL_SC_* (codec/segcode.h): what the data
-                             part adds to the transformer; MIX2 by default */
+                             part adds to the transformer; the newest by
+                             default */
+    int segments;         /* 0: nmdl_neural_segments(n, match); else this
+                             many (1 .. NMDL_NEURAL_MAX_SEGMENTS), at most
+                             one per symbol */
     double free_bytes;    /* with the match model, f (nmdl_stop_free_bytes,
                              counted by the caller): the preset is chosen
                              for n - f bytes, the early stop's bound

@@ -186,7 +186,15 @@ int nmdl_cctx_set_pure(nmdl_cctx *c, int pure)
 {
     if (!c)
         return NMDL_ERR_ARG;
-    c->neural.match = pure ? NMDL_SC_PURE : NMDL_SC_MIX3;
+    c->neural.match = pure ? NMDL_SC_PURE : NMDL_SC_MIX4;
+    return NMDL_OK;
+}
+
+int nmdl_cctx_set_segments(nmdl_cctx *c, int segments)
+{
+    if (!c || segments < 0 || segments > NMDL_NEURAL_MAX_SEGMENTS)
+        return NMDL_ERR_ARG;
+    c->neural.segments = segments;
     return NMDL_OK;
 }
 

@@ -18,9 +18,9 @@
 #define Q_FLAG_MIX 16u  /* and the context mixer (codec/cm.h); only with bit 3 */
 #define Q_FLAG_REV2 32u /* both in their revision 2; only with bit 4 */
 #define Q_FLAG_TOKENS 64u /* the data part codes merged symbols (codec/bpe.h) */
-#define Q_FLAG_REV 128u /* a byte follows: the data part's revision (3); only
-                           with bit 5 */
-#define Q_REV_MAX 3     /* the newest revision a decoder knows */
+#define Q_FLAG_REV 128u /* a byte follows: the data part's revision (3 or
+                           4); only with bit 5 */
+#define Q_REV_MAX 4     /* the newest revision a decoder knows */
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
 #define Q_MAX_BASE 0x1p+100f
 

@@ -55,9 +55,12 @@ typedef struct nmdl_sc_group {
  * and 5, and the revision byte of bit 7): nothing, the match model, the
  * match model and the context mixer, or both in their revision 2 or 3
  * (codec/match.h, codec/cm.h). */
-enum { NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2, NMDL_SC_MIX2 = 3, NMDL_SC_MIX3 = 4 };
+enum {
+    NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2, NMDL_SC_MIX2 = 3, NMDL_SC_MIX3 = 4,
+    NMDL_SC_MIX4 = 5 /* the newest, what the encoder writes */
+};
 
-/* The revision (1 to 3) of the match model and the mixer in mode match. */
+/* The revision (1 to 4) of the match model and the mixer in mode match. */
 int nmdl_sc_rev(int match);
 
 /* The context mixer's lanes of revision rev, one per place in a wave

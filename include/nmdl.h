@@ -274,6 +274,13 @@ NMDL_NODISCARD int nmdl_cctx_set_weights(nmdl_cctx *c, int weights);
  * 1 codes under the transformer alone, the description length the theory
  * speaks of. */
 NMDL_NODISCARD int nmdl_cctx_set_pure(nmdl_cctx *c, int pure);
+/* Neural method: the data part's segments, coded as independent streams
+ * that decoders share among threads (with the match model two at a time,
+ * in waves): 0 (default) chooses by size, one below 2 MiB with the match
+ * model (docs/ARCHITECTURE.md); else 1 to 256, at most one per symbol.
+ * More segments decode faster on more cores and cost size. NMDL_ERR_ARG
+ * outside [0, 256]. */
+NMDL_NODISCARD int nmdl_cctx_set_segments(nmdl_cctx *c, int segments);
 /* Neural method with the match model: how much the bytes it predicts
  * inside long matches (16 bytes or more) weigh in the transformer's
  * training, against 1 for the others: 0 (default) trains for the bytes the

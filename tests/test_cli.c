@@ -217,9 +217,10 @@ static void info_accounts_for_every_byte(void **state)
 }
 
 /* The default method through the command line, at effort 1 on a small
- * input: a neural frame with --no-fallback, the fallback otherwise (after
- * the whole attempt with --no-early-stop, after a quarter of its training
- * by default), and info reporting both. */
+ * input: a neural frame with --no-fallback (one segment, or the segments
+ * --segments asks for), the fallback otherwise (after the whole attempt
+ * with --no-early-stop, after a quarter of its training by default), and
+ * info reporting both. */
 static void neural_from_the_command_line(void **state)
 {
     (void)state;
@@ -235,8 +236,12 @@ static void neural_from_the_command_line(void **state)
     assert_true(jc_number(j, 0, "n_params") > 0 && jc_number(j, 0, "model_bpw") > 0);
     assert_true(jc_string_is(j, 0, "budget", "fixed") && jc_null(j, 0, "llc")); /* --bits */
     assert_true(jc_string_is(j, 0, "alternative_method", "zstd"));
+    assert_true(jc_number(j, 0, "segments") == 1);
     free(j);
     assert_int_equal(sh(NMDL " decompress -q -T1 n1.nmdl -o n1.out && cmp n n1.out"), 0);
+    assert_int_equal(sh(NMDL " compress -1 -q -T2 --bits 3 --no-fallback --segments 3 n -o "
+                        "n1s.nmdl && " NMDL " info n1s.nmdl | grep -q 'segments *3$' && "
+                        NMDL " decompress -q -T2 n1s.nmdl -o n1s.out && cmp n n1s.out"), 0);
     assert_int_equal(sh(NMDL " compress --effort 1 --bits 3 -q --no-early-stop n -o n2.nmdl"
                         " && " NMDL " info --json n2.nmdl > n2.json"), 0);
     j = (char *)get("n2.json", &len);
@@ -454,6 +459,9 @@ static void options_that_do_not_apply(void **state)
         {"-d -6 p.nmdl", "nmdl: -6: does not apply to decompress (only to compress, sweep)"},
         {"-t -o x p.nmdl", "nmdl: -o: does not apply to test"},
         {"-l --rm p.nmdl", "nmdl: --rm: does not apply to list"},
+        {"--segments 2.5 p", "nmdl: --segments needs a whole number: 2.5"},
+        {"--segments 257 p", "nmdl: --segments needs a number from 0 to 256: 257"},
+        {"-d --segments 2 p.nmdl", "nmdl: --segments: does not apply to decompress (only to compress)"},
         {"-d --max-ratio 0.5 p.nmdl", "nmdl: --max-ratio needs a whole number of bytes per byte (0: no limit): 0.5"},
         {"--memory 64M p", "nmdl: --memory: does not apply to compress (only to decompress, test)"},
         {"info -T2 p.nmdl", "nmdl: -T: does not apply to info"},

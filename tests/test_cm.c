@@ -113,7 +113,7 @@ static void learns_repeated_contexts(void **state)
         text[i] = (uint8_t)phrase[i % (sizeof phrase - 1)];
     uint32_t cum[257];
     uniform(cum);
-    for (int rev = 1; rev <= 3; rev++) {
+    for (int rev = 1; rev <= 4; rev++) {
         nmdl_cm m;
         assert_nmdl_ok(nmdl_cm_init(&m, N, rev));
         const double late = code(&m, text, NULL, N, N - N / 4, cum, NULL) / (N / 4);
@@ -237,7 +237,14 @@ static void golden_revision_3(void **state)
     golden(3, GOLDEN_CM3_HASH);
 }
 
-/* Model part flags: bit 7 with revision byte 3 reads back as NMDL_SC_MIX3,
+static void golden_revision_4(void **state)
+{
+    (void)state;
+    golden(4, GOLDEN_CM4_HASH);
+}
+
+/* Model part flags: bit 7 with revision byte 4 reads back as NMDL_SC_MIX4,
+ * with 3 as NMDL_SC_MIX3,
  * bit 5 (revision 2) as NMDL_SC_MIX2, bit 4 (the mixer) as NMDL_SC_MIX,
  * bit 3 alone as NMDL_SC_MATCH; bit 4 without bit 3 is corrupt, and so
  * are bit 5 without bit 4, bit 7 without bit 5, a revision byte this
@@ -250,7 +257,7 @@ static void the_flag(void **state)
     assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
     for (size_t i = 0; i < qm.lay.n_params; i++)
         qm.q[i] = (int32_t)(i % 3) - 1;
-    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX3; mode++) {
+    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX4; mode++) {
         uint8_t *buf;
         size_t len;
         nmdl_q_header h;
@@ -274,9 +281,9 @@ static void the_flag(void **state)
             char why[NMDL_WHY_MAX];
             assert_int_equal(buf[5], 8u | 16u | 32u | 128u | 1u);
             assert_int_equal(buf[6], 3); /* the revision byte */
-            buf[6] = 4;
+            buf[6] = 5;
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
-            assert_non_null(strstr(why, "data part revision 4 unknown"));
+            assert_non_null(strstr(why, "data part revision 5 unknown (this decoder knows 1 to 4)"));
             buf[6] = 2; /* revision 2 has no byte */
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
             buf[6] = 3;
@@ -285,6 +292,10 @@ static void the_flag(void **state)
             buf[5] &= (uint8_t)~32u; /* drop revision 2, keep the byte's flag */
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
             assert_non_null(strstr(why, "a revision byte without revision 2"));
+        }
+        if (mode == NMDL_SC_MIX4) {
+            assert_int_equal(buf[5], 8u | 16u | 32u | 128u | 1u);
+            assert_int_equal(buf[6], 4);
         }
         free(buf);
     }
@@ -319,11 +330,17 @@ static void memory_counts_the_lanes(void **state)
     const uint64_t mix3 = nmdl_neural_decode_bytes(&cfg, 91, n, 2, 2, 0, NMDL_SC_MIX3, 0);
     const uint64_t mix2_wave = nmdl_neural_decode_bytes(&cfg, 91, n, 2, 2, 0, NMDL_SC_MIX2, 0);
     assert_int_equal(mix3 - mix2_wave, NMDL_MM_WAVE3 * (lane + sse) - NMDL_MM_WAVE * lane);
+    const size_t lane4 = sizeof(nmdl_cm) + ((size_t)4 << 24); /* 2^24 counters from 2 MiB */
+    assert_int_equal(nmdl_sc_lanes_bytes(n, 4), NMDL_MM_WAVE3 * (lane4 + sse));
+    assert_int_equal(nmdl_sc_lanes_bytes(1000, 4), NMDL_MM_WAVE3 * (sizeof(nmdl_cm) + ((size_t)4 << 16) + sse));
+    const uint64_t mix4 = nmdl_neural_decode_bytes(&cfg, 91, n, 2, 2, 0, NMDL_SC_MIX4, 0);
+    assert_int_equal(mix4 - mix3, NMDL_MM_WAVE3 * (lane4 - lane));
 }
 
 /* Data parts over 9 segments, three or more waves, so that every lane
- * carries its state from wave to wave: in revision 3, in revision 2 (as
- * files were written before revision 3), with the mixer of revision 1 (as
+ * carries its state from wave to wave: in revision 4, in revision 3 (as
+ * files were written before revision 4), in revision 2 (as before
+ * revision 3), with the mixer of revision 1 (as
  * before revision 2), and with the match model alone (as before the
  * mixer). Each decodes to the text at 1
  * and 2 threads and with memory for one segment in flight at a time, and
@@ -337,7 +354,7 @@ static void lanes_across_waves(void **state)
     uint8_t *text = tu_text(&r, N), *out = malloc(N);
     for (size_t i = N / 2; i + 300 < N; i += 2000) /* repeats for the match model */
         memcpy(text + i, text + i - N / 2 + 77, 300);
-    for (int mode = NMDL_SC_MATCH; mode <= NMDL_SC_MIX3; mode++) {
+    for (int mode = NMDL_SC_MATCH; mode <= NMDL_SC_MIX4; mode++) {
         tu_blob b = tu_random_frame(&cfg, text, N, 9, mode);
         nmdl_info info;
         assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
@@ -364,15 +381,17 @@ static void lanes_across_waves(void **state)
     free(text), free(out);
 }
 
-/* The committed frames written before revision 3 (tests/fuzz/make_seeds.c:
+/* The committed frames written before revision 4 (tests/fuzz/make_seeds.c:
  * 640 bytes whose second half repeats the first, in 8 segments, with the
- * match model alone, with the mixer of revision 1 and both in revision 2)
+ * match model alone, with the mixer of revision 1 and both in revisions 2
+ * and 3)
  * still decode, their checksums verified, to what they were made from. */
 static void older_files_decode(void **state)
 {
     (void)state;
-    static const char *const name[] = {"s8-match.nmdl", "s8-mix.nmdl", "s8-mix2.nmdl"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const name[] = {"s8-match.nmdl", "s8-mix.nmdl", "s8-mix2.nmdl",
+                                       "s8-mix3.nmdl"};
+    for (int k = 0; k < 4; k++) {
         char path[512];
         snprintf(path, sizeof path, "%s/fuzz/seeds/neural/%s", NMDL_TESTS_DIR, name[k]);
         tu_blob b = tu_read(path);
@@ -395,6 +414,7 @@ int main(void)
         cmocka_unit_test(golden_revision_1),
         cmocka_unit_test(golden_revision_2),
         cmocka_unit_test(golden_revision_3),
+        cmocka_unit_test(golden_revision_4),
         cmocka_unit_test(learns_which_matches_hit),
         cmocka_unit_test(the_flag),
         cmocka_unit_test(memory_counts_the_lanes),

@@ -57,8 +57,9 @@ static void roundtrip_text(void **state)
     nmdl_cctx_free(c);
 }
 
-/* 64 KB of enwik8: two segments; the file is the same for 1 and 2
- * threads, and decodes with either. */
+/* 64 KB of enwik8 in two segments (asked for: by default, with the match
+ * model, one below 2 MiB): the file is the same for 1 and 2 threads, and
+ * decodes with either. */
 static void roundtrip_enwik8_64k(void **state)
 {
     (void)state;
@@ -67,6 +68,8 @@ static void roundtrip_enwik8_64k(void **state)
     if (!text)
         skip();
     nmdl_cctx *c1 = tu_small_cctx(1, 0, 60), *c2 = tu_small_cctx(2, 0, 60);
+    assert_nmdl_ok(nmdl_cctx_set_segments(c1, 2));
+    assert_nmdl_ok(nmdl_cctx_set_segments(c2, 2));
     tu_blob a = tu_compress(c1, text, n), b = tu_compress(c2, text, n);
     assert_int_equal(a.n, b.n);
     assert_memory_equal(a.p, b.p, a.n);
@@ -107,7 +110,8 @@ static void match_model(void **state)
     nmdl_info ia, ip;
     assert_nmdl_ok(nmdl_info_read(a.p, a.n, &ia));
     assert_nmdl_ok(nmdl_info_read(p.p, p.n, &ip));
-    assert_int_equal(ia.match, NMDL_SC_MIX3); /* match model and mixer, revision 3 */
+    assert_int_equal(ia.match, NMDL_SC_MIX4); /* match model and mixer, revision 4 */
+    assert_int_equal(ia.segments, 1);        /* one segment below 2 MiB */
     assert_int_equal(ip.match, 0);
     /* the same training, up to the plan's use of the data code: within 0.5% */
     assert_true(llabs((long long)ia.model_bytes - (long long)ip.model_bytes) * 200 <=
@@ -134,20 +138,23 @@ static void match_model(void **state)
 /* The segment counts: 32 KiB segments for the transformer alone; with the
  * match model up to revision 2 128 KiB ones, but at least 8 once there are
  * 8 of 32 KiB; in revision 3 (waves of 2) 256 KiB ones, but at least 4
- * once there are 4 of 32 KiB (docs/ARCHITECTURE.md); always 1 to 256. */
+ * once there are 4 of 32 KiB; in revision 4 one below 2 MiB, then as in
+ * revision 3 (docs/ARCHITECTURE.md); always 1 to 256. */
 static void segment_counts(void **state)
 {
     (void)state;
-    static const struct { size_t n; int pure, match, rev3; } want[] = {
-        {1, 1, 1, 1},           {65536, 2, 2, 2},         {131072, 4, 4, 4},
-        {262143, 7, 7, 4},      {262144, 8, 8, 4},        {1000000, 30, 8, 4},
-        {2000000, 61, 15, 7},   {8000000, 244, 61, 30},   {1u << 25, 256, 256, 128},
-        {80000000, 256, 256, 256},
+    static const struct { size_t n; int pure, match, rev3, rev4; } want[] = {
+        {1, 1, 1, 1, 1},            {65536, 2, 2, 2, 1},        {131072, 4, 4, 4, 1},
+        {262143, 7, 7, 4, 1},       {262144, 8, 8, 4, 1},       {1000000, 30, 8, 4, 1},
+        {2000000, 61, 15, 7, 1},    {2097151, 63, 15, 7, 1},    {2097152, 64, 16, 8, 8},
+        {8000000, 244, 61, 30, 30}, {1u << 25, 256, 256, 128, 128},
+        {80000000, 256, 256, 256, 256},
     };
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
         assert_int_equal(nmdl_neural_segments(want[k].n, NMDL_SC_PURE), want[k].pure);
         assert_int_equal(nmdl_neural_segments(want[k].n, NMDL_SC_MIX2), want[k].match);
         assert_int_equal(nmdl_neural_segments(want[k].n, NMDL_SC_MIX3), want[k].rev3);
+        assert_int_equal(nmdl_neural_segments(want[k].n, NMDL_SC_MIX4), want[k].rev4);
     }
 }
 
@@ -230,6 +237,7 @@ static void decoded_by_a_team(void **state)
     for (size_t i = 2 * block; i + block <= n; i += 5 * block)
         memcpy(text + i, text + i - 2 * block, block);
     nmdl_cctx *c = tu_small_cctx(2, 0, 30);
+    assert_nmdl_ok(nmdl_cctx_set_segments(c, 3));
     tu_blob f[2];
     f[0] = tu_compress(c, text, n);
     assert_nmdl_ok(nmdl_cctx_set_pure(c, 1));
