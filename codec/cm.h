@@ -27,6 +27,14 @@
  * predicted byte, with two sets of weights (by the match length's class,
  * by the predicted byte) averaged in the log-odds domain.
  *
+ * Revision 4 (the default since 2026-12-06) keeps revision 3 and checks
+ * each counter against the context that found it (a counter another
+ * context owns starts afresh), in a table 4 times larger, with a faster
+ * rate (the count capped at 8), and mixes with a third set of weights,
+ * chosen by the bits so far and the match model's state (nothing
+ * predicted; a predicted byte the bits so far agree with, by its next
+ * bit; one they left), the three sets averaged in the log-odds domain.
+ *
  * Lanes: the segments of a wave (codec/match.h) use one state each, by
  * their place in the wave, so segment s continues the statistics of
  * segment s - W (W = nmdl_mm_wave(rev)), as the match model's table does.
