@@ -329,9 +329,10 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
             (unsigned long long)r.n_params, r.train_steps, r.tune_steps,
             r.train_s, r.tune_s, r.loss_train_bpb);
     fprintf(stderr, "  neural: model %llu bytes (%.3f bits/weight, step %.4f RMS), "
-            "data %llu bytes (%.4f bits/byte, %d segments, %.0f s)\n",
+            "data %llu bytes (%.4f bits/byte, %d segment%s, %.0f s)\n",
             (unsigned long long)r.model_bytes, r.bits_per_weight, r.delta,
-            (unsigned long long)r.data_bytes, r.data_bpb, r.segments, r.code_s);
+            (unsigned long long)r.data_bytes, r.data_bpb, r.segments,
+            r.segments == 1 ? "" : "s", r.code_s);
     if (r.pure_data_bytes != (double)r.data_bytes)
         fprintf(stderr, "  neural: this transformer alone would code the data in about "
                 "%.0f bytes\n", r.pure_data_bytes);

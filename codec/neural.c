@@ -120,8 +120,7 @@ int nmdl_neural_segments(size_t n, int match)
     return t < 1 ? 1 : t > NMDL_NEURAL_MAX_SEGMENTS ? NMDL_NEURAL_MAX_SEGMENTS : (int)t;
 }
 
-/* The segments p asks for over n symbols coded in mode match. */
-static int segments_of(const nmdl_neural_params *p, size_t n, int match)
+int nmdl_neural_segments_of(const nmdl_neural_params *p, size_t n, int match)
 {
     if (!p->segments)
         return nmdl_neural_segments(n, match);
@@ -444,7 +443,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     plan->work[NMDL_PHASE_TUNE] = nmdl_budget_delta_work(cfg, p->threads) + (double)qsteps * step;
     plan->steps[NMDL_PHASE_TUNE] = qsteps;
     plan->work[NMDL_PHASE_CODE] =
-        (double)n * code_byte_work(cfg, segments_of(p, n, p->match), p->match, p->threads);
+        (double)n * code_byte_work(cfg, nmdl_neural_segments_of(p, n, p->match), p->match, p->threads);
     plan->steps[NMDL_PHASE_CODE] = (long)n;
     return NMDL_OK;
 }
@@ -711,7 +710,7 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
     rc = rebuilt ? encode_model(p, &plan, src, n, m, &qm, rebuilt, model, model_len, &r)
                  : NMDL_ERR_NOMEM;
     double t0 = nmdl_prog_now();
-    r.segments = segments_of(p, n, qm.match);
+    r.segments = nmdl_neural_segments_of(p, n, qm.match);
     if (!rc && !r.stop_step)
         rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, qm.match,
                                      p->threads, p->prog, data, data_len, &r.pure_data_bytes);

@@ -117,6 +117,9 @@ double nmdl_neural_free_bytes(const nmdl_neural_params *p);
 /* Segment count for n bytes coded with the data part's mode `match`
  * (codec/segcode.h; depends on these only, never on threads). */
 int nmdl_neural_segments(size_t n, int match);
+/* The segments p asks for (p->segments, else by the rule above) over n
+ * symbols coded in mode match. */
+int nmdl_neural_segments_of(const nmdl_neural_params *p, size_t n, int match);
 /* Start and length of segment s of S over n bytes. */
 void nmdl_neural_segment(size_t n, int S, int s, size_t *start, size_t *len);
 

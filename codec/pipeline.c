@@ -503,7 +503,9 @@ static int plan_job(const nmdl_cctx *c, text *t, nmdl_neural_params *np,
     if (np->match && t->n <= NMDL_MM_MAX_INPUT) {
         if (np->cheap_weight < 1 && !(t->cheap = malloc(t->n)))
             return NMDL_ERR_NOMEM;
-        if ((rc = nmdl_stop_free_bytes(t->p, t->n, t->cheap, &np->free_bytes)))
+        if ((rc = nmdl_stop_free_bytes(t->p, t->n, np->match,
+                                       nmdl_neural_segments_of(np, t->n, np->match), t->cheap,
+                                       &np->free_bytes)))
             return rc; /* a team's members must plan and price alike */
         np->cheap = t->cheap;
     }

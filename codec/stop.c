@@ -19,16 +19,19 @@
 #define STOP_LOSS_SHARE 0.6    /* data bits per byte / L */
 #define STOP_MODEL_BITS 1.25   /* bits per weight */
 
-int nmdl_stop_free_bytes(const uint8_t *src, size_t n, uint8_t *mark, double *out)
+int nmdl_stop_free_bytes(const uint8_t *src, size_t n, int match, int S, uint8_t *mark,
+                         double *out)
 {
+    const int rev = nmdl_sc_rev(match), W = nmdl_mm_wave(rev);
     nmdl_mm_index x;
-    int rc = nmdl_mm_index_init(&x, n, 1), S = nmdl_neural_segments(n, NMDL_SC_MATCH);
+    int rc = nmdl_mm_index_init(&x, n, rev);
     double hits = 0;
     for (int s = 0; !rc && s < S; s++) {
         size_t start, len;
         nmdl_mm m;
         nmdl_neural_segment(n, S, s, &start, &len);
-        nmdl_mm_index_extend(&x, src, start);
+        if (s % W == 0) /* the prefix: the text before the wave */
+            nmdl_mm_index_extend(&x, src, start);
         if ((rc = nmdl_mm_init(&m, &x, src, start, len, NULL)))
             break;
         for (size_t i = 0; i < len; i++) {

@@ -48,15 +48,13 @@ void nmdl_stop_attach(nmdl_stop *s, double beat_bytes, const uint8_t *src, size_
 void nmdl_stop_free(nmdl_stop *s);
 
 #define NMDL_STOP_MATCH_LEN 16 /* a hit of a match this long counts as free */
-/* f into *out: the bytes of src[0..n) that the match model predicts right
- * inside a match of at least NMDL_STOP_MATCH_LEN bytes, over the coder's
- * segments, each seeing all text before it (more than the coder's waves
- * do, so at least as many as it finds). No probabilities: no table.
- * Revision 1's lookups (codec/match.h), the ones this bound, the presets
- * and the pricing were calibrated with; revision 2's find more (headers
- * 68% of the bytes against 61%, enwik8 11% against 10%, gcide 15% against
- * 11%: docs/BENCHMARKS.md), not yet measured through whole files. With
- * mark (n; may be NULL), also which: 1 for a free byte, else 0. */
-int nmdl_stop_free_bytes(const uint8_t *src, size_t n, uint8_t *mark, double *out);
+/* f into *out: the bytes of src[0..n) that the match model of data code
+ * `match` (NMDL_SC_MATCH or later, codec/segcode.h) predicts right inside
+ * a match of at least NMDL_STOP_MATCH_LEN bytes, over S segments in the
+ * coder's waves, with its lookups (codec/match.h): the places the coder
+ * finds. No probabilities: no table. With mark (n; may be NULL), also
+ * which: 1 for a free byte, else 0. */
+int nmdl_stop_free_bytes(const uint8_t *src, size_t n, int match, int S, uint8_t *mark,
+                         double *out);
 
 #endif /* NMDL_STOP_H */

@@ -424,7 +424,8 @@ static void search_prices_long_matches(void **state)
     uint8_t *text = tu_text(&r, n), *out = malloc(n);
     memcpy(text + half, text, half);
     double f;
-    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, NULL, &f));
+    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, NMDL_SC_MIX4,
+                                        nmdl_neural_segments(n, NMDL_SC_MIX4), NULL, &f));
     assert_true(f > 0.9 * (double)(half - NMDL_STOP_MATCH_LEN));
     for (int pure = 0; pure <= 1; pure++) {
         nmdl_cctx *c = tu_small_cctx(2, 0, 100);
@@ -466,7 +467,8 @@ static void training_leaves_the_repeats(void **state)
     uint8_t *text = tu_text(&r, n), *out = malloc(n), *mark = malloc(n);
     memcpy(text + half, text, half);
     double f, marked = 0, early = 0;
-    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, mark, &f));
+    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, NMDL_SC_MIX4,
+                                        nmdl_neural_segments(n, NMDL_SC_MIX4), mark, &f));
     for (size_t i = 0; i < n; i++)
         marked += mark[i], early += i < half && mark[i];
     assert_float_equal(marked, f, 0);

@@ -18,6 +18,7 @@
 
 #include "codec/neural.h"
 #include "codec/quant.h"
+#include "codec/segcode.h"
 #include "codec/stop.h"
 #include "model/transformer.h"
 #include "nmdl.h"
@@ -244,7 +245,8 @@ static void clustered_weights(void **state)
     uint8_t *text = tu_text(&r, n), *out = malloc(n);
     memcpy(text + n / 2, text, n / 2); /* K is chosen by DL over n - 1 - f */
     double f;
-    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, NULL, &f));
+    assert_nmdl_ok(nmdl_stop_free_bytes(text, n, NMDL_SC_MIX4,
+                                        nmdl_neural_segments(n, NMDL_SC_MIX4), NULL, &f));
     int w;
     assert_nmdl_ok(nmdl_weights_parse("cluster", &w));
     assert_int_equal(w, NMDL_WEIGHTS_CLUSTER);
