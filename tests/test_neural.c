@@ -68,6 +68,8 @@ static void roundtrip_enwik8_64k(void **state)
     if (!text)
         skip();
     nmdl_cctx *c1 = tu_small_cctx(1, 0, 60), *c2 = tu_small_cctx(2, 0, 60);
+    assert_int_equal(nmdl_cctx_set_segments(c1, -1), NMDL_ERR_ARG);
+    assert_int_equal(nmdl_cctx_set_segments(c1, NMDL_NEURAL_MAX_SEGMENTS + 1), NMDL_ERR_ARG);
     assert_nmdl_ok(nmdl_cctx_set_segments(c1, 2));
     assert_nmdl_ok(nmdl_cctx_set_segments(c2, 2));
     tu_blob a = tu_compress(c1, text, n), b = tu_compress(c2, text, n);
