@@ -26,6 +26,7 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 #define CM_COLUMNS 64     /* columns the column context tells apart */
 #define CM_SSE_LIMIT 127  /* a table cell's rate stops falling at 1/128.5 */
 #define CM_SSE_LIMIT4 30  /* revision 4: at 1/31.5 */
+#define CM_BIG_INPUT ((size_t)1 << 25) /* revision 4: 32 MiB */
 
 /* The orders of the byte contexts (the last k bytes); then the word, then
  * (revision 2) the missed byte, then (revision 3) none (the bits so far
@@ -34,9 +35,12 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 static const int order[CM_ORDERS] = {1, 2, 3, 4, 6};
 
 /* Table bits: 2 to 4 counters per input byte, 2^16 to 2^22; revision 4
- * 8 to 16, 2^16 to 2^24. */
+ * 8 to 16, 2^16 to 2^24, but 2^22 from CM_BIG_INPUT bytes, where a
+ * streamed decode's copy of the output takes the memory. */
 static int table_bits(size_t n, int rev)
 {
+    if (rev >= 4 && n >= CM_BIG_INPUT)
+        return 22;
     return rev >= 4 ? nmdl_im_clamp(nmdl_im_bits(n) + 3, 16, 24)
                     : nmdl_im_clamp(nmdl_im_bits(n) + 1, 16, 22);
 }

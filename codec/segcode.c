@@ -204,11 +204,17 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
     return rc;
 }
 
-int nmdl_sc_lanes_create(size_t n, int rev, nmdl_cm **lanes)
+/* Lanes in use: one per place in a wave, at most one per segment. */
+static int lanes_used(int rev, int S)
+{
+    return S < nmdl_mm_wave(rev) ? S : nmdl_mm_wave(rev);
+}
+
+int nmdl_sc_lanes_create(size_t n, int rev, int S, nmdl_cm **lanes)
 {
     nmdl_cm *l = calloc(NMDL_MM_WAVE, sizeof *l); /* unused ones stay empty */
     int rc = l ? NMDL_OK : NMDL_ERR_NOMEM;
-    for (int k = 0; k < nmdl_mm_wave(rev) && !rc; k++)
+    for (int k = 0; k < lanes_used(rev, S) && !rc; k++)
         rc = nmdl_cm_init(&l[k], n, rev);
     if (rc)
         nmdl_sc_lanes_free(l);
@@ -223,9 +229,9 @@ void nmdl_sc_lanes_free(nmdl_cm *lanes)
     free(lanes);
 }
 
-size_t nmdl_sc_lanes_bytes(size_t n, int rev)
+size_t nmdl_sc_lanes_bytes(size_t n, int rev, int S)
 {
-    return (size_t)nmdl_mm_wave(rev) * nmdl_cm_bytes(n, rev);
+    return (size_t)lanes_used(rev, S) * nmdl_cm_bytes(n, rev);
 }
 
 int nmdl_sc_in_flight(int threads, int S)

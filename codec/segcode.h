@@ -64,11 +64,11 @@ enum {
 int nmdl_sc_rev(int match);
 
 /* The context mixer's lanes of revision rev, one per place in a wave
- * (nmdl_mm_wave), for an input of n bytes, and their bytes (for memory
- * limits); free takes NULL. */
-int nmdl_sc_lanes_create(size_t n, int rev, nmdl_cm **lanes);
+ * (nmdl_mm_wave) that one of the S segments takes, for an input of n
+ * bytes, and their bytes (for memory limits); free takes NULL. */
+int nmdl_sc_lanes_create(size_t n, int rev, int S, nmdl_cm **lanes);
 void nmdl_sc_lanes_free(nmdl_cm *lanes);
-size_t nmdl_sc_lanes_bytes(size_t n, int rev);
+size_t nmdl_sc_lanes_bytes(size_t n, int rev, int S);
 
 /* Bytes a group of ns segments of up to seg_len bytes holds while coding:
  * the pass's caches and activations, the probabilities and the tokens,
