@@ -18,9 +18,9 @@ enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
-       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_TOKENS, OPT_NO_TOKENS, OPT_NO_EARLY_STOP,
-       OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS, OPT_REPAIRS, OPT_PREQUENTIAL,
-       OPT_COOL, OPT_SEGMENTS };
+       OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_TOKENS,
+       OPT_NO_TOKENS, OPT_NO_EARLY_STOP, OPT_BYTES, OPT_TEMPERATURE, OPT_STREAMS,
+       OPT_REPAIRS, OPT_PREQUENTIAL, OPT_COOL, OPT_SEGMENTS };
 
 /* The commands an option applies to, as bits of cli_command. */
 #define TO(c) (1u << (c))
@@ -292,9 +292,13 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
     case OPT_CHAINS:
     case OPT_BURNIN:
     case OPT_DRAWS:
-        return parse_count(key == OPT_CHAINS ? "--chains" : key == OPT_BURNIN ? "--burnin" : "--draws",
+        return parse_count(key == OPT_CHAINS   ? "--chains"
+                           : key == OPT_BURNIN ? "--burnin"
+                                               : "--draws",
                            val, key == OPT_BURNIN ? 0 : 1, 1e6,
-                           key == OPT_CHAINS ? &o->chains : key == OPT_BURNIN ? &o->burnin : &o->draws);
+                           key == OPT_CHAINS   ? &o->chains
+                           : key == OPT_BURNIN ? &o->burnin
+                                               : &o->draws);
     case OPT_EFFORT:
         if (parse_number("--effort", val, 1, 9, &v))
             return -1;

@@ -358,8 +358,8 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
     else if (isfinite(r.b_star))
         fprintf(stderr, "  budget %s: epsilon %.3g nats/%s, b* %.4f bits/weight (%.0f bits "
                 "predicted), chosen %.3f (%.1f x b*, search %.0f s)%s%s\n",
-                modes[r.budget_mode], r.epsilon, r.merges ? "symbol" : "byte", r.b_star, r.predicted_model_bits,
-                r.budget_bits, r.budget_bits / r.b_star, r.search_s,
+                modes[r.budget_mode], r.epsilon, r.merges ? "symbol" : "byte", r.b_star,
+                r.predicted_model_bits, r.budget_bits, r.budget_bits / r.b_star, r.search_s,
                 r.budget_note[0] ? "; " : "", r.budget_note);
     else if (r.budget_mode == NMDL_BUDGET_FIXED)
         fprintf(stderr, "  budget fixed: %.3f bits/weight, as given (no LLC estimate, "

@@ -327,8 +327,11 @@ static int unicode_escape(parser *p, unsigned char *out)
     }
     if (c < 0x80)
         return out[0] = (unsigned char)c, 1;
-    if (c < 0x800)
-        return out[0] = (unsigned char)(0xC0 | c >> 6), out[1] = (unsigned char)(0x80 | (c & 63)), 2;
+    if (c < 0x800) {
+        out[0] = (unsigned char)(0xC0 | c >> 6);
+        out[1] = (unsigned char)(0x80 | (c & 63));
+        return 2;
+    }
     int k = c < 0x10000 ? 3 : 4;
     out[0] = (unsigned char)(k == 3 ? 0xE0 | c >> 12 : 0xF0 | c >> 18);
     for (int i = 1; i < k; i++)

@@ -91,7 +91,8 @@ static void details(char *buf, size_t n, int room, const nmdl_progress *p)
     if (p->tokens_per_s > 0)
         snprintf(speed, sizeof speed, "  %.1fk B/s", p->tokens_per_s / 1e3);
     int a = (int)strlen(loss), b = (int)strlen(speed);
-    snprintf(buf, n, "%s%s", a <= room ? loss : "", a + b <= room || (a > room && b <= room) ? speed : "");
+    const int show_speed = a + b <= room || (a > room && b <= room);
+    snprintf(buf, n, "%s%s", a <= room ? loss : "", show_speed ? speed : "");
 }
 
 /* The bar's line, at most `width` columns, the bar itself BAR_MAX wide
@@ -188,7 +189,8 @@ static int pick_effort(nmdl_cctx *c, const cli_opts *o, const char *name,
     if (effort < 1) { /* nothing fits: the fastest */
         effort = 1;
         snprintf(msg, sizeof msg, "--minutes %g: even effort 1 takes about %s; "
-                 "compressing at effort 1", o->minutes, cli_duration(took, sizeof took, e->seconds));
+                 "compressing at effort 1", o->minutes,
+                 cli_duration(took, sizeof took, e->seconds));
     } else if (effort == 9) {
         snprintf(msg, sizeof msg, "--minutes %g: effort 9, the most, about %s",
                  o->minutes, cli_duration(took, sizeof took, e->seconds));

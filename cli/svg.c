@@ -8,9 +8,11 @@
  * to bottom: title lines, the frame with the legend's top level with the
  * frame's (never taller than it, to its right), x tick labels, x label.
  * Horizontally: y label (turned), y tick labels, the frame, the legend. So
- * no two texts can meet once the margins hold their widths.
+ * no two texts can meet once the margins hold their widths. Ranges, ticks
+ * and text widths come from svg_axis.c.
  */
 #include "svg.h"
+#include "svg_axis.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,7 +24,6 @@
 #define SVG_PAD 12.0     /* empty border of the canvas, px */
 #define SVG_FS_TITLE 18  /* font sizes, px */
 #define SVG_FS_LABEL 14
-#define SVG_FS_TICK 12
 #define SVG_FS_LEGEND 13
 #define SVG_FS_CAPTION 12
 #define SVG_FS_POINT 11
@@ -34,10 +35,6 @@
 #define SVG_SWATCH 30.0  /* legend sample line length, px */
 #define SVG_MIN_PW 200.0 /* smallest plot area, px */
 #define SVG_MIN_PH 150.0
-#define SVG_MIN_DX 50.0  /* least distance between ticks, px */
-#define SVG_MIN_DY 36.0
-#define SVG_MAX_TICKS 64
-#define SVG_LIMIT 1e300  /* larger magnitudes are not drawn */
 #define SVG_MARK 3.5     /* marker size: circle radius, half a square, px */
 #define SVG_CAP 3.0      /* half the width of an error bar's cap, px */
 #define SVG_MAX_LABELS 256 /* point labels kept clear of each other */
@@ -62,15 +59,6 @@ typedef enum svg_anchor { SVG_START, SVG_MIDDLE, SVG_END } svg_anchor;
  * (gray). */
 typedef enum svg_style { SVG_PLAIN, SVG_TURNED, SVG_POINT, SVG_CAPTION } svg_style;
 
-/* One axis: its range and its ticks with their labels. */
-typedef struct svg_axis {
-    int log, bytes;
-    double lo, hi; /* the range drawn, in data units */
-    int n;         /* ticks */
-    double v[SVG_MAX_TICKS];
-    char text[SVG_MAX_TICKS][32];
-} svg_axis;
-
 /* Where everything goes, in px. */
 typedef struct svg_layout {
     double w, h;           /* canvas */
@@ -80,17 +68,11 @@ typedef struct svg_layout {
     int cap_cols, cap_lines; /* the same for the caption */
     int leg_rows;
     double leg_w, leg_h;
-    svg_axis x, y;
+    cli_axis x, y;
     double *dy; /* the dodge: vertical shift of point i of series k at
                    dy[base[k] + i], px; NULL: none */
     int *base;
 } svg_layout;
-
-/* Lowest and highest drawn value on one axis. */
-typedef struct svg_range {
-    double lo, hi;
-    int any;
-} svg_range;
 
 /* The output stream and whether a write has failed. */
 typedef struct svg_out {
@@ -99,21 +81,6 @@ typedef struct svg_out {
 } svg_out;
 
 /* ---- text ---- */
-
-/* Characters (UTF-8 code points) in the first n bytes of s. */
-static int svg_chars(const char *s, size_t n)
-{
-    int c = 0;
-    for (size_t i = 0; i < n && s[i]; i++)
-        c += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return c;
-}
-
-/* Estimated width of s at font size fs; 0 for NULL. */
-static double svg_text_w(const char *s, int fs)
-{
-    return s ? CLI_SVG_EM * fs * svg_chars(s, strlen(s)) : 0;
-}
 
 /* Length of the title line starting at s with at most cols characters,
  * broken after a word (a longer word makes a line of its own) or at a
@@ -190,299 +157,6 @@ static void svg_text(svg_out *o, double x, double y, int fs, svg_anchor a,
     svg_printf(o, "</text>\n");
 }
 
-/* ---- data ---- */
-
-/* Whether v can be drawn on an axis (logarithmic or not). */
-static int svg_drawable(double v, int log)
-{
-    return isfinite(v) && fabs(v) <= SVG_LIMIT && (!log || v >= 1 / SVG_LIMIT);
-}
-
-/* Whether point i of s is drawn. */
-static int svg_point_ok(const cli_svg_plot *p, const cli_svg_series *s, int i)
-{
-    return i >= 0 && i < s->n && svg_drawable(s->x[i], p->log_x) &&
-           svg_drawable(s->y[i], p->log_y);
-}
-
-/* Widens r to hold v. */
-static void svg_range_add(svg_range *r, double v)
-{
-    if (!r->any || v < r->lo)
-        r->lo = v;
-    if (!r->any || v > r->hi)
-        r->hi = v;
-    r->any = 1;
-}
-
-/* Adds v - e and v + e to r where drawable (e > 0), else v alone. */
-static void svg_range_bar(svg_range *r, double v, const double *err, int i, int log)
-{
-    double e = err ? err[i] : 0;
-    svg_range_add(r, v);
-    if (!(e > 0))
-        return;
-    if (svg_drawable(v - e, log))
-        svg_range_add(r, v - e);
-    if (svg_drawable(v + e, log))
-        svg_range_add(r, v + e);
-}
-
-/* The drawn points' ranges, error bars included; reference lines count
- * for y. */
-static void svg_data_ranges(const cli_svg_plot *p, svg_range *rx, svg_range *ry)
-{
-    for (int s = 0; s < p->n_series; s++) {
-        const cli_svg_series *c = &p->series[s];
-        for (int i = 0; i < c->n; i++)
-            if (svg_point_ok(p, c, i)) {
-                svg_range_bar(rx, c->x[i], c->xerr, i, p->log_x);
-                svg_range_bar(ry, c->y[i], c->yerr, i, p->log_y);
-            }
-    }
-    for (int i = 0; i < p->n_hlines; i++)
-        if (svg_drawable(p->hlines[i], p->log_y))
-            svg_range_add(ry, p->hlines[i]);
-}
-
-/* A range with room: [0, 1] or [1, 10] with no data; a single value is
- * widened by 10% of its magnitude (a factor of 2 on a log axis); any other
- * range by CLI_SVG_MARGIN of its span (of its logarithm) on each side. */
-static void svg_range_pad(svg_range *r, int log)
-{
-    double m = fmax(fabs(r->lo), fabs(r->hi));
-    if (!r->any) {
-        r->lo = log ? 1 : 0;
-        r->hi = log ? 10 : 1;
-    } else if (log && !(r->hi > r->lo * (1 + 1e-9))) {
-        r->lo /= 2;
-        r->hi *= 2;
-    } else if (!log && !(r->hi - r->lo > 1e-9 * m)) {
-        r->lo -= m > 0 ? 0.1 * m : 1;
-        r->hi += m > 0 ? 0.1 * m : 1;
-    } else if (log) {
-        double f = pow(r->hi / r->lo, CLI_SVG_MARGIN);
-        r->lo = fmax(r->lo / f, 1 / SVG_LIMIT);
-        r->hi = fmin(r->hi * f, SVG_LIMIT);
-    } else {
-        double d = CLI_SVG_MARGIN * (r->hi - r->lo);
-        r->lo = fmax(r->lo - d, -SVG_LIMIT);
-        r->hi = fmin(r->hi + d, SVG_LIMIT);
-    }
-}
-
-/* ---- ticks ---- */
-
-/* 10^k by exact multiplications (the same on every machine). */
-static double svg_pow10(int k)
-{
-    double p = 1;
-    for (int i = 0; i < (k < 0 ? -k : k); i++)
-        p *= 10;
-    return k < 0 ? 1 / p : p;
-}
-
-/* Where v lies on the axis, 0 at lo and 1 at hi. */
-static double svg_frac(const svg_axis *a, double v)
-{
-    if (a->log)
-        return (log(v) - log(a->lo)) / (log(a->hi) - log(a->lo));
-    return (v - a->lo) / (a->hi - a->lo);
-}
-
-/* Whether neighboring tick labels keep clear of each other over px. */
-static int svg_ticks_fit(const svg_axis *a, double px, int horizontal)
-{
-    for (int i = 1; i < a->n; i++) {
-        double d = px * fabs(svg_frac(a, a->v[i]) - svg_frac(a, a->v[i - 1]));
-        double half_widths = (svg_text_w(a->text[i - 1], SVG_FS_TICK) +
-                              svg_text_w(a->text[i], SVG_FS_TICK)) / 2;
-        double need = horizontal ? fmax(SVG_MIN_DX, half_widths + 2 * CLI_SVG_EM * SVG_FS_TICK)
-                                 : fmax(SVG_MIN_DY, SVG_FS_TICK + 4);
-        if (d < need)
-            return 0;
-    }
-    return 1;
-}
-
-/* "1.5e7" for q x 10^e: the decimal digits of q with the point after the
- * first one, trailing zeros dropped. */
-static void svg_sci(char *buf, size_t cap, long long q, int e)
-{
-    char d[24];
-    int n = snprintf(d, sizeof d, "%lld", q < 0 ? -q : q);
-    while (n > 1 && d[n - 1] == '0')
-        n--, e++;
-    snprintf(buf, cap, "%s%c%s%.*se%d", q < 0 ? "-" : "", d[0], n > 1 ? "." : "",
-             n - 1, d + 1, e + n - 1);
-}
-
-/* The largest binary unit (1, K, M, G, T) not above m, and its suffix. */
-static double svg_byte_unit(double m, const char **suffix)
-{
-    static const char *const names[] = {"", "K", "M", "G", "T"};
-    int u = 0;
-    while (u < 4 && m >= ldexp(1.0, 10 * (u + 1)))
-        u++;
-    *suffix = names[u];
-    return ldexp(1.0, 10 * u);
-}
-
-/* Label of the linear tick v, a multiple of 10^e units: fixed point with
- * the step's decimals, or scientific for large values or tiny steps. */
-static void svg_lin_label(char *buf, size_t cap, double v, int e, double unit,
-                          const char *suffix, int sci)
-{
-    double q = v / unit / svg_pow10(e);
-    if (fabs(q) < 0.5)
-        snprintf(buf, cap, "0");
-    else if (sci)
-        svg_sci(buf, cap, llround(q), e);
-    else
-        snprintf(buf, cap, "%.*f%s", e < 0 ? -e : 0, v / unit, suffix);
-}
-
-/* Ticks every m x 10^e units inside r, or over the multiples around r
- * when `widen` (the range then grows to them); 0 when there would be too
- * many or fewer than two. */
-static int svg_lin_try(svg_axis *a, const svg_range *r, int m, int e,
-                       double unit, const char *suffix, int widen)
-{
-    double s = m * svg_pow10(e) * unit;
-    double i0 = widen ? floor(r->lo / s + 1e-9) : ceil(r->lo / s - 1e-9);
-    double i1 = widen ? ceil(r->hi / s - 1e-9) : floor(r->hi / s + 1e-9);
-    if (!(i1 > i0) || i1 - i0 + 1 > SVG_MAX_TICKS)
-        return 0;
-    a->n = (int)(i1 - i0) + 1;
-    a->lo = widen ? i0 * s : r->lo;
-    a->hi = widen ? i1 * s : r->hi;
-    /* scientific for large values, or when fixed point would be more
-     * than two characters longer (tiny values) */
-    size_t fixed = 0, sci = 0;
-    for (int i = 0; i < a->n; i++) {
-        char t[32];
-        a->v[i] = (i0 + i) * s;
-        svg_lin_label(a->text[i], sizeof a->text[i], a->v[i], e, unit, suffix, 0);
-        svg_lin_label(t, sizeof t, a->v[i], e, unit, suffix, 1);
-        fixed = strlen(a->text[i]) > fixed ? strlen(a->text[i]) : fixed;
-        sci = strlen(t) > sci ? strlen(t) : sci;
-    }
-    int use_sci = fmax(fabs(a->lo), fabs(a->hi)) / unit >= 1e6 || fixed > sci + 2;
-    for (int i = 0; i < a->n && use_sci; i++)
-        svg_lin_label(a->text[i], sizeof a->text[i], a->v[i], e, unit, suffix, 1);
-    return 1;
-}
-
-/* The finest 1-2-5 step whose labels fit in px (the coarsest tried when
- * none does), ticks inside the range, or around it when no step puts two
- * inside. */
-static void svg_lin_ticks(svg_axis *a, const svg_range *r, double px, int horizontal)
-{
-    static const int mult[3] = {1, 2, 5};
-    const char *suffix = "";
-    double unit = a->bytes ? svg_byte_unit(fmax(fabs(r->lo), fabs(r->hi)), &suffix) : 1;
-    int e0 = (int)floor(log10((r->hi - r->lo) / unit)) - 2;
-    for (int widen = 0; widen < 2; widen++) {
-        int found = 0;
-        svg_axis coarsest = *a;
-        for (int k = 0; k < 15; k++)
-            if (svg_lin_try(a, r, mult[k % 3], e0 + k / 3, unit, suffix, widen)) {
-                if (svg_ticks_fit(a, px, horizontal))
-                    return;
-                coarsest = *a;
-                found = 1;
-            }
-        *a = coarsest;
-        if (found)
-            return;
-    }
-}
-
-/* Label of the logarithmic tick m x base^k. */
-static void svg_log_label(char *buf, size_t cap, int bytes, int k, int m)
-{
-    static const char *const names[] = {"", "K", "M", "G", "T"};
-    if (bytes && k >= 0 && k < 50)
-        snprintf(buf, cap, "%.0f%s", ldexp(1.0, k % 10), names[k / 10]);
-    else if (bytes)
-        snprintf(buf, cap, "2^%d", k);
-    else if (k >= -3 && k <= 4)
-        snprintf(buf, cap, "%.*f", k < 0 ? -k : 0, m * svg_pow10(k));
-    else
-        snprintf(buf, cap, "%de%d", m, k);
-}
-
-/* Ticks at m[j] x base^k (base 2 on byte axes) inside r, keeping only k
- * that are multiples of stride; with `widen` the range grows to the
- * largest such value (any k) not above the data and the smallest not
- * below. 0 when too many. */
-static int svg_log_try(svg_axis *a, const svg_range *r, const int *m, int nm, int stride,
-                       int widen)
-{
-    int b2 = a->bytes;
-    int k0 = (int)floor(b2 ? log2(r->lo) : log10(r->lo)) - 1;
-    int k1 = (int)ceil(b2 ? log2(r->hi) : log10(r->hi)) + 1;
-    a->lo = widen ? 0 : r->lo;
-    a->hi = widen ? 0 : r->hi;
-    for (int k = k0; k <= k1 && widen; k++)
-        for (int j = 0; j < nm; j++) {
-            double v = m[j] * (b2 ? ldexp(1.0, k) : svg_pow10(k));
-            if (v <= r->lo * (1 + 1e-12))
-                a->lo = v;
-            if (a->hi == 0 && v >= r->hi * (1 - 1e-12))
-                a->hi = v;
-        }
-    a->n = 0;
-    for (int k = k0; k <= k1; k++)
-        for (int j = 0; j < nm && k % stride == 0; j++) {
-            double v = m[j] * (b2 ? ldexp(1.0, k) : svg_pow10(k));
-            if (v < a->lo * (1 - 1e-12) || v > a->hi * (1 + 1e-12))
-                continue;
-            if (a->n == SVG_MAX_TICKS)
-                return 0;
-            a->v[a->n] = v;
-            svg_log_label(a->text[a->n], sizeof a->text[0], b2, k, m[j]);
-            a->n++;
-        }
-    return 1;
-}
-
-/* The finest tick set whose labels fit in px: 1..9 and 1-2-5 multiples
- * for short spans, then every 1, 2, 3, 5, ... decades (octaves on byte
- * axes); inside the range, or around it when no set puts two inside. */
-static void svg_log_ticks(svg_axis *a, const svg_range *r, double px, int horizontal)
-{
-    static const int all[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, one25[3] = {1, 2, 5};
-    static const int strides[] = {1, 2, 3, 5, 10, 20, 50, 100, 200, 500};
-    double span = log10(r->hi / r->lo);
-    for (int widen = 0; widen < 2; widen++) {
-        int found = 0;
-        svg_axis coarsest = *a; /* the last set of at least two ticks */
-        for (int i = -2; i < (int)(sizeof strides / sizeof strides[0]); i++) {
-            int ok = i == -2   ? !a->bytes && span < 1 && svg_log_try(a, r, all, 9, 1, widen)
-                     : i == -1 ? !a->bytes && span < 3 && svg_log_try(a, r, one25, 3, 1, widen)
-                               : (!a->bytes || strides[i] != 3) &&
-                                     svg_log_try(a, r, all, 1, strides[i], widen);
-            if (ok && a->n >= 2 && svg_ticks_fit(a, px, horizontal))
-                return;
-            if (ok && a->n >= 2)
-                coarsest = *a, found = 1;
-        }
-        *a = coarsest;
-        if (found)
-            return;
-    }
-}
-
-/* Widest tick label of a, px. */
-static double svg_ticks_w(const svg_axis *a)
-{
-    double w = 0;
-    for (int i = 0; i < a->n; i++)
-        w = fmax(w, svg_text_w(a->text[i], SVG_FS_TICK));
-    return w;
-}
-
 /* ---- layout ---- */
 
 /* Number and size of the legend entries. */
@@ -493,12 +167,12 @@ static void svg_legend_size(svg_layout *L, const cli_svg_plot *p)
     for (int i = 0; i < p->n_series; i++)
         if (p->series[i].label) {
             L->leg_rows++;
-            w = fmax(w, svg_text_w(p->series[i].label, SVG_FS_LEGEND));
+            w = fmax(w, cli_axis_text_w(p->series[i].label, SVG_FS_LEGEND));
         }
     for (int i = 0; i < p->n_hlines && p->hline_labels; i++)
         if (p->hline_labels[i]) {
             L->leg_rows++;
-            w = fmax(w, svg_text_w(p->hline_labels[i], SVG_FS_LEGEND));
+            w = fmax(w, cli_axis_text_w(p->hline_labels[i], SVG_FS_LEGEND));
         }
     L->leg_w = L->leg_rows ? 8 + SVG_SWATCH + 6 + w + 8 : 0;
     L->leg_h = L->leg_rows ? 12 + SVG_LEG_ROW * L->leg_rows : 0;
@@ -514,56 +188,48 @@ static void svg_wrap_size(svg_layout *L, const char *text, int fs, int *cols, in
     for (const char *s = text && *text ? text : NULL; s;) {
         const char *line = s;
         size_t n = svg_title_line(line, *cols, &s);
-        L->w = fmax(L->w, svg_chars(line, n) * cw + 2 * SVG_PAD);
+        L->w = fmax(L->w, cli_axis_chars(line, n) * cw + 2 * SVG_PAD);
         (*lines)++;
     }
-}
-
-/* Ticks of one axis over px (r padded). */
-static void svg_axis_ticks(svg_axis *a, const svg_range *r, double px, int horizontal)
-{
-    if (a->log)
-        svg_log_ticks(a, r, px, horizontal);
-    else
-        svg_lin_ticks(a, r, px, horizontal);
 }
 
 /* Height of the x tick labels and the x label under the frame, px. */
 static double svg_below_frame(const cli_svg_plot *p)
 {
-    return SVG_TICK + SVG_TICK_GAP + SVG_FS_TICK + (p->xlabel ? 10 + SVG_LINE * SVG_FS_LABEL : 0);
+    const double xlabel = p->xlabel ? 10 + SVG_LINE * SVG_FS_LABEL : 0;
+    return SVG_TICK + SVG_TICK_GAP + CLI_AXIS_FS_TICK + xlabel;
 }
 
 /* Plot height, y ticks and the left margin that holds their labels. */
-static void svg_layout_y(svg_layout *L, const cli_svg_plot *p, const svg_range *ry)
+static void svg_layout_y(svg_layout *L, const cli_svg_plot *p, const cli_axis_range *ry)
 {
     double mb = svg_below_frame(p) + SVG_PAD +
                 (L->cap_lines ? 6 + L->cap_lines * SVG_LINE * SVG_FS_CAPTION : 0);
-    double min_ph = fmax(fmax(SVG_MIN_PH, L->leg_h), svg_text_w(p->ylabel, SVG_FS_LABEL) + 10);
+    double min_ph = fmax(fmax(SVG_MIN_PH, L->leg_h), cli_axis_text_w(p->ylabel, SVG_FS_LABEL) + 10);
     L->mt = SVG_PAD + (L->title_lines ? L->title_lines * SVG_LINE * SVG_FS_TITLE + 10 : 8);
     L->ph = fmax(L->h - L->mt - mb, min_ph);
     L->h = ceil(L->mt + L->ph + mb);
     L->y.log = p->log_y;
     L->y.bytes = p->y_bytes;
-    svg_axis_ticks(&L->y, ry, L->ph, 0);
-    L->ml = SVG_PAD + (p->ylabel ? SVG_LINE * SVG_FS_LABEL + 6 : 0) + svg_ticks_w(&L->y) +
+    cli_axis_ticks(&L->y, ry, L->ph, 0);
+    L->ml = SVG_PAD + (p->ylabel ? SVG_LINE * SVG_FS_LABEL + 6 : 0) + cli_axis_ticks_w(&L->y) +
             SVG_TICK_GAP + SVG_TICK;
 }
 
 /* Plot width and x ticks. The outermost x tick labels stick out of the
  * frame by half their width: the frame narrows (up to three times) to keep
  * them on the requested canvas, else the canvas widens. */
-static void svg_layout_x(svg_layout *L, const cli_svg_plot *p, const svg_range *rx, double mr)
+static void svg_layout_x(svg_layout *L, const cli_svg_plot *p, const cli_axis_range *rx, double mr)
 {
-    double min_pw = fmax(SVG_MIN_PW, svg_text_w(p->xlabel, SVG_FS_LABEL) + 10);
+    double min_pw = fmax(SVG_MIN_PW, cli_axis_text_w(p->xlabel, SVG_FS_LABEL) + 10);
     double ml = L->ml, last = 0;
     L->pw = fmax(L->w - ml - mr, min_pw);
     L->x.log = p->log_x;
     L->x.bytes = p->x_bytes;
     for (int tries = 0; tries < 3; tries++) {
-        svg_axis_ticks(&L->x, rx, L->pw, 1);
-        double first = L->x.n ? svg_text_w(L->x.text[0], SVG_FS_TICK) / 2 : 0;
-        last = L->x.n ? svg_text_w(L->x.text[L->x.n - 1], SVG_FS_TICK) / 2 : 0;
+        cli_axis_ticks(&L->x, rx, L->pw, 1);
+        double first = L->x.n ? cli_axis_text_w(L->x.text[0], CLI_AXIS_FS_TICK) / 2 : 0;
+        last = L->x.n ? cli_axis_text_w(L->x.text[L->x.n - 1], CLI_AXIS_FS_TICK) / 2 : 0;
         L->ml = fmax(ml, SVG_PAD + first);
         double over = L->ml + L->pw + fmax(mr, SVG_PAD + last) - L->w;
         if (over <= 0 || L->pw - over < min_pw)
@@ -576,10 +242,10 @@ static void svg_layout_x(svg_layout *L, const cli_svg_plot *p, const svg_range *
 /* Margins, plot area and ticks, growing the canvas where text needs it. */
 static void svg_layout_compute(svg_layout *L, const cli_svg_plot *p)
 {
-    svg_range rx = {0, 0, 0}, ry = {0, 0, 0};
-    svg_data_ranges(p, &rx, &ry);
-    svg_range_pad(&rx, p->log_x);
-    svg_range_pad(&ry, p->log_y);
+    cli_axis_range rx = {0, 0, 0}, ry = {0, 0, 0};
+    cli_axis_data_ranges(p, &rx, &ry);
+    cli_axis_range_pad(&rx, p->log_x);
+    cli_axis_range_pad(&ry, p->log_y);
     L->w = p->width > 0 ? p->width : 800;
     L->h = p->height > 0 ? p->height : 500;
     svg_legend_size(L, p);
@@ -592,13 +258,13 @@ static void svg_layout_compute(svg_layout *L, const cli_svg_plot *p)
 /* Canvas x of data x. */
 static double svg_px(const svg_layout *L, double x)
 {
-    return L->ml + L->pw * svg_frac(&L->x, x);
+    return L->ml + L->pw * cli_axis_frac(&L->x, x);
 }
 
 /* Canvas y of data y. */
 static double svg_py(const svg_layout *L, double y)
 {
-    return L->mt + L->ph * (1 - svg_frac(&L->y, y));
+    return L->mt + L->ph * (1 - cli_axis_frac(&L->y, y));
 }
 
 /* ---- drawing ---- */
@@ -636,7 +302,7 @@ static void svg_grid(svg_out *o, const svg_layout *L)
 static void svg_hlines(svg_out *o, const svg_layout *L, const cli_svg_plot *p)
 {
     for (int i = 0; i < p->n_hlines; i++) {
-        if (!svg_drawable(p->hlines[i], p->log_y))
+        if (!cli_axis_drawable(p->hlines[i], p->log_y))
             continue;
         double y = svg_py(L, p->hlines[i]);
         svg_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
@@ -703,7 +369,7 @@ static int svg_dodge(svg_layout *L, const cli_svg_plot *p)
     for (int k = 0, b = 0; k < p->n_series; b += p->series[k++].n) {
         L->base[k] = b;
         for (int i = 0; i < p->series[k].n; i++)
-            if (svg_point_ok(p, &p->series[k], i))
+            if (cli_axis_point_ok(p, &p->series[k], i))
                 pt[m++] = (svg_pt){svg_px(L, p->series[k].x[i]),
                                    svg_py(L, p->series[k].y[i]), k, i};
     }
@@ -790,7 +456,7 @@ static void svg_series_path(svg_out *o, const svg_layout *L, const cli_svg_plot 
     const cli_svg_series *s = &p->series[k];
     int started = 0, pen = 0;
     for (int i = 0; i < s->n; i++) {
-        if (!svg_point_ok(p, s, i)) {
+        if (!cli_axis_point_ok(p, s, i)) {
             pen = 0;
             continue;
         }
@@ -825,7 +491,7 @@ static void svg_series_bars(svg_out *o, const svg_layout *L, const cli_svg_plot 
     int open = 0;
     for (int i = 0; i < s->n && (s->xerr || s->yerr); i++) {
         double ex = s->xerr ? s->xerr[i] : 0, ey = s->yerr ? s->yerr[i] : 0;
-        if (!svg_point_ok(p, s, i) || !(ex > 0 || ey > 0))
+        if (!cli_axis_point_ok(p, s, i) || !(ex > 0 || ey > 0))
             continue;
         if (!open)
             svg_printf(o, "<g stroke=\"%s\" stroke-width=\"1.25\">\n",
@@ -833,11 +499,11 @@ static void svg_series_bars(svg_out *o, const svg_layout *L, const cli_svg_plot 
         open = 1;
         double x = svg_px(L, s->x[i]), y = svg_point_y(L, p, k, i), dy = y - svg_py(L, s->y[i]);
         if (ey > 0)
-            svg_bar(o, x, svg_drawable(s->y[i] - ey, p->log_y) ? svg_py(L, s->y[i] - ey) + dy
+            svg_bar(o, x, cli_axis_drawable(s->y[i] - ey, p->log_y) ? svg_py(L, s->y[i] - ey) + dy
                                                                 : L->mt + L->ph,
                     x, svg_py(L, s->y[i] + ey) + dy);
         if (ex > 0)
-            svg_bar(o, svg_drawable(s->x[i] - ex, p->log_x) ? svg_px(L, s->x[i] - ex) : L->ml,
+            svg_bar(o, cli_axis_drawable(s->x[i] - ex, p->log_x) ? svg_px(L, s->x[i] - ex) : L->ml,
                     y, svg_px(L, s->x[i] + ex), y);
     }
     if (open)
@@ -850,8 +516,8 @@ static void svg_series_markers(svg_out *o, const svg_layout *L, const cli_svg_pl
     const cli_svg_series *s = &p->series[k];
     int all = s->n <= CLI_SVG_MARKERS, open = 0, shape = svg_shape(p, k);
     for (int i = 0; i < s->n && shape != CLI_SVG_NONE; i++) {
-        if (!svg_point_ok(p, s, i) ||
-            (!all && (svg_point_ok(p, s, i - 1) || svg_point_ok(p, s, i + 1))))
+        if (!cli_axis_point_ok(p, s, i) ||
+            (!all && (cli_axis_point_ok(p, s, i - 1) || cli_axis_point_ok(p, s, i + 1))))
             continue;
         if (!open)
             svg_marker_group(o, svg_palette[k % SVG_N_COLORS], svg_hollow(p, k));
@@ -909,11 +575,11 @@ static void svg_point_labels(svg_out *o, const svg_layout *L, const cli_svg_plot
         const cli_svg_series *s = &p->series[k];
         for (int i = 0; i < s->n && s->point_labels; i++) {
             const char *t = s->point_labels[i];
-            if (!t || !*t || !svg_point_ok(p, s, i))
+            if (!t || !*t || !cli_axis_point_ok(p, s, i))
                 continue;
             double b[4];
             svg_place(L, &pl, svg_px(L, s->x[i]), svg_point_y(L, p, k, i),
-                      svg_text_w(t, SVG_FS_POINT), b);
+                      cli_axis_text_w(t, SVG_FS_POINT), b);
             svg_text(o, b[0], b[3] - 0.2 * SVG_FS_POINT, SVG_FS_POINT, SVG_START, SVG_POINT, t,
                      strlen(t));
         }
@@ -939,14 +605,14 @@ static void svg_axes(svg_out *o, const svg_layout *L)
                    L->ml - SVG_TICK, y, L->ml, y);
     }
     svg_printf(o, "</g>\n");
-    double ty = bottom + SVG_TICK + SVG_TICK_GAP + SVG_ASCENT * SVG_FS_TICK;
+    double ty = bottom + SVG_TICK + SVG_TICK_GAP + SVG_ASCENT * CLI_AXIS_FS_TICK;
     for (int i = 0; i < L->x.n; i++)
-        svg_text(o, svg_px(L, L->x.v[i]), ty, SVG_FS_TICK, SVG_MIDDLE, SVG_PLAIN, L->x.text[i],
+        svg_text(o, svg_px(L, L->x.v[i]), ty, CLI_AXIS_FS_TICK, SVG_MIDDLE, SVG_PLAIN, L->x.text[i],
                  strlen(L->x.text[i]));
     double tx = L->ml - SVG_TICK - SVG_TICK_GAP;
     for (int i = 0; i < L->y.n; i++)
-        svg_text(o, tx, svg_py(L, L->y.v[i]) + 0.35 * SVG_FS_TICK, SVG_FS_TICK, SVG_END, SVG_PLAIN,
-                 L->y.text[i], strlen(L->y.text[i]));
+        svg_text(o, tx, svg_py(L, L->y.v[i]) + 0.35 * CLI_AXIS_FS_TICK, CLI_AXIS_FS_TICK,
+                 SVG_END, SVG_PLAIN, L->y.text[i], strlen(L->y.text[i]));
 }
 
 /* One legend row: a sample of the line (color, dash, and the marker the
@@ -1017,7 +683,7 @@ static void svg_titles(svg_out *o, const svg_layout *L, const cli_svg_plot *p)
                 SVG_PAD + SVG_ASCENT * SVG_FS_TITLE);
     if (p->xlabel)
         svg_text(o, L->ml + L->pw / 2,
-                 L->mt + L->ph + SVG_TICK + SVG_TICK_GAP + SVG_FS_TICK + 10 +
+                 L->mt + L->ph + SVG_TICK + SVG_TICK_GAP + CLI_AXIS_FS_TICK + 10 +
                      SVG_ASCENT * SVG_FS_LABEL,
                  SVG_FS_LABEL, SVG_MIDDLE, SVG_PLAIN, p->xlabel, strlen(p->xlabel));
     if (p->ylabel)

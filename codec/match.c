@@ -171,7 +171,8 @@ static void rows(const nmdl_mm *m, int *r)
 
 static uint32_t interpolate(const uint16_t *p, int cell, int frac)
 {
-    return ((uint32_t)p[cell] * (16u - (uint32_t)frac) + (uint32_t)p[cell + 1] * (uint32_t)frac) >> 4;
+    const uint32_t f = (uint32_t)frac;
+    return ((uint32_t)p[cell] * (16u - f) + (uint32_t)p[cell + 1] * f) >> 4;
 }
 
 /* log2(q / (2^16 - q)) in 1/16 bits, q in [1, 2^16 - 1]: within +-255. */

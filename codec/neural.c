@@ -75,8 +75,7 @@ static double code_flops_per_byte(const nmdl_model_config *c)
  * (all S, or with the match model a wave's) leave threads idle. */
 static double code_byte_work(const nmdl_model_config *c, int S, int match, int threads)
 {
-    const int W = match ? nmdl_mm_wave(nmdl_sc_rev(match)) : S;
-    int used = S < W ? S : W;
+    int used = nmdl_sc_wave_segments(match, S);
     used = used < threads ? used : threads;
     return CODE_COST * code_flops_per_byte(c) * threads / (used > 0 ? used : 1);
 }
@@ -394,9 +393,9 @@ static int plan_preset(const nmdl_neural_params *p, size_t n, nmdl_neural_plan *
 {
     const double f = nmdl_neural_free_bytes(p);
     const double b = p->bytes_per_symbol; /* presets are by input bytes */
-    const char *own = effort_preset(p->effort, (size_t)(b * (double)n)),
-               *name = f > 0 && f < (double)n ? effort_preset(p->effort, (size_t)(b * ((double)n - f)))
-                                              : own;
+    const char *own = effort_preset(p->effort, (size_t)(b * (double)n)), *name = own;
+    if (f > 0 && f < (double)n)
+        name = effort_preset(p->effort, (size_t)(b * ((double)n - f)));
     plan->sized_by_matches = strcmp(name, own) != 0;
     return nmdl_model_preset(name, &plan->cfg) ? NMDL_ERR_ARG : NMDL_OK;
 }
@@ -442,8 +441,8 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     nmdl_budget_plan(&bp, cfg, n, p->threads, plan->work, plan->steps);
     plan->work[NMDL_PHASE_TUNE] = nmdl_budget_delta_work(cfg, p->threads) + (double)qsteps * step;
     plan->steps[NMDL_PHASE_TUNE] = qsteps;
-    plan->work[NMDL_PHASE_CODE] =
-        (double)n * code_byte_work(cfg, nmdl_neural_segments_of(p, n, p->match), p->match, p->threads);
+    const int S = nmdl_neural_segments_of(p, n, p->match);
+    plan->work[NMDL_PHASE_CODE] = (double)n * code_byte_work(cfg, S, p->match, p->threads);
     plan->steps[NMDL_PHASE_CODE] = (long)n;
     return NMDL_OK;
 }

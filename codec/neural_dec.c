@@ -153,7 +153,7 @@ static int plan(const nmdl_neural_dec *p, const nmdl_model_config *c, int S,
                         (unsigned long long)(cache >> 20));
     const int streaming = p->sink != NULL, team = nmdl_team_size(p->team) > 1;
     int most = nmdl_sc_in_flight(p->threads, S);
-    const int wave = match ? nmdl_mm_wave(nmdl_sc_rev(match)) : S;
+    const int wave = nmdl_sc_wave_segments(match, S);
     most = most > wave ? wave : most;
     for (int L = most; L >= 1; L--) {
         *live = L;

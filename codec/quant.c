@@ -349,8 +349,10 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
     put_varint(&b, (uint64_t)c->ctx);
     uint8_t flags = (uint8_t)((c->tied ? Q_FLAG_TIED : 0) | (qm->per_row ? Q_FLAG_PER_ROW : 0) |
                               (qm->cb ? Q_FLAG_CODEBOOK : 0) | (qm->match ? Q_FLAG_MATCH : 0) |
-                              (qm->match >= 2 ? Q_FLAG_MIX : 0) | (qm->match >= 3 ? Q_FLAG_REV2 : 0) |
-                              (qm->match >= 4 ? Q_FLAG_REV : 0) | (qm->symbols ? Q_FLAG_TOKENS : 0));
+                              (qm->match >= 2 ? Q_FLAG_MIX : 0) |
+                              (qm->match >= 3 ? Q_FLAG_REV2 : 0) |
+                              (qm->match >= 4 ? Q_FLAG_REV : 0) |
+                              (qm->symbols ? Q_FLAG_TOKENS : 0));
     put(&b, &flags, 1);
     if (qm->match >= 4) { /* revision 3 and later: the revision */
         const uint8_t rev = (uint8_t)(qm->match - 1);

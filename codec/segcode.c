@@ -50,7 +50,8 @@ static int code_bits(nmdl_sc_group *g, int s, nmdl_cm *cm, const uint32_t *cum, 
 {
     int lo = 0, rc = NMDL_OK;
     for (int half = 128; half; half >>= 1) {
-        const uint32_t p = nmdl_cm_p(cm, cum[lo + half] - cum[lo], cum[lo + 2 * half] - cum[lo + half]);
+        const uint32_t zero = cum[lo + half] - cum[lo], one = cum[lo + 2 * half] - cum[lo + half];
+        const uint32_t p = nmdl_cm_p(cm, zero, one);
         int bit = 0;
         if (decode)
             rc = decode_flag(&g->dec[s], p, &bit);
@@ -202,6 +203,12 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
     free(probs);
     free(tok);
     return rc;
+}
+
+int nmdl_sc_wave_segments(int match, int S)
+{
+    const int W = match ? nmdl_mm_wave(nmdl_sc_rev(match)) : S;
+    return S < W ? S : W;
 }
 
 /* Lanes in use: one per place in a wave, at most one per segment. */

@@ -62,6 +62,10 @@ enum {
 
 /* The revision (1 to 4) of the match model and the mixer in mode match. */
 int nmdl_sc_rev(int match);
+/* Segments of S that one wave codes at once: with the match model at most
+ * nmdl_mm_wave of its revision (later waves read the text before them),
+ * without it all S. */
+int nmdl_sc_wave_segments(int match, int S);
 
 /* The context mixer's lanes of revision rev, one per place in a wave
  * (nmdl_mm_wave) that one of the S segments takes, for an input of n

@@ -95,7 +95,8 @@ static int teacher_step(teacher *th, float temp, size_t n, int S, size_t t,
         if (rc)
             return rc;
         nmdl_freq_cumulate(th->freq, 256, th->cum);
-        const int x = pick(th->cum, (uint32_t)nmdl_rng_below(&th->g[s], 1u << NMDL_NEURAL_FREQ_BITS));
+        const uint32_t u = (uint32_t)nmdl_rng_below(&th->g[s], 1u << NMDL_NEURAL_FREQ_BITS);
+        const int x = pick(th->cum, u);
         const double b = NMDL_NEURAL_FREQ_BITS - log2((double)th->freq[x]);
         out[start + t] = (uint8_t)x;
         th->tok[s] = (uint8_t)x;

@@ -803,9 +803,10 @@ NMDL_NODISCARD int nmdl_model_compressibility(nmdl_model *m, const void *data,
  * sampled from the model's coding-path distribution at a temperature (1:
  * the model itself; lower sharpens it), in `streams` independent streams
  * written one after another (with n = q·streams + r, the first r hold q + 1
- * bytes, the others q; at most n streams), each from a uniform byte. bits (n floats, or NULL) receives each
- * byte's code length under the teacher, -log2 of its probability in the
- * coder's 2^24 table, so a prefix's sum is its exact ideal code length;
+ * bytes, the others q; at most n streams), each from a uniform byte. bits
+ * (n floats, or NULL) receives each byte's code length under the teacher,
+ * -log2 of its probability in the coder's 2^24 table, so a prefix's sum is
+ * its exact ideal code length;
  * *total_bits is the sum over all n. For one model, temperature, stream
  * count and seed the bytes are the same on every machine. NMDL_ERR_ARG
  * outside the limits below. */

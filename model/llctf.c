@@ -387,7 +387,8 @@ int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
             snprintf(r->warning, sizeof r->warning,
                      "the chains settle below L(w*) at an accepted step (%.3g)%s: w* is "
                      "no minimum of the loss, and a smaller step only scales the "
-                     "estimate down", sweep.step[sweep.n - 1], r->cool_steps ? " also after cooling" : "");
+                     "estimate down", sweep.step[sweep.n - 1],
+                     r->cool_steps ? " also after cooling" : "");
         else if (s->step <= 0 && sweep.chosen < 0 && !r->healthy)
             snprintf(r->warning, sizeof r->warning,
                      "no step size of the sweep was usable; estimated at %.3g "

@@ -15,7 +15,8 @@
 
 /* nmdl_model_llc, and with spread != NULL also the posterior variance of
  * every weight (n_params floats, malloc'd; around the cooled copy when
- * r->cool_steps) into *spread, which is left untouched on error. With prog, the steps count in its current phase. */
+ * r->cool_steps) into *spread, which is left untouched on error. With
+ * prog, the steps count in its current phase. */
 int nmdl_llctf_run(const nmdl_model *m, const uint8_t *data, size_t n,
                    const nmdl_llc_settings *s, nmdl_llc_report *r,
                    float **spread, nmdl_prog *prog);
