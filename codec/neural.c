@@ -194,7 +194,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     if (!rc && match)
         rc = nmdl_mm_index_init(&index, n, nmdl_sc_rev(match));
     if (!rc && match >= NMDL_SC_MIX)
-        rc = nmdl_sc_lanes_create(n, nmdl_sc_rev(match), S, &lanes);
+        rc = nmdl_sc_lanes_create(n, match, S, &lanes);
     if (!rc)
         rc = nmdl_inf_weights_create(cfg, params, &w);
     for (int s = 0; !rc && s < S; s++) {

@@ -132,7 +132,7 @@ uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
     const uint64_t matching =
         (match ? nmdl_mm_index_bytes(n, nmdl_sc_rev(match)) + (uint64_t)S * sizeof(nmdl_mm_table)
                : 0) +
-        (match >= NMDL_SC_MIX ? nmdl_sc_lanes_bytes(n, nmdl_sc_rev(match), S) : 0);
+        (match >= NMDL_SC_MIX ? nmdl_sc_lanes_bytes(n, match, S) : 0);
     const uint64_t window = !streaming ? 0 : match || team ? (uint64_t)n : (uint64_t)live * seg;
     const uint64_t code = weights + (uint64_t)G * nmdl_sc_group_bytes(cfg, per_group, seg, match) +
                           matching + window;
@@ -338,7 +338,7 @@ static int decode_text(const nmdl_neural_dec *p, const nmdl_q_header *h, const u
                            nmdl_mm_index_init(&t.index, n, nmdl_sc_rev(h->match))))
         rc = NMDL_ERR_NOMEM;
     if (!rc && h->match >= NMDL_SC_MIX)
-        rc = nmdl_sc_lanes_create(n, nmdl_sc_rev(h->match), t.S, &t.lanes);
+        rc = nmdl_sc_lanes_create(n, h->match, t.S, &t.lanes);
     if (!rc && p->sink &&
         !(buf = malloc(h->match || team ? n : (size_t)live * (n / (size_t)t.S + 1))))
         rc = NMDL_ERR_NOMEM;

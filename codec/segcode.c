@@ -211,18 +211,12 @@ int nmdl_sc_wave_segments(int match, int S)
     return S < W ? S : W;
 }
 
-/* Lanes in use: one per place in a wave, at most one per segment. */
-static int lanes_used(int rev, int S)
-{
-    return S < nmdl_mm_wave(rev) ? S : nmdl_mm_wave(rev);
-}
-
-int nmdl_sc_lanes_create(size_t n, int rev, int S, nmdl_cm **lanes)
+int nmdl_sc_lanes_create(size_t n, int match, int S, nmdl_cm **lanes)
 {
     nmdl_cm *l = calloc(NMDL_MM_WAVE, sizeof *l); /* unused ones stay empty */
     int rc = l ? NMDL_OK : NMDL_ERR_NOMEM;
-    for (int k = 0; k < lanes_used(rev, S) && !rc; k++)
-        rc = nmdl_cm_init(&l[k], n, rev);
+    for (int k = 0; k < nmdl_sc_wave_segments(match, S) && !rc; k++)
+        rc = nmdl_cm_init(&l[k], n, nmdl_sc_rev(match));
     if (rc)
         nmdl_sc_lanes_free(l);
     *lanes = rc ? NULL : l;
@@ -236,9 +230,9 @@ void nmdl_sc_lanes_free(nmdl_cm *lanes)
     free(lanes);
 }
 
-size_t nmdl_sc_lanes_bytes(size_t n, int rev, int S)
+size_t nmdl_sc_lanes_bytes(size_t n, int match, int S)
 {
-    return (size_t)lanes_used(rev, S) * nmdl_cm_bytes(n, rev);
+    return (size_t)nmdl_sc_wave_segments(match, S) * nmdl_cm_bytes(n, nmdl_sc_rev(match));
 }
 
 int nmdl_sc_in_flight(int threads, int S)

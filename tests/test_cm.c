@@ -325,16 +325,16 @@ static void memory_counts_the_lanes(void **state)
                                      NMDL_MM_WAVE * (nmdl_mm_own_bytes(seg, 2) -
                                                      nmdl_mm_own_bytes(seg, 1)));
     assert_int_equal(nmdl_mm_index_bytes(n, 2), 3 * nmdl_mm_index_bytes(n, 1));
-    assert_int_equal(nmdl_sc_lanes_bytes(1000, 2, 91), NMDL_MM_WAVE * (sizeof(nmdl_cm) + ((size_t)4 << 16)));
+    assert_int_equal(nmdl_sc_lanes_bytes(1000, NMDL_SC_MIX2, 91), NMDL_MM_WAVE * (sizeof(nmdl_cm) + ((size_t)4 << 16)));
     const size_t sse = (size_t)4 * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS;
-    assert_int_equal(nmdl_sc_lanes_bytes(n, 3, 91), NMDL_MM_WAVE3 * (lane + sse));
+    assert_int_equal(nmdl_sc_lanes_bytes(n, NMDL_SC_MIX3, 91), NMDL_MM_WAVE3 * (lane + sse));
     const uint64_t mix3 = nmdl_neural_decode_bytes(&cfg, 91, n, 2, 2, 0, NMDL_SC_MIX3, 0);
     const uint64_t mix2_wave = nmdl_neural_decode_bytes(&cfg, 91, n, 2, 2, 0, NMDL_SC_MIX2, 0);
     assert_int_equal(mix3 - mix2_wave, NMDL_MM_WAVE3 * (lane + sse) - NMDL_MM_WAVE * lane);
     const size_t lane4 = sizeof(nmdl_cm) + ((size_t)4 << 24); /* 2^24 counters from 2 MiB */
-    assert_int_equal(nmdl_sc_lanes_bytes(n, 4, 91), NMDL_MM_WAVE3 * (lane4 + sse));
-    assert_int_equal(nmdl_sc_lanes_bytes(n, 4, 1), lane4 + sse); /* one segment, one lane */
-    assert_int_equal(nmdl_sc_lanes_bytes((size_t)1 << 25, 4, 91), /* 2^22 from 32 MiB */
+    assert_int_equal(nmdl_sc_lanes_bytes(n, NMDL_SC_MIX4, 91), NMDL_MM_WAVE3 * (lane4 + sse));
+    assert_int_equal(nmdl_sc_lanes_bytes(n, NMDL_SC_MIX4, 1), lane4 + sse); /* one segment, one lane */
+    assert_int_equal(nmdl_sc_lanes_bytes((size_t)1 << 25, NMDL_SC_MIX4, 91), /* 2^22 from 32 MiB */
                      NMDL_MM_WAVE3 * (sizeof(nmdl_cm) + ((size_t)4 << 22) + sse));
     nmdl_neural_params np; /* a default file decodes, streamed, within the default memory */
     nmdl_neural_params_default(&np);
@@ -347,7 +347,7 @@ static void memory_counts_the_lanes(void **state)
         assert_true(nmdl_neural_decode_bytes(&plan.cfg, S, big[k], 2, 1, 1, NMDL_SC_MIX4, 0) <=
                     NMDL_MEMORY_DEFAULT);
     }
-    assert_int_equal(nmdl_sc_lanes_bytes(1000, 4, 91),
+    assert_int_equal(nmdl_sc_lanes_bytes(1000, NMDL_SC_MIX4, 91),
                      NMDL_MM_WAVE3 * (sizeof(nmdl_cm) + ((size_t)4 << 16) + sse));
     const uint64_t mix4 = nmdl_neural_decode_bytes(&cfg, 91, n, 2, 2, 0, NMDL_SC_MIX4, 0);
     assert_int_equal(mix4 - mix3, NMDL_MM_WAVE3 * (lane4 - lane));
