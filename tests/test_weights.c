@@ -151,7 +151,9 @@ static tu_blob learned(int w, const uint8_t *text, size_t n, nmdl_compress_repor
 /* Every weight code trained for the description length: the file decodes,
  * records its method and the learned budget, its per-tensor bits add up to
  * the level stream, and the cost table's estimate is within 25% of what
- * the coder wrote. Each penalty changes the weights that are coded (on
+ * the coder wrote for the levels (on a model this small the header, steps
+ * and row exponents are about 40% of the model part, so the whole part is
+ * no yardstick). Each penalty changes the weights that are coded (on
  * runs this short the zero shares come within a point of each other; the
  * 256 KB measurement in docs/BENCHMARKS.md has l0-rl1 at 29% against
  * rate's 16%). */
@@ -171,14 +173,13 @@ static void trained_for_the_description_length(void **state)
         assert_true(fabs(info.budget_bits - rep.bits_per_weight) < 1e-3);
         assert_true(rep.free_bytes > 0.4 * (double)n);
         assert_float_equal(rep.priced_bytes, (double)(n - 1) - rep.free_bytes, 1e-9);
-        assert_true(rep.model_estimate_bits > 0.75 * 8 * rep.model_bytes &&
-                    rep.model_estimate_bits < 1.25 * 8 * rep.model_bytes);
         nmdl_tensor_info t[NMDL_TENSORS_MAX];
         int nt;
         double rexp_bits, bits = 0, z = 0;
         assert_nmdl_ok(nmdl_info_tensors(b.p, b.n, t, NMDL_TENSORS_MAX, &nt, &rexp_bits));
         for (int k = 0; k < nt; k++)
             bits += t[k].bits, z += (double)t[k].zeros;
+        assert_true(rep.model_estimate_bits > 0.75 * bits && rep.model_estimate_bits < 1.25 * bits);
         zeros[w] = z / (double)info.n_params;
         model_bytes[w] = rep.model_bytes;
         /* the stream: levels and exponents, with the header and steps before */
