@@ -339,9 +339,9 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
     static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
     if (r.weights != NMDL_WEIGHTS_ROUND && isfinite(r.model_estimate_bits))
         fprintf(stderr, "  weights %s: trained for the description length; the cost table "
-                "expected a model part of %.0f bytes, the coder wrote %llu\n",
+                "expected %.0f bytes of levels, the coder spent %.0f (model part %llu)\n",
                 nmdl_weights_name(r.weights), r.model_estimate_bits / 8,
-                (unsigned long long)r.model_bytes);
+                r.model_level_bits / 8, (unsigned long long)r.model_bytes);
     if (r.llc_healthy >= 0)
         fprintf(stderr, "  llc: %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f, %.0f s)%s%s\n",
                 r.llc, r.llc_se, r.nbeta, r.llc_step, r.mala, r.llc_s,

@@ -54,11 +54,12 @@ static const struct effort {
  * search: their steps are learned, starting from the plain search's best
  * budget when the rate-aware steps begin (coarse enough to be worth
  * learning from, fine enough that the noise does not break the model).
- * Half the run: against 0.3 the file is 2.8% / 1.5% smaller at 1 / 2 MB
- * of enwik8, 4.7% on 1 MB of C headers and 0.4% at 8 MB of gcide, the
- * model part 10-39% smaller for a data part 1-8% larger (docs/BENCHMARKS.md,
- * "The rate-aware share and the model size at 8 MB"). */
-#define RATE_SHARE 0.5
+ * 85% of the run: on 1 MB of enwik8 the file was 259,296 bytes at half
+ * the run (2.42 bits/weight), 251,601 at 0.7 (1.78) and 247,856 at 0.85
+ * (1.48); 2 MB 472,150 at half, 467,366 at 0.7; the model part falls
+ * faster than the data part grows (docs/BENCHMARKS.md, "The rate-aware
+ * share"; 0.5 against 0.3: −0.4% to −4.7% at every size). */
+#define RATE_SHARE 0.85
 
 /* What coding a byte costs per FLOP against a training FLOP: one token at
  * a time through our own kernels, segments in lockstep (measured
@@ -526,6 +527,17 @@ static int encode_levels(const nmdl_qmodel *qm, float *rebuilt, uint8_t **model,
     return rc;
 }
 
+/* The bits the coder spends on qm's levels (the part of the model part
+ * the rate estimate prices: no header, steps or row exponents). */
+static double level_bits(const nmdl_qmodel *qm)
+{
+    double bits[NMDL_TENSORS_MAX], rexp_bits, sum = 0;
+    nmdl_q_tensor_bits(qm, bits, &rexp_bits);
+    for (int k = 0; k < qm->lay.n_tensors; k++)
+        sum += bits[k];
+    return sum;
+}
+
 /* What the data part codes, recorded in the model part: the match model
  * and the mixer (none beyond NMDL_MM_MAX_INPUT), and the merged symbols'
  * table when the n symbols are not the input's bytes. */
@@ -559,6 +571,7 @@ static int encode_learned(const nmdl_neural_params *p, const nmdl_neural_plan *p
         r->budget.priced_bytes = rp.priced;
         nmdl_rate_finish(&rt, m->params);
         r->model_estimate_bits = nmdl_rate_estimate(&rt, m->params); /* quantizes */
+        r->model_level_bits = level_bits(qm);
         rc = encode_levels(qm, rebuilt, model, model_len, r);
     }
     if (!rc && !r->stop_step)
@@ -618,7 +631,7 @@ static int encode_cluster(const nmdl_neural_params *p, const nmdl_neural_plan *p
     const int go = !rc && !r->stop_step;
     if (go && !cl.k) /* no step ran through the assignment */
         rc = nmdl_cluster_start(&cl, m->params);
-    r->model_estimate_bits = NAN;
+    r->model_estimate_bits = r->model_level_bits = NAN;
     if (go && !rc) {
         nmdl_cluster_assign(&cl, m->params);
         rc = encode_levels(qm, rebuilt, model, model_len, r);

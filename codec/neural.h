@@ -90,7 +90,9 @@ typedef struct nmdl_neural_report {
     int segments;
     long train_steps, qat_steps; /* steps run */
     double delta;             /* step size in units of a row's RMS */
-    double model_estimate_bits; /* rate-aware: what the cost table expected */
+    double model_estimate_bits; /* rate-aware: what the cost table expected
+                                   the levels to cost, bits */
+    double model_level_bits;  /* and what the coder spent on them, bits */
     nmdl_budget_report budget;
     double bits_per_weight;   /* model part bits / parameters */
     double loss_train_bpb;    /* training loss at the end, bits per byte */

@@ -425,6 +425,7 @@ static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params 
     o->effort = p->effort;
     o->weights = p->weights;
     o->model_estimate_bits = p->weights == NMDL_WEIGHTS_ROUND ? NAN : r->model_estimate_bits;
+    o->model_level_bits = p->weights == NMDL_WEIGHTS_ROUND ? NAN : r->model_level_bits;
     o->n_params = r->n_params;
     o->bits_per_weight = r->bits_per_weight;
     o->delta = r->delta;

@@ -388,8 +388,12 @@ typedef struct nmdl_compress_report {
                                   worse than one trained alike */
     int effort;                /* neural: the effort (recorded in the frame) */
     int weights;               /* neural: NMDL_WEIGHTS_* (recorded too) */
-    double model_estimate_bits; /* neural, trained for the DL: the model part
-                                   its cost table expected (beside model_bytes) */
+    double model_estimate_bits; /* neural, trained for the DL: the bits its
+                                   cost table expected the weights' levels
+                                   to cost */
+    double model_level_bits;   /* and the bits the coder spent on them (the
+                                  model part less its header, steps and row
+                                  exponents) */
     long train_steps, tune_steps; /* neural: steps run */
     long early_stop_step;      /* neural: > 0: training stopped after this
                                   step and no neural frame was made */

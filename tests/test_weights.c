@@ -179,7 +179,14 @@ static void trained_for_the_description_length(void **state)
         assert_nmdl_ok(nmdl_info_tensors(b.p, b.n, t, NMDL_TENSORS_MAX, &nt, &rexp_bits));
         for (int k = 0; k < nt; k++)
             bits += t[k].bits, z += (double)t[k].zeros;
-        assert_true(rep.model_estimate_bits > 0.75 * bits && rep.model_estimate_bits < 1.25 * bits);
+        /* the cost table prices levels order-0 per kind of tensor; the
+         * coder's contexts (a level's neighbours) code sparse levels for
+         * less: within 25% at half zeros, 30-35% less at this tiny
+         * model's 96% zeros (rate-aware for 85% of its steps) */
+        const double hi = z > 0.9 * (double)info.n_params ? 1.6 : 1.25;
+        assert_true(rep.model_estimate_bits > 0.9 * bits && rep.model_estimate_bits < hi * bits);
+        /* the report's level bits are those nmdl info reads from the file */
+        assert_true(fabs(rep.model_level_bits - bits) <= 1e-9 * bits);
         zeros[w] = z / (double)info.n_params;
         model_bytes[w] = rep.model_bytes;
         /* the stream: levels and exponents, with the header and steps before */
