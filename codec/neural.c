@@ -33,33 +33,36 @@
 /* What an effort level buys: the model one preset off the size's own, the
  * training compute in model FLOPs per input byte (6 N + 12 L C T per
  * trained byte, as bench/train counts), fine-tuning steps as a fraction of
- * the training steps, and the default bits per weight. Effort 6 spends
- * 40 MFLOP per byte (25 passes over 1 MB with mini, 10 over 8 MB with
- * small), so that with the LLC estimate, the budget search, fine-tuning
- * and coding 1 MB compresses in about ten minutes on 2 cores;
- * docs/BENCHMARKS.md has the phase split. */
-static const struct effort {
-    int shift;
-    double flops_per_byte, qat, bits;
-} efforts[10] = {
-    {0, 0, 0, 0}, /* unused: levels are 1..9 */
-    {-1, 2.5e6, 0.10, 3.0}, {-1, 5e6, 0.10, 3.0}, {0, 10e6, 0.10, 3.0},
-    {0, 15e6, 0.12, 3.0},   {0, 25e6, 0.12, 3.0}, {0, 40e6, 0.12, 3.0},
-    {0, 65e6, 0.15, 3.0},   {0, 100e6, 0.15, 3.0}, {0, 160e6, 0.20, 3.0},
-};
-
-/* The weight codes trained for the description length (every method but
+ * the training steps, the default bits per weight, and the rate-aware
+ * share. Effort 6 spends 40 MFLOP per byte (25 passes over 1 MB with
+ * mini, 10 over 8 MB with small), so that with the LLC estimate, the
+ * budget search, fine-tuning and coding 1 MB compresses in about ten
+ * minutes on 2 cores; docs/BENCHMARKS.md has the phase split.
+ *
+ * The weight codes trained for the description length (every method but
  * round) run the training steps and the fine-tuning steps as one run, the
- * last RATE_SHARE of it rate-aware (codec/rate.h), and skip the budget
+ * last `share` of it rate-aware (codec/rate.h), and skip the budget
  * search: their steps are learned, starting from the plain search's best
  * budget when the rate-aware steps begin (coarse enough to be worth
  * learning from, fine enough that the noise does not break the model).
- * 85% of the run: on 1 MB of enwik8 the file was 259,296 bytes at half
- * the run (2.42 bits/weight), 251,601 at 0.7 (1.78) and 247,856 at 0.85
- * (1.48); 2 MB 472,150 at half, 467,366 at 0.7; the model part falls
- * faster than the data part grows (docs/BENCHMARKS.md, "The rate-aware
- * share"; 0.5 against 0.3: −0.4% to −4.7% at every size). */
-#define RATE_SHARE 0.85
+ * At effort 6, 85% of the run: on 1 MB of enwik8 the file was 259,296
+ * bytes at half the run (2.42 bits/weight), 251,601 at 0.7 (1.78) and
+ * 247,856 at 0.85 (1.48); 2 MB 472,150 / 467,366 / 466,537, 8 MB of gcide
+ * 1,295,637 at half and 1,292,465 at 0.85, 1 MB of C headers 57,965 and
+ * 55,709: the model part falls faster than the data part grows. At effort
+ * 2 (2 MB of gcide, tiny, 4,284 steps) half the run wrote 384,484 bytes
+ * and 0.85 389,612: too few steps to settle, so efforts 1-5 keep half
+ * (docs/BENCHMARKS.md, "The rate-aware share at 85%"). */
+static const struct effort {
+    int shift;
+    double flops_per_byte, qat, bits, share;
+} efforts[10] = {
+    {0, 0, 0, 0, 0}, /* unused: levels are 1..9 */
+    {-1, 2.5e6, 0.10, 3.0, 0.5}, {-1, 5e6, 0.10, 3.0, 0.5}, {0, 10e6, 0.10, 3.0, 0.5},
+    {0, 15e6, 0.12, 3.0, 0.5},   {0, 25e6, 0.12, 3.0, 0.5}, {0, 40e6, 0.12, 3.0, 0.85},
+    {0, 65e6, 0.15, 3.0, 0.85},  {0, 100e6, 0.15, 3.0, 0.85}, {0, 160e6, 0.20, 3.0, 0.85},
+};
+
 
 /* What coding a byte costs per FLOP against a training FLOP: one token at
  * a time through our own kernels, segments in lockstep (measured
@@ -430,7 +433,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     long qsteps = p->qat_steps >= 0 ? p->qat_steps : clamp_steps(e->qat * (double)steps);
     if (plan->weights != NMDL_WEIGHTS_ROUND) { /* one run; the steps are learned */
         steps += qsteps;
-        plan->rate_steps = (long)(RATE_SHARE * (double)steps);
+        plan->rate_steps = (long)(e->share * (double)steps);
         qsteps = 0;
     }
     plan->train_steps = steps;
