@@ -63,7 +63,6 @@ static const struct effort {
     {0, 65e6, 0.15, 3.0, 0.85},  {0, 100e6, 0.15, 3.0, 0.85}, {0, 160e6, 0.20, 3.0, 0.85},
 };
 
-
 /* What coding a byte costs per FLOP against a training FLOP: one token at
  * a time through our own kernels, segments in lockstep (measured
  * 2026-12-02 at -T2 with the match model: small 1.2, mini 1.4; see

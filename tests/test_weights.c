@@ -151,7 +151,8 @@ static tu_blob learned(int w, const uint8_t *text, size_t n, nmdl_compress_repor
 /* Every weight code trained for the description length: the file decodes,
  * records its method and the learned budget, its per-tensor bits add up to
  * the level stream, and the cost table's estimate is within 25% of what
- * the coder wrote for the levels (on a model this small the header, steps
+ * the coder wrote for the levels, 60% where over 90% of them are zeros
+ * (on a model this small the header, steps
  * and row exponents are about 40% of the model part, so the whole part is
  * no yardstick). Each penalty changes the weights that are coded (on
  * runs this short the zero shares come within a point of each other; the
