@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     printf("| preset | params | bytes/s (1 thread, %d segments) | GFLOP/s | fraction of sgemm |\n", S);
     printf("|---|---|---|---|---|\n");
     for (int i = 0; nmdl_model_preset_name(i); i++) {
-        nmdl_model_config c;
+        nmdl_model_config c = {0};
         nmdl_model *m;
         nmdl_inf *f;
         if (nmdl_model_preset(nmdl_model_preset_name(i), &c) ||

@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     }
     uint8_t *src;
     size_t n;
-    nmdl_model_config cfg;
+    nmdl_model_config cfg = {0};
     if (bench_read_file(argv[1], &src, &n) || nmdl_model_preset(argv[3], &cfg)) {
         fprintf(stderr, "bench_steps: cannot read %s or no preset %s\n", argv[1], argv[3]);
         return 1;

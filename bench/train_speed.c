@@ -78,7 +78,7 @@ int main(int argc, char **argv)
            "sgemm GFLOP/s (B*T x C x 4C) | MFU (vs peak) |\n");
     printf("|---|---|---|---|---|---|---|\n");
     for (int i = 0; nmdl_model_preset_name(i); i++) {
-        nmdl_model_config c;
+        nmdl_model_config c = {0};
         nmdl_model *m;
         nmdl_train_params p;
         nmdl_train_report r;

@@ -573,7 +573,7 @@ void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s)
 
 int cli_configure(nmdl_cctx *c, const cli_opts *o, cli_bar *bar)
 {
-    nmdl_model_config cfg;
+    nmdl_model_config cfg = {0};
     nmdl_llc_settings llc;
     cli_llc_settings(o, &llc);
     nmdl_cctx_set_progress(c, cli_bar_init(bar, o->verbosity), bar);

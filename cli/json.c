@@ -224,7 +224,7 @@ void cli_jw_architecture(cli_jw *w, const nmdl_model_config *c)
 void cli_jw_model(cli_jw *w, const char *command, const char *model,
                   const char *corpus, size_t n, const nmdl_model *m)
 {
-    nmdl_model_config c;
+    nmdl_model_config c = {0};
     nmdl_model_get_config(m, &c);
     cli_jw_begin(w, stdout, command);
     cli_jw_name(w, "model_file", model);

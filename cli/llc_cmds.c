@@ -199,7 +199,7 @@ static int load_and_estimate(const cli_opts *o, const char *cmd, nmdl_model **m,
     }
     if (cli_load_model(o->inputs[0], o->inputs[1], m, data, n))
         return -1;
-    nmdl_model_config c;
+    nmdl_model_config c = {0};
     nmdl_model_get_config(*m, &c);
     if (*n <= (size_t)c.ctx) {
         fprintf(stderr, "nmdl: %s: corpus of %zu bytes is not longer than the "

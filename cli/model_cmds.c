@@ -109,7 +109,7 @@ int cli_train(const cli_opts *o)
     uint8_t *data = NULL;
     size_t n = 0;
     nmdl_model *m = NULL;
-    nmdl_model_config c;
+    nmdl_model_config c = {0};
     nmdl_train_params p;
     nmdl_train_report r;
     cli_bar b;
@@ -231,7 +231,7 @@ int cli_eval(const cli_opts *o)
 static nmdl_model *teacher_model(const cli_opts *o)
 {
     nmdl_model *m = NULL;
-    nmdl_model_config c;
+    nmdl_model_config c = {0};
     int rc;
     if (o->n_inputs > 1 || (o->n_inputs == 1) == (o->preset != NULL)) {
         cli_error("teacher", "needs a MODEL or, for a fresh random one, --preset");

@@ -47,7 +47,7 @@ static int block_model(nmdl_cctx *c, int threads, const uint8_t *data, size_t t,
     struct stat st;
     snprintf(path, sizeof path, "%s/prequential-%zu-%ld.ckpt", dir, t, steps);
     if (!stat(path, &st)) {
-        nmdl_model_config cfg;
+        nmdl_model_config cfg = {0};
         if (cli_load_checkpoint(path, m))
             return -1;
         nmdl_model_get_config(*m, &cfg);

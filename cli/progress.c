@@ -229,7 +229,7 @@ int cli_estimate(nmdl_cctx *c, const cli_opts *o, const char *name,
     estimate_s = e.seconds;
     char took[48];
     const char *preset = "custom";
-    nmdl_model_config p;
+    nmdl_model_config p = {0};
     for (int i = 0; nmdl_model_preset_name(i); i++)
         if (!nmdl_model_preset(nmdl_model_preset_name(i), &p) && p.n_layer == e.model.n_layer &&
             p.d_model == e.model.d_model && p.d_ff == e.model.d_ff)

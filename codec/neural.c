@@ -105,7 +105,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->threads = 1;
     p->train_steps = -1;
     p->qat_steps = -1;
-    p->match = NMDL_SC_MIX4;
+    p->match = NMDL_SC_MIX5;
     p->free_bytes = -1.0;
     p->cheap_weight = NMDL_NEURAL_REPEATS_WEIGHT;
     p->bytes_per_symbol = 1.0;
@@ -188,7 +188,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                             double *pure_bytes)
 {
     if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1 || match < 0 ||
-        match > NMDL_SC_MIX4 || (match && n > NMDL_MM_MAX_INPUT))
+        match > NMDL_SC_MIX5 || (match && n > NMDL_MM_MAX_INPUT))
         return NMDL_ERR_ARG;
     const uint8_t **in = calloc((size_t)S, sizeof *in);
     size_t *len = calloc((size_t)S, sizeof *len), *start = calloc((size_t)S, sizeof *start);
@@ -299,7 +299,7 @@ static long clamp_steps(double s)
 
 static double max_steps(int effort, const nmdl_model_config *c, size_t n)
 {
-    nmdl_model_config ref;
+    nmdl_model_config ref = {0};
     if (n >= PASS_REF_BYTES ||
         nmdl_model_preset(nmdl_model_preset_for_size(PASS_REF_BYTES), &ref))
         return HUGE_VAL; /* no cap */
@@ -426,6 +426,7 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
         *cfg = *p->cfg;
     else if ((rc = plan_preset(p, n, plan)))
         return rc;
+    memset(cfg->absent, 0, sizeof cfg->absent); /* the encoder's: nmdl_tf_symbol_set */
     if ((size_t)cfg->ctx >= n) /* windows must fit the data */
         cfg->ctx = (int)(n - 1) < 2 ? 2 : (int)(n - 1);
     if (n <= (size_t)cfg->ctx)
@@ -725,6 +726,8 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
     memset(&r, 0, sizeof r);
     int rc = nmdl_neural_plan_make(p, n, &plan);
     nmdl_model *m;
+    if (p->match >= NMDL_SC_MIX5 && n <= NMDL_MM_MAX_INPUT) /* where data_code keeps it */
+        nmdl_tf_symbol_set(&plan.cfg, src, n);
     if (rc || (rc = nmdl_model_create(&plan.cfg, p->seed, &m)))
         return rc;
     nmdl_qmodel qm = {0};

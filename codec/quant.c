@@ -18,9 +18,10 @@
 #define Q_FLAG_MIX 16u  /* and the context mixer (codec/cm.h); only with bit 3 */
 #define Q_FLAG_REV2 32u /* both in their revision 2; only with bit 4 */
 #define Q_FLAG_TOKENS 64u /* the data part codes merged symbols (codec/bpe.h) */
-#define Q_FLAG_REV 128u /* a byte follows: the data part's revision (3 or
-                           4); only with bit 5 */
-#define Q_REV_MAX 4     /* the newest revision a decoder knows */
+#define Q_FLAG_REV 128u /* a byte follows: the data part's revision (3 to
+                           5); only with bit 5 */
+#define Q_REV_MAX 5     /* the newest revision a decoder knows */
+#define Q_REV_SET 5     /* from this revision on, the symbol set follows */
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
 #define Q_MAX_BASE 0x1p+100f
 
@@ -172,7 +173,11 @@ void nmdl_q_set_steps(nmdl_qmodel *qm, const float *params, double delta,
             mean /= (double)n;
         }
         means(qm)[k] = (float)mean;
-        double r = rms(w, n, (float)mean), b = delta * (r > 1e-12 ? r : 1e-12);
+        size_t coded = 0; /* rows: those of absent symbols are zero and not coded */
+        for (int row = 0; row < t->rows; row++)
+            coded += !nmdl_tf_absent_row(&qm->cfg, t, row);
+        double r = coded ? rms(w, n, (float)mean) * sqrt((double)t->rows / (double)coded) : 0;
+        double b = delta * (r > 1e-12 ? r : 1e-12);
         qm->base[k] = (float)fmin(fmax(b, Q_MIN_BASE), Q_MAX_BASE);
         const float *sp = spread ? spread + t->off : NULL;
         double st = sp ? root_mean(sp, n) : r; /* the tensor's scale */
@@ -211,10 +216,12 @@ void nmdl_q_quantize(nmdl_qmodel *qm, const float *params)
         for (int row = 0; row < t->rows; row++) {
             const float step = nmdl_q_step(qm, k, (size_t)row);
             const size_t o = t->off + (size_t)row * t->cols;
+            const int absent = nmdl_tf_absent_row(&qm->cfg, t, row); /* level 0, uncoded */
             for (int c = 0; c < t->cols; c++) {
                 double x = ((double)params[o + c] - mean) / step;
                 x = fmin(fmax(x, -NMDL_Q_MAX_LEVEL), NMDL_Q_MAX_LEVEL);
-                qm->q[o + c] = b ? nmdl_q_nearest(b->c, b->k, x) - b->z : (int32_t)lround(x);
+                qm->q[o + c] = absent ? 0 : b ? nmdl_q_nearest(b->c, b->k, x) - b->z
+                                              : (int32_t)lround(x);
             }
         }
     }
@@ -303,6 +310,8 @@ static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits
     for (int k = 0; qm->per_row && k < qm->lay.n_tensors; k++) {
         int32_t prev = 0;
         for (size_t r = qm->row0[k]; r < qm->row0[k + 1]; r++) {
+            if (nmdl_tf_absent_row(&qm->cfg, &qm->lay.tensor[k], (int)(r - qm->row0[k])))
+                continue;
             put_value(e, &rexp, 0, qm->rexp[r] - prev, e ? &scratch : rexp_bits);
             prev = qm->rexp[r];
         }
@@ -312,6 +321,8 @@ static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits
         nmdl_bm_int *m = &ctx[nmdl_q_kind(t)];
         for (int row = 0; row < t->rows; row++) {
             const int32_t *q = qm->q + t->off + (size_t)row * t->cols;
+            if (nmdl_tf_absent_row(&qm->cfg, t, row))
+                continue;
             for (int c = 0; c < t->cols; c++)
                 put_value(e, m, c > 0 && q[c - 1] == 0, q[c], e ? &scratch : &bits[k]);
         }
@@ -338,10 +349,21 @@ void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits)
     code_levels(qm, NULL, rexp_bits, bits);
 }
 
+/* Does c leave out any symbol? */
+static int has_absent(const nmdl_model_config *c)
+{
+    int any = 0;
+    for (int i = 0; i < 32; i++)
+        any |= c->absent[i];
+    return any != 0;
+}
+
 int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
 {
     qbuf b = {0};
     const nmdl_model_config *c = &qm->cfg;
+    if (has_absent(c) && qm->match - 1 < Q_REV_SET) /* no place for the set */
+        return NMDL_ERR_ARG;
     put_varint(&b, (uint64_t)c->n_layer);
     put_varint(&b, (uint64_t)c->d_model);
     put_varint(&b, (uint64_t)c->n_head);
@@ -364,6 +386,12 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
         put(&b, &count, 1);
         for (int k = 0; k < qm->tokens.count; k++)
             put(&b, (uint8_t[3]){qm->tokens.v[k], qm->tokens.a[k], qm->tokens.b[k]}, 3);
+    }
+    if (qm->match - 1 >= Q_REV_SET) { /* the symbol set: 1 where a symbol occurs */
+        uint8_t set[32];
+        for (int i = 0; i < 32; i++)
+            set[i] = (uint8_t)~c->absent[i];
+        put(&b, set, 32);
     }
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         put_f32(&b, qm->base[k]);
@@ -496,6 +524,20 @@ static int decode_tokens(qin *in, nmdl_q_header *h, char *why)
     return nmdl_bpe_check(&h->tokens, why);
 }
 
+/* Revision 5: the symbol set, 32 bytes, bit b % 8 of byte b / 8 set where
+ * symbol b occurs; a set without a symbol is corrupt. */
+static int decode_set(qin *in, nmdl_model_config *c, char *why)
+{
+    if (in->len - in->pos < 32)
+        return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends inside its symbol set");
+    int any = 0;
+    for (int i = 0; i < 32; i++) {
+        c->absent[i] = (uint8_t)~in->p[in->pos++];
+        any |= c->absent[i] != 0xff;
+    }
+    return any ? NMDL_OK : nmdl_why(why, NMDL_ERR_CORRUPT, "model part: symbol set empty");
+}
+
 static int decode_header(qin *in, nmdl_q_header *h, char *why)
 {
     nmdl_model_config *c = &h->cfg;
@@ -534,7 +576,10 @@ static int decode_header(qin *in, nmdl_q_header *h, char *why)
     h->match = !(flags & Q_FLAG_MATCH) ? 0 : !(flags & Q_FLAG_MIX) ? 1 : 1 + rev;
     h->symbols = 0;
     h->tokens.count = 0;
+    memset(c->absent, 0, sizeof c->absent);
     if ((flags & Q_FLAG_TOKENS) && (rc = decode_tokens(in, h, why)))
+        return rc;
+    if (h->match - 1 >= Q_REV_SET && (rc = decode_set(in, c, why)))
         return rc;
     if ((rc = nmdl_q_check_config(c, why)))
         return rc;
@@ -558,6 +603,8 @@ static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
     for (int k = 0; qm->per_row && k < qm->lay.n_tensors; k++) {
         prev = 0;
         for (size_t r = qm->row0[k]; r < qm->row0[k + 1]; r++) {
+            if (nmdl_tf_absent_row(&qm->cfg, &qm->lay.tensor[k], (int)(r - qm->row0[k])))
+                continue; /* exponent 0 */
             if ((rc = nmdl_bm_get_int(d, &rexp, 0, &v)))
                 return rc;
             v += prev;
@@ -572,7 +619,7 @@ static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
         nmdl_bm_int *m = &ctx[nmdl_q_kind(t)];
         for (int row = 0; row < t->rows; row++) {
             int32_t *q = qm->q + t->off + (size_t)row * t->cols;
-            for (int c = 0; c < t->cols; c++) {
+            for (int c = 0; c < t->cols && !nmdl_tf_absent_row(&qm->cfg, t, row); c++) {
                 if ((rc = nmdl_bm_get_int(d, m, c > 0 && q[c - 1] == 0, &q[c])))
                     return rc;
                 if (q[c] < -NMDL_Q_MAX_LEVEL || q[c] > NMDL_Q_MAX_LEVEL ||

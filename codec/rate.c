@@ -77,7 +77,8 @@ static double table_bits(const nmdl_rate *r);
 
 /* Quantizes w under the current steps and rebuilds the table: per kind,
  * -log2 of each |level|'s frequency (half a count added to every entry),
- * plus a sign bit for nonzero levels. */
+ * plus a sign bit for nonzero levels; the rows of absent symbols, which
+ * are not coded, do not count. */
 static void refresh(nmdl_rate *r, const float *w)
 {
     nmdl_qmodel *qm = r->qm;
@@ -86,12 +87,14 @@ static void refresh(nmdl_rate *r, const float *w)
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         const int kind = nmdl_q_kind(t);
-        const int32_t *q = qm->q + t->off;
-        for (size_t i = 0; i < (size_t)t->rows * t->cols; i++) {
-            long a = labs((long)q[i]);
-            count[kind][a < NMDL_RATE_LEVELS ? a : NMDL_RATE_LEVELS] += 1;
+        for (int row = 0; row < t->rows; row++) {
+            const int32_t *q = qm->q + t->off + (size_t)row * t->cols;
+            for (int c = 0; c < t->cols && !nmdl_tf_absent_row(&qm->cfg, t, row); c++) {
+                long a = labs((long)q[c]);
+                count[kind][a < NMDL_RATE_LEVELS ? a : NMDL_RATE_LEVELS] += 1;
+                total[kind] += 1;
+            }
         }
-        total[kind] += (double)t->rows * t->cols;
     }
     for (int k = 0; k < NMDL_Q_KINDS; k++) {
         float *c = r->cost + (size_t)k * L_TAB;
@@ -120,9 +123,11 @@ static double table_bits(const nmdl_rate *r)
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         const int kind = nmdl_q_kind(t);
-        const int32_t *q = qm->q + t->off;
-        for (size_t i = 0; i < (size_t)t->rows * t->cols; i++)
-            bits += cost_of(r, kind, labs((long)q[i]));
+        for (int row = 0; row < t->rows; row++) {
+            const int32_t *q = qm->q + t->off + (size_t)row * t->cols;
+            for (int c = 0; c < t->cols && !nmdl_tf_absent_row(&qm->cfg, t, row); c++)
+                bits += cost_of(r, kind, labs((long)q[c]));
+        }
     }
     return bits;
 }
@@ -304,7 +309,7 @@ static void penalize(void *user, const float *w, float *grads, long step,
         for (int row = 0; row < t->rows; row++) {
             const float step = nmdl_q_step(qm, k, (size_t)row);
             const size_t o = t->off + (size_t)row * t->cols;
-            for (int c = 0; c < t->cols; c++) {
+            for (int c = 0; c < t->cols && !nmdl_tf_absent_row(&qm->cfg, t, row); c++) {
                 const size_t i = o + c;
                 const double x = (w[i] - mean) / step, slope = table_slope(r, kind, fabs(x));
                 if (r->mask[i]) {

@@ -107,6 +107,10 @@ typedef struct nmdl_model_config {
     int d_ff;    /* hidden width of each MLP, 1..16384 */
     int ctx;     /* context window in bytes, 2..8192 */
     int tied;    /* 1: the output projection is the embedding matrix */
+    uint8_t absent[32]; /* the symbols the model never predicts: bit b % 8
+                           of byte b / 8 for symbol b (all zero: none); their
+                           probability is 0 and their rows of the embedding
+                           (and of the output projection) are zero */
 } nmdl_model_config;
 
 /* Named configurations: "tiny" (about 50K parameters), "mini" (140K),

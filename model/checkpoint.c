@@ -77,7 +77,7 @@ static int parse_header(const uint8_t *p, size_t len, nmdl_model_config *c,
         if ((f[i] = get_u32(p + 8 + 4 * i)) > 65536)
             return NMDL_ERR_CORRUPT;
     *c = (nmdl_model_config){(int)f[0], (int)f[1], (int)f[2], (int)f[3],
-                             (int)f[4], p[5] & CKPT_FLAG_TIED};
+                             (int)f[4], p[5] & CKPT_FLAG_TIED, {0}};
     if (nmdl_model_config_check(c))
         return NMDL_ERR_CORRUPT;
     nmdl_tf_layout lay;
@@ -98,7 +98,7 @@ int nmdl_model_load(const void *buf, size_t len, nmdl_model **out)
     if (!out || (!buf && len))
         return NMDL_ERR_ARG;
     const uint8_t *p = buf;
-    nmdl_model_config c;
+    nmdl_model_config c = {0};
     size_t n;
     int rc = parse_header(p, len, &c, &n);
     if (rc)

@@ -665,6 +665,7 @@ NMDL_INLINE void step(nmdl_inf *f, const uint8_t *tok, float *probs,
     }
     layernorm(f->h, f->x, w + m->lnf_g, w + m->lnf_b, S, C);
     linear(f->logits, f->h, w + m->wout, S, C, NMDL_TF_VOCAB, isa);
+    nmdl_tf_mask_logits(&m->cfg, f->logits, (size_t)S);
     f->dm->softmax_rows(f->logits, probs, S, NMDL_TF_VOCAB, NMDL_TF_VOCAB);
     f->t++;
 }

@@ -23,11 +23,11 @@ static const struct {
     nmdl_model_config cfg;
     uint64_t up_to_bytes; /* the automatic choice takes it below this size */
 } presets[] = {
-    {"tiny", {2, 48, 4, 128, 256, 1}, 512u << 10},
-    {"mini", {3, 64, 4, 256, 256, 1}, 3u << 20},
-    {"small", {4, 96, 4, 384, 256, 1}, 16u << 20},
-    {"medium", {6, 128, 4, 512, 256, 1}, 48u << 20},
-    {"base", {6, 192, 6, 768, 256, 1}, UINT64_MAX},
+    {"tiny", {2, 48, 4, 128, 256, 1, {0}}, 512u << 10},
+    {"mini", {3, 64, 4, 256, 256, 1, {0}}, 3u << 20},
+    {"small", {4, 96, 4, 384, 256, 1, {0}}, 16u << 20},
+    {"medium", {6, 128, 4, 512, 256, 1, {0}}, 48u << 20},
+    {"base", {6, 192, 6, 768, 256, 1, {0}}, UINT64_MAX},
 };
 #define N_PRESETS (int)(sizeof presets / sizeof presets[0])
 
@@ -105,8 +105,33 @@ int nmdl_tf_is_matrix(const nmdl_tf_tensor *t)
     return t->rows > 1;
 }
 
-/* LayerNorm gains 1, biases 0, matrices normal; the projections back into
- * the residual stream (wo, w2) scaled by 1/sqrt(2 L) as in GPT-2. */
+void nmdl_tf_symbol_set(nmdl_model_config *c, const uint8_t *s, size_t n)
+{
+    memset(c->absent, 0xff, sizeof c->absent);
+    for (size_t i = 0; i < n; i++)
+        c->absent[s[i] >> 3] &= (uint8_t)~(1u << (s[i] & 7));
+}
+
+int nmdl_tf_absent(const nmdl_model_config *c, int b)
+{
+    return c->absent[b >> 3] >> (b & 7) & 1;
+}
+
+int nmdl_tf_absent_row(const nmdl_model_config *c, const nmdl_tf_tensor *t, int row)
+{
+    return (!strcmp(t->name, "wte") || !strcmp(t->name, "wout")) && nmdl_tf_absent(c, row);
+}
+
+void nmdl_tf_mask_logits(const nmdl_model_config *c, float *logits, size_t rows)
+{
+    for (int b = 0; b < NMDL_TF_VOCAB; b++)
+        for (size_t i = 0; nmdl_tf_absent(c, b) && i < rows; i++)
+            logits[i * NMDL_TF_VOCAB + (size_t)b] = -0x1p100f;
+}
+
+/* LayerNorm gains 1, biases 0, matrices normal (the rows of absent symbols
+ * zero); the projections back into the residual stream (wo, w2) scaled by
+ * 1/sqrt(2 L) as in GPT-2. */
 static void init_params(nmdl_model *m, uint64_t seed)
 {
     nmdl_rng r;
@@ -121,6 +146,9 @@ static void init_params(nmdl_model *m, uint64_t seed)
         for (size_t i = 0; i < n; i++)
             p[i] = !nmdl_tf_is_matrix(t) ? (strstr(kind, "_g") ? 1.0f : 0.0f)
                                          : (float)(std * nmdl_rng_normal(&r));
+        for (int row = 0; row < t->rows; row++)
+            if (nmdl_tf_absent_row(&m->cfg, t, row))
+                memset(p + (size_t)row * t->cols, 0, (size_t)t->cols * sizeof *p);
     }
 }
 
@@ -282,6 +310,7 @@ int nmdl_tf_forward(nmdl_model *m, const uint8_t *x, const uint8_t *y, int B,
                       m->threads);
     nmdl_ly_matmul(a->probs, a->lnf, m->params + m->lay.wout, N, C,
                    NMDL_TF_VOCAB, 0, m->threads);
+    nmdl_tf_mask_logits(&m->cfg, a->probs, (size_t)N);
     if (!y)
         return NMDL_OK;
     nmdl_ly_softmax_xent(a->probs, a->losses, y, N, NMDL_TF_VOCAB, m->isa,

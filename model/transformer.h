@@ -109,5 +109,18 @@ int nmdl_tf_backward(nmdl_model *m, const float *weight);
 void nmdl_tf_zero_grad(nmdl_model *m);
 /* Is tensor k a matrix (weight decay applies)? */
 int nmdl_tf_is_matrix(const nmdl_tf_tensor *t);
+/* c's symbol set from the n symbols at s: every symbol they lack is
+ * absent. */
+void nmdl_tf_symbol_set(nmdl_model_config *c, const uint8_t *s, size_t n);
+/* Is symbol b (0..255) absent from c's symbol set (c->absent)? */
+int nmdl_tf_absent(const nmdl_model_config *c, int b);
+/* Is row `row` of tensor t the row of an absent symbol (in wte, or in
+ * wout when untied)? Such rows stay zero and are not coded. */
+int nmdl_tf_absent_row(const nmdl_model_config *c, const nmdl_tf_tensor *t, int row);
+/* logits (rows, 256): each absent symbol's becomes -2^100, finite (the
+ * coding path's softmax takes a row with a non-finite logit for broken)
+ * and so far below the others that the softmax gives it exactly 0 and no
+ * gradient. */
+void nmdl_tf_mask_logits(const nmdl_model_config *c, float *logits, size_t rows);
 
 #endif /* NMDL_TRANSFORMER_H */

@@ -156,7 +156,7 @@ static void bad_token_frames(void **state)
 {
     (void)state;
     enum { N = 4096 };
-    const nmdl_model_config cfg = {1, 16, 2, 32, 32, 1};
+    const nmdl_model_config cfg = {1, 16, 2, 32, 32, 1, {0}};
     uint8_t *text = tu_text(&(tu_rng){5}, N), *sym = calloc(N + 1, 1), out[N];
     assert_non_null(sym);
     nmdl_bpe t;

@@ -243,8 +243,9 @@ static void golden_revision_4(void **state)
     golden(4, GOLDEN_CM4_HASH);
 }
 
-/* Model part flags: bit 7 with revision byte 4 reads back as NMDL_SC_MIX4,
- * with 3 as NMDL_SC_MIX3,
+/* Model part flags: bit 7 with revision byte 5 reads back as NMDL_SC_MIX5
+ * with the symbol set after it (one with no symbol is corrupt, one cut
+ * short truncated), with 4 as NMDL_SC_MIX4, with 3 as NMDL_SC_MIX3,
  * bit 5 (revision 2) as NMDL_SC_MIX2, bit 4 (the mixer) as NMDL_SC_MIX,
  * bit 3 alone as NMDL_SC_MATCH; bit 4 without bit 3 is corrupt, and so
  * are bit 5 without bit 4, bit 7 without bit 5, a revision byte this
@@ -252,12 +253,12 @@ static void golden_revision_4(void **state)
 static void the_flag(void **state)
 {
     (void)state;
-    const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1}; /* 5 one-byte LEB128s */
+    const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1, {0}}; /* 5 one-byte LEB128s */
     nmdl_qmodel qm;
     assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
     for (size_t i = 0; i < qm.lay.n_params; i++)
         qm.q[i] = (int32_t)(i % 3) - 1;
-    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX4; mode++) {
+    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX5; mode++) {
         uint8_t *buf;
         size_t len;
         nmdl_q_header h;
@@ -281,9 +282,9 @@ static void the_flag(void **state)
             char why[NMDL_WHY_MAX];
             assert_int_equal(buf[5], 8u | 16u | 32u | 128u | 1u);
             assert_int_equal(buf[6], 3); /* the revision byte */
-            buf[6] = 5;
+            buf[6] = 6;
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
-            assert_non_null(strstr(why, "data part revision 5 unknown (this decoder knows 1 to 4)"));
+            assert_non_null(strstr(why, "data part revision 6 unknown (this decoder knows 1 to 5)"));
             buf[6] = 2; /* revision 2 has no byte */
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
             buf[6] = 3;
@@ -297,9 +298,56 @@ static void the_flag(void **state)
             assert_int_equal(buf[5], 8u | 16u | 32u | 128u | 1u);
             assert_int_equal(buf[6], 4);
         }
+        if (mode == NMDL_SC_MIX5) {
+            char why[NMDL_WHY_MAX];
+            assert_int_equal(buf[6], 5);
+            for (int i = 7; i < 7 + 32; i++) /* every symbol occurs */
+                assert_int_equal(buf[i], 0xff);
+            assert_int_equal(nmdl_q_read_header(buf, 7 + 31, &h, why), NMDL_ERR_TRUNCATED);
+            assert_non_null(strstr(why, "symbol set"));
+            memset(buf + 7, 0, 32);
+            assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
+            assert_non_null(strstr(why, "symbol set empty"));
+        }
         free(buf);
     }
     nmdl_q_free(&qm);
+}
+
+/* Revision 5's symbol set: the rows of absent symbols (here 128..255, of
+ * the tied embedding) are not in the levels stream, so the model part is
+ * shorter by their levels, and they decode as zero, the other rows as
+ * they were. */
+static void symbol_set_rows(void **state)
+{
+    (void)state;
+    const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1, {0}};
+    nmdl_qmodel qm, back;
+    assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
+    for (size_t i = 0; i < qm.lay.n_params; i++)
+        qm.q[i] = (int32_t)(i % 3) - 1;
+    for (int k = 0; k < qm.lay.n_tensors; k++)
+        qm.base[k] = 1.0f;
+    qm.match = NMDL_SC_MIX5;
+    uint8_t *all, *half;
+    size_t all_len, half_len;
+    assert_nmdl_ok(nmdl_q_encode(&qm, &all, &all_len));
+    memset(qm.cfg.absent + 16, 0xff, 16);
+    assert_nmdl_ok(nmdl_q_encode(&qm, &half, &half_len));
+    print_message("symbol set: model part %zu bytes with every symbol, %zu with half\n",
+                  all_len, half_len);
+    assert_true(half_len + 128 * 8 / 8 / 2 < all_len); /* 1024 levels of >= 1/2 bit */
+    assert_nmdl_ok(nmdl_q_decode(half, half_len, &back));
+    assert_memory_equal(back.cfg.absent, qm.cfg.absent, 32);
+    for (size_t i = 0; i < qm.lay.n_params; i++) {
+        const int absent = i >= qm.lay.wte + 128 * 8 && i < qm.lay.wte + 256 * 8;
+        assert_int_equal(back.q[i], absent ? 0 : qm.q[i]);
+    }
+    free(all), free(half);
+    qm.match = NMDL_SC_MIX4; /* no place for a set */
+    assert_int_equal(nmdl_q_encode(&qm, &half, &half_len), NMDL_ERR_ARG);
+    nmdl_q_free(&qm);
+    nmdl_q_free(&back);
 }
 
 /* Decoding's memory estimate counts the lanes: the mixer adds their
@@ -313,7 +361,7 @@ static void the_flag(void **state)
 static void memory_counts_the_lanes(void **state)
 {
     (void)state;
-    const nmdl_model_config cfg = {2, 64, 4, 256, 64, 1};
+    const nmdl_model_config cfg = {2, 64, 4, 256, 64, 1, {0}};
     const size_t n = 3000000;
     const uint64_t match = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MATCH, 0);
     const uint64_t mix = nmdl_neural_decode_bytes(&cfg, 91, n, 4, 2, 0, NMDL_SC_MIX, 0);
@@ -364,7 +412,7 @@ static void memory_counts_the_lanes(void **state)
 static void lanes_across_waves(void **state)
 {
     (void)state;
-    const nmdl_model_config cfg = {1, 128, 4, 256, 64, 1}; /* above the least limit */
+    const nmdl_model_config cfg = {1, 128, 4, 256, 64, 1, {0}}; /* above the least limit */
     enum { N = 9 * 3000 };
     tu_rng r = {29};
     uint8_t *text = tu_text(&r, N), *out = malloc(N);
@@ -427,6 +475,7 @@ int main(void)
         cmocka_unit_test(starts_as_the_transformer),
         cmocka_unit_test(learns_repeated_contexts),
         cmocka_unit_test(learns_from_the_missed_byte),
+        cmocka_unit_test(symbol_set_rows),
         cmocka_unit_test(golden_revision_1),
         cmocka_unit_test(golden_revision_2),
         cmocka_unit_test(golden_revision_3),

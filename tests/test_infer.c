@@ -44,7 +44,7 @@ static nmdl_model *model_of(nmdl_model_config c)
 
 static nmdl_model *model(int layers, int tied)
 {
-    return model_of((nmdl_model_config){layers, 32, 4, 48, CTX, tied});
+    return model_of((nmdl_model_config){layers, 32, 4, 48, CTX, tied, {0}});
 }
 
 static void text(uint8_t *s, int n)
@@ -320,14 +320,14 @@ static void variants_agree_on(nmdl_model_config c, int S, int len)
 static void variants_agree(void **state)
 {
     (void)state;
-    variants_agree_on((nmdl_model_config){2, 40, 5, 72, CTX, 0}, 5, LEN);
+    variants_agree_on((nmdl_model_config){2, 40, 5, 72, CTX, 0, {0}}, 5, LEN);
     for (int S = 1; S <= 7; S += S < 2 ? 1 : 5)
-        variants_agree_on((nmdl_model_config){1, 60, 5, 200, 80, 0}, S, 200);
+        variants_agree_on((nmdl_model_config){1, 60, 5, 200, 80, 0, {0}}, S, 200);
     /* heads of 8, 16, 24 and 32 lanes, in blocks of heads and one left;
      * of 40 (the blend kernel) and 4 (portable lanes) */
     const int width[][2] = {{72, 9}, {80, 5}, {120, 5}, {128, 4}, {80, 2}, {32, 8}};
     for (int i = 0; i < 6; i++)
-        variants_agree_on((nmdl_model_config){1, width[i][0], width[i][1], 64, 80, 0},
+        variants_agree_on((nmdl_model_config){1, width[i][0], width[i][1], 64, 80, 0, {0}},
                           2, 100);
 }
 

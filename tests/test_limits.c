@@ -126,8 +126,8 @@ static const struct crafted {
      "neural frame: original length 1099511627776 exceeds 2^19 x data length 42"},
     {"crafted-bomb.nmdl", NMDL_ERR_LIMIT,
      "ratio: 10000000 bytes from a frame of 178, 56180 to 1, above the limit of 4096 to 1"},
-    {"crafted-revision5.nmdl", NMDL_ERR_CORRUPT,
-     "model part: data part revision 5 unknown (this decoder knows 1 to 4)"},
+    {"crafted-revision6.nmdl", NMDL_ERR_CORRUPT,
+     "model part: data part revision 6 unknown (this decoder knows 1 to 5)"},
 };
 
 /* The command refuses each crafted frame with one line naming the field,
@@ -215,7 +215,7 @@ static blob random_frame(const nmdl_model_config *cfg, size_t n, int S)
 
 /* A model whose weights outweigh one segment's state many times, coded in
  * 32 short segments, so that -T8 keeps 32 segments in flight. */
-static const nmdl_model_config wide = {2, 128, 4, 512, 32, 1};
+static const nmdl_model_config wide = {2, 128, 4, 512, 32, 1, {0}};
 enum { WIDE_BYTES = 4096, WIDE_SEGMENTS = 32 };
 
 /* A memory limit refuses with the figure, before allocating; raised, the
@@ -398,7 +398,7 @@ static void stream_errors(void **state)
 static void failed_pass_is_null(void **state)
 {
     (void)state;
-    const nmdl_model_config c = {1, 257, 1, 1, 2, 1};
+    const nmdl_model_config c = {1, 257, 1, 1, 2, 1, {0}};
     float params[1] = {0};
     nmdl_inf *f = (nmdl_inf *)params; /* not a pass: must be overwritten */
     assert_int_equal(nmdl_inf_create(&c, params, 1, &f), NMDL_ERR_ARG);

@@ -267,7 +267,7 @@ static void no_minimum_stops_the_sweep(void **state)
 /* A one-layer transformer trained 400 steps on n bytes of text. */
 static nmdl_model *trained(const uint8_t *text, size_t n)
 {
-    nmdl_model_config c = {1, 32, 2, 64, 64, 1};
+    nmdl_model_config c = {1, 32, 2, 64, 64, 1, {0}};
     nmdl_model *m;
     nmdl_train_params tp;
     assert_nmdl_ok(nmdl_model_create(&c, 1, &m));
@@ -364,7 +364,7 @@ static void a_hot_end_is_cooled(void **state)
     tu_rng g = {97};
     size_t n = 20000;
     uint8_t *text = tu_text(&g, n);
-    nmdl_model_config c = {1, 32, 2, 64, 64, 1};
+    nmdl_model_config c = {1, 32, 2, 64, 64, 1, {0}};
     nmdl_model *m;
     nmdl_train_params tp;
     assert_nmdl_ok(nmdl_model_create(&c, 1, &m));

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/infer.h"
 #include "model/layers.h"
 #include "model/rng.h"
 #include "model/train.h"
@@ -104,7 +105,7 @@ static void check_tensor(nmdl_model *m, const nmdl_tf_tensor *t, const float *g,
 
 static void gradients_match(int tied)
 {
-    nmdl_model_config c = {2, 16, 2, 24, GT, tied};
+    nmdl_model_config c = {2, 16, 2, 24, GT, tied, {0}};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&c, 7, &m));
     assert_nmdl_ok(nmdl_tf_reserve(m, GB, GT));
@@ -247,10 +248,27 @@ static double order0_bits(const uint8_t *s, size_t n)
     return h;
 }
 
+/* A model of c (seed 4) after `steps` steps of `batch` windows of text, as
+ * a member of team (NULL: alone, one thread). */
+static nmdl_model *train_steps(const nmdl_model_config *c, const uint8_t *text, size_t n,
+                               long steps, int batch, const nmdl_team *team)
+{
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_create(c, 4, &m));
+    nmdl_train_params p;
+    nmdl_train_params_default(&p);
+    p.steps = steps;
+    p.batch = batch;
+    p.threads = 1;
+    p.team = team;
+    assert_nmdl_ok(nmdl_model_train(m, text, n, &p, NULL));
+    return m;
+}
+
 static nmdl_model *train_small(const uint8_t *text, size_t n, uint64_t seed,
                                int threads, nmdl_train_report *rep)
 {
-    nmdl_model_config c = {2, 32, 2, 64, 32, 1};
+    nmdl_model_config c = {2, 32, 2, 64, 32, 1, {0}};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&c, seed, &m));
     nmdl_train_params p;
@@ -283,6 +301,42 @@ static void adamw_learns_repetitive_text(void **state)
     free(text);
 }
 
+/* Symbols outside the model's symbol set (nmdl_model_config.absent): their
+ * rows of the embedding start at zero and stay there through training, and
+ * the coding path gives them probability exactly 0, the others summing to
+ * 1. */
+static void absent_symbols_stay_out(void **state)
+{
+    (void)state;
+    const size_t n = 5000;
+    uint8_t *text = repetitive(n);
+    nmdl_model_config c = {2, 32, 2, 64, 32, 1, {0}};
+    nmdl_tf_symbol_set(&c, text, n);
+    nmdl_model *m = train_steps(&c, text, n, 40, 4, NULL);
+    for (int b = 0; b < 256; b++)
+        for (int j = 0; nmdl_tf_absent(&c, b) && j < c.d_model; j++)
+            assert_true(m->params[m->lay.wte + (size_t)b * c.d_model + j] == 0.0f);
+    nmdl_inf_weights *w;
+    nmdl_inf *f;
+    float probs[256];
+    assert_nmdl_ok(nmdl_inf_weights_create(&c, m->params, &w));
+    assert_nmdl_ok(nmdl_inf_create_shared(w, 1, &f));
+    for (int t = 0; t < 8; t++) {
+        double sum = 0;
+        nmdl_inf_step(f, text + t, probs);
+        for (int b = 0; b < 256; b++) {
+            if (nmdl_tf_absent(&c, b))
+                assert_true(probs[b] == 0.0f);
+            sum += probs[b];
+        }
+        assert_true(fabs(sum - 1.0) < 1e-5);
+    }
+    nmdl_inf_free(f);
+    nmdl_inf_weights_free(w);
+    nmdl_model_free(m);
+    free(text);
+}
+
 static void training_is_reproducible(void **state)
 {
     (void)state;
@@ -305,7 +359,7 @@ static void training_is_reproducible(void **state)
 static void targets_weigh(void **state)
 {
     (void)state;
-    nmdl_model_config c = {2, 16, 2, 24, GT, 1};
+    nmdl_model_config c = {2, 16, 2, 24, GT, 1, {0}};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&c, 7, &m));
     assert_nmdl_ok(nmdl_tf_reserve(m, GB, GT));
@@ -359,7 +413,7 @@ static void targets_weigh(void **state)
 static void samples_weigh(void **state)
 {
     (void)state;
-    nmdl_model_config c = {1, 16, 2, 24, 32, 1};
+    nmdl_model_config c = {1, 16, 2, 24, 32, 1, {0}};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&c, 3, &m));
     size_t n = 4000;
@@ -400,16 +454,8 @@ static void samples_weigh(void **state)
  * on text, as one member of a team (team NULL: alone). */
 static nmdl_model *train_member(const uint8_t *text, size_t n, const nmdl_team *team)
 {
-    nmdl_model_config c = {2, 32, 2, 64, 32, 1};
-    nmdl_model *m;
-    assert_nmdl_ok(nmdl_model_create(&c, 4, &m));
-    nmdl_train_params p;
-    nmdl_train_params_default(&p);
-    p.steps = 12;
-    p.batch = 6;
-    p.team = team;
-    assert_nmdl_ok(nmdl_model_train(m, text, n, &p, NULL));
-    return m;
+    const nmdl_model_config c = {2, 32, 2, 64, 32, 1, {0}};
+    return train_steps(&c, text, n, 12, 6, team);
 }
 
 typedef struct team_training {
@@ -450,7 +496,7 @@ static void a_team_trains_the_same_weights(void **state)
  * malloc'd, or NULL where training refused. */
 static float *weights_after(int C, double lr, double final, const uint8_t *text, size_t n)
 {
-    nmdl_model_config c = {1, C, 2, 64, 32, 1};
+    nmdl_model_config c = {1, C, 2, 64, 32, 1, {0}};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&c, 5, &m));
     nmdl_train_params p;
@@ -498,7 +544,7 @@ static void default_schedule_follows_width(void **state)
 static void eval_scores_every_byte_once(void **state)
 {
     (void)state;
-    nmdl_model_config c = {1, 16, 2, 32, 16, 1};
+    nmdl_model_config c = {1, 16, 2, 32, 16, 1, {0}};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&c, 5, &m));
     uint8_t *text = repetitive(17);
@@ -518,7 +564,7 @@ static void eval_scores_every_byte_once(void **state)
 static void code_length_of_a_block(void **state)
 {
     (void)state;
-    nmdl_model_config c = {1, 16, 2, 32, 16, 1};
+    nmdl_model_config c = {1, 16, 2, 32, 16, 1, {0}};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&c, 6, &m));
     uint8_t *text = repetitive(200);
@@ -572,7 +618,7 @@ static void nonsense_rejected(void **state)
 {
     (void)state;
     nmdl_model *m;
-    nmdl_model_config c = {2, 48, 0, 128, 256, 1};
+    nmdl_model_config c = {2, 48, 0, 128, 256, 1, {0}};
     assert_int_equal(nmdl_model_create(&c, 1, &m), NMDL_ERR_ARG); /* no heads */
     c.n_head = 5;
     assert_int_equal(nmdl_model_create(&c, 1, &m), NMDL_ERR_ARG); /* 48 % 5 */
@@ -619,6 +665,7 @@ int main(void)
         cmocka_unit_test(eval_scores_every_byte_once),
         cmocka_unit_test(code_length_of_a_block),
         cmocka_unit_test(checkpoints),
+        cmocka_unit_test(absent_symbols_stay_out),
         cmocka_unit_test(nonsense_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

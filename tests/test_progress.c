@@ -99,7 +99,7 @@ static int on_progress(void *user, const nmdl_progress *p)
  * phase; the default weight code fine-tunes inside its training). */
 static nmdl_cctx *small_cctx(watch *w)
 {
-    nmdl_model_config cfg = {1, 32, 2, 64, 64, 1};
+    nmdl_model_config cfg = {1, 32, 2, 64, 64, 1, {0}};
     nmdl_llc_settings llc;
     nmdl_llc_settings_default(&llc);
     llc.chains = 2, llc.burnin = 40, llc.draws = 80;
@@ -272,7 +272,7 @@ static void train_stop_keeps_weights(void **state)
     (void)state;
     tu_rng r = {63};
     uint8_t *text = tu_text(&r, 20000);
-    nmdl_model_config cfg = {1, 32, 2, 64, 64, 1};
+    nmdl_model_config cfg = {1, 32, 2, 64, 64, 1, {0}};
     nmdl_model *m;
     nmdl_train_params p;
     nmdl_train_report rep;

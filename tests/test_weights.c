@@ -44,7 +44,7 @@ static uint8_t *roundtrip_part(const nmdl_qmodel *q, float *w, float *v, size_t 
 static void model_part_roundtrip(void **state)
 {
     (void)state;
-    nmdl_model_config cfg = {2, 32, 4, 48, 32, 0};
+    nmdl_model_config cfg = {2, 32, 4, 48, 32, 0, {0}};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&cfg, 3, &m));
     float *w = malloc(m->lay.n_params * sizeof(float)),
@@ -74,7 +74,7 @@ static void model_part_roundtrip(void **state)
 static void codebooks_roundtrip(void **state)
 {
     (void)state;
-    nmdl_model_config cfg = {2, 32, 4, 48, 32, 0};
+    nmdl_model_config cfg = {2, 32, 4, 48, 32, 0, {0}};
     nmdl_model *m;
     assert_nmdl_ok(nmdl_model_create(&cfg, 4, &m));
     const size_t bytes = m->lay.n_params * sizeof(float);

@@ -154,7 +154,7 @@ void tu_team_run(int K, void (*fn)(const nmdl_team *t, int k, void *user), void 
 
 nmdl_cctx *tu_small_cctx(int threads, int fallback, long steps)
 {
-    nmdl_model_config cfg = {1, 32, 2, 64, 64, 1};
+    nmdl_model_config cfg = {1, 32, 2, 64, 64, 1, {0}};
     nmdl_cctx *c = nmdl_cctx_create();
     assert_non_null(c);
     assert_nmdl_ok(nmdl_cctx_set_model(c, &cfg));

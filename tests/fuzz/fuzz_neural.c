@@ -200,7 +200,7 @@ static int mutate_model(parts *f, unsigned *s)
     if (pos >= f->ml)
         return 0;
     const uint8_t flags = f->model[pos++];
-    nmdl_model_config c = {(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], flags & 1};
+    nmdl_model_config c = {(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], flags & 1, {0}};
     size_t steps = 0;
     if (!nmdl_model_config_check(&c)) {
         nmdl_tf_layout lay;

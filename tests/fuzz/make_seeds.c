@@ -187,7 +187,7 @@ static void neural_seeds(void)
     static const int segments[] = {1, 3, 8};
     for (int i = 0; i < 12; i++) {
         const int S = segments[i / 4], per_row = i % 2, tied = i / 2 % 2;
-        const nmdl_model_config cfg = {1 + i % 3 / 2, 8, 2, 16, 8, tied};
+        const nmdl_model_config cfg = {1 + i % 3 / 2, 8, 2, 16, 8, tied, {0}};
         uint8_t *model, *data, *p;
         size_t ml, dl, len;
         float *w;
@@ -274,16 +274,16 @@ static void crafted_shape(const char *name, const nmdl_model_config *cfg)
 
 static void crafted(void)
 {
-    const nmdl_model_config wide = {1, 257, 1, 1, 2, 1};
+    const nmdl_model_config wide = {1, 257, 1, 1, 2, 1, {0}};
     crafted_shape("crafted-head257.nmdl", &wide);
-    const nmdl_model_config huge = {5, 1024, 8, 4096, 2, 1};
+    const nmdl_model_config huge = {5, 1024, 8, 4096, 2, 1, {0}};
     crafted_shape("crafted-params2e26.nmdl", &huge);
 
     /* a real tiny model and data part, claiming 2^40 bytes */
     uint8_t s[TEXT_BYTES], *model, *data, *p;
     size_t ml, dl, len;
     float *w;
-    const nmdl_model_config tiny = {1, 8, 2, 16, 8, 1};
+    const nmdl_model_config tiny = {1, 8, 2, 16, 8, 1, {0}};
     text(s, sizeof s, 1);
     tiny_model(&tiny, 1, 0, 0, NULL, s, sizeof s, &model, &ml, &w);
     int rc = nmdl_neural_encode_data(&tiny, w, s, sizeof s, 1, 0, 1, NULL, &data, &dl, NULL);
@@ -295,7 +295,7 @@ static void crafted(void)
 
     /* the ratio bomb: 10^7 zeros under a confident model, really coded */
     const size_t n = 10000000;
-    const nmdl_model_config bomb = {1, 8, 1, 1, 2, 1};
+    const nmdl_model_config bomb = {1, 8, 1, 1, 2, 1, {0}};
     uint8_t *zeros = calloc(n, 1);
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(&bomb, &lay);
@@ -313,48 +313,51 @@ static void crafted(void)
     free(model), free(data), free(p), free(w), free(zeros);
 }
 
-/* The revision 4 frame of match_seed with its model part's revision byte
- * (after 5 one-byte shape numbers and the flags) made 5, a revision no
- * decoder knows yet: crafted-revision5. */
+/* The revision 5 frame of match_seed with its model part's revision byte
+ * (after 5 one-byte shape numbers and the flags) made 6, a revision no
+ * decoder knows yet: crafted-revision6. */
 static void crafted_revision(const uint8_t *model, size_t ml, const uint8_t *data, size_t dl,
                              const uint8_t *s, size_t n)
 {
     uint8_t *m = malloc(ml), *p;
     size_t len;
-    if (!m || ml < 7 || !(model[5] & 0x80) || model[6] != 4)
-        die("revision 5 frame", m ? NMDL_ERR_ARG : NMDL_ERR_NOMEM);
+    if (!m || ml < 7 || !(model[5] & 0x80) || model[6] != 5)
+        die("revision 6 frame", m ? NMDL_ERR_ARG : NMDL_ERR_NOMEM);
     memcpy(m, model, ml);
-    m[6] = 5;
+    m[6] = 6;
     p = frame_v4(n, m, ml, data, dl, s, n, 500, NULL, &len);
-    save_crafted("crafted-revision5.nmdl", p, len);
+    save_crafted("crafted-revision6.nmdl", p, len);
     free(m), free(p);
 }
 
 /* A data part coded with the match model (mode NMDL_SC_MATCH), or with it
- * and the context mixer (NMDL_SC_MIX; NMDL_SC_MIX2 to NMDL_SC_MIX4:
- * revisions 2 to 4): 640 bytes of text whose second half
- * repeats the first, in 8 segments, so that the second wave finds matches
- * in the prefix and every segment in its own bytes. */
+ * and the context mixer (NMDL_SC_MIX; NMDL_SC_MIX2 to NMDL_SC_MIX5:
+ * revisions 2 to 5, the last over the text's symbol set): 640 bytes of
+ * text whose second half repeats the first, in 8 segments, so that the
+ * second wave finds matches in the prefix and every segment in its own
+ * bytes. */
 static void match_seed(int mode)
 {
-    const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1};
+    nmdl_model_config cfg = {1, 8, 2, 16, 8, 1, {0}};
     uint8_t s[640], *model, *data, *p;
     size_t ml, dl, len;
     float *w;
     text(s, 320, 99);
     memcpy(s + 320, s, 320);
+    if (mode >= NMDL_SC_MIX5) /* the symbols that do not occur are absent */
+        nmdl_tf_symbol_set(&cfg, s, sizeof s);
     tiny_model(&cfg, 1, 0, mode, NULL, s, sizeof s, &model, &ml, &w);
     int rc = nmdl_neural_encode_data(&cfg, w, s, sizeof s, 8, mode, 1, NULL, &data, &dl, NULL);
     if (rc)
         die("match data part", rc);
     if (mode != NMDL_SC_MATCH) {
         static const char *const names[] = {"s8-mix.nmdl", "s8-mix2.nmdl", "s8-mix3.nmdl",
-                                            "s8-mix4.nmdl"};
+                                            "s8-mix4.nmdl", "s8-mix5.nmdl"};
         const char *name = names[mode - NMDL_SC_MIX];
         p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
         save("tests/fuzz/seeds/neural", name, p, len);
         save("tests/fuzz/seeds/decompress", name, p, len);
-        if (mode == NMDL_SC_MIX4)
+        if (mode == NMDL_SC_MIX5)
             crafted_revision(model, ml, data, dl, s, sizeof s);
         free(model), free(data), free(p), free(w);
         return;
@@ -373,7 +376,7 @@ static void match_seed(int mode)
  * occur at least 3 times), coded in revision 2: s8-tokens. */
 static void token_seed(void)
 {
-    const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1};
+    const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1, {0}};
     uint8_t s[640], sym[640], *model, *data, *p;
     size_t ml, dl, len, m;
     float *w;
@@ -406,6 +409,7 @@ int main(int argc, char **argv)
     match_seed(NMDL_SC_MIX2);
     match_seed(NMDL_SC_MIX3);
     match_seed(NMDL_SC_MIX4);
+    match_seed(NMDL_SC_MIX5);
     token_seed();
     crafted();
     return 0;
