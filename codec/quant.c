@@ -296,26 +296,57 @@ static void put_value(nmdl_rc_enc *e, nmdl_bm_int *m, int prev_zero, int32_t v,
         *bits += nmdl_bm_int_cost(m, prev_zero, v);
 }
 
+/* Revision 5 codes the row exponents after the levels, and only those of
+ * rows with a nonzero level (the others' weights are 0 at any step, and
+ * their exponents 0); before it, every row's exponent comes first. */
+static int exponents_last(const nmdl_qmodel *qm)
+{
+    return qm->match - 1 >= Q_REV_SET;
+}
+
+/* Is row `row` of tensor k's exponent in the stream? Never for an absent
+ * symbol's row; from revision 5 only where a level is nonzero. */
+static int exponent_coded(const nmdl_qmodel *qm, int k, int row)
+{
+    const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+    if (nmdl_tf_absent_row(&qm->cfg, t, row))
+        return 0;
+    const int32_t *q = qm->q + t->off + (size_t)row * t->cols;
+    int nonzero = !exponents_last(qm);
+    for (int c = 0; c < t->cols && !nonzero; c++)
+        nonzero = q[c] != 0;
+    return nonzero;
+}
+
 /* Row exponents (as differences) and levels, in layout order, into e; or,
  * with e NULL, what each costs: the exponents' bits into *rexp_bits and
  * each tensor's levels' into bits[k]. */
-static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits,
-                        double *bits)
+static void code_exponents(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits)
 {
-    nmdl_bm_int ctx[N_KINDS], rexp;
+    nmdl_bm_int rexp;
     double scratch = 0;
-    for (int k = 0; k < N_KINDS; k++)
-        nmdl_bm_int_init(&ctx[k]);
     nmdl_bm_int_init(&rexp);
     for (int k = 0; qm->per_row && k < qm->lay.n_tensors; k++) {
         int32_t prev = 0;
-        for (size_t r = qm->row0[k]; r < qm->row0[k + 1]; r++) {
-            if (nmdl_tf_absent_row(&qm->cfg, &qm->lay.tensor[k], (int)(r - qm->row0[k])))
+        for (int row = 0; row < qm->lay.tensor[k].rows; row++) {
+            const size_t r = qm->row0[k] + (size_t)row;
+            if (!exponent_coded(qm, k, row))
                 continue;
             put_value(e, &rexp, 0, qm->rexp[r] - prev, e ? &scratch : rexp_bits);
             prev = qm->rexp[r];
         }
     }
+}
+
+static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits,
+                        double *bits)
+{
+    nmdl_bm_int ctx[N_KINDS];
+    double scratch = 0;
+    for (int k = 0; k < N_KINDS; k++)
+        nmdl_bm_int_init(&ctx[k]);
+    if (!exponents_last(qm))
+        code_exponents(qm, e, rexp_bits);
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         nmdl_bm_int *m = &ctx[nmdl_q_kind(t)];
@@ -327,6 +358,8 @@ static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits
                 put_value(e, m, c > 0 && q[c - 1] == 0, q[c], e ? &scratch : &bits[k]);
         }
     }
+    if (exponents_last(qm))
+        code_exponents(qm, e, rexp_bits);
 }
 
 /* Bytes of a LEB128 number. */
@@ -592,27 +625,37 @@ static int decode_header(qin *in, nmdl_q_header *h, char *why)
     return NMDL_OK;
 }
 
-static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
+/* The exponents code_exponents wrote; the others stay 0. */
+static int decode_exponents(nmdl_qmodel *qm, nmdl_rc_dec *d)
 {
-    nmdl_bm_int ctx[N_KINDS], rexp;
-    for (int k = 0; k < N_KINDS; k++)
-        nmdl_bm_int_init(&ctx[k]);
+    nmdl_bm_int rexp;
     nmdl_bm_int_init(&rexp);
-    int rc = NMDL_OK;
+    int rc;
     int32_t v, prev;
     for (int k = 0; qm->per_row && k < qm->lay.n_tensors; k++) {
         prev = 0;
-        for (size_t r = qm->row0[k]; r < qm->row0[k + 1]; r++) {
-            if (nmdl_tf_absent_row(&qm->cfg, &qm->lay.tensor[k], (int)(r - qm->row0[k])))
-                continue; /* exponent 0 */
+        for (int row = 0; row < qm->lay.tensor[k].rows; row++) {
+            if (!exponent_coded(qm, k, row))
+                continue;
             if ((rc = nmdl_bm_get_int(d, &rexp, 0, &v)))
                 return rc;
             v += prev;
             if (v < -NMDL_Q_REXP || v > NMDL_Q_REXP)
                 return NMDL_ERR_CORRUPT;
-            qm->rexp[r] = (int8_t)(prev = v);
+            qm->rexp[qm->row0[k] + (size_t)row] = (int8_t)(prev = v);
         }
     }
+    return NMDL_OK;
+}
+
+static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
+{
+    nmdl_bm_int ctx[N_KINDS];
+    for (int k = 0; k < N_KINDS; k++)
+        nmdl_bm_int_init(&ctx[k]);
+    int rc = NMDL_OK;
+    if (!exponents_last(qm) && (rc = decode_exponents(qm, d)))
+        return rc;
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         const nmdl_q_codebook *b = codebook(qm, k);
@@ -628,6 +671,8 @@ static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
             }
         }
     }
+    if (exponents_last(qm) && (rc = decode_exponents(qm, d)))
+        return rc;
     return nmdl_rc_dec_finish(d);
 }
 

@@ -317,7 +317,9 @@ static void the_flag(void **state)
 /* Revision 5's symbol set: the rows of absent symbols (here 128..255, of
  * the tied embedding) are not in the levels stream, so the model part is
  * shorter by their levels, and they decode as zero, the other rows as
- * they were. */
+ * they were. Row exponents come after the levels, only for rows with a
+ * nonzero level (here every matrix's first row has none): the others
+ * decode as 0. */
 static void symbol_set_rows(void **state)
 {
     (void)state;
@@ -326,8 +328,15 @@ static void symbol_set_rows(void **state)
     assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
     for (size_t i = 0; i < qm.lay.n_params; i++)
         qm.q[i] = (int32_t)(i % 3) - 1;
-    for (int k = 0; k < qm.lay.n_tensors; k++)
+    for (int k = 0; k < qm.lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm.lay.tensor[k];
         qm.base[k] = 1.0f;
+        if (t->rows > 1)
+            memset(qm.q + t->off, 0, (size_t)t->cols * sizeof *qm.q);
+    }
+    qm.per_row = 1;
+    for (size_t r = 0; r < qm.row0[qm.lay.n_tensors]; r++)
+        qm.rexp[r] = (int8_t)(r % 5) - 2;
     qm.match = NMDL_SC_MIX5;
     uint8_t *all, *half;
     size_t all_len, half_len;
@@ -342,6 +351,14 @@ static void symbol_set_rows(void **state)
     for (size_t i = 0; i < qm.lay.n_params; i++) {
         const int absent = i >= qm.lay.wte + 128 * 8 && i < qm.lay.wte + 256 * 8;
         assert_int_equal(back.q[i], absent ? 0 : qm.q[i]);
+    }
+    for (int k = 0; k < qm.lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm.lay.tensor[k];
+        for (int row = 0; row < t->rows; row++) {
+            const size_t r = qm.row0[k] + (size_t)row;
+            const int zero = (t->rows > 1 && row == 0) || (k == 0 && row >= 128);
+            assert_int_equal(back.rexp[r], zero ? 0 : qm.rexp[r]);
+        }
     }
     free(all), free(half);
     qm.match = NMDL_SC_MIX4; /* no place for a set */
