@@ -68,15 +68,6 @@ typedef struct frame_pos {
 } frame_pos;
 
 /* The keys of docs/JSON.md for `info`, every one on every frame. */
-/* Symbols of c's symbol set (256 without one). */
-static int symbols_occurring(const nmdl_model_config *c)
-{
-    int n = 256;
-    for (int b = 0; b < 256; b++)
-        n -= c->absent[b >> 3] >> (b & 7) & 1;
-    return n;
-}
-
 static void print_json(const char *name, const frame_pos *pos, const nmdl_info *i,
                        const tensors *ts)
 {
@@ -111,7 +102,7 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
                    i->match >= 3 ? (unsigned)i->match - 1u : 1u);
     cli_jw_uint_if(&w, "merges", neural, (uint64_t)i->merges);
     cli_jw_uint_if(&w, "symbols", neural, i->symbols);
-    cli_jw_uint_if(&w, "symbols_occurring", neural, (uint64_t)symbols_occurring(&i->model));
+    cli_jw_uint_if(&w, "symbols_occurring", neural, (uint64_t)i->symbols_occurring);
     cli_jw_str(&w, "quantization", !neural ? NULL : i->per_row ? "per-row" : "per-tensor");
     cli_jw_architecture(&w, neural ? &i->model : NULL);
     cli_jw_uint_if(&w, "effort", rep && i->effort, (uint64_t)i->effort);
@@ -196,9 +187,9 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
             "transformer, match model and context mixing, revision 4",
             "transformer, match model and context mixing, revision 5"};
         printf("  %-14s %s\n", "data code", codes[i->match]);
-        if (symbols_occurring(c) < 256)
+        if (i->symbols_occurring < 256)
             printf("  %-14s %d of 256 occur (the others' rows are not coded)\n", "symbols",
-                   symbols_occurring(c));
+                   i->symbols_occurring);
         if (i->merges)
             printf("  %-14s %d byte pairs merged: %llu symbols, %.3f a byte\n", "tokens",
                    i->merges, (unsigned long long)i->symbols,

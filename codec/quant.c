@@ -296,12 +296,18 @@ static void put_value(nmdl_rc_enc *e, nmdl_bm_int *m, int prev_zero, int32_t v,
         *bits += nmdl_bm_int_cost(m, prev_zero, v);
 }
 
+/* Does data code `match` (NMDL_SC_*) carry revision 5's symbol set? */
+static int has_set(int match)
+{
+    return match - 1 >= Q_REV_SET;
+}
+
 /* Revision 5 codes the row exponents after the levels, and only those of
  * rows with a nonzero level (the others' weights are 0 at any step, and
  * their exponents 0); before it, every row's exponent comes first. */
 static int exponents_last(const nmdl_qmodel *qm)
 {
-    return qm->match - 1 >= Q_REV_SET;
+    return has_set(qm->match);
 }
 
 /* Is row `row` of tensor k's exponent in the stream? Never for an absent
@@ -318,9 +324,8 @@ static int exponent_coded(const nmdl_qmodel *qm, int k, int row)
     return nonzero;
 }
 
-/* Row exponents (as differences) and levels, in layout order, into e; or,
- * with e NULL, what each costs: the exponents' bits into *rexp_bits and
- * each tensor's levels' into bits[k]. */
+/* The coded rows' exponents, as differences within each tensor, into e;
+ * or, with e NULL, their bits into *rexp_bits. */
 static void code_exponents(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits)
 {
     nmdl_bm_int rexp;
@@ -338,6 +343,9 @@ static void code_exponents(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_b
     }
 }
 
+/* Row exponents and levels, in layout order, into e; or, with e NULL, what
+ * each costs: the exponents' bits into *rexp_bits and each tensor's
+ * levels' into bits[k]. */
 static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits,
                         double *bits)
 {
@@ -382,20 +390,11 @@ void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits)
     code_levels(qm, NULL, rexp_bits, bits);
 }
 
-/* Does c leave out any symbol? */
-static int has_absent(const nmdl_model_config *c)
-{
-    int any = 0;
-    for (int i = 0; i < 32; i++)
-        any |= c->absent[i];
-    return any != 0;
-}
-
 int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
 {
     qbuf b = {0};
     const nmdl_model_config *c = &qm->cfg;
-    if (has_absent(c) && qm->match - 1 < Q_REV_SET) /* no place for the set */
+    if (nmdl_tf_symbols(c) < NMDL_TF_VOCAB && !has_set(qm->match)) /* no place for it */
         return NMDL_ERR_ARG;
     put_varint(&b, (uint64_t)c->n_layer);
     put_varint(&b, (uint64_t)c->d_model);
@@ -420,7 +419,7 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
         for (int k = 0; k < qm->tokens.count; k++)
             put(&b, (uint8_t[3]){qm->tokens.v[k], qm->tokens.a[k], qm->tokens.b[k]}, 3);
     }
-    if (qm->match - 1 >= Q_REV_SET) { /* the symbol set: 1 where a symbol occurs */
+    if (has_set(qm->match)) { /* the symbol set: 1 where a symbol occurs */
         uint8_t set[32];
         for (int i = 0; i < 32; i++)
             set[i] = (uint8_t)~c->absent[i];
@@ -563,12 +562,9 @@ static int decode_set(qin *in, nmdl_model_config *c, char *why)
 {
     if (in->len - in->pos < 32)
         return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends inside its symbol set");
-    int any = 0;
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < 32; i++)
         c->absent[i] = (uint8_t)~in->p[in->pos++];
-        any |= c->absent[i] != 0xff;
-    }
-    return any ? NMDL_OK : nmdl_why(why, NMDL_ERR_CORRUPT, "model part: symbol set empty");
+    return nmdl_tf_symbols(c) ? NMDL_OK : nmdl_why(why, NMDL_ERR_CORRUPT, "model part: symbol set empty");
 }
 
 static int decode_header(qin *in, nmdl_q_header *h, char *why)
@@ -612,7 +608,7 @@ static int decode_header(qin *in, nmdl_q_header *h, char *why)
     memset(c->absent, 0, sizeof c->absent);
     if ((flags & Q_FLAG_TOKENS) && (rc = decode_tokens(in, h, why)))
         return rc;
-    if (h->match - 1 >= Q_REV_SET && (rc = decode_set(in, c, why)))
+    if (has_set(h->match) && (rc = decode_set(in, c, why)))
         return rc;
     if ((rc = nmdl_q_check_config(c, why)))
         return rc;

@@ -83,6 +83,7 @@ static int neural_info(const nmdl_frame *f, nmdl_info *info)
     info->match = h.match;
     info->merges = h.tokens.count;
     info->symbols = h.symbols ? h.symbols : f->original_len;
+    info->symbols_occurring = nmdl_tf_symbols(&info->model);
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(&info->model, &lay);
     info->n_params = lay.n_params;

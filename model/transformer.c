@@ -75,6 +75,7 @@ static size_t add_tensor(nmdl_tf_layout *lay, const char *name, int layer,
     t->off = lay->n_params;
     t->rows = rows;
     t->cols = cols;
+    t->by_symbol = rows == NMDL_TF_VOCAB && layer < 0;
     lay->n_params += (size_t)rows * cols;
     return t->off;
 }
@@ -117,9 +118,17 @@ int nmdl_tf_absent(const nmdl_model_config *c, int b)
     return c->absent[b >> 3] >> (b & 7) & 1;
 }
 
+int nmdl_tf_symbols(const nmdl_model_config *c)
+{
+    int n = 0;
+    for (int b = 0; b < NMDL_TF_VOCAB; b++)
+        n += !nmdl_tf_absent(c, b);
+    return n;
+}
+
 int nmdl_tf_absent_row(const nmdl_model_config *c, const nmdl_tf_tensor *t, int row)
 {
-    return (!strcmp(t->name, "wte") || !strcmp(t->name, "wout")) && nmdl_tf_absent(c, row);
+    return t->by_symbol && nmdl_tf_absent(c, row);
 }
 
 void nmdl_tf_mask_logits(const nmdl_model_config *c, float *logits, size_t rows)

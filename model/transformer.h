@@ -39,6 +39,7 @@ typedef struct nmdl_tf_tensor {
     char name[16];  /* "wte", "h0.wqkv", "lnf_g", ... */
     size_t off;     /* first element in the parameter array */
     int rows, cols; /* a vector has rows == 1 */
+    int by_symbol;  /* 1: row b belongs to symbol b (wte, wout) */
 } nmdl_tf_tensor;
 
 typedef struct nmdl_tf_layout {
@@ -114,6 +115,8 @@ int nmdl_tf_is_matrix(const nmdl_tf_tensor *t);
 void nmdl_tf_symbol_set(nmdl_model_config *c, const uint8_t *s, size_t n);
 /* Is symbol b (0..255) absent from c's symbol set (c->absent)? */
 int nmdl_tf_absent(const nmdl_model_config *c, int b);
+/* Symbols in c's symbol set (256 without one). */
+int nmdl_tf_symbols(const nmdl_model_config *c);
 /* Is row `row` of tensor t the row of an absent symbol (in wte, or in
  * wout when untied)? Such rows stay zero and are not coded. */
 int nmdl_tf_absent_row(const nmdl_model_config *c, const nmdl_tf_tensor *t, int row);
