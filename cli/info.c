@@ -185,7 +185,8 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
             "transformer, match model and context mixing, revision 2",
             "transformer, match model and context mixing, revision 3",
             "transformer, match model and context mixing, revision 4",
-            "transformer, match model and context mixing, revision 5"};
+            "transformer, match model and context mixing, revision 5",
+            "transformer, match model and context mixing, revision 6"};
         printf("  %-14s %s\n", "data code", codes[i->match]);
         if (i->symbols_occurring < 256)
             printf("  %-14s %d of 256 occur (the others' rows are not coded)\n", "symbols",

@@ -1,6 +1,7 @@
 /*
  * cm.c: see cm.h. Integer arithmetic only; the two tables (log2 and powers
- * of 2) are computed with integers at init, the same everywhere.
+ * of 2, codec/imath.h) are computed with integers at init, the same
+ * everywhere.
  */
 #include "cm.h"
 
@@ -51,21 +52,11 @@ size_t nmdl_cm_bytes(size_t n, int rev)
            (rev >= 3 ? sizeof(uint32_t) * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS : 0);
 }
 
-/* 256 * log2(v / 2^30), v in [2^30, 2^31), by squaring: 8 bits. */
-static uint16_t log2_frac(uint64_t v)
+/* 2^16 / (1 + 2^(-x/256)), in [1, 2^16 - 1]. */
+static uint32_t squash(const nmdl_cm *m, int x)
 {
-    uint16_t f = 0;
-    for (int b = 7; b >= 0; b--) {
-        v = (v * v) >> 30;
-        if (v >= (2ull << 30)) {
-            f |= (uint16_t)(1u << b);
-            v >>= 1;
-        }
-    }
-    return f;
+    return nmdl_im_squash(&m->lt, x);
 }
-
-static uint32_t squash(const nmdl_cm *m, int x);
 
 /* Revision 3's table: cell j of every row holds P = squash((j - 16) bits). */
 static int sse_init(nmdl_cm *m)
@@ -94,13 +85,7 @@ int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
     m->slot = calloc((size_t)1 << m->bits, sizeof *m->slot);
     if (!m->slot)
         return NMDL_ERR_NOMEM;
-    for (int k = 0; k < 1024; k++)
-        m->lg[k] = log2_frac((uint64_t)(1024 + k) << 20);
-    uint64_t t = 1ull << 32; /* 2^(-k/256) * 2^32 by repeated products */
-    for (int k = 0; k < 256; k++) {
-        m->pow2[k] = (uint32_t)(t > 0xFFFFFFFFull ? 0xFFFFFFFFull : t);
-        t = (t * 4283353945ull) >> 32; /* 2^(-1/256) * 2^32, rounded */
-    }
+    nmdl_im_logistic_init(&m->lt);
     for (int c = 0; c < 256; c++)
         m->w[c][0] = m->w_last[c][0] = CM_ONE; /* the transformer alone */
     for (int c = 0; c < NMDL_CM_MISS_SETS; c++)
@@ -121,30 +106,10 @@ void nmdl_cm_free(nmdl_cm *m)
     m->sse = NULL;
 }
 
-/* 256 * log2(v), v >= 1, within 1/256 bit. */
-static int log2_fx(const nmdl_cm *m, uint32_t v)
-{
-    const int b = nmdl_im_bits(v) - 1;
-    const uint32_t mant = b >= 10 ? (v >> (b - 10)) & 1023 : (v << (10 - b)) & 1023;
-    return 256 * b + m->lg[mant];
-}
-
 /* log2(a / b) in 1/256 bits, clamped; a or b may be 0. */
 static int odds(const nmdl_cm *m, uint32_t a, uint32_t b)
 {
-    if (!a || !b)
-        return a ? CM_ODDS : -CM_ODDS;
-    return nmdl_im_clamp(log2_fx(m, a) - log2_fx(m, b), -CM_ODDS, CM_ODDS);
-}
-
-/* 2^16 / (1 + 2^(-x/256)), in [1, 2^16 - 1]. */
-static uint32_t squash(const nmdl_cm *m, int x)
-{
-    const int a = x < 0 ? -x : x;
-    const uint64_t t = m->pow2[a & 255] >> (a >> 8); /* 2^(-a/256) * 2^32 */
-    uint32_t p = (uint32_t)(((uint64_t)CM_ONE << 32) / ((1ull << 32) + t));
-    p = x < 0 ? CM_ONE - p : p;
-    return p < 1 ? 1 : p > CM_ONE - 1 ? CM_ONE - 1 : p;
+    return nmdl_im_odds(&m->lt, a, b, CM_ODDS);
 }
 
 static uint32_t mix32(uint32_t h)
@@ -313,8 +278,7 @@ static void learn_counter(uint32_t *v, int bit, uint32_t count, uint32_t limit)
 {
     int32_t p = (int32_t)((*v >> 10) ^ CM_P_HALF);
     uint32_t n = *v & count;
-    const int32_t target = bit ? (int32_t)(2 * CM_P_HALF - 1) : 0;
-    p += (int32_t)(((int64_t)(target - p) * 2) / (int64_t)(2 * n + 3));
+    p = nmdl_im_toward(p, bit ? (int32_t)(2 * CM_P_HALF - 1) : 0, n);
     n += n < limit;
     *v = (((uint32_t)p ^ CM_P_HALF) << 10) | (*v & 1023 & ~count) | n;
 }

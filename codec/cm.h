@@ -45,6 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imath.h"
+
 #define NMDL_CM_CONTEXTS 9 /* hashed contexts (cm.c): 6 in revision 1, 7 in 2 */
 #define NMDL_CM_INPUTS (NMDL_CM_CONTEXTS + 2) /* and the transformer (or the
                                                  match model), a bias */
@@ -87,9 +89,7 @@ typedef struct nmdl_cm {
                          P(1) * 2^16 in bits 8.., its update count in 0..7 */
     size_t sse_cell;  /* the last bit's lower cell (row * cells + cell) */
     int sse_frac;     /* the upper cell's weight, 0..255 (1/256) */
-    uint16_t lg[1024];   /* 256 * log2(1 + k / 1024), rounded down */
-    uint32_t pow2[256];  /* 2^(-k / 256) * 2^32, as nmdl_cm_init computes
-                            it (products of a rounded-down factor) */
+    nmdl_im_logistic lt; /* log-odds and back */
 } nmdl_cm;
 
 /* Bytes of one lane of revision rev for an input of n bytes (for memory

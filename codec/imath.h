@@ -1,6 +1,6 @@
 /*
- * imath.h: integer helpers shared by the data part's adaptive models
- * (codec/match.c, codec/cm.c), whose arithmetic is integer throughout.
+ * imath.h: integer helpers shared by the adaptive models (codec/match.c,
+ * codec/cm.c, codec/levels.c), whose arithmetic is integer throughout.
  */
 #ifndef NMDL_IMATH_H
 #define NMDL_IMATH_H
@@ -61,5 +61,28 @@ static inline void nmdl_im_learn(int32_t *w, const int *in, int count, int32_t e
         w[k] = (int32_t)(v < -max ? -max : v > max ? max : v);
     }
 }
+
+/* A counter's P (any fixed point) moved towards target by 2 / (2 n + 3)
+ * of the distance (rounded towards 0): after n earlier updates, the mean
+ * of what it has seen, from n on a fixed rate. */
+static inline int32_t nmdl_im_toward(int32_t p, int32_t target, uint32_t n)
+{
+    return p + (int32_t)(((int64_t)(target - p) * 2) / (int64_t)(2 * n + 3));
+}
+
+/* The tables of log-odds and back, computed with integers (imath.c). */
+typedef struct nmdl_im_logistic {
+    uint16_t lg[1024];  /* 256 * log2(1 + k / 1024), rounded down */
+    uint32_t pow2[256]; /* 2^(-k / 256) * 2^32 (products of a rounded-down
+                           factor) */
+} nmdl_im_logistic;
+
+void nmdl_im_logistic_init(nmdl_im_logistic *t);
+/* 256 * log2(v), v >= 1, within 1/256 bit. */
+int nmdl_im_log2(const nmdl_im_logistic *t, uint32_t v);
+/* log2(a / b) in 1/256 bits, clamped to [-lim, lim]; a or b may be 0. */
+int nmdl_im_odds(const nmdl_im_logistic *t, uint32_t a, uint32_t b, int lim);
+/* 2^16 / (1 + 2^(-x/256)), in [1, 2^16 - 1]. */
+uint32_t nmdl_im_squash(const nmdl_im_logistic *t, int x);
 
 #endif /* NMDL_IMATH_H */

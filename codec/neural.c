@@ -105,7 +105,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->threads = 1;
     p->train_steps = -1;
     p->qat_steps = -1;
-    p->match = NMDL_SC_MIX5;
+    p->match = NMDL_SC_MIX6;
     p->free_bytes = -1.0;
     p->cheap_weight = NMDL_NEURAL_REPEATS_WEIGHT;
     p->bytes_per_symbol = 1.0;
@@ -188,7 +188,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                             double *pure_bytes)
 {
     if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1 || match < 0 ||
-        match > NMDL_SC_MIX5 || (match && n > NMDL_MM_MAX_INPUT))
+        match > NMDL_SC_MIX6 || (match && n > NMDL_MM_MAX_INPUT))
         return NMDL_ERR_ARG;
     const uint8_t **in = calloc((size_t)S, sizeof *in);
     size_t *len = calloc((size_t)S, sizeof *len), *start = calloc((size_t)S, sizeof *start);
@@ -537,11 +537,13 @@ static int encode_levels(const nmdl_qmodel *qm, float *rebuilt, uint8_t **model,
 }
 
 /* The bits the coder spends on qm's levels (the part of the model part
- * the rate estimate prices: no header, steps or row exponents). */
+ * the rate estimate prices: no header, steps or row exponents); NaN
+ * without the memory to count them. */
 static double level_bits(const nmdl_qmodel *qm)
 {
     double bits[NMDL_TENSORS_MAX], rexp_bits, sum = 0;
-    nmdl_q_tensor_bits(qm, bits, &rexp_bits);
+    if (nmdl_q_tensor_bits(qm, bits, &rexp_bits))
+        return NAN;
     for (int k = 0; k < qm->lay.n_tensors; k++)
         sum += bits[k];
     return sum;

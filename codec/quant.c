@@ -10,6 +10,7 @@
 
 #include "bitmodel.h"
 #include "error.h"
+#include "levels.h"
 
 #define Q_FLAG_TIED 1u
 #define Q_FLAG_PER_ROW 2u
@@ -20,8 +21,9 @@
 #define Q_FLAG_TOKENS 64u /* the data part codes merged symbols (codec/bpe.h) */
 #define Q_FLAG_REV 128u /* a byte follows: the data part's revision (3 to
                            5); only with bit 5 */
-#define Q_REV_MAX 5     /* the newest revision a decoder knows */
+#define Q_REV_MAX 6     /* the newest revision a decoder knows */
 #define Q_REV_SET 5     /* from this revision on, the symbol set follows */
+#define Q_REV_MIXED 6   /* and from this one, the levels' code is codec/levels.h */
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */
 #define Q_MAX_BASE 0x1p+100f
 
@@ -31,6 +33,7 @@ static const float pow2_eighths[8] = {
     0x1.6a09e6p+0f, 0x1.8ace54p+0f, 0x1.ae89fap+0f, 0x1.d5818ep+0f};
 
 enum { KIND_WTE, KIND_QKV, KIND_WO, KIND_W1, KIND_W2, KIND_WOUT, KIND_VEC, N_KINDS };
+_Static_assert(N_KINDS == NMDL_LV_KINDS, "the mixed levels' code has a state per kind");
 
 int nmdl_q_kind(const nmdl_tf_tensor *t)
 {
@@ -302,6 +305,21 @@ static int has_set(int match)
     return match - 1 >= Q_REV_SET;
 }
 
+/* Does qm code its levels with revision 6's mixed code (codec/levels.h)? */
+static int mixed_levels(const nmdl_qmodel *qm)
+{
+    return qm->match - 1 >= Q_REV_MIXED;
+}
+
+/* The most columns of any tensor. */
+static int widest(const nmdl_tf_layout *lay)
+{
+    int w = 1;
+    for (int k = 0; k < lay->n_tensors; k++)
+        w = lay->tensor[k].cols > w ? lay->tensor[k].cols : w;
+    return w;
+}
+
 /* Revision 5 codes the row exponents after the levels, and only those of
  * rows with a nonzero level (the others' weights are 0 at any step, and
  * their exponents 0); before it, every row's exponent comes first. */
@@ -343,18 +361,15 @@ static void code_exponents(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_b
     }
 }
 
-/* Row exponents and levels, in layout order, into e; or, with e NULL, what
- * each costs: the exponents' bits into *rexp_bits and each tensor's
- * levels' into bits[k]. */
-static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits,
-                        double *bits)
+/* The levels, in layout order, into e, each a signed integer of bitmodel.h
+ * in a model per kind of tensor; or, with e NULL, each tensor's bits added
+ * to bits[k]. */
+static void code_plain(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *bits)
 {
     nmdl_bm_int ctx[N_KINDS];
     double scratch = 0;
     for (int k = 0; k < N_KINDS; k++)
         nmdl_bm_int_init(&ctx[k]);
-    if (!exponents_last(qm))
-        code_exponents(qm, e, rexp_bits);
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         nmdl_bm_int *m = &ctx[nmdl_q_kind(t)];
@@ -366,8 +381,43 @@ static void code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits
                 put_value(e, m, c > 0 && q[c - 1] == 0, q[c], e ? &scratch : &bits[k]);
         }
     }
+}
+
+/* The same with revision 6's mixed code, row by row (absent rows left
+ * out). */
+static int code_mixed(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *bits)
+{
+    nmdl_lv s;
+    double scratch = 0;
+    int rc = nmdl_lv_init(&s, widest(&qm->lay));
+    for (int k = 0; !rc && k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        nmdl_lv_tensor(&s, nmdl_q_kind(t), t->cols);
+        for (int row = 0; row < t->rows; row++)
+            if (!nmdl_tf_absent_row(&qm->cfg, t, row))
+                nmdl_lv_put_row(&s, e, qm->q + t->off + (size_t)row * t->cols,
+                                e ? &scratch : &bits[k]);
+    }
+    nmdl_lv_free(&s);
+    return rc;
+}
+
+/* Row exponents and levels, in layout order, into e; or, with e NULL, what
+ * each costs: the exponents' bits into *rexp_bits and each tensor's
+ * levels' into bits[k]. */
+static int code_levels(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *rexp_bits,
+                       double *bits)
+{
+    if (!exponents_last(qm))
+        code_exponents(qm, e, rexp_bits);
+    int rc = NMDL_OK;
+    if (mixed_levels(qm))
+        rc = code_mixed(qm, e, bits);
+    else
+        code_plain(qm, e, bits);
     if (exponents_last(qm))
         code_exponents(qm, e, rexp_bits);
+    return rc;
 }
 
 /* Bytes of a LEB128 number. */
@@ -379,7 +429,7 @@ static int varint_len(uint64_t v)
     return n;
 }
 
-void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits)
+int nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits)
 {
     *rexp_bits = 0;
     for (int k = 0; k < qm->lay.n_tensors; k++) {
@@ -387,7 +437,7 @@ void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits)
         bits[k] = b ? 8.0 * (varint_len((uint64_t)b->k) + varint_len((uint64_t)b->z) + 4 * b->k)
                     : 0;
     }
-    code_levels(qm, NULL, rexp_bits, bits);
+    return code_levels(qm, NULL, rexp_bits, bits);
 }
 
 int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
@@ -441,10 +491,11 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
     }
     nmdl_rc_enc e;
     nmdl_rc_enc_init(&e);
-    code_levels(qm, &e, NULL, NULL);
-    uint8_t *stream;
+    uint8_t *stream = NULL;
     size_t n;
-    int rc = nmdl_rc_enc_finish(&e, &stream, &n);
+    int rc = code_levels(qm, &e, NULL, NULL);
+    int rc_finish = nmdl_rc_enc_finish(&e, &stream, &n);
+    rc = rc ? rc : rc_finish;
     if (!rc) {
         put(&b, stream, n);
         free(stream);
@@ -644,29 +695,65 @@ static int decode_exponents(nmdl_qmodel *qm, nmdl_rc_dec *d)
     return NMDL_OK;
 }
 
-static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
+/* Is level v of tensor k possible: within the levels' range and, with a
+ * codebook, a centroid? */
+static int level_ok(const nmdl_qmodel *qm, int k, int32_t v)
+{
+    const nmdl_q_codebook *b = codebook(qm, k);
+    return v >= -NMDL_Q_MAX_LEVEL && v <= NMDL_Q_MAX_LEVEL && (!b || (v >= -b->z && v < b->k - b->z));
+}
+
+/* The levels code_plain wrote. */
+static int decode_plain(nmdl_qmodel *qm, nmdl_rc_dec *d)
 {
     nmdl_bm_int ctx[N_KINDS];
     for (int k = 0; k < N_KINDS; k++)
         nmdl_bm_int_init(&ctx[k]);
-    int rc = NMDL_OK;
-    if (!exponents_last(qm) && (rc = decode_exponents(qm, d)))
-        return rc;
+    int rc;
     for (int k = 0; k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
-        const nmdl_q_codebook *b = codebook(qm, k);
         nmdl_bm_int *m = &ctx[nmdl_q_kind(t)];
         for (int row = 0; row < t->rows; row++) {
             int32_t *q = qm->q + t->off + (size_t)row * t->cols;
             for (int c = 0; c < t->cols && !nmdl_tf_absent_row(&qm->cfg, t, row); c++) {
                 if ((rc = nmdl_bm_get_int(d, m, c > 0 && q[c - 1] == 0, &q[c])))
                     return rc;
-                if (q[c] < -NMDL_Q_MAX_LEVEL || q[c] > NMDL_Q_MAX_LEVEL ||
-                    (b && (q[c] < -b->z || q[c] >= b->k - b->z))) /* no such centroid */
+                if (!level_ok(qm, k, q[c]))
                     return NMDL_ERR_CORRUPT;
             }
         }
     }
+    return NMDL_OK;
+}
+
+/* The levels code_mixed wrote. */
+static int decode_mixed(nmdl_qmodel *qm, nmdl_rc_dec *d)
+{
+    nmdl_lv s;
+    int rc = nmdl_lv_init(&s, widest(&qm->lay));
+    for (int k = 0; !rc && k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        nmdl_lv_tensor(&s, nmdl_q_kind(t), t->cols);
+        for (int row = 0; !rc && row < t->rows; row++) {
+            int32_t *q = qm->q + t->off + (size_t)row * t->cols;
+            if (nmdl_tf_absent_row(&qm->cfg, t, row))
+                continue;
+            rc = nmdl_lv_get_row(&s, d, q);
+            for (int c = 0; !rc && c < t->cols; c++)
+                rc = level_ok(qm, k, q[c]) ? NMDL_OK : NMDL_ERR_CORRUPT;
+        }
+    }
+    nmdl_lv_free(&s);
+    return rc;
+}
+
+static int decode_levels(nmdl_qmodel *qm, nmdl_rc_dec *d)
+{
+    int rc = NMDL_OK;
+    if (!exponents_last(qm) && (rc = decode_exponents(qm, d)))
+        return rc;
+    if ((rc = mixed_levels(qm) ? decode_mixed(qm, d) : decode_plain(qm, d)))
+        return rc;
     if (exponents_last(qm) && (rc = decode_exponents(qm, d)))
         return rc;
     return nmdl_rc_dec_finish(d);

@@ -65,8 +65,10 @@ typedef struct nmdl_qmodel {
     int match;         /* what the data part adds to the transformer: 0
                           nothing, 1 the match model (flags bit 3), 2 and
                           the context mixer (bits 3 and 4), 3 both in
-                          revision 2 (bits 3 to 5), 4 in revision 3 (bits
-                          3 to 5 and 7, revision byte 3); NMDL_SC_* */
+                          revision 2 (bits 3 to 5), r + 1 in revision r
+                          = 3 to 6 (bits 3 to 5 and 7, revision byte r;
+                          5: the symbol set, 6: the levels' mixed code,
+                          codec/levels.h); NMDL_SC_* */
     size_t symbols;    /* > 0 (flags bit 6): the data part codes this many
                           symbols of the merges in `tokens` (codec/bpe.h),
                           not the original bytes */
@@ -105,8 +107,8 @@ void nmdl_q_dequantize(const nmdl_qmodel *qm, float *params);
 /* What the levels cost in the model part, as coded (ideal code length
  * under the coder's adaptive models, in bits): tensor k's, with its
  * codebook's bytes, into bits[k] (n_tensors), the row exponents' into
- * *rexp_bits. */
-void nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits);
+ * *rexp_bits. Fails only for memory. */
+int nmdl_q_tensor_bits(const nmdl_qmodel *qm, double *bits, double *rexp_bits);
 
 /* The model part: malloc'd bytes. */
 int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len);

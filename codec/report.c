@@ -142,7 +142,10 @@ int nmdl_info_tensors(const void *src, size_t src_len, nmdl_tensor_info *out, in
     if (rc || (rc = nmdl_q_decode(f.model, f.model_len, &qm)))
         return rc;
     double bits[NMDL_TF_MAX_TENSORS];
-    nmdl_q_tensor_bits(&qm, bits, rexp_bits);
+    if ((rc = nmdl_q_tensor_bits(&qm, bits, rexp_bits))) {
+        nmdl_q_free(&qm);
+        return rc;
+    }
     *n = qm.lay.n_tensors;
     for (int k = 0; k < qm.lay.n_tensors && k < cap; k++) {
         const nmdl_tf_tensor *t = &qm.lay.tensor[k];

@@ -54,16 +54,18 @@ typedef struct nmdl_sc_group {
 /* What the data part adds to the transformer (model part flags bits 3, 4
  * and 5, and the revision byte of bit 7): nothing, the match model, the
  * match model and the context mixer, or both in their revision 2, 3 or 4
- * (codec/match.h, codec/cm.h); revision 5 codes as 4, over the model's
- * symbol set (nmdl_model_config.absent, docs/FORMAT.md). */
+ * (codec/match.h, codec/cm.h); revisions 5 and 6 code as 4, over the
+ * model's symbol set (nmdl_model_config.absent, docs/FORMAT.md); 6 also
+ * codes the model part's levels anew (codec/levels.h). */
 enum {
     NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2, NMDL_SC_MIX2 = 3, NMDL_SC_MIX3 = 4,
     NMDL_SC_MIX4 = 5,
-    NMDL_SC_MIX5 = 6 /* the newest, what the encoder writes */
+    NMDL_SC_MIX5 = 6,
+    NMDL_SC_MIX6 = 7 /* the newest, what the encoder writes */
 };
 
 /* The revision (1 to 4) of the match model and the mixer in mode match
- * (revision 5's is 4's). */
+ * (revisions 5 and 6 use 4's). */
 int nmdl_sc_rev(int match);
 /* Segments of S that one wave codes at once: with the match model at most
  * nmdl_mm_wave of its revision (later waves read the text before them),

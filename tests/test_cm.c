@@ -243,9 +243,9 @@ static void golden_revision_4(void **state)
     golden(4, GOLDEN_CM4_HASH);
 }
 
-/* Model part flags: bit 7 with revision byte 5 reads back as NMDL_SC_MIX5
- * with the symbol set after it (one with no symbol is corrupt, one cut
- * short truncated), with 4 as NMDL_SC_MIX4, with 3 as NMDL_SC_MIX3,
+/* Model part flags: bit 7 with revision byte 6 reads back as NMDL_SC_MIX6,
+ * with 5 as NMDL_SC_MIX5, both with the symbol set after it (one with no
+ * symbol is corrupt, one cut short truncated), with 4 as NMDL_SC_MIX4, with 3 as NMDL_SC_MIX3,
  * bit 5 (revision 2) as NMDL_SC_MIX2, bit 4 (the mixer) as NMDL_SC_MIX,
  * bit 3 alone as NMDL_SC_MATCH; bit 4 without bit 3 is corrupt, and so
  * are bit 5 without bit 4, bit 7 without bit 5, a revision byte this
@@ -258,7 +258,7 @@ static void the_flag(void **state)
     assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
     for (size_t i = 0; i < qm.lay.n_params; i++)
         qm.q[i] = (int32_t)(i % 3) - 1;
-    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX5; mode++) {
+    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX6; mode++) {
         uint8_t *buf;
         size_t len;
         nmdl_q_header h;
@@ -282,9 +282,9 @@ static void the_flag(void **state)
             char why[NMDL_WHY_MAX];
             assert_int_equal(buf[5], 8u | 16u | 32u | 128u | 1u);
             assert_int_equal(buf[6], 3); /* the revision byte */
-            buf[6] = 6;
+            buf[6] = 7;
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
-            assert_non_null(strstr(why, "data part revision 6 unknown (this decoder knows 1 to 5)"));
+            assert_non_null(strstr(why, "data part revision 7 unknown (this decoder knows 1 to 6)"));
             buf[6] = 2; /* revision 2 has no byte */
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
             buf[6] = 3;
@@ -298,9 +298,9 @@ static void the_flag(void **state)
             assert_int_equal(buf[5], 8u | 16u | 32u | 128u | 1u);
             assert_int_equal(buf[6], 4);
         }
-        if (mode == NMDL_SC_MIX5) {
+        if (mode >= NMDL_SC_MIX5) {
             char why[NMDL_WHY_MAX];
-            assert_int_equal(buf[6], 5);
+            assert_int_equal(buf[6], mode - 1);
             for (int i = 7; i < 7 + 32; i++) /* every symbol occurs */
                 assert_int_equal(buf[i], 0xff);
             assert_int_equal(nmdl_q_read_header(buf, 7 + 31, &h, why), NMDL_ERR_TRUNCATED);
@@ -320,9 +320,8 @@ static void the_flag(void **state)
  * they were. Row exponents come after the levels, only for rows with a
  * nonzero level (here every matrix's first row has none): the others
  * decode as 0. */
-static void symbol_set_rows(void **state)
+static void symbol_set_rows_of(int mode)
 {
-    (void)state;
     const nmdl_model_config cfg = {1, 8, 2, 16, 8, 1, {0}};
     nmdl_qmodel qm, back;
     assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
@@ -337,15 +336,17 @@ static void symbol_set_rows(void **state)
     qm.per_row = 1;
     for (size_t r = 0; r < qm.row0[qm.lay.n_tensors]; r++)
         qm.rexp[r] = (int8_t)(r % 5) - 2;
-    qm.match = NMDL_SC_MIX5;
+    qm.match = mode;
     uint8_t *all, *half;
     size_t all_len, half_len;
     assert_nmdl_ok(nmdl_q_encode(&qm, &all, &all_len));
     memset(qm.cfg.absent + 16, 0xff, 16);
     assert_nmdl_ok(nmdl_q_encode(&qm, &half, &half_len));
-    print_message("symbol set: model part %zu bytes with every symbol, %zu with half\n",
-                  all_len, half_len);
-    assert_true(half_len + 128 * 8 / 8 / 2 < all_len); /* 1024 levels of >= 1/2 bit */
+    print_message("symbol set, revision %d: model part %zu bytes with every symbol, %zu "
+                  "with half\n", mode - 1, all_len, half_len);
+    /* 1024 levels of >= 1/2 bit in revision 5; revision 6 learns their
+     * period of 3, but not for free */
+    assert_true(half_len + (mode == NMDL_SC_MIX5 ? 128 * 8 / 8 / 2 : 16) < all_len);
     assert_nmdl_ok(nmdl_q_decode(half, half_len, &back));
     assert_memory_equal(back.cfg.absent, qm.cfg.absent, 32);
     for (size_t i = 0; i < qm.lay.n_params; i++) {
@@ -365,6 +366,112 @@ static void symbol_set_rows(void **state)
     assert_int_equal(nmdl_q_encode(&qm, &half, &half_len), NMDL_ERR_ARG);
     nmdl_q_free(&qm);
     nmdl_q_free(&back);
+}
+
+static void symbol_set_rows(void **state)
+{
+    (void)state;
+    symbol_set_rows_of(NMDL_SC_MIX5);
+    symbol_set_rows_of(NMDL_SC_MIX6);
+}
+
+/* Levels like a trained model's: mostly 0, each column with its own scale
+ * and the rows of the embedding with theirs, a few beyond the unary code
+ * (up to NMDL_Q_MAX_LEVEL), absent symbols' rows left out. */
+static void model_like_levels(nmdl_qmodel *qm, tu_rng *r)
+{
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        qm->base[k] = 1.0f;
+        for (int row = 0; row < t->rows; row++)
+            for (int c = 0; c < t->cols; c++) {
+                const double scale = 0.2 + 2.0 * (c % 5 == 0) + (row % 7 == 0);
+                const double x = tu_normal(r) * scale;
+                int32_t v = (int32_t)lrint(fabs(x) < 0.6 ? 0 : x);
+                if (tu_below(r, 500) == 0)
+                    v = (int32_t)tu_below(r, 40) - 20;
+                if (tu_below(r, 5000) == 0)
+                    v = tu_below(r, 2) ? NMDL_Q_MAX_LEVEL : -NMDL_Q_MAX_LEVEL;
+                qm->q[t->off + (size_t)row * t->cols + (size_t)c] =
+                    nmdl_tf_absent_row(&qm->cfg, t, row) ? 0 : v;
+            }
+    }
+    qm->per_row = 1; /* exponents of the rows with a nonzero level; the others' are 0 */
+    for (int k = 0; k < qm->lay.n_tensors; k++) {
+        const nmdl_tf_tensor *t = &qm->lay.tensor[k];
+        for (int row = 0; row < t->rows; row++) {
+            int nonzero = 0;
+            for (int c = 0; c < t->cols; c++)
+                nonzero |= qm->q[t->off + (size_t)row * t->cols + (size_t)c] != 0;
+            qm->rexp[qm->row0[k] + (size_t)row] = (int8_t)(nonzero ? tu_below(r, 9) - 4 : 0);
+        }
+    }
+}
+
+/* The levels' bits as the model part codes them (header and steps left
+ * out: the same for both codes). */
+static double levels_bits(const nmdl_qmodel *qm)
+{
+    double bits[NMDL_TF_MAX_TENSORS], rexp, sum = 0;
+    assert_nmdl_ok(nmdl_q_tensor_bits(qm, bits, &rexp));
+    for (int k = 0; k < qm->lay.n_tensors; k++)
+        sum += bits[k];
+    return sum + rexp;
+}
+
+/* Revision 6 codes the levels with codec/levels.h's mix: they decode as
+ * they were (escapes up to the largest level included), in fewer bytes
+ * than revision 5's where neighbours tell about a level, the counted bits
+ * match the stream, the model part's bytes hash as they always have (a
+ * change is a format change), a stream cut short or a level beyond the
+ * range is an error, and a model of zeros still fits the decoder's bound
+ * of levels per byte. */
+static void mixed_levels(void **state)
+{
+    (void)state;
+    nmdl_model_config cfg = {2, 32, 2, 64, 8, 1, {0}};
+    memset(cfg.absent + 20, 0xff, 12); /* symbols 160..255 absent */
+    nmdl_qmodel qm, back;
+    assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
+    tu_rng r = {23};
+    model_like_levels(&qm, &r);
+    uint8_t *m5, *m6;
+    size_t l5, l6;
+    qm.match = NMDL_SC_MIX5;
+    assert_nmdl_ok(nmdl_q_encode(&qm, &m5, &l5));
+    const double bits5 = levels_bits(&qm);
+    qm.match = NMDL_SC_MIX6;
+    assert_nmdl_ok(nmdl_q_encode(&qm, &m6, &l6));
+    const double bits6 = levels_bits(&qm);
+    print_message("mixed levels: %zu parameters, model part %zu bytes in revision 5, %zu in 6; "
+                  "counted %.0f and %.0f bits\n", qm.lay.n_params, l5, l6, bits5, bits6);
+    assert_true(l6 < l5 * 0.97);
+    assert_true(fabs((double)(l5 - l6) - (bits5 - bits6) / 8) < 0.005 * (double)l5);
+    assert_nmdl_ok(nmdl_q_decode(m6, l6, &back));
+    assert_memory_equal(back.q, qm.q, qm.lay.n_params * sizeof *qm.q);
+    assert_memory_equal(back.rexp, qm.rexp, qm.row0[qm.lay.n_tensors]);
+    nmdl_q_free(&back);
+    tu_assert_golden(m6, l6, "levels (revision 6)", GOLDEN_LEVELS6_HASH);
+    for (size_t cut = l6 - 40; cut < l6 - NMDL_RC_PAD; cut += 11) /* cut short (beyond
+                                                                   the zeros it may omit) */
+        assert_int_not_equal(nmdl_q_decode(m6, cut, &back), NMDL_OK);
+    free(m5), free(m6);
+    qm.q[qm.lay.n_params - 1] = NMDL_Q_MAX_LEVEL + 1;
+    assert_nmdl_ok(nmdl_q_encode(&qm, &m6, &l6));
+    assert_int_equal(nmdl_q_decode(m6, l6, &back), NMDL_ERR_CORRUPT);
+    free(m6);
+    nmdl_q_free(&qm);
+    const nmdl_model_config big = {4, 256, 4, 1024, 8, 0, {0}}; /* 3.3 million zeros */
+    assert_nmdl_ok(nmdl_q_alloc(&big, &qm));
+    for (int k = 0; k < qm.lay.n_tensors; k++)
+        qm.base[k] = 1.0f;
+    qm.match = NMDL_SC_MIX6;
+    assert_nmdl_ok(nmdl_q_encode(&qm, &m6, &l6));
+    print_message("mixed levels: %zu zeros in %zu bytes\n", qm.lay.n_params, l6);
+    assert_nmdl_ok(nmdl_q_decode(m6, l6, &back));
+    free(m6);
+    nmdl_q_free(&back);
+    nmdl_q_free(&qm);
 }
 
 /* Decoding's memory estimate counts the lanes: the mixer adds their
@@ -493,6 +600,7 @@ int main(void)
         cmocka_unit_test(learns_repeated_contexts),
         cmocka_unit_test(learns_from_the_missed_byte),
         cmocka_unit_test(symbol_set_rows),
+        cmocka_unit_test(mixed_levels),
         cmocka_unit_test(golden_revision_1),
         cmocka_unit_test(golden_revision_2),
         cmocka_unit_test(golden_revision_3),

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "codec/neural.h"
 #include "codec/quant.h"
 #include "container/frame.h"
@@ -254,4 +256,14 @@ tu_blob tu_random_token_frame(const nmdl_model_config *cfg, const uint8_t *text,
     nmdl_q_free(&qm);
     nmdl_model_free(net);
     return b;
+}
+
+void tu_assert_golden(const void *p, size_t n, const char *what, const char *expected)
+{
+    uint8_t sum[16];
+    char hex[33];
+    crypto_generichash(sum, sizeof sum, p, n, NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, sum, sizeof sum);
+    print_message("golden %s hash: %s\n", what, hex);
+    assert_string_equal(hex, expected);
 }

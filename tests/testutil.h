@@ -86,4 +86,9 @@ nmdl_isa tu_isa(void);
 typedef struct nmdl_team nmdl_team;
 void tu_team_run(int K, void (*fn)(const nmdl_team *t, int k, void *user), void *user);
 
+/* Fails unless the 16-byte BLAKE2b of p[0, n), in hex, is `expected`
+ * (a golden hash: a change of those bytes is a format change); prints it
+ * as "golden WHAT hash". */
+void tu_assert_golden(const void *p, size_t n, const char *what, const char *expected);
+
 #endif /* NMDL_TESTUTIL_H */
