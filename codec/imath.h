@@ -78,11 +78,32 @@ typedef struct nmdl_im_logistic {
 } nmdl_im_logistic;
 
 void nmdl_im_logistic_init(nmdl_im_logistic *t);
+
 /* 256 * log2(v), v >= 1, within 1/256 bit. */
-int nmdl_im_log2(const nmdl_im_logistic *t, uint32_t v);
+static inline int nmdl_im_log2(const nmdl_im_logistic *t, uint32_t v)
+{
+    const int b = nmdl_im_bits(v) - 1;
+    const uint32_t mant = b >= 10 ? (v >> (b - 10)) & 1023 : (v << (10 - b)) & 1023;
+    return 256 * b + t->lg[mant];
+}
+
 /* log2(a / b) in 1/256 bits, clamped to [-lim, lim]; a or b may be 0. */
-int nmdl_im_odds(const nmdl_im_logistic *t, uint32_t a, uint32_t b, int lim);
-/* 2^16 / (1 + 2^(-x/256)), in [1, 2^16 - 1]. */
-uint32_t nmdl_im_squash(const nmdl_im_logistic *t, int x);
+static inline int nmdl_im_odds(const nmdl_im_logistic *t, uint32_t a, uint32_t b, int lim)
+{
+    if (!a || !b)
+        return a ? lim : -lim;
+    return nmdl_im_clamp(nmdl_im_log2(t, a) - nmdl_im_log2(t, b), -lim, lim);
+}
+
+/* 2^16 / (1 + 2^(-x/256)), in [1, 2^16 - 1], for |x| < 2^13 (1/256 bits). */
+static inline uint32_t nmdl_im_squash(const nmdl_im_logistic *t, int x)
+{
+    const uint32_t one = 1u << 16;
+    const int a = x < 0 ? -x : x;
+    const uint64_t e = t->pow2[a & 255] >> (a >> 8); /* 2^(-a/256) * 2^32 */
+    uint32_t p = (uint32_t)(((uint64_t)one << 32) / ((1ull << 32) + e));
+    p = x < 0 ? one - p : p;
+    return p < 1 ? 1 : p > one - 1 ? one - 1 : p;
+}
 
 #endif /* NMDL_IMATH_H */

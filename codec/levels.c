@@ -46,12 +46,22 @@ static void start_weights(int32_t *w, size_t sets)
         w[i] = i % NMDL_LV_INPUTS < LV_CTRS ? LV_W_START : 0;
 }
 
+/* Counters and weight sets of a coder, all kinds and decisions. */
+#define LV_ALL_COUNTERS ((size_t)NMDL_LV_KINDS * NMDL_LV_COUNTERS * NMDL_LV_DECISIONS)
+#define LV_ALL_SETS ((size_t)NMDL_LV_KINDS * NMDL_LV_DECISIONS * NMDL_LV_SETS)
+#define LV_ALL_SETS2 ((size_t)NMDL_LV_KINDS * NMDL_LV_DECISIONS * NMDL_LV_SETS2)
+
+size_t nmdl_lv_bytes(int max_cols)
+{
+    return sizeof(nmdl_lv) + LV_ALL_COUNTERS * (sizeof(int32_t) + 1) +
+           (LV_ALL_SETS + LV_ALL_SETS2) * NMDL_LV_INPUTS * sizeof(int32_t) +
+           (size_t)(max_cols > 0 ? max_cols : 0) * sizeof(int32_t);
+}
+
 int nmdl_lv_init(nmdl_lv *s, int max_cols)
 {
+    const size_t counters = LV_ALL_COUNTERS, sets = LV_ALL_SETS, sets2 = LV_ALL_SETS2;
     memset(s, 0, sizeof *s);
-    const size_t counters = (size_t)NMDL_LV_KINDS * NMDL_LV_COUNTERS * NMDL_LV_DECISIONS;
-    const size_t sets = (size_t)NMDL_LV_KINDS * NMDL_LV_DECISIONS * NMDL_LV_SETS,
-                 sets2 = (size_t)NMDL_LV_KINDS * NMDL_LV_DECISIONS * NMDL_LV_SETS2;
     if (max_cols < 1)
         return NMDL_ERR_ARG;
     s->ctr = malloc(counters * sizeof *s->ctr);
@@ -70,7 +80,6 @@ int nmdl_lv_init(nmdl_lv *s, int max_cols)
     for (int k = 0; k < NMDL_LV_KINDS; k++)
         nmdl_bm_int_init(&s->esc[k]);
     nmdl_im_logistic_init(&s->lt);
-    s->max_cols = max_cols;
     return NMDL_OK;
 }
 
@@ -99,7 +108,7 @@ static int mag(int32_t v, int cap)
 }
 
 /* The class of a column's running mean |level| m (1/256): 1..6 at 0.15,
- * 0.35, 0.6, 1.0 and 1.6; 0 in a tensor's first row. */
+ * 0.35, 0.6, 1.0 and 1.6; 0 in a tensor's first coded row. */
 static int column_class(const nmdl_lv *s, int c)
 {
     static const int32_t edge[5] = {38, 90, 154, 256, 410};
@@ -110,7 +119,7 @@ static int column_class(const nmdl_lv *s, int c)
 }
 
 /* The class of the row's mean |level| over its first c columns (sum):
- * 1..5 at 0.2, 0.45, 0.8 and 1.3; 0 before the fourth column. */
+ * 1..5 at 0.2, 0.45, 0.8 and 1.3; 0 in its first four columns (c < 4). */
 static int row_class(int64_t sum, int c)
 {
     static const int64_t edge[4] = {20, 45, 80, 130}; /* hundredths */
@@ -126,59 +135,82 @@ static lv_ctx context(const nmdl_lv *s, const int32_t *q, int c, int64_t row_sum
     const int L = c > 0 ? mag(q[c - 1], 3) : 4, L2 = c > 1 ? mag(q[c - 2], 2) : 3;
     const int U = s->above ? mag(s->above[c], 2) : 3;
     const int C = column_class(s, c), R = row_class(row_sum, c);
+    const int col = c < NMDL_LV_COLUMNS ? c : NMDL_LV_COLUMNS - 1;
     return (lv_ctx){{LV_LC + L * 7 + C, LV_LR + L * 6 + R, LV_LLU + (L * 4 + L2) * 4 + U,
-                     LV_CR + C * 6 + R, LV_COL + (c < NMDL_LV_COLUMNS ? c : NMDL_LV_COLUMNS - 1)},
+                     LV_CR + C * 6 + R, LV_COL + col},
                     L * 7 + C, U * 6 + R};
 }
 
-/* Moves weights w towards the bit their own mix gave P(1) = p / 2^16. */
-static void learn(int32_t *w, const int *in, int bit, uint32_t p)
+/* One decision's mix: where its counters are, its inputs and weights,
+ * each set's log-odds. */
+typedef struct lv_mix {
+    size_t at[LV_CTRS];     /* the counters, into ctr and seen */
+    int in[NMDL_LV_INPUTS]; /* their log2-odds and the bias, 1/256 bits */
+    int32_t *w, *w2;        /* the two weight sets */
+    int x1, x2;             /* their mixes, 1/256 bits */
+} lv_mix;
+
+/* P(1) * 2^16 of decision j of a level in context x, in [LV_P_MIN,
+ * 2^16 - LV_P_MIN]; m keeps what learning needs. */
+static uint32_t predict(const nmdl_lv *s, const lv_ctx *x, int j, lv_mix *m)
 {
-    nmdl_im_learn(w, in, NMDL_LV_INPUTS, (int32_t)(bit ? LV_ONE : 0) - (int32_t)p,
-                  LV_RATE_SHIFT, LV_W_MAX);
+    for (int i = 0; i < LV_CTRS; i++) {
+        m->at[i] = ((size_t)s->kind * NMDL_LV_COUNTERS + (size_t)x->ctx[i]) *
+                       NMDL_LV_DECISIONS + (size_t)j;
+        const uint32_t p = (uint32_t)s->ctr[m->at[i]] >> 6; /* P(1) * 2^16 */
+        m->in[i] = nmdl_im_odds(&s->lt, p, LV_ONE - p, LV_ODDS);
+    }
+    m->in[LV_CTRS] = 256; /* bias: one bit */
+    const size_t kj = (size_t)s->kind * NMDL_LV_DECISIONS + (size_t)j;
+    m->w = s->w + (kj * NMDL_LV_SETS + (size_t)x->set) * NMDL_LV_INPUTS;
+    m->w2 = s->w2 + (kj * NMDL_LV_SETS2 + (size_t)x->set2) * NMDL_LV_INPUTS;
+    m->x1 = nmdl_im_mix(m->w, m->in, NMDL_LV_INPUTS, LV_ODDS);
+    m->x2 = nmdl_im_mix(m->w2, m->in, NMDL_LV_INPUTS, LV_ODDS);
+    const uint32_t p = nmdl_im_squash(&s->lt, nmdl_im_mean(m->x1, m->x2));
+    return p < LV_P_MIN ? LV_P_MIN : p > LV_ONE - LV_P_MIN ? LV_ONE - LV_P_MIN : p;
 }
 
-/* Decision j of a level in context x: P(1) from the mix, the bit coded
- * into or decoded from io (or counted), then counters and weights learn. */
+/* Moves weights w towards the bit their own mix x gave P(1) for. */
+static void learn(const nmdl_lv *s, int32_t *w, const int *in, int bit, int x)
+{
+    const int32_t err = (int32_t)(bit ? LV_ONE : 0) - (int32_t)nmdl_im_squash(&s->lt, x);
+    nmdl_im_learn(w, in, NMDL_LV_INPUTS, err, LV_RATE_SHIFT, LV_W_MAX);
+}
+
+/* The bit that came: the decision's counters and both weight sets learn. */
+static void update(nmdl_lv *s, const lv_mix *m, int bit)
+{
+    for (int i = 0; i < LV_CTRS; i++) {
+        s->ctr[m->at[i]] = nmdl_im_toward(s->ctr[m->at[i]], bit ? 2 * LV_P_HALF - 1 : 0,
+                                          s->seen[m->at[i]]);
+        s->seen[m->at[i]] += s->seen[m->at[i]] < LV_LIMIT;
+    }
+    learn(s, m->w, m->in, bit, m->x1);
+    learn(s, m->w2, m->in, bit, m->x2);
+}
+
+/* Decision j of a level in context x: the bit coded into or decoded from
+ * io as [0, P) (1) or [P, 2^16) (0), or counted, then learned from. */
 static int decide(nmdl_lv *s, const lv_ctx *x, int j, const lv_io *io, int *bit)
 {
-    size_t at[LV_CTRS];
-    int in[NMDL_LV_INPUTS];
-    for (int i = 0; i < LV_CTRS; i++) {
-        at[i] = ((size_t)s->kind * NMDL_LV_COUNTERS + (size_t)x->ctx[i]) * NMDL_LV_DECISIONS +
-                (size_t)j;
-        const uint32_t p = (uint32_t)s->ctr[at[i]] >> 6; /* P(1) * 2^16 */
-        in[i] = nmdl_im_odds(&s->lt, p, LV_ONE - p, LV_ODDS);
-    }
-    in[LV_CTRS] = 256; /* bias: one bit */
-    const size_t kj = (size_t)s->kind * NMDL_LV_DECISIONS + (size_t)j;
-    int32_t *w = s->w + (kj * NMDL_LV_SETS + (size_t)x->set) * NMDL_LV_INPUTS,
-            *w2 = s->w2 + (kj * NMDL_LV_SETS2 + (size_t)x->set2) * NMDL_LV_INPUTS;
-    const int x1 = nmdl_im_mix(w, in, NMDL_LV_INPUTS, LV_ODDS),
-              x2 = nmdl_im_mix(w2, in, NMDL_LV_INPUTS, LV_ODDS);
-    uint32_t p = nmdl_im_squash(&s->lt, nmdl_im_mean(x1, x2));
-    p = p < LV_P_MIN ? LV_P_MIN : p > LV_ONE - LV_P_MIN ? LV_ONE - LV_P_MIN : p;
-    int rc = NMDL_OK;
+    lv_mix m;
+    const uint32_t p = predict(s, x, j, &m);
     if (io->d) {
         uint32_t t;
-        rc = nmdl_rc_decode_target(io->d, 16, &t);
+        int rc = nmdl_rc_decode_target(io->d, 16, &t);
+        if (rc)
+            return rc;
         *bit = t < p;
-        if (!rc)
-            rc = *bit ? nmdl_rc_decode_update(io->d, 0, p)
-                      : nmdl_rc_decode_update(io->d, p, LV_ONE - p);
+        if ((rc = *bit ? nmdl_rc_decode_update(io->d, 0, p)
+                       : nmdl_rc_decode_update(io->d, p, LV_ONE - p)))
+            return rc;
     } else if (io->e) {
         nmdl_rc_encode(io->e, *bit ? 0 : p, *bit ? p : LV_ONE - p, 16);
     } else {
         *io->bits -= log2((double)(*bit ? p : LV_ONE - p) / LV_ONE);
     }
-    for (int i = 0; i < LV_CTRS; i++) {
-        s->ctr[at[i]] = nmdl_im_toward(s->ctr[at[i]], *bit ? 2 * LV_P_HALF - 1 : 0,
-                                       s->seen[at[i]]);
-        s->seen[at[i]] += s->seen[at[i]] < LV_LIMIT;
-    }
-    learn(w, in, *bit, nmdl_im_squash(&s->lt, x1));
-    learn(w2, in, *bit, nmdl_im_squash(&s->lt, x2));
-    return rc;
+    update(s, &m, *bit);
+    return NMDL_OK;
 }
 
 /* The escape of |v| - 1 >= NMDL_BM_UNARY: r = |v| - NMDL_BM_UNARY >= 1 as

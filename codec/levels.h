@@ -10,7 +10,8 @@
  *   L2  |the one before it| (0..2; 3 where there is none),
  *   U   |the level above|, in the tensor's previous coded row (0..2; 3 in
  *       its first),
- *   C   the column's running mean |level| (6 classes; 0 in the first row),
+ *   C   the column's running mean |level| (6 classes; 0 in the tensor's
+ *       first coded row),
  *   R   the row's mean |level| so far (5 classes; 0 in its first 4 columns),
  *
  * the counters' contexts being L x C, L x R, L x L2 x U, C x R and the
@@ -24,6 +25,7 @@
 #ifndef NMDL_LEVELS_H
 #define NMDL_LEVELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bitmodel.h"
@@ -47,16 +49,18 @@ typedef struct nmdl_lv {
     int32_t *w2;   /* (KINDS, DECISIONS, SETS2, INPUTS) the second sets */
     int32_t *col;  /* (max_cols) the columns' running mean |level|, 1/256 */
     nmdl_bm_int esc[NMDL_LV_KINDS]; /* the escapes' integers */
-    nmdl_im_logistic lt;
-    int max_cols;
-    int kind, cols;       /* the tensor being coded */
+    nmdl_im_logistic lt;  /* log-odds and back */
+    int kind, cols;       /* the tensor being coded (cols <= max_cols) */
     const int32_t *above; /* its previous coded row, or NULL */
 } nmdl_lv;
 
 /* A coder for tensors of up to max_cols columns (>= 1). */
 int nmdl_lv_init(nmdl_lv *s, int max_cols);
 void nmdl_lv_free(nmdl_lv *s);
-/* Before the first row of a tensor of kind `kind` with `cols` columns. */
+/* Bytes a coder for tensors of up to max_cols columns allocates. */
+size_t nmdl_lv_bytes(int max_cols);
+/* Before the first row of a tensor of kind `kind` with `cols` columns
+ * (at most init's max_cols). */
 void nmdl_lv_tensor(nmdl_lv *s, int kind, int cols);
 /* One row of levels q[0, cols), |q| <= NMDL_BM_MAX_INT, into e, or (e
  * NULL) their cost in bits (ideal code length) added to *bits. q stays

@@ -10,6 +10,7 @@
 #include "../model/infer.h"
 #include "../model/team.h"
 #include "error.h"
+#include "levels.h"
 #include "match.h"
 #include "quant.h"
 #include "rc.h"
@@ -112,8 +113,9 @@ static uint64_t max64(uint64_t a, uint64_t b)
 
 /* Peak bytes of decoding S segments of n bytes, `live` of them at a time
  * in G groups, besides the input and (unless streaming) the output: the
- * larger of building the weights (the model part's levels beside the float
- * parameters, then the parameters beside the weights) and coding (the
+ * larger of building the weights (the model part's levels and, in revision
+ * 6, their coder's state beside the float parameters, then the parameters
+ * beside the weights) and coding (the
  * weights, each group's state and, when streaming, the batch's output),
  * plus the segment table throughout. */
 uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
@@ -122,8 +124,13 @@ uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(cfg, &lay);
     uint64_t levels = 4 * (uint64_t)lay.n_params + 12 * (uint64_t)lay.n_tensors;
-    for (int k = 0; k < lay.n_tensors; k++)
+    int widest = 1;
+    for (int k = 0; k < lay.n_tensors; k++) {
         levels += (uint64_t)lay.tensor[k].rows + sizeof(size_t);
+        widest = lay.tensor[k].cols > widest ? lay.tensor[k].cols : widest;
+    }
+    if (match >= NMDL_SC_MIX6) /* revision 6's levels coder */
+        levels += nmdl_lv_bytes(widest);
     const uint64_t params = 4 * (uint64_t)lay.n_params;
     const uint64_t weights = nmdl_inf_weights_bytes(cfg);
     const uint64_t build = max64(levels + params, params + weights);

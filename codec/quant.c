@@ -20,7 +20,7 @@
 #define Q_FLAG_REV2 32u /* both in their revision 2; only with bit 4 */
 #define Q_FLAG_TOKENS 64u /* the data part codes merged symbols (codec/bpe.h) */
 #define Q_FLAG_REV 128u /* a byte follows: the data part's revision (3 to
-                           5); only with bit 5 */
+                           6); only with bit 5 */
 #define Q_REV_MAX 6     /* the newest revision a decoder knows */
 #define Q_REV_SET 5     /* from this revision on, the symbol set follows */
 #define Q_REV_MIXED 6   /* and from this one, the levels' code is codec/levels.h */
@@ -494,8 +494,10 @@ int nmdl_q_encode(const nmdl_qmodel *qm, uint8_t **out, size_t *len)
     uint8_t *stream = NULL;
     size_t n;
     int rc = code_levels(qm, &e, NULL, NULL);
-    int rc_finish = nmdl_rc_enc_finish(&e, &stream, &n);
-    rc = rc ? rc : rc_finish;
+    if (rc)
+        nmdl_rc_enc_discard(&e);
+    else
+        rc = nmdl_rc_enc_finish(&e, &stream, &n);
     if (!rc) {
         put(&b, stream, n);
         free(stream);
@@ -615,7 +617,9 @@ static int decode_set(qin *in, nmdl_model_config *c, char *why)
         return nmdl_why(why, NMDL_ERR_TRUNCATED, "model part: ends inside its symbol set");
     for (int i = 0; i < 32; i++)
         c->absent[i] = (uint8_t)~in->p[in->pos++];
-    return nmdl_tf_symbols(c) ? NMDL_OK : nmdl_why(why, NMDL_ERR_CORRUPT, "model part: symbol set empty");
+    if (!nmdl_tf_symbols(c))
+        return nmdl_why(why, NMDL_ERR_CORRUPT, "model part: symbol set empty");
+    return NMDL_OK;
 }
 
 static int decode_header(qin *in, nmdl_q_header *h, char *why)
@@ -700,7 +704,8 @@ static int decode_exponents(nmdl_qmodel *qm, nmdl_rc_dec *d)
 static int level_ok(const nmdl_qmodel *qm, int k, int32_t v)
 {
     const nmdl_q_codebook *b = codebook(qm, k);
-    return v >= -NMDL_Q_MAX_LEVEL && v <= NMDL_Q_MAX_LEVEL && (!b || (v >= -b->z && v < b->k - b->z));
+    return v >= -NMDL_Q_MAX_LEVEL && v <= NMDL_Q_MAX_LEVEL &&
+           (!b || (v >= -b->z && v < b->k - b->z));
 }
 
 /* The levels code_plain wrote. */

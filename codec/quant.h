@@ -27,7 +27,8 @@
  * configuration, a flags byte, the base steps, the codebooks if any, then
  * one range-coder stream with the row exponents and all levels, tensor by
  * tensor in layout order, row-major, each under adaptive binary models
- * (codec/bitmodel.h).
+ * (codec/bitmodel.h; from revision 6 the levels under codec/levels.h's
+ * mix of their neighbourhood).
  */
 #ifndef NMDL_QUANT_H
 #define NMDL_QUANT_H
@@ -42,8 +43,9 @@
 #define NMDL_Q_MAX_LEVEL (1 << 24)
 #define NMDL_Q_MAX_PARAMS (1u << 25) /* decoders refuse larger models */
 #define NMDL_Q_MAX_HEAD 256          /* nor heads wider (d_model / n_head) */
-/* The cheapest level costs >= 0.00068 bits (codec/bitmodel.h), so a stream
- * of len bytes holds at most about 11800 levels per byte. */
+/* The cheapest level costs >= 0.00068 bits (codec/bitmodel.h; revision
+ * 6's codec/levels.h >= 0.0007), so a stream of len bytes holds at most
+ * about 11800 levels per byte. */
 #define NMDL_Q_LEVELS_PER_BYTE 12000u
 
 /* One tensor's codebook; k = 0: uniform levels (vectors always). */

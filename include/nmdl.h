@@ -545,14 +545,14 @@ typedef struct nmdl_info {
     int per_row;             /* steps per row (1) or per tensor (0) */
     int match;               /* the data part mixes the match model (1),
                                 and the context mixer (2), both in their
-                                revision r (r + 1, r = 2 to 5), or is the
+                                revision r (r + 1, r = 2 to 6), or is the
                                 transformer's alone (0, --pure) */
     int segments;            /* independent streams of the data part */
     int merges;              /* merged byte pairs (nmdl_cctx_set_tokens) */
     uint64_t symbols;        /* symbols the data part codes: the original
                                 bytes, fewer with merges */
     int symbols_occurring;   /* symbols in the model's symbol set (256
-                                without one, revision 5) */
+                                without one; sets from revision 5 on) */
     /* the encoder's measurements, when it recorded them (in the header) */
     int has_report;
     int effort;              /* the encoder's effort; 0: not recorded */
