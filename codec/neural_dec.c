@@ -124,13 +124,10 @@ uint64_t nmdl_neural_decode_bytes(const nmdl_model_config *cfg, int S, size_t n,
     nmdl_tf_layout lay;
     nmdl_tf_layout_make(cfg, &lay);
     uint64_t levels = 4 * (uint64_t)lay.n_params + 12 * (uint64_t)lay.n_tensors;
-    int widest = 1;
-    for (int k = 0; k < lay.n_tensors; k++) {
+    for (int k = 0; k < lay.n_tensors; k++)
         levels += (uint64_t)lay.tensor[k].rows + sizeof(size_t);
-        widest = lay.tensor[k].cols > widest ? lay.tensor[k].cols : widest;
-    }
     if (match >= NMDL_SC_MIX6) /* revision 6's levels coder */
-        levels += nmdl_lv_bytes(widest);
+        levels += nmdl_lv_bytes(nmdl_tf_widest(&lay));
     const uint64_t params = 4 * (uint64_t)lay.n_params;
     const uint64_t weights = nmdl_inf_weights_bytes(cfg);
     const uint64_t build = max64(levels + params, params + weights);

@@ -312,14 +312,6 @@ static int mixed_levels(const nmdl_qmodel *qm)
 }
 
 /* The most columns of any tensor. */
-static int widest(const nmdl_tf_layout *lay)
-{
-    int w = 1;
-    for (int k = 0; k < lay->n_tensors; k++)
-        w = lay->tensor[k].cols > w ? lay->tensor[k].cols : w;
-    return w;
-}
-
 /* Revision 5 codes the row exponents after the levels, and only those of
  * rows with a nonzero level (the others' weights are 0 at any step, and
  * their exponents 0); before it, every row's exponent comes first. */
@@ -389,7 +381,7 @@ static int code_mixed(const nmdl_qmodel *qm, nmdl_rc_enc *e, double *bits)
 {
     nmdl_lv s;
     double scratch = 0;
-    int rc = nmdl_lv_init(&s, widest(&qm->lay));
+    int rc = nmdl_lv_init(&s, nmdl_tf_widest(&qm->lay));
     for (int k = 0; !rc && k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         nmdl_lv_tensor(&s, nmdl_q_kind(t), t->cols);
@@ -720,7 +712,9 @@ static int decode_plain(nmdl_qmodel *qm, nmdl_rc_dec *d)
         nmdl_bm_int *m = &ctx[nmdl_q_kind(t)];
         for (int row = 0; row < t->rows; row++) {
             int32_t *q = qm->q + t->off + (size_t)row * t->cols;
-            for (int c = 0; c < t->cols && !nmdl_tf_absent_row(&qm->cfg, t, row); c++) {
+            if (nmdl_tf_absent_row(&qm->cfg, t, row))
+                continue; /* level 0, uncoded */
+            for (int c = 0; c < t->cols; c++) {
                 if ((rc = nmdl_bm_get_int(d, m, c > 0 && q[c - 1] == 0, &q[c])))
                     return rc;
                 if (!level_ok(qm, k, q[c]))
@@ -735,7 +729,7 @@ static int decode_plain(nmdl_qmodel *qm, nmdl_rc_dec *d)
 static int decode_mixed(nmdl_qmodel *qm, nmdl_rc_dec *d)
 {
     nmdl_lv s;
-    int rc = nmdl_lv_init(&s, widest(&qm->lay));
+    int rc = nmdl_lv_init(&s, nmdl_tf_widest(&qm->lay));
     for (int k = 0; !rc && k < qm->lay.n_tensors; k++) {
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         nmdl_lv_tensor(&s, nmdl_q_kind(t), t->cols);

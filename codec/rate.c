@@ -88,8 +88,10 @@ static void refresh(nmdl_rate *r, const float *w)
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         const int kind = nmdl_q_kind(t);
         for (int row = 0; row < t->rows; row++) {
+            if (nmdl_tf_absent_row(&qm->cfg, t, row))
+                continue; /* uncoded */
             const int32_t *q = qm->q + t->off + (size_t)row * t->cols;
-            for (int c = 0; c < t->cols && !nmdl_tf_absent_row(&qm->cfg, t, row); c++) {
+            for (int c = 0; c < t->cols; c++) {
                 long a = labs((long)q[c]);
                 count[kind][a < NMDL_RATE_LEVELS ? a : NMDL_RATE_LEVELS] += 1;
                 total[kind] += 1;
@@ -124,8 +126,10 @@ static double table_bits(const nmdl_rate *r)
         const nmdl_tf_tensor *t = &qm->lay.tensor[k];
         const int kind = nmdl_q_kind(t);
         for (int row = 0; row < t->rows; row++) {
+            if (nmdl_tf_absent_row(&qm->cfg, t, row))
+                continue; /* uncoded */
             const int32_t *q = qm->q + t->off + (size_t)row * t->cols;
-            for (int c = 0; c < t->cols && !nmdl_tf_absent_row(&qm->cfg, t, row); c++)
+            for (int c = 0; c < t->cols; c++)
                 bits += cost_of(r, kind, labs((long)q[c]));
         }
     }
@@ -307,9 +311,11 @@ static void penalize(void *user, const float *w, float *grads, long step,
         const float mean = nmdl_q_offset(qm, k);
         double g_loss = 0, g_rate = 0, viol = 0;
         for (int row = 0; row < t->rows; row++) {
+            if (nmdl_tf_absent_row(&qm->cfg, t, row))
+                continue; /* uncoded */
             const float step = nmdl_q_step(qm, k, (size_t)row);
             const size_t o = t->off + (size_t)row * t->cols;
-            for (int c = 0; c < t->cols && !nmdl_tf_absent_row(&qm->cfg, t, row); c++) {
+            for (int c = 0; c < t->cols; c++) {
                 const size_t i = o + c;
                 const double x = (w[i] - mean) / step, slope = table_slope(r, kind, fabs(x));
                 if (r->mask[i]) {

@@ -118,6 +118,14 @@ int nmdl_tf_absent(const nmdl_model_config *c, int b)
     return c->absent[b >> 3] >> (b & 7) & 1;
 }
 
+int nmdl_tf_widest(const nmdl_tf_layout *lay)
+{
+    int w = 1;
+    for (int k = 0; k < lay->n_tensors; k++)
+        w = lay->tensor[k].cols > w ? lay->tensor[k].cols : w;
+    return w;
+}
+
 int nmdl_tf_symbols(const nmdl_model_config *c)
 {
     int n = 0;

@@ -96,6 +96,8 @@ struct nmdl_model {
 };
 
 void nmdl_tf_layout_make(const nmdl_model_config *c, nmdl_tf_layout *lay);
+/* The most columns of any of lay's tensors (at least 1). */
+int nmdl_tf_widest(const nmdl_tf_layout *lay);
 /* Allocates gradients and an activation arena for batches of up to B
  * windows of T <= ctx bytes. Nothing is allocated after this. */
 int nmdl_tf_reserve(nmdl_model *m, int B, int T);
