@@ -167,7 +167,7 @@ NMDL_INLINE float softmax_in_place(float *restrict p, int n, float *mx,
     float m = -INFINITY, sum = 0.0f;
 #pragma omp simd reduction(max : m)
     for (int i = 0; i < n; i++)
-        m = fmaxf(m, p[i]);
+        m = p[i] > m ? p[i] : m; /* fmaxf would be a call per element */
 #pragma omp simd
     for (int i = 0; i < n; i++)
         p[i] -= m;
