@@ -156,17 +156,25 @@ static const char usage[] =
     "decompress, test and sweep on K ranks: rank 0 reads and writes, and the\n"
     "files are the same for every K (docs/CLUSTER.md).\n";
 
-/* libgomp reads OMP_WAIT_POLICY once, as it loads. Worker threads that
- * spin while they wait make nmdl many times slower whenever anything else
- * runs on the machine (measured: a test took 72 s instead of 4.8 s beside
- * another job) and save next to nothing when it runs alone (30 training
- * steps of the small preset: 6.67 s spinning, 6.40 s passive). So unless
- * the user chose a policy, the command restarts itself once, passive. */
+/* libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, as it loads.
+ * Worker threads that spin while they wait make nmdl many times slower
+ * whenever anything else runs on the machine (measured: a test took 72 s
+ * instead of 4.8 s beside another job); threads that sleep at once pay a
+ * wake-up at every barrier (enwik8 1 MB: 7,000 a second). A short spin
+ * first (1,000 rounds of libgomp's wait loop) is the middle: 200 steps of
+ * the mini preset took 11.4-11.9 s against 15.0-16.3 s sleeping at once,
+ * and 12.0-12.6 s against 10.5-11.4 s beside a busy loop, where 2,000
+ * rounds took 13.5-14.3 s and 5,000 18-19 s. So for each the user did not
+ * set, the command restarts itself once with that choice. */
 static void wait_passively(char **argv)
 {
-    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "passive", 1))
-        return;
-    execv("/proc/self/exe", argv); /* returns only on failure: go on */
+    int chose = 0;
+    if (!getenv("OMP_WAIT_POLICY"))
+        chose |= !setenv("OMP_WAIT_POLICY", "passive", 1);
+    if (!getenv("GOMP_SPINCOUNT"))
+        chose |= !setenv("GOMP_SPINCOUNT", "1000", 1);
+    if (chose)
+        execv("/proc/self/exe", argv); /* returns only on failure: go on */
 }
 
 /* Under several MPI ranks (cli/team.h): 0 when the command can run as a
