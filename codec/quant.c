@@ -311,7 +311,6 @@ static int mixed_levels(const nmdl_qmodel *qm)
     return qm->match - 1 >= Q_REV_MIXED;
 }
 
-/* The most columns of any tensor. */
 /* Revision 5 codes the row exponents after the levels, and only those of
  * rows with a nonzero level (the others' weights are 0 at any step, and
  * their exponents 0); before it, every row's exponent comes first. */
