@@ -348,7 +348,7 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
         break;
     case OPT_METHOD:
         if (nmdl_method_parse(val, &m))
-            return usage_error("unknown method (neural, zstd or stored)", val);
+            return usage_error("unknown method (neural, mix, zstd or stored)", val);
         o->method = m;
         break;
     }

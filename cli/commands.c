@@ -306,20 +306,32 @@ static const char *no_bstar(int healthy)
                           : "no LLC was estimated at this size and effort (nmdl llc does)";
 }
 
+/* With -v: the candidates' frames and the one written. */
+static void frames_line(const nmdl_compress_report *r)
+{
+    fprintf(stderr, "  frames: neural %llu, mix %llu, zstd %llu, stored %llu bytes -> %s\n",
+            (unsigned long long)r->neural_bytes, (unsigned long long)r->mix_bytes,
+            (unsigned long long)r->zstd_bytes, (unsigned long long)r->stored_bytes,
+            nmdl_method_name(r->method));
+}
+
 /* With -v: what the neural attempt did and how the candidates compared. */
 static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
 {
     nmdl_compress_report r;
     nmdl_cctx_report(c, &r);
-    const unsigned long long beat = r.zstd_bytes && r.zstd_bytes < r.stored_bytes
-                                        ? r.zstd_bytes : r.stored_bytes;
+    unsigned long long beat = r.stored_bytes; /* the smallest classic frame */
+    beat = r.zstd_bytes && r.zstd_bytes < beat ? r.zstd_bytes : beat;
+    beat = r.mix_bytes && r.mix_bytes < beat ? r.mix_bytes : beat;
     if (!r.neural_bytes && r.early_stop_step > 0)
         fprintf(stderr, "  neural: stopped after %ld training steps (%.0f s): at a sample loss "
                 "of %.3f bits/byte its parts would take at least %.0f bytes, no fewer than "
                 "the classic frame's %llu (--no-early-stop runs it to the end)\n",
                 r.early_stop_step, r.train_s, r.probe_loss_bpb, r.probe_bound_bytes, beat);
-    if (!r.neural_bytes)
+    if (!r.neural_bytes) {
+        frames_line(&r);
         return;
+    }
     if (r.probe_step > 0)
         fprintf(stderr, "  neural: last early-stop probe after %ld training steps: at a sample "
                 "loss of %.3f bits/byte, at least %.0f bytes against the classic frame's %llu\n",
@@ -373,12 +385,12 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
                 modes[r.budget_mode], r.budget_bits, r.search_s, no_bstar(r.llc_healthy));
     char took[48], est[48];
     if (cli_estimated_seconds() > 0)
-        fprintf(stderr, "  time: estimated %s beforehand; zstd %.1f s, training %.0f s, llc "
-                "%.0f s, search %.0f s, fine-tuning %.0f s, coding %.0f s: %s in all\n",
-                cli_duration(est, sizeof est, cli_estimated_seconds()), r.zstd_s, r.train_s,
-                r.llc_s, r.search_s, r.tune_s, r.code_s,
-                cli_duration(took, sizeof took, r.zstd_s + r.train_s + r.llc_s + r.search_s +
-                                                    r.tune_s + r.code_s));
+        fprintf(stderr, "  time: estimated %s beforehand; zstd %.1f s, mix %.1f s, training "
+                "%.0f s, llc %.0f s, search %.0f s, fine-tuning %.0f s, coding %.0f s: %s in "
+                "all\n", cli_duration(est, sizeof est, cli_estimated_seconds()), r.zstd_s,
+                r.mix_s, r.train_s, r.llc_s, r.search_s, r.tune_s, r.code_s,
+                cli_duration(took, sizeof took, r.zstd_s + r.mix_s + r.train_s + r.llc_s +
+                                                    r.search_s + r.tune_s + r.code_s));
     if (r.n_candidates > 0)
         fprintf(stderr, "  budget candidates: DL = model + the sample loss over %.0f bytes "
                 "(all but the first%s)\n", r.priced_bytes,
@@ -388,9 +400,7 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
                 "%.4f bits/byte, DL %.0f bytes\n", r.cand_bits[i],
                 r.cand_tuned[i] ? " (tuned)" : "", r.cand_model_bits[i] / 8,
                 r.cand_loss_bpb[i], r.cand_dl_bits[i] / 8);
-    fprintf(stderr, "  frames: neural %llu, zstd %llu, stored %llu bytes -> %s\n",
-            (unsigned long long)r.neural_bytes, (unsigned long long)r.zstd_bytes,
-            (unsigned long long)r.stored_bytes, nmdl_method_name(r.method));
+    frames_line(&r);
     unsigned long long calls, bytes;
     cli_team_traffic(&calls, &bytes);
     if (team && team->size > 1)

@@ -73,6 +73,7 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
 {
     static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
     int neural = i->method == NMDL_METHOD_NEURAL, rep = i->has_report;
+    int coded = neural || i->method == NMDL_METHOD_MIX; /* by the data part's code */
     cli_jw w;
     cli_jw_begin(&w, stdout, "info");
     cli_jw_name(&w, "file", name);
@@ -95,10 +96,10 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
     cli_jw_uint_if(&w, "alternative_bytes", i->has_alternative, i->alternative_bytes);
     cli_jw_uint_if(&w, "n_params", neural, i->n_params);
     cli_jw_num(&w, "model_bpw", neural ? 8.0 * (double)i->model_bytes / (double)i->n_params : NAN);
-    cli_jw_uint_if(&w, "segments", neural, (uint64_t)i->segments);
-    cli_jw_bool(&w, "match_model", neural ? i->match != 0 : -1);
-    cli_jw_bool(&w, "context_mixing", neural ? i->match >= 2 : -1);
-    cli_jw_uint_if(&w, "data_code_revision", neural && i->match,
+    cli_jw_uint_if(&w, "segments", coded, (uint64_t)i->segments);
+    cli_jw_bool(&w, "match_model", coded ? i->match != 0 : -1);
+    cli_jw_bool(&w, "context_mixing", coded ? i->match >= 2 : -1);
+    cli_jw_uint_if(&w, "data_code_revision", coded && i->match,
                    i->match >= 3 ? (unsigned)i->match - 1u : 1u);
     cli_jw_uint_if(&w, "merges", neural, (uint64_t)i->merges);
     cli_jw_uint_if(&w, "symbols", neural, i->symbols);
@@ -196,6 +197,9 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
                    i->merges, (unsigned long long)i->symbols,
                    (double)i->symbols / (double)i->original_bytes);
     }
+    if (i->method == NMDL_METHOD_MIX)
+        printf("  %-14s match model and context mixing, revision %d, without a model "
+               "(uniform in its place)\n", "data code", i->match - 1);
     if (i->has_report) {
         static const char *const modes[] = {"fixed", "bstar", "search", "learned"};
         if (i->effort) /* older frames did not record it */

@@ -1,7 +1,8 @@
 /*
  * decompress.c: the public decompression entry points (nmdl.h): a frame
  * parsed and held to the decoder's limits, then its data part rebuilt,
- * stored, by zstd or by the neural decoder, whole or streamed, and checked
+ * stored, by zstd, by the mixer alone or by the neural decoder, whole or
+ * streamed, and checked
  * against the content checksum.
  */
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "../model/progress.h"
 #include "../model/team.h"
 #include "error.h"
+#include "mixcode.h"
 #include "neural.h"
 #include "nmdl.h"
 #include "quant.h"
@@ -24,7 +26,7 @@ struct nmdl_dctx {
     nmdl_progress_fn progress;  /* may be NULL */
     void *progress_user;
     uint64_t memory;    /* bytes decoding may take (nmdl_dctx_set_memory) */
-    uint64_t max_ratio; /* neural: output bytes per frame byte; 0: any */
+    uint64_t max_ratio; /* neural, mix: output bytes per frame byte; 0: any */
     char why[NMDL_WHY_MAX]; /* detail of the last error */
     ZSTD_DCtx *zd;
     nmdl_team team;     /* when has_team */
@@ -198,13 +200,42 @@ static int open_frame(nmdl_dctx *d, const void *src, size_t src_len, nmdl_frame 
     if (rc)
         return rc;
     const uint64_t n = f->original_len;
-    if (f->method == NMDL_METHOD_NEURAL && d->max_ratio &&
+    if (f->method >= NMDL_METHOD_NEURAL && d->max_ratio &&
         (n - 1) / d->max_ratio >= f->file_len) /* n > ratio x frame, no overflow */
         return nmdl_why(d->why, NMDL_ERR_LIMIT, "ratio: %llu bytes from a frame of "
                         "%zu, %.0f to 1, above the limit of %llu to 1",
                         (unsigned long long)n, f->file_len, (double)n / (double)f->file_len,
                         (unsigned long long)d->max_ratio);
     return NMDL_OK;
+}
+
+/* Whether decoding a mix frame of n bytes, and `extra` more bytes, fit
+ * the memory limit. */
+static int mix_fits(nmdl_dctx *d, size_t n, uint64_t extra)
+{
+    const uint64_t need = nmdl_mx_decode_bytes(n) + extra;
+    return need <= d->memory ? NMDL_OK
+                             : nmdl_why(d->why, NMDL_ERR_LIMIT, "memory: decoding needs "
+                                        "%.1f MiB, above the limit of %.1f MiB",
+                                        (double)need / 1048576.0,
+                                        (double)d->memory / 1048576.0);
+}
+
+/* Streamed: the whole output in a buffer first (the match model looks
+ * back over all of it), then to the sink. */
+static int mix_stream(nmdl_dctx *d, const nmdl_frame *f, out_sink *o, nmdl_prog *job)
+{
+    const size_t n = (size_t)f->original_len;
+    uint8_t *buf = NULL;
+    int rc = mix_fits(d, n, n);
+    if (!rc && !(buf = malloc(n)))
+        rc = NMDL_ERR_NOMEM;
+    if (!rc)
+        rc = nmdl_mx_decode(f->data, f->data_len, buf, n, job, d->why);
+    if (!rc)
+        rc = sink_put(o, buf, n);
+    free(buf);
+    return rc;
 }
 
 /* The neural decoder's parameters; failed: the job's failure before it
@@ -249,6 +280,9 @@ int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,
             memcpy(dst, f.data, f.data_len);
     } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
         rc = zstd_decode(d, &f, dst);
+    } else if (!rc && f.method == NMDL_METHOD_MIX) {
+        if (!(rc = mix_fits(d, (size_t)f.original_len, 0)))
+            rc = nmdl_mx_decode(f.data, f.data_len, dst, (size_t)f.original_len, &job, d->why);
     } else if (f.method == NMDL_METHOD_NEURAL && (!rc || d->has_team)) {
         nmdl_neural_dec p = neural_params(d, NULL, &job, rc);
         rc = nmdl_neural_decode(&p, f.model, f.model_len, f.data, f.data_len, dst,
@@ -282,6 +316,8 @@ int nmdl_decompress_stream(nmdl_dctx *d, const void *src, size_t src_len,
         rc = f.data_len ? sink_put(&o, f.data, f.data_len) : NMDL_OK;
     } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
         rc = zstd_stream(d, &f, &o, &job);
+    } else if (!rc && f.method == NMDL_METHOD_MIX) {
+        rc = mix_stream(d, &f, &o, &job);
     } else if (f.method == NMDL_METHOD_NEURAL && (!rc || d->has_team)) {
         nmdl_neural_dec p = neural_params(d, &o, &job, rc);
         rc = nmdl_neural_decode(&p, f.model, f.model_len, f.data, f.data_len, NULL,

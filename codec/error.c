@@ -69,16 +69,16 @@ const char *nmdl_version(void)
     return NMDL_VERSION_STRING;
 }
 
-static const char *const methods[] = {"stored", "zstd", "neural"};
+static const char *const methods[NMDL_METHODS] = {"stored", "zstd", "neural", "mix"};
 
 const char *nmdl_method_name(int method)
 {
-    return method >= 0 && method < 3 ? methods[method] : "unknown";
+    return method >= 0 && method < NMDL_METHODS ? methods[method] : "unknown";
 }
 
 int nmdl_method_parse(const char *name, nmdl_method *out)
 {
-    for (int i = 0; name && i < 3; i++)
+    for (int i = 0; name && i < NMDL_METHODS; i++)
         if (strcmp(name, methods[i]) == 0) {
             *out = (nmdl_method)i;
             return NMDL_OK;

@@ -16,6 +16,7 @@
 #include "../container/frame.h"
 #include "../model/train.h"
 #include "match.h"
+#include "mixcode.h"
 #include "segcode.h"
 #include "neural.h"
 #include "nmdl.h"
@@ -37,6 +38,9 @@
  * (model/progress.h; measured 2026-12-01 at -T2 with the tiny and mini
  * models, see ARCHITECTURE "Progress"). */
 #define ZSTD_COST 1.7e4
+/* And of the mix candidate (codec/mixcode.h), on one thread: 15.6 x
+ * zstd's time on 1 MB of enwik8 (2026-12-07). */
+#define MIX_COST 2.6e5
 
 struct nmdl_cctx {
     nmdl_method method;         /* method to try */
@@ -90,7 +94,7 @@ void nmdl_cctx_free(nmdl_cctx *c)
 
 int nmdl_cctx_set_method(nmdl_cctx *c, nmdl_method m)
 {
-    if (!c || (unsigned)m > NMDL_METHOD_NEURAL)
+    if (!c || (unsigned)m >= NMDL_METHODS)
         return NMDL_ERR_ARG;
     c->method = m;
     return NMDL_OK;
@@ -341,7 +345,7 @@ static int zstd_part(nmdl_cctx *c, const void *src, size_t n, nmdl_prog *job,
 /* A candidate frame: its parts and the size it would take. */
 typedef struct candidate {
     nmdl_frame f;
-    uint8_t *model, *data; /* parts this call allocated (neural), freed at the end */
+    uint8_t *model, *data; /* parts this call allocated (neural, mix), freed at the end */
     size_t size;           /* 0: not produced */
     uint8_t report[NMDL_REPORT_BYTES];
 } candidate;
@@ -478,6 +482,27 @@ static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p, const tex
     return NMDL_OK;
 }
 
+/* Whether the mix method is tried on n bytes: asked for, or as the
+ * neural method's fallback. */
+static int tries_mix(const nmdl_cctx *c, size_t n)
+{
+    return n >= 1 && n <= NMDL_MM_MAX_INPUT &&
+           (c->method == NMDL_METHOD_MIX || (c->fallback && c->method == NMDL_METHOD_NEURAL));
+}
+
+/* The mix frame of src (n bytes) as the phase "mix" of job. */
+static int mix_candidate(const uint8_t *src, size_t n, const uint8_t *sum, nmdl_prog *job,
+                         candidate *k)
+{
+    size_t len = 0;
+    int rc = nmdl_prog_phase(job, NMDL_PHASE_MIX, MIX_COST * (double)n, (long)n);
+    if (!rc)
+        rc = nmdl_mx_encode(src, n, job, MIX_COST, &k->data, &len);
+    if (!rc)
+        frame_of(k, NMDL_METHOD_MIX, n, sum, NULL, 0, k->data, len);
+    return rc;
+}
+
 /* The job nmdl_compress runs on src[0..n): each phase's work units (work,
  * by nmdl_phase) and, when the neural method will be tried (*neural), its
  * parameters (with the match model, f counted once for the preset, the
@@ -490,6 +515,8 @@ static int plan_job(const nmdl_cctx *c, text *t, nmdl_neural_params *np,
         work[i] = 0;
     if (c->method != NMDL_METHOD_STORED)
         work[NMDL_PHASE_ZSTD] = ZSTD_COST * (double)n;
+    if (tries_mix(c, n))
+        work[NMDL_PHASE_MIX] = MIX_COST * (double)n;
     *np = c->neural;
     np->weights = nmdl_neural_weights(np);
     np->threads = c->threads;
@@ -575,8 +602,8 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     np.prog = &job;
     uint8_t sum[NMDL_FRAME_SUM_BYTES];
     nmdl_frame_sum(src, src_len, sum);
-    enum { STORED, ZSTD, NEURAL };
-    candidate k[3];
+    enum { STORED, ZSTD, MIX, NEURAL }; /* the classic ones first */
+    candidate k[4];
     memset(k, 0, sizeof k);
     frame_of(&k[STORED], NMDL_METHOD_STORED, src_len, sum, NULL, 0, src, src_len);
     size_t zlen = 0, zcap = o->cap > room ? o->cap - room : 0;
@@ -587,8 +614,12 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
         !(rc = zstd_part(c, src, src_len, &job, o->p + at, zcap, &zlen)) && zlen)
         frame_of(&k[ZSTD], NMDL_METHOD_ZSTD, src_len, sum, NULL, 0, o->p + at, zlen);
     c->report.zstd_s = nmdl_prog_now() - t0;
+    t0 = nmdl_prog_now();
+    if (!rc && tries_mix(c, src_len))
+        rc = mix_candidate(src, src_len, sum, &job, &k[MIX]);
+    c->report.mix_s = nmdl_prog_now() - t0;
     if (c->fallback && c->early_stop) /* the frame the neural one must beat */
-        np.beat_bytes = (double)k[smallest(k, 2)].size;
+        np.beat_bytes = (double)k[smallest(k, MIX + 1)].size;
     if (!rc && neural)
         rc = neural_candidate(c, &np, &t, sum, &k[NEURAL]);
     if (rc == NMDL_ERR_CANCELED)
@@ -596,10 +627,11 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     if (!rc && any_zstd && !k[ZSTD].size) /* the frame asked for does not fit */
         rc = NMDL_ERR_DST_SIZE;
     if (!rc) {
-        int classic = smallest(k, 2), best = smallest(k, 3);
+        int classic = smallest(k, MIX + 1), best = smallest(k, NEURAL + 1);
         if (!c->fallback) /* the requested method, whatever its size */
             best = c->method == NMDL_METHOD_NEURAL && k[NEURAL].size ? NEURAL
-                   : c->method == NMDL_METHOD_ZSTD && k[ZSTD].size ? ZSTD : STORED;
+                   : c->method == NMDL_METHOD_ZSTD && k[ZSTD].size ? ZSTD
+                   : c->method == NMDL_METHOD_MIX && k[MIX].size ? MIX : STORED;
         candidate *w = &k[best];
         if (k[NEURAL].size) { /* record the loser of neural against classic */
             w->f.has_alt = 1;
@@ -618,12 +650,14 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
         c->report.method = (nmdl_method)w->f.method;
         c->report.neural_bytes = k[NEURAL].size ? nmdl_frame_size(&k[NEURAL].f) : 0;
         c->report.zstd_bytes = k[ZSTD].size;
+        c->report.mix_bytes = k[MIX].size;
         c->report.stored_bytes = k[STORED].size;
     }
     if (!rc)
         nmdl_prog_finish(&job);
     free(k[NEURAL].model);
     free(k[NEURAL].data);
+    free(k[MIX].data);
     text_free(&t);
     if (o->alloc && !rc) { /* trim to the frame; shrinking keeps the bytes */
         uint8_t *p = realloc(o->p, *dst_len);

@@ -124,6 +124,8 @@ int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
     info->has_alternative = f.has_alt;
     info->alternative_method = (nmdl_method)f.alt_method;
     info->alternative_bytes = f.alt_size;
+    if (f.method == NMDL_METHOD_MIX) /* the payload's revision byte r, code r + 1 */
+        info->match = f.data[0] + 1, info->segments = 1;
     return f.method == NMDL_METHOD_NEURAL ? neural_info(&f, info) : NMDL_OK;
 }
 

@@ -155,15 +155,27 @@ static void match_free(nmdl_mm *mm, int ns)
     free(mm);
 }
 
-/* Runs the model over a group, encoding or decoding every byte after the
- * first of each segment; the first is coded with 8 plain bits. */
+/* The transformer's next distributions of the group's segments after
+ * tok (probs: ns x 256), or with no model (f NULL) the uniform one. */
+static void predict(nmdl_inf *f, const uint8_t *tok, int ns, float *probs)
+{
+    if (f)
+        nmdl_inf_step(f, tok, probs);
+    else
+        for (size_t k = 0; k < (size_t)ns * 256; k++)
+            probs[k] = 1.0f / 256;
+}
+
+/* Runs the model (w; NULL: none, the uniform distribution in its place)
+ * over a group, encoding or decoding every byte after the first of each
+ * segment; the first is coded with 8 plain bits. */
 static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
 {
     uint32_t uniform[257]; /* the table of 8 plain bits */
     for (int i = 0; i <= 256; i++)
         uniform[i] = (uint32_t)i;
-    nmdl_inf *f;
-    int rc = nmdl_inf_create_shared(w, g->ns, &f);
+    nmdl_inf *f = NULL;
+    int rc = w ? nmdl_inf_create_shared(w, g->ns, &f) : NMDL_OK;
     float *probs = malloc((size_t)g->ns * 256 * sizeof(float));
     uint8_t *tok = calloc((size_t)g->ns, 1);
     nmdl_mm *mm = g->index ? calloc((size_t)g->ns, sizeof *mm) : NULL;
@@ -188,7 +200,7 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
             rc = nmdl_prog_add(g->prog, TICK_BYTES * g->ns * g->byte_work, TICK_BYTES * g->ns);
         for (int s = 0; s < g->ns; s++)
             tok[s] = t < g->len[s] ? (decode ? g->out[s][t] : g->in[s][t]) : 0;
-        nmdl_inf_step(f, tok, probs);
+        predict(f, tok, g->ns, probs);
         for (int s = 0; s < g->ns && !rc; s++)
             if (t + 1 < g->len[s])
                 rc = code_byte(g, s, mm ? &mm[s] : NULL,

@@ -81,7 +81,8 @@ void nmdl_sc_lanes_free(nmdl_cm *lanes);
 size_t nmdl_sc_lanes_bytes(size_t n, int match, int S);
 
 /* Bytes a group of ns segments of up to seg_len bytes holds while coding:
- * the pass's caches and activations, the probabilities and the tokens,
+ * the pass's caches and activations (none with cfg NULL, no model), the
+ * probabilities and the tokens,
  * and with the match model each segment's own index. */
 size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len,
                            int match);
@@ -90,7 +91,8 @@ size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len,
 int nmdl_sc_in_flight(int threads, int S);
 /* Codes (decode 0: encodes) segments [s0, s1) of `all` in G groups of
  * consecutive segments on up to G threads; every thread reads the same
- * weights. Each segment's first byte is coded with 8 plain bits, every
+ * weights w, or with w NULL (the mix method, codec/mixcode.h) none: the
+ * uniform distribution stands in the transformer's place. Each segment's first byte is coded with 8 plain bits, every
  * later one under the model. */
 int nmdl_sc_code_batch(const nmdl_inf_weights *w, const nmdl_sc_group *all,
                        int s0, int s1, int G, int decode);

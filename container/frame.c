@@ -19,7 +19,9 @@ const uint8_t nmdl_frame_magic[4] = {0xB7, 'N', 'M', 'D'};
 #define ZSTD_MAX_RATIO 32768u
 /* A neural symbol costs at least -log2(1 - 255 / 2^24) bits (every byte
  * keeps a frequency of 1 of 2^24), so a data part byte codes at most
- * 364,827 bytes; 2^19 bounds it with room. */
+ * 364,827 bytes; a mix frame's byte at least -log2(1 - 2^-16) (the match
+ * flag's P is at most 1 - 2^-16), at most 363,408 a data byte; 2^19
+ * bounds both with room. */
 #define NEURAL_MAX_RATIO (1u << 19)
 
 void nmdl_frame_sum(const void *src, size_t n, uint8_t out[NMDL_FRAME_SUM_BYTES])
@@ -149,7 +151,7 @@ static int parse_fixed(const uint8_t *src, size_t len, nmdl_frame *f)
     f->method = src[5];
     if (f->version != NMDL_FRAME_VERSION)
         return NMDL_ERR_VERSION;
-    if (f->method > NMDL_METHOD_NEURAL)
+    if (f->method >= NMDL_METHODS)
         return NMDL_ERR_METHOD;
     if (src[6] & ~(NMDL_FRAME_FLAG_ALT | NMDL_FRAME_FLAG_REPORT)) /* reserved */
         return NMDL_ERR_CORRUPT;
@@ -173,6 +175,14 @@ static int check_method(const nmdl_frame *f, char *why)
         if (n / ZSTD_MAX_RATIO > d)
             return nmdl_why(why, NMDL_ERR_CORRUPT, "zstd frame: original length %llu "
                             "exceeds %u x data length %llu", n, ZSTD_MAX_RATIO, d);
+        return NMDL_OK;
+    case NMDL_METHOD_MIX: /* the revision byte and the stream */
+        if (m != 0 || d < 2)
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "mix frame: model length %llu and "
+                            "data length %llu, not 0 and at least 2", m, d);
+        if ((n - 1) / NEURAL_MAX_RATIO >= d)
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "mix frame: original length %llu "
+                            "exceeds 2^19 x data length %llu", n, d);
         return NMDL_OK;
     default: /* neural: the parts are checked as they are decoded */
         if (n < 2 || m == 0 || d == 0)
@@ -205,7 +215,7 @@ static int parse_header(const uint8_t *src, size_t len, nmdl_frame *f,
         if (pos >= len)
             return NMDL_ERR_TRUNCATED;
         f->alt_method = src[pos++];
-        if (f->alt_method > NMDL_METHOD_NEURAL || f->alt_method == f->method)
+        if (f->alt_method >= NMDL_METHODS || f->alt_method == f->method)
             return NMDL_ERR_CORRUPT;
         if ((rc = varint_get(src, len, &pos, &f->alt_size)))
             return rc;

@@ -87,10 +87,14 @@ const char *nmdl_version(void);
 typedef enum nmdl_method {
     NMDL_METHOD_STORED = 0, /* the bytes as they are */
     NMDL_METHOD_ZSTD = 1,   /* one zstd frame, level 19, long window */
-    NMDL_METHOD_NEURAL = 2  /* two-part code under a trained transformer */
+    NMDL_METHOD_NEURAL = 2, /* two-part code under a trained transformer */
+    NMDL_METHOD_MIX = 3     /* the data part's match model and context
+                               mixer alone, without a model: nothing to
+                               train, about 5 s per MB each way */
 } nmdl_method;
+#define NMDL_METHODS 4
 
-/* "stored", "zstd" or "neural"; "unknown" for other values. */
+/* "stored", "zstd", "neural" or "mix"; "unknown" for other values. */
 const char *nmdl_method_name(int method);
 /* Inverse of nmdl_method_name; NMDL_ERR_METHOD for unknown names. */
 NMDL_NODISCARD int nmdl_method_parse(const char *name, nmdl_method *out);
@@ -127,6 +131,7 @@ NMDL_NODISCARD int nmdl_model_config_check(const nmdl_model_config *cfg);
 /* The phases of a call, in the order they run. */
 typedef enum nmdl_phase {
     NMDL_PHASE_ZSTD = 0, /* "zstd": the zstd candidate of a compression */
+    NMDL_PHASE_MIX,      /* "mix": the mix candidate */
     NMDL_PHASE_TRAIN,    /* "train": training the float model */
     NMDL_PHASE_LLC,      /* "llc": the LLC estimate, step sweep and chains */
     NMDL_PHASE_SEARCH,   /* "search": the budget search, with its briefly
@@ -377,6 +382,7 @@ typedef struct nmdl_compress_report {
     uint64_t zstd_bytes;       /* size of the zstd frame (0: not tried, or
                                   not shorter than the input) */
     uint64_t stored_bytes;     /* size of the stored frame */
+    uint64_t mix_bytes;        /* size of the mix frame (0: not tried) */
     uint64_t n_params;         /* neural: parameters of the model */
     uint64_t model_bytes;      /* neural: model part */
     uint64_t data_bytes;       /* neural: data part */
@@ -410,6 +416,7 @@ typedef struct nmdl_compress_report {
                                   the LLC's samples, ε included, are the
                                   symbols, not bytes */
     double zstd_s;             /* seconds of the zstd candidate */
+    double mix_s;              /* and of the mix candidate */
     double train_s, tune_s, code_s; /* neural: seconds of each phase */
     /* neural: the budget (see nmdl_cctx_set_budget); NaN when not known */
     int budget_mode;
@@ -539,7 +546,8 @@ typedef struct nmdl_info {
     int has_alternative;     /* the encoder recorded the method it beat */
     nmdl_method alternative_method;
     uint64_t alternative_bytes; /* the size that method's frame had */
-    /* neural frames only, from the parts' headers (0 otherwise) */
+    /* neural frames only, from the parts' headers (0 otherwise; mix frames
+       set match and segments too) */
     nmdl_model_config model;
     uint64_t n_params;
     int per_row;             /* steps per row (1) or per tensor (0) */

@@ -13,7 +13,7 @@
 #define WAIT_NS 20000000L /* the owner's poll while workers finish: 20 ms */
 
 static const char *const phase_names[NMDL_PHASES] = {
-    "zstd", "train", "llc", "search", "fine-tune", "code", "decode"};
+    "zstd", "mix", "train", "llc", "search", "fine-tune", "code", "decode"};
 
 const char *nmdl_phase_name(int phase)
 {

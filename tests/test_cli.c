@@ -248,13 +248,16 @@ static void neural_from_the_command_line(void **state)
     jc_check_lines(j, "info", 1);
     assert_true(jc_string_is(j, 0, "alternative_method", "neural"));
     free(j);
-    /* the early stop (default): a quarter of the training shows zstd wins */
+    /* the early stop (default): a quarter of the training shows the mix
+     * frame wins */
     assert_int_equal(sh(NMDL " compress --effort 1 --bits 3 -v n -o n3.nmdl 2> n3.txt && "
-                        "grep -q 'zstd (neural stopped early: at least' n3.txt && "
+                        "grep -q 'mix (neural stopped early: at least' n3.txt && "
                         "grep -q 'neural: stopped after' n3.txt && "
+                        "grep -q 'frames: neural 0, mix [1-9][0-9]*, zstd' n3.txt && "
                         NMDL " info --json n3.nmdl > n3.json"), 0);
     j = (char *)get("n3.json", &len);
-    assert_true(jc_string_is(j, 0, "method", "zstd") && jc_null(j, 0, "alternative_method"));
+    assert_true(jc_string_is(j, 0, "method", "mix") && jc_null(j, 0, "alternative_method"));
+    assert_true(jc_number(j, 0, "data_code_revision") == 6 && jc_number(j, 0, "segments") == 1);
     free(j);
     /* the default weight code (l0-rl1) without an LLC, which would
      * outweigh effort 1's training; --bits and --budget are round's */

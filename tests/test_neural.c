@@ -307,9 +307,9 @@ static void fallback_records_the_loser(void **state)
 }
 
 /* With the fallback, a neural attempt whose bound at a quarter of its
- * training already reaches zstd's frame stops there: no neural frame, no
- * alternative recorded, the zstd frame written; without the fallback, or
- * with the early stop off, it runs to the end. */
+ * training already reaches the smallest classic frame (mix's) stops
+ * there: no neural frame, no alternative recorded, the mix frame written;
+ * without the fallback, or with the early stop off, it runs to the end. */
 static void early_stop_writes_classic(void **state)
 {
     (void)state;
@@ -324,10 +324,11 @@ static void early_stop_writes_classic(void **state)
     assert_int_equal(rep.early_stop_step, 10); /* the first probe: 40 / 4 */
     assert_int_equal(rep.train_steps, 10);
     assert_int_equal(rep.probe_step, 10);
-    assert_true(rep.probe_bound_bytes >= (double)rep.zstd_bytes);
+    assert_true(rep.mix_bytes > 0 && rep.mix_bytes < rep.zstd_bytes);
+    assert_true(rep.probe_bound_bytes >= (double)rep.mix_bytes);
     assert_true(rep.probe_loss_bpb > 0 && rep.probe_loss_bpb < 9);
     assert_int_equal(rep.neural_bytes, 0);
-    assert_int_equal(rep.method, NMDL_METHOD_ZSTD);
+    assert_int_equal(rep.method, NMDL_METHOD_MIX);
     assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
     assert_false(info.has_alternative);
     assert_nmdl_ok(tu_decompress(&b, 1, out, n));
