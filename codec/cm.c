@@ -18,6 +18,8 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 #define CM_ODDS 4095      /* log2-odds are clamped to +-16 bits (1/256 bits) */
 #define CM_LIMIT 30       /* a counter's rate stops falling at 1/31.5 */
 #define CM_LIMIT4 8       /* revision 4: at 1/9.5 */
+#define CM_LIMIT5 12      /* revision 5: at 1/13.5 */
+#define CM_W5 (CM_ONE / 4) /* revision 5: a context's starting weight */
 #define CM_CHECK 63u      /* revision 4: a counter's check, bits 4..9 */
 #define CM_RATE_SHIFT 16  /* the mixer's rate: 2^-16 per (error x input) */
 #define CM_W_MAX (1 << 22) /* weights stay within +-64 */
@@ -73,11 +75,27 @@ static int sse_init(nmdl_cm *m)
     return NMDL_OK;
 }
 
+/* Revision 5's starting weights: every context's 1/4 in each set, and
+ * the sets' mixer their mean. */
+static void start_sets(nmdl_cm *m)
+{
+    for (int k = 1; k <= m->contexts; k++) {
+        for (int c = 0; c < 256; c++)
+            m->w[c][k] = m->w_last[c][k] = CM_W5;
+        for (int c = 0; c < NMDL_CM_MISS_SETS; c++)
+            m->w_miss[c][k] = CM_W5;
+    }
+    for (int c = 0; c < NMDL_CM_MISS_SETS; c++)
+        for (int k = 0; k < NMDL_CM_SETS; k++)
+            m->w_sets[c][k] = CM_ONE / NMDL_CM_SETS;
+}
+
 int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
 {
-    static const int contexts[4] = {6, 7, NMDL_CM_CONTEXTS, NMDL_CM_CONTEXTS};
+    static const int contexts[5] = {6, 7, NMDL_CM_CONTEXTS, NMDL_CM_CONTEXTS,
+                                    NMDL_CM_CONTEXTS};
     memset(m, 0, sizeof *m);
-    if (rev < 1 || rev > 4)
+    if (rev < 1 || rev > 5)
         return NMDL_ERR_ARG;
     m->bits = table_bits(n, rev);
     m->rev = rev;
@@ -90,6 +108,8 @@ int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
         m->w[c][0] = m->w_last[c][0] = CM_ONE; /* the transformer alone */
     for (int c = 0; c < NMDL_CM_MISS_SETS; c++)
         m->w_miss[c][0] = CM_ONE;
+    if (rev >= 5)
+        start_sets(m);
     for (int c = 0; c < NMDL_CM_FLAG_SETS; c++)
         m->w_flag[c][0] = CM_ONE; /* the match model alone */
     for (int c = 0; c < 256; c++)
@@ -230,7 +250,7 @@ static uint32_t refine(nmdl_cm *m, int x)
     const uint32_t *a = &m->sse[m->sse_cell];
     const uint32_t q = ((a[0] >> 8) * (256u - (uint32_t)m->sse_frac) +
                         (a[1] >> 8) * (uint32_t)m->sse_frac) >> 8;
-    const uint32_t p = (3 * p_mix + q) / 4;
+    const uint32_t p = m->rev >= 5 ? (p_mix + q) / 2 : (3 * p_mix + q) / 4;
     return p < 1 ? 1 : p > CM_ONE - 1 ? CM_ONE - 1 : p;
 }
 
@@ -247,13 +267,20 @@ static int miss_set(const nmdl_cm *m)
 }
 
 /* Revision 4: the mean log-odds (rounded down) of the two sets' x and
- * x_last and the third set's, whose own P it keeps. */
+ * x_last and the third set's, whose own P it keeps; revision 5: their mix
+ * by w_sets, whose own P it keeps too. */
 static int miss_mean(nmdl_cm *m, int x, int x_last)
 {
     m->miss = miss_set(m);
     const int x_miss = mix(m->w_miss[m->miss], m->in);
     m->p_set[2] = squash(m, x_miss);
-    return nmdl_im_floor_div((int64_t)x + x_last + x_miss, 3);
+    if (m->rev < 5)
+        return nmdl_im_floor_div((int64_t)x + x_last + x_miss, 3);
+    m->x_set[0] = x, m->x_set[1] = x_last, m->x_set[2] = x_miss;
+    m->x_set[NMDL_CM_SETS] = 256; /* bias: one bit */
+    const int x_sets = nmdl_im_mix(m->w_sets[m->miss], m->x_set, NMDL_CM_SETS + 1, CM_ODDS);
+    m->p_sets = squash(m, x_sets);
+    return x_sets;
 }
 
 uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
@@ -286,17 +313,23 @@ static void learn_counter(uint32_t *v, int bit, uint32_t count, uint32_t limit)
 /* The bit or flag that came: every counter of the decision learns. */
 static void learn_counters(nmdl_cm *m, int bit)
 {
-    const uint32_t count = m->rev >= 4 ? 15 : 1023, limit = m->rev >= 4 ? CM_LIMIT4 : CM_LIMIT;
+    const uint32_t count = m->rev >= 4 ? 15 : 1023;
+    const uint32_t limit = m->rev >= 5 ? CM_LIMIT5 : m->rev >= 4 ? CM_LIMIT4 : CM_LIMIT;
     for (int k = 0; k < m->contexts; k++)
         learn_counter(m->cur[k], bit, count, limit);
 }
 
-/* Moves weights w along the gradient of the code length of a bit that
- * was given P(1) = p / 2^16 from inputs in. */
-static void learn_weights(int32_t *w, const int *in, int bit, uint32_t p)
+/* Moves the count weights w along the gradient of the code length of a
+ * bit that was given P(1) = p / 2^16 from inputs in. */
+static void learn_mixer(int32_t *w, const int *in, int count, int bit, uint32_t p)
 {
     const int32_t err = (bit ? CM_ONE : 0) - (int32_t)p;
-    nmdl_im_learn(w, in, NMDL_CM_INPUTS, err, CM_RATE_SHIFT, CM_W_MAX);
+    nmdl_im_learn(w, in, count, err, CM_RATE_SHIFT, CM_W_MAX);
+}
+
+static void learn_weights(int32_t *w, const int *in, int bit, uint32_t p)
+{
+    learn_mixer(w, in, NMDL_CM_INPUTS, bit, p);
 }
 
 /* Moves a table cell (P in bits 8.., its count in 0..7, up to limit) of
@@ -327,6 +360,8 @@ void nmdl_cm_update(nmdl_cm *m, int bit)
         learn_weights(m->w_last[m->last], m->in, bit, m->p_set[1]);
         if (m->rev >= 4)
             learn_weights(m->w_miss[m->miss], m->in, bit, m->p_set[2]);
+        if (m->rev >= 5)
+            learn_mixer(m->w_sets[m->miss], m->x_set, NMDL_CM_SETS + 1, bit, m->p_sets);
     }
     m->c0 = m->c0 * 2 + bit;
     if (m->c0 >= 256)

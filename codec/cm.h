@@ -35,6 +35,13 @@
  * predicted; a predicted byte the bits so far agree with, by its next
  * bit; one they left), the three sets averaged in the log-odds domain.
  *
+ * Revision 5 (2026-12-07; so far only in mix frames, codec/mixcode.h)
+ * keeps revision 4 and mixes the three sets' log-odds by a fourth, small
+ * mixer chosen like the third set (by the match model's state and the
+ * bits so far) instead of averaging them, starts every context's weight at
+ * 1/4 instead of 0, caps a counter's count at 12 (rate 1/13.5) and gives
+ * the refining table half of the final P.
+ *
  * Lanes: the segments of a wave (codec/match.h) use one state each, by
  * their place in the wave, so segment s continues the statistics of
  * segment s - W (W = nmdl_mm_wave(rev)), as the match model's table does.
@@ -57,13 +64,14 @@
 #define NMDL_CM_SSE_CELLS 33   /* log-odds -16 .. 16 bits, one per bit */
 #define NMDL_CM_MISS_SETS 1024 /* revision 4: the match model's 4 states x
                                   the bits so far (cm.c, miss_set) */
+#define NMDL_CM_SETS 3 /* revision 4: sets of weights mixing the inputs */
 
 typedef struct nmdl_cm {
     uint32_t *slot;   /* (2^bits) counters: P(1) in bits 10.., their
                          update count below (revision 4: a check of the
                          context in bits 4..9, the count in 0..3) */
     int bits;
-    int rev;          /* 1 to 4 */
+    int rev;          /* 1 to 5 */
     int contexts;     /* 6, 7 or NMDL_CM_CONTEXTS by revision */
     uint32_t ctx[NMDL_CM_CONTEXTS];  /* the byte's context hashes */
     uint32_t *cur[NMDL_CM_CONTEXTS]; /* the counters of the bit being coded */
@@ -73,6 +81,11 @@ typedef struct nmdl_cm {
     int last;         /* the byte before (0 at a segment's start) */
     int32_t w_miss[NMDL_CM_MISS_SETS][NMDL_CM_INPUTS]; /* revision 4: by the
                                          match model's state (cm.c) */
+    int32_t w_sets[NMDL_CM_MISS_SETS][NMDL_CM_SETS + 1]; /* revision 5: the
+                                         three sets' log-odds and a bias,
+                                         mixed, chosen as w_miss */
+    int x_set[NMDL_CM_SETS + 1]; /* revision 5: the last bit's inputs to it */
+    uint32_t p_sets;  /* revision 5: and its P(1) * 2^16 */
     int missed;       /* the byte the match model predicted and missed, or -1 */
     int miss;         /* the last bit's set of w_miss */
     uint32_t p_set[3]; /* revision 2: each set's own P(1) * 2^16 (3: and w_miss) */
@@ -95,7 +108,7 @@ typedef struct nmdl_cm {
 /* Bytes of one lane of revision rev for an input of n bytes (for memory
  * limits). */
 size_t nmdl_cm_bytes(size_t n, int rev);
-/* A lane of revision rev (1 to 4). */
+/* A lane of revision rev (1 to 5). */
 int nmdl_cm_init(nmdl_cm *m, size_t n, int rev);
 void nmdl_cm_free(nmdl_cm *m);
 

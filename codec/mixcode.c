@@ -9,13 +9,14 @@
 #include "error.h"
 #include "segcode.h"
 
-#define MX_REV NMDL_SC_MIX6 /* the data code the encoder writes */
+#define MX_REV NMDL_SC_MIX7 /* the data code the encoder writes */
+#define MX_FIRST 6          /* the first payload revision, still decoded */
 _Static_assert(MX_REV == NMDL_MX_REVISION + 1, "the payload's revision byte");
 #define EMPTY_INDEX 1       /* input bytes the shared index is sized for:
                                one segment has no prefix to look up */
 
-/* What coding the one segment holds: the (empty) shared index, the
- * match model's table and the mixer's lane. */
+/* What coding the one segment of data code `match` holds: the (empty)
+ * shared index, the match model's table and the mixer's lane. */
 typedef struct mx_state {
     nmdl_mm_index index;
     nmdl_mm_table table;
@@ -28,12 +29,12 @@ static void state_free(mx_state *x)
     nmdl_sc_lanes_free(x->lanes);
 }
 
-static int state_init(mx_state *x, size_t n)
+static int state_init(mx_state *x, size_t n, int match)
 {
     memset(x, 0, sizeof *x);
-    int rc = nmdl_mm_index_init(&x->index, EMPTY_INDEX, nmdl_sc_rev(MX_REV));
+    int rc = nmdl_mm_index_init(&x->index, EMPTY_INDEX, nmdl_sc_rev(match));
     if (!rc)
-        rc = nmdl_sc_lanes_create(n, MX_REV, 1, &x->lanes);
+        rc = nmdl_sc_lanes_create(n, match, 1, &x->lanes);
     if (rc)
         state_free(x);
     return rc;
@@ -62,7 +63,7 @@ int nmdl_mx_encode(const uint8_t *src, size_t n, nmdl_prog *prog, double byte_wo
     nmdl_rc_enc enc;
     uint8_t *stream = NULL, *p = NULL;
     size_t len = 0;
-    int rc = state_init(&x, n);
+    int rc = state_init(&x, n, MX_REV);
     if (rc)
         return rc;
     nmdl_rc_enc_init(&enc);
@@ -82,7 +83,7 @@ int nmdl_mx_encode(const uint8_t *src, size_t n, nmdl_prog *prog, double byte_wo
     return rc;
 }
 
-uint64_t nmdl_mx_decode_bytes(size_t n)
+uint64_t nmdl_mx_decode_bytes(size_t n) /* the same for either revision */
 {
     return nmdl_mm_index_bytes(EMPTY_INDEX, nmdl_sc_rev(MX_REV)) +
            nmdl_sc_lanes_bytes(n, MX_REV, 1) + nmdl_sc_group_bytes(NULL, 1, n, MX_REV);
@@ -93,15 +94,15 @@ int nmdl_mx_decode(const uint8_t *data, size_t len, uint8_t *dst, size_t n, nmdl
 {
     if ((!data && len) || !dst || n < 1)
         return NMDL_ERR_ARG;
-    if (len < 1 || data[0] != NMDL_MX_REVISION)
+    if (len < 1 || data[0] < MX_FIRST || data[0] > NMDL_MX_REVISION)
         return nmdl_why(why, NMDL_ERR_CORRUPT, "mix frame: data code revision %d, "
-                        "not %d", len ? data[0] : -1, NMDL_MX_REVISION);
+                        "not %d to %d", len ? data[0] : -1, MX_FIRST, NMDL_MX_REVISION);
     if (n > NMDL_MM_MAX_INPUT)
         return nmdl_why(why, NMDL_ERR_CORRUPT, "mix frame: %zu bytes of output, more "
                         "than 2^32 - 1", n);
     mx_state x;
     nmdl_rc_dec dec;
-    int rc = state_init(&x, n);
+    int rc = state_init(&x, n, data[0] + 1);
     if (!rc && !(rc = nmdl_rc_dec_init(&dec, data + 1, len - 1)))
         rc = code(&x, dst, n, NULL, &dec, prog, 1.0);
     state_free(&x);

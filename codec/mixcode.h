@@ -8,8 +8,8 @@
  * the neural method's early stop must beat (codec/stop.h).
  *
  * Payload (the frame's data part, docs/FORMAT.md): one byte, the data
- * code's revision (NMDL_MX_REVISION, the only one written so far), then
- * the stream: the first byte in 8 plain bits, every later one under the match
+ * code's revision (NMDL_MX_REVISION, which the encoder writes, or 6, the
+ * first), then the stream: the first byte in 8 plain bits, every later one under the match
  * model's flag and the mixer's bits, exactly as codec/segcode.h codes a
  * segment.
  */
@@ -21,9 +21,8 @@
 
 #include "../model/progress.h"
 
-#define NMDL_MX_REVISION 6 /* the payload's revision byte: the data code of
-                              the neural model part's revision byte 6
-                              (NMDL_SC_MIX6 = 6 + 1) */
+#define NMDL_MX_REVISION 7 /* the payload's revision byte r: the data code
+                              NMDL_SC_MIX7 = r + 1 (codec/segcode.h) */
 
 /* Encodes src[0, n), 1 <= n <= NMDL_MM_MAX_INPUT, into a malloc'd
  * payload; progress in prog's current phase, byte_work units a byte (prog

@@ -120,7 +120,7 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *p
 
 int nmdl_sc_rev(int match)
 {
-    return match >= NMDL_SC_MIX5 ? 4 : match >= NMDL_SC_MIX2 ? match - 1 : 1;
+    return match >= NMDL_SC_MIX7 ? 5 : match >= NMDL_SC_MIX5 ? 4 : match >= NMDL_SC_MIX2 ? match - 1 : 1;
 }
 
 size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len, int match)

@@ -61,11 +61,13 @@ enum {
     NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2, NMDL_SC_MIX2 = 3, NMDL_SC_MIX3 = 4,
     NMDL_SC_MIX4 = 5,
     NMDL_SC_MIX5 = 6,
-    NMDL_SC_MIX6 = 7 /* the newest, what the encoder writes */
+    NMDL_SC_MIX6 = 7, /* the newest the neural encoder writes */
+    NMDL_SC_MIX7 = 8  /* revision 6 with the mixer's revision 5 (codec/cm.h);
+                         so far only in mix frames (codec/mixcode.h) */
 };
 
-/* The revision (1 to 4) of the match model and the mixer in mode match
- * (revisions 5 and 6 use 4's). */
+/* The revision (1 to 5) of the match model and the mixer in mode match
+ * (revisions 5 and 6 use 4's, 7 the mixer's 5 and the match model's 4). */
 int nmdl_sc_rev(int match);
 /* Segments of S that one wave codes at once: with the match model at most
  * nmdl_mm_wave of its revision (later waves read the text before them),

@@ -2,7 +2,8 @@
  * test_cm.c: the context mixer of the data part (codec/cm.h). It starts as
  * the transformer alone, learns repeated contexts the transformer does not
  * know, and from revision 2 the byte the match model missed, in revision 3
- * which bytes a match predicts right; keeps every probability codable,
+ * which bytes a match predicts right, in revision 5 mixes its sets by a
+ * learned mixer; keeps every probability codable,
  * always computes the same probabilities in each revision (golden hashes:
  * they are part of the file format); the model part's flags for it are
  * refused without the match model's (and revision 2 without the mixer's,
@@ -113,7 +114,7 @@ static void learns_repeated_contexts(void **state)
         text[i] = (uint8_t)phrase[i % (sizeof phrase - 1)];
     uint32_t cum[257];
     uniform(cum);
-    for (int rev = 1; rev <= 4; rev++) {
+    for (int rev = 1; rev <= 5; rev++) {
         nmdl_cm m;
         assert_nmdl_ok(nmdl_cm_init(&m, N, rev));
         const double late = code(&m, text, NULL, N, N - N / 4, cum, NULL) / (N / 4);
@@ -241,6 +242,12 @@ static void golden_revision_4(void **state)
 {
     (void)state;
     golden(4, GOLDEN_CM4_HASH);
+}
+
+static void golden_revision_5(void **state)
+{
+    (void)state;
+    golden(5, GOLDEN_CM5_HASH);
 }
 
 /* Model part flags: bit 7 with revision byte 6 reads back as NMDL_SC_MIX6,
@@ -605,6 +612,7 @@ int main(void)
         cmocka_unit_test(golden_revision_2),
         cmocka_unit_test(golden_revision_3),
         cmocka_unit_test(golden_revision_4),
+        cmocka_unit_test(golden_revision_5),
         cmocka_unit_test(learns_which_matches_hit),
         cmocka_unit_test(the_flag),
         cmocka_unit_test(memory_counts_the_lanes),

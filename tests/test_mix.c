@@ -2,9 +2,10 @@
  * test_mix.c: the mix method (codec/mixcode.h). Its payload is pinned by a
  * golden hash (part of the file format) and decodes to the input; a wrong
  * revision byte, a cut or damaged stream and frames whose lengths break
- * the method's limits are refused; through the public API it is the
- * neural method's fallback, decoded whole and streamed within the memory
- * limit, and shown by nmdl_info_read.
+ * the method's limits are refused; a frame of the first revision (6, the
+ * fuzz seed) still decodes; through the public API it is the neural
+ * method's fallback, decoded whole and streamed within the memory limit,
+ * and shown by nmdl_info_read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -61,7 +62,9 @@ static void bad_payloads_are_refused(void **state)
     assert_nmdl_ok(nmdl_mx_encode(text, N, NULL, 1.0, &p, &len));
     p[0] = NMDL_MX_REVISION + 1;
     assert_int_equal(nmdl_mx_decode(p, len, back, N, NULL, why), NMDL_ERR_CORRUPT);
-    assert_non_null(strstr(why, "revision 7"));
+    assert_non_null(strstr(why, "revision 8"));
+    p[0] = 5;
+    assert_int_equal(nmdl_mx_decode(p, len, back, N, NULL, why), NMDL_ERR_CORRUPT);
     p[0] = NMDL_MX_REVISION;
     assert_int_equal(nmdl_mx_decode(p, 0, back, N, NULL, why), NMDL_ERR_CORRUPT);
     assert_int_not_equal(nmdl_mx_decode(p, len / 2, back, N, NULL, why), NMDL_OK);
@@ -70,6 +73,20 @@ static void bad_payloads_are_refused(void **state)
     const int rc = nmdl_mx_decode(p, len, back, N, NULL, NULL);
     assert_true(rc != NMDL_OK || memcmp(back, text, N) != 0);
     free(p), free(text), free(back);
+}
+
+/* The first revision's frame (6: the mixer's revision 4), made by commit
+ * 89ba25d: its content checksum holds. */
+static void first_revision_decodes(void **state)
+{
+    (void)state;
+    tu_blob b = tu_read(NMDL_TESTS_DIR "/fuzz/seeds/decompress/mix.nmdl");
+    nmdl_info info;
+    assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
+    assert_int_equal(info.match, 7);
+    uint8_t *out = malloc((size_t)info.original_bytes);
+    assert_nmdl_ok(tu_decompress(&b, 1, out, (size_t)info.original_bytes));
+    free(out), free(b.p);
 }
 
 /* A mix frame of n bytes claimed with these lengths; parsed. */
@@ -144,6 +161,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(payload_is_pinned_and_decodes),
         cmocka_unit_test(bad_payloads_are_refused),
+        cmocka_unit_test(first_revision_decodes),
         cmocka_unit_test(frame_limits),
         cmocka_unit_test(fallback_through_the_api),
     };
