@@ -46,7 +46,7 @@ typedef struct cli_opts {
     int verbosity;       /* 0 with -q, 1 by default, 2+ with -v */
     int threads;         /* -T; 0 means one per core */
     uint64_t memory;     /* --memory: decoder memory limit, bytes; 0 = default */
-    long long max_ratio; /* --max-ratio: neural output per frame byte; -1 = default */
+    long long max_ratio; /* --max-ratio: neural or mix output per frame byte; -1 = default */
     int method;          /* --method, an nmdl_method */
     /* train */
     const char *preset;  /* --preset, or NULL for the size-based choice */

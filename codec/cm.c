@@ -21,6 +21,7 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 #define CM_LIMIT5 12      /* revision 5: at 1/13.5 */
 #define CM_W5 (CM_ONE / 4) /* revision 5: a context's starting weight */
 #define CM_CHECK 63u      /* revision 4: a counter's check, bits 4..9 */
+#define CM_COUNT4 15u     /* revision 4: its count, bits 0..3 */
 #define CM_RATE_SHIFT 16  /* the mixer's rate: 2^-16 per (error x input) */
 #define CM_W_MAX (1 << 22) /* weights stay within +-64 */
 #define CM_P_HALF (1u << 21) /* a counter's P(1) has 22 bits */
@@ -208,6 +209,22 @@ static uint32_t *checked(uint32_t *v, uint32_t h)
     return v;
 }
 
+/* Revision 5: the counter of a context found by hash h in the pair of
+ * slots idx and idx ^ 1: the one whose check is h's, else the one of the
+ * lower count (the first on a tie), emptied for it. */
+static uint32_t *paired(uint32_t *slot, size_t idx, uint32_t h)
+{
+    uint32_t *a = &slot[idx], *b = &slot[idx ^ 1];
+    const uint32_t c = h & CM_CHECK;
+    if (((*a >> 4) & CM_CHECK) == c)
+        return a;
+    if (((*b >> 4) & CM_CHECK) == c)
+        return b;
+    uint32_t *v = (*a & CM_COUNT4) <= (*b & CM_COUNT4) ? a : b;
+    *v = c << 4;
+    return v;
+}
+
 /* P(1) * 2^16 of a counter. */
 static uint32_t counter_p(uint32_t v)
 {
@@ -227,9 +244,10 @@ static void inputs(nmdl_cm *m, int x0, uint32_t code)
     m->in[0] = x0;
     for (int k = 0; k < m->contexts; k++) {
         const uint32_t h = mix32(m->ctx[k] + code * 0x9E3779B1u);
-        m->cur[k] = &m->slot[h >> (32 - m->bits)];
-        if (m->rev >= 4)
-            m->cur[k] = checked(m->cur[k], h);
+        const size_t idx = h >> (32 - m->bits);
+        m->cur[k] = m->rev >= 5   ? paired(m->slot, idx, h)
+                    : m->rev >= 4 ? checked(&m->slot[idx], h)
+                                  : &m->slot[idx];
         const uint32_t p = counter_p(*m->cur[k]);
         m->in[k + 1] = odds(m, p ? p : 1, CM_ONE - p);
     }
@@ -313,7 +331,7 @@ static void learn_counter(uint32_t *v, int bit, uint32_t count, uint32_t limit)
 /* The bit or flag that came: every counter of the decision learns. */
 static void learn_counters(nmdl_cm *m, int bit)
 {
-    const uint32_t count = m->rev >= 4 ? 15 : 1023;
+    const uint32_t count = m->rev >= 4 ? CM_COUNT4 : 1023;
     const uint32_t limit = m->rev >= 5 ? CM_LIMIT5 : m->rev >= 4 ? CM_LIMIT4 : CM_LIMIT;
     for (int k = 0; k < m->contexts; k++)
         learn_counter(m->cur[k], bit, count, limit);

@@ -39,8 +39,10 @@
  * keeps revision 4 and mixes the three sets' log-odds by a fourth, small
  * mixer chosen like the third set (by the match model's state and the
  * bits so far) instead of averaging them, starts every context's weight at
- * 1/4 instead of 0, caps a counter's count at 12 (rate 1/13.5) and gives
- * the refining table half of the final P.
+ * 1/4 instead of 0, caps a counter's count at 12 (rate 1/13.5), gives
+ * the refining table half of the final P, and looks a context's counter
+ * up in a pair of slots (two ways: the one whose check matches, else the
+ * one of the lower count, emptied).
  *
  * Lanes: the segments of a wave (codec/match.h) use one state each, by
  * their place in the wave, so segment s continues the statistics of

@@ -483,11 +483,24 @@ static int neural_candidate(nmdl_cctx *c, const nmdl_neural_params *p, const tex
 }
 
 /* Whether the mix method is tried on n bytes: asked for, or as the
- * neural method's fallback. */
+ * neural method's fallback where a streamed decode of its frame fits the
+ * default memory limit. */
 static int tries_mix(const nmdl_cctx *c, size_t n)
 {
-    return n >= 1 && n <= NMDL_MM_MAX_INPUT &&
-           (c->method == NMDL_METHOD_MIX || (c->fallback && c->method == NMDL_METHOD_NEURAL));
+    if (n < 1 || n > NMDL_MM_MAX_INPUT)
+        return 0;
+    return c->method == NMDL_METHOD_MIX ||
+           (c->fallback && c->method == NMDL_METHOD_NEURAL &&
+            nmdl_mx_decode_bytes(n) + (uint64_t)n <= NMDL_MEMORY_DEFAULT);
+}
+
+/* With the fallback, a neural or mix frame of n bytes that a decoder's
+ * default ratio limit would refuse is dropped: nmdl never writes by
+ * choice a frame it cannot decode with its defaults. */
+static void drop_beyond_ratio(candidate *k, uint64_t n)
+{
+    if (k->size && (n - 1) / NMDL_MAX_RATIO_DEFAULT >= k->size)
+        k->size = 0;
 }
 
 /* The mix frame of src (n bytes) as the phase "mix" of job. */
@@ -617,6 +630,8 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     t0 = nmdl_prog_now();
     if (!rc && tries_mix(c, src_len))
         rc = mix_candidate(src, src_len, sum, &job, &k[MIX]);
+    if (c->fallback)
+        drop_beyond_ratio(&k[MIX], src_len);
     c->report.mix_s = nmdl_prog_now() - t0;
     if (c->fallback && c->early_stop) /* the frame the neural one must beat */
         np.beat_bytes = (double)k[smallest(k, MIX + 1)].size;
@@ -626,6 +641,8 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
         c->report.stopped_phase = job.canceled_in;
     if (!rc && any_zstd && !k[ZSTD].size) /* the frame asked for does not fit */
         rc = NMDL_ERR_DST_SIZE;
+    if (!rc && c->fallback)
+        drop_beyond_ratio(&k[NEURAL], src_len);
     if (!rc) {
         int classic = smallest(k, MIX + 1), best = smallest(k, NEURAL + 1);
         if (!c->fallback) /* the requested method, whatever its size */

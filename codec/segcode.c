@@ -120,7 +120,12 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *p
 
 int nmdl_sc_rev(int match)
 {
-    return match >= NMDL_SC_MIX7 ? 5 : match >= NMDL_SC_MIX5 ? 4 : match >= NMDL_SC_MIX2 ? match - 1 : 1;
+    return match >= NMDL_SC_MIX5 ? 4 : match >= NMDL_SC_MIX2 ? match - 1 : 1;
+}
+
+int nmdl_sc_cm_rev(int match)
+{
+    return match >= NMDL_SC_MIX7 ? 5 : nmdl_sc_rev(match);
 }
 
 size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len, int match)
@@ -228,7 +233,7 @@ int nmdl_sc_lanes_create(size_t n, int match, int S, nmdl_cm **lanes)
     nmdl_cm *l = calloc(NMDL_MM_WAVE, sizeof *l); /* unused ones stay empty */
     int rc = l ? NMDL_OK : NMDL_ERR_NOMEM;
     for (int k = 0; k < nmdl_sc_wave_segments(match, S) && !rc; k++)
-        rc = nmdl_cm_init(&l[k], n, nmdl_sc_rev(match));
+        rc = nmdl_cm_init(&l[k], n, nmdl_sc_cm_rev(match));
     if (rc)
         nmdl_sc_lanes_free(l);
     *lanes = rc ? NULL : l;
@@ -244,7 +249,7 @@ void nmdl_sc_lanes_free(nmdl_cm *lanes)
 
 size_t nmdl_sc_lanes_bytes(size_t n, int match, int S)
 {
-    return (size_t)nmdl_sc_wave_segments(match, S) * nmdl_cm_bytes(n, nmdl_sc_rev(match));
+    return (size_t)nmdl_sc_wave_segments(match, S) * nmdl_cm_bytes(n, nmdl_sc_cm_rev(match));
 }
 
 int nmdl_sc_in_flight(int threads, int S)

@@ -66,9 +66,11 @@ enum {
                          so far only in mix frames (codec/mixcode.h) */
 };
 
-/* The revision (1 to 5) of the match model and the mixer in mode match
- * (revisions 5 and 6 use 4's, 7 the mixer's 5 and the match model's 4). */
+/* The revision (1 to 4) of the match model in mode match, and of the
+ * mixer (1 to 5): revisions 5 to 7 use the match model's 4, 5 and 6 the
+ * mixer's 4, 7 the mixer's 5. */
 int nmdl_sc_rev(int match);
+int nmdl_sc_cm_rev(int match);
 /* Segments of S that one wave codes at once: with the match model at most
  * nmdl_mm_wave of its revision (later waves read the text before them),
  * without it all S. */

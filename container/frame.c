@@ -23,6 +23,7 @@ const uint8_t nmdl_frame_magic[4] = {0xB7, 'N', 'M', 'D'};
  * flag's P is at most 1 - 2^-16), at most 363,408 a data byte; 2^19
  * bounds both with room. */
 #define NEURAL_MAX_RATIO (1u << 19)
+#define MIX_MAX_OUTPUT 0xFFFFFFFFull /* NMDL_MM_MAX_INPUT: 32-bit positions */
 
 void nmdl_frame_sum(const void *src, size_t n, uint8_t out[NMDL_FRAME_SUM_BYTES])
 {
@@ -176,10 +177,14 @@ static int check_method(const nmdl_frame *f, char *why)
             return nmdl_why(why, NMDL_ERR_CORRUPT, "zstd frame: original length %llu "
                             "exceeds %u x data length %llu", n, ZSTD_MAX_RATIO, d);
         return NMDL_OK;
-    case NMDL_METHOD_MIX: /* the revision byte and the stream */
-        if (m != 0 || d < 2)
+    case NMDL_METHOD_MIX: /* the revision byte and the stream (its trailing
+                             zeros may be left out: possibly none) */
+        if (m != 0 || d < 1)
             return nmdl_why(why, NMDL_ERR_CORRUPT, "mix frame: model length %llu and "
-                            "data length %llu, not 0 and at least 2", m, d);
+                            "data length %llu, not 0 and at least 1", m, d);
+        if (n < 1 || n > MIX_MAX_OUTPUT)
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "mix frame: original length %llu, "
+                            "not 1 to 2^32 - 1 (the match model's positions)", n);
         if ((n - 1) / NEURAL_MAX_RATIO >= d)
             return nmdl_why(why, NMDL_ERR_CORRUPT, "mix frame: original length %llu "
                             "exceeds 2^19 x data length %llu", n, d);

@@ -90,7 +90,7 @@ typedef enum nmdl_method {
     NMDL_METHOD_NEURAL = 2, /* two-part code under a trained transformer */
     NMDL_METHOD_MIX = 3     /* the data part's match model and context
                                mixer alone, without a model: nothing to
-                               train, about 5 s per MB each way */
+                               train, 4 to 6 s per MB each way */
 } nmdl_method;
 #define NMDL_METHODS 4
 
@@ -207,10 +207,14 @@ typedef struct nmdl_cctx nmdl_cctx;
 nmdl_cctx *nmdl_cctx_create(void);
 void nmdl_cctx_free(nmdl_cctx *c);
 /* Method to try (default NMDL_METHOD_NEURAL). nmdl writes whichever of
- * it, zstd and the stored bytes gives the smallest frame, so the result may
- * name another method; a neural attempt that lost is recorded in the
- * frame's header (nmdl_info.alternative_*). Inputs under 1 KiB are never
- * coded neurally. */
+ * it, zstd and the stored bytes (and, for the neural method, mix) gives
+ * the smallest frame, so the result may name another method; a neural
+ * attempt that lost is recorded in the frame's header
+ * (nmdl_info.alternative_*). Inputs under 1 KiB are never coded neurally.
+ * A neural or mix frame beyond NMDL_MAX_RATIO_DEFAULT bytes per frame
+ * byte is not written by choice (its decoder's default would refuse it);
+ * mix is tried as a fallback only where a streamed decode of it fits
+ * NMDL_MEMORY_DEFAULT. */
 NMDL_NODISCARD int nmdl_cctx_set_method(nmdl_cctx *c, nmdl_method m);
 /* Worker threads, >= 1 (default 1). The output never depends on it. */
 NMDL_NODISCARD int nmdl_cctx_set_threads(nmdl_cctx *c, int threads);
@@ -382,7 +386,9 @@ typedef struct nmdl_compress_report {
     uint64_t zstd_bytes;       /* size of the zstd frame (0: not tried, or
                                   not shorter than the input) */
     uint64_t stored_bytes;     /* size of the stored frame */
-    uint64_t mix_bytes;        /* size of the mix frame (0: not tried) */
+    uint64_t mix_bytes;        /* size of the mix frame (0: not tried, or,
+                                  with the fallback, beyond the default
+                                  ratio limit) */
     uint64_t n_params;         /* neural: parameters of the model */
     uint64_t model_bytes;      /* neural: model part */
     uint64_t data_bytes;       /* neural: data part */
@@ -489,13 +495,13 @@ void nmdl_dctx_set_progress(nmdl_dctx *d, nmdl_progress_fn fn, void *user);
 NMDL_NODISCARD int nmdl_dctx_set_memory(nmdl_dctx *d, uint64_t bytes);
 
 #define NMDL_MAX_RATIO_DEFAULT 4096 /* see nmdl_dctx_set_max_ratio */
-/* The most decompressed bytes a neural frame may yield per byte of frame
- * (default NMDL_MAX_RATIO_DEFAULT, far above what real files reach, see
- * docs/FORMAT.md; 0: no limit). A model can code a megabyte in a few bytes
- * and decodes at kilobytes per second, so a small frame could keep a
- * decoder busy for hours; beyond the ratio the frame is refused with
- * NMDL_ERR_LIMIT before decoding. Stored and zstd frames decode fast and
- * are not limited. */
+/* The most decompressed bytes a neural or mix frame may yield per byte of
+ * frame (default NMDL_MAX_RATIO_DEFAULT, far above what real neural files
+ * reach, see docs/FORMAT.md; 0: no limit). A model can code a megabyte in
+ * a few bytes and decodes at kilobytes per second (the mixer at a few
+ * hundred), so a small frame could keep a decoder busy for hours; beyond
+ * the ratio the frame is refused with NMDL_ERR_LIMIT before decoding.
+ * Stored and zstd frames decode fast and are not limited. */
 NMDL_NODISCARD int nmdl_dctx_set_max_ratio(nmdl_dctx *d, uint64_t ratio);
 
 /* One line about the last error of nmdl_decompress or

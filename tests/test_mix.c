@@ -5,7 +5,8 @@
  * the method's limits are refused; a frame of the first revision (6, the
  * fuzz seed) still decodes; through the public API it is the neural
  * method's fallback, decoded whole and streamed within the memory limit,
- * and shown by nmdl_info_read.
+ * and shown by nmdl_info_read; one byte 0x00 (an empty stream) codes, and
+ * a frame beyond the default ratio limit is not written by choice.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,13 +45,17 @@ static void payload_is_pinned_and_decodes(void **state)
     tu_assert_golden(p, len, "mix payload", GOLDEN_MIX_HASH);
     assert_nmdl_ok(nmdl_mx_decode(p, len, back, N, NULL, NULL));
     assert_memory_equal(back, text, N);
-    uint8_t one = 'x';
     free(p);
-    assert_nmdl_ok(nmdl_mx_encode(&one, 1, NULL, 1.0, &p, &len)); /* the shortest */
-    assert_true(len >= 2);
-    assert_nmdl_ok(nmdl_mx_decode(p, len, back, 1, NULL, NULL));
-    assert_int_equal(back[0], 'x');
-    free(p), free(text), free(back);
+    for (int b = 0; b < 2; b++) { /* the shortest: 0x00's stream is empty */
+        const uint8_t one = b ? 'x' : 0;
+        assert_nmdl_ok(nmdl_mx_encode(&one, 1, NULL, 1.0, &p, &len));
+        assert_int_equal(len, b ? 2 : 1);
+        back[0] = 0xAA;
+        assert_nmdl_ok(nmdl_mx_decode(p, len, back, 1, NULL, NULL));
+        assert_int_equal(back[0], one);
+        free(p);
+    }
+    free(text), free(back);
 }
 
 static void bad_payloads_are_refused(void **state)
@@ -89,7 +94,9 @@ static void first_revision_decodes(void **state)
     free(out), free(b.p);
 }
 
-/* A mix frame of n bytes claimed with these lengths; parsed. */
+/* A mix frame of n bytes claimed with these lengths; parsed, the reason
+ * into why. */
+static char why[200];
 static int parse_mix(uint64_t n, size_t model_len, size_t data_len)
 {
     static uint8_t part[64], buf[256];
@@ -99,17 +106,22 @@ static int parse_mix(uint64_t n, size_t model_len, size_t data_len)
     nmdl_frame g;
     size_t written;
     assert_nmdl_ok(nmdl_frame_write(buf, sizeof buf, &written, &f));
-    return nmdl_frame_parse(buf, written, &g, NULL);
+    why[0] = 0;
+    return nmdl_frame_parse(buf, written, &g, why);
 }
 
 static void frame_limits(void **state)
 {
     (void)state;
     assert_nmdl_ok(parse_mix(1000, 0, 2));
+    assert_nmdl_ok(parse_mix(1, 0, 1)); /* the revision byte alone */
     assert_int_equal(parse_mix(1000, 1, 2), NMDL_ERR_CORRUPT); /* a model part */
-    assert_int_equal(parse_mix(1, 0, 1), NMDL_ERR_CORRUPT);    /* no stream */
+    assert_int_equal(parse_mix(1, 0, 0), NMDL_ERR_CORRUPT);    /* no revision */
+    assert_int_equal(parse_mix(0, 0, 1), NMDL_ERR_CORRUPT);    /* nothing to code */
     assert_nmdl_ok(parse_mix(2ull << 19, 0, 2));
     assert_int_equal(parse_mix((2ull << 19) + 1, 0, 2), NMDL_ERR_CORRUPT); /* the ratio */
+    assert_int_equal(parse_mix(1ull << 32, 0, 64), NMDL_ERR_CORRUPT); /* 32-bit positions */
+    assert_non_null(strstr(why, "2^32 - 1"));
 }
 
 static void fallback_through_the_api(void **state)
@@ -144,9 +156,22 @@ static void fallback_through_the_api(void **state)
     assert_non_null(strstr(nmdl_dctx_error_detail(d), "memory"));
     assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N)));
     assert_nmdl_ok(nmdl_decompress(d, back, N, &out, b.p, b.n));
+    tu_blob t = {back, 0}; /* streamed: the whole output besides */
+    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N) + N - 1));
+    assert_int_equal(nmdl_decompress_stream(d, b.p, b.n, tu_append, &t), NMDL_ERR_LIMIT);
+    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N) + N));
+    assert_nmdl_ok(nmdl_decompress_stream(d, b.p, b.n, tu_append, &t));
+    assert_int_equal(t.n, N);
     nmdl_dctx_free(d);
     nmdl_free(b.p);
     free(s.p);
+    assert_nmdl_ok(nmdl_cctx_set_fallback(c, 0)); /* one byte 0x00, mix asked */
+    const uint8_t zero = 0;
+    b = tu_compress(c, &zero, 1);
+    assert_nmdl_ok(tu_decompress(&b, 1, back, 1));
+    assert_int_equal(back[0], 0);
+    nmdl_free(b.p);
+    assert_nmdl_ok(nmdl_cctx_set_fallback(c, 1));
     assert_nmdl_ok(nmdl_cctx_set_method(c, NMDL_METHOD_ZSTD)); /* zstd asked: no mix */
     b = tu_compress(c, text, N);
     nmdl_cctx_report(c, &r);
@@ -154,6 +179,28 @@ static void fallback_through_the_api(void **state)
     nmdl_free(b.p);
     nmdl_cctx_free(c);
     free(text), free(back);
+}
+
+/* 1 MB of zeros: the mix frame (tens of bytes) is beyond the default
+ * ratio limit, so the fallback writes zstd's, which decodes by default. */
+static void no_frame_beyond_the_ratio(void **state)
+{
+    (void)state;
+    const size_t n = 1000000;
+    uint8_t *zeros = calloc(n, 1), *back = malloc(n);
+    nmdl_cctx *c = nmdl_cctx_create();
+    assert_nmdl_ok(nmdl_cctx_set_method(c, NMDL_METHOD_MIX));
+    tu_blob b = tu_compress(c, zeros, n);
+    nmdl_compress_report r;
+    nmdl_cctx_report(c, &r);
+    print_message("1 MB of zeros: %s, %zu bytes\n", nmdl_method_name(r.method), b.n);
+    assert_int_equal(r.method, NMDL_METHOD_ZSTD);
+    assert_int_equal(r.mix_bytes, 0);
+    assert_nmdl_ok(tu_decompress(&b, 1, back, n));
+    assert_memory_equal(back, zeros, n);
+    nmdl_free(b.p);
+    nmdl_cctx_free(c);
+    free(zeros), free(back);
 }
 
 int main(void)
@@ -164,6 +211,7 @@ int main(void)
         cmocka_unit_test(first_revision_decodes),
         cmocka_unit_test(frame_limits),
         cmocka_unit_test(fallback_through_the_api),
+        cmocka_unit_test(no_frame_beyond_the_ratio),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

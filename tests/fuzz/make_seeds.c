@@ -28,6 +28,12 @@
  *     length2e40 a real tiny model claiming 2^40 bytes of output
  *     bomb       180 bytes whose confident model decodes to 10^7 zeros
  *     revision4  s8-mix3 with its data part revision byte made 4
+ *
+ * The mix seeds of tests/fuzz/seeds/decompress/ are the command's: the
+ * first 3,000 bytes of docs/FORMAT.md as of commit 89ba25d through
+ * `nmdl compress --method mix --no-fallback` of that commit (mix.nmdl,
+ * payload revision 6) and of 2026-12-07's revision 7 (mix7.nmdl), and
+ * mix.nmdl cut 40 bytes short (mix-truncated.nmdl).
  */
 #include <math.h>
 #include <stdio.h>
