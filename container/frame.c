@@ -203,9 +203,10 @@ static int check_method(const nmdl_frame *f, char *why)
 
 /* The header: the fixed bytes, the three lengths, the alternative and the
  * report. Sets f's header fields and header_len; the parts' lengths go to
- * *model_len and *data_len, unchecked against len. */
+ * *model_len and *data_len, unchecked against len; a reason for a bad
+ * alternative into why (may be NULL). */
 static int parse_header(const uint8_t *src, size_t len, nmdl_frame *f,
-                        uint64_t *model_len, uint64_t *data_len)
+                        uint64_t *model_len, uint64_t *data_len, char *why)
 {
     memset(f, 0, sizeof *f);
     int rc = parse_fixed(src, len, f);
@@ -221,7 +222,8 @@ static int parse_header(const uint8_t *src, size_t len, nmdl_frame *f,
             return NMDL_ERR_TRUNCATED;
         f->alt_method = src[pos++];
         if (f->alt_method >= NMDL_METHODS || f->alt_method == f->method)
-            return NMDL_ERR_CORRUPT;
+            return nmdl_why(why, NMDL_ERR_CORRUPT, "header: alternative method %u, "
+                            "unknown or the frame's own", (unsigned)f->alt_method);
         if ((rc = varint_get(src, len, &pos, &f->alt_size)))
             return rc;
     }
@@ -263,7 +265,7 @@ int nmdl_frame_length(const void *src, size_t src_len, size_t *frame_len)
     nmdl_frame f;
     uint64_t model_len, data_len;
     size_t rest = 0;
-    int rc = parse_header(src, src_len, &f, &model_len, &data_len);
+    int rc = parse_header(src, src_len, &f, &model_len, &data_len, NULL);
     if (!rc)
         rc = frame_rest(src_len - f.header_len, model_len, data_len, &rest, NULL);
     if (!rc)
@@ -277,7 +279,7 @@ int nmdl_frame_parse(const uint8_t *src, size_t len, nmdl_frame *f, char *why)
         return NMDL_ERR_ARG;
     uint64_t model_len, data_len;
     size_t rest = 0;
-    int rc = parse_header(src, len, f, &model_len, &data_len);
+    int rc = parse_header(src, len, f, &model_len, &data_len, why);
     if (rc || (rc = frame_rest(len - f->header_len, model_len, data_len, &rest, why)))
         return rc;
     if (f->header_len + rest != len)

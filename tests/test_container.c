@@ -192,6 +192,13 @@ static void parser_errors(void **state)
     assert_nmdl_ok(parse(FORGE(1, 0, 1, 3, 0, 3, 2, 0x80, 1)));  /* alternative */
     assert_int_equal(parse(FORGE(1, 0, 1, 3, 0, 3, 0, 9)), NMDL_ERR_CORRUPT);
     assert_int_equal(parse(FORGE(1, 0, 1, 3, 0, 3, 7, 9)), NMDL_ERR_CORRUPT);
+    assert_nmdl_ok(parse(FORGE(1, 0, 1, 3, 0, 3, 3, 0x80, 1))); /* mix as the alternative */
+    char why[200];
+    nmdl_frame g;
+    blob a = FORGE(1, 0, 1, 3, 0, 3, 4, 9); /* no method 4 */
+    assert_int_equal(nmdl_frame_parse(a.p, a.n, &g, why), NMDL_ERR_CORRUPT);
+    assert_non_null(strstr(why, "alternative method 4"));
+    free(a.p);
     assert_int_equal(parse(FORGE(1, 0, 0, 0x83, 0, 0, 3)), NMDL_ERR_CORRUPT);
     assert_int_equal(parse(FORGE(1, 0, 0, 3, 1, 2)), NMDL_ERR_CORRUPT);
     assert_int_equal(parse(FORGE(1, 0, 0, 4, 0, 3)), NMDL_ERR_CORRUPT);
