@@ -142,6 +142,34 @@ static uint32_t mix32(uint32_t h)
     return h ^ (h >> 16);
 }
 
+/* The slot of the counter of context hash ctx for a decision's code
+ * (before the check), its hash in h; its pair (revision 5) shares its
+ * cache line. */
+static size_t slot_of(const nmdl_cm *m, uint32_t ctx, uint32_t code, uint32_t *h)
+{
+    *h = mix32(ctx + code * 0x9E3779B1u);
+    return *h >> (32 - m->bits);
+}
+
+static uint32_t missed_ctx(int missed)
+{
+    return (uint32_t)(missed + 2) * 0x85EBCA6Bu;
+}
+
+/* Asks the memory for the counters of the bits first .. last (codes c0)
+ * under the context hashes, the missed byte's context that of missed: the
+ * table is far larger than the caches, and its loads would otherwise come
+ * one by one. Changes no result. */
+static void prefetch(const nmdl_cm *m, uint32_t first, uint32_t last, int missed)
+{
+    for (uint32_t code = first; code <= last && code < 256; code++)
+        for (int k = 0; k < m->contexts; k++) {
+            const uint32_t ctx = k == CM_ORDERS + 1 ? missed_ctx(missed) : m->ctx[k];
+            uint32_t h;
+            __builtin_prefetch(&m->slot[slot_of(m, ctx, code, &h)], 1);
+        }
+}
+
 static int word_byte(uint8_t c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -191,11 +219,12 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
         m->ctx[CM_ORDERS + 3] = column(seg, i);
     m->last = seg[i - 1];
     m->c0 = 1;
+    prefetch(m, 1, 1, missed);
 }
 
 void nmdl_cm_missed(nmdl_cm *m, int missed)
 {
-    m->ctx[CM_ORDERS + 1] = (uint32_t)(missed + 2) * 0x85EBCA6Bu;
+    m->ctx[CM_ORDERS + 1] = missed_ctx(missed);
     m->missed = missed;
 }
 
@@ -242,9 +271,13 @@ static int mix(const int32_t *w, const int *in)
 static void inputs(nmdl_cm *m, int x0, uint32_t code)
 {
     m->in[0] = x0;
+    if (code >= 256) /* a flag: the first bit follows a miss */
+        prefetch(m, 1, 1, (int)code - 256);
+    else /* a bit: one of its two children follows */
+        prefetch(m, 2 * code, 2 * code + 1, m->missed);
     for (int k = 0; k < m->contexts; k++) {
-        const uint32_t h = mix32(m->ctx[k] + code * 0x9E3779B1u);
-        const size_t idx = h >> (32 - m->bits);
+        uint32_t h;
+        const size_t idx = slot_of(m, m->ctx[k], code, &h);
         m->cur[k] = m->rev >= 5   ? paired(m->slot, idx, h)
                     : m->rev >= 4 ? checked(&m->slot[idx], h)
                                   : &m->slot[idx];

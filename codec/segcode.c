@@ -70,12 +70,18 @@ static int code_bits(nmdl_sc_group *g, int s, nmdl_cm *cm, const uint32_t *cum, 
 /* Codes byte i >= 1 of the group's segment s under the transformer's
  * probs (256; the predicted byte's is zeroed after a missed match), first
  * the match flag when mm (may be NULL) predicts a byte (in revision 3 its
- * P mixed by cm), then with the context mixer cm (may be NULL) bit by bit. */
-static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *probs, size_t i,
-                     int decode)
+ * P mixed by cm), then with the context mixer cm (may be NULL) bit by bit.
+ * fixed (may be NULL): probs' table already made (freq 256, then cum 257),
+ * the same for every byte where there is no model. */
+static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *probs,
+                     const uint32_t *fixed, size_t i, int decode)
 {
-    uint32_t freq[256], cum[257];
-    nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, freq);
+    uint32_t own[256], own_cum[257];
+    const uint32_t *freq = fixed, *cum = fixed ? fixed + 256 : own_cum;
+    if (!fixed) {
+        nmdl_freq_from_probs(probs, 256, NMDL_NEURAL_FREQ_BITS, own);
+        freq = own;
+    }
     const int guess = mm ? nmdl_mm_predict(mm) : -1;
     const int mixed_flag = cm && cm->rev >= 3;
     int hit = 0, rc = NMDL_OK;
@@ -99,7 +105,10 @@ static int code_byte(nmdl_sc_group *g, int s, nmdl_mm *mm, nmdl_cm *cm, float *p
         probs[guess] = 0.0f;
     }
     if (!rc && !hit) {
-        table(probs, freq, cum);
+        if (guess >= 0 || !fixed) {
+            table(probs, own, own_cum);
+            cum = own_cum;
+        }
         if (cm) {
             if (mixed_flag)
                 nmdl_cm_missed(cm, guess);
@@ -179,6 +188,7 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
     uint32_t uniform[257]; /* the table of 8 plain bits */
     for (int i = 0; i <= 256; i++)
         uniform[i] = (uint32_t)i;
+    uint32_t fixed[256 + 257]; /* with no model: the coder's table of probs */
     nmdl_inf *f = NULL;
     int rc = w ? nmdl_inf_create_shared(w, g->ns, &f) : NMDL_OK;
     float *probs = malloc((size_t)g->ns * 256 * sizeof(float));
@@ -188,6 +198,10 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
         rc = NMDL_ERR_NOMEM;
     if (!rc && mm)
         rc = match_init(g, mm);
+    if (!rc && !w) {
+        predict(NULL, tok, 1, probs);
+        table(probs, fixed, fixed + 256);
+    }
     size_t steps = 0;
     for (int s = 0; s < g->ns && !rc; s++) {
         steps = g->len[s] > steps ? g->len[s] : steps;
@@ -211,7 +225,7 @@ static int code_group(const nmdl_inf_weights *w, nmdl_sc_group *g, int decode)
                 rc = code_byte(g, s, mm ? &mm[s] : NULL,
                                g->lanes ? &g->lanes[(g->first + s) % nmdl_mm_wave(g->index->rev)]
                                         : NULL,
-                               probs + (size_t)s * 256, t + 1, decode);
+                               probs + (size_t)s * 256, w ? NULL : fixed, t + 1, decode);
     }
     for (int s = 0; decode && s < g->ns && !rc; s++)
         rc = nmdl_rc_dec_finish(&g->dec[s]);
