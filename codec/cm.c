@@ -22,6 +22,12 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 #define CM_W5 (CM_ONE / 4) /* revision 5: a context's starting weight */
 #define CM_CHECK 63u      /* revision 4: a counter's check, bits 4..9 */
 #define CM_COUNT4 15u     /* revision 4: its count, bits 0..3 */
+#define CM_CHECK6 255u    /* revision 6: a counter's check, bits 8..15 */
+#define CM_HALF6 0x8000u  /* revision 6: P(1) = 1/2 in bits 16.. */
+#define CM_EMPTY6 1u      /* revision 6: no last bits (bits 4..7: 1, then
+                             the last 3 bits at most, the newest lowest) */
+#define CM_LINEAR 32      /* revision 6: the linear input, (P - 1/2) / 32 */
+#define CM_MAP_LIMIT 255  /* revision 6: the maps' cells, rate to 1/256.5 */
 #define CM_RATE_SHIFT 16  /* the mixer's rate: 2^-16 per (error x input) */
 #define CM_W_MAX (1 << 22) /* weights stay within +-64 */
 #define CM_P_HALF (1u << 21) /* a counter's P(1) has 22 bits */
@@ -34,7 +40,8 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 
 /* The orders of the byte contexts (the last k bytes); then the word, then
  * (revision 2) the missed byte, then (revision 3) none (the bits so far
- * alone) and the column. */
+ * alone) and the column, then (revision 6) the 2 bytes before with the
+ * line's offset. */
 #define CM_ORDERS 5
 static const int order[CM_ORDERS] = {1, 2, 3, 4, 6};
 
@@ -51,8 +58,9 @@ static int table_bits(size_t n, int rev)
 
 size_t nmdl_cm_bytes(size_t n, int rev)
 {
+    const size_t sse = sizeof(uint32_t) * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS;
     return sizeof(nmdl_cm) + (sizeof(uint32_t) << table_bits(n, rev)) +
-           (rev >= 3 ? sizeof(uint32_t) * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS : 0);
+           (rev >= 3 ? sse : 0) + (rev >= 6 ? sse : 0);
 }
 
 /* 2^16 / (1 + 2^(-x/256)), in [1, 2^16 - 1]. */
@@ -61,18 +69,34 @@ static uint32_t squash(const nmdl_cm *m, int x)
     return nmdl_im_squash(&m->lt, x);
 }
 
-/* Revision 3's table: cell j of every row holds P = squash((j - 16) bits). */
-static int sse_init(nmdl_cm *m)
+/* rows tables of NMDL_CM_SSE_CELLS cells from t: cell j of every row
+ * holds P = squash((j - 16) bits), count 0. */
+static void cells_init(const nmdl_cm *m, uint32_t *t, size_t rows)
 {
-    m->sse = malloc(sizeof(uint32_t) * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS);
-    if (!m->sse)
-        return NMDL_ERR_NOMEM;
     for (int j = 0; j < NMDL_CM_SSE_CELLS; j++) {
         const int x = nmdl_im_clamp((j - NMDL_CM_SSE_CELLS / 2) * 256, -CM_ODDS, CM_ODDS);
         const uint32_t v = squash(m, x) << 8;
-        for (size_t r = 0; r < NMDL_CM_SSE_ROWS; r++)
-            m->sse[r * NMDL_CM_SSE_CELLS + (size_t)j] = v;
+        for (size_t r = 0; r < rows; r++)
+            t[r * NMDL_CM_SSE_CELLS + (size_t)j] = v;
     }
+}
+
+/* Revision 3's refining table (revision 6: and the second one, and the
+ * maps of revision 6, whose history cells start at P = 1/2). */
+static int sse_init(nmdl_cm *m)
+{
+    const size_t cells = (size_t)NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS;
+    m->sse = malloc(sizeof(uint32_t) * cells);
+    if (!m->sse || (m->rev >= 6 && !(m->sse2 = malloc(sizeof(uint32_t) * cells))))
+        return NMDL_ERR_NOMEM;
+    cells_init(m, m->sse, NMDL_CM_SSE_ROWS);
+    if (m->rev < 6)
+        return NMDL_OK;
+    cells_init(m, m->sse2, NMDL_CM_SSE_ROWS);
+    cells_init(m, &m->map[0][0][0][0], sizeof m->map / sizeof m->map[0][0][0]);
+    uint32_t *h = &m->hist[0][0][0];
+    for (size_t r = 0; r < sizeof m->hist / sizeof *h; r++)
+        h[r] = (uint32_t)(CM_ONE / 2) << 8;
     return NMDL_OK;
 }
 
@@ -93,14 +117,14 @@ static void start_sets(nmdl_cm *m)
 
 int nmdl_cm_init(nmdl_cm *m, size_t n, int rev)
 {
-    static const int contexts[5] = {6, 7, NMDL_CM_CONTEXTS, NMDL_CM_CONTEXTS,
-                                    NMDL_CM_CONTEXTS};
+    static const int contexts[6] = {6, 7, 9, 9, 9, NMDL_CM_CONTEXTS};
     memset(m, 0, sizeof *m);
-    if (rev < 1 || rev > 5)
+    if (rev < 1 || rev > 6)
         return NMDL_ERR_ARG;
     m->bits = table_bits(n, rev);
     m->rev = rev;
     m->contexts = contexts[rev - 1];
+    m->inputs = rev >= 6 ? NMDL_CM_INPUTS : NMDL_CM_CONTEXTS + 2;
     m->slot = calloc((size_t)1 << m->bits, sizeof *m->slot);
     if (!m->slot)
         return NMDL_ERR_NOMEM;
@@ -123,8 +147,9 @@ void nmdl_cm_free(nmdl_cm *m)
 {
     free(m->slot);
     free(m->sse);
+    free(m->sse2);
     m->slot = NULL;
-    m->sse = NULL;
+    m->sse = m->sse2 = NULL;
 }
 
 /* log2(a / b) in 1/256 bits, clamped; a or b may be 0. */
@@ -201,6 +226,16 @@ static uint32_t column(const uint8_t *seg, size_t i)
     return ((c << 8) + above + 0x40000u) * 0x85EBCA6Bu ^ seg[i - 1];
 }
 
+/* Revision 6's tenth context of seg[i]: the 2 bytes before (1 at the
+ * segment's second) and the offset from the line's start. */
+static uint32_t pair_offset(const uint8_t *seg, size_t i)
+{
+    uint32_t h = (0xBB67AE85u + seg[i - 1] + 1u) * 0x2545F491u;
+    if (i >= 2)
+        h = (h + seg[i - 2] + 1u) * 0x2545F491u;
+    return h ^ (uint32_t)line_offset(seg, i) * 0x9E3779B1u;
+}
+
 void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
 {
     for (int k = 0; k < CM_ORDERS; k++) {
@@ -215,9 +250,12 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
     m->ctx[CM_ORDERS] = word;
     nmdl_cm_missed(m, missed);
     m->ctx[CM_ORDERS + 2] = 0x510E527Fu;
-    if (m->contexts > CM_ORDERS + 3) /* the column: revision 3 only */
+    if (m->contexts > CM_ORDERS + 3) /* the column: from revision 3 */
         m->ctx[CM_ORDERS + 3] = column(seg, i);
+    if (m->contexts > CM_ORDERS + 4) /* revision 6: 2 bytes and the offset */
+        m->ctx[CM_ORDERS + 4] = pair_offset(seg, i);
     m->last = seg[i - 1];
+    m->last2 = i >= 2 ? seg[i - 2] : 0;
     m->c0 = 1;
     prefetch(m, 1, 1, missed);
 }
@@ -240,30 +278,58 @@ static uint32_t *checked(uint32_t *v, uint32_t h)
 
 /* Revision 5: the counter of a context found by hash h in the pair of
  * slots idx and idx ^ 1: the one whose check is h's, else the one of the
- * lower count (the first on a tie), emptied for it. */
-static uint32_t *paired(uint32_t *slot, size_t idx, uint32_t h)
+ * lower count (the first on a tie), emptied for it. Revision 6: the check
+ * has 8 bits, above the counter's last bits. */
+static uint32_t *paired(uint32_t *slot, size_t idx, uint32_t h, int rev)
 {
     uint32_t *a = &slot[idx], *b = &slot[idx ^ 1];
-    const uint32_t c = h & CM_CHECK;
-    if (((*a >> 4) & CM_CHECK) == c)
+    const int at = rev >= 6 ? 8 : 4;
+    const uint32_t mask = rev >= 6 ? CM_CHECK6 : CM_CHECK, c = h & mask;
+    if (((*a >> at) & mask) == c)
         return a;
-    if (((*b >> 4) & CM_CHECK) == c)
+    if (((*b >> at) & mask) == c)
         return b;
     uint32_t *v = (*a & CM_COUNT4) <= (*b & CM_COUNT4) ? a : b;
-    *v = c << 4;
+    *v = rev >= 6 ? c << 8 | CM_EMPTY6 << 4 : c << 4;
     return v;
 }
 
 /* P(1) * 2^16 of a counter. */
-static uint32_t counter_p(uint32_t v)
+static uint32_t counter_p(const nmdl_cm *m, uint32_t v)
 {
-    return ((v >> 10) ^ CM_P_HALF) >> 6;
+    return m->rev >= 6 ? (v >> 16) ^ CM_HALF6 : ((v >> 10) ^ CM_P_HALF) >> 6;
 }
 
-/* The mixed log-odds of weights w over inputs in, 1/256 bits, clamped. */
-static int mix(const int32_t *w, const int *in)
+/* The mixed log-odds of weights w over m's inputs, 1/256 bits, clamped. */
+static int mix(const nmdl_cm *m, const int32_t *w)
 {
-    return nmdl_im_mix(w, in, NMDL_CM_INPUTS, CM_ODDS);
+    return nmdl_im_mix(w, m->in, m->inputs, CM_ODDS);
+}
+
+/* P(1) * 2^16 of a table's cells a[0], a[1] at frac / 256 between them. */
+static uint32_t cells_p(const uint32_t *a, int frac)
+{
+    return ((a[0] >> 8) * (256u - (uint32_t)frac) + (a[1] >> 8) * (uint32_t)frac) >> 8;
+}
+
+static uint32_t within(uint32_t p)
+{
+    return p < 1 ? 1 : p > CM_ONE - 1 ? CM_ONE - 1 : p;
+}
+
+/* Revision 6: context k's inputs besides x (its counter v's log-odds,
+ * of P(1) = p): x averaged with the map's, the linear P, the history's. */
+static void inputs6(nmdl_cm *m, int k, uint32_t v, uint32_t p, int x)
+{
+    const int t = x + CM_ODDS + 1; /* 1 .. 2 CM_ODDS + 1: cells 0 .. 31 */
+    m->map_cell[k] = &m->map[m->flag][k][v & CM_COUNT4][t >> 8];
+    m->map_frac[k] = t & 255;
+    const uint32_t q = within(cells_p(m->map_cell[k], m->map_frac[k]));
+    m->in[k + 1] = nmdl_im_floor_div((int64_t)odds(m, q, CM_ONE - q) + x, 2);
+    m->in[NMDL_CM_CONTEXTS + 2 + k] = ((int)p - CM_ONE / 2) / CM_LINEAR;
+    m->hist_cell[k] = &m->hist[m->flag][k][(v >> 4) & (NMDL_CM_HISTORIES - 1)];
+    const uint32_t r = within(*m->hist_cell[k] >> 8);
+    m->in[2 * NMDL_CM_CONTEXTS + 2 + k] = odds(m, r, CM_ONE - r);
 }
 
 /* The inputs of a decision (a bit: code c0; revision 3's flag: 256 + the
@@ -278,31 +344,38 @@ static void inputs(nmdl_cm *m, int x0, uint32_t code)
     for (int k = 0; k < m->contexts; k++) {
         uint32_t h;
         const size_t idx = slot_of(m, m->ctx[k], code, &h);
-        m->cur[k] = m->rev >= 5   ? paired(m->slot, idx, h)
+        m->cur[k] = m->rev >= 5   ? paired(m->slot, idx, h, m->rev)
                     : m->rev >= 4 ? checked(&m->slot[idx], h)
                                   : &m->slot[idx];
-        const uint32_t p = counter_p(*m->cur[k]);
+        const uint32_t p = counter_p(m, *m->cur[k]);
         m->in[k + 1] = odds(m, p ? p : 1, CM_ONE - p);
+        if (m->rev >= 6)
+            inputs6(m, k, *m->cur[k], p, m->in[k + 1]);
     }
     for (int k = m->contexts; k < NMDL_CM_CONTEXTS; k++)
         m->in[k + 1] = 0; /* not in this revision: its weight stays 0 */
-    m->in[NMDL_CM_INPUTS - 1] = 256; /* bias: one bit */
+    m->in[NMDL_CM_CONTEXTS + 1] = 256; /* bias: one bit */
 }
 
 /* Revision 3: P(1) * 2^16 from the mixed log-odds x, refined by the table's
  * row of the byte before and the bits so far (interpolated between the two
- * cells around x), which weighs a quarter. */
+ * cells around x), which weighs a quarter (revision 5: a half; revision 6:
+ * a quarter, and the second table's row of the 2 bytes before and the
+ * bits so far, hashed, another). */
 static uint32_t refine(nmdl_cm *m, int x)
 {
     const uint32_t p_mix = squash(m, x);
     const int t = x + CM_ODDS + 1; /* 1 .. 2 CM_ODDS + 1: cells 0 .. 31 */
     m->sse_cell = ((size_t)m->last << 8 | (size_t)m->c0) * NMDL_CM_SSE_CELLS + (size_t)(t >> 8);
     m->sse_frac = t & 255;
-    const uint32_t *a = &m->sse[m->sse_cell];
-    const uint32_t q = ((a[0] >> 8) * (256u - (uint32_t)m->sse_frac) +
-                        (a[1] >> 8) * (uint32_t)m->sse_frac) >> 8;
-    const uint32_t p = m->rev >= 5 ? (p_mix + q) / 2 : (3 * p_mix + q) / 4;
-    return p < 1 ? 1 : p > CM_ONE - 1 ? CM_ONE - 1 : p;
+    const uint32_t q = cells_p(&m->sse[m->sse_cell], m->sse_frac);
+    if (m->rev < 6)
+        return within(m->rev >= 5 ? (p_mix + q) / 2 : (3 * p_mix + q) / 4);
+    const uint32_t row =
+        ((mix32((uint32_t)m->last2 << 8 | (uint32_t)m->last) >> 16) ^ (uint32_t)m->c0 * 0x9E37u) &
+        (NMDL_CM_SSE_ROWS - 1);
+    m->sse2_cell = (size_t)row * NMDL_CM_SSE_CELLS + (size_t)(t >> 8);
+    return within((2 * p_mix + q + cells_p(&m->sse2[m->sse2_cell], m->sse_frac)) / 4);
 }
 
 /* Revision 4's third set of weights: by the bits so far and whether the
@@ -323,7 +396,7 @@ static int miss_set(const nmdl_cm *m)
 static int miss_mean(nmdl_cm *m, int x, int x_last)
 {
     m->miss = miss_set(m);
-    const int x_miss = mix(m->w_miss[m->miss], m->in);
+    const int x_miss = mix(m, m->w_miss[m->miss]);
     m->p_set[2] = squash(m, x_miss);
     if (m->rev < 5)
         return nmdl_im_floor_div((int64_t)x + x_last + x_miss, 3);
@@ -337,10 +410,10 @@ static int miss_mean(nmdl_cm *m, int x, int x_last)
 uint32_t nmdl_cm_p(nmdl_cm *m, uint32_t n0, uint32_t n1)
 {
     inputs(m, odds(m, n1, n0), (uint32_t)m->c0);
-    const int x = mix(m->w[m->c0], m->in);
+    const int x = mix(m, m->w[m->c0]);
     if (m->rev == 1) /* one set */
         return m->p = squash(m, x);
-    const int x_last = mix(m->w_last[m->last], m->in);
+    const int x_last = mix(m, m->w_last[m->last]);
     m->p_set[0] = squash(m, x);
     m->p_set[1] = squash(m, x_last);
     if (m->rev >= 4)
@@ -361,13 +434,37 @@ static void learn_counter(uint32_t *v, int bit, uint32_t count, uint32_t limit)
     *v = (((uint32_t)p ^ CM_P_HALF) << 10) | (*v & 1023 & ~count) | n;
 }
 
-/* The bit or flag that came: every counter of the decision learns. */
+/* Revision 6: the same in 16 bits, and the counter's last bits move on. */
+static void learn_counter6(uint32_t *v, int bit)
+{
+    int32_t p = (int32_t)((*v >> 16) ^ CM_HALF6);
+    uint32_t n = *v & CM_COUNT4, h = (*v >> 4) & (NMDL_CM_HISTORIES - 1);
+    p = nmdl_im_toward(p, bit ? CM_ONE - 1 : 0, n);
+    n += n < CM_LIMIT5;
+    h = h >= NMDL_CM_HISTORIES / 2 /* three bits: the oldest goes */
+            ? ((h << 1 | (uint32_t)bit) & (NMDL_CM_HISTORIES / 2 - 1)) | NMDL_CM_HISTORIES / 2
+            : h << 1 | (uint32_t)bit;
+    *v = ((uint32_t)p ^ CM_HALF6) << 16 | (*v & CM_CHECK6 << 8) | h << 4 | n;
+}
+
+static void learn_cell(uint32_t *v, int bit, int32_t w, uint32_t limit);
+
+/* The bit or flag that came: every counter of the decision learns
+ * (revision 6: and the cells of its maps). */
 static void learn_counters(nmdl_cm *m, int bit)
 {
     const uint32_t count = m->rev >= 4 ? CM_COUNT4 : 1023;
     const uint32_t limit = m->rev >= 5 ? CM_LIMIT5 : m->rev >= 4 ? CM_LIMIT4 : CM_LIMIT;
-    for (int k = 0; k < m->contexts; k++)
-        learn_counter(m->cur[k], bit, count, limit);
+    for (int k = 0; k < m->contexts; k++) {
+        if (m->rev < 6) {
+            learn_counter(m->cur[k], bit, count, limit);
+            continue;
+        }
+        learn_cell(m->map_cell[k], bit, 256 - m->map_frac[k], CM_MAP_LIMIT);
+        learn_cell(m->map_cell[k] + 1, bit, m->map_frac[k], CM_MAP_LIMIT);
+        learn_cell(m->hist_cell[k], bit, 256, CM_MAP_LIMIT);
+        learn_counter6(m->cur[k], bit);
+    }
 }
 
 /* Moves the count weights w along the gradient of the code length of a
@@ -378,9 +475,9 @@ static void learn_mixer(int32_t *w, const int *in, int count, int bit, uint32_t 
     nmdl_im_learn(w, in, count, err, CM_RATE_SHIFT, CM_W_MAX);
 }
 
-static void learn_weights(int32_t *w, const int *in, int bit, uint32_t p)
+static void learn_weights(const nmdl_cm *m, int32_t *w, int bit, uint32_t p)
 {
-    learn_mixer(w, in, NMDL_CM_INPUTS, bit, p);
+    learn_mixer(w, m->in, m->inputs, bit, p);
 }
 
 /* Moves a table cell (P in bits 8.., its count in 0..7, up to limit) of
@@ -404,13 +501,17 @@ void nmdl_cm_update(nmdl_cm *m, int bit)
         learn_cell(&m->sse[m->sse_cell], bit, 256 - m->sse_frac, limit);
         learn_cell(&m->sse[m->sse_cell + 1], bit, m->sse_frac, limit);
     }
+    if (m->rev >= 6) {
+        learn_cell(&m->sse2[m->sse2_cell], bit, 256 - m->sse_frac, CM_SSE_LIMIT4);
+        learn_cell(&m->sse2[m->sse2_cell + 1], bit, m->sse_frac, CM_SSE_LIMIT4);
+    }
     if (m->rev == 1) {
-        learn_weights(m->w[m->c0], m->in, bit, m->p);
+        learn_weights(m, m->w[m->c0], bit, m->p);
     } else { /* each set towards its own error */
-        learn_weights(m->w[m->c0], m->in, bit, m->p_set[0]);
-        learn_weights(m->w_last[m->last], m->in, bit, m->p_set[1]);
+        learn_weights(m, m->w[m->c0], bit, m->p_set[0]);
+        learn_weights(m, m->w_last[m->last], bit, m->p_set[1]);
         if (m->rev >= 4)
-            learn_weights(m->w_miss[m->miss], m->in, bit, m->p_set[2]);
+            learn_weights(m, m->w_miss[m->miss], bit, m->p_set[2]);
         if (m->rev >= 5)
             learn_mixer(m->w_sets[m->miss], m->x_set, NMDL_CM_SETS + 1, bit, m->p_sets);
     }
@@ -421,10 +522,12 @@ void nmdl_cm_update(nmdl_cm *m, int bit)
 
 uint32_t nmdl_cm_flag_p(nmdl_cm *m, int guess, uint32_t p_match, int len_class)
 {
+    m->flag = 1;
     inputs(m, odds(m, p_match, CM_ONE - p_match), 256u + (uint32_t)guess);
+    m->flag = 0;
     m->flag_set = len_class;
     m->flag_byte = guess;
-    const int x_len = mix(m->w_flag[len_class], m->in), x_byte = mix(m->w_flag_byte[guess], m->in);
+    const int x_len = mix(m, m->w_flag[len_class]), x_byte = mix(m, m->w_flag_byte[guess]);
     m->flag_p[0] = squash(m, x_len);
     m->flag_p[1] = squash(m, x_byte);
     return squash(m, nmdl_im_mean(x_len, x_byte));
@@ -433,6 +536,6 @@ uint32_t nmdl_cm_flag_p(nmdl_cm *m, int guess, uint32_t p_match, int len_class)
 void nmdl_cm_flag_update(nmdl_cm *m, int hit)
 {
     learn_counters(m, hit);
-    learn_weights(m->w_flag[m->flag_set], m->in, hit, m->flag_p[0]);
-    learn_weights(m->w_flag_byte[m->flag_byte], m->in, hit, m->flag_p[1]);
+    learn_weights(m, m->w_flag[m->flag_set], hit, m->flag_p[0]);
+    learn_weights(m, m->w_flag_byte[m->flag_byte], hit, m->flag_p[1]);
 }

@@ -44,6 +44,17 @@
  * up in a pair of slots (two ways: the one whose check matches, else the
  * one of the lower count, emptied).
  *
+ * Revision 6 (2026-12-07; mix frames' payload revision 8) keeps revision
+ * 5 and gives each context three inputs instead of one: its counter's
+ * log-odds averaged with an adaptive map of them (by the context, the
+ * counter's count and the log-odds, interpolated as the refining table
+ * is), the counter's P itself on a linear scale, and an adaptive P of
+ * what followed the last three bits the context saw (each counter keeps
+ * them). A counter holds its P in 16 bits and an 8-bit check. A tenth
+ * context (the 2 bytes before with the line's offset) joins, and a second
+ * refining table, by the 2 bytes before hashed with the bits so far,
+ * takes a quarter of the final P.
+ *
  * Lanes: the segments of a wave (codec/match.h) use one state each, by
  * their place in the wave, so segment s continues the statistics of
  * segment s - W (W = nmdl_mm_wave(rev)), as the match model's table does.
@@ -56,9 +67,13 @@
 
 #include "imath.h"
 
-#define NMDL_CM_CONTEXTS 9 /* hashed contexts (cm.c): 6 in revision 1, 7 in 2 */
-#define NMDL_CM_INPUTS (NMDL_CM_CONTEXTS + 2) /* and the transformer (or the
-                                                 match model), a bias */
+#define NMDL_CM_CONTEXTS 10 /* hashed contexts (cm.c): 6 in revision 1, 7 in
+                               2, 9 in 3 to 5 */
+#define NMDL_CM_INPUTS (3 * NMDL_CM_CONTEXTS + 2) /* the transformer (or the
+                                 match model), a log-odds per context, a
+                                 bias; revision 6: a linear P and a
+                                 history's P per context too (cm.c) */
+#define NMDL_CM_HISTORIES 16 /* revision 6: a counter's last bits (cm.c) */
 #define NMDL_CM_BITS 16                        /* P(1) is coded out of 2^16 */
 #define NMDL_CM_FLAG_SETS 14 /* revision 3: the flag's weight sets, one per
                                 match length class (NMDL_MM_LENS) */
@@ -71,10 +86,12 @@
 typedef struct nmdl_cm {
     uint32_t *slot;   /* (2^bits) counters: P(1) in bits 10.., their
                          update count below (revision 4: a check of the
-                         context in bits 4..9, the count in 0..3) */
+                         context in bits 4..9, the count in 0..3;
+                         revision 6: P(1) in bits 16.., the check in
+                         8..15, the last bits in 4..7, the count in 0..3) */
     int bits;
-    int rev;          /* 1 to 5 */
-    int contexts;     /* 6, 7 or NMDL_CM_CONTEXTS by revision */
+    int rev;          /* 1 to 6 */
+    int contexts;     /* 6, 7, 9 or NMDL_CM_CONTEXTS by revision */
     uint32_t ctx[NMDL_CM_CONTEXTS];  /* the byte's context hashes */
     uint32_t *cur[NMDL_CM_CONTEXTS]; /* the counters of the bit being coded */
     int32_t w[256][NMDL_CM_INPUTS];  /* mixer weights by the bits so far,
@@ -105,6 +122,20 @@ typedef struct nmdl_cm {
     size_t sse_cell;  /* the last bit's lower cell (row * cells + cell) */
     int sse_frac;     /* the upper cell's weight, 0..255 (1/256) */
     nmdl_im_logistic lt; /* log-odds and back */
+    int inputs;       /* inputs mixed: NMDL_CM_CONTEXTS + 2, revision 6 all */
+    int flag;         /* revision 6: the decision is a flag (1) or a bit */
+    uint32_t map[2][NMDL_CM_CONTEXTS][16][NMDL_CM_SSE_CELLS]; /* revision 6:
+                         by flag, context, count and log-odds: P(1) in
+                         bits 8.., a count in 0..7 */
+    uint32_t *map_cell[NMDL_CM_CONTEXTS]; /* the last decision's lower cells */
+    int map_frac[NMDL_CM_CONTEXTS];       /* and the upper's weights (1/256) */
+    uint32_t hist[2][NMDL_CM_CONTEXTS][NMDL_CM_HISTORIES]; /* revision 6:
+                         by flag, context and the counter's last bits */
+    uint32_t *hist_cell[NMDL_CM_CONTEXTS]; /* the last decision's */
+    uint32_t *sse2;   /* revision 6: (NMDL_CM_SSE_ROWS x NMDL_CM_SSE_CELLS)
+                         by the 2 bytes before and the bits so far, hashed */
+    size_t sse2_cell; /* the last bit's lower cell */
+    int last2;        /* the byte 2 before (0: none) */
 } nmdl_cm;
 
 /* Bytes of one lane of revision rev for an input of n bytes (for memory

@@ -9,7 +9,7 @@
 #include "error.h"
 #include "segcode.h"
 
-#define MX_REV NMDL_SC_MIX7 /* the data code the encoder writes */
+#define MX_REV NMDL_SC_MIX8 /* the data code the encoder writes */
 #define MX_FIRST 6          /* the first payload revision, still decoded */
 _Static_assert(MX_REV == NMDL_MX_REVISION + 1, "the payload's revision byte");
 #define EMPTY_INDEX 1       /* input bytes the shared index is sized for:
@@ -83,7 +83,7 @@ int nmdl_mx_encode(const uint8_t *src, size_t n, nmdl_prog *prog, double byte_wo
     return rc;
 }
 
-uint64_t nmdl_mx_decode_bytes(size_t n) /* the same for either revision */
+uint64_t nmdl_mx_decode_bytes(size_t n) /* the newest revision's, the largest */
 {
     return nmdl_mm_index_bytes(EMPTY_INDEX, nmdl_sc_rev(MX_REV)) +
            nmdl_sc_lanes_bytes(n, MX_REV, 1) + nmdl_sc_group_bytes(NULL, 1, n, MX_REV);

@@ -3,7 +3,7 @@
  * match model and the context mixer of the data part (codec/match.h,
  * codec/cm.h) with the uniform distribution in the transformer's place,
  * as one segment in one range-coded stream. No model part: the empty
- * model of the two-part code, nothing to train, 4 to 6 s per MB on one
+ * model of the two-part code, nothing to train, about 6 s per MB on one
  * core each way. A fallback candidate beside stored and zstd, and the bar
  * the neural method's early stop must beat (codec/stop.h).
  *
@@ -21,8 +21,8 @@
 
 #include "../model/progress.h"
 
-#define NMDL_MX_REVISION 7 /* the payload's revision byte r: the data code
-                              NMDL_SC_MIX7 = r + 1 (codec/segcode.h) */
+#define NMDL_MX_REVISION 8 /* the payload's revision byte r: the data code
+                              NMDL_SC_MIX8 = r + 1 (codec/segcode.h) */
 
 /* Encodes src[0, n), 1 <= n <= NMDL_MM_MAX_INPUT, into a malloc'd
  * payload; progress in prog's current phase, byte_work units a byte (prog

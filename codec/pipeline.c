@@ -38,10 +38,10 @@
  * (model/progress.h; measured 2026-12-01 at -T2 with the tiny and mini
  * models, see ARCHITECTURE "Progress"). */
 #define ZSTD_COST 1.7e4
-/* And of the mix candidate (codec/mixcode.h), on one thread: 10 x
- * zstd's time on 1 MB of enwik8 (2026-12-07, the counters prefetched:
- * 3.0 s against 0.3). */
-#define MIX_COST 1.7e5
+/* And of the mix candidate (codec/mixcode.h), on one thread: 18 x
+ * zstd's time on 1 MB of enwik8 (2026-12-07, payload revision 8: 5.4 s
+ * against 0.3). */
+#define MIX_COST 3.1e5
 
 struct nmdl_cctx {
     nmdl_method method;         /* method to try */

@@ -134,7 +134,7 @@ int nmdl_sc_rev(int match)
 
 int nmdl_sc_cm_rev(int match)
 {
-    return match >= NMDL_SC_MIX7 ? 5 : nmdl_sc_rev(match);
+    return match >= NMDL_SC_MIX8 ? 6 : match >= NMDL_SC_MIX7 ? 5 : nmdl_sc_rev(match);
 }
 
 size_t nmdl_sc_group_bytes(const nmdl_model_config *cfg, int ns, size_t seg_len, int match)

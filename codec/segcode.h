@@ -62,13 +62,15 @@ enum {
     NMDL_SC_MIX4 = 5,
     NMDL_SC_MIX5 = 6,
     NMDL_SC_MIX6 = 7, /* the newest the neural encoder writes */
-    NMDL_SC_MIX7 = 8  /* revision 6 with the mixer's revision 5 (codec/cm.h);
-                         so far only in mix frames (codec/mixcode.h) */
+    NMDL_SC_MIX7 = 8, /* revision 6 with the mixer's revision 5 (codec/cm.h);
+                         only in mix frames (codec/mixcode.h) */
+    NMDL_SC_MIX8 = 9  /* and with the mixer's revision 6: the newest mix
+                         frames */
 };
 
 /* The revision (1 to 4) of the match model in mode match, and of the
- * mixer (1 to 5): revisions 5 to 7 use the match model's 4, 5 and 6 the
- * mixer's 4, 7 the mixer's 5. */
+ * mixer (1 to 6): revisions 5 to 8 use the match model's 4, 5 and 6 the
+ * mixer's 4, 7 the mixer's 5, 8 its 6. */
 int nmdl_sc_rev(int match);
 int nmdl_sc_cm_rev(int match);
 /* Segments of S that one wave codes at once: with the match model at most

@@ -257,7 +257,7 @@ static void neural_from_the_command_line(void **state)
                         NMDL " info --json n3.nmdl > n3.json"), 0);
     j = (char *)get("n3.json", &len);
     assert_true(jc_string_is(j, 0, "method", "mix") && jc_null(j, 0, "alternative_method"));
-    assert_true(jc_number(j, 0, "data_code_revision") == 7 && jc_number(j, 0, "segments") == 1);
+    assert_true(jc_number(j, 0, "data_code_revision") == 8 && jc_number(j, 0, "segments") == 1);
     free(j);
     /* the default weight code (l0-rl1) without an LLC, which would
      * outweigh effort 1's training; --bits and --budget are round's */

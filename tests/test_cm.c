@@ -3,7 +3,8 @@
  * the transformer alone, learns repeated contexts the transformer does not
  * know, and from revision 2 the byte the match model missed, in revision 3
  * which bytes a match predicts right, in revision 5 mixes its sets by a
- * learned mixer; keeps every probability codable,
+ * learned mixer, in revision 6 with three inputs per context; keeps every
+ * probability codable,
  * always computes the same probabilities in each revision (golden hashes:
  * they are part of the file format); the model part's flags for it are
  * refused without the match model's (and revision 2 without the mixer's,
@@ -248,6 +249,12 @@ static void golden_revision_5(void **state)
 {
     (void)state;
     golden(5, GOLDEN_CM5_HASH);
+}
+
+static void golden_revision_6(void **state)
+{
+    (void)state;
+    golden(6, GOLDEN_CM6_HASH);
 }
 
 /* Model part flags: bit 7 with revision byte 6 reads back as NMDL_SC_MIX6,
@@ -613,6 +620,7 @@ int main(void)
         cmocka_unit_test(golden_revision_3),
         cmocka_unit_test(golden_revision_4),
         cmocka_unit_test(golden_revision_5),
+        cmocka_unit_test(golden_revision_6),
         cmocka_unit_test(learns_which_matches_hit),
         cmocka_unit_test(the_flag),
         cmocka_unit_test(memory_counts_the_lanes),

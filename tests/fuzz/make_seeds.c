@@ -32,7 +32,8 @@
  * The mix seeds of tests/fuzz/seeds/decompress/ are the command's: the
  * first 3,000 bytes of docs/FORMAT.md as of commit 89ba25d through
  * `nmdl compress --method mix --no-fallback` of that commit (mix.nmdl,
- * payload revision 6) and of 2026-12-07's revision 7 (mix7.nmdl), and
+ * payload revision 6) and of 2026-12-07's revisions 7 and 8 (mix7.nmdl,
+ * mix8.nmdl), and
  * mix.nmdl cut 40 bytes short (mix-truncated.nmdl); one byte 0x00 through
  * `nmdl compress --method mix --no-fallback` (mix-zero-byte.nmdl: the
  * revision byte alone, the frame the review found refused before 6fdeb5d).
