@@ -13,6 +13,9 @@
 #include "nmdl.h"
 
 _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length class");
+_Static_assert((NMDL_CM_SSE_ROWS & (NMDL_CM_SSE_ROWS - 1)) == 0, "rows by a mask");
+_Static_assert(NMDL_CM_HISTORIES == 16, "a counter's last bits in bits 4..7");
+_Static_assert(NMDL_CM_COUNTS == 16, "a counter's count in bits 0..3");
 
 #define CM_ONE (1 << NMDL_CM_BITS)
 #define CM_ODDS 4095      /* log2-odds are clamped to +-16 bits (1/256 bits) */
@@ -24,8 +27,9 @@ _Static_assert(NMDL_CM_FLAG_SETS == NMDL_MM_LENS, "a flag weight set per length 
 #define CM_COUNT4 15u     /* revision 4: its count, bits 0..3 */
 #define CM_CHECK6 255u    /* revision 6: a counter's check, bits 8..15 */
 #define CM_HALF6 0x8000u  /* revision 6: P(1) = 1/2 in bits 16.. */
-#define CM_EMPTY6 1u      /* revision 6: no last bits (bits 4..7: 1, then
-                             the last 3 bits at most, the newest lowest) */
+#define CM_EMPTY6 1u      /* revision 6: no last bits (bits 4..7 hold a 1
+                             followed by the last 3 bits at most, the
+                             newest lowest, xor this: 0 is empty) */
 #define CM_LINEAR 32      /* revision 6: the linear input, (P - 1/2) / 32 */
 #define CM_MAP_LIMIT 255  /* revision 6: the maps' cells, rate to 1/256.5 */
 #define CM_RATE_SHIFT 16  /* the mixer's rate: 2^-16 per (error x input) */
@@ -56,11 +60,12 @@ static int table_bits(size_t n, int rev)
                     : nmdl_im_clamp(nmdl_im_bits(n) + 1, 16, 22);
 }
 
+#define CM_SSE_BYTES (sizeof(uint32_t) * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS) /* a table */
+
 size_t nmdl_cm_bytes(size_t n, int rev)
 {
-    const size_t sse = sizeof(uint32_t) * NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS;
     return sizeof(nmdl_cm) + (sizeof(uint32_t) << table_bits(n, rev)) +
-           (rev >= 3 ? sse : 0) + (rev >= 6 ? sse : 0);
+           (rev >= 3 ? CM_SSE_BYTES : 0) + (rev >= 6 ? CM_SSE_BYTES : 0);
 }
 
 /* 2^16 / (1 + 2^(-x/256)), in [1, 2^16 - 1]. */
@@ -85,9 +90,8 @@ static void cells_init(const nmdl_cm *m, uint32_t *t, size_t rows)
  * maps of revision 6, whose history cells start at P = 1/2). */
 static int sse_init(nmdl_cm *m)
 {
-    const size_t cells = (size_t)NMDL_CM_SSE_ROWS * NMDL_CM_SSE_CELLS;
-    m->sse = malloc(sizeof(uint32_t) * cells);
-    if (!m->sse || (m->rev >= 6 && !(m->sse2 = malloc(sizeof(uint32_t) * cells))))
+    m->sse = malloc(CM_SSE_BYTES);
+    if (!m->sse || (m->rev >= 6 && !(m->sse2 = malloc(CM_SSE_BYTES))))
         return NMDL_ERR_NOMEM;
     cells_init(m, m->sse, NMDL_CM_SSE_ROWS);
     if (m->rev < 6)
@@ -211,12 +215,11 @@ static size_t line_offset(const uint8_t *seg, size_t i)
     return col;
 }
 
-/* The column context of seg[i]: its column (below CM_COLUMNS, or
- * CM_COLUMNS - 1), the byte at the same column of the line before (0:
- * none) and the byte before. */
-static uint32_t column(const uint8_t *seg, size_t i)
+/* The column context of seg[i], col = line_offset(seg, i): its column
+ * (below CM_COLUMNS, or CM_COLUMNS - 1), the byte at the same column of
+ * the line before (0: none) and the byte before. */
+static uint32_t column(const uint8_t *seg, size_t i, size_t col)
 {
-    const size_t col = line_offset(seg, i);
     uint32_t above = 0;
     if (col < i && col < CM_LINE) { /* seg[i - 1 - col] ends the line before */
         const size_t nl = i - 1 - col, len = line_offset(seg, nl);
@@ -227,13 +230,13 @@ static uint32_t column(const uint8_t *seg, size_t i)
 }
 
 /* Revision 6's tenth context of seg[i]: the 2 bytes before (1 at the
- * segment's second) and the offset from the line's start. */
-static uint32_t pair_offset(const uint8_t *seg, size_t i)
+ * segment's second) and col, the offset from the line's start. */
+static uint32_t pair_offset(const uint8_t *seg, size_t i, size_t col)
 {
     uint32_t h = (0xBB67AE85u + seg[i - 1] + 1u) * 0x2545F491u;
     if (i >= 2)
         h = (h + seg[i - 2] + 1u) * 0x2545F491u;
-    return h ^ (uint32_t)line_offset(seg, i) * 0x9E3779B1u;
+    return h ^ (uint32_t)col * 0x9E3779B1u;
 }
 
 void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
@@ -250,10 +253,11 @@ void nmdl_cm_begin(nmdl_cm *m, const uint8_t *seg, size_t i, int missed)
     m->ctx[CM_ORDERS] = word;
     nmdl_cm_missed(m, missed);
     m->ctx[CM_ORDERS + 2] = 0x510E527Fu;
+    const size_t col = m->contexts > CM_ORDERS + 3 ? line_offset(seg, i) : 0;
     if (m->contexts > CM_ORDERS + 3) /* the column: from revision 3 */
-        m->ctx[CM_ORDERS + 3] = column(seg, i);
+        m->ctx[CM_ORDERS + 3] = column(seg, i, col);
     if (m->contexts > CM_ORDERS + 4) /* revision 6: 2 bytes and the offset */
-        m->ctx[CM_ORDERS + 4] = pair_offset(seg, i);
+        m->ctx[CM_ORDERS + 4] = pair_offset(seg, i, col);
     m->last = seg[i - 1];
     m->last2 = i >= 2 ? seg[i - 2] : 0;
     m->c0 = 1;
@@ -290,7 +294,7 @@ static uint32_t *paired(uint32_t *slot, size_t idx, uint32_t h, int rev)
     if (((*b >> at) & mask) == c)
         return b;
     uint32_t *v = (*a & CM_COUNT4) <= (*b & CM_COUNT4) ? a : b;
-    *v = rev >= 6 ? c << 8 | CM_EMPTY6 << 4 : c << 4;
+    *v = rev >= 6 ? c << 8 : c << 4;
     return v;
 }
 
@@ -306,6 +310,16 @@ static int mix(const nmdl_cm *m, const int32_t *w)
     return nmdl_im_mix(w, m->in, m->inputs, CM_ODDS);
 }
 
+/* Where log-odds x (1/256 bits, within +-CM_ODDS) falls in a row of
+ * NMDL_CM_SSE_CELLS cells (one per bit from -16): the lower cell, and the
+ * upper's weight in *frac (1/256). */
+static size_t cell_of(int x, int *frac)
+{
+    const int t = x + CM_ODDS + 1; /* 1 .. 2 CM_ODDS + 1: cells 0 .. 31 */
+    *frac = t & 255;
+    return (size_t)(t >> 8);
+}
+
 /* P(1) * 2^16 of a table's cells a[0], a[1] at frac / 256 between them. */
 static uint32_t cells_p(const uint32_t *a, int frac)
 {
@@ -318,17 +332,18 @@ static uint32_t within(uint32_t p)
 }
 
 /* Revision 6: context k's inputs besides x (its counter v's log-odds,
- * of P(1) = p): x averaged with the map's, the linear P, the history's. */
-static void inputs6(nmdl_cm *m, int k, uint32_t v, uint32_t p, int x)
+ * of P(1) = p) for a decision of kind flag (1) or a bit (0): x averaged
+ * with the map's, the linear P, the history's. The maps' cells stay
+ * within [1, 2^16 - 1] (learn_cell). */
+static void inputs6(nmdl_cm *m, int flag, int k, uint32_t v, uint32_t p, int x)
 {
-    const int t = x + CM_ODDS + 1; /* 1 .. 2 CM_ODDS + 1: cells 0 .. 31 */
-    m->map_cell[k] = &m->map[m->flag][k][v & CM_COUNT4][t >> 8];
-    m->map_frac[k] = t & 255;
-    const uint32_t q = within(cells_p(m->map_cell[k], m->map_frac[k]));
+    const size_t cell = cell_of(x, &m->map_frac[k]);
+    m->map_cell[k] = &m->map[flag][k][v & CM_COUNT4][cell];
+    const uint32_t q = cells_p(m->map_cell[k], m->map_frac[k]);
     m->in[k + 1] = nmdl_im_floor_div((int64_t)odds(m, q, CM_ONE - q) + x, 2);
     m->in[NMDL_CM_CONTEXTS + 2 + k] = ((int)p - CM_ONE / 2) / CM_LINEAR;
-    m->hist_cell[k] = &m->hist[m->flag][k][(v >> 4) & (NMDL_CM_HISTORIES - 1)];
-    const uint32_t r = within(*m->hist_cell[k] >> 8);
+    m->hist_cell[k] = &m->hist[flag][k][((v >> 4) ^ CM_EMPTY6) & (NMDL_CM_HISTORIES - 1)];
+    const uint32_t r = *m->hist_cell[k] >> 8;
     m->in[2 * NMDL_CM_CONTEXTS + 2 + k] = odds(m, r, CM_ONE - r);
 }
 
@@ -350,7 +365,7 @@ static void inputs(nmdl_cm *m, int x0, uint32_t code)
         const uint32_t p = counter_p(m, *m->cur[k]);
         m->in[k + 1] = odds(m, p ? p : 1, CM_ONE - p);
         if (m->rev >= 6)
-            inputs6(m, k, *m->cur[k], p, m->in[k + 1]);
+            inputs6(m, code >= 256, k, *m->cur[k], p, m->in[k + 1]);
     }
     for (int k = m->contexts; k < NMDL_CM_CONTEXTS; k++)
         m->in[k + 1] = 0; /* not in this revision: its weight stays 0 */
@@ -365,16 +380,15 @@ static void inputs(nmdl_cm *m, int x0, uint32_t code)
 static uint32_t refine(nmdl_cm *m, int x)
 {
     const uint32_t p_mix = squash(m, x);
-    const int t = x + CM_ODDS + 1; /* 1 .. 2 CM_ODDS + 1: cells 0 .. 31 */
-    m->sse_cell = ((size_t)m->last << 8 | (size_t)m->c0) * NMDL_CM_SSE_CELLS + (size_t)(t >> 8);
-    m->sse_frac = t & 255;
+    const size_t cell = cell_of(x, &m->sse_frac);
+    m->sse_cell = ((size_t)m->last << 8 | (size_t)m->c0) * NMDL_CM_SSE_CELLS + cell;
     const uint32_t q = cells_p(&m->sse[m->sse_cell], m->sse_frac);
     if (m->rev < 6)
         return within(m->rev >= 5 ? (p_mix + q) / 2 : (3 * p_mix + q) / 4);
     const uint32_t row =
         ((mix32((uint32_t)m->last2 << 8 | (uint32_t)m->last) >> 16) ^ (uint32_t)m->c0 * 0x9E37u) &
         (NMDL_CM_SSE_ROWS - 1);
-    m->sse2_cell = (size_t)row * NMDL_CM_SSE_CELLS + (size_t)(t >> 8);
+    m->sse2_cell = (size_t)row * NMDL_CM_SSE_CELLS + cell;
     return within((2 * p_mix + q + cells_p(&m->sse2[m->sse2_cell], m->sse_frac)) / 4);
 }
 
@@ -434,37 +448,57 @@ static void learn_counter(uint32_t *v, int bit, uint32_t count, uint32_t limit)
     *v = (((uint32_t)p ^ CM_P_HALF) << 10) | (*v & 1023 & ~count) | n;
 }
 
-/* Revision 6: the same in 16 bits, and the counter's last bits move on. */
+/* Moves a table cell (P in bits 8.., its count in 0..7, up to limit) of
+ * weight w / 256 in the last estimate towards the bit, by w / 256 of
+ * 2 / (2 n + 3) of the distance. */
+static void learn_cell(uint32_t *v, int bit, int32_t w, uint32_t limit)
+{
+    if (!w)
+        return;
+    const int32_t p = (int32_t)(*v >> 8), target = bit ? CM_ONE - 1 : 1;
+    const uint32_t n = *v & 255;
+    const int32_t step = (int32_t)(((int64_t)(target - p) * 2 * w) / ((2 * (int64_t)n + 3) * 256));
+    *v = ((uint32_t)(p + step) << 8) | (n + (n < limit));
+}
+
+/* The two cells a[0], a[1] an estimate was interpolated from, frac / 256
+ * of the way to a[1], each towards the bit by its own weight. */
+static void learn_cells(uint32_t *a, int bit, int frac, uint32_t limit)
+{
+    learn_cell(&a[0], bit, 256 - frac, limit);
+    learn_cell(&a[1], bit, frac, limit);
+}
+
+/* Revision 6: the same in 16 bits (the count to 12), and the counter's
+ * last bits move on. */
 static void learn_counter6(uint32_t *v, int bit)
 {
     int32_t p = (int32_t)((*v >> 16) ^ CM_HALF6);
-    uint32_t n = *v & CM_COUNT4, h = (*v >> 4) & (NMDL_CM_HISTORIES - 1);
+    uint32_t n = *v & CM_COUNT4, h = ((*v >> 4) ^ CM_EMPTY6) & (NMDL_CM_HISTORIES - 1);
     p = nmdl_im_toward(p, bit ? CM_ONE - 1 : 0, n);
     n += n < CM_LIMIT5;
     h = h >= NMDL_CM_HISTORIES / 2 /* three bits: the oldest goes */
             ? ((h << 1 | (uint32_t)bit) & (NMDL_CM_HISTORIES / 2 - 1)) | NMDL_CM_HISTORIES / 2
             : h << 1 | (uint32_t)bit;
-    *v = ((uint32_t)p ^ CM_HALF6) << 16 | (*v & CM_CHECK6 << 8) | h << 4 | n;
+    *v = ((uint32_t)p ^ CM_HALF6) << 16 | (*v & CM_CHECK6 << 8) | (h ^ CM_EMPTY6) << 4 | n;
 }
-
-static void learn_cell(uint32_t *v, int bit, int32_t w, uint32_t limit);
 
 /* The bit or flag that came: every counter of the decision learns
  * (revision 6: and the cells of its maps). */
 static void learn_counters(nmdl_cm *m, int bit)
 {
+    if (m->rev >= 6) {
+        for (int k = 0; k < m->contexts; k++) {
+            learn_cells(m->map_cell[k], bit, m->map_frac[k], CM_MAP_LIMIT);
+            learn_cell(m->hist_cell[k], bit, 256, CM_MAP_LIMIT);
+            learn_counter6(m->cur[k], bit);
+        }
+        return;
+    }
     const uint32_t count = m->rev >= 4 ? CM_COUNT4 : 1023;
     const uint32_t limit = m->rev >= 5 ? CM_LIMIT5 : m->rev >= 4 ? CM_LIMIT4 : CM_LIMIT;
-    for (int k = 0; k < m->contexts; k++) {
-        if (m->rev < 6) {
-            learn_counter(m->cur[k], bit, count, limit);
-            continue;
-        }
-        learn_cell(m->map_cell[k], bit, 256 - m->map_frac[k], CM_MAP_LIMIT);
-        learn_cell(m->map_cell[k] + 1, bit, m->map_frac[k], CM_MAP_LIMIT);
-        learn_cell(m->hist_cell[k], bit, 256, CM_MAP_LIMIT);
-        learn_counter6(m->cur[k], bit);
-    }
+    for (int k = 0; k < m->contexts; k++)
+        learn_counter(m->cur[k], bit, count, limit);
 }
 
 /* Moves the count weights w along the gradient of the code length of a
@@ -480,31 +514,15 @@ static void learn_weights(const nmdl_cm *m, int32_t *w, int bit, uint32_t p)
     learn_mixer(w, m->in, m->inputs, bit, p);
 }
 
-/* Moves a table cell (P in bits 8.., its count in 0..7, up to limit) of
- * weight w / 256 in the last estimate towards the bit, by w / 256 of
- * 2 / (2 n + 3) of the distance. */
-static void learn_cell(uint32_t *v, int bit, int32_t w, uint32_t limit)
-{
-    if (!w)
-        return;
-    const int32_t p = (int32_t)(*v >> 8), target = bit ? CM_ONE - 1 : 1;
-    const uint32_t n = *v & 255;
-    const int32_t step = (int32_t)(((int64_t)(target - p) * 2 * w) / ((2 * (int64_t)n + 3) * 256));
-    *v = ((uint32_t)(p + step) << 8) | (n + (n < limit));
-}
-
 void nmdl_cm_update(nmdl_cm *m, int bit)
 {
     learn_counters(m, bit);
     if (m->rev >= 3) {
         const uint32_t limit = m->rev >= 4 ? CM_SSE_LIMIT4 : CM_SSE_LIMIT;
-        learn_cell(&m->sse[m->sse_cell], bit, 256 - m->sse_frac, limit);
-        learn_cell(&m->sse[m->sse_cell + 1], bit, m->sse_frac, limit);
+        learn_cells(&m->sse[m->sse_cell], bit, m->sse_frac, limit);
     }
-    if (m->rev >= 6) {
-        learn_cell(&m->sse2[m->sse2_cell], bit, 256 - m->sse_frac, CM_SSE_LIMIT4);
-        learn_cell(&m->sse2[m->sse2_cell + 1], bit, m->sse_frac, CM_SSE_LIMIT4);
-    }
+    if (m->rev >= 6)
+        learn_cells(&m->sse2[m->sse2_cell], bit, m->sse_frac, CM_SSE_LIMIT4);
     if (m->rev == 1) {
         learn_weights(m, m->w[m->c0], bit, m->p);
     } else { /* each set towards its own error */
@@ -522,9 +540,7 @@ void nmdl_cm_update(nmdl_cm *m, int bit)
 
 uint32_t nmdl_cm_flag_p(nmdl_cm *m, int guess, uint32_t p_match, int len_class)
 {
-    m->flag = 1;
     inputs(m, odds(m, p_match, CM_ONE - p_match), 256u + (uint32_t)guess);
-    m->flag = 0;
     m->flag_set = len_class;
     m->flag_byte = guess;
     const int x_len = mix(m, m->w_flag[len_class]), x_byte = mix(m, m->w_flag_byte[guess]);

@@ -51,9 +51,10 @@
  * is), the counter's P itself on a linear scale, and an adaptive P of
  * what followed the last three bits the context saw (each counter keeps
  * them). A counter holds its P in 16 bits and an 8-bit check. A tenth
- * context (the 2 bytes before with the line's offset) joins, and a second
- * refining table, by the 2 bytes before hashed with the bits so far,
- * takes a quarter of the final P.
+ * context (the 2 bytes before with the line's offset) joins, and the
+ * final P is half the mix, a quarter the refining table's (a half in
+ * revision 5) and a quarter a second table's, by the 2 bytes before
+ * hashed with the bits so far.
  *
  * Lanes: the segments of a wave (codec/match.h) use one state each, by
  * their place in the wave, so segment s continues the statistics of
@@ -74,6 +75,7 @@
                                  bias; revision 6: a linear P and a
                                  history's P per context too (cm.c) */
 #define NMDL_CM_HISTORIES 16 /* revision 6: a counter's last bits (cm.c) */
+#define NMDL_CM_COUNTS 16    /* revision 6: a counter's counts (4 bits) */
 #define NMDL_CM_BITS 16                        /* P(1) is coded out of 2^16 */
 #define NMDL_CM_FLAG_SETS 14 /* revision 3: the flag's weight sets, one per
                                 match length class (NMDL_MM_LENS) */
@@ -123,14 +125,16 @@ typedef struct nmdl_cm {
     int sse_frac;     /* the upper cell's weight, 0..255 (1/256) */
     nmdl_im_logistic lt; /* log-odds and back */
     int inputs;       /* inputs mixed: NMDL_CM_CONTEXTS + 2, revision 6 all */
-    int flag;         /* revision 6: the decision is a flag (1) or a bit */
-    uint32_t map[2][NMDL_CM_CONTEXTS][16][NMDL_CM_SSE_CELLS]; /* revision 6:
-                         by flag, context, count and log-odds: P(1) in
-                         bits 8.., a count in 0..7 */
+    uint32_t map[2][NMDL_CM_CONTEXTS][NMDL_CM_COUNTS][NMDL_CM_SSE_CELLS]; /*
+                         revision 6: by the decision's kind (a bit, a
+                         flag), context, count and log-odds: P(1) * 2^16
+                         in bits 8.., a count in 0..7 */
     uint32_t *map_cell[NMDL_CM_CONTEXTS]; /* the last decision's lower cells */
     int map_frac[NMDL_CM_CONTEXTS];       /* and the upper's weights (1/256) */
     uint32_t hist[2][NMDL_CM_CONTEXTS][NMDL_CM_HISTORIES]; /* revision 6:
-                         by flag, context and the counter's last bits */
+                         by the decision's kind, context and the counter's
+                         last bits: P(1) * 2^16 in bits 8.., a count in
+                         0..7 */
     uint32_t *hist_cell[NMDL_CM_CONTEXTS]; /* the last decision's */
     uint32_t *sse2;   /* revision 6: (NMDL_CM_SSE_ROWS x NMDL_CM_SSE_CELLS)
                          by the 2 bytes before and the bits so far, hashed */
@@ -141,7 +145,7 @@ typedef struct nmdl_cm {
 /* Bytes of one lane of revision rev for an input of n bytes (for memory
  * limits). */
 size_t nmdl_cm_bytes(size_t n, int rev);
-/* A lane of revision rev (1 to 5). */
+/* A lane of revision rev (1 to 6). */
 int nmdl_cm_init(nmdl_cm *m, size_t n, int rev);
 void nmdl_cm_free(nmdl_cm *m);
 

@@ -209,11 +209,11 @@ static int open_frame(nmdl_dctx *d, const void *src, size_t src_len, nmdl_frame 
     return NMDL_OK;
 }
 
-/* Whether decoding a mix frame of n bytes, and `extra` more bytes, fit
- * the memory limit. */
-static int mix_fits(nmdl_dctx *d, size_t n, uint64_t extra)
+/* Whether decoding mix frame f (its payload's revision first), and
+ * `extra` more bytes, fit the memory limit. */
+static int mix_fits(nmdl_dctx *d, const nmdl_frame *f, uint64_t extra)
 {
-    const uint64_t need = nmdl_mx_decode_bytes(n) + extra;
+    const uint64_t need = nmdl_mx_decode_bytes((size_t)f->original_len, f->data[0]) + extra;
     return need <= d->memory ? NMDL_OK
                              : nmdl_why(d->why, NMDL_ERR_LIMIT, "memory: decoding needs "
                                         "%.1f MiB, above the limit of %.1f MiB",
@@ -227,7 +227,7 @@ static int mix_stream(nmdl_dctx *d, const nmdl_frame *f, out_sink *o, nmdl_prog 
 {
     const size_t n = (size_t)f->original_len;
     uint8_t *buf = NULL;
-    int rc = mix_fits(d, n, n);
+    int rc = mix_fits(d, f, n);
     if (!rc && !(buf = malloc(n)))
         rc = NMDL_ERR_NOMEM;
     if (!rc)
@@ -281,7 +281,7 @@ int nmdl_decompress(nmdl_dctx *d, void *dst, size_t dst_cap, size_t *dst_len,
     } else if (!rc && f.method == NMDL_METHOD_ZSTD) {
         rc = zstd_decode(d, &f, dst);
     } else if (!rc && f.method == NMDL_METHOD_MIX) {
-        if (!(rc = mix_fits(d, (size_t)f.original_len, 0)))
+        if (!(rc = mix_fits(d, &f, 0)))
             rc = nmdl_mx_decode(f.data, f.data_len, dst, (size_t)f.original_len, &job, d->why);
     } else if (f.method == NMDL_METHOD_NEURAL && (!rc || d->has_team)) {
         nmdl_neural_dec p = neural_params(d, NULL, &job, rc);

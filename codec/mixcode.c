@@ -26,7 +26,7 @@ typedef struct mx_state {
 static void state_free(mx_state *x)
 {
     nmdl_mm_index_free(&x->index);
-    nmdl_sc_lanes_free(x->lanes);
+    nmdl_sc_lanes_free(x->lanes, 1); /* one segment, one lane */
 }
 
 static int state_init(mx_state *x, size_t n, int match)
@@ -83,10 +83,11 @@ int nmdl_mx_encode(const uint8_t *src, size_t n, nmdl_prog *prog, double byte_wo
     return rc;
 }
 
-uint64_t nmdl_mx_decode_bytes(size_t n) /* the newest revision's, the largest */
+uint64_t nmdl_mx_decode_bytes(size_t n, int revision)
 {
-    return nmdl_mm_index_bytes(EMPTY_INDEX, nmdl_sc_rev(MX_REV)) +
-           nmdl_sc_lanes_bytes(n, MX_REV, 1) + nmdl_sc_group_bytes(NULL, 1, n, MX_REV);
+    const int match = revision >= MX_FIRST && revision <= NMDL_MX_REVISION ? revision + 1 : MX_REV;
+    return nmdl_mm_index_bytes(EMPTY_INDEX, nmdl_sc_rev(match)) +
+           nmdl_sc_lanes_bytes(n, match, 1) + nmdl_sc_group_bytes(NULL, 1, n, match);
 }
 
 int nmdl_mx_decode(const uint8_t *data, size_t len, uint8_t *dst, size_t n, nmdl_prog *prog,

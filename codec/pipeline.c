@@ -492,7 +492,7 @@ static int tries_mix(const nmdl_cctx *c, size_t n)
         return 0;
     return c->method == NMDL_METHOD_MIX ||
            (c->fallback && c->method == NMDL_METHOD_NEURAL &&
-            nmdl_mx_decode_bytes(n) + (uint64_t)n <= NMDL_MEMORY_DEFAULT);
+            nmdl_mx_decode_bytes(n, NMDL_MX_REVISION) + (uint64_t)n <= NMDL_MEMORY_DEFAULT);
 }
 
 /* With the fallback, a neural or mix frame of n bytes that a decoder's

@@ -244,19 +244,20 @@ int nmdl_sc_wave_segments(int match, int S)
 
 int nmdl_sc_lanes_create(size_t n, int match, int S, nmdl_cm **lanes)
 {
-    nmdl_cm *l = calloc(NMDL_MM_WAVE, sizeof *l); /* unused ones stay empty */
+    const int count = nmdl_sc_wave_segments(match, S);
+    nmdl_cm *l = calloc((size_t)count, sizeof *l);
     int rc = l ? NMDL_OK : NMDL_ERR_NOMEM;
-    for (int k = 0; k < nmdl_sc_wave_segments(match, S) && !rc; k++)
+    for (int k = 0; k < count && !rc; k++)
         rc = nmdl_cm_init(&l[k], n, nmdl_sc_cm_rev(match));
     if (rc)
-        nmdl_sc_lanes_free(l);
+        nmdl_sc_lanes_free(l, count);
     *lanes = rc ? NULL : l;
     return rc;
 }
 
-void nmdl_sc_lanes_free(nmdl_cm *lanes)
+void nmdl_sc_lanes_free(nmdl_cm *lanes, int count)
 {
-    for (int k = 0; lanes && k < NMDL_MM_WAVE; k++)
+    for (int k = 0; lanes && k < count; k++)
         nmdl_cm_free(&lanes[k]);
     free(lanes);
 }

@@ -115,7 +115,7 @@ static void learns_repeated_contexts(void **state)
         text[i] = (uint8_t)phrase[i % (sizeof phrase - 1)];
     uint32_t cum[257];
     uniform(cum);
-    for (int rev = 1; rev <= 5; rev++) {
+    for (int rev = 1; rev <= 6; rev++) {
         nmdl_cm m;
         assert_nmdl_ok(nmdl_cm_init(&m, N, rev));
         const double late = code(&m, text, NULL, N, N - N / 4, cum, NULL) / (N / 4);
@@ -520,6 +520,7 @@ static void memory_counts_the_lanes(void **state)
     const size_t lane4 = sizeof(nmdl_cm) + ((size_t)4 << 24); /* 2^24 counters from 2 MiB */
     assert_int_equal(nmdl_sc_lanes_bytes(n, NMDL_SC_MIX4, 91), NMDL_MM_WAVE3 * (lane4 + sse));
     assert_int_equal(nmdl_sc_lanes_bytes(n, NMDL_SC_MIX4, 1), lane4 + sse); /* one segment, one lane */
+    assert_int_equal(nmdl_sc_lanes_bytes(n, NMDL_SC_MIX8, 1), lane4 + 2 * sse); /* two tables */
     assert_int_equal(nmdl_sc_lanes_bytes((size_t)1 << 25, NMDL_SC_MIX4, 91), /* 2^22 from 32 MiB */
                      NMDL_MM_WAVE3 * (sizeof(nmdl_cm) + ((size_t)4 << 22) + sse));
     nmdl_neural_params np; /* a default file decodes, streamed, within the default memory */

@@ -2,8 +2,8 @@
  * test_mix.c: the mix method (codec/mixcode.h). Its payload is pinned by a
  * golden hash (part of the file format) and decodes to the input; a wrong
  * revision byte, a cut or damaged stream and frames whose lengths break
- * the method's limits are refused; frames of the earlier revisions (6 and
- * 7, fuzz seeds) still decode; through the public API it is the neural
+ * the method's limits are refused; a frame of every revision (6 to 8,
+ * fuzz seeds) decodes; through the public API it is the neural
  * method's fallback, decoded whole and streamed within the memory limit,
  * and shown by nmdl_info_read; one byte 0x00 (an empty stream) codes, and
  * a frame beyond the default ratio limit is not written by choice.
@@ -83,15 +83,16 @@ static void bad_payloads_are_refused(void **state)
     free(p), free(text), free(back);
 }
 
-/* The earlier revisions' frames (6: the mixer's revision 4, made by
- * commit 89ba25d; 7: its revision 5, by 6fdeb5d): their content
- * checksums hold. */
-static void earlier_revisions_decode(void **state)
+/* Every revision's frame of the same text (6: the mixer's revision 4,
+ * made by commit 89ba25d; 7: its revision 5, by 6fdeb5d; 8: its
+ * revision 6): their content checksums hold. */
+static void every_revision_decodes(void **state)
 {
     (void)state;
     static const char *const seeds[] = {NMDL_TESTS_DIR "/fuzz/seeds/decompress/mix.nmdl",
-                                        NMDL_TESTS_DIR "/fuzz/seeds/decompress/mix7.nmdl"};
-    for (int k = 0; k < 2; k++) {
+                                        NMDL_TESTS_DIR "/fuzz/seeds/decompress/mix7.nmdl",
+                                        NMDL_TESTS_DIR "/fuzz/seeds/decompress/mix8.nmdl"};
+    for (int k = 0; k < 3; k++) {
         tu_blob b = tu_read(seeds[k]);
         nmdl_info info;
         assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
@@ -159,15 +160,15 @@ static void fallback_through_the_api(void **state)
     assert_memory_equal(s.p, text, N);
     nmdl_dctx *d = nmdl_dctx_create();
     size_t out;
-    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N) - 1));
+    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N, NMDL_MX_REVISION) - 1));
     assert_int_equal(nmdl_decompress(d, back, N, &out, b.p, b.n), NMDL_ERR_LIMIT);
     assert_non_null(strstr(nmdl_dctx_error_detail(d), "memory"));
-    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N)));
+    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N, NMDL_MX_REVISION)));
     assert_nmdl_ok(nmdl_decompress(d, back, N, &out, b.p, b.n));
     tu_blob t = {back, 0}; /* streamed: the whole output besides */
-    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N) + N - 1));
+    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N, NMDL_MX_REVISION) + N - 1));
     assert_int_equal(nmdl_decompress_stream(d, b.p, b.n, tu_append, &t), NMDL_ERR_LIMIT);
-    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N) + N));
+    assert_nmdl_ok(nmdl_dctx_set_memory(d, nmdl_mx_decode_bytes(N, NMDL_MX_REVISION) + N));
     assert_nmdl_ok(nmdl_decompress_stream(d, b.p, b.n, tu_append, &t));
     assert_int_equal(t.n, N);
     nmdl_dctx_free(d);
@@ -216,7 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(payload_is_pinned_and_decodes),
         cmocka_unit_test(bad_payloads_are_refused),
-        cmocka_unit_test(earlier_revisions_decode),
+        cmocka_unit_test(every_revision_decodes),
         cmocka_unit_test(frame_limits),
         cmocka_unit_test(fallback_through_the_api),
         cmocka_unit_test(no_frame_beyond_the_ratio),
