@@ -180,15 +180,14 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
                8.0 * (double)i->model_bytes / (double)i->n_params,
                i->per_row ? "per-row" : "per-tensor");
         printf("  %-14s %d\n", "segments", i->segments);
-        static const char *const codes[] = {
-            "transformer alone (--pure)", "transformer and match model",
-            "transformer, match model and context mixing",
-            "transformer, match model and context mixing, revision 2",
-            "transformer, match model and context mixing, revision 3",
-            "transformer, match model and context mixing, revision 4",
-            "transformer, match model and context mixing, revision 5",
-            "transformer, match model and context mixing, revision 6"};
-        printf("  %-14s %s\n", "data code", codes[i->match]);
+        if (i->match >= 3) /* the revision byte's */
+            printf("  %-14s transformer, match model and context mixing, revision %d\n",
+                   "data code", i->match - 1);
+        else
+            printf("  %-14s %s\n", "data code",
+                   i->match == 2   ? "transformer, match model and context mixing"
+                   : i->match == 1 ? "transformer and match model"
+                                   : "transformer alone (--pure)");
         if (i->symbols_occurring < 256)
             printf("  %-14s %d of 256 occur (the others' rows are not coded)\n", "symbols",
                    i->symbols_occurring);

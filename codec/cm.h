@@ -35,7 +35,7 @@
  * predicted; a predicted byte the bits so far agree with, by its next
  * bit; one they left), the three sets averaged in the log-odds domain.
  *
- * Revision 5 (2026-12-07; so far only in mix frames, codec/mixcode.h)
+ * Revision 5 (2026-12-07; written only in mix frames, codec/mixcode.h)
  * keeps revision 4 and mixes the three sets' log-odds by a fourth, small
  * mixer chosen like the third set (by the match model's state and the
  * bits so far) instead of averaging them, starts every context's weight at
@@ -44,7 +44,8 @@
  * up in a pair of slots (two ways: the one whose check matches, else the
  * one of the lower count, emptied).
  *
- * Revision 6 (2026-12-07; mix frames' payload revision 8) keeps revision
+ * Revision 6 (2026-12-07; data code revision 8, of neural frames and mix
+ * frames' payloads) keeps revision
  * 5 and gives each context three inputs instead of one: its counter's
  * log-odds averaged with an adaptive map of them (by the context, the
  * counter's count and the log-odds, interpolated as the refining table

@@ -105,7 +105,7 @@ void nmdl_neural_params_default(nmdl_neural_params *p)
     p->threads = 1;
     p->train_steps = -1;
     p->qat_steps = -1;
-    p->match = NMDL_SC_MIX6;
+    p->match = NMDL_SC_MIX8;
     p->free_bytes = -1.0;
     p->cheap_weight = NMDL_NEURAL_REPEATS_WEIGHT;
     p->bytes_per_symbol = 1.0;
@@ -188,7 +188,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                             double *pure_bytes)
 {
     if (S < 1 || S > NMDL_NEURAL_MAX_SEGMENTS || (size_t)S > n || threads < 1 || match < 0 ||
-        match > NMDL_SC_MIX6 || (match && n > NMDL_MM_MAX_INPUT))
+        match > NMDL_SC_MIX8 || (match && n > NMDL_MM_MAX_INPUT))
         return NMDL_ERR_ARG;
     const uint8_t **in = calloc((size_t)S, sizeof *in);
     size_t *len = calloc((size_t)S, sizeof *len), *start = calloc((size_t)S, sizeof *start);

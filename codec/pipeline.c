@@ -191,7 +191,7 @@ int nmdl_cctx_set_pure(nmdl_cctx *c, int pure)
 {
     if (!c)
         return NMDL_ERR_ARG;
-    c->neural.match = pure ? NMDL_SC_PURE : NMDL_SC_MIX6;
+    c->neural.match = pure ? NMDL_SC_PURE : NMDL_SC_MIX8;
     return NMDL_OK;
 }
 

@@ -21,7 +21,7 @@
 #define Q_FLAG_TOKENS 64u /* the data part codes merged symbols (codec/bpe.h) */
 #define Q_FLAG_REV 128u /* a byte follows: the data part's revision (3 to
                            6); only with bit 5 */
-#define Q_REV_MAX 6     /* the newest revision a decoder knows */
+#define Q_REV_MAX 8     /* the newest revision a decoder knows */
 #define Q_REV_SET 5     /* from this revision on, the symbol set follows */
 #define Q_REV_MIXED 6   /* and from this one, the levels' code is codec/levels.h */
 #define Q_MIN_BASE 0x1p-100f /* valid range of a base step */

@@ -61,11 +61,11 @@ enum {
     NMDL_SC_PURE = 0, NMDL_SC_MATCH = 1, NMDL_SC_MIX = 2, NMDL_SC_MIX2 = 3, NMDL_SC_MIX3 = 4,
     NMDL_SC_MIX4 = 5,
     NMDL_SC_MIX5 = 6,
-    NMDL_SC_MIX6 = 7, /* the newest the neural encoder writes */
-    NMDL_SC_MIX7 = 8, /* revision 6 with the mixer's revision 5 (codec/cm.h);
-                         only in mix frames (codec/mixcode.h) */
-    NMDL_SC_MIX8 = 9  /* and with the mixer's revision 6: the newest mix
-                         frames */
+    NMDL_SC_MIX6 = 7,
+    NMDL_SC_MIX7 = 8, /* revision 6 with the mixer's revision 5 (codec/cm.h;
+                         written only in mix frames, codec/mixcode.h) */
+    NMDL_SC_MIX8 = 9  /* and with the mixer's revision 6: the newest, in
+                         neural and mix frames */
 };
 
 /* The revision (1 to 4) of the match model in mode match, and of the

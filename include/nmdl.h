@@ -559,8 +559,7 @@ typedef struct nmdl_info {
     int per_row;             /* steps per row (1) or per tensor (0) */
     int match;               /* the data part mixes the match model (1),
                                 and the context mixer (2), both in their
-                                revision r (r + 1, r = 2 to 8; 7 and 8 in
-                                mix frames only), or is the
+                                revision r (r + 1, r = 2 to 8), or is the
                                 transformer's alone (0, --pure) */
     int segments;            /* independent streams of the data part */
     int merges;              /* merged byte pairs (nmdl_cctx_set_tokens) */

@@ -257,8 +257,8 @@ static void golden_revision_6(void **state)
     golden(6, GOLDEN_CM6_HASH);
 }
 
-/* Model part flags: bit 7 with revision byte 6 reads back as NMDL_SC_MIX6,
- * with 5 as NMDL_SC_MIX5, both with the symbol set after it (one with no
+/* Model part flags: bit 7 with revision byte 8 reads back as NMDL_SC_MIX8,
+ * with 7 and 6 as NMDL_SC_MIX7 and NMDL_SC_MIX6, with 5 as NMDL_SC_MIX5, both with the symbol set after it (one with no
  * symbol is corrupt, one cut short truncated), with 4 as NMDL_SC_MIX4, with 3 as NMDL_SC_MIX3,
  * bit 5 (revision 2) as NMDL_SC_MIX2, bit 4 (the mixer) as NMDL_SC_MIX,
  * bit 3 alone as NMDL_SC_MATCH; bit 4 without bit 3 is corrupt, and so
@@ -272,7 +272,7 @@ static void the_flag(void **state)
     assert_nmdl_ok(nmdl_q_alloc(&cfg, &qm));
     for (size_t i = 0; i < qm.lay.n_params; i++)
         qm.q[i] = (int32_t)(i % 3) - 1;
-    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX6; mode++) {
+    for (int mode = NMDL_SC_PURE; mode <= NMDL_SC_MIX8; mode++) {
         uint8_t *buf;
         size_t len;
         nmdl_q_header h;
@@ -296,9 +296,9 @@ static void the_flag(void **state)
             char why[NMDL_WHY_MAX];
             assert_int_equal(buf[5], 8u | 16u | 32u | 128u | 1u);
             assert_int_equal(buf[6], 3); /* the revision byte */
-            buf[6] = 7;
+            buf[6] = 9;
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
-            assert_non_null(strstr(why, "data part revision 7 unknown (this decoder knows 1 to 6)"));
+            assert_non_null(strstr(why, "data part revision 9 unknown (this decoder knows 1 to 8)"));
             buf[6] = 2; /* revision 2 has no byte */
             assert_int_equal(nmdl_q_read_header(buf, len, &h, why), NMDL_ERR_CORRUPT);
             buf[6] = 3;

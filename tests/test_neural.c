@@ -112,7 +112,7 @@ static void match_model(void **state)
     nmdl_info ia, ip;
     assert_nmdl_ok(nmdl_info_read(a.p, a.n, &ia));
     assert_nmdl_ok(nmdl_info_read(p.p, p.n, &ip));
-    assert_int_equal(ia.match, NMDL_SC_MIX6); /* match model and mixer, revision 6 */
+    assert_int_equal(ia.match, NMDL_SC_MIX8); /* match model and mixer, revision 8 */
     assert_int_equal(ia.segments, 1);        /* one segment below 2 MiB */
     assert_int_equal(ip.match, 0);
     /* revision 5 (and 6) leaves out exactly the symbols the text lacks, whose rows

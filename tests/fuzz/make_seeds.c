@@ -323,26 +323,28 @@ static void crafted(void)
 }
 
 /* The revision 6 frame of match_seed with its model part's revision byte
- * (after 5 one-byte shape numbers and the flags) made 7, a revision no
- * decoder knows yet: crafted-revision7. */
+ * (after 5 one-byte shape numbers and the flags) made 9, a revision no
+ * decoder knows yet: crafted-revision9 (crafted-revision7 until 7 became
+ * one, 2026-12-07). */
 static void crafted_revision(const uint8_t *model, size_t ml, const uint8_t *data, size_t dl,
                              const uint8_t *s, size_t n)
 {
     uint8_t *m = malloc(ml), *p;
     size_t len;
     if (!m || ml < 7 || !(model[5] & 0x80) || model[6] != 6)
-        die("revision 7 frame", m ? NMDL_ERR_ARG : NMDL_ERR_NOMEM);
+        die("revision 9 frame", m ? NMDL_ERR_ARG : NMDL_ERR_NOMEM);
     memcpy(m, model, ml);
-    m[6] = 7;
+    m[6] = 9;
     p = frame_v4(n, m, ml, data, dl, s, n, 500, NULL, &len);
-    save_crafted("crafted-revision7.nmdl", p, len);
+    save_crafted("crafted-revision9.nmdl", p, len);
     free(m), free(p);
 }
 
 /* A data part coded with the match model (mode NMDL_SC_MATCH), or with it
- * and the context mixer (NMDL_SC_MIX; NMDL_SC_MIX2 to NMDL_SC_MIX6:
- * revisions 2 to 6, from 5 over the text's symbol set, 6 with the levels'
- * mixed code): 640 bytes of
+ * and the context mixer (NMDL_SC_MIX; NMDL_SC_MIX2 to NMDL_SC_MIX8:
+ * revisions 2 to 8, from 5 over the text's symbol set, from 6 with the
+ * levels' mixed code, 7 and 8 with the mixer's revisions 5 and 6): 640
+ * bytes of
  * text whose second half repeats the first, in 8 segments, so that the
  * second wave finds matches in the prefix and every segment in its own
  * bytes. */
@@ -361,8 +363,9 @@ static void match_seed(int mode)
     if (rc)
         die("match data part", rc);
     if (mode != NMDL_SC_MATCH) {
-        static const char *const names[] = {"s8-mix.nmdl", "s8-mix2.nmdl", "s8-mix3.nmdl",
-                                            "s8-mix4.nmdl", "s8-mix5.nmdl", "s8-mix6.nmdl"};
+        static const char *const names[] = {"s8-mix.nmdl",  "s8-mix2.nmdl", "s8-mix3.nmdl",
+                                            "s8-mix4.nmdl", "s8-mix5.nmdl", "s8-mix6.nmdl",
+                                            "s8-mix7.nmdl", "s8-mix8.nmdl"};
         const char *name = names[mode - NMDL_SC_MIX];
         p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
         save("tests/fuzz/seeds/neural", name, p, len);
@@ -421,6 +424,8 @@ int main(int argc, char **argv)
     match_seed(NMDL_SC_MIX4);
     match_seed(NMDL_SC_MIX5);
     match_seed(NMDL_SC_MIX6);
+    match_seed(NMDL_SC_MIX7);
+    match_seed(NMDL_SC_MIX8);
     token_seed();
     crafted();
     return 0;
