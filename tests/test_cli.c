@@ -214,6 +214,15 @@ static void info_accounts_for_every_byte(void **state)
     assert_int_equal(sh(NMDL " info i.nmdl > i.txt && grep -q 'data part' i.txt"), 0);
     free(j);
     free(text);
+    /* the data code of the committed frames, each revision by its name */
+    static const char *const seed[][2] = {
+        {"s8-mix7", "transformer, match model and context mixing, revision 7$"},
+        {"s8-mix8", "transformer, match model and context mixing, revision 8$"},
+        {"mix8", "match model and context mixing, revision 8, without a model"},
+        {"s8-match", "transformer and match model$"}};
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(sh(NMDL " info " NMDL_TESTS_DIR "/fuzz/seeds/decompress/%s.nmdl"
+                            " | grep -q 'data code  *%s'", seed[k][0], seed[k][1]), 0);
 }
 
 /* The default method through the command line, at effort 1 on a small

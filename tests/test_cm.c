@@ -584,17 +584,17 @@ static void lanes_across_waves(void **state)
     free(text), free(out);
 }
 
-/* The committed frames written before revision 4 (tests/fuzz/make_seeds.c:
+/* The committed frames of every data code revision (tests/fuzz/make_seeds.c:
  * 640 bytes whose second half repeats the first, in 8 segments, with the
  * match model alone, with the mixer of revision 1 and both in revisions 2
- * and 3)
- * still decode, their checksums verified, to what they were made from. */
+ * to 8) still decode, their checksums verified, to what they were made from. */
 static void older_files_decode(void **state)
 {
     (void)state;
-    static const char *const name[] = {"s8-match.nmdl", "s8-mix.nmdl", "s8-mix2.nmdl",
-                                       "s8-mix3.nmdl"};
-    for (int k = 0; k < 4; k++) {
+    static const char *const name[] = {"s8-match.nmdl", "s8-mix.nmdl",  "s8-mix2.nmdl",
+                                       "s8-mix3.nmdl",  "s8-mix4.nmdl", "s8-mix5.nmdl",
+                                       "s8-mix6.nmdl",  "s8-mix7.nmdl", "s8-mix8.nmdl"};
+    for (int k = 0; k < 9; k++) {
         char path[512];
         snprintf(path, sizeof path, "%s/fuzz/seeds/neural/%s", NMDL_TESTS_DIR, name[k]);
         tu_blob b = tu_read(path);

@@ -272,10 +272,14 @@ static void threads_share_the_weights(void **state)
                       "estimate %.0f KB (+%.0f)\n", T[i], live, peak[i],
                       peak[i] - peak[0], est[i], est[i] - est[0]);
     }
+    /* Above: threads' stacks and arenas, 256 KB each. Below: segments in
+     * flight need not all peak at once (on 2 cores, -T8's 32 rarely do),
+     * so the estimate may exceed the peak, but by at most half. */
     if (!SANITIZED)
-        for (int i = 1; i < 3; i++) { /* threads' stacks and arenas: 256 KB each */
-            double extra = (double)(peak[i] - peak[0]) - (est[i] - est[0]);
-            assert_true(extra < 256.0 * atoi(T[i] + 2) && extra > -256.0);
+        for (int i = 1; i < 3; i++) {
+            const double grew = est[i] - est[0];
+            const double extra = (double)(peak[i] - peak[0]) - grew;
+            assert_true(extra < 256.0 * atoi(T[i] + 2) && extra > -256.0 - grew / 2);
             assert_true(peak[i] - peak[0] < weights); /* no second copy */
         }
     unlink(file);
