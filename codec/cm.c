@@ -171,13 +171,17 @@ static uint32_t mix32(uint32_t h)
     return h ^ (h >> 16);
 }
 
-/* The slot of the counter of context hash ctx for a decision's code
- * (before the check), its hash in h; its pair (revision 5) shares its
- * cache line. */
-static size_t slot_of(const nmdl_cm *m, uint32_t ctx, uint32_t code, uint32_t *h)
+/* The hash of context hash ctx for a decision's code: its top m->bits
+ * are the counter's slot (before the check; its pair, revision 5, shares
+ * its cache line), its low bits the check. */
+static uint32_t hash_of(uint32_t ctx, uint32_t code)
 {
-    *h = mix32(ctx + code * 0x9E3779B1u);
-    return *h >> (32 - m->bits);
+    return mix32(ctx + code * 0x9E3779B1u);
+}
+
+static size_t slot_of(const nmdl_cm *m, uint32_t h)
+{
+    return h >> (32 - m->bits);
 }
 
 static uint32_t missed_ctx(int missed)
@@ -194,8 +198,7 @@ static void prefetch(const nmdl_cm *m, uint32_t first, uint32_t last, int missed
     for (uint32_t code = first; code <= last && code < 256; code++)
         for (int k = 0; k < m->contexts; k++) {
             const uint32_t ctx = k == CM_ORDERS + 1 ? missed_ctx(missed) : m->ctx[k];
-            uint32_t h;
-            __builtin_prefetch(&m->slot[slot_of(m, ctx, code, &h)], 1);
+            __builtin_prefetch(&m->slot[slot_of(m, hash_of(ctx, code))], 1);
         }
 }
 
@@ -352,13 +355,14 @@ static void inputs6(nmdl_cm *m, int flag, int k, uint32_t v, uint32_t p, int x)
 static void inputs(nmdl_cm *m, int x0, uint32_t code)
 {
     m->in[0] = x0;
-    if (code >= 256) /* a flag: the first bit follows a miss */
-        prefetch(m, 1, 1, (int)code - 256);
+    if (code >= 256) /* a flag: the first bit follows a miss, whose context
+                        alone nmdl_cm_begin did not ask for */
+        __builtin_prefetch(&m->slot[slot_of(m, hash_of(missed_ctx((int)code - 256), 1))], 1);
     else /* a bit: one of its two children follows */
         prefetch(m, 2 * code, 2 * code + 1, m->missed);
     for (int k = 0; k < m->contexts; k++) {
-        uint32_t h;
-        const size_t idx = slot_of(m, m->ctx[k], code, &h);
+        const uint32_t h = hash_of(m->ctx[k], code);
+        const size_t idx = slot_of(m, h);
         m->cur[k] = m->rev >= 5   ? paired(m->slot, idx, h, m->rev)
                     : m->rev >= 4 ? checked(&m->slot[idx], h)
                                   : &m->slot[idx];

@@ -21,17 +21,19 @@ typedef struct mx_state {
     nmdl_mm_index index;
     nmdl_mm_table table;
     nmdl_cm *lanes;
+    int match; /* the data code of the lanes */
 } mx_state;
 
 static void state_free(mx_state *x)
 {
     nmdl_mm_index_free(&x->index);
-    nmdl_sc_lanes_free(x->lanes, 1); /* one segment, one lane */
+    nmdl_sc_lanes_free(x->lanes, x->match, 1); /* one segment */
 }
 
 static int state_init(mx_state *x, size_t n, int match)
 {
     memset(x, 0, sizeof *x);
+    x->match = match;
     int rc = nmdl_mm_index_init(&x->index, EMPTY_INDEX, nmdl_sc_rev(match));
     if (!rc)
         rc = nmdl_sc_lanes_create(n, match, 1, &x->lanes);
@@ -83,9 +85,15 @@ int nmdl_mx_encode(const uint8_t *src, size_t n, nmdl_prog *prog, double byte_wo
     return rc;
 }
 
+/* Whether revision byte r is one this decoder knows. */
+static int known(int r)
+{
+    return r >= MX_FIRST && r <= NMDL_MX_REVISION;
+}
+
 uint64_t nmdl_mx_decode_bytes(size_t n, int revision)
 {
-    const int match = revision >= MX_FIRST && revision <= NMDL_MX_REVISION ? revision + 1 : MX_REV;
+    const int match = known(revision) ? revision + 1 : MX_REV;
     return nmdl_mm_index_bytes(EMPTY_INDEX, nmdl_sc_rev(match)) +
            nmdl_sc_lanes_bytes(n, match, 1) + nmdl_sc_group_bytes(NULL, 1, n, match);
 }
@@ -95,7 +103,7 @@ int nmdl_mx_decode(const uint8_t *data, size_t len, uint8_t *dst, size_t n, nmdl
 {
     if ((!data && len) || !dst || n < 1)
         return NMDL_ERR_ARG;
-    if (len < 1 || data[0] < MX_FIRST || data[0] > NMDL_MX_REVISION)
+    if (len < 1 || !known(data[0]))
         return nmdl_why(why, NMDL_ERR_CORRUPT, "mix frame: data code revision %d, "
                         "not %d to %d", len ? data[0] : -1, MX_FIRST, NMDL_MX_REVISION);
     if (n > NMDL_MM_MAX_INPUT)

@@ -240,7 +240,7 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     for (int s = 0; streams && s < S; s++)
         free(streams[s]);
     nmdl_mm_index_free(&index);
-    nmdl_sc_lanes_free(lanes, nmdl_sc_wave_segments(match, S));
+    nmdl_sc_lanes_free(lanes, match, S);
     free(in), free(len), free(start), free(enc), free(streams), free(slen), free(tables);
     free(pure);
     return rc;

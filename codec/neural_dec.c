@@ -47,7 +47,7 @@ typedef struct seg_table {
     nmdl_mm_table *tables; /* (S) with the match model, else NULL */
     nmdl_mm_index index;
     nmdl_cm *lanes;        /* with the context mixer, else NULL */
-    int lanes_n;           /* and how many */
+    int match;             /* the data code (codec/segcode.h) */
 } seg_table;
 
 #define SEG_TABLE_BYTES (3 * sizeof(void *) + 3 * sizeof(size_t) + sizeof(nmdl_rc_dec))
@@ -57,7 +57,7 @@ static void seg_table_free(seg_table *t)
     free(t->streams), free(t->slen), free(t->start), free(t->len);
     free(t->out), free(t->dec), free(t->tables);
     nmdl_mm_index_free(&t->index);
-    nmdl_sc_lanes_free(t->lanes, t->lanes_n);
+    nmdl_sc_lanes_free(t->lanes, t->match, t->S);
 }
 
 /* The segment table: S and each stream's place, checked to fill the data
@@ -343,7 +343,7 @@ static int decode_text(const nmdl_neural_dec *p, const nmdl_q_header *h, const u
                            nmdl_mm_index_init(&t.index, n, nmdl_sc_rev(h->match))))
         rc = NMDL_ERR_NOMEM;
     if (!rc && h->match >= NMDL_SC_MIX) {
-        t.lanes_n = nmdl_sc_wave_segments(h->match, t.S);
+        t.match = h->match;
         rc = nmdl_sc_lanes_create(n, h->match, t.S, &t.lanes);
     }
     if (!rc && p->sink &&

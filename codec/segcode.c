@@ -250,13 +250,14 @@ int nmdl_sc_lanes_create(size_t n, int match, int S, nmdl_cm **lanes)
     for (int k = 0; k < count && !rc; k++)
         rc = nmdl_cm_init(&l[k], n, nmdl_sc_cm_rev(match));
     if (rc)
-        nmdl_sc_lanes_free(l, count);
+        nmdl_sc_lanes_free(l, match, S);
     *lanes = rc ? NULL : l;
     return rc;
 }
 
-void nmdl_sc_lanes_free(nmdl_cm *lanes, int count)
+void nmdl_sc_lanes_free(nmdl_cm *lanes, int match, int S)
 {
+    const int count = nmdl_sc_wave_segments(match, S);
     for (int k = 0; lanes && k < count; k++)
         nmdl_cm_free(&lanes[k]);
     free(lanes);

@@ -81,9 +81,9 @@ int nmdl_sc_wave_segments(int match, int S);
 /* The context mixer's lanes for data code `match` (NMDL_SC_MIX or later),
  * one per place in a wave that one of the S segments takes
  * (nmdl_sc_wave_segments), for an input of n bytes, and their bytes (for
- * memory limits); free takes NULL, and the count create made. */
+ * memory limits); free takes NULL, and create's match and S. */
 int nmdl_sc_lanes_create(size_t n, int match, int S, nmdl_cm **lanes);
-void nmdl_sc_lanes_free(nmdl_cm *lanes, int count);
+void nmdl_sc_lanes_free(nmdl_cm *lanes, int match, int S);
 size_t nmdl_sc_lanes_bytes(size_t n, int match, int S);
 
 /* Bytes a group of ns segments of up to seg_len bytes holds while coding:
