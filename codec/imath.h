@@ -7,13 +7,11 @@
 
 #include <stdint.h>
 
-/* Number of bits of v (0 for 0). */
+/* Number of bits of v (0 for 0): one instruction (bsr or lzcnt, the same
+ * answer), not a loop, in the mixers' log-odds of every decision. */
 static inline int nmdl_im_bits(uint64_t v)
 {
-    int b = 0;
-    for (; v; v >>= 1)
-        b++;
-    return b;
+    return v ? 64 - __builtin_clzll(v) : 0;
 }
 
 static inline int nmdl_im_clamp(int v, int lo, int hi)
