@@ -355,8 +355,9 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
                 nmdl_weights_name(r.weights), r.model_estimate_bits / 8,
                 r.model_level_bits / 8, (unsigned long long)r.model_bytes);
     if (r.llc_healthy >= 0)
-        fprintf(stderr, "  llc: %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f, %.0f s)%s%s\n",
-                r.llc, r.llc_se, r.nbeta, r.llc_step, r.mala, r.llc_s,
+        fprintf(stderr, "  llc: %.4g ± %.3g (nbeta %.4g, step %.3g, gamma %.4g, %d chains x "
+                "(%d burn-in + %d draws), MALA %.2f, %.0f s)%s%s\n", r.llc, r.llc_se, r.nbeta,
+                r.llc_step, r.llc_gamma, r.llc_chains, r.llc_burnin, r.llc_draws, r.mala, r.llc_s,
                 r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
     if (r.llc_healthy >= 0 && r.llc_repairs[0])
         fprintf(stderr, "  llc repaired: %s\n", r.llc_repairs);

@@ -119,11 +119,32 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
     cli_jw_num(&w, "llc_step", rep ? i->llc_step : NAN);
     cli_jw_num(&w, "llc_cool_steps", rep ? i->llc_cool_steps : NAN);
     cli_jw_num(&w, "mala", rep ? i->mala : NAN);
+    const int set = rep && isfinite(i->llc_chains); /* report version 5 */
+    cli_jw_num(&w, "gamma", set ? i->llc_gamma : NAN);
+    cli_jw_uint_if(&w, "chains", set, set ? (uint64_t)i->llc_chains : 0);
+    cli_jw_uint_if(&w, "burnin", set, set ? (uint64_t)i->llc_burnin : 0);
+    cli_jw_uint_if(&w, "draws", set, set ? (uint64_t)i->llc_draws : 0);
+    cli_jw_bool(&w, "healthy", set ? (int)i->llc_healthy : -1);
     cli_jw_num(&w, "epsilon", rep ? i->epsilon : NAN);
     cli_jw_num(&w, "b_star_bpw", rep ? i->b_star : NAN);
     cli_jw_num(&w, "predicted_model_bits", rep ? i->llc * log2(1.0 / i->epsilon) : NAN);
     cli_jw_num(&w, "loss_float_bpb", rep ? i->loss_float_bpb : NAN);
     cli_jw_end(&w);
+}
+
+/* The encoder's λ̂ with its settings (those besides nβ and the step from
+ * report version 5 on) and health. */
+static void print_llc(const nmdl_info *i)
+{
+    printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g", "measured", i->llc, i->llc_se,
+           i->nbeta, i->llc_step);
+    if (isfinite(i->llc_chains))
+        printf(", gamma %.4g, %.0f chains x (%.0f burn-in + %.0f draws)", i->llc_gamma,
+               i->llc_chains, i->llc_burnin, i->llc_draws);
+    printf(", MALA %.2f)%s%s\n", i->mala,
+           i->llc_healthy == 0 ? ", unhealthy" : i->llc_healthy == 1 ? ", healthy" : "",
+           i->llc_cool_steps > 0 ? ", of a cooled copy: the trained weights are no minimum"
+                                 : "");
 }
 
 static void print_part(const char *what, uint64_t bytes, uint64_t original)
@@ -207,10 +228,7 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
         if (i->weights >= 0)
             printf("  %-14s %s\n", "weights", nmdl_weights_name(i->weights));
         if (isfinite(i->llc))
-            printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g, MALA %.2f)%s\n",
-                   "measured", i->llc, i->llc_se, i->nbeta, i->llc_step, i->mala,
-                   i->llc_cool_steps > 0 ? " of a cooled copy: the trained weights are no "
-                                           "minimum" : "");
+            print_llc(i);
         if (isfinite(i->b_star))
             printf("  %-14s epsilon %.3g nats/%s, b* %.4f bits/weight, predicted "
                    "model %.0f bytes\n", "", i->epsilon, i->merges ? "symbol" : "byte", i->b_star,

@@ -148,28 +148,43 @@ static void json_sweep(cli_jw *w, const nmdl_llc_report *r)
     cli_jw_close(w, ']');
 }
 
+/* λ̂, its settings and its health, as llc and compressibility record them. */
+static void json_estimate(cli_jw *w, const cli_opts *o, const nmdl_llc_report *r)
+{
+    cli_jw_num(w, "llc", r->llc);
+    cli_jw_num(w, "llc_se", r->llc_se);
+    cli_jw_num(w, "nbeta", r->nbeta);
+    cli_jw_num(w, "llc_step", r->step);
+    cli_jw_num(w, "gamma", r->gamma);
+    cli_jw_str(w, "sampler", o->sampler ? "psgld" : "sgld");
+    cli_jw_int(w, "chains", r->chains);
+    cli_jw_int(w, "burnin", r->burnin);
+    cli_jw_int(w, "draws", r->steps - r->burnin);
+    cli_jw_int(w, "batch", r->batch);
+    cli_jw_uint(w, "seed", o->seed);
+    cli_jw_num(w, "mala", r->mala);
+    json_health(w, r);
+}
+
 /* --json: the estimate's record (docs/JSON.md). */
 static void print_json(const cli_opts *o, size_t n, const nmdl_model *m,
                        const nmdl_llc_report *r)
 {
     cli_jw w;
     cli_jw_model(&w, "llc", o->inputs[0], o->inputs[1], n, m);
-    cli_jw_num(&w, "llc", r->llc);
-    cli_jw_num(&w, "llc_se", r->llc_se);
-    cli_jw_num(&w, "nbeta", r->nbeta);
-    cli_jw_num(&w, "llc_step", r->step);
-    cli_jw_num(&w, "gamma", r->gamma);
-    cli_jw_str(&w, "sampler", o->sampler ? "psgld" : "sgld");
-    cli_jw_int(&w, "chains", r->chains);
-    cli_jw_int(&w, "burnin", r->burnin);
-    cli_jw_int(&w, "draws", r->steps - r->burnin);
-    cli_jw_int(&w, "batch", r->batch);
-    cli_jw_uint(&w, "seed", o->seed);
+    json_estimate(&w, o, r);
     cli_jw_num(&w, "loss_float_bpb", r->init_loss_bpb);
-    cli_jw_num(&w, "mala", r->mala);
-    json_health(&w, r);
     json_sweep(&w, r);
     cli_jw_end(&w);
+}
+
+/* The estimate's settings, one line. */
+static void print_settings(const nmdl_llc_report *r, const cli_opts *o)
+{
+    printf("  %s, step %.3g, nbeta %.4g, gamma %.4g, %d chains x (%d burn-in + %d "
+           "draws), batch %d x ctx, seed %llu\n", o->sampler ? "pSGLD" : "SGLD",
+           r->step, r->nbeta, r->gamma, r->chains, r->burnin, r->steps - r->burnin,
+           r->batch, (unsigned long long)o->seed);
 }
 
 static void print_report(const char *corpus, const nmdl_llc_report *r,
@@ -178,10 +193,7 @@ static void print_report(const char *corpus, const nmdl_llc_report *r,
     print_sweep(r);
     printf("%s: llc %.4g ± %.3g (%zu parameters; d/2 = %.4g)\n", corpus, r->llc,
            r->llc_se, d, d / 2.0);
-    printf("  %s, step %.3g, nbeta %.4g, gamma %.4g, %d chains x (%d burn-in + %d "
-           "draws), batch %d x ctx, seed %llu\n", o->sampler ? "pSGLD" : "SGLD",
-           r->step, r->nbeta, r->gamma, r->chains, r->burnin, r->steps - r->burnin,
-           r->batch, (unsigned long long)o->seed);
+    print_settings(r, o);
     printf("  L(w*) %.4f bits/byte, MALA acceptance %.2f, %s%s\n", r->init_loss_bpb,
            r->mala, r->healthy ? "healthy" : "UNHEALTHY: ", r->warning);
     if (r->repairs[0])
@@ -267,9 +279,7 @@ int cli_compressibility(const cli_opts *o)
     if (!rc && o->json) {
         cli_jw w;
         cli_jw_model(&w, "compressibility", o->inputs[0], o->inputs[1], n, m);
-        cli_jw_num(&w, "llc", r.llc);
-        cli_jw_num(&w, "llc_se", r.llc_se);
-        json_health(&w, &r);
+        json_estimate(&w, o, &r);
         cli_jw_num(&w, "epsilon", eps);
         cli_jw_num(&w, "loss_float_bpb", c.loss_bpb);
         cli_jw_int(&w, "windows", c.windows);
@@ -290,6 +300,7 @@ int cli_compressibility(const cli_opts *o)
                r.healthy ? "" : " (unhealthy: ", r.healthy ? "" : r.warning,
                r.healthy ? "" : ")", r.repairs[0] ? "; repaired: " : "", r.repairs,
                r.cool_steps ? " (at a cooled copy of the weights: nmdl llc says more)" : "");
+        print_settings(&r, o);
         printf("  tolerance %.4g nats/byte%s over %.4f bits/byte (%d windows)\n", eps,
                o->epsilon > 0 ? "" : " (llc / n)", c.loss_bpb, c.windows);
         printf("  critical levels n_q %d (%.2f bits), trimming %.2f max|w|: %.4f bits/byte\n",

@@ -158,7 +158,12 @@ static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n
             r->neural_data_bytes = rep.data_bytes, r->n_params = rep.n_params;
             r->neural_pure_data_bytes = round(rep.pure_data_bytes);
             r->llc = rep.llc, r->llc_se = rep.llc_se, r->epsilon = rep.epsilon;
-            r->llc_cool_steps = rep.llc_healthy >= 0 ? (double)rep.llc_cool_steps : NAN;
+            if (rep.llc_healthy >= 0) { /* the estimate's settings and health */
+                r->llc_cool_steps = (double)rep.llc_cool_steps;
+                r->nbeta = rep.nbeta, r->llc_step = rep.llc_step, r->gamma = rep.llc_gamma;
+                r->mala = rep.mala, r->chains = rep.llc_chains, r->burnin = rep.llc_burnin;
+                r->draws = rep.llc_draws, r->llc_healthy = rep.llc_healthy;
+            }
             r->b_star_bpw = rep.b_star, r->budget_bpw = rep.budget_bits;
             r->loss_float_bpb = rep.loss_float_bpb;
         }

@@ -23,6 +23,10 @@ typedef struct sweep_row {
                                                  transformer alone */
     double n_params, llc, llc_se;             /* λ̂ dimensionless */
     double llc_cool_steps;                    /* > 0: λ̂ of a cooled copy */
+    double nbeta, llc_step, gamma, mala;      /* the estimate's settings */
+    double chains, burnin, draws;             /* and steps per chain */
+    double llc_healthy;                       /* 1: it passed the health
+                                                 checks, 0: not */
     double epsilon;                           /* nats per byte */
     double b_star_bpw, budget_bpw;            /* bits per weight */
     double loss_float_bpb;                    /* bits per byte, float weights */
@@ -53,7 +57,10 @@ typedef struct sweep_row {
     X(neural_data_bytes, "n_data", 1)                                          \
     X(neural_pure_data_bytes, "n_pure_data", 1) X(n_params, "n_params", 1)     \
     X(llc, "llc", 0) X(llc_se, "llc_se", 0)                                    \
-    X(llc_cool_steps, "llc_cool_steps", 1) X(epsilon, "epsilon", 0)            \
+    X(llc_cool_steps, "llc_cool_steps", 1) X(nbeta, "nbeta", 0)                \
+    X(llc_step, "llc_step", 0) X(gamma, "gamma", 0) X(chains, "chains", 1)     \
+    X(burnin, "burnin", 1) X(draws, "draws", 1) X(mala, "mala", 0)             \
+    X(llc_healthy, "llc_healthy", 1) X(epsilon, "epsilon", 0)                  \
     X(b_star_bpw, "b_star", 0) X(budget_bpw, "budget_bits", 0)                 \
     X(loss_float_bpb, "loss_float", 0) X(compress_s, "compress_s", 0)          \
     X(decompress_s, "decompress_s", 0) X(zstd_bytes, "zstd", 1)                \

@@ -255,6 +255,8 @@ static int estimate(nmdl_model *m, const uint8_t *data, size_t n,
         return rc;
     r->llc = e.llc, r->llc_se = e.llc_se, r->nbeta = e.nbeta;
     r->llc_step = e.step, r->mala = e.mala, r->llc_healthy = e.healthy;
+    r->llc_gamma = e.gamma, r->llc_chains = e.chains;
+    r->llc_burnin = e.burnin, r->llc_draws = e.steps - e.burnin;
     snprintf(r->llc_warning, sizeof r->llc_warning, "%s", e.warning);
     snprintf(r->llc_repairs, sizeof r->llc_repairs, "%s", e.repairs);
     r->llc_cool_steps = e.cool_steps;
@@ -287,7 +289,7 @@ int nmdl_budget_choose(nmdl_model *m, const uint8_t *data, size_t n,
     r->mode = p->mode;
     r->llc_healthy = -1;
     r->llc = r->llc_se = r->epsilon = r->b_star = r->predicted_model_bits = NAN;
-    r->loss_float_bpb = r->nbeta = r->llc_step = r->mala = NAN;
+    r->loss_float_bpb = r->nbeta = r->llc_step = r->mala = r->llc_gamma = NAN;
     *spread = NULL;
     if (p->mode == NMDL_BUDGET_FIXED) {
         r->bits = p->bits;

@@ -60,6 +60,8 @@ typedef struct nmdl_budget_params {
 typedef struct nmdl_budget_report {
     int mode;
     double llc, llc_se, nbeta, llc_step, mala;
+    double llc_gamma;
+    int llc_chains, llc_burnin, llc_draws; /* draws: steps after burn-in */
     int llc_healthy;           /* -1: not estimated */
     char llc_warning[200];
     char llc_repairs[200];

@@ -32,10 +32,14 @@ static double get_f32(const uint8_t *p)
 void nmdl_report_encode(const nmdl_budget_report *b, int effort, int weights,
                         uint8_t out[NMDL_REPORT_BYTES])
 {
-    const double v[NMDL_REPORT_FIELDS] = {b->bits,    b->llc,     b->llc_se,
-                                          b->nbeta,   b->llc_step, b->mala,
-                                          b->epsilon, b->b_star,  b->loss_float_bpb,
-                                          b->llc_healthy < 0 ? NAN : (double)b->llc_cool_steps};
+    const int none = b->llc_healthy < 0; /* no estimate: its settings NaN */
+    const double v[NMDL_REPORT_FIELDS] = {
+        b->bits,    b->llc,    b->llc_se,           b->nbeta,
+        b->llc_step, b->mala,  b->epsilon,          b->b_star,
+        b->loss_float_bpb,     none ? NAN : (double)b->llc_cool_steps,
+        none ? NAN : b->llc_gamma, none ? NAN : b->llc_chains,
+        none ? NAN : b->llc_burnin, none ? NAN : b->llc_draws,
+        none ? NAN : b->llc_healthy};
     out[0] = NMDL_REPORT_VERSION;
     out[1] = (uint8_t)b->mode;
     out[2] = (uint8_t)effort;
@@ -44,30 +48,42 @@ void nmdl_report_encode(const nmdl_budget_report *b, int effort, int weights,
         put_f32(out + NMDL_REPORT_HEAD + 4 * i, v[i]);
 }
 
-/* Fills info from a report (versions 1 to 4); unknown versions and
+/* Whether a recorded count is NaN (not estimated) or an integer in
+ * [lo, 2^24). */
+static int count_or_nan(double v, double lo)
+{
+    return isnan(v) || (v >= lo && v < 16777216.0 && v == floor(v));
+}
+
+/* Fills info from a report (versions 1 to 5); unknown versions and
  * values out of range are skipped, not rejected. */
 static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
 {
     info->report_bytes = len;
-    const int v = len ? p[0] : 0, head = v < NMDL_REPORT_HEAD ? v + 1 : NMDL_REPORT_HEAD,
-              fields = v < 4 ? NMDL_REPORT_FIELDS - 1 : NMDL_REPORT_FIELDS;
-    if (v < 1 || v > NMDL_REPORT_VERSION || len != (size_t)head + 4 * fields ||
+    static const int values[NMDL_REPORT_VERSION + 1] = {0, 9, 9, 9, 10, NMDL_REPORT_FIELDS};
+    const int v = len ? p[0] : 0, head = v < NMDL_REPORT_HEAD ? v + 1 : NMDL_REPORT_HEAD;
+    if (v < 1 || v > NMDL_REPORT_VERSION || len != (size_t)head + 4 * values[v] ||
         p[1] > (v < 3 ? NMDL_BUDGET_SEARCH : NMDL_BUDGET_LEARNED) ||
         (v >= 2 && (p[2] < 1 || p[2] > 9)) || (v >= 3 && p[3] > NMDL_WEIGHTS_CLUSTER))
         return;
-    const double cool = v >= 4 ? get_f32(p + head + 4 * (NMDL_REPORT_FIELDS - 1)) : NAN;
-    if (!isnan(cool) && !(cool >= 0 && cool < 16777216.0 && cool == floor(cool)))
+    double x[NMDL_REPORT_FIELDS];
+    for (int i = 0; i < NMDL_REPORT_FIELDS; i++)
+        x[i] = i < values[v] ? get_f32(p + head + 4 * i) : NAN;
+    if (!count_or_nan(x[NMDL_REPORT_COOL], 0) || !(isnan(x[10]) || x[10] > 0) ||
+        !count_or_nan(x[11], 1) || !count_or_nan(x[12], 0) || !count_or_nan(x[13], 1) ||
+        !(isnan(x[14]) || x[14] == 0 || x[14] == 1))
         return;
-    double *dst[NMDL_REPORT_FIELDS] = {&info->budget_bits, &info->llc,     &info->llc_se,
-                                       &info->nbeta,       &info->llc_step, &info->mala,
-                                       &info->epsilon,     &info->b_star,
-                                       &info->loss_float_bpb, &info->llc_cool_steps};
+    double *dst[NMDL_REPORT_FIELDS] = {
+        &info->budget_bits, &info->llc,        &info->llc_se,     &info->nbeta,
+        &info->llc_step,    &info->mala,       &info->epsilon,    &info->b_star,
+        &info->loss_float_bpb, &info->llc_cool_steps, &info->llc_gamma,
+        &info->llc_chains,  &info->llc_burnin, &info->llc_draws,  &info->llc_healthy};
     info->has_report = 1;
     info->budget_mode = p[1];
     info->effort = v >= 2 ? p[2] : 0;
     info->weights = v >= 3 ? p[3] : -1;
-    for (int i = 0; i < fields; i++)
-        *dst[i] = get_f32(p + head + 4 * i);
+    for (int i = 0; i < NMDL_REPORT_FIELDS; i++)
+        *dst[i] = x[i];
 }
 
 /* The model shape and segment count of a neural frame, from the parts'
@@ -110,7 +126,8 @@ int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
     info->weights = -1;
     info->llc = info->llc_se = info->nbeta = info->llc_step = info->mala = NAN;
     info->epsilon = info->b_star = info->loss_float_bpb = info->budget_bits = NAN;
-    info->llc_cool_steps = NAN;
+    info->llc_cool_steps = info->llc_gamma = info->llc_chains = NAN;
+    info->llc_burnin = info->llc_draws = info->llc_healthy = NAN;
     if (f.report)
         report_decode(f.report, f.report_len, info);
     info->version = f.version;

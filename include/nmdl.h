@@ -428,6 +428,8 @@ typedef struct nmdl_compress_report {
     int budget_mode;
     double budget_bits;        /* the budget chosen, bits per weight */
     double llc, llc_se, nbeta, llc_step, mala; /* the estimate, as llc */
+    double llc_gamma;          /* its localization γ */
+    int llc_chains, llc_burnin, llc_draws; /* its chains, and steps of each */
     int llc_healthy;           /* -1: not estimated */
     char llc_warning[200];
     char llc_repairs[200];     /* as nmdl_llc_report's repairs */
@@ -580,6 +582,13 @@ typedef struct nmdl_info {
     double llc_cool_steps;   /* > 0: llc is of a copy of the weights cooled
                                 this many steps (nmdl_llc_settings.cool);
                                 NaN: not recorded (before report version 4) */
+    double llc_gamma, llc_chains, llc_burnin,
+        llc_draws;           /* the rest of the estimate's settings: γ,
+                                chains, burn-in and draws per chain */
+    double llc_healthy;      /* 1: the chains passed the health checks, 0:
+                                they did not (b* is then NaN); these five NaN
+                                when not estimated or not recorded (before
+                                report version 5) */
     uint64_t report_bytes;   /* bytes of the record, within header_bytes */
 } nmdl_info;
 

@@ -51,6 +51,12 @@ static void model_commands(void **state)
     }
     assert_int_equal(sh(NMDL " compressibility m.ckpt c3%s --epsilon 0.05 > k.txt", llc), 0);
     assert_int_equal(sh("grep -q 'critical levels n_q' k.txt && grep -q 'SVD fraction' k.txt"), 0);
+    /* λ̂ with its settings, in text and in JSON */
+    assert_int_equal(sh("grep -q 'SGLD, step 1e-05, nbeta .*, 2 chains x (10 burn-in + 20 "
+                        "draws)' k.txt"), 0);
+    char *k = (char *)get("k.json", &(size_t){0});
+    assert_true(jc_number(k, 0, "chains") == 2 && jc_number(k, 0, "draws") == 20);
+    free(k);
     assert_int_equal(sh(NMDL " llc m.ckpt short%s", llc), 1);
     assert_stderr_has("not longer than the model's context");
     assert_int_equal(sh(NMDL " llc c c%s", llc), 1);

@@ -423,6 +423,10 @@ static void budget_search_is_recorded(void **state)
     assert_int_equal(rep.llc_healthy, 1);
     assert_true(info.llc > 0 && isfinite(info.llc) && info.b_star > 0);
     assert_true(info.budget_bits >= info.b_star * 0.99);
+    /* the estimate's settings and health are stored with it */
+    assert_true(info.llc_healthy == 1 && info.llc_chains == rep.llc_chains);
+    assert_true(info.llc_burnin == rep.llc_burnin && info.llc_draws == rep.llc_draws);
+    assert_true(info.llc_gamma == (float)rep.llc_gamma && rep.llc_draws >= 1);
 }
 
 /* The search prices the data over the bytes long matches do not predict:
@@ -512,7 +516,7 @@ static void unhealthy_sampler_falls_back(void **state)
     nmdl_compress_report rep = search_budget(20, &info);
     assert_int_equal(rep.llc_healthy, 0);
     assert_non_null(strstr(rep.budget_note, "sampler unhealthy"));
-    assert_true(isnan(info.b_star));
+    assert_true(isnan(info.b_star) && info.llc_healthy == 0 && info.llc_chains >= 1);
 }
 
 /* Training passes over the input (steps x batch x ctx / n) below 1 MB:

@@ -333,25 +333,26 @@ static void estimate_plans_the_run(void **state)
     free(text);
 }
 
-/* The frame with its report (44 bytes at p + at, after its length byte)
+/* The frame with its report (64 bytes at p + at, after its length byte)
  * replaced by rep[0..rlen), checksum mended: malloc'd, *olen bytes. */
 static uint8_t *with_report(const uint8_t *p, size_t len, size_t at, const uint8_t *rep,
                             size_t rlen, size_t *olen)
 {
-    *olen = len - 44 + rlen;
+    *olen = len - 64 + rlen;
     uint8_t *o = malloc(*olen);
     memcpy(o, p, at);
     o[at] = (uint8_t)rlen;
     memcpy(o + at + 1, rep, rlen);
-    memcpy(o + at + 1 + rlen, p + at + 45, len - at - 45);
+    memcpy(o + at + 1 + rlen, p + at + 65, len - at - 65);
     nmdl_frame_sum(o, *olen - 16, o + *olen - 16);
     return o;
 }
 
 /* Older reports are still read: the same frame with its report rewritten
- * as version 1 (no effort byte, no weight method, no cooling) and as
- * version 3 (no cooling); a version-4 report whose cooling is no count is
- * ignored, and the frame still decodes. */
+ * as version 1 (no effort byte, no weight method, no cooling), as version
+ * 3 (no cooling) and as version 4 (no settings beyond the step and nβ); a
+ * report whose cooling is no count is ignored, and the frame still
+ * decodes. */
 static void older_reports_still_read(void **state)
 {
     (void)state;
@@ -366,22 +367,29 @@ static void older_reports_still_read(void **state)
     void *frame;
     size_t len, n, olen;
     assert_nmdl_ok(nmdl_compress_alloc(c, text, 8000, &frame, &len));
-    nmdl_info v4, v3, v1, bad;
-    assert_nmdl_ok(nmdl_info_read(frame, len, &v4));
-    assert_int_equal(v4.effort, 7);
-    assert_int_equal(v4.report_bytes, 44);
-    assert_true(isnan(v4.llc) && isnan(v4.llc_cool_steps)); /* a fixed budget: no LLC */
-    /* the report: length 44, version 4, mode, effort 7, weight method, nine
-     * values and the cooling */
+    nmdl_info v5, v4, v3, v1, bad;
+    assert_nmdl_ok(nmdl_info_read(frame, len, &v5));
+    assert_int_equal(v5.effort, 7);
+    assert_int_equal(v5.report_bytes, 64);
+    assert_true(isnan(v5.llc) && isnan(v5.llc_cool_steps)); /* a fixed budget: no LLC */
+    assert_true(isnan(v5.llc_chains) && isnan(v5.llc_gamma) && isnan(v5.llc_healthy));
+    /* the report: length 64, version 5, mode, effort 7, weight method, nine
+     * values, the cooling and the estimate's five settings */
     const uint8_t *p = frame;
     size_t at = 0;
-    while (at + 4 < v4.header_bytes && !(p[at] == 44 && p[at + 1] == 4 && p[at + 3] == 7))
+    while (at + 4 < v5.header_bytes && !(p[at] == 64 && p[at + 1] == 5 && p[at + 3] == 7))
         at++;
-    assert_true(at + 45 <= v4.header_bytes);
-    uint8_t rep[44];
-    memcpy(rep, p + at + 1, 44);
+    assert_true(at + 65 <= v5.header_bytes);
+    uint8_t rep[64];
+    memcpy(rep, p + at + 1, 64);
+    rep[0] = 4; /* version 4: the same head, nine values and the cooling */
+    uint8_t *old = with_report(p, len, at, rep, 44, &olen);
+    assert_nmdl_ok(nmdl_info_read(old, olen, &v4));
+    assert_true(v4.has_report && v4.effort == 7 && isnan(v4.llc_chains));
+    assert_float_equal(v4.budget_bits, 3.0, 1e-6);
+    free(old);
     rep[0] = 3; /* version 3: the same head, nine values */
-    uint8_t *old = with_report(p, len, at, rep, 40, &olen);
+    old = with_report(p, len, at, rep, 40, &olen);
     assert_nmdl_ok(nmdl_info_read(old, olen, &v3));
     assert_true(v3.has_report && v3.effort == 7 && isnan(v3.llc_cool_steps));
     assert_float_equal(v3.budget_bits, 3.0, 1e-6);
@@ -399,17 +407,21 @@ static void older_reports_still_read(void **state)
     assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, olen));
     assert_memory_equal(out, text, 8000);
     free(old);
-    memcpy(rep, p + at + 1, 44);
-    const float half = 2.5f; /* not a count of steps */
+    old = NULL;
+    const float half = 2.5f; /* not a count of steps, nor of chains */
     uint32_t u;
     memcpy(&u, &half, 4);
-    for (int i = 0; i < 4; i++)
-        rep[40 + i] = (uint8_t)(u >> (8 * i));
-    old = with_report(p, len, at, rep, 44, &olen);
-    assert_nmdl_ok(nmdl_info_read(old, olen, &bad));
-    assert_false(bad.has_report);
-    assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, olen));
-    assert_memory_equal(out, text, 8000);
+    for (int at_value = 40; at_value <= 48; at_value += 8) { /* cooling, chains */
+        memcpy(rep, p + at + 1, 64);
+        for (int i = 0; i < 4; i++)
+            rep[at_value + i] = (uint8_t)(u >> (8 * i));
+        free(old);
+        old = with_report(p, len, at, rep, 64, &olen);
+        assert_nmdl_ok(nmdl_info_read(old, olen, &bad));
+        assert_false(bad.has_report);
+        assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, olen));
+        assert_memory_equal(out, text, 8000);
+    }
     nmdl_dctx_free(d);
     nmdl_cctx_free(c);
     free(old), free(frame), free(text), free(out);

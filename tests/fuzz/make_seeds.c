@@ -117,7 +117,8 @@ static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t
 }
 
 /* The frame with the report nmdl_report_encode writes (budget mode
- * search, effort 6, round, every figure NaN, `cool` cold-descent steps);
+ * search, effort 6, round, every figure NaN but the estimate's settings,
+ * `cool` cold-descent steps);
  * `bad_cool` (binary32 LE, may be NULL) then overwrites the cooling value
  * with one the reader must ignore the report for. */
 static uint8_t *frame_v4(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
@@ -127,11 +128,13 @@ static uint8_t *frame_v4(uint64_t n, const uint8_t *model, size_t ml, const uint
     const nmdl_budget_report b = {.mode = NMDL_BUDGET_SEARCH, .llc = NAN, .llc_se = NAN,
                                   .nbeta = NAN, .llc_step = NAN, .mala = NAN,
                                   .llc_cool_steps = cool, .epsilon = NAN, .b_star = NAN,
-                                  .bits = NAN, .loss_float_bpb = NAN};
+                                  .bits = NAN, .loss_float_bpb = NAN, .llc_gamma = 1e4,
+                                  .llc_chains = 2, .llc_burnin = 100, .llc_draws = 100,
+                                  .llc_healthy = 1};
     uint8_t report[NMDL_REPORT_BYTES];
     nmdl_report_encode(&b, 6, NMDL_WEIGHTS_ROUND, report);
     if (bad_cool)
-        memcpy(report + NMDL_REPORT_BYTES - 4, bad_cool, 4);
+        memcpy(report + NMDL_REPORT_HEAD + 4 * NMDL_REPORT_COOL, bad_cool, 4);
     return frame_with(n, model, ml, data, dl, content, content_len, report, sizeof report, len);
 }
 
