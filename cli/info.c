@@ -233,7 +233,8 @@ static void print_text(const char *name, const frame_pos *pos, const nmdl_info *
             printf("  %-14s epsilon %.3g nats/%s, b* %.4f bits/weight, predicted "
                    "model %.0f bytes\n", "", i->epsilon, i->merges ? "symbol" : "byte", i->b_star,
                    i->llc * log2(1.0 / i->epsilon) / 8);
-        else if (i->budget_mode != NMDL_BUDGET_FIXED && isfinite(i->llc))
+        else if (i->budget_mode != NMDL_BUDGET_FIXED &&
+                 (isfinite(i->llc) || isfinite(i->llc_chains)))
             printf("  %-14s no b*: the sampler was not healthy or gave no tolerance\n", "");
         else if (i->budget_mode != NMDL_BUDGET_FIXED)
             printf("  %-14s no b*: no LLC was estimated at this size and effort "

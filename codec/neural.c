@@ -726,6 +726,7 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
     nmdl_neural_report r;
     nmdl_neural_plan plan;
     memset(&r, 0, sizeof r);
+    r.budget.llc_healthy = -1; /* until an estimate says otherwise */
     int rc = nmdl_neural_plan_make(p, n, &plan);
     nmdl_model *m;
     if (p->match >= NMDL_SC_MIX5 && n <= NMDL_MM_MAX_INPUT) /* where data_code keeps it */

@@ -603,6 +603,7 @@ static int compress_frame(nmdl_cctx *c, const void *src, size_t src_len,
     }
     memset(&c->report, 0, sizeof c->report);
     c->report.stopped_phase = -1;
+    c->report.llc_healthy = -1; /* until an estimate says otherwise */
     nmdl_neural_params np;
     nmdl_neural_plan plan;
     double work[NMDL_PHASES];

@@ -32,11 +32,14 @@ static double get_f32(const uint8_t *p)
 void nmdl_report_encode(const nmdl_budget_report *b, int effort, int weights,
                         uint8_t out[NMDL_REPORT_BYTES])
 {
-    const int none = b->llc_healthy < 0; /* no estimate: its settings NaN */
+    const double most = 16777215; /* counts above are not exact in binary32 */
+    const int none = b->llc_healthy < 0 || b->llc_chains < 1 || b->llc_chains > most ||
+                     b->llc_burnin < 0 || b->llc_burnin > most || b->llc_draws < 1 ||
+                     b->llc_draws > most; /* no estimate: its settings NaN */
     const double v[NMDL_REPORT_FIELDS] = {
         b->bits,    b->llc,    b->llc_se,           b->nbeta,
         b->llc_step, b->mala,  b->epsilon,          b->b_star,
-        b->loss_float_bpb,     none ? NAN : (double)b->llc_cool_steps,
+        b->loss_float_bpb,     b->llc_healthy < 0 ? NAN : (double)b->llc_cool_steps,
         none ? NAN : b->llc_gamma, none ? NAN : b->llc_chains,
         none ? NAN : b->llc_burnin, none ? NAN : b->llc_draws,
         none ? NAN : b->llc_healthy};
@@ -48,11 +51,10 @@ void nmdl_report_encode(const nmdl_budget_report *b, int effort, int weights,
         put_f32(out + NMDL_REPORT_HEAD + 4 * i, v[i]);
 }
 
-/* Whether a recorded count is NaN (not estimated) or an integer in
- * [lo, 2^24). */
-static int count_or_nan(double v, double lo)
+/* Whether a recorded value is an integer in [lo, 2^24) (not NaN). */
+static int count_in(double v, double lo)
 {
-    return isnan(v) || (v >= lo && v < 16777216.0 && v == floor(v));
+    return v >= lo && v < 16777216.0 && v == floor(v);
 }
 
 /* Fills info from a report (versions 1 to 5); unknown versions and
@@ -69,9 +71,11 @@ static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
     double x[NMDL_REPORT_FIELDS];
     for (int i = 0; i < NMDL_REPORT_FIELDS; i++)
         x[i] = i < values[v] ? get_f32(p + head + 4 * i) : NAN;
-    if (!count_or_nan(x[NMDL_REPORT_COOL], 0) || !(isnan(x[10]) || x[10] > 0) ||
-        !count_or_nan(x[11], 1) || !count_or_nan(x[12], 0) || !count_or_nan(x[13], 1) ||
-        !(isnan(x[14]) || x[14] == 0 || x[14] == 1))
+    const int none = isnan(x[10]) && isnan(x[11]) && isnan(x[12]) && isnan(x[13]) &&
+                     isnan(x[14]); /* the estimate's settings: all NaN or all valid */
+    if (!(isnan(x[NMDL_REPORT_COOL]) || count_in(x[NMDL_REPORT_COOL], 0)) ||
+        !(none || (isfinite(x[10]) && x[10] > 0 && count_in(x[11], 1) && count_in(x[12], 0) &&
+                   count_in(x[13], 1) && (x[14] == 0 || x[14] == 1))))
         return;
     double *dst[NMDL_REPORT_FIELDS] = {
         &info->budget_bits, &info->llc,        &info->llc_se,     &info->nbeta,

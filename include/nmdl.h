@@ -429,7 +429,8 @@ typedef struct nmdl_compress_report {
     double budget_bits;        /* the budget chosen, bits per weight */
     double llc, llc_se, nbeta, llc_step, mala; /* the estimate, as llc */
     double llc_gamma;          /* its localization γ */
-    int llc_chains, llc_burnin, llc_draws; /* its chains, and steps of each */
+    int llc_chains, llc_burnin, llc_draws; /* its chains, and steps of each
+                                              (these four: llc_healthy >= 0) */
     int llc_healthy;           /* -1: not estimated */
     char llc_warning[200];
     char llc_repairs[200];     /* as nmdl_llc_report's repairs */

@@ -408,13 +408,15 @@ static void older_reports_still_read(void **state)
     assert_memory_equal(out, text, 8000);
     free(old);
     old = NULL;
-    const float half = 2.5f; /* not a count of steps, nor of chains */
-    uint32_t u;
-    memcpy(&u, &half, 4);
-    for (int at_value = 40; at_value <= 48; at_value += 8) { /* cooling, chains */
+    /* 2.5 is no count of cooling steps nor of chains; 2 chains without
+     * the rest of the settings (NaN: no estimate) is no estimate either */
+    static const struct { int at; float v; } odd[] = {{40, 2.5f}, {48, 2.5f}, {48, 2.0f}};
+    for (int k = 0; k < 3; k++) {
+        uint32_t u;
+        memcpy(&u, &odd[k].v, 4);
         memcpy(rep, p + at + 1, 64);
         for (int i = 0; i < 4; i++)
-            rep[at_value + i] = (uint8_t)(u >> (8 * i));
+            rep[odd[k].at + i] = (uint8_t)(u >> (8 * i));
         free(old);
         old = with_report(p, len, at, rep, 64, &olen);
         assert_nmdl_ok(nmdl_info_read(old, olen, &bad));

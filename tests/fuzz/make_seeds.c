@@ -14,7 +14,7 @@
  *                              recorded as made by each weight method
  *                              (report version 3); two of them also in
  *                              tests/fuzz/seeds/decompress/; the match
- *                              model's frame with a version 4 report (500
+ *                              model's frame with a version 5 report (500
  *                              cold-descent steps), and in decompress/
  *                              also with a cooling value of 2.5, which
  *                              makes the reader ignore the report; the
@@ -121,7 +121,7 @@ static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t
  * `cool` cold-descent steps);
  * `bad_cool` (binary32 LE, may be NULL) then overwrites the cooling value
  * with one the reader must ignore the report for. */
-static uint8_t *frame_v4(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
+static uint8_t *frame_reported(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
                          size_t dl, const uint8_t *content, size_t content_len, long cool,
                          const uint8_t bad_cool[4], size_t *len)
 {
@@ -338,7 +338,7 @@ static void crafted_revision(const uint8_t *model, size_t ml, const uint8_t *dat
         die("revision 9 frame", m ? NMDL_ERR_ARG : NMDL_ERR_NOMEM);
     memcpy(m, model, ml);
     m[6] = 9;
-    p = frame_v4(n, m, ml, data, dl, s, n, 500, NULL, &len);
+    p = frame_reported(n, m, ml, data, dl, s, n, 500, NULL, &len);
     save_crafted("crafted-revision9.nmdl", p, len);
     free(m), free(p);
 }
@@ -370,7 +370,7 @@ static void match_seed(int mode)
                                             "s8-mix4.nmdl", "s8-mix5.nmdl", "s8-mix6.nmdl",
                                             "s8-mix7.nmdl", "s8-mix8.nmdl"};
         const char *name = names[mode - NMDL_SC_MIX];
-        p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
+        p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
         save("tests/fuzz/seeds/neural", name, p, len);
         save("tests/fuzz/seeds/decompress", name, p, len);
         if (mode == NMDL_SC_MIX6)
@@ -379,11 +379,11 @@ static void match_seed(int mode)
         return;
     }
     static const uint8_t half5[4] = {0, 0, 0x20, 0x40}; /* 2.5 */
-    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
+    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
     save("tests/fuzz/seeds/neural", "s8-match.nmdl", p, len);
     save("tests/fuzz/seeds/decompress", "s8-match.nmdl", p, len);
     free(p);
-    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, half5, &len);
+    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, half5, &len);
     save("tests/fuzz/seeds/decompress", "s8-match-cool2.5.nmdl", p, len);
     free(model), free(data), free(p), free(w);
 }
@@ -406,7 +406,7 @@ static void token_seed(void)
     if ((rc = nmdl_neural_encode_data(&cfg, w, sym, m, 4, NMDL_SC_MIX2, 1, NULL, &data, &dl,
                                       NULL)))
         die("token data part", rc);
-    p = frame_v4(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
+    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
     save("tests/fuzz/seeds/neural", "s8-tokens.nmdl", p, len);
     save("tests/fuzz/seeds/decompress", "s8-tokens.nmdl", p, len);
     free(model), free(data), free(p), free(w);
