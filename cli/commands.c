@@ -345,6 +345,10 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
             (unsigned long long)r.model_bytes, r.bits_per_weight, r.delta,
             (unsigned long long)r.data_bytes, r.data_bpb, r.segments,
             r.segments == 1 ? "" : "s", r.code_s);
+    if (r.other_code) /* merged symbols: coded twice, the shorter written */
+        fprintf(stderr, "  neural: the data in code revision %d would take %.0f bytes; "
+                "revision %d's is shorter\n", r.other_code - 1, r.other_data_bytes,
+                r.data_code - 1);
     if (r.pure_data_bytes != (double)r.data_bytes)
         fprintf(stderr, "  neural: this transformer alone would code the data in about "
                 "%.0f bytes\n", r.pure_data_bytes);

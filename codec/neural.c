@@ -83,6 +83,16 @@ static double code_flops_per_byte(const nmdl_model_config *c)
     return 2 * (L * (4 * C * C + 2 * C * F) + 256 * C) + 4 * L * C * T;
 }
 
+/* Whether the data is coded twice, in the newest code and in that of the
+ * mixer's revision 4 (NMDL_SC_MIX6), the shorter written: with merged
+ * symbols, where revision 4 won at 8 MB of gcide (docs/BENCHMARKS.md,
+ * "Two data codes with merged symbols") and the second pass costs 3% of
+ * the run. */
+static int two_codes(const nmdl_neural_params *p, size_t n)
+{
+    return p->tokens && p->match == NMDL_SC_MIX8 && n <= NMDL_MM_MAX_INPUT;
+}
+
 /* Work units of coding one byte of n on `threads` threads: a group of
  * segments runs on one thread, so fewer segments in flight than threads
  * (all S, or with the match model a wave's) leave threads idle. */
@@ -218,8 +228,12 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     const nmdl_sc_group all = {S, 0, in, NULL, len, enc, NULL, prog,
                                code_byte_work(cfg, S, match, threads),
                                match ? &index : NULL, src, start, tables, pure, lanes};
-    if (!rc)
+    if (!rc && prog && prog->phase == NMDL_PHASE_CODE) { /* a second code (two_codes) */
+        nmdl_prog_grow(prog, (double)n * all.byte_work, (long)n);
+        rc = nmdl_prog_canceled(prog);
+    } else if (!rc) {
         rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * all.byte_work, (long)n);
+    }
     const int live = nmdl_sc_in_flight(threads, S);
     for (int s0 = 0, s1; !rc && s0 < S; s0 = s1) {
         s1 = nmdl_sc_next_batch(match ? &index : NULL, src, start, s0, live, S);
@@ -458,6 +472,12 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     const int S = nmdl_neural_segments_of(p, n, p->match);
     plan->work[NMDL_PHASE_CODE] = (double)n * code_byte_work(cfg, S, p->match, p->threads);
     plan->steps[NMDL_PHASE_CODE] = (long)n;
+    if (two_codes(p, n)) {
+        const int S2 = nmdl_neural_segments_of(p, n, NMDL_SC_MIX6);
+        plan->work[NMDL_PHASE_CODE] += (double)n * code_byte_work(cfg, S2, NMDL_SC_MIX6,
+                                                                  p->threads);
+        plan->steps[NMDL_PHASE_CODE] += (long)n;
+    }
     return NMDL_OK;
 }
 
@@ -547,6 +567,34 @@ static double level_bits(const nmdl_qmodel *qm)
     for (int k = 0; k < qm->lay.n_tensors; k++)
         sum += bits[k];
     return sum;
+}
+
+/* The data coded in NMDL_SC_MIX6 too (two_codes): kept, with the model
+ * part encoded again to name it (the same levels), where it is shorter
+ * than data_len bytes; the other code and size into r. */
+static int shorter_code(const nmdl_neural_params *p, const nmdl_model_config *cfg,
+                        const float *w, const uint8_t *src, size_t n, nmdl_qmodel *qm,
+                        nmdl_neural_report *r, uint8_t **model, size_t *model_len,
+                        uint8_t **data, size_t *data_len)
+{
+    const int S = nmdl_neural_segments_of(p, n, NMDL_SC_MIX6);
+    uint8_t *d = NULL, *m = NULL;
+    size_t dl = 0, ml;
+    int rc = nmdl_neural_encode_data(cfg, w, src, n, S, NMDL_SC_MIX6, p->threads, p->prog, &d,
+                                     &dl, NULL);
+    r->other_code = NMDL_SC_MIX6, r->other_data_bytes = (double)dl;
+    if (!rc && dl < *data_len) {
+        qm->match = NMDL_SC_MIX6;
+        if (!(rc = nmdl_q_encode(qm, &m, &ml))) {
+            r->other_code = NMDL_SC_MIX8, r->other_data_bytes = (double)*data_len;
+            r->segments = S;
+            free(*model), free(*data);
+            *model = m, *model_len = ml, *data = d, *data_len = dl;
+            d = NULL;
+        }
+    }
+    free(d);
+    return rc;
 }
 
 /* What the data part codes, recorded in the model part: the match model
@@ -744,6 +792,11 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
     if (!rc && !r.stop_step)
         rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, qm.match,
                                      p->threads, p->prog, data, data_len, &r.pure_data_bytes);
+    r.other_data_bytes = NAN;
+    if (!rc && !r.stop_step && qm.match == NMDL_SC_MIX8 && two_codes(p, n))
+        rc = shorter_code(p, &plan.cfg, rebuilt, src, n, &qm, &r, model, model_len, data,
+                          data_len);
+    r.data_code = qm.match;
     r.code_s = nmdl_prog_now() - t0;
     r.n_params = m->lay.n_params;
     if (!rc && !r.stop_step) {

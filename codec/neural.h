@@ -99,6 +99,10 @@ typedef struct nmdl_neural_report {
     double data_bpb;          /* data part bits per input byte */
     double pure_data_bytes;   /* the data part under the transformer alone
                                  (ideal code length; = its size when pure) */
+    int data_code;            /* the data part's code (NMDL_SC_*) */
+    int other_code;           /* with merged symbols the data was coded in
+                                 two codes, this one lost... */
+    double other_data_bytes;  /* ...with this size; 0 and NaN: one code */
     double train_s, qat_s, code_s;
     long stop_step;           /* > 0: training stopped after this step, and
                                  no parts were made */

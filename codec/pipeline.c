@@ -439,6 +439,8 @@ static void neural_report(const nmdl_neural_report *r, const nmdl_neural_params 
     o->loss_train_bpb = r->loss_train_bpb;
     o->data_bpb = r->data_bpb;
     o->pure_data_bytes = r->pure_data_bytes;
+    o->data_code = r->data_code;
+    o->other_code = r->other_code, o->other_data_bytes = r->other_data_bytes;
     o->free_bytes = nmdl_neural_free_bytes(p) * p->bytes_per_symbol;
     o->train_steps = r->train_steps;
     o->early_stop_step = r->stop_step;

@@ -402,6 +402,13 @@ typedef struct nmdl_compress_report {
                                   trained for the match model's leftovers
                                   (repeats weight below 1) codes the repeats
                                   worse than one trained alike */
+    int data_code;             /* neural: the data part's code (as info's
+                                  match) */
+    int other_code;            /* with merged symbols the data is coded in
+                                  two codes: the longer one's, not written
+                                  (0: coded once)... */
+    double other_data_bytes;   /* ...and its data part; 0 and NaN: the data
+                                  was coded once */
     int effort;                /* neural: the effort (recorded in the frame) */
     int weights;               /* neural: NMDL_WEIGHTS_* (recorded too) */
     double model_estimate_bits; /* neural, trained for the DL: the bits its

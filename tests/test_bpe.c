@@ -12,12 +12,14 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/bpe.h"
 #include "codec/error.h"
 #include "codec/quant.h"
+#include "codec/segcode.h"
 #include "codec/segcode.h"
 #include "nmdl.h"
 #include "testutil.h"
@@ -115,8 +117,9 @@ static void wrong_length(void **state)
 }
 
 /* nmdl_compress with tokens: fewer symbols than bytes, recorded in the
- * frame, and the file decodes whole and streamed; by default, bytes at
- * this size. */
+ * frame, coded in the two data codes and the shorter written, and the
+ * file decodes whole and streamed; by default, bytes at this size, coded
+ * once. */
 static void token_frames_round_trip(void **state)
 {
     (void)state;
@@ -132,6 +135,14 @@ static void token_frames_round_trip(void **state)
     assert_int_equal(info.method, NMDL_METHOD_NEURAL);
     assert_true(info.merges > 0);
     assert_true(info.symbols > N / 2 && info.symbols < N);
+    nmdl_compress_report rep;
+    nmdl_cctx_report(c, &rep);
+    print_message("data code %d: %llu bytes; %d: %.0f\n", rep.data_code - 1,
+                  (unsigned long long)info.data_bytes, rep.other_code - 1, rep.other_data_bytes);
+    assert_int_equal(rep.data_code, info.match);
+    assert_true(rep.data_code + rep.other_code == NMDL_SC_MIX6 + NMDL_SC_MIX8);
+    assert_true((double)info.data_bytes <= rep.other_data_bytes);
+    assert_true((double)info.data_bytes < rep.other_data_bytes || info.match == NMDL_SC_MIX8);
     uint8_t *out = malloc(N);
     assert_non_null(out);
     assert_nmdl_ok(tu_decompress(&b, 2, out, N));
@@ -146,6 +157,9 @@ static void token_frames_round_trip(void **state)
     assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
     assert_int_equal(info.merges, 0);
     assert_int_equal(info.symbols, N);
+    nmdl_cctx_report(c, &rep);
+    assert_true(rep.other_code == 0 && isnan(rep.other_data_bytes));
+    assert_int_equal(rep.data_code, NMDL_SC_MIX8);
     free(b.p), free(out), free(src);
     nmdl_cctx_free(c);
 }
