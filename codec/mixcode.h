@@ -3,7 +3,7 @@
  * match model and the context mixer of the data part (codec/match.h,
  * codec/cm.h) with the uniform distribution in the transformer's place,
  * as one segment in one range-coded stream. No model part: the empty
- * model of the two-part code, nothing to train, 5.4 s per MB on one
+ * model of the two-part code, nothing to train, 4.5 s per MB on one
  * core each way (payload revision 8). A fallback candidate beside stored and zstd, and the bar
  * the neural method's early stop must beat (codec/stop.h).
  *
