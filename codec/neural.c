@@ -86,8 +86,8 @@ static double code_flops_per_byte(const nmdl_model_config *c)
 /* Whether the data is coded twice, in the newest code and in that of the
  * mixer's revision 4 (NMDL_SC_MIX6), the shorter written: with merged
  * symbols, where revision 4 won at 8 MB of gcide (docs/BENCHMARKS.md,
- * "Two data codes with merged symbols") and the second pass costs 3% of
- * the run. */
+ * "Revision 8's data code at 8 MB: a loss, so two codes there") and the
+ * second pass costs 3% of the run. */
 static int two_codes(const nmdl_neural_params *p, size_t n)
 {
     return p->tokens && p->match == NMDL_SC_MIX8 && n <= NMDL_MM_MAX_INPUT;
@@ -101,6 +101,22 @@ static double code_byte_work(const nmdl_model_config *c, int S, int match, int t
     int used = nmdl_sc_wave_segments(match, S);
     used = used < threads ? used : threads;
     return CODE_COST * code_flops_per_byte(c) * threads / (used > 0 ? used : 1);
+}
+
+/* Work units of the coding phase, and its steps (bytes) into *steps: n
+ * bytes coded in `match` (n <= NMDL_MM_MAX_INPUT unless NMDL_SC_PURE), and
+ * again in NMDL_SC_MIX6 where two_codes says. */
+static double code_work(const nmdl_neural_params *p, const nmdl_model_config *c, size_t n,
+                        int match, long *steps)
+{
+    int S = nmdl_neural_segments_of(p, n, match);
+    double w = (double)n * code_byte_work(c, S, match, p->threads);
+    *steps = (long)n * (two_codes(p, n) ? 2 : 1);
+    if (two_codes(p, n)) {
+        S = nmdl_neural_segments_of(p, n, NMDL_SC_MIX6);
+        w += (double)n * code_byte_work(c, S, NMDL_SC_MIX6, p->threads);
+    }
+    return w;
 }
 
 void nmdl_neural_params_default(nmdl_neural_params *p)
@@ -228,12 +244,6 @@ int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
     const nmdl_sc_group all = {S, 0, in, NULL, len, enc, NULL, prog,
                                code_byte_work(cfg, S, match, threads),
                                match ? &index : NULL, src, start, tables, pure, lanes};
-    if (!rc && prog && prog->phase == NMDL_PHASE_CODE) { /* a second code (two_codes) */
-        nmdl_prog_grow(prog, (double)n * all.byte_work, (long)n);
-        rc = nmdl_prog_canceled(prog);
-    } else if (!rc) {
-        rc = nmdl_prog_phase(prog, NMDL_PHASE_CODE, (double)n * all.byte_work, (long)n);
-    }
     const int live = nmdl_sc_in_flight(threads, S);
     for (int s0 = 0, s1; !rc && s0 < S; s0 = s1) {
         s1 = nmdl_sc_next_batch(match ? &index : NULL, src, start, s0, live, S);
@@ -469,15 +479,8 @@ int nmdl_neural_plan_make(const nmdl_neural_params *p, size_t n,
     nmdl_budget_plan(&bp, cfg, n, p->threads, plan->work, plan->steps);
     plan->work[NMDL_PHASE_TUNE] = nmdl_budget_delta_work(cfg, p->threads) + (double)qsteps * step;
     plan->steps[NMDL_PHASE_TUNE] = qsteps;
-    const int S = nmdl_neural_segments_of(p, n, p->match);
-    plan->work[NMDL_PHASE_CODE] = (double)n * code_byte_work(cfg, S, p->match, p->threads);
-    plan->steps[NMDL_PHASE_CODE] = (long)n;
-    if (two_codes(p, n)) {
-        const int S2 = nmdl_neural_segments_of(p, n, NMDL_SC_MIX6);
-        plan->work[NMDL_PHASE_CODE] += (double)n * code_byte_work(cfg, S2, NMDL_SC_MIX6,
-                                                                  p->threads);
-        plan->steps[NMDL_PHASE_CODE] += (long)n;
-    }
+    const int match = n <= NMDL_MM_MAX_INPUT ? p->match : NMDL_SC_PURE; /* as data_code */
+    plan->work[NMDL_PHASE_CODE] = code_work(p, cfg, n, match, &plan->steps[NMDL_PHASE_CODE]);
     return NMDL_OK;
 }
 
@@ -789,11 +792,15 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
                  : NMDL_ERR_NOMEM;
     double t0 = nmdl_prog_now();
     r.segments = nmdl_neural_segments_of(p, n, qm.match);
+    long code_steps;
+    const double work = code_work(p, &plan.cfg, n, qm.match, &code_steps);
+    if (!rc && !r.stop_step)
+        rc = nmdl_prog_phase(p->prog, NMDL_PHASE_CODE, work, code_steps);
     if (!rc && !r.stop_step)
         rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, qm.match,
                                      p->threads, p->prog, data, data_len, &r.pure_data_bytes);
     r.other_data_bytes = NAN;
-    if (!rc && !r.stop_step && qm.match == NMDL_SC_MIX8 && two_codes(p, n))
+    if (!rc && !r.stop_step && two_codes(p, n))
         rc = shorter_code(p, &plan.cfg, rebuilt, src, n, &qm, &r, model, model_len, data,
                           data_len);
     r.data_code = qm.match;

@@ -147,7 +147,9 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
  * PURE only where n <= NMDL_MM_MAX_INPUT). *pure_bytes (if
  * not NULL): the part's size under the transformer alone: without the
  * match model its size; with it, from the ideal code length of each
- * stream under the transformer (within a few bytes per segment). */
+ * stream under the transformer (within a few bytes per segment). prog
+ * (may be NULL): the pass adds its work to the phase the caller entered
+ * (NMDL_PHASE_CODE, planned with this pass in it). */
 int nmdl_neural_encode_data(const nmdl_model_config *cfg, const float *params,
                             const uint8_t *src, size_t n, int S, int match, int threads,
                             nmdl_prog *prog, uint8_t **data, size_t *data_len,

@@ -584,10 +584,24 @@ static void lanes_across_waves(void **state)
     free(text), free(out);
 }
 
-/* The committed frames of every data code revision (tests/fuzz/make_seeds.c:
- * 640 bytes whose second half repeats the first, in 8 segments, with the
- * match model alone, with the mixer of revision 1 and both in revisions 2
- * to 8) still decode, their checksums verified, to what they were made from. */
+/* The committed seed dir/name (tests/fuzz/make_seeds.c: 640 bytes whose
+ * second half repeats the first) read into *info and decoded, its checksum
+ * verified, to what it was made from. */
+static void seed_decodes(const char *dir, const char *name, nmdl_info *info)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/fuzz/seeds/%s/%s", NMDL_TESTS_DIR, dir, name);
+    tu_blob b = tu_read(path);
+    assert_nmdl_ok(nmdl_info_read(b.p, b.n, info));
+    uint8_t out[640];
+    assert_nmdl_ok(tu_decompress(&b, 1, out, sizeof out));
+    assert_memory_equal(out, out + 320, 320);
+    free(b.p);
+}
+
+/* The committed frames of every data code revision (in 8 segments, with
+ * the match model alone, with the mixer of revision 1 and both in
+ * revisions 2 to 8) still decode. */
 static void older_files_decode(void **state)
 {
     (void)state;
@@ -595,16 +609,24 @@ static void older_files_decode(void **state)
                                        "s8-mix3.nmdl",  "s8-mix4.nmdl", "s8-mix5.nmdl",
                                        "s8-mix6.nmdl",  "s8-mix7.nmdl", "s8-mix8.nmdl"};
     for (int k = 0; k < 9; k++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/fuzz/seeds/neural/%s", NMDL_TESTS_DIR, name[k]);
-        tu_blob b = tu_read(path);
         nmdl_info info;
-        assert_nmdl_ok(nmdl_info_read(b.p, b.n, &info));
+        seed_decodes("neural", name[k], &info);
         assert_int_equal(info.match, NMDL_SC_MATCH + k);
-        uint8_t out[640];
-        assert_nmdl_ok(tu_decompress(&b, 1, out, sizeof out));
-        assert_memory_equal(out, out + 320, 320);
-        free(b.p);
+    }
+}
+
+/* The committed frames whose reports the reader must ignore (a cooling
+ * of 2.5 steps; chains the only one of the estimate's settings not NaN)
+ * decode, read as without a report. */
+static void malformed_reports_ignored(void **state)
+{
+    (void)state;
+    static const char *const name[] = {"s8-match-cool2.5.nmdl", "s8-match-chains.nmdl"};
+    for (int k = 0; k < 2; k++) {
+        nmdl_info info;
+        seed_decodes("decompress", name[k], &info);
+        assert_int_equal(info.has_report, 0);
+        assert_true(isnan(info.llc_chains) && isnan(info.llc_cool_steps));
     }
 }
 
@@ -627,6 +649,7 @@ int main(void)
         cmocka_unit_test(memory_counts_the_lanes),
         cmocka_unit_test(lanes_across_waves),
         cmocka_unit_test(older_files_decode),
+        cmocka_unit_test(malformed_reports_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,8 +16,10 @@
  *                              tests/fuzz/seeds/decompress/; the match
  *                              model's frame with a version 5 report (500
  *                              cold-descent steps), and in decompress/
- *                              also with a cooling value of 2.5, which
- *                              makes the reader ignore the report; the
+ *                              also with a cooling value of 2.5 and
+ *                              with chains the only setting not NaN
+ *                              (s8-match-cool2.5, s8-match-chains),
+ *                              which make the reader ignore the report; the
  *                              same with the context mixer (s8-mix) and
  *                              with both in revision 2 (s8-mix2), and
  *                              the same bytes as merged symbols (s8-tokens)
@@ -118,12 +120,13 @@ static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t
 
 /* The frame with the report nmdl_report_encode writes (budget mode
  * search, effort 6, round, every figure NaN but the estimate's settings,
- * `cool` cold-descent steps);
- * `bad_cool` (binary32 LE, may be NULL) then overwrites the cooling value
- * with one the reader must ignore the report for. */
+ * `cool` cold-descent steps); `bad` (binary32 LE, may be NULL) then
+ * overwrites the values whose bits are set in `mask` (bit i: value i of
+ * docs/FORMAT.md's "Report") with one the reader must ignore the report
+ * for. */
 static uint8_t *frame_reported(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
                          size_t dl, const uint8_t *content, size_t content_len, long cool,
-                         const uint8_t bad_cool[4], size_t *len)
+                         unsigned mask, const uint8_t bad[4], size_t *len)
 {
     const nmdl_budget_report b = {.mode = NMDL_BUDGET_SEARCH, .llc = NAN, .llc_se = NAN,
                                   .nbeta = NAN, .llc_step = NAN, .mala = NAN,
@@ -133,8 +136,9 @@ static uint8_t *frame_reported(uint64_t n, const uint8_t *model, size_t ml, cons
                                   .llc_healthy = 1};
     uint8_t report[NMDL_REPORT_BYTES];
     nmdl_report_encode(&b, 6, NMDL_WEIGHTS_ROUND, report);
-    if (bad_cool)
-        memcpy(report + NMDL_REPORT_HEAD + 4 * NMDL_REPORT_COOL, bad_cool, 4);
+    for (int i = 0; bad && i < NMDL_REPORT_FIELDS; i++)
+        if (mask >> i & 1)
+            memcpy(report + NMDL_REPORT_HEAD + 4 * i, bad, 4);
     return frame_with(n, model, ml, data, dl, content, content_len, report, sizeof report, len);
 }
 
@@ -338,7 +342,7 @@ static void crafted_revision(const uint8_t *model, size_t ml, const uint8_t *dat
         die("revision 9 frame", m ? NMDL_ERR_ARG : NMDL_ERR_NOMEM);
     memcpy(m, model, ml);
     m[6] = 9;
-    p = frame_reported(n, m, ml, data, dl, s, n, 500, NULL, &len);
+    p = frame_reported(n, m, ml, data, dl, s, n, 500, 0, NULL, &len);
     save_crafted("crafted-revision9.nmdl", p, len);
     free(m), free(p);
 }
@@ -370,7 +374,7 @@ static void match_seed(int mode)
                                             "s8-mix4.nmdl", "s8-mix5.nmdl", "s8-mix6.nmdl",
                                             "s8-mix7.nmdl", "s8-mix8.nmdl"};
         const char *name = names[mode - NMDL_SC_MIX];
-        p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
+        p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, 0, NULL, &len);
         save("tests/fuzz/seeds/neural", name, p, len);
         save("tests/fuzz/seeds/decompress", name, p, len);
         if (mode == NMDL_SC_MIX6)
@@ -378,13 +382,18 @@ static void match_seed(int mode)
         free(model), free(data), free(p), free(w);
         return;
     }
-    static const uint8_t half5[4] = {0, 0, 0x20, 0x40}; /* 2.5 */
-    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
+    static const uint8_t half5[4] = {0, 0, 0x20, 0x40}, qnan[4] = {0, 0, 0xc0, 0x7f};
+    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, 0, NULL, &len);
     save("tests/fuzz/seeds/neural", "s8-match.nmdl", p, len);
     save("tests/fuzz/seeds/decompress", "s8-match.nmdl", p, len);
     free(p);
-    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, half5, &len);
+    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, 1u << NMDL_REPORT_COOL,
+                       half5, &len); /* a cooling of 2.5 steps */
     save("tests/fuzz/seeds/decompress", "s8-match-cool2.5.nmdl", p, len);
+    free(p);
+    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, 0x7400, qnan,
+                       &len); /* of the estimate's settings, chains (value 11) alone */
+    save("tests/fuzz/seeds/decompress", "s8-match-chains.nmdl", p, len);
     free(model), free(data), free(p), free(w);
 }
 
@@ -406,7 +415,7 @@ static void token_seed(void)
     if ((rc = nmdl_neural_encode_data(&cfg, w, sym, m, 4, NMDL_SC_MIX2, 1, NULL, &data, &dl,
                                       NULL)))
         die("token data part", rc);
-    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, NULL, &len);
+    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, 0, NULL, &len);
     save("tests/fuzz/seeds/neural", "s8-tokens.nmdl", p, len);
     save("tests/fuzz/seeds/decompress", "s8-tokens.nmdl", p, len);
     free(model), free(data), free(p), free(w);
