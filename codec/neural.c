@@ -800,7 +800,7 @@ int nmdl_neural_encode(const nmdl_neural_params *p, const uint8_t *src,
         rc = nmdl_neural_encode_data(&plan.cfg, rebuilt, src, n, r.segments, qm.match,
                                      p->threads, p->prog, data, data_len, &r.pure_data_bytes);
     r.other_data_bytes = NAN;
-    if (!rc && !r.stop_step && two_codes(p, n))
+    if (!rc && !r.stop_step && two_codes(p, n) && !(rc = nmdl_prog_canceled(p->prog)))
         rc = shorter_code(p, &plan.cfg, rebuilt, src, n, &qm, &r, model, model_len, data,
                           data_len);
     r.data_code = qm.match;

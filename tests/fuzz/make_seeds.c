@@ -15,7 +15,9 @@
  *                              (report version 3); two of them also in
  *                              tests/fuzz/seeds/decompress/; the match
  *                              model's frame with a version 5 report (500
- *                              cold-descent steps), and in decompress/
+ *                              cold-descent steps; the committed s8-match
+ *                              and s8-match-cool2.5 were made with version
+ *                              4, before its settings), and in decompress/
  *                              also with a cooling value of 2.5 and
  *                              with chains the only setting not NaN
  *                              (s8-match-cool2.5, s8-match-chains),
@@ -121,8 +123,8 @@ static uint8_t *frame(uint64_t n, const uint8_t *model, size_t ml, const uint8_t
 /* The frame with the report nmdl_report_encode writes (budget mode
  * search, effort 6, round, every figure NaN but the estimate's settings,
  * `cool` cold-descent steps); `bad` (binary32 LE, may be NULL) then
- * overwrites the values whose bits are set in `mask` (bit i: value i of
- * docs/FORMAT.md's "Report") with one the reader must ignore the report
+ * overwrites the values whose bits are set in `mask` (bit i: the binary32
+ * at NMDL_REPORT_HEAD + 4 i) with one the reader must ignore the report
  * for. */
 static uint8_t *frame_reported(uint64_t n, const uint8_t *model, size_t ml, const uint8_t *data,
                          size_t dl, const uint8_t *content, size_t content_len, long cool,
