@@ -1,32 +1,73 @@
 /*
- * match.c: the data part with and without the match model (issue 16), on
- * the model of an existing neural file: the same rebuilt weights code the
- * original in each mode (the transformer alone, with the match model, and
- * the context mixer, and both in revision 2), and the sizes and times are
- * printed side by side.
+ * match.c: the data part in each data code (issue 16), on the model of an
+ * existing neural file: the same rebuilt weights code the original (its
+ * merged symbols where the file has them) in each code from M to N (0: the
+ * transformer alone, 1: with the match model, 2 to 9: and the context
+ * mixer, data code revisions 1 to 8; codec/segcode.h), and the sizes and
+ * times are printed side by side.
  *
- * usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S] [from=M]
- * (S: the segment count, by default the codec's for the size; a decoder
- * takes any S from the file; M: the first mode, 0 to 4).
+ * usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S] [from=M] [to=N]
+ * (S: the segment count, by default the codec's for the size and code; a
+ * decoder takes any S from the file; by default M 0, N NMDL_SC_MIX8).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "bench/benchio.h"
+#include "codec/bpe.h"
 #include "codec/neural.h"
 #include "codec/quant.h"
 #include "codec/segcode.h"
 #include "container/frame.h"
 #include "model/progress.h"
 
+/* Data code k's name. */
+static const char *code_name(int k, char *buf, size_t cap)
+{
+    if (k == NMDL_SC_PURE)
+        return "transformer alone";
+    if (k == NMDL_SC_MATCH)
+        return "with the match model";
+    snprintf(buf, cap, "and mixer, revision %d", k - 1);
+    return buf;
+}
+
+/* Codes the m symbols src in each code from..to and prints them. */
+static int codes(const nmdl_qmodel *qm, const float *params, const uint8_t *src, size_t m,
+                 int from, int to, int S0, int threads)
+{
+    size_t first = 0;
+    for (int k = from; k <= to; k++) {
+        const int S = S0 > 0 ? S0 : nmdl_neural_segments(m, k);
+        uint8_t *data;
+        size_t size;
+        double pure, t0 = nmdl_prog_now();
+        int rc = nmdl_neural_encode_data(&qm->cfg, params, src, m, S, k, threads, NULL, &data,
+                                         &size, &pure);
+        if (rc) {
+            fprintf(stderr, "bench_match: coding in code %d failed (%d)\n", k, rc);
+            return 1;
+        }
+        first = k == from ? size : first;
+        char buf[40];
+        printf("  %-24s %3d segments  data %9zu bytes  %.4f bits/symbol  %.4f of code %d"
+               "  transformer alone ~%.0f  %6.1f s\n",
+               code_name(k, buf, sizeof buf), S, size, 8.0 * (double)size / (double)m,
+               (double)size / (double)first, from, pure, nmdl_prog_now() - t0);
+        free(data);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S] [from=M]\n");
+        fprintf(stderr, "usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S] "
+                        "[from=M] [to=N]\n");
         return 2;
     }
-    uint8_t *file, *src;
-    size_t flen, n;
+    uint8_t *file, *src, *sym = NULL;
+    size_t flen, n, m;
     nmdl_frame f;
     nmdl_qmodel qm;
     if (bench_read_file(argv[1], &file, &flen) || bench_read_file(argv[2], &src, &n) ||
@@ -35,42 +76,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_match: %s is not a neural file of %s\n", argv[1], argv[2]);
         return 1;
     }
-    const int threads = (int)bench_opt(argc, argv, "threads", 2);
-    float *params = malloc(qm.lay.n_params * sizeof(float));
-    nmdl_q_dequantize(&qm, params);
-    const int S = (int)bench_opt(argc, argv, "segments", nmdl_neural_segments(n, NMDL_SC_MIX3));
-    printf("%s: %zu bytes, model part %zu bytes, %d segments, %d threads\n", argv[2], n,
-           f.model_len, S, threads);
-    static const char *name[5] = {"transformer alone", "with the match model",
-                                  "and context mixing", "both, revision 2", "both, revision 3"};
-    size_t size[5] = {0, 0, 0, 0, 0};
-    double pure[5];
-    for (int match = (int)bench_opt(argc, argv, "from", 0); match <= NMDL_SC_MIX3; match++) {
-        uint8_t *data;
-        double t0 = nmdl_prog_now();
-        int rc = nmdl_neural_encode_data(&qm.cfg, params, src, n, S, match, threads, NULL,
-                                         &data, &size[match], &pure[match]);
-        if (rc) {
-            fprintf(stderr, "bench_match: coding failed (%d)\n", rc);
+    m = n;
+    if (qm.symbols) { /* the merged symbols the file codes */
+        if (!(sym = malloc(n)))
+            return 1;
+        nmdl_bpe_apply(&qm.tokens, src, n, sym, &m);
+        if (m != qm.symbols) {
+            fprintf(stderr, "bench_match: %zu symbols, the file says %zu\n", m, qm.symbols);
             return 1;
         }
-        printf("  %-22s data %9zu bytes  %.4f bits/byte  %6.1f s\n",
-               name[match], size[match],
-               8.0 * (double)size[match] / (double)n, nmdl_prog_now() - t0);
-        free(data);
     }
-    if (size[0])
-        printf("  ratios %.4f (match / alone), %.4f (mixing / alone); the transformer alone "
-               "estimated from the ideal code length: %.0f bytes (pure run), %.0f (match "
-               "run)\n", (double)size[1] / (double)size[0], (double)size[2] / (double)size[0],
-               pure[0], pure[1]);
-    if (size[1])
-        printf("  mixing / match %.4f\n", (double)size[2] / (double)size[1]);
-    if (size[2])
-        printf("  revision 2 / 1 %.4f\n", (double)size[3] / (double)size[2]);
-    if (size[3])
-        printf("  revision 3 / 2 %.4f\n", (double)size[4] / (double)size[3]);
+    const int threads = (int)bench_opt(argc, argv, "threads", 2);
+    const int from = (int)bench_opt(argc, argv, "from", 0);
+    const int to = (int)bench_opt(argc, argv, "to", NMDL_SC_MIX8);
+    float *params = malloc(qm.lay.n_params * sizeof(float));
+    if (!params || from < 0 || to > NMDL_SC_MIX8 || from > to)
+        return 2;
+    nmdl_q_dequantize(&qm, params);
+    printf("%s: %zu bytes, %zu symbols, model part %zu bytes (code %d), %d threads\n", argv[2],
+           n, m, f.model_len, qm.match, threads);
+    const int rc = codes(&qm, params, sym ? sym : src, m, from, to,
+                         (int)bench_opt(argc, argv, "segments", 0), threads);
     nmdl_q_free(&qm);
-    free(params), free(file), free(src);
-    return 0;
+    free(params), free(file), free(src), free(sym);
+    return rc;
 }

@@ -65,6 +65,14 @@ int nmdl_bpe_learn(const uint8_t *src, size_t n, size_t min, nmdl_bpe *t, uint8_
     return NMDL_OK;
 }
 
+void nmdl_bpe_apply(const nmdl_bpe *t, const uint8_t *src, size_t n, uint8_t *sym, size_t *m)
+{
+    memcpy(sym, src, n);
+    *m = n;
+    for (int k = 0; k < t->count; k++)
+        replace(sym, m, t->v[k], t->a[k], t->b[k]);
+}
+
 int nmdl_bpe_lengths(const nmdl_bpe *t, uint32_t *len, char *why)
 {
     if (t->count < 0 || t->count > NMDL_BPE_MAX)

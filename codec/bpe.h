@@ -31,6 +31,10 @@ typedef struct nmdl_bpe {
 int nmdl_bpe_learn(const uint8_t *src, size_t n, size_t min, nmdl_bpe *t, uint8_t *sym,
                    size_t *m);
 
+/* The symbols of src[0, n) under t's merges (as nmdl_bpe_learn left
+ * them) into sym (n bytes), their count to *m. */
+void nmdl_bpe_apply(const nmdl_bpe *t, const uint8_t *src, size_t n, uint8_t *sym, size_t *m);
+
 /* NMDL_OK when t is well formed: count within 0 .. NMDL_BPE_MAX, values
  * distinct, each pair made of bytes and earlier merges' values, no symbol
  * standing for more than NMDL_BPE_MAX_LEN bytes; else NMDL_ERR_CORRUPT,

@@ -24,19 +24,22 @@
 #include "nmdl.h"
 #include "testutil.h"
 
-/* Learns, checks and expands src[0, n); returns the symbol count. */
+/* Learns, checks, applies again and expands src[0, n); returns the
+ * symbol count. */
 static size_t round_trip(const uint8_t *src, size_t n, size_t min, nmdl_bpe *t)
 {
-    uint8_t *sym = malloc(n), *back = malloc(n);
-    assert_non_null(sym);
-    assert_non_null(back);
-    size_t m;
+    uint8_t *sym = malloc(n), *again = malloc(n), *back = malloc(n);
+    assert_true(sym && again && back);
+    size_t m, m2;
     assert_int_equal(nmdl_bpe_learn(src, n, min, t, sym, &m), NMDL_OK);
     assert_true(m <= n);
     assert_int_equal(nmdl_bpe_check(t, NULL), NMDL_OK);
+    nmdl_bpe_apply(t, src, n, again, &m2);
+    assert_int_equal(m2, m);
+    assert_memory_equal(again, sym, m);
     assert_int_equal(nmdl_bpe_expand(t, sym, m, back, n, NULL), NMDL_OK);
     assert_memory_equal(back, src, n);
-    free(sym), free(back);
+    free(sym), free(again), free(back);
     return m;
 }
 
