@@ -20,7 +20,7 @@
 void nmdl_rate_params_default(nmdl_rate_params *p)
 {
     memset(p, 0, sizeof *p);
-    p->weight = 1.0;
+    p->weight = NMDL_RATE_WEIGHT;
     p->bits = 2.0;
     p->round_share = 0.25;
     p->step_lr = 2e-3;

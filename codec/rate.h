@@ -38,6 +38,12 @@
 #include "../model/rng.h"
 #include "../model/train.h"
 
+/* The model's bits weigh 1.5 times the data's by default: the data part
+ * is the mixer's, which absorbs much of the transformer's loss, so pricing
+ * that loss at face value keeps model bits that buy less than they cost
+ * (docs/BENCHMARKS.md, "The rate weight 1.5"). */
+#define NMDL_RATE_WEIGHT 1.5
+
 #define NMDL_RATE_LEVELS 48 /* |level| costed one by one below this */
 
 /* What pulls the weights to cheap levels in the noise stage (the steps
@@ -57,7 +63,8 @@ typedef struct nmdl_rate_params {
     double n;         /* bytes the data part codes */
     double priced;    /* P, the bytes the loss is weighed over: n - 1 less
                          those long matches predict; 0: n - 1 */
-    double weight;    /* of the model bits against the data bits: 1 = DL */
+    double weight;    /* of the model bits against the data bits: 1 = DL;
+                         by default NMDL_RATE_WEIGHT */
     double bits;      /* starting budget, bits per weight; 0: the plain
                          search's best on model and data (budget.h) */
     nmdl_model *model; /* with bits 0: the model trained, and its data */
