@@ -8,7 +8,11 @@
  *
  * usage: bench_match FILE.nmdl ORIGINAL [threads=T] [segments=S] [from=M] [to=N]
  * (S: the segment count, by default the codec's for the size and code; a
- * decoder takes any S from the file; by default M 0, N NMDL_SC_MIX8).
+ * decoder takes any S from the file; by default M 0, N NMDL_SC_MIX8, or
+ * NMDL_SC_PURE beyond NMDL_MM_MAX_INPUT symbols). The model's symbol set
+ * (data code 6 on) masks the transformer's output in every code, so the
+ * codes before 6 are what they would write with that mask, and a file of
+ * an older code has no set for the later ones.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +70,7 @@ int main(int argc, char **argv)
                         "[from=M] [to=N]\n");
         return 2;
     }
-    uint8_t *file, *src, *sym = NULL;
+    uint8_t *file = NULL, *src = NULL, *sym = NULL;
     size_t flen, n, m;
     nmdl_frame f;
     nmdl_qmodel qm;
@@ -74,29 +78,35 @@ int main(int argc, char **argv)
         nmdl_frame_parse(file, flen, &f, NULL) || f.original_len != n ||
         nmdl_q_decode(f.model, f.model_len, &qm)) {
         fprintf(stderr, "bench_match: %s is not a neural file of %s\n", argv[1], argv[2]);
+        free(file), free(src);
         return 1;
     }
     m = n;
-    if (qm.symbols) { /* the merged symbols the file codes */
-        if (!(sym = malloc(n)))
-            return 1;
+    if (qm.symbols && (sym = malloc(n))) /* the merged symbols the file codes */
         nmdl_bpe_apply(&qm.tokens, src, n, sym, &m);
-        if (m != qm.symbols) {
-            fprintf(stderr, "bench_match: %zu symbols, the file says %zu\n", m, qm.symbols);
-            return 1;
-        }
-    }
     const int threads = (int)bench_opt(argc, argv, "threads", 2);
     const int from = (int)bench_opt(argc, argv, "from", 0);
-    const int to = (int)bench_opt(argc, argv, "to", NMDL_SC_MIX8);
+    const int to = (int)bench_opt(argc, argv, "to", m > NMDL_MM_MAX_INPUT ? NMDL_SC_PURE
+                                                                         : NMDL_SC_MIX8);
     float *params = malloc(qm.lay.n_params * sizeof(float));
-    if (!params || from < 0 || to > NMDL_SC_MIX8 || from > to)
-        return 2;
+    int rc = 1;
+    if (!params || (qm.symbols && !sym))
+        fprintf(stderr, "bench_match: out of memory\n");
+    else if (qm.symbols && m != qm.symbols)
+        fprintf(stderr, "bench_match: %zu symbols, the file says %zu\n", m, qm.symbols);
+    else if (from < 0 || to > NMDL_SC_MIX8 || from > to)
+        fprintf(stderr, "bench_match: from=%d to=%d: codes run from 0 to %d\n", from, to,
+                NMDL_SC_MIX8);
+    else
+        rc = 0;
+    if (rc)
+        goto done;
     nmdl_q_dequantize(&qm, params);
     printf("%s: %zu bytes, %zu symbols, model part %zu bytes (code %d), %d threads\n", argv[2],
            n, m, f.model_len, qm.match, threads);
-    const int rc = codes(&qm, params, sym ? sym : src, m, from, to,
-                         (int)bench_opt(argc, argv, "segments", 0), threads);
+    rc = codes(&qm, params, sym ? sym : src, m, from, to,
+               (int)bench_opt(argc, argv, "segments", 0), threads);
+done:
     nmdl_q_free(&qm);
     free(params), free(file), free(src), free(sym);
     return rc;

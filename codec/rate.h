@@ -3,9 +3,10 @@
  * turns weights into levels and levels into bits; this module makes the
  * training loop (model/train.h, through its hook) optimize
  *
- *   DL(w) = P L(w) / ln 2  +  R(w)   bits,
+ *   DL(w) = P L(w) / ln 2  +  a R(w)   bits,
  *
- * the data part's bits under the coded model plus the model part's (P the
+ * the data part's bits under the coded model plus the model part's, the
+ * latter weighed by a (nmdl_rate_params.weight, NMDL_RATE_WEIGHT; P the
  * bytes the loss is priced over: n - 1, less those long matches predict
  * with the match model, nmdl_rate_params.priced), in
  * two stages at the end of a training run:
@@ -26,7 +27,7 @@
  * (the coder's contexts) the cost of |level| k is -log2 of its frequency
  * (plus a sign bit), so the estimate follows the coder as weights move.
  * Units: the penalty's gradient is added in nats per token, the unit of
- * the training loss, i.e. R ln 2 / P per token.
+ * the training loss, i.e. a R ln 2 / P per token.
  */
 #ifndef NMDL_RATE_H
 #define NMDL_RATE_H
