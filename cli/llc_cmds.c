@@ -232,6 +232,13 @@ static int load_and_estimate(const cli_opts *o, const char *cmd, nmdl_model **m,
     return 0;
 }
 
+/* An unhealthy estimate's warning on stderr too, where scripts see it. */
+static void warn_unhealthy(const cli_opts *o, const nmdl_llc_report *r)
+{
+    if (!r->healthy)
+        fprintf(stderr, "nmdl: %s: warning: %s\n", o->inputs[1], r->warning);
+}
+
 int cli_llc(const cli_opts *o)
 {
     nmdl_model *m;
@@ -249,8 +256,7 @@ int cli_llc(const cli_opts *o)
                                       r.cool_steps ? "SGLD loss traces around a cooled copy "
                                                      "of the weights"
                                                    : "SGLD loss traces"));
-    if (!r.healthy)
-        fprintf(stderr, "nmdl: %s: warning: %s\n", o->inputs[1], r.warning);
+    warn_unhealthy(o, &r);
     nmdl_llc_report_free(&r);
     nmdl_model_free(m);
     free(data);
@@ -313,6 +319,8 @@ int cli_compressibility(const cli_opts *o)
                c.critical_prune_fraction, c.loss_prune_bpb);
         status = 0;
     }
+    if (!status)
+        warn_unhealthy(o, &r);
     nmdl_llc_report_free(&r);
     nmdl_model_free(m);
     free(data);

@@ -4,6 +4,7 @@
  * codec.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,8 @@ int cli_eval(const cli_opts *o)
         cli_error(corpus, "needs at least 2 bytes");
     } else if ((rc = nmdl_model_eval(m, data, n, cli_threads(o), &bpb))) {
         cli_error(corpus, nmdl_strerror(rc));
+    } else if (!isfinite(bpb)) {
+        cli_error(model, "the model's loss is not finite (its weights overflow)");
     } else {
         if (o->json) {
             cli_jw w;

@@ -109,10 +109,11 @@ static double code_byte_work(const nmdl_model_config *c, int S, int match, int t
 static double code_work(const nmdl_neural_params *p, const nmdl_model_config *c, size_t n,
                         int match, long *steps)
 {
+    const int twice = two_codes(p, n);
     int S = nmdl_neural_segments_of(p, n, match);
     double w = (double)n * code_byte_work(c, S, match, p->threads);
-    *steps = (long)n * (two_codes(p, n) ? 2 : 1);
-    if (two_codes(p, n)) {
+    *steps = (long)n * (twice ? 2 : 1);
+    if (twice) {
         S = nmdl_neural_segments_of(p, n, NMDL_SC_MIX6);
         w += (double)n * code_byte_work(c, S, NMDL_SC_MIX6, p->threads);
     }

@@ -4,6 +4,7 @@
  * configuration, the float32 parameters little-endian, a BLAKE2b-128 of all
  * bytes before it. Every field is validated before anything is allocated.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,10 @@ int nmdl_model_load(const void *buf, size_t len, nmdl_model **out)
     for (size_t i = 0; i < n; i++) {
         uint32_t bits = get_u32(p + CKPT_HEADER + 4 * i);
         memcpy(&m->params[i], &bits, 4);
+        if (!isfinite(m->params[i])) { /* a diverged run's NaN, or damage */
+            nmdl_model_free(m);
+            return NMDL_ERR_CORRUPT;
+        }
     }
     *out = m;
     return NMDL_OK;

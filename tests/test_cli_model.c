@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clitest.h"
 #include "jsoncheck.h"
+#include "model/transformer.h"
 #include "testutil.h"
 
 /* train, eval, llc and compressibility on a small model. */
@@ -50,6 +52,10 @@ static void model_commands(void **state)
         free(j);
     }
     assert_int_equal(sh(NMDL " compressibility m.ckpt c3%s --epsilon 0.05 > k.txt", llc), 0);
+    char *kt = (char *)get("k.txt", &(size_t){0});
+    if (strstr(kt, "(unhealthy: ")) /* as llc does, on stderr too */
+        assert_stderr_has("nmdl: c3: warning: ");
+    free(kt);
     assert_int_equal(sh("grep -q 'critical levels n_q' k.txt && grep -q 'SVD fraction' k.txt"), 0);
     /* λ̂ with its settings, in text and in JSON */
     assert_int_equal(sh("grep -q 'SGLD, step 1e-05, nbeta .*, 2 chains x (10 burn-in + 20 "
@@ -204,6 +210,23 @@ static void json_names_and_old_records(void **state)
  * for the same seed, the entropy of the sample and of each prefix, lower
  * at a lower temperature; absurd sizes, temperatures, stream counts and
  * models refused before any work, nothing written. */
+/* The checkpoint `from` with every weight w, re-signed, as `to`. */
+static void doctored(const char *from, const char *to, float w)
+{
+    size_t n;
+    uint8_t *buf = get(from, &n);
+    nmdl_model *m;
+    assert_nmdl_ok(nmdl_model_load(buf, n, &m));
+    for (size_t i = 0; i < nmdl_model_n_params(m); i++)
+        m->params[i] = w;
+    void *out;
+    assert_nmdl_ok(nmdl_model_save(m, &out, &n));
+    put(to, out, n);
+    nmdl_free(out);
+    nmdl_model_free(m);
+    free(buf);
+}
+
 static void teacher_command(void **state)
 {
     (void)state;
@@ -246,12 +269,17 @@ static void teacher_command(void **state)
         {"m.ckpt -o x --bytes 1K --preset huge", "needs a MODEL or"},
         {"--preset huge -o x --bytes 1K", "unknown preset"},
         {"m.ckpt -o x --bytes 1K -T 2", "does not apply to teacher"},
+        {"nan.ckpt -o x --bytes 1K", "nan.ckpt: corrupt data"},
     };
+    doctored("m.ckpt", "nan.ckpt", NAN);
+    doctored("m.ckpt", "big.ckpt", 1e30f); /* finite, but the float loss overflows */
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(sh(NMDL " teacher %s", bad[i][0]), 1);
         assert_stderr_has(bad[i][1]);
     }
     assert_false(exists("x"));
+    assert_int_equal(sh(NMDL " eval big.ckpt c"), 1);
+    assert_stderr_has("big.ckpt: the model's loss is not finite");
     free(text);
 }
 
