@@ -146,6 +146,10 @@ static void sweep_prequential(void **state)
         assert_true(jc_string_is(j, 0, "weights", "l0-rl1")); /* the default */
         free(j);
     }
+    /* and in the CSV: both rows' preq_bytes column holds their code */
+    assert_int_equal(sh("awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == \"preq_bytes\") c = i } "
+                        "$2 ~ /sweep/ && c && $c > 4096 { ok++ } END { exit ok != 2 }' "
+                        "d/results.csv"), 0);
     /* everything done: nothing trained again */
     assert_int_equal(sh(NMDL " sweep s --sizes 8K,16K --out d --prequential%s", quick), 0);
     j = (char *)get("err.txt", &n);
