@@ -319,8 +319,7 @@ int cli_compressibility(const cli_opts *o)
                c.critical_prune_fraction, c.loss_prune_bpb);
         status = 0;
     }
-    if (!status)
-        warn_unhealthy(o, &r);
+    warn_unhealthy(o, &r);
     nmdl_llc_report_free(&r);
     nmdl_model_free(m);
     free(data);

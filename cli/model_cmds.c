@@ -73,7 +73,9 @@ int cli_save_model(const char *out, const nmdl_model *m, int force)
     size_t len;
     int rc = nmdl_model_save(m, &buf, &len), err;
     if (rc) {
-        cli_error(out, nmdl_strerror(rc));
+        cli_error(out, rc == NMDL_ERR_CORRUPT ? "not written: a weight is not finite (the "
+                                                "training diverged)"
+                                              : nmdl_strerror(rc));
         return -1;
     }
     err = cli_write_file(out, buf, len, NULL, force, 0);
@@ -211,7 +213,7 @@ int cli_eval(const cli_opts *o)
     } else if ((rc = nmdl_model_eval(m, data, n, cli_threads(o), &bpb))) {
         cli_error(corpus, nmdl_strerror(rc));
     } else if (!isfinite(bpb)) {
-        cli_error(model, "the model's loss is not finite (its weights overflow)");
+        cli_error(model, "the model's loss is not finite");
     } else {
         if (o->json) {
             cli_jw w;

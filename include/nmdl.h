@@ -860,7 +860,8 @@ NMDL_NODISCARD int nmdl_teacher_sample(const nmdl_model *m, double temperature,
                                        double *total_bits);
 
 /* A checkpoint (docs/FORMAT.md) in a buffer the caller frees with
- * nmdl_free(). */
+ * nmdl_free(). NMDL_ERR_CORRUPT where a weight is NaN or infinite (a
+ * diverged run): save writes none and load rejects them. */
 NMDL_NODISCARD int nmdl_model_save(const nmdl_model *m, void **buf,
                                    size_t *len);
 NMDL_NODISCARD int nmdl_model_load(const void *buf, size_t len,

@@ -36,6 +36,9 @@ int nmdl_model_save(const nmdl_model *m, void **buf, size_t *len)
     if (!m || !buf || !len)
         return NMDL_ERR_ARG;
     const size_t n = m->lay.n_params, size = CKPT_HEADER + 4 * n + CKPT_SUM;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(m->params[i])) /* a diverged run: no model to keep */
+            return NMDL_ERR_CORRUPT;
     uint8_t *p = malloc(size);
     if (!p)
         return NMDL_ERR_NOMEM;
@@ -114,7 +117,7 @@ int nmdl_model_load(const void *buf, size_t len, nmdl_model **out)
     for (size_t i = 0; i < n; i++) {
         uint32_t bits = get_u32(p + CKPT_HEADER + 4 * i);
         memcpy(&m->params[i], &bits, 4);
-        if (!isfinite(m->params[i])) { /* a diverged run's NaN, or damage */
+        if (!isfinite(m->params[i])) { /* a faulty writer's: save refuses them */
             nmdl_model_free(m);
             return NMDL_ERR_CORRUPT;
         }

@@ -611,10 +611,12 @@ static void checkpoints(void **state)
     assert_int_equal(nmdl_model_load("\xB7NMD\1\0\0\0", 8, &back), NMDL_ERR_NOT_NMDL);
     assert_int_equal(nmdl_model_load("hello", 5, &back), NMDL_ERR_NOT_NMDL);
     nmdl_free(buf);
-    m->params[m->lay.n_params - 1] = INFINITY; /* signed, but not a model */
     assert_nmdl_ok(nmdl_model_save(m, &buf, &len));
+    tu_ckpt_fill(buf, len, INFINITY); /* signed, but not a model */
     assert_int_equal(nmdl_model_load(buf, len, &back), NMDL_ERR_CORRUPT);
     nmdl_free(buf);
+    m->params[0] = NAN; /* nor is it written */
+    assert_int_equal(nmdl_model_save(m, &buf, &len), NMDL_ERR_CORRUPT);
     nmdl_model_free(m);
 }
 

@@ -86,6 +86,10 @@ nmdl_isa tu_isa(void);
 typedef struct nmdl_team nmdl_team;
 void tu_team_run(int K, void (*fn)(const nmdl_team *t, int k, void *user), void *user);
 
+/* Sets every parameter of the valid checkpoint buf (len bytes) to w and
+ * signs it again (docs/FORMAT.md): a file only a faulty writer makes. */
+void tu_ckpt_fill(uint8_t *buf, size_t len, float w);
+
 /* Fails unless the 16-byte BLAKE2b of p[0, n), in hex, is `expected`
  * (a golden hash: a change of those bytes is a format change); prints it
  * as "golden WHAT hash". */
