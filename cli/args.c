@@ -15,7 +15,7 @@
 /* options with no short form */
 enum { OPT_RM = 256, OPT_JSON, OPT_METHOD, OPT_PRESET, OPT_STEPS, OPT_MINUTES,
        OPT_BATCH, OPT_LR, OPT_SEED, OPT_UNTIED, OPT_EFFORT, OPT_BITS,
-       OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_STEP, OPT_NBETA,
+       OPT_PER_TENSOR, OPT_NO_FALLBACK, OPT_SAMPLER, OPT_START, OPT_STEP, OPT_NBETA,
        OPT_GAMMA, OPT_CHAINS, OPT_BURNIN, OPT_DRAWS, OPT_CSV, OPT_SVG,
        OPT_EPSILON, OPT_BUDGET, OPT_ROW_STEPS, OPT_SAVE_EVERY, OPT_SIZES,
        OPT_OUT, OPT_WEIGHTS, OPT_MEMORY, OPT_MAX_RATIO, OPT_PURE, OPT_TOKENS,
@@ -67,7 +67,8 @@ static const struct {
     {"steps", OPT_STEPS, 1, TO(CLI_TRAIN)},  {"lr", OPT_LR, 1, TO(CLI_TRAIN)},
     {"untied", OPT_UNTIED, 0, TO(CLI_TRAIN)},
     {"save-every", OPT_SAVE_EVERY, 1, TO(CLI_TRAIN)},
-    {"sampler", OPT_SAMPLER, 1, SGLD}, {"step", OPT_STEP, 1, SGLD},
+    {"sampler", OPT_SAMPLER, 1, SGLD}, {"start", OPT_START, 1, SGLD},
+    {"step", OPT_STEP, 1, SGLD},
     {"nbeta", OPT_NBETA, 1, SGLD},     {"gamma", OPT_GAMMA, 1, SGLD},
     {"chains", OPT_CHAINS, 1, SGLD},   {"burnin", OPT_BURNIN, 1, SGLD},
     {"draws", OPT_DRAWS, 1, SGLD},     {"repairs", OPT_REPAIRS, 1, SGLD},
@@ -248,6 +249,11 @@ static int apply(cli_opts *o, parse_state *ps, int key, const char *val)
         if (strcmp(val, "sgld") && strcmp(val, "psgld"))
             return usage_error("--sampler is sgld or psgld", val);
         o->sampler = !strcmp(val, "psgld");
+        break;
+    case OPT_START:
+        if (strcmp(val, "cold") && strcmp(val, "mixed"))
+            return usage_error("--start is cold or mixed", val);
+        o->start = !strcmp(val, "mixed") ? NMDL_LLC_START_MIXED : NMDL_LLC_START_COLD;
         break;
     case OPT_SAVE_EVERY:
         if (parse_number("--save-every", val, 1, 1e9, &v))
@@ -517,6 +523,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     o->method = NMDL_METHOD_NEURAL;
     o->seed = 1;
     o->burnin = -1;
+    o->start = -1;
     o->cool = -1;
     o->max_ratio = -1;
     o->tokens = -1;

@@ -76,6 +76,7 @@ typedef struct cli_opts {
     int no_early_stop;   /* --no-early-stop: train the neural model to the end */
     /* llc, and the budget of the neural method */
     int sampler;         /* --sampler sgld|psgld (0, 1) */
+    int start;           /* --start cold|mixed (NMDL_LLC_START_*); -1 = default */
     double step;         /* --step: SGLD step size; 0 = calibrate */
     double nbeta;        /* --nbeta; 0 = n / ln n */
     double gamma;        /* --gamma: localization; 0 = default */

@@ -358,10 +358,13 @@ static void neural_summary(const nmdl_cctx *c, const nmdl_team *team)
                 "expected %.0f bytes of levels, the coder spent %.0f (model part %llu)\n",
                 nmdl_weights_name(r.weights), r.model_estimate_bits / 8,
                 r.model_level_bits / 8, (unsigned long long)r.model_bytes);
+    char pm[32];
     if (r.llc_healthy >= 0)
-        fprintf(stderr, "  llc: %.4g ± %.3g (nbeta %.4g, step %.3g, gamma %.4g, %d chains x "
-                "(%d burn-in + %d draws), MALA %.2f, %.0f s)%s%s\n", r.llc, r.llc_se, r.nbeta,
-                r.llc_step, r.llc_gamma, r.llc_chains, r.llc_burnin, r.llc_draws, r.mala, r.llc_s,
+        fprintf(stderr, "  llc: %.4g%s (nbeta %.4g, step %.3g, gamma %.4g, %d chains x "
+                "(%d burn-in + %d draws)%s, MALA %.2f, %.0f s)%s%s\n", r.llc,
+                cli_pm(r.llc_se, pm), r.nbeta, r.llc_step, r.llc_gamma, r.llc_chains,
+                r.llc_burnin, r.llc_draws, r.llc_start == NMDL_LLC_START_MIXED ? ", mixed starts" : "",
+                r.mala, r.llc_s,
                 r.llc_healthy ? "" : ", UNHEALTHY: ", r.llc_healthy ? "" : r.llc_warning);
     if (r.llc_healthy >= 0 && r.llc_repairs[0])
         fprintf(stderr, "  llc repaired: %s\n", r.llc_repairs);
@@ -561,11 +564,22 @@ static int run_all(job *j)
     return status;
 }
 
+const char *cli_pm(double se, char *buf)
+{
+    if (isfinite(se))
+        snprintf(buf, 32, " ± %.3g", se);
+    else
+        buf[0] = 0;
+    return buf;
+}
+
 /* The learning-coefficient settings from the options (llc and compress). */
 void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s)
 {
     nmdl_llc_settings_default(s);
     s->sampler = o->sampler;
+    if (o->start >= 0)
+        s->start = o->start;
     s->step = o->step;
     s->nbeta = o->nbeta;
     if (o->gamma > 0)

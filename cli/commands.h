@@ -57,5 +57,8 @@ struct cli_bar;
 int cli_configure(nmdl_cctx *c, const cli_opts *o, struct cli_bar *bar);
 /* The learning-coefficient settings the options give. */
 void cli_llc_settings(const cli_opts *o, nmdl_llc_settings *s);
+/* " ± SE" for a λ̂ (%.3g), or "" where no error is known (one chain, or one
+ * of each start): into buf (at least 32 bytes), which it returns. */
+const char *cli_pm(double se, char *buf);
 
 #endif /* NMDL_CLI_COMMANDS_H */

@@ -125,6 +125,8 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
     cli_jw_uint_if(&w, "burnin", set, set ? (uint64_t)i->llc_burnin : 0);
     cli_jw_uint_if(&w, "draws", set, set ? (uint64_t)i->llc_draws : 0);
     cli_jw_bool(&w, "healthy", set ? (int)i->llc_healthy : -1);
+    cli_jw_str(&w, "start", !set || isnan(i->llc_start) ? NULL
+                            : i->llc_start == NMDL_LLC_START_MIXED ? "mixed" : "cold");
     cli_jw_num(&w, "epsilon", rep ? i->epsilon : NAN);
     cli_jw_num(&w, "b_star_bpw", rep ? i->b_star : NAN);
     cli_jw_num(&w, "predicted_model_bits", rep ? i->llc * log2(1.0 / i->epsilon) : NAN);
@@ -136,11 +138,13 @@ static void print_json(const char *name, const frame_pos *pos, const nmdl_info *
  * report version 5 on) and health. */
 static void print_llc(const nmdl_info *i)
 {
-    printf("  %-14s llc %.4g ± %.3g (nbeta %.4g, step %.3g", "measured", i->llc, i->llc_se,
-           i->nbeta, i->llc_step);
+    char pm[32];
+    printf("  %-14s llc %.4g%s (nbeta %.4g, step %.3g", "measured", i->llc,
+           cli_pm(i->llc_se, pm), i->nbeta, i->llc_step);
     if (isfinite(i->llc_chains))
-        printf(", gamma %.4g, %.0f chains x (%.0f burn-in + %.0f draws)", i->llc_gamma,
-               i->llc_chains, i->llc_burnin, i->llc_draws);
+        printf(", gamma %.4g, %.0f chains x (%.0f burn-in + %.0f draws)%s", i->llc_gamma,
+               i->llc_chains, i->llc_burnin, i->llc_draws,
+               i->llc_start == NMDL_LLC_START_MIXED ? ", mixed starts" : "");
     printf(", MALA %.2f)%s%s\n", i->mala,
            i->llc_healthy == 0 ? ", unhealthy" : i->llc_healthy == 1 ? ", healthy" : "",
            i->llc_cool_steps > 0 ? ", of a cooled copy: the trained weights are no minimum"

@@ -157,6 +157,9 @@ static void json_estimate(cli_jw *w, const cli_opts *o, const nmdl_llc_report *r
     cli_jw_num(w, "llc_step", r->step);
     cli_jw_num(w, "gamma", r->gamma);
     cli_jw_str(w, "sampler", o->sampler ? "psgld" : "sgld");
+    cli_jw_str(w, "start", r->start == NMDL_LLC_START_MIXED ? "mixed" : "cold");
+    cli_jw_num(w, "llc_cold", r->llc_cold);
+    cli_jw_num(w, "llc_warm", r->llc_warm);
     cli_jw_int(w, "chains", r->chains);
     cli_jw_int(w, "burnin", r->burnin);
     cli_jw_int(w, "draws", r->steps - r->burnin);
@@ -182,17 +185,22 @@ static void print_json(const cli_opts *o, size_t n, const nmdl_model *m,
 static void print_settings(const nmdl_llc_report *r, const cli_opts *o)
 {
     printf("  %s, step %.3g, nbeta %.4g, gamma %.4g, %d chains x (%d burn-in + %d "
-           "draws), batch %d x ctx, seed %llu\n", o->sampler ? "pSGLD" : "SGLD",
+           "draws), %s starts, batch %d x ctx, seed %llu\n", o->sampler ? "pSGLD" : "SGLD",
            r->step, r->nbeta, r->gamma, r->chains, r->burnin, r->steps - r->burnin,
-           r->batch, (unsigned long long)o->seed);
+           r->start == NMDL_LLC_START_MIXED ? "mixed" : "cold", r->batch,
+           (unsigned long long)o->seed);
 }
 
 static void print_report(const char *corpus, const nmdl_llc_report *r,
                          const cli_opts *o, size_t d)
 {
     print_sweep(r);
-    printf("%s: llc %.4g ± %.3g (%zu parameters; d/2 = %.4g)\n", corpus, r->llc,
-           r->llc_se, d, d / 2.0);
+    char pm[32];
+    printf("%s: llc %.4g%s (%zu parameters; d/2 = %.4g)\n", corpus, r->llc,
+           cli_pm(r->llc_se, pm), d, d / 2.0);
+    if (r->start == NMDL_LLC_START_MIXED)
+        printf("  the mean of the chains from w* (%.4g) and from the warm start (%.4g)\n",
+               r->llc_cold, r->llc_warm);
     print_settings(r, o);
     printf("  L(w*) %.4f bits/byte, MALA acceptance %.2f, %s%s\n", r->init_loss_bpb,
            r->mala, r->healthy ? "healthy" : "UNHEALTHY: ", r->warning);
@@ -302,7 +310,8 @@ int cli_compressibility(const cli_opts *o)
         cli_jw_end(&w);
         status = 0;
     } else if (!rc) {
-        printf("%s: llc %.4g ± %.3g%s%s%s%s%s%s\n", o->inputs[1], r.llc, r.llc_se,
+        char pm[32];
+        printf("%s: llc %.4g%s%s%s%s%s%s%s\n", o->inputs[1], r.llc, cli_pm(r.llc_se, pm),
                r.healthy ? "" : " (unhealthy: ", r.healthy ? "" : r.warning,
                r.healthy ? "" : ")", r.repairs[0] ? "; repaired: " : "", r.repairs,
                r.cool_steps ? " (at a cooled copy of the weights: nmdl llc says more)" : "");

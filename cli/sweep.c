@@ -163,6 +163,7 @@ static void measure_nmdl(nmdl_cctx *c, int threads, const uint8_t *src, size_t n
                 r->nbeta = rep.nbeta, r->llc_step = rep.llc_step, r->gamma = rep.llc_gamma;
                 r->mala = rep.mala, r->chains = rep.llc_chains, r->burnin = rep.llc_burnin;
                 r->draws = rep.llc_draws, r->llc_healthy = rep.llc_healthy;
+                r->llc_start = rep.llc_start;
             }
             r->b_star_bpw = rep.b_star, r->budget_bpw = rep.budget_bits;
             r->loss_float_bpb = rep.loss_float_bpb;

@@ -25,6 +25,8 @@ typedef struct sweep_row {
     double llc_cool_steps;                    /* > 0: λ̂ of a cooled copy */
     double nbeta, llc_step, gamma, mala;      /* the estimate's settings */
     double chains, burnin, draws;             /* and steps per chain */
+    double llc_start;                         /* NMDL_LLC_START_*: where the
+                                                 chains started */
     double llc_healthy;                       /* 1: it passed the health
                                                  checks, 0: not */
     double epsilon;                           /* nats per byte */
@@ -59,7 +61,8 @@ typedef struct sweep_row {
     X(llc, "llc", 0) X(llc_se, "llc_se", 0)                                    \
     X(llc_cool_steps, "llc_cool_steps", 1) X(nbeta, "nbeta", 0)                \
     X(llc_step, "llc_step", 0) X(gamma, "gamma", 0) X(chains, "chains", 1)     \
-    X(burnin, "burnin", 1) X(draws, "draws", 1) X(mala, "mala", 0)             \
+    X(burnin, "burnin", 1) X(draws, "draws", 1) X(llc_start, "llc_start", 1)   \
+    X(mala, "mala", 0)                                                         \
     X(llc_healthy, "llc_healthy", 1) X(epsilon, "epsilon", 0)                  \
     X(b_star_bpw, "b_star", 0) X(budget_bpw, "budget_bits", 0)                 \
     X(loss_float_bpb, "loss_float", 0) X(compress_s, "compress_s", 0)          \

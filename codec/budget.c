@@ -256,7 +256,7 @@ static int estimate(nmdl_model *m, const uint8_t *data, size_t n,
     r->llc = e.llc, r->llc_se = e.llc_se, r->nbeta = e.nbeta;
     r->llc_step = e.step, r->mala = e.mala, r->llc_healthy = e.healthy;
     r->llc_gamma = e.gamma, r->llc_chains = e.chains;
-    r->llc_burnin = e.burnin, r->llc_draws = e.steps - e.burnin;
+    r->llc_burnin = e.burnin, r->llc_draws = e.steps - e.burnin, r->llc_start = e.start;
     snprintf(r->llc_warning, sizeof r->llc_warning, "%s", e.warning);
     snprintf(r->llc_repairs, sizeof r->llc_repairs, "%s", e.repairs);
     r->llc_cool_steps = e.cool_steps;

@@ -62,6 +62,7 @@ typedef struct nmdl_budget_report {
     double llc, llc_se, nbeta, llc_step, mala;
     double llc_gamma;
     int llc_chains, llc_burnin, llc_draws; /* draws: steps after burn-in */
+    int llc_start;                         /* NMDL_LLC_START_* */
     int llc_healthy;           /* -1: not estimated */
     char llc_warning[200];
     char llc_repairs[200];

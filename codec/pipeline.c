@@ -366,7 +366,7 @@ static void budget_report(const nmdl_budget_report *b, nmdl_compress_report *o)
     o->llc = b->llc, o->llc_se = b->llc_se, o->nbeta = b->nbeta;
     o->llc_step = b->llc_step, o->mala = b->mala, o->llc_healthy = b->llc_healthy;
     o->llc_gamma = b->llc_gamma, o->llc_chains = b->llc_chains;
-    o->llc_burnin = b->llc_burnin, o->llc_draws = b->llc_draws;
+    o->llc_burnin = b->llc_burnin, o->llc_draws = b->llc_draws, o->llc_start = b->llc_start;
     memcpy(o->llc_warning, b->llc_warning, sizeof o->llc_warning);
     memcpy(o->llc_repairs, b->llc_repairs, sizeof o->llc_repairs);
     o->llc_cool_steps = b->llc_cool_steps;

@@ -35,14 +35,15 @@ void nmdl_report_encode(const nmdl_budget_report *b, int effort, int weights,
     const double most = 16777215; /* counts above are not exact in binary32 */
     const int none = b->llc_healthy < 0 || b->llc_chains < 1 || b->llc_chains > most ||
                      b->llc_burnin < 0 || b->llc_burnin > most || b->llc_draws < 1 ||
-                     b->llc_draws > most; /* no estimate: its settings NaN */
+                     b->llc_draws > most || (b->llc_start != NMDL_LLC_START_COLD &&
+                     b->llc_start != NMDL_LLC_START_MIXED); /* no estimate: its settings NaN */
     const double v[NMDL_REPORT_FIELDS] = {
         b->bits,    b->llc,    b->llc_se,           b->nbeta,
         b->llc_step, b->mala,  b->epsilon,          b->b_star,
         b->loss_float_bpb,     b->llc_healthy < 0 ? NAN : (double)b->llc_cool_steps,
         none ? NAN : b->llc_gamma, none ? NAN : b->llc_chains,
         none ? NAN : b->llc_burnin, none ? NAN : b->llc_draws,
-        none ? NAN : b->llc_healthy};
+        none ? NAN : b->llc_healthy, none ? NAN : b->llc_start};
     out[0] = NMDL_REPORT_VERSION;
     out[1] = (uint8_t)b->mode;
     out[2] = (uint8_t)effort;
@@ -57,12 +58,12 @@ static int count_in(double v, double lo)
     return v >= lo && v < 16777216.0 && v == floor(v);
 }
 
-/* Fills info from a report (versions 1 to 5); unknown versions and
+/* Fills info from a report (versions 1 to 6); unknown versions and
  * values out of range are skipped, not rejected. */
 static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
 {
     info->report_bytes = len;
-    static const int values[NMDL_REPORT_VERSION + 1] = {0, 9, 9, 9, 10, NMDL_REPORT_FIELDS};
+    static const int values[NMDL_REPORT_VERSION + 1] = {0, 9, 9, 9, 10, 15, NMDL_REPORT_FIELDS};
     const int v = len ? p[0] : 0, head = v < NMDL_REPORT_HEAD ? v + 1 : NMDL_REPORT_HEAD;
     if (v < 1 || v > NMDL_REPORT_VERSION || len != (size_t)head + 4 * values[v] ||
         p[1] > (v < 3 ? NMDL_BUDGET_SEARCH : NMDL_BUDGET_LEARNED) ||
@@ -72,16 +73,19 @@ static void report_decode(const uint8_t *p, size_t len, nmdl_info *info)
     for (int i = 0; i < NMDL_REPORT_FIELDS; i++)
         x[i] = i < values[v] ? get_f32(p + head + 4 * i) : NAN;
     const int none = isnan(x[10]) && isnan(x[11]) && isnan(x[12]) && isnan(x[13]) &&
-                     isnan(x[14]); /* the estimate's settings: all NaN or all valid */
+                     isnan(x[14]) && isnan(x[15]); /* the estimate's settings: all NaN
+                                                      or all valid (the start from v6) */
     if (!(isnan(x[NMDL_REPORT_COOL]) || count_in(x[NMDL_REPORT_COOL], 0)) ||
         !(none || (isfinite(x[10]) && x[10] > 0 && count_in(x[11], 1) && count_in(x[12], 0) &&
-                   count_in(x[13], 1) && (x[14] == 0 || x[14] == 1))))
+                   count_in(x[13], 1) && (x[14] == 0 || x[14] == 1) &&
+                   (v < 6 || x[15] == 0 || x[15] == 1))))
         return;
     double *dst[NMDL_REPORT_FIELDS] = {
         &info->budget_bits, &info->llc,        &info->llc_se,     &info->nbeta,
         &info->llc_step,    &info->mala,       &info->epsilon,    &info->b_star,
         &info->loss_float_bpb, &info->llc_cool_steps, &info->llc_gamma,
-        &info->llc_chains,  &info->llc_burnin, &info->llc_draws,  &info->llc_healthy};
+        &info->llc_chains,  &info->llc_burnin, &info->llc_draws,  &info->llc_healthy,
+        &info->llc_start};
     info->has_report = 1;
     info->budget_mode = p[1];
     info->effort = v >= 2 ? p[2] : 0;
@@ -131,7 +135,7 @@ int nmdl_info_read(const void *src, size_t src_len, nmdl_info *info)
     info->llc = info->llc_se = info->nbeta = info->llc_step = info->mala = NAN;
     info->epsilon = info->b_star = info->loss_float_bpb = info->budget_bits = NAN;
     info->llc_cool_steps = info->llc_gamma = info->llc_chains = NAN;
-    info->llc_burnin = info->llc_draws = info->llc_healthy = NAN;
+    info->llc_burnin = info->llc_draws = info->llc_healthy = info->llc_start = NAN;
     if (f.report)
         report_decode(f.report, f.report_len, info);
     info->version = f.version;

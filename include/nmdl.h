@@ -437,7 +437,8 @@ typedef struct nmdl_compress_report {
     double llc, llc_se, nbeta, llc_step, mala; /* the estimate, as llc */
     double llc_gamma;          /* its localization γ */
     int llc_chains, llc_burnin, llc_draws; /* its chains, and steps of each
-                                              (these four: llc_healthy >= 0) */
+                                              (these five: llc_healthy >= 0) */
+    int llc_start;             /* NMDL_LLC_START_COLD or _MIXED */
     int llc_healthy;           /* -1: not estimated */
     char llc_warning[200];
     char llc_repairs[200];     /* as nmdl_llc_report's repairs */
@@ -597,6 +598,9 @@ typedef struct nmdl_info {
                                 they did not (b* is then NaN); these five NaN
                                 when not estimated or not recorded (before
                                 report version 5) */
+    double llc_start;        /* NMDL_LLC_START_COLD or _MIXED; NaN when not
+                                estimated or not recorded (before version 6,
+                                whose estimates started cold) */
     uint64_t report_bytes;   /* bytes of the record, within header_bytes */
 } nmdl_info;
 
@@ -725,6 +729,11 @@ NMDL_NODISCARD int nmdl_model_code_length(nmdl_model *m, const void *data, size_
  * The loss is in nats per byte. */
 
 enum { NMDL_SAMPLER_SGLD = 0, NMDL_SAMPLER_PSGLD = 1 };
+/* Where the chains start: all at the trained weights w* (cold), or half
+ * there and half at w* + N(0, 1/γ), the localization's equilibrium, so
+ * that the two halves approach the estimate from both sides (mixed, the
+ * default: half the burn-in; model/llc.h). */
+enum { NMDL_LLC_START_COLD = 0, NMDL_LLC_START_MIXED = 1 };
 #define NMDL_LLC_SWEEP_MAX 10
 #define NMDL_LLC_CHAINS 4 /* chains of nmdl_model_llc by default */
 
@@ -737,8 +746,10 @@ struct nmdl_llc_settings {
     int chains;       /* 0 (default): NMDL_LLC_CHAINS; a compression runs
                          fewer, or none where they would cost more than a
                          tenth of training (docs/ARCHITECTURE.md) */
+    int start;        /* NMDL_LLC_START_MIXED (default) or _COLD */
     int burnin;       /* -1 (default): 100, and after a swept step at least
-                         2/(εγ) up to 2000; else exactly this many */
+                         the relaxation time 2/(εγ), half of it with mixed
+                         starts, up to 2000; else exactly this many */
     int draws;        /* default 100 */
     int batch;        /* windows of ctx bytes per minibatch (default 4) */
     uint64_t seed;
@@ -763,7 +774,11 @@ struct nmdl_llc_settings {
 #define NMDL_LLC_COOL 500
 
 typedef struct nmdl_llc_report {
-    double llc, llc_se;     /* mean over chains, standard error */
+    double llc, llc_se;     /* mean over chains (mixed starts: of the two
+                               halves' means), standard error */
+    int start;              /* NMDL_LLC_START_COLD or _MIXED */
+    double llc_cold, llc_warm; /* mixed: the halves' means (from w* and from
+                               the warm start); NaN otherwise */
     double nbeta, step, gamma;
     double init_loss_bpb;   /* L(w*) by the minibatch convention, bits/byte */
     double mala;            /* mean MALA acceptance (about 0.9 is healthy) */

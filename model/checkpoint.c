@@ -12,8 +12,6 @@
 
 #include "transformer.h"
 
-#define CKPT_HEADER 36 /* magic 4, version, flags, reserved 2, 5 x u32, u64 */
-#define CKPT_SUM 16
 #define CKPT_VERSION 1
 #define CKPT_FLAG_TIED 1u
 
@@ -31,14 +29,23 @@ static uint32_t get_u32(const uint8_t *p)
            (uint32_t)p[3] << 24;
 }
 
+/* Whether every one of w[0..n) is finite: a checkpoint holds no NaN or
+ * infinity (save refuses a diverged run's, load a faulty writer's). */
+static int all_finite(const float *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i]))
+            return 0;
+    return 1;
+}
+
 int nmdl_model_save(const nmdl_model *m, void **buf, size_t *len)
 {
     if (!m || !buf || !len)
         return NMDL_ERR_ARG;
-    const size_t n = m->lay.n_params, size = CKPT_HEADER + 4 * n + CKPT_SUM;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(m->params[i])) /* a diverged run: no model to keep */
-            return NMDL_ERR_CORRUPT;
+    const size_t n = m->lay.n_params, size = NMDL_CKPT_HEADER + 4 * n + NMDL_CKPT_SUM;
+    if (!all_finite(m->params, n))
+        return NMDL_ERR_CORRUPT;
     uint8_t *p = malloc(size);
     if (!p)
         return NMDL_ERR_NOMEM;
@@ -55,9 +62,9 @@ int nmdl_model_save(const nmdl_model *m, void **buf, size_t *len)
     for (size_t i = 0; i < n; i++) {
         uint32_t bits;
         memcpy(&bits, &m->params[i], 4);
-        put_u32(p + CKPT_HEADER + 4 * i, bits);
+        put_u32(p + NMDL_CKPT_HEADER + 4 * i, bits);
     }
-    crypto_generichash(p + size - CKPT_SUM, CKPT_SUM, p, size - CKPT_SUM, NULL, 0);
+    crypto_generichash(p + size - NMDL_CKPT_SUM, NMDL_CKPT_SUM, p, size - NMDL_CKPT_SUM, NULL, 0);
     *buf = p;
     *len = size;
     return NMDL_OK;
@@ -70,7 +77,7 @@ static int parse_header(const uint8_t *p, size_t len, nmdl_model_config *c,
     size_t m = len < 4 ? len : 4;
     if (m && memcmp(p, ckpt_magic, m) != 0)
         return NMDL_ERR_NOT_NMDL;
-    if (len < CKPT_HEADER + CKPT_SUM)
+    if (len < NMDL_CKPT_HEADER + NMDL_CKPT_SUM)
         return NMDL_ERR_TRUNCATED;
     if (p[4] != CKPT_VERSION)
         return NMDL_ERR_VERSION;
@@ -89,9 +96,9 @@ static int parse_header(const uint8_t *p, size_t len, nmdl_model_config *c,
     uint64_t n = get_u32(p + 28) | (uint64_t)get_u32(p + 32) << 32;
     if (n != lay.n_params)
         return NMDL_ERR_CORRUPT;
-    if (len - CKPT_HEADER - CKPT_SUM < 4 * n)
+    if (len - NMDL_CKPT_HEADER - NMDL_CKPT_SUM < 4 * n)
         return NMDL_ERR_TRUNCATED;
-    if (len - CKPT_HEADER - CKPT_SUM > 4 * n)
+    if (len - NMDL_CKPT_HEADER - NMDL_CKPT_SUM > 4 * n)
         return NMDL_ERR_CORRUPT;
     *n_params = (size_t)n;
     return NMDL_OK;
@@ -107,20 +114,20 @@ int nmdl_model_load(const void *buf, size_t len, nmdl_model **out)
     int rc = parse_header(p, len, &c, &n);
     if (rc)
         return rc;
-    uint8_t sum[CKPT_SUM];
-    crypto_generichash(sum, CKPT_SUM, p, len - CKPT_SUM, NULL, 0);
-    if (sodium_memcmp(sum, p + len - CKPT_SUM, CKPT_SUM) != 0)
+    uint8_t sum[NMDL_CKPT_SUM];
+    crypto_generichash(sum, NMDL_CKPT_SUM, p, len - NMDL_CKPT_SUM, NULL, 0);
+    if (sodium_memcmp(sum, p + len - NMDL_CKPT_SUM, NMDL_CKPT_SUM) != 0)
         return NMDL_ERR_CHECKSUM;
     nmdl_model *m;
     if ((rc = nmdl_model_create(&c, 0, &m)))
         return rc;
     for (size_t i = 0; i < n; i++) {
-        uint32_t bits = get_u32(p + CKPT_HEADER + 4 * i);
+        uint32_t bits = get_u32(p + NMDL_CKPT_HEADER + 4 * i);
         memcpy(&m->params[i], &bits, 4);
-        if (!isfinite(m->params[i])) { /* a faulty writer's: save refuses them */
-            nmdl_model_free(m);
-            return NMDL_ERR_CORRUPT;
-        }
+    }
+    if (!all_finite(m->params, n)) {
+        nmdl_model_free(m);
+        return NMDL_ERR_CORRUPT;
     }
     *out = m;
     return NMDL_OK;

@@ -37,6 +37,12 @@ typedef struct chain {
     nmdl_rng batches, noise;
 } chain;
 
+/* Whether chain k starts warm (llc.h: mixed starts, the odd chains). */
+static int warm(const nmdl_llc_params *p, int k)
+{
+    return p->start == NMDL_LLC_MIXED && k % 2 == 1;
+}
+
 static void chain_free(chain *c)
 {
     free(c->block);
@@ -59,6 +65,11 @@ static int chain_init(chain *c, const nmdl_llc_target *t, const nmdl_llc_params 
         memset(c->v, 0, d * sizeof(float));
     nmdl_rng_seed(&c->batches, p->seed, 1 + (uint64_t)k);
     nmdl_rng_seed(&c->noise, p->seed, 1001 + (uint64_t)k);
+    if (warm(p, k)) { /* the localization's equilibrium, variance 1/γ */
+        const double sd = p->gamma > 0 ? 1 / sqrt(p->gamma) : 0;
+        for (size_t i = 0; i < d; i++)
+            c->w[i] = (float)(c->w[i] + sd * nmdl_rng_normal(&c->noise));
+    }
     return NMDL_OK;
 }
 
@@ -145,12 +156,19 @@ static void welford(float *mean, float *m2, const float *w, size_t d, int j)
     }
 }
 
+/* Whether step s of a chain checks the MALA acceptance: every mala_every
+ * draws (the burn-in is no equilibrium to diagnose). */
+static int checks_mala(const nmdl_llc_params *p, int s)
+{
+    return p->mala_every > 0 && s >= p->burnin &&
+           (s - p->burnin) % p->mala_every == p->mala_every - 1;
+}
+
 /* Work units of step s of a chain (see nmdl_llc_work). */
 static double step_units(const nmdl_llc_params *p, int s)
 {
     int side = p->threads < p->chains ? p->threads : p->chains;
-    double passes = 1.0 + (p->paired && s >= p->burnin ? 1.0 / 3.0 : 0.0) +
-                    (p->mala_every > 0 && s % p->mala_every == p->mala_every - 1);
+    double passes = 1.0 + (p->paired && s >= p->burnin ? 1.0 / 3.0 : 0.0) + checks_mala(p, s);
     return passes * p->step_work * p->threads / (side > 0 ? side : 1);
 }
 
@@ -191,7 +209,7 @@ static int run_chain(const nmdl_llc_target *t, const nmdl_llc_params *p, int k,
         }
         precondition(&c, p, t->d);
         propose(&c, t, nbeta, p);
-        if (p->mala_every > 0 && s % p->mala_every == p->mala_every - 1) {
+        if (checks_mala(p, s)) {
             *mala += acceptance(&c, t, k, nbeta, p, loss, batch);
             ++*checks;
         }
@@ -231,33 +249,59 @@ static int init_loss(const nmdl_llc_target *t, const nmdl_llc_params *p,
     return rc;
 }
 
-/* Whether the draws still drift: per chain the difference between the
- * means of the second and first halves of its draws; drifting when their
- * mean exceeds three standard errors (across chains) and a tenth of the
- * rise above L(w*). With one chain, a quarter of the rise. */
+/* The mean rise above L(w*) over draws [from, to) of unit u: chain u, or
+ * with mixed starts pair u (chains 2u and 2u + 1, or 2u alone when it has
+ * no partner). Paired, each draw against w* on its own minibatch, whose
+ * noise then cancels. */
+static double unit_rise(const nmdl_llc_result *r, const nmdl_llc_params *p, int u,
+                        int from, int to)
+{
+    const int mixed = p->start == NMDL_LLC_MIXED;
+    const int k0 = mixed ? 2 * u : u, k1 = mixed && 2 * u + 1 < r->chains ? 2 * u + 1 : k0;
+    double s = 0;
+    for (int k = k0; k <= k1; k++) {
+        const double *tr = r->trace + (size_t)k * r->steps + p->burnin;
+        const double *b = r->base ? r->base + (size_t)k * p->draws : NULL;
+        for (int j = from; j < to; j++)
+            s += tr[j] - (b ? b[j] : r->init_loss);
+    }
+    return s / ((double)(k1 - k0 + 1) * (to - from));
+}
+
+/* Whether the draws still drift: per unit (a chain, or with mixed starts a
+ * pair) the difference between the mean rises above L(w*) of the second
+ * and first halves of its draws; drifting when their mean exceeds three
+ * standard errors (across units) and a tenth of the rise. With one unit, a
+ * quarter of the rise. */
 static int still_moving(const nmdl_llc_result *r, const nmdl_llc_params *p,
                         double *rel)
 {
-    const int h = p->draws / 2, C = r->chains;
+    const int h = p->draws / 2;
+    const int C = p->start == NMDL_LLC_MIXED ? (r->chains + 1) / 2 : r->chains;
     double sum = 0, ss = 0, rise = 0;
-    for (int k = 0; k < C; k++) {
-        const double *tr = r->trace + (size_t)k * r->steps + p->burnin;
-        double a = 0, b = 0;
-        for (int s = 0; s < p->draws; s++) {
-            if (s < h)
-                a += tr[s] / h;
-            else
-                b += tr[s] / (p->draws - h);
-        }
+    *rel = 0;
+    if (h == 0)
+        return 0;
+    for (int u = 0; u < C; u++) {
+        const double a = unit_rise(r, p, u, 0, h), b = unit_rise(r, p, u, h, p->draws);
         sum += b - a;
         ss += (b - a) * (b - a);
-        rise += (0.5 * (a + b) - r->init_loss) / C;
+        rise += 0.5 * (a + b) / C;
     }
     double mean = sum / C, se = C > 1 ? sqrt(fmax(ss / C - mean * mean, 0) / (C - 1)) : 0;
     *rel = rise > 0 ? fabs(mean) / rise : 0;
-    if (h == 0 || !(rise > 0))
+    if (!(rise > 0))
         return 0;
     return C > 1 ? fabs(mean) > 3 * se && *rel > 0.1 : *rel > 0.25;
+}
+
+/* Whether mixed starts' halves disagree: their means further apart than
+ * NMDL_LLC_GAP of λ̂. (No guard by the standard error: with two chains a
+ * half it has one degree of freedom, and the warm chains' spread is their
+ * starts', the very bias the gap measures.) */
+static int apart(const nmdl_llc_result *r)
+{
+    return fabs(r->llc_warm - r->llc_cold) > NMDL_LLC_GAP * r->llc;
 }
 
 /* Warnings, first found first: divergence, chains at or below L(w*),
@@ -284,6 +328,12 @@ static void diagnose(nmdl_llc_result *r, const nmdl_llc_params *p)
         snprintf(r->warning, sizeof r->warning,
                  "traces still moving (draw halves differ by %.0f%% of the rise): "
                  "more burn-in or a larger localization", 100 * rel);
+    } else if (apart(r)) {
+        r->fault = NMDL_LLC_MOVING;
+        snprintf(r->warning, sizeof r->warning,
+                 "the chains from w* and from the warm start still %.0f%% apart "
+                 "(%.4g, %.4g): more burn-in", 100 * fabs(r->llc_warm - r->llc_cold) / r->llc,
+                 r->llc_cold, r->llc_warm);
     } else if (isfinite(r->mala) && r->mala < 0.5) {
         r->fault = NMDL_LLC_MALA;
         snprintf(r->warning, sizeof r->warning,
@@ -295,9 +345,23 @@ static void diagnose(nmdl_llc_result *r, const nmdl_llc_params *p)
     }
 }
 
-static void summarize(nmdl_llc_result *r, const nmdl_llc_params *p)
+/* The mean and the squared standard error of the chains k = first,
+ * first + stride, ... of r->chain_llc; the variance NaN below 2 chains. */
+static double group(const nmdl_llc_result *r, int first, int stride, double *se2)
 {
     double sum = 0, ss = 0;
+    int c = 0;
+    for (int k = first; k < r->chains; k += stride)
+        sum += r->chain_llc[k], c++;
+    const double mean = sum / c;
+    for (int k = first; k < r->chains; k += stride)
+        ss += (r->chain_llc[k] - mean) * (r->chain_llc[k] - mean);
+    *se2 = c > 1 ? ss / (c - 1) / c : NAN;
+    return mean;
+}
+
+static void summarize(nmdl_llc_result *r, const nmdl_llc_params *p)
+{
     if (r->base) { /* L(w*) for display: the mean over all draws' batches */
         r->init_loss = 0;
         for (size_t i = 0; i < (size_t)r->chains * p->draws; i++)
@@ -310,12 +374,18 @@ static void summarize(nmdl_llc_result *r, const nmdl_llc_params *p)
         for (int s = 0; s < p->draws; s++)
             m += (tr[s] - (b ? b[s] : r->init_loss)) / p->draws;
         r->chain_llc[k] = r->nbeta * m;
-        sum += r->chain_llc[k];
     }
-    r->llc = sum / r->chains;
-    for (int k = 0; k < r->chains; k++)
-        ss += (r->chain_llc[k] - r->llc) * (r->chain_llc[k] - r->llc);
-    r->llc_se = r->chains > 1 ? sqrt(ss / (r->chains - 1) / r->chains) : NAN;
+    double se2, se2w;
+    r->llc_cold = r->llc_warm = NAN;
+    if (p->start == NMDL_LLC_MIXED && r->chains > 1) { /* the halves' means */
+        r->llc_cold = group(r, 0, 2, &se2);
+        r->llc_warm = group(r, 1, 2, &se2w);
+        r->llc = 0.5 * (r->llc_cold + r->llc_warm);
+        r->llc_se = 0.5 * sqrt(se2 + se2w);
+    } else {
+        r->llc = group(r, 0, 1, &se2);
+        r->llc_se = sqrt(se2);
+    }
 }
 
 /* The chains of one estimate, as tasks of nmdl_prog_parallel. */
@@ -346,6 +416,7 @@ static int check(const nmdl_llc_target *t, const nmdl_llc_params *p)
         !(p->step > 0) || !(p->gamma >= 0) || p->chains < 1 || p->draws < 1 ||
         p->burnin < 0 || p->threads < 1 || p->mala_every < 0 ||
         (p->sampler != NMDL_LLC_SGLD && p->sampler != NMDL_LLC_PSGLD) ||
+        (p->start != NMDL_LLC_COLD && p->start != NMDL_LLC_MIXED) ||
         !(p->rms_alpha >= 0 && p->rms_alpha < 1) || !(p->rms_eps > 0) ||
         !(p->nbeta > 0 || p->nbeta <= 0) /* NaN */)
         return NMDL_ERR_ARG;
@@ -530,6 +601,7 @@ int nmdl_llc_calibrate(const nmdl_llc_target *t, const nmdl_llc_params *p,
     q.burnin = burnin;
     q.draws = draws;
     q.want_spread = 0;
+    q.start = NMDL_LLC_COLD; /* from w*, where settling below L(w*) shows */
     q.mala_every = nmdl_llc_sweep_mala_every(&q);
     memset(sweep, 0, sizeof *sweep);
     sweep->chosen = -1;

@@ -23,13 +23,27 @@
  * loss of w* on the same minibatch, λ̂ = nβ mean(L_b(w) - L_b(w*)). The
  * minibatch noise, which nβ multiplies, then cancels instead of entering
  * through L(w*), whose error is shared by every chain and so never shows
- * in the standard error. It costs one more forward pass per draw. With
- * `paired` 0 the estimate is devinterp's.
+ * in the standard error; the drift test below reads the same differences.
+ * It costs one more forward pass per draw. With `paired` 0 the estimate is
+ * devinterp's.
  *
- * The MALA acceptance of the proposal each `mala_every` step (evaluated on
+ * The MALA acceptance of the proposal each `mala_every` draw (evaluated on
  * the same minibatch at both ends) diagnoses the step size: devinterp's
  * guidance is about 0.9. A run is unhealthy when a loss is not finite,
  * when chains settle below L(w*), or when the traces keep moving.
+ *
+ * Mixed starts (`start` NMDL_LLC_MIXED, the default of the transformer's
+ * estimate): the odd-numbered chains start at w* + N(0, 1/γ) per weight,
+ * the localization's own equilibrium, the even ones at w*. Near a minimum
+ * the equilibrium variance of a direction of curvature h is 1/(nβh + γ):
+ * the chains from w* reach it from below and the others from above, in
+ * every direction, so on a quadratic loss their mean losses bracket the
+ * equilibrium's, and λ̂ is the mean of the two halves' means. Half the
+ * relaxation time then reads 0-5% below a whole one from w* on nine of
+ * ten 1 MB models (docs/BENCHMARKS.md, "Mixed starts"). The drift test
+ * runs on the pairs' mean traces (chains 2i and 2i+1), and the halves must
+ * agree: the two means more than NMDL_LLC_GAP of λ̂ apart are still
+ * moving. The step sweep's short runs start cold.
  *
  * Every chain runs on one thread from its own seed; chains run side by
  * side, so the estimate does not depend on the thread count.
@@ -61,6 +75,8 @@ typedef struct nmdl_llc_target {
 } nmdl_llc_target;
 
 enum { NMDL_LLC_SGLD = 0, NMDL_LLC_PSGLD = 1 };
+enum { NMDL_LLC_COLD = 0, NMDL_LLC_MIXED = 1 }; /* where chains start */
+#define NMDL_LLC_GAP 0.4 /* the mixed halves' largest gap, over λ̂ */
 
 typedef struct nmdl_llc_params {
     int sampler;        /* NMDL_LLC_SGLD or NMDL_LLC_PSGLD */
@@ -68,9 +84,10 @@ typedef struct nmdl_llc_params {
     double nbeta;       /* nβ; <= 0: nmdl_llc_default_nbeta(n) */
     double gamma;       /* localization γ */
     int chains, burnin, draws;
+    int start;          /* NMDL_LLC_COLD (every chain at w*) or _MIXED */
     double rms_alpha;   /* pSGLD: α of the second-moment average */
     double rms_eps;     /* pSGLD: a in 1 / (sqrt(V) + a) */
-    int mala_every;     /* diagnose every this many steps; 0: never */
+    int mala_every;     /* diagnose every this many draws; 0: never */
     uint64_t seed;
     int threads;        /* chains run on up to this many threads */
     const nmdl_team *team; /* NULL, or members that share the chains */
@@ -83,7 +100,10 @@ typedef struct nmdl_llc_params {
 } nmdl_llc_params;
 
 typedef struct nmdl_llc_result {
-    double llc, llc_se;  /* mean over chains and its standard error */
+    double llc, llc_se;  /* mean over chains and its standard error (mixed:
+                            the mean of the halves' means) */
+    double llc_cold, llc_warm; /* mixed: the means of the chains started at
+                            w* and of those started warm; NaN otherwise */
     double nbeta, step, gamma;
     double init_loss;    /* L(w*), nats per sample (paired: the mean over
                             the draws' batches) */

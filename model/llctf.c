@@ -109,6 +109,7 @@ void nmdl_llc_settings_default(nmdl_llc_settings *s)
     s->sampler = NMDL_SAMPLER_SGLD;
     s->gamma = p.gamma;
     s->chains = 0; /* NMDL_LLC_CHAINS here, fewer in a compression */
+    s->start = NMDL_LLC_START_MIXED;
     s->burnin = -1; /* automatic */
     s->draws = p.draws;
     s->batch = 4;
@@ -135,6 +136,7 @@ static void to_params(const nmdl_llc_settings *s, size_t n, nmdl_llc_params *p)
     p->step = s->step > 0 ? s->step : SWEEP_TOP_NB / p->nbeta;
     p->gamma = s->gamma > 0 ? s->gamma : p->gamma;
     p->chains = s->chains > 0 ? s->chains : NMDL_LLC_CHAINS;
+    p->start = s->start == NMDL_LLC_START_MIXED ? NMDL_LLC_MIXED : NMDL_LLC_COLD;
     p->burnin = s->burnin >= 0 ? s->burnin : p->burnin;
     p->draws = s->draws;
     p->seed = s->seed;
@@ -162,6 +164,8 @@ static void report_result(const nmdl_llc_result *e, nmdl_llc_report *r)
 {
     const double ln2 = 0.6931471805599453;
     r->llc = e->llc, r->llc_se = e->llc_se, r->nbeta = e->nbeta;
+    r->start = isnan(e->llc_cold) ? NMDL_LLC_START_COLD : NMDL_LLC_START_MIXED;
+    r->llc_cold = e->llc_cold, r->llc_warm = e->llc_warm;
     r->step = e->step, r->gamma = e->gamma, r->mala = e->mala;
     r->init_loss_bpb = e->init_loss / ln2;
     r->chains = e->chains, r->steps = e->steps, r->burnin = e->burnin;
@@ -198,14 +202,16 @@ static void run_params(const nmdl_model_config *cfg, const nmdl_llc_settings *s,
 }
 
 /* The automatic burn-in after a swept step: at least the relaxation time
- * (llc.h), up to RELAX_MAX steps (the relaxation at ε = 1e-7 and the
- * default γ); a burn-in the caller set is kept as it is. */
+ * (llc.h), or MIXED_BURNIN of it with mixed starts, up to RELAX_MAX steps
+ * (the relaxation at ε = 1e-7 and the default γ); a burn-in the caller set
+ * is kept as it is. */
 #define RELAX_MAX 2000
+#define MIXED_BURNIN 0.5
 static int relaxed_burnin(const nmdl_llc_settings *s, const nmdl_llc_params *p)
 {
     if (s->burnin >= 0)
         return p->burnin;
-    const double t = nmdl_llc_relax_steps(p);
+    const double t = nmdl_llc_relax_steps(p) * (p->start == NMDL_LLC_MIXED ? MIXED_BURNIN : 1);
     const int relax = t < RELAX_MAX ? (int)ceil(t) : RELAX_MAX;
     return p->burnin > relax ? p->burnin : relax;
 }

@@ -25,6 +25,11 @@
 #define NMDL_TF_VOCAB 256
 #define NMDL_TF_MAX_LAYERS 32
 #define NMDL_TF_MAX_TENSORS (8 * NMDL_TF_MAX_LAYERS + 4)
+/* The checkpoint file (model/checkpoint.c, docs/FORMAT.md "Checkpoint"):
+ * a header of this many bytes (magic 4, version, flags, reserved 2,
+ * 5 x u32, u64), float32 parameters, a BLAKE2b checksum of this many. */
+#define NMDL_CKPT_HEADER 36
+#define NMDL_CKPT_SUM 16
 
 typedef struct nmdl_tf_block { /* offsets into the parameter array */
     size_t ln1_g, ln1_b;       /* (C) */

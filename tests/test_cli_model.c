@@ -63,6 +63,19 @@ static void model_commands(void **state)
     char *k = (char *)get("k.json", &(size_t){0});
     assert_true(jc_number(k, 0, "chains") == 2 && jc_number(k, 0, "draws") == 20);
     free(k);
+    /* mixed starts by default: λ̂ the mean of the two halves, each said */
+    char *l = (char *)get("l.json", &(size_t){0});
+    assert_true(jc_string_is(l, 0, "start", "mixed"));
+    assert_float_equal(jc_number(l, 0, "llc"),
+                       0.5 * (jc_number(l, 0, "llc_cold") + jc_number(l, 0, "llc_warm")),
+                       1e-6 * fabs(jc_number(l, 0, "llc")) + 1e-9);
+    free(l);
+    assert_int_equal(sh(NMDL " llc --json m.ckpt c%s --start cold > l.json", llc), 0);
+    l = (char *)get("l.json", &(size_t){0});
+    assert_true(jc_string_is(l, 0, "start", "cold") && jc_null(l, 0, "llc_warm"));
+    free(l);
+    assert_int_equal(sh(NMDL " llc m.ckpt c --start hot"), 1);
+    assert_stderr_has("--start is cold or mixed");
     assert_int_equal(sh(NMDL " llc m.ckpt short%s", llc), 1);
     assert_stderr_has("not longer than the model's context");
     assert_int_equal(sh(NMDL " llc c c%s", llc), 1);
@@ -146,10 +159,10 @@ static void sweep_prequential(void **state)
         assert_true(jc_string_is(j, 0, "weights", "l0-rl1")); /* the default */
         free(j);
     }
-    /* and in the CSV: both rows' preq_bytes (column 11 is input_bytes) */
-    assert_int_equal(sh("awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == \"preq_bytes\") c = i } "
-                        "$2 ~ /sweep/ && c && $c > 4096 && $c < $11 { ok++ } END { exit ok != 2 }' "
-                        "d/results.csv"), 0);
+    /* and in the CSV: both rows' preq_bytes, below their input_bytes */
+    assert_int_equal(sh("awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == \"preq_bytes\") c = i; "
+                        "if ($i == \"input_bytes\") b = i } } $2 ~ /sweep/ && c && b && $c > 4096 && "
+                        "$c < $b { ok++ } END { exit ok != 2 }' d/results.csv"), 0);
     /* everything done: nothing trained again */
     assert_int_equal(sh(NMDL " sweep s --sizes 8K,16K --out d --prequential%s", quick), 0);
     j = (char *)get("err.txt", &n);

@@ -616,17 +616,19 @@ static void older_files_decode(void **state)
 }
 
 /* The committed frames whose reports the reader must ignore (a cooling
- * of 2.5 steps; chains the only one of the estimate's settings not NaN)
- * decode, read as without a report. */
+ * of 2.5 steps; chains the only one of the estimate's settings not NaN; a
+ * version 6 start of 2) decode, read as without a report. */
 static void malformed_reports_ignored(void **state)
 {
     (void)state;
-    static const char *const name[] = {"s8-match-cool2.5.nmdl", "s8-match-chains.nmdl"};
-    for (int k = 0; k < 2; k++) {
+    static const char *const name[] = {"s8-match-cool2.5.nmdl", "s8-match-chains.nmdl",
+                                       "s8-match-start2.nmdl"};
+    for (int k = 0; k < 3; k++) {
         nmdl_info info;
         seed_decodes("decompress", name[k], &info);
         assert_int_equal(info.has_report, 0);
         assert_true(isnan(info.llc_chains) && isnan(info.llc_cool_steps));
+        assert_true(isnan(info.llc_start));
     }
 }
 

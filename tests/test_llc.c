@@ -179,6 +179,44 @@ static void bad_parameters(void **state)
     rrr_free(&m);
 }
 
+/* Mixed starts on linear regression (λ = 5): half the chains from w*, half
+ * from w* + N(0, 1/γ). After a long burn-in the halves agree and their
+ * mean is λ; without one the warm half starts far above (γ = 1 is flat
+ * against this loss) and the gap, or the drift of the pairs, fails the
+ * run. Cold starts report no halves; an unknown start is refused. */
+static void mixed_starts(void **state)
+{
+    (void)state;
+    rrr m = rrr_make(5, 0, 2, 2, 2000, 60);
+    float *ws = rrr_fit(&m, 61);
+    nmdl_llc_target t = {rrr_dim(&m), m.n, ws, rrr_loss_grad, &m, 0};
+    nmdl_llc_params p;
+    nmdl_llc_result r;
+    nmdl_llc_params_default(&p);
+    p.step = 1e-4, p.gamma = 1, p.chains = 4, p.burnin = 1000, p.draws = 3000;
+    p.threads = 2, p.start = NMDL_LLC_MIXED;
+    assert_nmdl_ok(nmdl_llc_estimate(&t, &p, &r));
+    print_message("mixed, 1000 burn-in: %.3f ± %.3f (from w* %.3f, warm %.3f)%s%s\n", r.llc,
+                  r.llc_se, r.llc_cold, r.llc_warm, r.healthy ? "" : ", ", r.warning);
+    assert_true(r.healthy && fabs(r.llc - 5.0) < 0.5);
+    assert_float_equal(r.llc, 0.5 * (r.llc_cold + r.llc_warm), 1e-9 * r.llc);
+    assert_true(fabs(r.llc_warm - r.llc_cold) < 0.2 * r.llc);
+    nmdl_llc_result_free(&r);
+    p.burnin = 0, p.draws = 200;
+    assert_nmdl_ok(nmdl_llc_estimate(&t, &p, &r));
+    print_message("mixed, no burn-in: %.3f (from w* %.3f, warm %.3f): %s\n", r.llc,
+                  r.llc_cold, r.llc_warm, r.warning);
+    assert_true(!r.healthy && r.fault == NMDL_LLC_MOVING && r.llc_warm > 10 * r.llc_cold);
+    nmdl_llc_result_free(&r);
+    p.start = NMDL_LLC_COLD;
+    assert_nmdl_ok(nmdl_llc_estimate(&t, &p, &r));
+    assert_true(isnan(r.llc_cold) && isnan(r.llc_warm));
+    nmdl_llc_result_free(&r);
+    p.start = 2;
+    assert_int_equal(nmdl_llc_estimate(&t, &p, &r), NMDL_ERR_ARG);
+    free(ws), rrr_free(&m);
+}
+
 /* An unhealthy run is repaired by its fault's remedy (model/llc.h) and
  * says what it changed: a diverging step is cut (to one whose acceptance
  * of 0.57 passes the check though λ̂ is 13: the acceptance check is
@@ -324,7 +362,8 @@ static void transformer_estimate_is_stable(void **state)
 
 /* The sweep in units of 1/nβ: on the whole text and on its first fifth it
  * starts at ε = 0.021/nβ, γ stays 1e4, and the burn-in after the sweep
- * is the relaxation time 2/(εγ) (at least 100, at most 2000 steps). */
+ * is half the relaxation time 2/(εγ) with the default mixed starts (at
+ * least 100, at most 2000 steps). */
 static void sweep_in_units_of_nbeta(void **state)
 {
     (void)state;
@@ -340,7 +379,7 @@ static void sweep_in_units_of_nbeta(void **state)
         s.chains = 2, s.draws = 20, s.repairs = 0, s.threads = 2;
         assert_nmdl_ok(nmdl_model_llc(m, text, sizes[k], &s, &r));
         const double nb = (double)(sizes[k] - 1) / log((double)(sizes[k] - 1));
-        const double relax = ceil(2 / (r.step * r.gamma));
+        const double relax = ceil(1 / (r.step * r.gamma)); /* half: mixed starts */
         print_message("n %zu: nbeta %.1f, first step %.3g, chosen %d (%.3g), burn-in %d\n",
                       sizes[k], r.nbeta, r.sweep_step[0], r.sweep_chosen, r.step, r.burnin);
         assert_true(fabs(r.nbeta / nb - 1) < 1e-12);
@@ -455,6 +494,7 @@ int main(void)
         cmocka_unit_test(threads_do_not_change_the_estimate),
         cmocka_unit_test(a_team_shares_the_chains),
         cmocka_unit_test(bad_parameters),
+        cmocka_unit_test(mixed_starts),
         cmocka_unit_test(repairs_unhealthy_runs),
         cmocka_unit_test(no_minimum_stops_the_sweep),
         cmocka_unit_test(transformer_estimate_is_stable),

@@ -427,6 +427,7 @@ static void budget_search_is_recorded(void **state)
     assert_true(info.llc_healthy == 1 && info.llc_chains == rep.llc_chains);
     assert_true(info.llc_burnin == rep.llc_burnin && info.llc_draws == rep.llc_draws);
     assert_true(info.llc_gamma == (float)rep.llc_gamma && rep.llc_draws >= 1);
+    assert_true(rep.llc_start == NMDL_LLC_START_MIXED && info.llc_start == rep.llc_start);
 }
 
 /* The search prices the data over the bytes long matches do not predict:

@@ -333,26 +333,26 @@ static void estimate_plans_the_run(void **state)
     free(text);
 }
 
-/* The frame with its report (64 bytes at p + at, after its length byte)
+/* The frame with its report (68 bytes at p + at, after its length byte)
  * replaced by rep[0..rlen), checksum mended: malloc'd, *olen bytes. */
 static uint8_t *with_report(const uint8_t *p, size_t len, size_t at, const uint8_t *rep,
                             size_t rlen, size_t *olen)
 {
-    *olen = len - 64 + rlen;
+    *olen = len - 68 + rlen;
     uint8_t *o = malloc(*olen);
     memcpy(o, p, at);
     o[at] = (uint8_t)rlen;
     memcpy(o + at + 1, rep, rlen);
-    memcpy(o + at + 1 + rlen, p + at + 65, len - at - 65);
+    memcpy(o + at + 1 + rlen, p + at + 69, len - at - 69);
     nmdl_frame_sum(o, *olen - 16, o + *olen - 16);
     return o;
 }
 
 /* Older reports are still read: the same frame with its report rewritten
  * as version 1 (no effort byte, no weight method, no cooling), as version
- * 3 (no cooling) and as version 4 (no settings beyond the step and nβ); a
- * report whose cooling is no count is ignored, and the frame still
- * decodes. */
+ * 3 (no cooling), as version 4 (no settings beyond the step and nβ) and as
+ * version 5 (no start); a report whose cooling is no count, or whose
+ * settings are partial, is ignored, and the frame still decodes. */
 static void older_reports_still_read(void **state)
 {
     (void)state;
@@ -367,23 +367,30 @@ static void older_reports_still_read(void **state)
     void *frame;
     size_t len, n, olen;
     assert_nmdl_ok(nmdl_compress_alloc(c, text, 8000, &frame, &len));
-    nmdl_info v5, v4, v3, v1, bad;
-    assert_nmdl_ok(nmdl_info_read(frame, len, &v5));
-    assert_int_equal(v5.effort, 7);
-    assert_int_equal(v5.report_bytes, 64);
-    assert_true(isnan(v5.llc) && isnan(v5.llc_cool_steps)); /* a fixed budget: no LLC */
-    assert_true(isnan(v5.llc_chains) && isnan(v5.llc_gamma) && isnan(v5.llc_healthy));
-    /* the report: length 64, version 5, mode, effort 7, weight method, nine
-     * values, the cooling and the estimate's five settings */
+    nmdl_info v6, v5, v4, v3, v1, bad;
+    assert_nmdl_ok(nmdl_info_read(frame, len, &v6));
+    assert_int_equal(v6.effort, 7);
+    assert_int_equal(v6.report_bytes, 68);
+    assert_true(isnan(v6.llc) && isnan(v6.llc_cool_steps)); /* a fixed budget: no LLC */
+    assert_true(isnan(v6.llc_chains) && isnan(v6.llc_gamma) && isnan(v6.llc_healthy));
+    assert_true(isnan(v6.llc_start));
+    /* the report: length 68, version 6, mode, effort 7, weight method, nine
+     * values, the cooling and the estimate's six settings */
     const uint8_t *p = frame;
     size_t at = 0;
-    while (at + 4 < v5.header_bytes && !(p[at] == 64 && p[at + 1] == 5 && p[at + 3] == 7))
+    while (at + 4 < v6.header_bytes && !(p[at] == 68 && p[at + 1] == 6 && p[at + 3] == 7))
         at++;
-    assert_true(at + 65 <= v5.header_bytes);
-    uint8_t rep[64];
-    memcpy(rep, p + at + 1, 64);
+    assert_true(at + 69 <= v6.header_bytes);
+    uint8_t rep[68];
+    memcpy(rep, p + at + 1, 68);
+    rep[0] = 5; /* version 5: all but the start */
+    uint8_t *old = with_report(p, len, at, rep, 64, &olen);
+    assert_nmdl_ok(nmdl_info_read(old, olen, &v5));
+    assert_true(v5.has_report && v5.effort == 7 && isnan(v5.llc_start));
+    assert_float_equal(v5.budget_bits, 3.0, 1e-6);
+    free(old);
     rep[0] = 4; /* version 4: the same head, nine values and the cooling */
-    uint8_t *old = with_report(p, len, at, rep, 44, &olen);
+    old = with_report(p, len, at, rep, 44, &olen);
     assert_nmdl_ok(nmdl_info_read(old, olen, &v4));
     assert_true(v4.has_report && v4.effort == 7 && isnan(v4.llc_chains));
     assert_float_equal(v4.budget_bits, 3.0, 1e-6);
@@ -408,17 +415,19 @@ static void older_reports_still_read(void **state)
     assert_memory_equal(out, text, 8000);
     free(old);
     old = NULL;
-    /* 2.5 is no count of cooling steps nor of chains; 2 chains without
-     * the rest of the settings (NaN: no estimate) is no estimate either */
-    static const struct { int at; float v; } odd[] = {{40, 2.5f}, {48, 2.5f}, {48, 2.0f}};
-    for (int k = 0; k < 3; k++) {
+    /* 2.5 is no count of cooling steps nor of chains; 2 chains, or a mixed
+     * start, without the rest of the settings (NaN: no estimate) is no
+     * estimate either */
+    static const struct { int at; float v; } odd[] = {
+        {40, 2.5f}, {48, 2.5f}, {48, 2.0f}, {64, 1.0f}};
+    for (int k = 0; k < 4; k++) {
         uint32_t u;
         memcpy(&u, &odd[k].v, 4);
-        memcpy(rep, p + at + 1, 64);
+        memcpy(rep, p + at + 1, 68);
         for (int i = 0; i < 4; i++)
             rep[odd[k].at + i] = (uint8_t)(u >> (8 * i));
         free(old);
-        old = with_report(p, len, at, rep, 64, &olen);
+        old = with_report(p, len, at, rep, 68, &olen);
         assert_nmdl_ok(nmdl_info_read(old, olen, &bad));
         assert_false(bad.has_report);
         assert_nmdl_ok(nmdl_decompress(d, out, 8000, &n, old, olen));

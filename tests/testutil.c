@@ -260,13 +260,13 @@ tu_blob tu_random_token_frame(const nmdl_model_config *cfg, const uint8_t *text,
 
 void tu_ckpt_fill(uint8_t *buf, size_t len, float w)
 {
-    enum { HEADER = 36, SUM = 16 }; /* docs/FORMAT.md, "Checkpoint" */
+    const size_t sum = NMDL_CKPT_SUM;
     uint32_t bits;
     memcpy(&bits, &w, 4);
-    for (size_t i = HEADER; i + 4 <= len - SUM; i += 4)
+    for (size_t i = NMDL_CKPT_HEADER; i + 4 <= len - sum; i += 4)
         for (int b = 0; b < 4; b++)
             buf[i + (size_t)b] = (uint8_t)(bits >> (8 * b));
-    crypto_generichash(buf + len - SUM, SUM, buf, len - SUM, NULL, 0);
+    crypto_generichash(buf + len - sum, sum, buf, len - sum, NULL, 0);
 }
 
 void tu_assert_golden(const void *p, size_t n, const char *what, const char *expected)

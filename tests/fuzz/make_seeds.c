@@ -20,8 +20,11 @@
  *                              4, before its settings), and in decompress/
  *                              also with a cooling value of 2.5 and
  *                              with chains the only setting not NaN
- *                              (s8-match-cool2.5, s8-match-chains),
- *                              which make the reader ignore the report; the
+ *                              (s8-match-cool2.5, s8-match-chains), and
+ *                              with a version 6 report whose chains'
+ *                              start is 2 (s8-match-start2; the others
+ *                              were committed before version 6), each
+ *                              of which makes the reader ignore the report; the
  *                              same with the context mixer (s8-mix) and
  *                              with both in revision 2 (s8-mix2), and
  *                              the same bytes as merged symbols (s8-tokens)
@@ -135,7 +138,7 @@ static uint8_t *frame_reported(uint64_t n, const uint8_t *model, size_t ml, cons
                                   .llc_cool_steps = cool, .epsilon = NAN, .b_star = NAN,
                                   .bits = NAN, .loss_float_bpb = NAN, .llc_gamma = 1e4,
                                   .llc_chains = 2, .llc_burnin = 100, .llc_draws = 100,
-                                  .llc_healthy = 1};
+                                  .llc_healthy = 1, .llc_start = NMDL_LLC_START_MIXED};
     uint8_t report[NMDL_REPORT_BYTES];
     nmdl_report_encode(&b, 6, NMDL_WEIGHTS_ROUND, report);
     for (int i = 0; bad && i < NMDL_REPORT_FIELDS; i++)
@@ -396,6 +399,11 @@ static void match_seed(int mode)
     p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, 0x7400, qnan,
                        &len); /* of the estimate's settings, chains (value 11) alone */
     save("tests/fuzz/seeds/decompress", "s8-match-chains.nmdl", p, len);
+    free(p);
+    static const uint8_t two[4] = {0, 0, 0, 0x40};
+    p = frame_reported(sizeof s, model, ml, data, dl, s, sizeof s, 500, 1u << 15, two,
+                       &len); /* version 6 with a start (value 15) of 2: none known */
+    save("tests/fuzz/seeds/decompress", "s8-match-start2.nmdl", p, len);
     free(model), free(data), free(p), free(w);
 }
 
