@@ -135,7 +135,8 @@ typedef enum nmdl_llc_fault {
 double nmdl_llc_default_nbeta(double n);
 
 /* devinterp-like defaults: SGLD, ε 1e-6, nβ n/ln n, γ 1e4 (ours), 4 chains,
- * 100 burn-in, 100 draws; pSGLD α 0.99, a 0.1; MALA every 10 steps. */
+ * 100 burn-in, 100 draws; pSGLD α 0.99, a 0.1; MALA every 10 draws; cold
+ * starts (the transformer's settings default to mixed ones). */
 void nmdl_llc_params_default(nmdl_llc_params *p);
 int nmdl_llc_estimate(const nmdl_llc_target *t, const nmdl_llc_params *p,
                       nmdl_llc_result *r);
